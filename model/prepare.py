@@ -1,0 +1,262 @@
+"""One-time data preparation: read sketch sources and write the prepared .npz used for training.
+
+Usage: python -m model.prepare --out data/prepared/objects.npz FILE_OR_DIR... [--category NAME]
+       [--max-len 250] [--split 0.8,0.1,0.1] [--seed 0] [--licence TEXT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from model.data import FORMAT, SPLIT_CODES, PreparedData, sort_values, train_scale_factor
+from model.sources import ReadReport, Sketch, SourceError, find_sources, read_source, source_kind
+
+_SPLIT_NAMES = tuple(SPLIT_CODES)
+_MAX_ROWS_PER_TABLE = 20  # more sources than this are summarised per folder and kind
+
+
+@dataclass
+class SourceTally:
+    """Per-file counts for the summary and meta["sources"]."""
+
+    path: Path
+    kind: str
+    read: int = 0
+    kept: int = 0
+    dropped: Counter = field(default_factory=Counter)  # reason -> count
+    unrecognized: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_split(text: str) -> tuple[float, float, float]:
+    """'0.8,0.1,0.1' as three fractions summing to 1 (any positive total is rescaled)."""
+    try:
+        parts = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 3 or min(parts) < 0 or sum(parts) <= 0 or not np.isfinite(parts).all():
+        raise argparse.ArgumentTypeError(
+            f"expected three non-negative numbers like 0.8,0.1,0.1 (train,valid,test); "
+            f"got {text!r}")
+    total = sum(parts)
+    return parts[0] / total, parts[1] / total, parts[2] / total
+
+
+def assign_splits(categories: Sequence[str], fractions: tuple[float, float, float],
+                  seed: int) -> np.ndarray:
+    """Split codes (uint8) per item, shuffled per category by seed.
+
+    A category with at least 3 items gets at least one valid and one test item (when those
+    fractions are non-zero), so small categories can still be evaluated.
+    """
+    codes = np.zeros(len(categories), dtype=np.uint8)
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, c in enumerate(categories):
+        members[c].append(i)
+    for cat in sorted(members):
+        items = np.array(members[cat])
+        rng = np.random.default_rng([seed, zlib.crc32(cat.encode("utf-8"))])
+        items = items[rng.permutation(len(items))]
+        n = len(items)
+        n_valid, n_test = (round(n * f) for f in fractions[1:])
+        if n >= 3:
+            n_valid = max(n_valid, 1 if fractions[1] > 0 else 0)
+            n_test = max(n_test, 1 if fractions[2] > 0 else 0)
+        n_valid = min(n_valid, n)
+        n_test = min(n_test, n - n_valid)
+        if fractions[0] > 0 and n_valid + n_test == n and n >= 3:
+            n_valid -= n_valid > 1  # keep one training item when training is wanted
+        codes[items[:n_valid]] = SPLIT_CODES["valid"]
+        codes[items[n_valid:n_valid + n_test]] = SPLIT_CODES["test"]
+    return codes
+
+
+def build(sketches: Sequence[Sketch], splits: np.ndarray, *, max_len: int,
+          sources: list[dict] | None = None, counts: dict | None = None) -> PreparedData:
+    """Pack sketches with their split codes into PreparedData (vocabularies sorted)."""
+    if not sketches:
+        raise ValueError("there are no sketches to write")
+    extra = sorted({a for s in sketches for a in s.attributes} - {"category"})
+    attributes = ["category", *extra]
+    vocab = {"category": sort_values([s.category for s in sketches])}
+    for a in extra:
+        vocab[a] = sort_values([s.attributes[a] for s in sketches if a in s.attributes])
+    too_big = [a for a in attributes if len(vocab[a]) > 32767]
+    if too_big:
+        raise ValueError(f"attribute(s) {', '.join(too_big)} have more than 32767 values")
+    index = {a: {v: i for i, v in enumerate(vocab[a])} for a in attributes}
+    labels = np.full((len(sketches), len(attributes)), -1, dtype=np.int16)
+    for i, s in enumerate(sketches):
+        labels[i, 0] = index["category"][s.category]
+        for j, a in enumerate(extra, 1):
+            if a in s.attributes:
+                labels[i, j] = index[a][s.attributes[a]]
+    points = np.concatenate([s.stroke3 for s in sketches]).astype(np.int16)
+    offsets = np.concatenate([[0], np.cumsum([len(s.stroke3) for s in sketches])])
+    offsets = offsets.astype(np.int64)
+    splits = np.asarray(splits, dtype=np.uint8)
+    meta = {"format": FORMAT, "attributes": attributes, "vocab": vocab,
+            "scale_factor": train_scale_factor(points, offsets, splits), "max_len": max_len,
+            "sources": sources or [], "counts": counts or {}}
+    return PreparedData(points, offsets, splits, labels, meta)
+
+
+def _read_all(files: list[Path], category: str | None, max_len: int,
+              progress: bool) -> tuple[list[Sketch], list[SourceTally]]:
+    """Read every file, keeping sketches of 2..max_len rows and dropping repeated key_ids."""
+    kept: list[Sketch] = []
+    tallies: list[SourceTally] = []
+    seen: set[str] = set()
+    for path in tqdm(files, desc="files", unit="file", disable=not progress or None):
+        tally = SourceTally(path, source_kind(path) or "?")
+        tallies.append(tally)
+        report = ReadReport(str(path), tally.kind)
+        try:
+            sketches = read_source(path, category=category, report=report)
+            for sketch in tqdm(sketches, desc=path.name, unit="sketch", leave=False,
+                               disable=not progress or None, mininterval=0.5):
+                n = len(sketch.stroke3)
+                if n < 2:
+                    tally.dropped["short"] += 1
+                elif n > max_len:
+                    tally.dropped["long"] += 1
+                elif sketch.key is not None and sketch.key in seen:
+                    tally.dropped["duplicate"] += 1
+                else:
+                    if sketch.key is not None:
+                        seen.add(sketch.key)
+                    kept.append(sketch)
+                    tally.kept += 1
+        except SourceError as exc:
+            tally.dropped["file error"] += 1
+            report.warn(str(exc))
+        tally.read, tally.unrecognized = report.read, report.unrecognized
+        if report.skipped:
+            tally.dropped["malformed"] += report.skipped
+        tally.warnings = report.warnings
+    return kept, tallies
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(r, widths))) for r in rows)
+
+
+def summary(tallies: list[SourceTally], data: PreparedData, out: Path, seconds: float) -> str:
+    """A short human-readable report of what was read, kept and written."""
+    groups: dict[str, list[SourceTally]] = defaultdict(list)
+    for t in tallies:
+        key = t.path.name if len(tallies) <= _MAX_ROWS_PER_TABLE else \
+            f"{t.path.parent.name}/*.{t.kind}"
+        groups[key].append(t)
+    rows = [["source", "files", "read", "kept", "dropped", "why dropped"]]
+    for key, ts in groups.items():
+        why: Counter = sum((t.dropped for t in ts), Counter())
+        rows.append([key, str(len(ts)), str(sum(t.read for t in ts)),
+                     str(sum(t.kept for t in ts)), str(sum(why.values())),
+                     ", ".join(f"{k} {v}" for k, v in sorted(why.items())) or "-"])
+    lines = [_table(rows), ""]
+    split_counts = {name: int((data.split == code).sum()) for name, code in SPLIT_CODES.items()}
+    lines.append("splits: " + ", ".join(f"{k} {v}" for k, v in split_counts.items()))
+    cats = data.meta["vocab"]["category"]
+    per_cat = np.bincount(data.labels[:, 0], minlength=len(cats))
+    shown = ", ".join(f"{c} ({n})" for c, n in zip(cats[:12], per_cat[:12]))
+    more = f", ... ({len(cats)} in all)" if len(cats) > 12 else ""
+    lines.append(f"categories: {len(cats)}: {shown}{more}")
+    for a in data.attributes[1:]:
+        lines.append(f"attribute {a}: {len(data.meta['vocab'][a])} values")
+    unrecognized = sum(t.unrecognized for t in tallies)
+    if unrecognized:
+        lines.append(f"read with recognized: false (kept like the rest): {unrecognized}")
+    lines.append(f"scale factor (train dx/dy std): {data.scale_factor:.4f}")
+    lines.append(f"rows: {len(data.points)}; longest sketch {int(data.lengths.max())} "
+                 f"(limit {data.max_len})")
+    warnings = [w for t in tallies for w in t.warnings]
+    if warnings:
+        lines.append(f"warnings ({len(warnings)}{'+' if len(warnings) >= 100 else ''}), first:")
+        lines += [f"  {w}" for w in warnings[:10]]
+    size = out.stat().st_size / 1e6
+    lines.append(f"wrote {out} ({size:.2f} MB, {len(data)} sketches) in {seconds:.1f} s")
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m model.prepare",
+        description="Read sketch sources (.npz, .ndjson, .svg; folders are searched) and write "
+                    "the prepared .npz for training. Sketch-RNN .npz files are unpickled, so "
+                    "name only files you trust.")
+    parser.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    parser.add_argument("--out", required=True, type=Path, help="prepared .npz to write")
+    parser.add_argument("--category", help="category for every sketch (default: the .npz file "
+                        "name, the ndjson 'word', the SVG's folder name)")
+    parser.add_argument("--max-len", type=int, default=250,
+                        help="drop sketches with more stroke-3 rows than this (default 250)")
+    parser.add_argument("--split", type=parse_split, default=(0.8, 0.1, 0.1),
+                        help="train,valid,test fractions for sources without splits")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split shuffle")
+    parser.add_argument("--licence", "--license", dest="licence",
+                        help="licence text recorded for every source in this run")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    if args.max_len < 2:
+        parser.error(f"--max-len must be at least 2; got {args.max_len}")
+    if args.seed < 0:
+        parser.error(f"--seed must be 0 or more; got {args.seed}")
+    if args.category is not None and not args.category.strip():
+        parser.error("--category must not be empty")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 written, 1 nothing usable, 2 bad arguments)."""
+    args = parse_args(argv)
+    started = time.perf_counter()
+    try:
+        files = find_sources(args.paths)
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    files = [f for f in files if f.resolve() != args.out.resolve()]  # an earlier output
+    if not files:
+        print("error: no .npz, .ndjson or .svg files found in the given paths", file=sys.stderr)
+        return 2
+    category = args.category.strip() if args.category else None
+    sketches, tallies = _read_all(files, category, args.max_len, not args.quiet)
+    if not sketches:
+        for w in (w for t in tallies for w in t.warnings[:5]):
+            print(f"  {w}", file=sys.stderr)
+        print("error: no usable sketches were read; see the messages above", file=sys.stderr)
+        return 1
+    splits = np.zeros(len(sketches), dtype=np.uint8)
+    given = np.array([s.split is not None for s in sketches])
+    for i in np.flatnonzero(given):
+        splits[i] = SPLIT_CODES[sketches[i].split]
+    free = np.flatnonzero(~given)
+    splits[free] = assign_splits([sketches[i].category for i in free], args.split, args.seed)
+    dropped: Counter = sum((t.dropped for t in tallies), Counter())
+    counts = {"read": sum(t.read for t in tallies), "kept": len(sketches),
+              **{f"dropped_{k.replace(' ', '_')}": v for k, v in dropped.items()},
+              "unrecognized": sum(t.unrecognized for t in tallies),
+              **{name: int((splits == code).sum()) for name, code in SPLIT_CODES.items()}}
+    sources = [{"path": t.path.name, "kind": t.kind, "sketches": t.kept, "licence": args.licence}
+               for t in tallies]
+    data = build(sketches, splits, max_len=args.max_len, sources=sources, counts=counts)
+    data.save(args.out)
+    print(summary(tallies, data, args.out, time.perf_counter() - started))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

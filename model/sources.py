@@ -1,0 +1,546 @@
+"""Readers that turn sketch source files into stroke-3 sketches in QuickDraw's 256-unit box.
+
+Supported: Sketch-RNN `.npz`, Google Quick, Draw! `.ndjson` (simplified and raw) and plain SVG.
+File-level problems raise `SourceError`; a bad line or item is skipped and counted when the
+caller passes a `ReadReport`, and raises `SourceError` when it does not.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import numpy as np
+
+from model.strokes import StrokeError, fit_to_box, polylines_to_stroke3, simplify, validate_stroke3
+
+BOX = 255.0  # QuickDraw's simplified drawings span 0..255
+EPSILON = 2.0  # RDP tolerance of QuickDraw's simplified data and Sketch-RNN's sets
+KINDS = {".npz": "npz", ".ndjson": "ndjson", ".svg": "svg"}
+SPLITS = ("train", "valid", "test")
+MAX_WARNINGS = 100  # messages kept per file; all problems are still counted
+MAX_SVG_BYTES = 20_000_000
+_INT16 = 32767
+
+
+class SourceError(ValueError):
+    """A source file or item cannot be read; the message names the file (and line) and why."""
+
+
+@dataclass(frozen=True)
+class Sketch:
+    """One drawing: int16 stroke-3 rows in the 256 box, its labels and where it came from."""
+
+    stroke3: np.ndarray
+    category: str
+    attributes: dict[str, str] = field(default_factory=dict)
+    split: str | None = None
+    source: str = ""
+    key: str | None = None  # the source's id for the drawing (QuickDraw key_id), for de-duplication
+
+
+@dataclass
+class ReadReport:
+    """What reading one file did: sketches read, items skipped, and the first warnings."""
+
+    path: str
+    kind: str
+    read: int = 0
+    skipped: int = 0
+    unrecognized: int = 0  # QuickDraw drawings with recognized: false (kept)
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(message)
+
+
+def _skip(report: ReadReport | None, message: str) -> None:
+    """Skip a bad item: count it in the report, or raise when there is none."""
+    if report is None:
+        raise SourceError(message)
+    report.skipped += 1
+    report.warn(message)
+
+
+def to_box(polylines: list[np.ndarray]) -> np.ndarray:
+    """Fit polylines to the 255 box, RDP-simplify (epsilon 2) and round: QuickDraw's recipe."""
+    lines = [np.rint(line) for line in simplify(fit_to_box(polylines, BOX), EPSILON) if len(line)]
+    # Rounding can make a point equal to the one before it; drop those repeats.
+    lines = [line[np.r_[True, np.any(line[1:] != line[:-1], axis=1)]] for line in lines]
+    return polylines_to_stroke3(lines).astype(np.int16)
+
+
+def _round_stroke3(s3: np.ndarray, where: str) -> np.ndarray:
+    """Round a float stroke-3 to int16 via absolute positions, so rounding errors do not add up."""
+    pos = np.rint(np.cumsum(s3[:, :2], axis=0))
+    out = np.column_stack([np.diff(pos, axis=0, prepend=np.zeros((1, 2))), s3[:, 2]])
+    if len(out) and np.abs(out).max() > _INT16:
+        raise SourceError(f"{where} has offsets beyond the int16 range")
+    return out.astype(np.int16)
+
+
+# ---------------------------------------------------------------- Sketch-RNN .npz
+
+
+def read_sketchrnn_npz(
+    path: str | Path, *, category: str | None = None, report: ReadReport | None = None
+) -> Iterator[Sketch]:
+    """Read a Sketch-RNN .npz (object arrays of stroke-3), keeping its train/valid/test splits.
+
+    This unpickles the file, which can run code hidden in it: use it ONLY for files the user
+    names on the prepare command line (directly or through a folder they name).
+    """
+    path = Path(path)
+    name, category = path.name, category or path.stem
+    try:
+        with path.open("rb") as handle:
+            is_zip = handle.read(4) == b"PK\x03\x04"
+        # np.load would unpickle a bare pickle file; only ever hand it a zip archive.
+        if not is_zip:
+            raise SourceError(f"{name}: not a readable .npz archive (no zip header)")
+        data = np.load(path, encoding="latin1", allow_pickle=True)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, SourceError):
+            raise
+        raise SourceError(f"{name}: not a readable .npz archive ({exc})") from None
+    with data:
+        splits = [s for s in SPLITS if s in data.files]
+        if not splits:
+            found = ", ".join(data.files) or "nothing"
+            raise SourceError(f"{name}: has no train, valid or test array (found: {found})")
+        for split in splits:
+            try:
+                items = data[split]
+                labels = data[f"{split}_label"] if f"{split}_label" in data.files else None
+            except Exception as exc:  # unpickling can fail in many ways; all mean a bad file
+                raise SourceError(f"{name}: cannot read '{split}' ({exc})") from None
+            if items.ndim == 0:
+                raise SourceError(f"{name}: '{split}' is not a list of sketches")
+            if labels is not None:
+                labels = np.asarray(labels).reshape(-1)
+                if len(labels) != len(items) or labels.dtype.kind not in "iuf":
+                    raise SourceError(f"{name}: '{split}_label' must hold one number per sketch "
+                                      f"({len(items)}); it has {len(labels)} {labels.dtype}")
+            for i, item in enumerate(items):
+                where = f"{name}:{split}[{i}]"
+                try:
+                    s3 = _round_stroke3(validate_stroke3(item, name=where), where)
+                except (StrokeError, SourceError) as exc:
+                    _skip(report, str(exc))
+                    continue
+                attributes = {} if labels is None else {"label": str(int(labels[i]))}
+                if report is not None:
+                    report.read += 1
+                yield Sketch(s3, category, attributes, split, str(path))
+
+
+# ---------------------------------------------------------------- Quick, Draw! .ndjson
+
+_STROKE_SHAPE = "expected [xs, ys] or [xs, ys, ts]"
+
+
+def _ndjson_stroke(stroke: object, where: str, i: int) -> tuple[np.ndarray, bool]:
+    """One drawing[i] as a (K, 2) float array, and whether it is raw (has timestamps)."""
+    if not isinstance(stroke, list):
+        raise SourceError(f"{where}: drawing[{i}] is not a list; {_STROKE_SHAPE}")
+    if len(stroke) not in (2, 3):
+        plural = "" if len(stroke) == 1 else "s"
+        raise SourceError(f"{where}: drawing[{i}] has {len(stroke)} list{plural}; {_STROKE_SHAPE}")
+    columns = []
+    for j, values in enumerate(stroke):
+        try:
+            col = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            col = None
+        if not isinstance(values, list) or col is None or col.ndim != 1:
+            raise SourceError(f"{where}: drawing[{i}][{j}] is not a list of numbers")
+        if not np.isfinite(col).all():
+            raise SourceError(f"{where}: drawing[{i}][{j}] has a value that is not finite")
+        columns.append(col)
+    sizes = {len(c) for c in columns}
+    if len(sizes) != 1:
+        counts = " and ".join(str(len(c)) for c in columns)
+        raise SourceError(f"{where}: drawing[{i}] has lists of different lengths ({counts})")
+    return np.column_stack(columns[:2]) if len(columns[0]) else np.zeros((0, 2)), len(stroke) == 3
+
+
+def _ndjson_sketch(obj: object, where: str, category: str | None, path: Path) -> Sketch:
+    if not isinstance(obj, dict):
+        raise SourceError(f"{where}: expected a JSON object with a 'drawing' field")
+    drawing = obj.get("drawing")
+    if not isinstance(drawing, list) or not drawing:
+        raise SourceError(f"{where}: 'drawing' must be a non-empty list of strokes")
+    lines, kinds = [], set()
+    for i, stroke in enumerate(drawing):
+        line, raw = _ndjson_stroke(stroke, where, i)
+        lines.append(line)
+        kinds.add(raw)
+    if len(kinds) > 1:
+        raise SourceError(f"{where}: mixes raw [xs, ys, ts] and simplified [xs, ys] strokes")
+    if not any(len(line) for line in lines):
+        raise SourceError(f"{where}: the drawing has no points")
+    points = np.concatenate(lines)
+    # Two-list drawings outside 0..255 are not really simplified: treat them like raw ones.
+    if kinds == {True} or points.min() < 0 or points.max() > BOX:
+        s3 = to_box(lines)
+    else:
+        s3 = np.rint(polylines_to_stroke3(lines)).astype(np.int16)
+    word = obj.get("word")
+    if category is None:
+        category = word.strip() if isinstance(word, str) and word.strip() else path.stem
+    key = obj.get("key_id")
+    return Sketch(s3, category, {}, None, str(path), None if key is None else str(key))
+
+
+def read_ndjson(
+    path: str | Path, *, category: str | None = None, report: ReadReport | None = None
+) -> Iterator[Sketch]:
+    """Read Quick, Draw! ndjson, simplified or raw (detected per line); category from `word`.
+
+    Raw drawings are fitted to the 255 box, RDP-simplified and rounded like Google's simplified
+    set. Drawings with recognized: false are kept and counted in the report.
+    """
+    path = Path(path)
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise SourceError(f"{path.name}: cannot open ({exc.strerror})") from None
+    with handle:
+        for lineno, raw_line in enumerate(handle, 1):
+            where = f"{path.name}:{lineno}"
+            try:
+                text = raw_line.decode("utf-8").strip()
+                if not text:
+                    continue
+                obj = json.loads(text)
+                sketch = _ndjson_sketch(obj, where, category, path)
+            except UnicodeDecodeError:
+                _skip(report, f"{where}: not UTF-8 text")
+                continue
+            except json.JSONDecodeError as exc:
+                _skip(report, f"{where}: not valid JSON ({exc.msg} at column {exc.colno})")
+                continue
+            except (SourceError, StrokeError) as exc:
+                _skip(report, str(exc))
+                continue
+            if report is not None:
+                report.read += 1
+                report.unrecognized += obj.get("recognized") is False
+            yield sketch
+
+
+# ---------------------------------------------------------------- SVG
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_NUMBER_RE = re.compile(_NUMBER)
+_PATH_TOKEN = re.compile(rf"([MmLlHhVvCcSsQqTtAaZz])|({_NUMBER})|([\s,]+)")
+_TRANSFORM_RE = re.compile(r"\s*(matrix|translate|scale|rotate)\s*\(([^)]*)\)\s*,?")
+_LENGTH_RE = re.compile(rf"\s*({_NUMBER})\s*(px)?\s*$")
+_ARITY = {"M": 2, "L": 2, "H": 1, "V": 1, "C": 6, "S": 4, "Q": 4, "T": 2, "A": 7, "Z": 0}
+_GROUPS = {"svg", "g", "a", "switch"}
+_NOT_DRAWN = {"defs", "clipPath", "mask", "symbol", "marker", "pattern", "title", "desc",
+              "metadata", "style", "script", "linearGradient", "radialGradient", "filter"}
+_CURVE_STEPS = 8
+_MAX_DEPTH = 200
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _numbers(text: str, where: str) -> list[float]:
+    """All numbers in `text`, which may hold only numbers, spaces and commas."""
+    if _NUMBER_RE.sub(" ", text).replace(",", " ").strip():
+        raise SourceError(f"{where}: expected numbers, got {text.strip()[:40]!r}")
+    return [float(v) for v in _NUMBER_RE.findall(text)]
+
+
+def _transform(text: str, where: str) -> np.ndarray:
+    """An SVG transform list as a 3x3 affine matrix (applied right to left, as SVG does)."""
+    matrix, pos, text = np.eye(3), 0, text.strip()
+    while pos < len(text):
+        match = _TRANSFORM_RE.match(text, pos)
+        if not match:
+            raise SourceError(f"{where}: cannot read transform {text[:60]!r} (supported: "
+                              "matrix, translate, scale, rotate)")
+        name, args, pos = match.group(1), _numbers(match.group(2), where), match.end()
+        m, n = np.eye(3), len(args)
+        if name == "matrix" and n == 6:
+            m[:2, :] = np.array(args).reshape(3, 2).T
+        elif name == "translate" and n in (1, 2):
+            m[:2, 2] = (args[0], args[1] if n == 2 else 0.0)
+        elif name == "scale" and n in (1, 2):
+            m[0, 0], m[1, 1] = args[0], args[1] if n == 2 else args[0]
+        elif name == "rotate" and n in (1, 3):
+            a = math.radians(args[0])
+            m[:2, :2] = [[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]
+            if n == 3:
+                c = np.array(args[1:])
+                m[:2, 2] = c - m[:2, :2] @ c
+        else:
+            raise SourceError(f"{where}: {name}() cannot take {n} numbers")
+        matrix = matrix @ m
+    return matrix
+
+
+def _length(el: ET.Element, attr: str, where: str) -> float:
+    value = el.get(attr, "0")
+    match = _LENGTH_RE.match(value)
+    if not match:
+        raise SourceError(f"{where}: {attr}={value!r} must be a number (px or no unit)")
+    return float(match.group(1))
+
+
+def _bezier(points: np.ndarray) -> list[np.ndarray]:
+    """Points of a quadratic or cubic Bezier at t = 1/8 .. 1 (the start point is not repeated)."""
+    t = np.linspace(0.0, 1.0, _CURVE_STEPS + 1)[1:, None]
+    if len(points) == 3:
+        p0, p1, p2 = points
+        return list((1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2)
+    p0, p1, p2, p3 = points
+    return list((1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t**2 * p2
+                + t**3 * p3)
+
+
+def _arc(start: np.ndarray, args: list[float], end: np.ndarray) -> list[np.ndarray]:
+    """Points along an SVG elliptical arc (endpoint parameterisation, SVG 1.1 appendix F.6)."""
+    rx, ry, phi = abs(args[0]), abs(args[1]), math.radians(args[2])
+    large, sweep = args[3] != 0, args[4] != 0
+    if rx == 0 or ry == 0 or np.allclose(start, end):
+        return [end]
+    cos, sin = math.cos(phi), math.sin(phi)
+    hx, hy = (start - end) / 2
+    x1, y1 = cos * hx + sin * hy, -sin * hx + cos * hy
+    grow = x1**2 / rx**2 + y1**2 / ry**2
+    if grow > 1:
+        rx, ry = rx * math.sqrt(grow), ry * math.sqrt(grow)
+    den = rx**2 * y1**2 + ry**2 * x1**2
+    coef = math.sqrt(max(0.0, (rx**2 * ry**2 - den) / den)) * (-1 if large == sweep else 1)
+    cx1, cy1 = coef * rx * y1 / ry, -coef * ry * x1 / rx
+    centre = np.array([cos * cx1 - sin * cy1, sin * cx1 + cos * cy1]) + (start + end) / 2
+    theta = math.atan2((y1 - cy1) / ry, (x1 - cx1) / rx)
+    delta = math.atan2((-y1 - cy1) / ry, (-x1 - cx1) / rx) - theta
+    if sweep and delta < 0:
+        delta += 2 * math.pi
+    elif not sweep and delta > 0:
+        delta -= 2 * math.pi
+    steps = max(2, math.ceil(abs(delta) / (math.pi / 8)))
+    t = theta + delta * np.arange(1, steps) / steps
+    ux, uy = rx * np.cos(t), ry * np.sin(t)
+    inner = np.column_stack([cos * ux - sin * uy, sin * ux + cos * uy]) + centre
+    return [*inner, end]
+
+
+def _path(d: str, where: str) -> list[np.ndarray]:
+    """Polylines of an SVG path's `d` (all commands, absolute and relative; curves flattened)."""
+    tokens: list[str | float] = []
+    pos = 0
+    while pos < len(d):
+        match = _PATH_TOKEN.match(d, pos)
+        if not match:
+            raise SourceError(f"{where}: bad path data near {d[pos:pos + 20]!r}")
+        if match.group(1):
+            tokens.append(match.group(1))
+        elif match.group(2):
+            tokens.append(float(match.group(2)))
+        pos = match.end()
+    lines: list[np.ndarray] = []
+    current: list[np.ndarray] = []
+    point = start = np.zeros(2)
+    control, curve, cmd, i = None, "", "", 0  # curve: 'cubic'/'quad' when S/T may reflect
+
+    def flush() -> None:
+        if len(current) >= 2:
+            lines.append(np.array(current))
+        current.clear()
+
+    while i < len(tokens):
+        if isinstance(tokens[i], str):
+            cmd, i = str(tokens[i]), i + 1
+        elif not cmd or cmd in "Zz":
+            raise SourceError(f"{where}: number {tokens[i]:g} in path data has no command "
+                              "before it (path data starts with 'M')")
+        kind, rel = cmd.upper(), cmd.islower()
+        args = tokens[i:i + _ARITY[kind]]
+        if len(args) < _ARITY[kind] or any(isinstance(a, str) for a in args):
+            raise SourceError(f"{where}: '{cmd}' needs {_ARITY[kind]} numbers")
+        i += len(args)
+        vals = np.array(args, dtype=np.float64)
+        base = point if rel else np.zeros(2)
+        if kind == "Z":
+            if current and not np.array_equal(current[-1], start):
+                current.append(start)
+            flush()
+            point, curve = start, ""
+            continue
+        if kind == "M":
+            flush()
+            point = start = base + vals
+            current.append(point)
+            cmd = "l" if rel else "L"  # further pairs after a moveto are linetos
+            curve = ""
+            continue
+        if not current:
+            current.append(point)
+        if kind == "L":
+            new = [base + vals]
+        elif kind == "H":
+            new = [np.array([base[0] + vals[0], point[1]])]
+        elif kind == "V":
+            new = [np.array([point[0], base[1] + vals[0]])]
+        elif kind == "A":
+            new = _arc(point, list(vals[:5]), base + vals[5:])
+        else:  # Bezier curves; S and T reflect the previous curve's last control point
+            ctrl = list(base + vals.reshape(-1, 2))
+            if kind in "ST":
+                reflect = curve == ("cubic" if kind == "S" else "quad")
+                ctrl.insert(0, 2 * point - control if reflect else point)
+            ctrl = [point, *ctrl]
+            new = _bezier(np.array(ctrl))
+            control = ctrl[-2]
+        curve = "cubic" if kind in "CS" else "quad" if kind in "QT" else ""
+        current.extend(new)
+        point = current[-1]
+    flush()
+    return lines
+
+
+def _shape(el: ET.Element, tag: str, where: str) -> list[np.ndarray]:
+    """Polylines of one drawable SVG element, in its own coordinates."""
+    if tag in ("polyline", "polygon"):
+        values = _numbers(el.get("points", ""), where)
+        if len(values) % 2:
+            raise SourceError(f"{where}: points has an odd count of numbers ({len(values)})")
+        pts = np.array(values).reshape(-1, 2)
+        if tag == "polygon" and len(pts) > 1:
+            pts = np.vstack([pts, pts[:1]])
+        return [pts] if len(pts) >= 2 else []
+    if tag == "line":
+        x1, y1, x2, y2 = (_length(el, a, where) for a in ("x1", "y1", "x2", "y2"))
+        return [np.array([[x1, y1], [x2, y2]])]
+    if tag == "path":
+        return _path(el.get("d", ""), where)
+    if tag == "rect":
+        x, y, w, h = (_length(el, a, where) for a in ("x", "y", "width", "height"))
+        return [np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h], [x, y]])]
+    cx, cy = _length(el, "cx", where), _length(el, "cy", where)  # circle and ellipse
+    rx = _length(el, "r" if tag == "circle" else "rx", where)
+    ry = rx if tag == "circle" else _length(el, "ry", where)
+    t = np.linspace(0.0, 2 * math.pi, 33)
+    return [np.column_stack([cx + rx * np.cos(t), cy + ry * np.sin(t)])]
+
+
+_SHAPES = {"polyline", "polygon", "line", "path", "rect", "circle", "ellipse"}
+
+
+def _walk(el: ET.Element, ctm: np.ndarray, out: list[np.ndarray], ignored: Counter,
+          name: str, depth: int = 0) -> None:
+    """Collect the polylines under `el` in document order, in root coordinates."""
+    if depth > _MAX_DEPTH:
+        raise SourceError(f"{name}: elements are nested more than {_MAX_DEPTH} deep")
+    seen: Counter = Counter()
+    for child in el:
+        if not isinstance(child.tag, str):
+            continue
+        tag = _local(child.tag)
+        seen[tag] += 1
+        where = f"{name}: <{tag}> #{seen[tag]}" + (f" id={child.get('id')!r}"
+                                                   if child.get("id") else "")
+        if tag in _NOT_DRAWN or child.get("display") == "none":
+            continue
+        if tag not in _GROUPS and tag not in _SHAPES:
+            ignored[tag] += 1
+            continue
+        m = ctm @ _transform(child.get("transform", ""), where)
+        if tag in _GROUPS:
+            _walk(child, m, out, ignored, name, depth + 1)
+            continue
+        for line in _shape(child, tag, where):
+            out.append(line @ m[:2, :2].T + m[:2, 2])
+
+
+def read_svg(
+    path: str | Path, *, category: str | None = None, report: ReadReport | None = None
+) -> Iterator[Sketch]:
+    """Read one SVG drawing (category: the given one or the parent folder's name).
+
+    Shapes become strokes in document order with their transforms applied, then are fitted to
+    the 255 box and simplified like raw QuickDraw data. DOCTYPE/ENTITY declarations are refused.
+    """
+    path = Path(path)
+    name = path.name
+    try:
+        if path.stat().st_size > MAX_SVG_BYTES:
+            raise SourceError(f"{name}: larger than {MAX_SVG_BYTES // 1_000_000} MB")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{name}: cannot read ({exc.strerror})") from None
+    if re.search(rb"<!\s*(DOCTYPE|ENTITY)", data, re.IGNORECASE):
+        raise SourceError(f"{name}: has a DOCTYPE or ENTITY declaration, which is not allowed "
+                          "(entities can expand without bound); remove it and try again")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise SourceError(f"{name}:{exc.position[0]}: not well-formed XML ({exc})") from None
+    if _local(root.tag) != "svg":
+        raise SourceError(f"{name}: the root element is <{_local(root.tag)}>, not <svg>")
+    polylines: list[np.ndarray] = []
+    ignored: Counter = Counter()
+    _walk(root, _transform(root.get("transform", ""), f"{name}: <svg>"), polylines, ignored,
+          name)
+    if ignored and report is not None:
+        kinds = ", ".join(f"<{t}> x{n}" for t, n in sorted(ignored.items()))
+        report.warn(f"{name}: ignored elements it cannot draw: {kinds}")
+    if not polylines:
+        raise SourceError(f"{name}: has no <path>, <polyline>, <polygon>, <line> or shape to read")
+    category = category or path.resolve().parent.name or path.stem
+    try:
+        s3 = to_box(polylines)
+    except StrokeError as exc:
+        raise SourceError(f"{name}: {exc}") from None
+    if report is not None:
+        report.read += 1
+    yield Sketch(s3, category, {}, None, str(path))
+
+
+# ---------------------------------------------------------------- dispatch
+
+
+def source_kind(path: str | Path) -> str | None:
+    """'npz', 'ndjson' or 'svg' from the file name, or None for other files."""
+    return KINDS.get(Path(path).suffix.lower())
+
+
+def find_sources(paths: Iterable[str | Path]) -> list[Path]:
+    """The source files named: files as given, folders searched recursively (sorted)."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found += sorted(f for f in p.rglob("*") if f.is_file() and source_kind(f)
+                            and not f.name.startswith("."))
+        elif p.is_file():
+            if not source_kind(p):
+                raise SourceError(f"{p}: unsupported file type; use .npz, .ndjson or .svg")
+            found.append(p)
+        else:
+            raise SourceError(f"{p}: no such file or folder")
+    return found
+
+
+def read_source(
+    path: str | Path, *, category: str | None = None, report: ReadReport | None = None
+) -> Iterator[Sketch]:
+    """Read any supported file, choosing the reader by its extension."""
+    readers = {"npz": read_sketchrnn_npz, "ndjson": read_ndjson, "svg": read_svg}
+    kind = source_kind(path)
+    if kind is None:
+        raise SourceError(f"{Path(path).name}: unsupported file type; use .npz, .ndjson or .svg")
+    return readers[kind](path, category=category, report=report)

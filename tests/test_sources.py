@@ -1,0 +1,245 @@
+"""Tests that each source reader yields int16 stroke-3 sketches or says what is wrong."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.sources import (
+    ReadReport,
+    SourceError,
+    find_sources,
+    read_ndjson,
+    read_sketchrnn_npz,
+    read_source,
+    read_svg,
+)
+from model.strokes import stroke3_to_polylines
+
+
+def object_array(items: list[np.ndarray]) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):
+        out[i] = item
+    return out
+
+
+def absolute(s3: np.ndarray) -> np.ndarray:
+    return np.cumsum(np.asarray(s3, dtype=np.float64)[:, :2], axis=0)
+
+
+SQUARE = np.array([[10, 10, 0], [50, 0, 0], [0, 50, 0], [-50, 0, 1], [5, 5, 0], [3, 3, 1]],
+                  dtype=np.int16)
+
+
+def write_npz(path: Path, **arrays: np.ndarray) -> Path:
+    np.savez(path, **arrays)
+    return path
+
+
+def test_npz_keeps_splits_labels_and_int16(tmp_path: Path) -> None:
+    path = write_npz(tmp_path / "sheep.npz",
+                     train=object_array([SQUARE, SQUARE[:3]]), valid=object_array([SQUARE]),
+                     test=object_array([SQUARE[:2]]), train_label=np.array([0, 2]),
+                     valid_label=np.array([1]), test_label=np.array([2]))
+    report = ReadReport(str(path), "npz")
+    sketches = list(read_sketchrnn_npz(path, report=report))
+    assert [s.split for s in sketches] == ["train", "train", "valid", "test"]
+    assert [s.attributes for s in sketches] == [{"label": "0"}, {"label": "2"}, {"label": "1"},
+                                                {"label": "2"}]
+    assert {s.category for s in sketches} == {"sheep"}
+    assert all(s.stroke3.dtype == np.int16 for s in sketches)
+    np.testing.assert_array_equal(sketches[0].stroke3, SQUARE)
+    assert report.read == 4 and report.skipped == 0
+
+
+def test_npz_float_rounds_positions_without_drift(tmp_path: Path) -> None:
+    s = np.array([[0.4, 0.4, 0], [0.4, 0.4, 0], [0.4, 0.4, 0], [0.4, -0.4, 1]])
+    path = write_npz(tmp_path / "kanji.npz", train=object_array([s, s]))
+    (sketch, _) = read_sketchrnn_npz(path, category="kanji")
+    np.testing.assert_array_equal(absolute(sketch.stroke3), np.rint(absolute(s)))
+    assert sketch.attributes == {} and sketch.category == "kanji"
+
+
+def test_npz_bad_item_is_skipped_with_report_and_raises_without(tmp_path: Path) -> None:
+    bad = SQUARE.copy()
+    bad[2, 2] = 2
+    path = write_npz(tmp_path / "sheep.npz", train=object_array([SQUARE, bad, SQUARE]))
+    report = ReadReport(str(path), "npz")
+    assert len(list(read_sketchrnn_npz(path, report=report))) == 2
+    assert report.skipped == 1 and "sheep.npz:train[1]" in report.warnings[0]
+    with pytest.raises(SourceError, match=r"sheep\.npz:train\[1\].*pen_lifted 2"):
+        list(read_sketchrnn_npz(path))
+
+
+def test_npz_file_errors_name_the_file(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip")
+    with pytest.raises(SourceError, match="junk.npz: not a readable .npz"):
+        list(read_sketchrnn_npz(junk))
+    pickled = tmp_path / "pickled.npz"  # a bare pickle must never reach the unpickler
+    pickled.write_bytes(pickle.dumps(object_array([SQUARE])))
+    with pytest.raises(SourceError, match="no zip header"):
+        list(read_sketchrnn_npz(pickled))
+    other = write_npz(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(SourceError, match="other.npz: has no train, valid or test array"):
+        list(read_sketchrnn_npz(other))
+    short = write_npz(tmp_path / "short.npz", train=object_array([SQUARE]),
+                      train_label=np.array([0, 1]))
+    with pytest.raises(SourceError, match="train_label"):
+        list(read_sketchrnn_npz(short))
+
+
+def ndjson_line(drawing: list, word: str = "face", recognized: bool = True, key: str = "1") -> str:
+    return json.dumps({"word": word, "countrycode": "US", "recognized": recognized,
+                       "key_id": key, "drawing": drawing})
+
+
+def test_ndjson_simplified(tmp_path: Path) -> None:
+    path = tmp_path / "face.ndjson"
+    drawing = [[[0, 100, 100], [0, 0, 50]], [[10, 20], [200, 255]]]
+    path.write_text(ndjson_line(drawing, key="77") + "\n\n" +
+                    ndjson_line(drawing, recognized=False) + "\n")
+    report = ReadReport(str(path), "ndjson")
+    sketches = list(read_ndjson(path, report=report))
+    assert report.read == 2 and report.unrecognized == 1
+    first = sketches[0]
+    assert first.category == "face" and first.key == "77" and first.split is None
+    lines = stroke3_to_polylines(first.stroke3)
+    np.testing.assert_array_equal(lines[0], [[0, 0], [100, 0], [100, 50]])
+    np.testing.assert_array_equal(lines[1], [[10, 200], [20, 255]])
+    assert first.stroke3.dtype == np.int16
+
+
+def test_ndjson_raw_is_fitted_and_simplified(tmp_path: Path) -> None:
+    xs = list(range(300, 1301, 10))  # 101 collinear points, 1000 screen pixels wide
+    stroke = [xs, [400] * len(xs), list(range(len(xs)))]
+    corner = [[300, 300], [400, 900], [0, 1]]
+    path = tmp_path / "raw.ndjson"
+    path.write_text(ndjson_line([stroke, corner], word="door") + "\n")
+    (sketch,) = read_ndjson(path)
+    lines = stroke3_to_polylines(sketch.stroke3)
+    assert sketch.category == "door"
+    assert len(lines[0]) == 2  # RDP removed the collinear middle points
+    points = np.concatenate(lines)
+    assert points.min() == 0 and points.max() == 255  # longer side fitted to 255
+    np.testing.assert_array_equal(lines[1], [[0, 0], [0, 128]])  # y 400..900 -> 0..127.5
+
+
+@pytest.mark.parametrize("drawing, message", [
+    ([[[1, 2], [3, 4]], [[1], [2]], [[1, 2, 3]]],
+     "face.ndjson:2: drawing[2] has 1 list; expected [xs, ys] or [xs, ys, ts]"),
+    ([[[1, 2], [3]]], "face.ndjson:2: drawing[0] has lists of different lengths (2 and 1)"),
+    ([[[1, 2], ["a", 3]]], "face.ndjson:2: drawing[0][1] is not a list of numbers"),
+    ([[[1, 2], [3, 4]], [[1, 2], [3, 4], [0, 1]]], "face.ndjson:2: mixes raw"),
+    ([], "face.ndjson:2: 'drawing' must be a non-empty list of strokes"),
+    ([7], "face.ndjson:2: drawing[0] is not a list"),
+])
+def test_ndjson_malformed_lines_are_named(tmp_path: Path, drawing: list, message: str) -> None:
+    path = tmp_path / "face.ndjson"
+    good = ndjson_line([[[0, 9], [0, 9]]])
+    path.write_text("\n".join([good, ndjson_line(drawing), good]) + "\n")
+    report = ReadReport(str(path), "ndjson")
+    assert len(list(read_ndjson(path, report=report))) == 2
+    assert report.skipped == 1 and report.warnings[0].startswith(message)
+    with pytest.raises(SourceError) as err:
+        list(read_ndjson(path))
+    assert str(err.value).startswith(message)
+
+
+def test_ndjson_bad_json_and_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "cat.ndjson"
+    path.write_bytes(b'{"word": "cat", "drawing": [[[0,1],[0,1]]]}\n{oops\n\xff\xfe\n')
+    report = ReadReport(str(path), "ndjson")
+    assert len(list(read_ndjson(path, report=report))) == 1
+    assert report.skipped == 2
+    assert report.warnings[0].startswith("cat.ndjson:2: not valid JSON")
+    assert report.warnings[1] == "cat.ndjson:3: not UTF-8 text"
+
+
+SVG = """<?xml version="1.0"?>
+<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200">
+  <g transform="translate(100, 0) scale(2)">
+    <polyline points="0,0 10,0"/>
+  </g>
+  <path d="M 0 100 L 40 100 l 0 20 h -40 z"/>
+  <path d="m0 200 c 0 -40 100 -40 100 0"/>
+  <line x1="0" y1="0" x2="10" y2="0" transform="matrix(1 0 0 1 0 150)"/>
+  <text>ignored</text>
+</svg>
+"""
+
+
+def test_svg_shapes_transforms_and_category(tmp_path: Path) -> None:
+    folder = tmp_path / "house"
+    folder.mkdir()
+    path = folder / "one.svg"
+    path.write_text(SVG)
+    report = ReadReport(str(path), "svg")
+    (sketch,) = read_svg(path, report=report)
+    assert sketch.category == "house" and "<text> x1" in report.warnings[0]
+    lines = stroke3_to_polylines(sketch.stroke3)
+    assert len(lines) == 4
+    f = 255 / 200  # extent is 0..120 wide, 0..200 tall
+    np.testing.assert_allclose(lines[0], np.array([[100, 0], [120, 0]]) * f, atol=0.6)
+    np.testing.assert_allclose(lines[1], np.array([[0, 100], [40, 100], [40, 120], [0, 120],
+                                                   [0, 100]]) * f, atol=0.6)
+    curve = lines[2]  # flattened cubic: ends at (100, 200), peaks at y = 170 in the middle
+    assert len(curve) > 3
+    np.testing.assert_allclose(curve[[0, -1]], np.array([[0, 200], [100, 200]]) * f, atol=0.6)
+    assert abs(curve[:, 1].min() - 170 * f) < 2
+    np.testing.assert_allclose(lines[3], np.array([[0, 150], [10, 150]]) * f, atol=0.6)
+    (named,) = read_svg(path, category="hut")
+    assert named.category == "hut"
+
+
+def test_svg_relative_commands_and_quadratics(tmp_path: Path) -> None:
+    path = tmp_path / "q.svg"
+    path.write_text('<svg xmlns="http://www.w3.org/2000/svg"><path d="M10 10 q 50 100 100 0 '
+                    'T 200 0 M 10 10 V 0 H 200"/></svg>')
+    (sketch,) = read_svg(path)
+    curve, corner = stroke3_to_polylines(sketch.stroke3)
+    assert len(curve) > 4  # two flattened quadratics
+    assert len(corner) == 3
+    np.testing.assert_array_equal(curve[0], corner[0])  # both subpaths start at (10, 10)
+    np.testing.assert_array_equal(curve[-1], corner[-1])  # T ends where H ends: (200, 0)
+    assert corner[0, 0] == corner[1, 0] and corner[1, 1] == corner[2, 1]  # V then H
+    # The curve dips below y = 10 (q, control at +100) and rises above 0 (T's reflection).
+    assert curve[:, 1].max() > corner[0, 1] + 30 and curve[:, 1].min() < corner[1, 1] - 20
+
+
+@pytest.mark.parametrize("text, message", [
+    ('<!DOCTYPE svg [<!ENTITY a "aaaa">]><svg>&a;</svg>', "DOCTYPE or ENTITY"),
+    ("<svg><path d='M 0 0 L 10'/></svg>", "<path> #1: 'L' needs 2 numbers"),
+    ("<svg><path d='M 0 0 X 10 10'/></svg>", "<path> #1: bad path data near 'X 10 10'"),
+    ("<svg><polyline points='0 0 1'/></svg>", "odd count"),
+    ("<svg><g transform='spin(3)'><line x2='1'/></g></svg>", "cannot read transform"),
+    ("<svg><text>no strokes</text></svg>", "has no <path>"),
+    ("<svg><line x2='1'", "not well-formed XML"),
+    ("<html/>", "not <svg>"),
+])
+def test_svg_errors_are_actionable(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.svg"
+    path.write_text(text)
+    with pytest.raises(SourceError) as err:
+        list(read_svg(path))
+    assert str(err.value).startswith("bad.svg") and message in str(err.value)
+
+
+def test_find_and_dispatch(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.svg").write_text('<svg><line x2="5" y2="5"/></svg>')
+    (tmp_path / "b.ndjson").write_text(ndjson_line([[[0, 1], [0, 1]]]) + "\n")
+    (tmp_path / "notes.txt").write_text("skip me")
+    (tmp_path / "._junk.svg").write_text("macOS junk")
+    found = find_sources([tmp_path])
+    assert [p.name for p in found] == ["b.ndjson", "a.svg"]
+    assert [s.category for p in found for s in read_source(p)] == ["face", "sub"]
+    with pytest.raises(SourceError, match="no such file"):
+        find_sources([tmp_path / "missing"])
+    with pytest.raises(SourceError, match="unsupported file type"):
+        find_sources([tmp_path / "notes.txt"])
