@@ -29,7 +29,7 @@ class ModelConfig:
     raster_size: int = 48  # side of the rasterised sketch, pixels (divisible by 8)
     raster_z_size: int = 128  # z_r
     cnn_channels: tuple[int, int, int] = (16, 32, 64)  # the three stride-2 conv layers
-    raster_dropout: float = 0.3  # chance z_r is zeroed in training, so drawing without one works
+    sketch_dropout: float = 0.3  # chance z_r and ad are zeroed in training (see docs/model.md)
     use_influence: bool = True  # influence layer: variational attention over all encoder states
     influence_size: int = 64  # size of the attention latent `ad`
     use_condition: bool = True  # one-hot condition c fed to the encoder head and the decoder
@@ -52,7 +52,7 @@ class ModelConfig:
             raise ValueError(f"raster_size must be divisible by 8; got {self.raster_size}")
         if self.use_influence and self.encoder != "rnn":
             raise ValueError("use_influence needs the BiLSTM encoder (encoder='rnn')")
-        if not 0.0 <= self.recurrent_dropout < 1.0 or not 0.0 <= self.raster_dropout <= 1.0:
+        if not 0.0 <= self.recurrent_dropout < 1.0 or not 0.0 <= self.sketch_dropout <= 1.0:
             raise ValueError("dropout probabilities must lie in [0, 1)")
 
     @property

@@ -144,6 +144,25 @@ class ConditionVocab:
 # ---------------------------------------------------------------- prepared data
 
 
+def start_position(data: PreparedData, limit: int = 5000) -> tuple[float, float]:
+    """Mean first point of the train sketches inside their box, as fractions of its longer side.
+
+    Stroke-3 data starts each sketch at its own first point, so a sampler drawing from nothing
+    needs to know where drawings usually begin.
+    """
+    idx = data.indices("train")[:limit]
+    fractions = []
+    for i in idx:
+        xy = np.cumsum(data.sketch(int(i))[:, :2].astype(np.float64), axis=0)
+        lo, extent = xy.min(0), max(float(np.ptp(xy, axis=0).max()), 1.0)
+        fractions.append((xy[0] - lo) / extent)
+    if not fractions:
+        return (0.25, 0.3)
+    mean = np.mean(fractions, axis=0)
+    return (round(float(mean[0]), 4), round(float(mean[1]), 4))
+
+
+
 def train_scale_factor(points: np.ndarray, offsets: np.ndarray, split: np.ndarray) -> float:
     """`scale_factor` over the train split's rows (over all rows when there is no train split)."""
     in_train = np.repeat(split == SPLIT_CODES["train"], np.diff(offsets))
@@ -397,6 +416,21 @@ class Batch:
         return replace(self, **{k: None if v is None else v.to(device) for k, v in moved.items()})
 
 
+def _label_map(source: ConditionVocab, target: ConditionVocab
+               ) -> list[tuple[int | None, np.ndarray]]:
+    """Per target attribute: its source column (None if absent) and a table from source
+    label + 1 to target label, -1 meaning unknown."""
+    maps: list[tuple[int | None, np.ndarray]] = []
+    for name in target.attributes:
+        if name not in source.values:
+            maps.append((None, np.full(1, -1, dtype=np.int64)))
+            continue
+        index = {v: i for i, v in enumerate(target.values[name])}
+        table = np.array([-1] + [index.get(v, -1) for v in source.values[name]], dtype=np.int64)
+        maps.append((source.attributes.index(name), table))
+    return maps
+
+
 class Batcher:
     """Batches of one split: endless shuffled epochs via iteration, or one pass via iterate_once.
 
@@ -406,7 +440,11 @@ class Batcher:
 
     def __init__(self, data: PreparedData, split: str, batch_size: int, *, max_len: int = 250,
                  augment: bool = False, raster_size: int = 48, seed: int = 0,
-                 bucket: bool = True, scale_jitter: float = 0.15, drop_prob: float = 0.1) -> None:
+                 bucket: bool = True, scale_jitter: float = 0.15, drop_prob: float = 0.1,
+                 scale: float | None = None, vocab: ConditionVocab | None = None) -> None:
+        """scale and vocab default to the data's; a checkpoint's own are passed when a model is
+        evaluated on other data, so offsets and condition vectors mean what they meant in training.
+        """
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
         if not isinstance(raster_size, int) or raster_size < 0:
@@ -424,7 +462,9 @@ class Batcher:
         self.max_len, self.augment, self.raster_size = max_len, augment, raster_size
         self.bucket, self.scale_jitter, self.drop_prob = bucket, scale_jitter, drop_prob
         self.indices = indices[fits]
-        self.vocab = data.vocab
+        self.vocab = vocab or data.vocab
+        self.scale = data.scale_factor if scale is None else float(scale)
+        self._label_map = None if self.vocab == data.vocab else _label_map(data.vocab, self.vocab)
         self.epoch = 0
         self._rng = np.random.default_rng(seed)
         self._queue: deque[np.ndarray] = deque()
@@ -474,12 +514,15 @@ class Batcher:
         strokes = np.empty((len(idx), longest + 1, 5), dtype=np.float32)
         strokes[:, 0] = START_TOKEN
         for b, s in enumerate(sketches):
-            strokes[b, 1:] = stroke3_to_stroke5(normalize(s, self.data.scale_factor), longest)
+            strokes[b, 1:] = stroke3_to_stroke5(normalize(s, self.scale), longest)
         raster = None
         if self.raster_size:
             images = np.stack([rasterize_stroke3(s, size=self.raster_size) for s in sketches])
             raster = torch.from_numpy(images[:, None])
         labels = self.data.labels[idx]
+        if self._label_map is not None:
+            labels = np.stack([table[labels[:, col] + 1] if col is not None
+                               else np.full(len(labels), -1) for col, table in self._label_map], 1)
         return Batch(
             strokes=torch.from_numpy(strokes),
             lengths=torch.tensor([len(s) for s in sketches], dtype=torch.int64),

@@ -15,22 +15,26 @@ from .mixture import MixtureParams, offset_log_prob
 
 
 def reconstruction_loss(
-    params: MixtureParams, target: Tensor, lengths: Tensor, n_max: int, mask_pen: bool
+    params: MixtureParams, target: Tensor, lengths: Tensor, n_max: int, mask_pen: bool,
+    per_sketch: bool = False,
 ) -> Tensor:
     """l_r = l_s + l_p: offset NLL over real points plus pen cross-entropy.
 
     target is stroke-5 [B, T, 5]; lengths [B] counts real rows. With mask_pen False (training)
     the pen term also covers the padding rows in the batch, which teaches the model to stop;
     with mask_pen True (evaluation) it covers real rows only, as magenta's eval does.
+    per_sketch returns [B] (each sketch's sum over N_max) instead of the batch mean.
     """
     steps = torch.arange(target.shape[1], device=target.device)  # [T]
     real = (steps.unsqueeze(0) < lengths.unsqueeze(1)).float()  # [B, T]
-    l_s = -(offset_log_prob(params, target[..., :2]) * real).sum()
+    l_s = -(offset_log_prob(params, target[..., :2]) * real)  # [B, T]
     pen_ce = F.cross_entropy(
         params.pen_logits.flatten(0, 1), target[..., 2:].argmax(-1).flatten(), reduction="none"
     ).view_as(real)  # [B, T]
-    l_p = (pen_ce * real).sum() if mask_pen else pen_ce.sum()
-    return (l_s + l_p) / (target.shape[0] * n_max)
+    l_p = pen_ce * real if mask_pen else pen_ce  # [B, T]
+    if per_sketch:
+        return (l_s + l_p).sum(-1) / n_max  # [B]
+    return (l_s.sum() + l_p.sum()) / (target.shape[0] * n_max)
 
 
 def kl_to_standard_normal(mu: Tensor, logvar: Tensor) -> Tensor:

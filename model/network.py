@@ -250,30 +250,32 @@ class SketchModel(nn.Module):
         else:
             z_s = self.latent(h_c)
         parts.append(z_s)
+        # z_r and ad describe the given sketch; zeroing both at times teaches the decoder to
+        # draw from z_s and c alone, which is what "generate" gives it.
+        keep = None
+        if self.training and cfg.sketch_dropout > 0:
+            keep = (torch.rand(batch, 1, device=h_c.device) >= cfg.sketch_dropout).float()
         raster_logits = None
         if cfg.use_raster:
-            z_r = f_r
-            if self.training and cfg.raster_dropout > 0:
-                keep = torch.rand(batch, 1, device=z_r.device) >= cfg.raster_dropout
-                z_r = z_r * keep
             raster_logits = self.raster_decoder(f_r)
-            parts.append(z_r)
+            parts.append(f_r if keep is None else f_r * keep)  # z_r
         if cfg.use_influence:
             mu_a, logvar_a = self.influence(states, lengths, h_c)
             lam = noise[:, cfg.z_size : cfg.z_size + cfg.influence_size]
-            parts.append(mu_a + torch.exp(0.5 * logvar_a) * lam if sample else mu_a)
+            ad = mu_a + torch.exp(0.5 * logvar_a) * lam if sample else mu_a
+            parts.append(ad if keep is None else ad * keep)
             l_a = losses.kl_to_standard_normal(mu_a, logvar_a)
         parts.append(c)
         return Latents(torch.cat(parts, dim=-1), l_z, l_a, raster_logits)
 
     def prior_z(self, conditions: Tensor, noise: Tensor) -> Tensor:
-        """z for drawing from conditions alone: z_s, ad ~ N(0, I), z_r = 0 (no sketch to see)."""
+        """z for drawing from conditions alone: z_s ~ N(0, I); z_r = ad = 0 (no sketch to see)."""
         cfg = self.cfg
         parts = [noise[:, : cfg.z_size]]
         if cfg.use_raster:
             parts.append(noise.new_zeros(noise.shape[0], cfg.raster_z_size))
         if cfg.use_influence:
-            parts.append(noise[:, cfg.z_size : cfg.z_size + cfg.influence_size])
+            parts.append(noise.new_zeros(noise.shape[0], cfg.influence_size))
         parts.append(conditions[:, : self.cond_dim])
         return torch.cat(parts, dim=-1)
 

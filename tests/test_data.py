@@ -252,3 +252,20 @@ def test_empty_split_is_a_clear_error(data: PreparedData) -> None:
         Batcher(data, "test", 4)
     with pytest.raises(ValueError, match="longer than max_len 2"):
         Batcher(data, "valid", 4, max_len=2)
+
+
+def test_batcher_speaks_a_checkpoint_vocabulary_and_scale(data: PreparedData) -> None:
+    """With another vocab and scale, labels are re-mapped by name and offsets re-normalised."""
+    from model.data import ConditionVocab
+
+    names = list(data.vocab.values["category"])
+    other = ConditionVocab(("shape", "category"), {"shape": ("round",),
+                                                   "category": (names[1], "zebra", names[0])})
+    batcher = Batcher(data, "train", 8, raster_size=0, scale=2.0, vocab=other, seed=3)
+    batch = next(batcher)
+    for b, i in enumerate(batch.indices.tolist()):
+        decoded = other.decode(batch.conditions[b].numpy())
+        name = names[data.labels[i, 0]]
+        assert decoded == ({"category": name} if name in names[:2] else {})
+        s3 = data.sketch(i)
+        np.testing.assert_allclose(batch.strokes[b, 1, :2].numpy() * 2.0, s3[0, :2], rtol=1e-5)

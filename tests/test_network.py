@@ -43,7 +43,7 @@ def test_each_config_overfits_one_batch(name):
     """Training on one small batch halves its loss within 80 steps."""
     torch.manual_seed(0)
     cfg = preset(name, small=True, condition_dim=2, max_seq_len=40, kl_weight=0.01,
-                 kl_weight_start=0.01, raster_dropout=0.0)
+                 kl_weight_start=0.01, sketch_dropout=0.0)
     model = SketchModel(cfg)
     batch = batch_for(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -73,7 +73,7 @@ def test_ablations_change_the_decoder_input():
 def test_padding_does_not_change_the_loss_of_real_points():
     """Extra padding rows leave the encoder's output and the masked l_r unchanged."""
     torch.manual_seed(0)
-    cfg = preset("ai-sketcher", small=True, condition_dim=2, raster_dropout=0.0)
+    cfg = preset("ai-sketcher", small=True, condition_dim=2, sketch_dropout=0.0)
     model = SketchModel(cfg).eval()
     inp = batch_for(cfg)
     pad = torch.zeros(inp.strokes.shape[0], 7, 5)

@@ -1,0 +1,189 @@
+"""Save and load checkpoints: weights.safetensors + config.json (+ optimizer state to resume).
+
+This is the only loader in the project. Nothing here unpickles: tensors come from safetensors and
+everything else from JSON, so a checkpoint from a stranger cannot run code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .config import ModelConfig, TrainConfig, from_dict, to_dict
+from .data import ConditionVocab
+from .network import SketchModel
+
+FORMAT = "ai-sketcher-checkpoint/1"
+WEIGHTS, CONFIG, OPTIMIZER = "weights.safetensors", "config.json", "optimizer.safetensors"
+SHIPPED_DIR = Path(__file__).parent / "weights"  # models that ship inside the package
+
+
+def shipped(name: str = "default") -> Path:
+    """The folder of a model shipped in the package, by name."""
+    return SHIPPED_DIR / name
+
+
+class CheckpointError(ValueError):
+    """A checkpoint folder that cannot be loaded, with the reason in words."""
+
+
+@dataclass
+class Checkpoint:
+    """A loaded model with everything needed to feed it and read its output."""
+
+    model: SketchModel
+    config: ModelConfig
+    vocab: ConditionVocab
+    scale_factor: float  # data units (QuickDraw's 256 box) per model unit
+    train: TrainConfig | None = None
+    step: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)  # provenance, metrics, description
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+
+def save(
+    directory: str | os.PathLike[str],
+    model: SketchModel,
+    vocab: ConditionVocab,
+    scale_factor: float,
+    *,
+    train: TrainConfig | None = None,
+    step: int = 0,
+    meta: dict[str, Any] | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    half: bool = False,
+) -> Path:
+    """Write a checkpoint folder atomically enough for resume: files first, config.json last."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    if half:
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    save_file(tensors, str(out / WEIGHTS))
+    if optimizer is not None:
+        opt_tensors, opt_json = _flatten_optimizer(optimizer)
+        save_file(opt_tensors, str(out / OPTIMIZER))
+    elif (out / OPTIMIZER).exists():
+        (out / OPTIMIZER).unlink()
+    config = {
+        "format": FORMAT,
+        "model": to_dict(model.cfg),
+        "train": to_dict(train) if train is not None else None,
+        "scale_factor": float(scale_factor),
+        "conditions": vocab.to_json(),
+        "step": int(step),
+        "optimizer": opt_json if optimizer is not None else None,
+        "meta": meta or {},
+    }
+    tmp = out / (CONFIG + ".tmp")
+    tmp.write_text(json.dumps(config, indent=2, sort_keys=True))
+    tmp.replace(out / CONFIG)
+    return out
+
+
+def read_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """The parsed config.json of a checkpoint folder, with its format checked."""
+    path = Path(directory) / CONFIG
+    if not path.is_file():
+        raise CheckpointError(f"{directory} is not a checkpoint: it has no {CONFIG}")
+    try:
+        config = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path} is not valid JSON: {e}") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an AI-Sketcher checkpoint (format {FORMAT})")
+    return config
+
+
+def load(directory: str | os.PathLike[str], device: str | torch.device = "cpu") -> Checkpoint:
+    """Rebuild the model from config.json and fill it from weights.safetensors, in eval mode."""
+    config = read_config(directory)
+    try:
+        cfg = from_dict(ModelConfig, config["model"])
+        train = from_dict(TrainConfig, config["train"]) if config.get("train") else None
+        vocab = ConditionVocab.from_json(config["conditions"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{directory}/{CONFIG}: {e}") from None
+    model = SketchModel(cfg)
+    weights_path = Path(directory) / WEIGHTS
+    if not weights_path.is_file():
+        raise CheckpointError(f"{directory} has no {WEIGHTS}")
+    tensors = load_file(str(weights_path))
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(tensors) if expected[k].shape != tensors[k].shape)
+    if missing or unexpected or wrong:
+        detail = "; ".join(
+            f"{name}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
+            for name, keys in (("missing", missing), ("unexpected", unexpected),
+                               ("wrong shape", wrong)) if keys
+        )
+        raise CheckpointError(f"{WEIGHTS} does not match {CONFIG} in {directory} ({detail})")
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
+    model.to(device).eval()
+    return Checkpoint(model, cfg, vocab, float(config["scale_factor"]), train,
+                      int(config.get("step", 0)), dict(config.get("meta") or {}))
+
+
+def load_optimizer(directory: str | os.PathLike[str], optimizer: torch.optim.Optimizer) -> bool:
+    """Restore optimizer state saved beside a checkpoint; False when there is none."""
+    config = read_config(directory)
+    path = Path(directory) / OPTIMIZER
+    if not config.get("optimizer") or not path.is_file():
+        return False
+    tensors = load_file(str(path))
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        _, index, name = key.split(".", 2)
+        state.setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": config["optimizer"]})
+    return True
+
+
+def _flatten_optimizer(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], Any]:
+    sd = opt.state_dict()
+    tensors = {
+        f"state.{index}.{name}": (v if torch.is_tensor(v) else torch.tensor(v)).detach().cpu()
+        for index, entry in sd["state"].items()
+        for name, v in entry.items()
+    }
+    return tensors, sd["param_groups"]
+
+
+def export(source: str | os.PathLike[str], target: str | os.PathLike[str],
+           half: bool = False) -> Path:
+    """Copy a checkpoint for shipping: weights (optionally fp16) and config, no optimizer state."""
+    ckpt = load(source)
+    return save(target, ckpt.model, ckpt.vocab, ckpt.scale_factor, train=ckpt.train,
+                step=ckpt.step, meta=ckpt.meta, half=half)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m model.checkpoint",
+                                 description="Export a trained checkpoint for shipping.")
+    ap.add_argument("source", help="checkpoint folder written by model.train")
+    ap.add_argument("target", help="folder to write (weights + config.json only)")
+    ap.add_argument("--half", action="store_true", help="store weights as fp16 (half the size)")
+    args = ap.parse_args(argv)
+    try:
+        out = export(args.source, args.target, args.half)
+    except CheckpointError as e:
+        raise SystemExit(str(e)) from None
+    size = (out / WEIGHTS).stat().st_size
+    print(f"exported {args.source} -> {out} ({size / 1e6:.1f} MB of weights)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""Evaluate a checkpoint: python -m model.evaluate --checkpoint DIR --data PREPARED [--classifier DIR]
+
+Prints markdown tables: l_r and l_kl per split as magenta computes them (posterior means, pen
+loss over real points, l_r normalised by N_max); l_r per category on the test split; for
+conditional models, how often a separately trained sketch classifier recognises the category
+that was asked for (beside the classifier's own test accuracy); and a diversity figure, the mean
+pairwise perceptual-hash distance of 10 samples drawn for the same input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import imagehash
+import numpy as np
+import torch
+from PIL import Image
+
+from . import strokes as S
+from .checkpoint import Checkpoint, load
+from .classifier import load_classifier
+from .data import Batcher, PreparedData
+from .losses import reconstruction_loss
+from .raster import rasterize
+from .sample import Request, sample
+from .train import evaluate_losses, to_inputs
+
+# The twenty categories of the AI-Sketcher slides (QuickDraw has no "ball": soccer ball instead).
+SLIDE_CATEGORIES = ("face", "crab", "rabbit", "pig", "bird", "cat", "dolphin", "door", "flower",
+                    "eye", "pencil", "table", "purse", "cup", "shorts", "apple", "tooth",
+                    "spoon", "lion", "soccer ball")
+
+
+@torch.no_grad()
+def per_category_l_r(ckpt: Checkpoint, data: PreparedData, split: str = "test"
+                     ) -> dict[str, tuple[float, int]]:
+    """Mean l_r and sketch count per category (posterior means, real points only)."""
+    model, cfg = ckpt.model, ckpt.config
+    model.eval()
+    column = data.attributes.index("category")
+    names = data.vocab.values["category"]
+    sums: dict[str, list[float]] = defaultdict(list)
+    batcher = Batcher(data, split, 100, max_len=cfg.max_seq_len,
+                      raster_size=cfg.raster_size if cfg.needs_raster else 0,
+                      scale=ckpt.scale_factor, vocab=ckpt.vocab)
+    for batch in batcher.iterate_once():
+        inp = to_inputs(batch, ckpt.device)
+        lat = model.encode(inp, sample=False)
+        params, _ = model.decoder.run(inp.strokes[:, :-1], lat.z, model.decoder.initial_state(lat.z))
+        l_r = reconstruction_loss(params, inp.strokes[:, 1:], inp.lengths, cfg.max_seq_len,
+                                  mask_pen=True, per_sketch=True)
+        for i, value in zip(batch.indices.tolist(), l_r.tolist()):
+            label = int(data.labels[i, column])
+            sums[names[label] if label >= 0 else "unknown"].append(value)
+    return {k: (float(np.mean(v)), len(v)) for k, v in sums.items()}
+
+
+def _images(sketches: list[list[np.ndarray]], size: int) -> np.ndarray:
+    return np.stack([rasterize(s, size=size) if any(len(p) for p in s)
+                     else np.zeros((size, size), np.float32) for s in sketches])
+
+
+def recognisability(ckpt: Checkpoint, classifier_dir: str | Path, categories: list[str],
+                    per_category: int, temperature: float, seed: int = 0
+                    ) -> dict[str, Any]:
+    """Share of sketches drawn for each category that the classifier labels as that category."""
+    clf, own = load_classifier(classifier_dir)
+    classes = list(clf.cfg.classes)
+    hits: dict[str, float] = {}
+    for k, name in enumerate(categories):
+        drawn = sample(ckpt, Request(conditions={clf.cfg.attribute: name}, n=per_category,
+                                     temperature=temperature, seed=seed + k))
+        predicted = clf.predict(_images(drawn, clf.cfg.raster_size))
+        hits[name] = float(np.mean([classes[p] == name for p in predicted]))
+    return {"per_category": hits, "mean": float(np.mean(list(hits.values()))),
+            "classifier_test_accuracy": own.get("test"), "classes": len(classes)}
+
+
+def phash_diversity(ckpt: Checkpoint, data: PreparedData, inputs: int, temperature: float,
+                    samples: int = 10, seed: int = 0) -> float:
+    """Mean pairwise phash distance (bits of 64) of `samples` reconstructions per test input."""
+    idx = data.indices("test")[:inputs]
+    column = data.attributes.index("category") if "category" in data.attributes else None
+    distances = []
+    for k, i in enumerate(idx):
+        polylines = S.stroke3_to_polylines(data.sketch(int(i)))
+        conditions = {}
+        if column is not None and ckpt.config.use_condition and data.labels[i, column] >= 0:
+            name = data.vocab.values["category"][int(data.labels[i, column])]
+            if name in ckpt.vocab.values.get("category", ()):
+                conditions["category"] = name
+        drawn = sample(ckpt, Request(mode="refine", strokes=polylines, conditions=conditions,
+                                     n=samples, temperature=temperature, seed=seed + k,
+                                     sample_latent=True))
+        hashes = [imagehash.phash(Image.fromarray((255 - img * 255).astype(np.uint8)))
+                  for img in _images(drawn, 64)]
+        distances += [a - b for a, b in itertools.combinations(hashes, 2)]
+    return float(np.mean(distances)) if distances else float("nan")
+
+
+def evaluate(ckpt: Checkpoint, data: PreparedData, classifier: str | None,
+             categories: list[str], per_category: int, diversity_inputs: int,
+             temperature: float) -> dict[str, Any]:
+    """Every figure this module measures, as a dict (what --json writes)."""
+    report: dict[str, Any] = {"checkpoint": ckpt.meta.get("description", ""),
+                              "preset": ckpt.config.preset, "step": ckpt.step}
+    report["splits"] = {split: evaluate_losses(ckpt.model, data, split, ckpt.device,
+                                               scale=ckpt.scale_factor, vocab=ckpt.vocab)
+                        for split in ("valid", "test") if len(data.indices(split))}
+    if "category" in data.attributes:
+        report["test_l_r_per_category"] = per_category_l_r(ckpt, data, "test")
+    if classifier and ckpt.config.use_condition and categories:
+        report["recognisability"] = recognisability(ckpt, classifier, categories, per_category,
+                                                    temperature)
+    if diversity_inputs:
+        report["phash_diversity"] = phash_diversity(ckpt, data, diversity_inputs, temperature)
+    return report
+
+
+def print_report(report: dict[str, Any], categories: list[str]) -> None:
+    print(f"\n{report['preset']} at step {report['step']}: {report['checkpoint']}\n")
+    print("| split | l_r | l_kl | l_z | l_a |\n|---|---|---|---|---|")
+    for split, t in report["splits"].items():
+        print(f"| {split} | {t['l_r']:.4f} | {t['l_kl']:.4f} | {t['l_z']:.4f} | {t['l_a']:.4f} |")
+    per_cat = report.get("test_l_r_per_category", {})
+    rec = report.get("recognisability", {}).get("per_category", {})
+    shown = [c for c in categories if c in per_cat or c in rec]
+    if shown:
+        print("\n| category | test l_r | test sketches | recognised |\n|---|---|---|---|")
+        for c in shown:
+            l_r, n = per_cat.get(c, (float("nan"), 0))
+            r = f"{rec[c]:.0%}" if c in rec else "-"
+            print(f"| {c} | {l_r:.4f} | {n} | {r} |")
+    if "recognisability" in report:
+        r = report["recognisability"]
+        print(f"\nrecognised: {r['mean']:.1%} of generated sketches (classifier: {r['classes']} "
+              f"classes, its own test accuracy {r['classifier_test_accuracy']:.1%}, chance "
+              f"{1 / r['classes']:.1%})")
+    if "phash_diversity" in report:
+        print(f"diversity: mean pairwise phash distance {report['phash_diversity']:.2f} bits "
+              "of 64 (10 samples per input)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__)
+    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--data", nargs="+", required=True, help="prepared .npz file(s)")
+    ap.add_argument("--classifier", help="folder written by python -m model.classifier")
+    ap.add_argument("--categories", help="comma-separated; default: the slides' twenty")
+    ap.add_argument("--per-category", type=int, default=10, help="sketches drawn per category")
+    ap.add_argument("--diversity-inputs", type=int, default=20, help="test inputs (0 skips)")
+    ap.add_argument("--temperature", type=float, default=0.4)
+    ap.add_argument("--json", help="also write the figures to this file")
+    args = ap.parse_args(argv)
+    ckpt = load(args.checkpoint)
+    data = PreparedData.merge([PreparedData.load(p) for p in args.data])
+    known = set(ckpt.vocab.values.get("category", ()))
+    wanted = args.categories.split(",") if args.categories else list(SLIDE_CATEGORIES)
+    categories = [c for c in wanted if c in known]
+    report = evaluate(ckpt, data, args.classifier, categories, args.per_category,
+                      args.diversity_inputs, args.temperature)
+    print_report(report, categories or wanted)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

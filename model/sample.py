@@ -1,0 +1,287 @@
+"""Sampling: draw new sketches, complete a partial one, or refine one, in the caller's coordinates.
+
+`Session` is the engine: sketches join and leave a running batch at any step, each with its own
+random generator, so one decoder step serves every open request (the server batches clients
+this way) and a seed gives the same drawing whatever else is in the batch. `sample()` and
+`stream()` are the simple front doors on top of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import strokes as S
+from .checkpoint import Checkpoint, load
+from .mixture import sample as draw
+from .network import Inputs
+from .raster import rasterize
+
+MODES = ("generate", "complete", "refine")
+
+
+class ConditionError(ValueError):
+    """A condition name or value the model does not know; the message lists the known ones."""
+
+BOX = 255.0  # sketches are drawn in QuickDraw's box, as the training data is
+DEFAULT_START = (0.25, 0.3)  # where drawings begin in their box, as a fraction of its side
+
+
+@dataclass(frozen=True)
+class Request:
+    """One suggestion job: n alternatives of one sketch, in the caller's document units."""
+
+    mode: str = "generate"  # generate | complete | refine
+    strokes: Sequence[Any] = ()  # polylines [[x, y], ...] in document units, y down
+    conditions: Mapping[str, str] = field(default_factory=dict)
+    n: int = 1  # alternatives, sampled together
+    temperature: float = 0.5  # 0.01 (safe) .. 2.0 (wild)
+    seed: int | None = None  # None draws a fresh one
+    max_points: int = 250  # new points per alternative
+    bounds: tuple[float, float, float, float] | None = None  # where to draw with no strokes
+    sample_latent: bool = False  # refine draws z from the posterior instead of its mean
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Maps the model's box (0..255, y down) to document units: doc = box * scale + offset."""
+
+    scale: float
+    offset: tuple[float, float]
+
+    @staticmethod
+    def for_request(req: Request, polylines: list[np.ndarray]) -> Placement:
+        """Fit the given strokes (or the bounds, or a 256 box) to the model's box."""
+        if polylines and any(len(p) for p in polylines):
+            x0, y0, x1, y1 = S.bounds(polylines)
+            return Placement(max(x1 - x0, y1 - y0, 1e-6) / BOX, (x0, y0))
+        x0, y0, x1, y1 = req.bounds if req.bounds is not None else (0.0, 0.0, BOX, BOX)
+        scale = max(min(x1 - x0, y1 - y0), 1e-6) / BOX
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        return Placement(scale, (cx - BOX / 2 * scale, cy - BOX / 2 * scale))
+
+    def to_box(self, polylines: list[np.ndarray]) -> list[np.ndarray]:
+        ox, oy = self.offset
+        return [(p - (ox, oy)) / self.scale for p in polylines]
+
+    def to_doc(self, xy: np.ndarray) -> np.ndarray:
+        return xy * self.scale + np.asarray(self.offset)
+
+
+@dataclass
+class StrokeEvent:
+    """A finished stroke of one alternative, in document units: points (K, 2)."""
+
+    tag: Any
+    sample: int
+    index: int
+    points: np.ndarray
+
+
+@dataclass
+class DoneEvent:
+    """One alternative has finished; strokes are all its new strokes in document units."""
+
+    tag: Any
+    sample: int
+    strokes: list[np.ndarray]
+
+
+@dataclass
+class _Row:
+    tag: Any
+    sample: int
+    rng: np.random.Generator
+    temperature: float
+    placement: Placement
+    max_points: int
+    pos: np.ndarray  # current pen position in box units
+    current: list[np.ndarray] = field(default_factory=list)
+    strokes: list[np.ndarray] = field(default_factory=list)
+    points: int = 0
+
+
+class Session:
+    """A running batch of sketches sharing one decoder step."""
+
+    def __init__(self, ckpt: Checkpoint) -> None:
+        self.ckpt = ckpt
+        self.model = ckpt.model
+        self.device = ckpt.device
+        self.rows: list[_Row] = []
+        self._z = self._h = self._c = self._prev = None  # batched tensors, one row per sketch
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @torch.no_grad()
+    def add(self, req: Request, tag: Any = None) -> None:
+        """Encode a request (validating it) and add its n alternatives to the batch."""
+        if req.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}; got {req.mode!r}")
+        polylines = [p for p in S.validate_polylines(req.strokes) if len(p)]
+        if req.mode != "generate" and not polylines:
+            raise ValueError(f"mode '{req.mode}' needs at least one stroke")
+        try:
+            cond = self.ckpt.vocab.encode(dict(req.conditions))
+        except ValueError as e:
+            raise ConditionError(str(e)) from None
+        placement = Placement.for_request(req, polylines)
+        seed = secrets.randbits(63) if req.seed is None else req.seed
+        rngs = [np.random.default_rng([seed & (2**63 - 1), i]) for i in range(req.n)]
+        cfg, n = self.model.cfg, req.n
+        noise = torch.tensor(np.stack([r.standard_normal(cfg.z_size + cfg.influence_size)
+                                       for r in rngs]), dtype=torch.float32, device=self.device)
+        conditions = torch.tensor(cond, device=self.device).expand(n, -1)
+        start = torch.tensor(S.START_TOKEN, device=self.device)
+        box = placement.to_box(polylines)
+        if req.mode == "generate":
+            z = self.model.prior_z(conditions, noise)
+            h, c = self.model.decoder.initial_state(z)
+            prev = start.expand(n, 5)
+            # Training sketches start at their own first point, so a new one starts where
+            # the training data's drawings typically begin inside their box.
+            pos = np.asarray(self.ckpt.meta.get("start", DEFAULT_START), dtype=float) * BOX
+        else:
+            s3 = S.polylines_to_stroke3(box, origin=box[0][0])
+            if len(s3) > cfg.max_seq_len:
+                raise ValueError(f"strokes have {len(s3)} points; the model takes at most "
+                                 f"{cfg.max_seq_len} (simplify them first)")
+            s5 = torch.tensor(S.stroke3_to_stroke5(S.normalize(s3, self.ckpt.scale_factor)),
+                              device=self.device)
+            seq = torch.cat([start[None], s5]).expand(n, -1, -1)  # [n, P+1, 5]
+            raster = None
+            if cfg.needs_raster:
+                img = rasterize(box, size=cfg.raster_size)
+                raster = torch.tensor(img, device=self.device).expand(n, 1, -1, -1)
+            lengths = torch.full((n,), len(s3), dtype=torch.long)
+            inp = Inputs(seq, lengths.to(self.device), conditions, raster)
+            stochastic = req.mode == "complete" or req.sample_latent
+            z = self.model.encode(inp, sample=stochastic, noise=noise).z
+            h, c = self.model.decoder.initial_state(z)
+            if req.mode == "complete":  # prime the decoder with all but the last given point
+                if len(s3) > 1:
+                    _, (h, c) = self.model.decoder.run(seq[:, :-1], z, (h, c))
+                prev = seq[:, -1]
+                pos = box[-1][-1].astype(float)
+            else:
+                prev = start.expand(n, 5)
+                pos = box[0][0].astype(float)
+        for i in range(n):
+            self.rows.append(_Row(tag, i, rngs[i], float(req.temperature), placement,
+                                  int(req.max_points), pos.copy()))
+        self._append(z, h, c, prev)
+
+    def _append(self, z: torch.Tensor, h: torch.Tensor, c: torch.Tensor, prev: torch.Tensor):
+        if self._z is None:
+            self._z, self._h, self._c, self._prev = z, h, c, prev.contiguous()
+        else:
+            self._z = torch.cat([self._z, z])
+            self._h, self._c = torch.cat([self._h, h]), torch.cat([self._c, c])
+            self._prev = torch.cat([self._prev, prev])
+
+    @torch.no_grad()
+    def step(self) -> list[StrokeEvent | DoneEvent]:
+        """Sample one point for every sketch in the batch; report finished strokes and sketches."""
+        if not self.rows:
+            return []
+        params, (self._h, self._c) = self.model.decoder.run(
+            self._prev.unsqueeze(1), self._z, (self._h, self._c))
+        step_params = type(params)(*(p[:, 0] for p in params))
+        noise = np.stack([np.concatenate([r.rng.random(2), r.rng.standard_normal(2)])
+                          for r in self.rows])
+        temps = torch.tensor([r.temperature for r in self.rows], device=self.device)
+        out = draw(step_params, temps,
+                             torch.tensor(noise, dtype=torch.float32, device=self.device))
+        self._prev = out
+        rows5 = out.cpu().numpy()
+        events: list[StrokeEvent | DoneEvent] = []
+        keep = []
+        for i, (row, r5) in enumerate(zip(self.rows, rows5)):
+            if self._advance(row, r5, events):
+                keep.append(i)
+        if len(keep) < len(self.rows):
+            idx = torch.tensor(keep, dtype=torch.long, device=self.device)
+            self.rows = [self.rows[i] for i in keep]
+            self._z, self._h, self._c, self._prev = (
+                t.index_select(0, idx) for t in (self._z, self._h, self._c, self._prev))
+        return events
+
+    def _advance(self, row: _Row, r5: np.ndarray, events: list) -> bool:
+        """Apply one sampled stroke-5 row to a sketch; False when the sketch has finished."""
+        ended = r5[4] == 1.0
+        if not ended:
+            row.pos = row.pos + r5[:2] * self.ckpt.scale_factor
+            row.current.append(row.placement.to_doc(row.pos))
+            row.points += 1
+        if (r5[3] == 1.0 or ended or row.points >= row.max_points) and row.current:
+            points = np.stack(row.current)
+            events.append(StrokeEvent(row.tag, row.sample, len(row.strokes), points))
+            row.strokes.append(points)
+            row.current = []
+        if ended or row.points >= row.max_points:
+            events.append(DoneEvent(row.tag, row.sample, row.strokes))
+            return False
+        return True
+
+    def cancel(self, tag: Any) -> None:
+        """Drop every sketch of a request from the batch."""
+        keep = [i for i, r in enumerate(self.rows) if r.tag != tag]
+        if len(keep) < len(self.rows):
+            idx = torch.tensor(keep, dtype=torch.long, device=self.device)
+            self.rows = [self.rows[i] for i in keep]
+            self._z, self._h, self._c, self._prev = (
+                t.index_select(0, idx) for t in (self._z, self._h, self._c, self._prev))
+
+
+def stream(ckpt: Checkpoint, req: Request) -> Iterator[StrokeEvent | DoneEvent]:
+    """Yield each alternative's strokes as they finish, then one DoneEvent per alternative."""
+    session = Session(ckpt)
+    session.add(req)
+    while len(session):
+        yield from session.step()
+
+
+def sample(ckpt: Checkpoint, req: Request) -> list[list[np.ndarray]]:
+    """The n finished sketches of a request in document units.
+
+    For "complete" each sketch is the given strokes, exactly as given, followed by the new ones;
+    for "generate" and "refine" it is only what the model drew.
+    """
+    given = S.validate_polylines(req.strokes) if req.mode == "complete" else []
+    out: list[list[np.ndarray]] = [[] for _ in range(req.n)]
+    for event in stream(ckpt, req):
+        if isinstance(event, DoneEvent):
+            out[event.sample] = [*given, *event.strokes]
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    from .render import write_grid
+
+    ap = argparse.ArgumentParser(prog="python -m model.sample", description=__doc__)
+    ap.add_argument("--checkpoint", required=True, help="checkpoint folder")
+    ap.add_argument("--n", type=int, default=8, help="sketches to draw")
+    ap.add_argument("--condition", action="append", default=[], metavar="NAME=VALUE",
+                    help="a condition, e.g. category=face (repeatable)")
+    ap.add_argument("--temperature", type=float, default=0.5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", required=True, help="grid.svg or grid.png")
+    args = ap.parse_args(argv)
+    conditions = dict(c.split("=", 1) for c in args.condition)
+    ckpt = load(args.checkpoint)
+    sketches = sample(ckpt, Request(conditions=conditions, n=args.n,
+                                    temperature=args.temperature, seed=args.seed))
+    label = ", ".join(f"{k}={v}" for k, v in conditions.items()) or "unconditional"
+    write_grid(args.out, sketches, [label] * len(sketches))
+    print(f"wrote {args.n} sketches to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

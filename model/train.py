@@ -1,0 +1,222 @@
+"""Train a sketch model: python -m model.train --config ai-sketcher --data PREPARED... --out DIR
+
+Runs unchanged on a 2-core CPU (use --small) and on a GPU (cuDNN LSTM, bf16 autocast). The output
+folder is always a loadable checkpoint; running the same command again resumes from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from . import checkpoint
+from .config import ModelConfig, TrainConfig, from_dict, preset
+from .data import Batch, Batcher, ConditionVocab, PreparedData, start_position
+from .losses import kl_weight
+from .network import Inputs, SketchModel
+
+
+def pick_device(name: str) -> torch.device:
+    """'auto' means CUDA when there is a GPU, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit("--device cuda was asked for, but PyTorch sees no CUDA GPU here")
+    return torch.device(name)
+
+
+def to_inputs(batch: Batch, device: torch.device) -> Inputs:
+    """A data batch as network inputs on the device."""
+    b = batch.to(device)
+    return Inputs(b.strokes, b.lengths, b.conditions, b.raster, getattr(b, "enc_lengths", None))
+
+
+def learning_rate(step: int, cfg: TrainConfig) -> float:
+    """lr(t) = (lr - min_lr) * decay ** t + min_lr, magenta's schedule."""
+    return (cfg.learning_rate - cfg.min_learning_rate) * cfg.lr_decay**step + cfg.min_learning_rate
+
+
+@torch.no_grad()
+def evaluate_losses(model: SketchModel, data: PreparedData, split: str, device: torch.device,
+                    batch_size: int = 100, alpha: float | None = None, scale: float | None = None,
+                    vocab: ConditionVocab | None = None) -> dict[str, float]:
+    """Mean l_r, l_kl (and l_img, loss) over every sketch of a split, as magenta's eval.
+
+    scale and vocab are the checkpoint's when the data is not what the model was trained on.
+    """
+    cfg = model.cfg
+    alpha = cfg.kl_weight if alpha is None else alpha
+    was_training = model.training
+    model.eval()
+    torch.manual_seed(0)
+    sums: dict[str, float] = {}
+    count = 0
+    batcher = Batcher(data, split, batch_size, max_len=cfg.max_seq_len, augment=False,
+                      raster_size=cfg.raster_size if cfg.needs_raster else 0, scale=scale,
+                      vocab=vocab)
+    for batch in batcher.iterate_once():
+        terms = model(to_inputs(batch, device), alpha, mask_pen=True)
+        n = batch.lengths.shape[0]
+        for name, value in dataclasses.asdict(terms).items():
+            sums[name] = sums.get(name, 0.0) + float(value) * n
+        count += n
+    model.train(was_training)
+    return {k: v / max(count, 1) for k, v in sums.items()}
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, cwd=Path(__file__).parent, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def train(model_cfg: ModelConfig, train_cfg: TrainConfig, data_paths: list[str], out: Path,
+          device: torch.device, description: str = "", quiet: bool = False) -> Path:
+    """Train (or resume) into `out`; returns the checkpoint folder."""
+    data = PreparedData.merge([PreparedData.load(p) for p in data_paths])
+    vocab = data.vocab
+    step, optimizer_state = 0, False
+    if (out / checkpoint.CONFIG).exists():
+        ckpt = checkpoint.load(out, device)
+        model_cfg, step = ckpt.config, ckpt.step
+        model = ckpt.model
+        if ckpt.vocab != vocab:
+            raise SystemExit(f"{out} was trained with other conditions; use a new --out")
+        print(f"resuming {out} at step {step}", file=sys.stderr)
+    else:
+        model_cfg = dataclasses.replace(model_cfg, condition_dim=vocab.dim)
+        model = SketchModel(model_cfg).to(device)
+    model.train()
+    torch.manual_seed(train_cfg.seed + step)
+    optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.learning_rate)
+    if step:
+        optimizer_state = checkpoint.load_optimizer(out, optimizer)
+        if not optimizer_state:
+            print("no optimizer state saved; Adam starts fresh", file=sys.stderr)
+    raster = model_cfg.raster_size if model_cfg.needs_raster else 0
+    batches = Batcher(data, "train", train_cfg.batch_size, max_len=model_cfg.max_seq_len,
+                      augment=True, raster_size=raster, seed=train_cfg.seed + step)
+    use_amp = train_cfg.amp and device.type == "cuda"
+    params = sum(p.numel() for p in model.parameters())
+    meta: dict[str, Any] = {
+        "description": description,
+        "data": data.meta.get("sources", []),
+        "data_files": [Path(p).name for p in data_paths],
+        "parameters": params,
+        "command": " ".join(["python -m model.train", *sys.argv[1:]]) if sys.argv else "",
+        "commit": git_commit(),
+        "device": str(device),
+        "host": platform.node(),
+        "start": start_position(data),
+    }
+    metrics: dict[str, Any] = {}
+
+    def save(at: int) -> None:
+        meta.update(metrics=metrics, trained_steps=at)
+        checkpoint.save(out, model, vocab, data.scale_factor, train=train_cfg, step=at, meta=meta,
+                        optimizer=optimizer)
+
+    bar = tqdm(total=train_cfg.steps, initial=step, desc=f"{model_cfg.preset}", unit="step",
+               disable=quiet, dynamic_ncols=True)
+    started = time.perf_counter()
+    while step < train_cfg.steps:
+        lr = learning_rate(step, train_cfg)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        alpha = kl_weight(step, model_cfg.kl_weight, model_cfg.kl_weight_start,
+                          model_cfg.kl_decay_rate)
+        inp = to_inputs(next(batches), device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            terms = model(inp, alpha)
+        optimizer.zero_grad(set_to_none=True)
+        terms.loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
+        optimizer.step()
+        step += 1
+        loss_value = float(terms.loss.detach())
+        if not math.isfinite(loss_value):
+            raise SystemExit(f"the loss became {loss_value} at step {step}; "
+                             "lower the learning rate or check the data")
+        bar.update(1)
+        shown = {k: float(getattr(terms, k).detach()) for k in ("l_r", "l_kl", "l_img")}
+        bar.set_postfix(loss=f"{loss_value:.3f}", **{k: f"{v:.3f}" for k, v in shown.items()},
+                        lr=f"{lr:.1e}", refresh=False)
+        if step % train_cfg.eval_every == 0 or step == train_cfg.steps:
+            valid = evaluate_losses(model, data, "valid", device, train_cfg.batch_size)
+            metrics = {"step": step, "valid": valid,
+                       "seconds": round(time.perf_counter() - started, 1)}
+            bar.write(f"step {step}: valid l_r {valid['l_r']:.4f}  l_kl {valid['l_kl']:.4f}  "
+                      f"l_img {valid['l_img']:.4f}")
+        if step % train_cfg.save_every == 0 or step == train_cfg.steps:
+            save(step)
+    bar.close()
+    if not (out / checkpoint.CONFIG).exists():
+        save(step)
+    return out
+
+
+def parse_overrides(pairs: list[str], cls: type) -> dict[str, Any]:
+    """--set name=value pairs, typed by the dataclass fields' current values."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    defaults = cls()
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, _, raw = pair.partition("=")
+        if name not in fields:
+            continue
+        out[name] = json.loads(raw) if not isinstance(getattr(defaults, name), str) else raw
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m model.train", description=__doc__)
+    ap.add_argument("--config", default="ai-sketcher",
+                    help="sketch-rnn, sketch-pix2seq or ai-sketcher")
+    ap.add_argument("--data", nargs="+", required=True, help="prepared .npz file(s)")
+    ap.add_argument("--out", required=True, help="checkpoint folder (resumed if it exists)")
+    ap.add_argument("--steps", type=int, help="total optimiser steps")
+    ap.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    ap.add_argument("--small", action="store_true", help="small sizes for CPU training")
+    ap.add_argument("--batch-size", type=int)
+    ap.add_argument("--seed", type=int)
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="override a ModelConfig or TrainConfig field (JSON value)")
+    ap.add_argument("--description", default="")
+    ap.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = ap.parse_args(argv)
+    known = {f.name for f in dataclasses.fields(ModelConfig)} | {
+        f.name for f in dataclasses.fields(TrainConfig)}
+    bad = [p for p in args.set if p.partition("=")[0] not in known]
+    if bad:
+        ap.error(f"--set {bad[0]!r}: no such config field")
+    try:
+        model_cfg = preset(args.config, small=args.small,
+                           **parse_overrides(args.set, ModelConfig))
+        train_over = parse_overrides(args.set, TrainConfig)
+        for name in ("steps", "batch_size", "seed"):
+            if getattr(args, name) is not None:
+                train_over[name] = getattr(args, name)
+        train_cfg = from_dict(TrainConfig, {**dataclasses.asdict(TrainConfig()), **train_over})
+    except (ValueError, TypeError, json.JSONDecodeError) as e:
+        ap.error(str(e))
+    out = train(model_cfg, train_cfg, args.data, Path(args.out), pick_device(args.device),
+                args.description, args.quiet)
+    print(f"checkpoint: {out}")
+
+
+if __name__ == "__main__":
+    main()

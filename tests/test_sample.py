@@ -1,0 +1,142 @@
+"""Sampling: generate, complete and refine in the caller's coordinates, seeded and batched."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from model.checkpoint import Checkpoint, load, shipped
+from model.config import preset
+from model.data import ConditionVocab
+from model.network import SketchModel
+from model.sample import ConditionError, DoneEvent, Request, Session, StrokeEvent, sample, stream
+from model.strokes import StrokeError
+
+from .sketches import face, house
+
+VOCAB = ConditionVocab(("category",), {"category": ("cat", "face")})
+
+
+@pytest.fixture(scope="module")
+def ckpt() -> Checkpoint:
+    """The small real model that ships in the package (trained on QuickDraw drawings)."""
+    return load(shipped())
+
+
+@pytest.fixture(scope="module")
+def untrained() -> Checkpoint:
+    torch.manual_seed(1)
+    model = SketchModel(preset("ai-sketcher", small=True, condition_dim=VOCAB.dim)).eval()
+    return Checkpoint(model, model.cfg, VOCAB, 20.0)
+
+
+def moved(strokes, k=3.0, offset=(1000.0, -2000.0)):
+    return [np.asarray(s) * k + offset for s in strokes]
+
+
+def close(a, b, atol=1e-6) -> bool:
+    return len(a) == len(b) and all(
+        len(x) == len(y) and all(np.allclose(p, q, atol=atol) for p, q in zip(x, y))
+        for x, y in zip(a, b))
+
+
+def test_completion_keeps_the_given_strokes_exactly(ckpt):
+    """'complete' returns the given strokes unchanged, followed by new ones, and never edits input."""
+    given = house()[:1]  # the walls of a house: there is more to draw
+    before = [s.copy() for s in given]
+    out = sample(ckpt, Request(mode="complete", strokes=given, n=2, seed=3, max_points=30))
+    for sketch in out:
+        assert all(np.array_equal(a, b) for a, b in zip(sketch[: len(given)], before))
+        assert 1 <= sum(len(s) for s in sketch[len(given):]) <= 30
+    assert all(np.array_equal(a, b) for a, b in zip(given, before))
+
+
+@pytest.mark.parametrize("mode", ["complete", "refine"])
+def test_results_follow_the_scale_and_place_of_the_given_strokes(ckpt, mode):
+    """Moving and scaling the input moves and scales the output the same way."""
+    req = Request(mode=mode, strokes=house(), n=2, seed=11, max_points=40)
+    a = sample(ckpt, req)
+    b = sample(ckpt, Request(mode=mode, strokes=moved(house()), n=2, seed=11, max_points=40))
+    assert close([moved(s) for s in a], b, atol=1e-3)
+
+
+def test_generate_draws_inside_the_given_bounds_frame(ckpt):
+    """With no strokes, 'bounds' sets where the sketch goes and how large it is."""
+    a = sample(ckpt, Request(n=2, seed=5, max_points=40, bounds=(0, 0, 255, 255)))
+    b = sample(ckpt, Request(n=2, seed=5, max_points=40, bounds=(1000, -2000, 1765, -1235)))
+    assert close([moved(s) for s in a], b, atol=1e-3)
+
+
+def test_same_seed_same_sketch_other_seed_other_sketch(ckpt):
+    """A seed fixes the drawing; another seed gives another one."""
+    req = Request(conditions={"category": "cat"}, n=2, seed=42, max_points=50, temperature=1.0)
+    assert close(sample(ckpt, req), sample(ckpt, req), atol=0)
+    other = sample(ckpt, Request(conditions={"category": "cat"}, n=2, seed=43, max_points=50,
+                                 temperature=1.0))
+    assert not close(sample(ckpt, req), other)
+
+
+def test_alternatives_are_different(ckpt):
+    """The n alternatives of one request are not copies of each other."""
+    a, b = sample(ckpt, Request(n=2, seed=1, max_points=50, temperature=1.0))
+    assert not close([a], [b])
+
+
+def test_a_sketch_is_the_same_alone_or_batched_with_others(ckpt):
+    """Joining a running batch does not change a seeded sketch."""
+    req = Request(mode="complete", strokes=face(), n=2, seed=9, max_points=40)
+    alone = sample(ckpt, req)
+    session = Session(ckpt)
+    session.add(Request(n=3, seed=1, max_points=60), tag="other")
+    session.step()
+    session.add(req, tag="mine")
+    done = {}
+    while len(session):
+        for event in session.step():
+            if isinstance(event, DoneEvent) and event.tag == "mine":
+                done[event.sample] = [*face(), *event.strokes]
+    assert close(alone, [done[0], done[1]], atol=1e-4)
+
+
+def test_stream_yields_strokes_as_they_finish_then_done(ckpt):
+    """Strokes stream one by one and each alternative ends with a DoneEvent holding them all."""
+    events = list(stream(ckpt, Request(n=2, seed=2, max_points=60, temperature=1.0)))
+    strokes = [e for e in events if isinstance(e, StrokeEvent)]
+    done = [e for e in events if isinstance(e, DoneEvent)]
+    assert sorted(d.sample for d in done) == [0, 1]
+    for d in done:
+        mine = [e for e in strokes if e.sample == d.sample]
+        assert [e.index for e in mine] == list(range(len(d.strokes)))
+        assert all(np.array_equal(e.points, s) for e, s in zip(mine, d.strokes))
+        assert sum(len(s) for s in d.strokes) <= 60
+
+
+def test_cancel_removes_a_request_from_the_batch(ckpt):
+    """Cancelling a tag drops its sketches and leaves the others running."""
+    session = Session(ckpt)
+    session.add(Request(n=2, seed=1, max_points=100), tag="a")
+    session.add(Request(n=3, seed=2, max_points=100), tag="b")
+    session.step()
+    session.cancel("a")
+    assert {r.tag for r in session.rows} <= {"b"}
+    session.step()
+
+
+@pytest.mark.parametrize("req, error, message", [
+    (Request(mode="complete", strokes=[[[0, 0], [1, 2]], [[0, 0], [1]]]), StrokeError,
+     r"strokes\[1\]\[1\] is not an \[x, y\] pair"),
+    (Request(mode="refine", strokes=[[[0, 0], [float("nan"), 2]]]), StrokeError,
+     r"strokes\[0\]\[1\] has a value that is not finite"),
+    (Request(mode="complete", strokes=[np.arange(600.0).reshape(300, 2)]), ValueError,
+     r"300 points.*at most 250"),
+    (Request(conditions={"category": "dragon"}), ConditionError,
+     r"unknown value 'dragon' for condition 'category'; known: cat, face"),
+    (Request(conditions={"colour": "red"}), ConditionError, r"unknown condition 'colour'"),
+    (Request(mode="complete"), ValueError, r"mode 'complete' needs at least one stroke"),
+    (Request(mode="paint"), ValueError, r"mode must be one of generate, complete, refine"),
+])
+def test_bad_requests_raise_clear_errors(untrained, req, error, message):
+    """Ragged strokes, NaN, too many points, unknown conditions and bad modes are named."""
+    with pytest.raises(error, match=message):
+        Session(untrained).add(req)

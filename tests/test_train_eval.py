@@ -1,0 +1,85 @@
+"""Training, resuming, the classifier and evaluation, end to end on a tiny prepared data set."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from model import checkpoint
+from model.classifier import load_classifier
+from model.classifier import main as classifier_main
+from model.evaluate import main as evaluate_main
+from model.prepare import main as prepare_main
+from model.sample import Request, sample
+from model.train import main as train_main
+
+from .sketches import circle, square
+
+
+def drawing(kind: str, rng: np.random.Generator) -> list[list[list[int]]]:
+    """A QuickDraw simplified drawing: strokes as [[xs], [ys]] in the 0-255 box."""
+    shape = circle(r=60 + 30 * rng.random(), n=12) if kind == "circle" else square(
+        20 + 20 * rng.random(), 30, 120 + 60 * rng.random())
+    xs, ys = np.clip(shape + rng.normal(0, 2, shape.shape), 0, 255).round().astype(int).T
+    return [[xs.tolist(), ys.tolist()]]
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    for kind in ("circle", "square"):
+        lines = [json.dumps({"word": kind, "key_id": f"{kind}{i}", "recognized": True,
+                             "drawing": drawing(kind, rng)}) for i in range(30)]
+        (folder / f"{kind}.ndjson").write_text("\n".join(lines) + "\n")
+    out = folder / "shapes.npz"
+    assert prepare_main(["--out", str(out), "--quiet", str(folder)]) == 0
+    return str(out)
+
+
+def test_train_writes_a_checkpoint_and_resumes_where_it_stopped(prepared, tmp_path, capsys):
+    """model.train saves a loadable checkpoint; running it again with more steps resumes."""
+    out = tmp_path / "run"
+    args = ["--config", "ai-sketcher", "--small", "--data", prepared, "--out", str(out),
+            "--batch-size", "8", "--quiet", "--set", "eval_every=4", "--set", "save_every=4"]
+    train_main([*args, "--steps", "4"])
+    first = checkpoint.load(out)
+    assert first.step == 4 and first.meta["metrics"]["step"] == 4
+    assert first.vocab.values["category"] == ("circle", "square")
+    assert set(first.meta["metrics"]["valid"]) >= {"l_r", "l_kl"}
+    train_main([*args, "--steps", "8"])
+    second = checkpoint.load(out)
+    assert second.step == 8
+    assert "resuming" in capsys.readouterr().err
+    drawn = sample(second, Request(conditions={"category": "circle"}, n=2, seed=0,
+                                   max_points=20))
+    assert len(drawn) == 2
+
+
+def test_train_rejects_an_unknown_config_field(prepared, tmp_path, capsys):
+    """A typo in --set is refused before any training starts."""
+    with pytest.raises(SystemExit):
+        train_main(["--data", prepared, "--out", str(tmp_path / "x"), "--set", "zsize=3"])
+    assert "no such config field" in capsys.readouterr().err
+
+
+def test_classifier_and_evaluate_print_their_tables(prepared, tmp_path, capsys):
+    """The classifier learns the two shapes; evaluate prints losses, recognition and diversity."""
+    clf_dir, run = tmp_path / "clf", tmp_path / "run"
+    classifier_main(["--data", prepared, "--out", str(clf_dir), "--steps", "60", "--quiet"])
+    model, accuracy = load_classifier(clf_dir)
+    assert model.cfg.classes == ("circle", "square") and accuracy["test"] >= 0.75
+    train_main(["--small", "--data", prepared, "--out", str(run), "--steps", "3",
+                "--batch-size", "8", "--quiet"])
+    report_file = tmp_path / "report.json"
+    evaluate_main(["--checkpoint", str(run), "--data", prepared, "--classifier", str(clf_dir),
+                   "--categories", "circle,square", "--per-category", "3",
+                   "--diversity-inputs", "2", "--json", str(report_file)])
+    printed = capsys.readouterr().out
+    assert "| test |" in printed and "recognised:" in printed and "diversity:" in printed
+    report = json.loads(report_file.read_text())
+    assert np.isfinite(report["splits"]["test"]["l_r"])
+    assert set(report["recognisability"]["per_category"]) == {"circle", "square"}
+    assert 0 <= report["phash_diversity"] <= 64
