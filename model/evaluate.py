@@ -1,4 +1,4 @@
-"""Evaluate a checkpoint: python -m model.evaluate --checkpoint DIR --data PREPARED [--classifier DIR]
+"""Evaluate: python -m model.evaluate --checkpoint DIR --data PREPARED [--classifier DIR]
 
 Prints markdown tables: l_r and l_kl per split as magenta computes them (posterior means, pen
 loss over real points, l_r normalised by N_max); l_r per category on the test split; for
@@ -51,7 +51,8 @@ def per_category_l_r(ckpt: Checkpoint, data: PreparedData, split: str = "test"
     for batch in batcher.iterate_once():
         inp = to_inputs(batch, ckpt.device)
         lat = model.encode(inp, sample=False)
-        params, _ = model.decoder.run(inp.strokes[:, :-1], lat.z, model.decoder.initial_state(lat.z))
+        state = model.decoder.initial_state(lat.z)
+        params, _ = model.decoder.run(inp.strokes[:, :-1], lat.z, state)
         l_r = reconstruction_loss(params, inp.strokes[:, 1:], inp.lengths, cfg.max_seq_len,
                                   mask_pen=True, per_sketch=True)
         for i, value in zip(batch.indices.tolist(), l_r.tolist()):

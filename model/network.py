@@ -71,7 +71,7 @@ class StrokeEncoder(nn.Module):
 
 
 class RasterEncoder(nn.Module):
-    """Three stride-2 then three stride-1 convolutions, ReLU, a tanh layer to z_r."""
+    """Three stride-2 then three stride-1 convolutions, ReLU, a normalised tanh layer to z_r."""
 
     def __init__(self, size: int, channels: tuple[int, int, int], out: int) -> None:
         super().__init__()
@@ -85,9 +85,10 @@ class RasterEncoder(nn.Module):
             nn.Conv2d(c3, c3, 3, 1, 1), nn.ReLU(),
         )
         self.fc = nn.Linear(c3 * (size // 8) ** 2, out)
+        self.norm = nn.LayerNorm(out)  # keeps tanh out of saturation, where z_r stops learning
 
     def forward(self, image: Tensor) -> Tensor:
-        return torch.tanh(self.fc(self.conv(image).flatten(1)))  # [B, out]
+        return torch.tanh(self.norm(self.fc(self.conv(image).flatten(1))))  # [B, out]
 
 
 class RasterDecoder(nn.Module):

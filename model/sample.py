@@ -133,8 +133,8 @@ class Session:
         except ValueError as e:
             raise ConditionError(str(e)) from None
         placement = Placement.for_request(req, polylines)
-        seed = secrets.randbits(63) if req.seed is None else req.seed
-        rngs = [np.random.default_rng([seed & (2**63 - 1), i]) for i in range(req.n)]
+        seed = secrets.randbits(64) if req.seed is None else req.seed
+        rngs = [np.random.default_rng([seed % 2**64, i]) for i in range(req.n)]
         cfg, n = self.model.cfg, req.n
         noise = torch.tensor(np.stack([r.standard_normal(cfg.z_size + cfg.influence_size)
                                        for r in rngs]), dtype=torch.float32, device=self.device)
@@ -149,16 +149,23 @@ class Session:
             # the training data's drawings typically begin inside their box.
             pos = np.asarray(self.ckpt.meta.get("start", DEFAULT_START), dtype=float) * BOX
         else:
-            s3 = S.polylines_to_stroke3(box, origin=box[0][0])
+            # The model learnt from RDP-simplified drawings (epsilon 2 in its box); dense
+            # input from a tablet is simplified the same way before the model reads it.
+            seen = [p for p in S.simplify(box, 2.0) if len(p)]
+            if req.mode == "complete":  # the model reads the most recent strokes that fit
+                while len(seen) > 1 and sum(map(len, seen)) > cfg.max_seq_len:
+                    seen = seen[1:]
+            s3 = S.polylines_to_stroke3(seen, origin=seen[0][0])
             if len(s3) > cfg.max_seq_len:
-                raise ValueError(f"strokes have {len(s3)} points; the model takes at most "
-                                 f"{cfg.max_seq_len} (simplify them first)")
+                raise ValueError(f"the strokes have {len(s3)} points after simplification"
+                                 f"{' (the last stroke alone)' if req.mode == 'complete' else ''}"
+                                 f"; the model reads at most {cfg.max_seq_len}")
             s5 = torch.tensor(S.stroke3_to_stroke5(S.normalize(s3, self.ckpt.scale_factor)),
                               device=self.device)
             seq = torch.cat([start[None], s5]).expand(n, -1, -1)  # [n, P+1, 5]
             raster = None
             if cfg.needs_raster:
-                img = rasterize(box, size=cfg.raster_size)
+                img = rasterize(seen, size=cfg.raster_size)
                 raster = torch.tensor(img, device=self.device).expand(n, 1, -1, -1)
             lengths = torch.full((n,), len(s3), dtype=torch.long)
             inp = Inputs(seq, lengths.to(self.device), conditions, raster)
@@ -169,10 +176,10 @@ class Session:
                 if len(s3) > 1:
                     _, (h, c) = self.model.decoder.run(seq[:, :-1], z, (h, c))
                 prev = seq[:, -1]
-                pos = box[-1][-1].astype(float)
+                pos = seen[-1][-1].astype(float)
             else:
                 prev = start.expand(n, 5)
-                pos = box[0][0].astype(float)
+                pos = seen[0][0].astype(float)
         for i in range(n):
             self.rows.append(_Row(tag, i, rngs[i], float(req.temperature), placement,
                                   int(req.max_points), pos.copy()))

@@ -42,7 +42,7 @@ def close(a, b, atol=1e-6) -> bool:
 
 
 def test_completion_keeps_the_given_strokes_exactly(ckpt):
-    """'complete' returns the given strokes unchanged, followed by new ones, and never edits input."""
+    """'complete' returns the given strokes unchanged, then new ones, and never edits input."""
     given = house()[:1]  # the walls of a house: there is more to draw
     before = [s.copy() for s in given]
     out = sample(ckpt, Request(mode="complete", strokes=given, n=2, seed=3, max_points=30))
@@ -128,8 +128,9 @@ def test_cancel_removes_a_request_from_the_batch(ckpt):
      r"strokes\[1\]\[1\] is not an \[x, y\] pair"),
     (Request(mode="refine", strokes=[[[0, 0], [float("nan"), 2]]]), StrokeError,
      r"strokes\[0\]\[1\] has a value that is not finite"),
-    (Request(mode="complete", strokes=[np.arange(600.0).reshape(300, 2)]), ValueError,
-     r"300 points.*at most 250"),
+    (Request(mode="refine", strokes=[[[x, (x // 10 % 2) * 3000] for x in range(0, 3000, 10)]]),
+     ValueError, r"the strokes have 298 points after simplification; the model reads at most "
+                 r"250"),
     (Request(conditions={"category": "dragon"}), ConditionError,
      r"unknown value 'dragon' for condition 'category'; known: cat, face"),
     (Request(conditions={"colour": "red"}), ConditionError, r"unknown condition 'colour'"),
@@ -140,3 +141,21 @@ def test_bad_requests_raise_clear_errors(untrained, req, error, message):
     """Ragged strokes, NaN, too many points, unknown conditions and bad modes are named."""
     with pytest.raises(error, match=message):
         Session(untrained).add(req)
+
+
+def test_completion_reads_only_the_most_recent_strokes_that_fit(untrained):
+    """A drawing longer than the model reads is completed from its latest strokes."""
+    zigzags = [[[x, y0 + (x // 10 % 2) * 900] for x in range(0, 1000, 10)]
+               for y0 in (0, 1000, 2000)]
+    out = sample(untrained, Request(mode="complete", strokes=zigzags, n=1, seed=0,
+                                    max_points=5))
+    assert [s.tolist() for s in out[0][:3]] == [np.asarray(z, float).tolist() for z in zigzags]
+
+
+def test_dense_input_is_simplified_like_the_training_data(untrained):
+    """Refining a densely sampled line gives the same result as refining its simplification."""
+    dense = [np.stack([np.linspace(0, 200, 400), np.linspace(0, 100, 400)], 1)]
+    sparse = [dense[0][[0, -1]]]
+    a = sample(untrained, Request(mode="refine", strokes=dense, seed=4, max_points=20))
+    b = sample(untrained, Request(mode="refine", strokes=sparse, seed=4, max_points=20))
+    assert close(a, b, atol=1e-6)
