@@ -1,0 +1,100 @@
+"""`python -m sketch_server` / `sketch-server`: serve stroke suggestions on ws://127.0.0.1:8737.
+
+Loads the models first, then listens and prints one line, `ready ws://HOST:PORT`, to stdout;
+everything else is logged to stderr. SIGINT and SIGTERM close the connections and exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from .config import DEFAULT_HOST, DEFAULT_PORT, LOG_LEVELS, ConfigError, ServerConfig
+
+PROG = "sketch-server"
+
+
+def parse_args(argv: list[str] | None = None) -> ServerConfig:
+    """The command line as a ServerConfig; argparse exits 2 on a malformed option."""
+    ap = argparse.ArgumentParser(prog=PROG, description="AI-Sketcher's local WebSocket server "
+                                 "(protocol: docs/protocol.md).")
+    ap.add_argument("--host", default=DEFAULT_HOST,
+                    help=f"interface to listen on (default {DEFAULT_HOST}: this machine only)")
+    ap.add_argument("--port", type=int, default=DEFAULT_PORT,
+                    help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)")
+    ap.add_argument("--model", action="append", default=[], metavar="DIR", type=Path,
+                    help="checkpoint folder to serve, named by its folder (repeatable; the "
+                         "first is the default model; default: the shipped model 'default')")
+    ap.add_argument("--device", default="auto",
+                    help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
+    ap.add_argument("--token", help="secret every client must send in its hello")
+    ap.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                    help="browser Origin allowed to connect, e.g. http://localhost:3000 "
+                         "(repeatable; by default browsers are refused)")
+    ap.add_argument("--log-level", default="info", choices=LOG_LEVELS)
+    args = ap.parse_args(argv)
+    return ServerConfig(host=args.host, port=args.port, models=tuple(args.model),
+                        device=args.device, token=args.token,
+                        allowed_origins=tuple(args.allow_origin), log_level=args.log_level)
+
+
+async def serve(config: ServerConfig) -> None:
+    """Load, listen, announce `ready`, and run until SIGINT or SIGTERM (which may come early)."""
+    from .server import start_server  # imports torch: after the arguments are known to be good
+
+    log = logging.getLogger("sketch_server")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except NotImplementedError:  # Windows' event loops have no signal handlers
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+    starting = asyncio.create_task(start_server(config))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        log.info("stopped before the models were loaded")
+        starting.cancel()
+        return
+    stopping.cancel()
+    server = starting.result()
+    try:
+        print(f"ready {server.url}", flush=True)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await server.close()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point; exits 2 with one line on stderr when it cannot start."""
+    signal.signal(signal.SIGTERM, _interrupt)  # until serve() takes over: stop like Ctrl-C
+    try:
+        _run(argv)
+    except KeyboardInterrupt:  # a signal before serve() took over, or a second one while closing
+        pass
+    except ConfigError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _run(argv: list[str] | None) -> None:
+    config = parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=config.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if config.log_level != "debug":  # websockets logs every connection open and close at info
+        logging.getLogger("sketch_server.websockets").setLevel(logging.WARNING)
+    asyncio.run(serve(config))
+
+
+if __name__ == "__main__":
+    main()

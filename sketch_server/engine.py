@@ -1,0 +1,275 @@
+"""The inference engine: owns the loaded models and draws every sketch on one worker thread.
+
+The asyncio loop only submits jobs and reads their events, so pings, cancels and other clients
+are served while sketches are drawn. All open jobs of a model share one running batch
+(model.sample.Session): a job joins at the next step and leaves when its last alternative ends,
+which batches requests across connections and across the n alternatives of each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from model.checkpoint import Checkpoint
+from model.sample import ConditionError, DoneEvent, Request, Session, StrokeEvent
+
+log = logging.getLogger(__name__)
+
+
+class EngineBusy(Exception):
+    """Too many jobs are open; the client should try again later."""
+
+
+@dataclass
+class StrokeOut:
+    """A finished stroke of one alternative, in document units."""
+
+    sample: int
+    index: int
+    points: np.ndarray
+
+
+@dataclass
+class DoneOut:
+    """The job has ended: every alternative's new strokes, or cancelled early."""
+
+    samples: list[list[np.ndarray]]
+    elapsed_ms: float
+    cancelled: bool
+
+
+@dataclass
+class FailedOut:
+    """The job could not run; code is a protocol error code."""
+
+    code: str
+    message: str
+
+
+JobEvent = StrokeOut | DoneOut | FailedOut
+
+
+@dataclass(eq=False)
+class Job:
+    """One request in flight; its events arrive on `events`, an asyncio queue of the caller."""
+
+    model: str
+    request: Request
+    loop: asyncio.AbstractEventLoop
+    events: asyncio.Queue[JobEvent] = field(default_factory=asyncio.Queue)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.perf_counter)
+    samples: list[list[np.ndarray]] = field(default_factory=list)
+    remaining: int = 0
+    ended: bool = False  # DoneOut or FailedOut has been emitted; touched by the worker only
+
+    def emit(self, event: JobEvent) -> None:
+        """Hand an event to the job's asyncio loop (called from the worker thread)."""
+        try:
+            self.loop.call_soon_threadsafe(self.events.put_nowait, event)
+        except RuntimeError:  # the loop has closed: the server is shutting down
+            pass
+
+
+class Engine:
+    """Loaded models plus the worker thread that samples from them."""
+
+    def __init__(self, models: Mapping[str, Checkpoint], *, max_jobs: int = 64,
+                 max_rows: int = 64, threads: int = 1) -> None:
+        if not models:
+            raise ValueError("the engine needs at least one model")
+        self.models = dict(models)
+        self.max_jobs = max_jobs  # open jobs across all clients before `busy`
+        self.max_rows = max_rows  # sketches decoded together per model
+        # Intra-op threads of the worker (0: torch's default). One is fastest for small models:
+        # a step is a few small matmuls, and more threads only fight other processes for cores.
+        self.threads = threads
+        self._intake: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._open = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def open_jobs(self) -> int:
+        """Jobs submitted and not yet ended, waiting or running."""
+        return self._open
+
+    def start(self) -> None:
+        """Start the worker thread; jobs submitted before this wait for it."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="sketch-engine", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        """Stop the worker; jobs still open end with FailedOut("busy")."""
+        self._stop.set()
+        self._intake.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def submit(self, model: str, request: Request, loop: asyncio.AbstractEventLoop) -> Job:
+        """Queue a job; raises EngineBusy when max_jobs are already open."""
+        if model not in self.models:
+            raise KeyError(model)
+        with self._lock:
+            if self._stop.is_set():
+                raise EngineBusy("the server is shutting down; try again when it is back")
+            if self._open >= self.max_jobs:
+                raise EngineBusy(f"the server is drawing {self._open} sketches already; "
+                                 "try again in a moment")
+            self._open += 1
+        job = Job(model, request, loop)
+        self._intake.put(job)
+        return job
+
+    def cancel(self, job: Job) -> None:
+        """Ask the worker to stop a job at its next step; it then emits DoneOut(cancelled)."""
+        job.cancelled.set()
+        self._intake.put(None)  # wake the worker if it is idle
+
+    # ------------------------------------------------------------------ worker thread
+
+    def _finish(self, job: Job, event: DoneOut | FailedOut) -> None:
+        if job.ended:  # after a worker failure a job may be on its way out already
+            return
+        job.ended = True
+        with self._lock:  # before the event: a client told `done` may submit again at once
+            self._open -= 1
+        job.emit(event)
+
+    def _run(self) -> None:
+        if self.threads:
+            torch.set_num_threads(self.threads)  # per thread: the event loop's torch is untouched
+        sessions = {name: Session(ckpt) for name, ckpt in self.models.items()}
+        waiting: deque[Job] = deque()
+        active: set[Job] = set()
+        while not self._stop.is_set():
+            try:
+                self._turn(sessions, waiting, active)
+            except Exception:  # a bug here must not strand every open job: end them and go on
+                log.exception("the engine worker failed; ending the jobs it held")
+                for job in [*waiting, *active]:
+                    self._finish(job, FailedOut("internal", "the server's engine failed; "
+                                                "the server log has the details"))
+                waiting.clear()
+                active.clear()
+                sessions = {name: Session(ckpt) for name, ckpt in self.models.items()}
+        for job in [*waiting, *active]:
+            self._finish(job, FailedOut("busy", "the server is shutting down; "
+                                        "try again when it is back"))
+        while True:  # jobs submitted while the worker was stopping
+            try:
+                item = self._intake.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                self._finish(item, FailedOut("busy", "the server is shutting down; "
+                                             "try again when it is back"))
+
+    def _turn(self, sessions: dict[str, Session], waiting: deque[Job], active: set[Job]) -> None:
+        """Take in new jobs, drop cancelled ones, start waiting ones, then step every batch."""
+        idle = not active and not waiting
+        try:
+            item = self._intake.get(timeout=0.5) if idle else self._intake.get_nowait()
+            while True:
+                if item is not None:
+                    waiting.append(item)
+                item = self._intake.get_nowait()
+        except queue.Empty:
+            pass
+        for job in [j for j in active if j.cancelled.is_set()]:
+            sessions[job.model].cancel(job)
+            active.discard(job)
+            self._finish(job, self._done(job, cancelled=True))
+        self._admit(waiting, active, sessions)
+        for session in sessions.values():
+            if len(session):
+                self._step(session, active)
+
+    def _admit(self, waiting: deque[Job], active: set[Job], sessions: dict[str, Session]) -> None:
+        """Move waiting jobs into their model's batch while it has room, first come first served."""
+        full: set[str] = set()  # models whose batch turned a job away: later jobs wait behind it
+        for _ in range(len(waiting)):
+            job = waiting.popleft()
+            session = sessions[job.model]
+            if job.cancelled.is_set():
+                self._finish(job, self._done(job, cancelled=True))
+                continue
+            if job.model in full or (len(session) and len(session) + job.request.n > self.max_rows):
+                full.add(job.model)
+                waiting.append(job)
+                continue
+            try:
+                session.add(job.request, tag=job)
+            except ConditionError as e:
+                self._finish(job, FailedOut("unknown_condition", str(e)))
+                continue
+            except ValueError as e:
+                self._finish(job, FailedOut("bad_request", str(e)))
+                continue
+            except Exception:
+                log.exception("could not start a job on model %s", job.model)
+                self._finish(job, FailedOut("internal", "the model failed to start this sketch; "
+                                            "the server log has the details"))
+                continue
+            job.samples = [[] for _ in range(job.request.n)]
+            job.remaining = job.request.n
+            active.add(job)
+
+    def _step(self, session: Session, active: set[Job]) -> None:
+        try:
+            events = session.step()
+        except Exception:
+            log.exception("a sampling step failed; ending the jobs in that batch")
+            for job in {row.tag for row in session.rows}:
+                session.cancel(job)
+                active.discard(job)
+                self._finish(job, FailedOut("internal", "sampling failed; see the server log"))
+            return
+        for event in events:
+            job: Job = event.tag
+            if isinstance(event, StrokeEvent):
+                job.samples[event.sample].append(event.points)
+                job.emit(StrokeOut(event.sample, event.index, event.points))
+            elif isinstance(event, DoneEvent):
+                job.remaining -= 1
+                if job.remaining == 0:
+                    active.discard(job)
+                    self._finish(job, self._done(job, cancelled=False))
+
+    @staticmethod
+    def _done(job: Job, cancelled: bool) -> DoneOut:
+        elapsed = (time.perf_counter() - job.started) * 1000.0
+        return DoneOut(job.samples or [[] for _ in range(job.request.n)], elapsed, cancelled)
+
+
+def modes(ckpt: Checkpoint) -> tuple[str, ...]:
+    """The protocol modes a model can run: generating from nothing needs a variational prior."""
+    return ("complete", "generate", "refine") if ckpt.config.variational else ("complete", "refine")
+
+
+def describe(models: Mapping[str, Checkpoint]) -> list[dict[str, Any]]:
+    """Name, description, conditions and modes of each model, as the welcome message lists them."""
+    return [
+        {
+            "name": name,
+            "description": str(ckpt.meta.get("description") or f"{ckpt.config.preset} model"),
+            "conditions": {a: list(ckpt.vocab.values[a]) for a in ckpt.vocab.attributes}
+            if ckpt.config.use_condition else {},
+            "modes": list(modes(ckpt)),
+        }
+        for name, ckpt in models.items()
+    ]

@@ -1,0 +1,577 @@
+"""AI-Sketcher wire protocol v1: message types, strict validation and frame encoding.
+
+Pure stdlib + msgpack, because the Krita and Blender add-ons copy this file verbatim.
+docs/protocol.md is the specification this module implements.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import msgpack
+
+if TYPE_CHECKING:
+    from typing import Self  # typing.Self is 3.11+; Blender 3.6 embeds Python 3.10
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 1 << 20
+MAX_STROKES = 1000  # per request
+MAX_POINTS = 20000  # per request, all strokes together; also per done message
+MAX_N = 8
+MIN_TEMPERATURE = 0.01
+MAX_TEMPERATURE = 2.0
+DEFAULT_TEMPERATURE = 0.5
+DEFAULT_MAX_POINTS = 250
+MAX_MAX_POINTS = 1000
+MAX_ID_LEN = 64
+MAX_NAME_LEN = 128  # client, model and condition names and values
+MAX_TOKEN_LEN = 1024
+MAX_CONDITIONS = 32
+# Lists + maps one frame may hold; caps how far a small hostile frame can inflate in memory.
+MAX_CONTAINERS = 2 * (MAX_POINTS + MAX_STROKES)
+INT_MIN, INT_MAX = -(1 << 63), (1 << 64) - 1  # what msgpack can carry; bounds ids and seeds
+
+MODES = ("complete", "generate", "refine")
+ERROR_CODES = ("bad_request", "unsupported_protocol", "unauthorized", "unknown_model",
+               "unknown_condition", "too_large", "busy", "internal")
+
+Point = tuple[float, float]
+Stroke = tuple[Point, ...]
+Sketch = tuple[Stroke, ...]
+RequestId = str | int
+
+
+class ProtocolError(Exception):
+    """A frame or message breaks the protocol; `to_error()` makes the `error` reply to send."""
+
+    def __init__(self, code: str, message: str, id: RequestId | None = None) -> None:
+        super().__init__(code, message)
+        self.code = code
+        self.message = message
+        self.id = id
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+    def to_error(self) -> Error:
+        """The `error` message that reports this problem to the peer."""
+        return Error(code=self.code, message=self.message, id=self.id)
+
+
+# --- validation helpers; `path` names the offending field in every message -------------------
+
+
+def _bad(message: str) -> ProtocolError:
+    return ProtocolError("bad_request", message)
+
+
+def _kind(v: Any) -> str:
+    """The wire-level name of a value's type, for error messages."""
+    for t, name in ((type(None), "null"), (bool, "boolean"), (int, "integer"), (float, "number"),
+                    (str, "string"), (bytes, "binary"), ((list, tuple), "list"), (Mapping, "map")):
+        if isinstance(v, t):
+            return name
+    return type(v).__name__
+
+
+def _show(v: Any) -> str:
+    """A short printable form of a value that may be huge or hostile."""
+    if isinstance(v, (list, tuple, Mapping)):
+        return f"a {_kind(v)}"  # repr of a deeply nested frame could exhaust the stack
+    try:
+        text = repr(v)
+    except ValueError:  # ints over 4300 digits refuse str()
+        return "a huge integer"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _set(obj: object, name: str, value: Any) -> None:
+    object.__setattr__(obj, name, value)  # normalise fields of a frozen dataclass
+
+
+def _int(v: Any, path: str, lo: int, hi: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise _bad(f"{path} must be an integer, not {_kind(v)}")
+    if not lo <= v <= hi:
+        raise _bad(f"{path} must be between {lo} and {hi}, not {_show(v)}")
+    return int(v)
+
+
+def _num(v: Any, path: str, lo: float, hi: float) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _bad(f"{path} must be a number, not {_kind(v)}")
+    try:
+        f = float(v)
+    except OverflowError:
+        f = math.inf
+    if not math.isfinite(f):
+        raise _bad(f"{path} must be a finite number, not {_show(v)}")
+    if not lo <= f <= hi:
+        raise _bad(f"{path} must be between {lo} and {hi}, not {_show(v)}")
+    return f
+
+
+def _text(v: Any, path: str, max_len: int | None = None) -> str:
+    if not isinstance(v, str):
+        raise _bad(f"{path} must be a string, not {_kind(v)}")
+    if not v:
+        raise _bad(f"{path} must not be empty")
+    if max_len is not None and len(v) > max_len:
+        raise _bad(f"{path} is {len(v)} characters long; the limit is {max_len}")
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from JSON: no reply could carry it back
+        raise _bad(f"{path} is not valid Unicode text (it holds a lone surrogate)") from None
+    return str(v)
+
+
+def _id(v: Any) -> RequestId:
+    if isinstance(v, str):
+        return _text(v, "id", MAX_ID_LEN)
+    if isinstance(v, int) and not isinstance(v, bool):
+        return _int(v, "id", INT_MIN, INT_MAX)
+    raise _bad(f"id must be a string or an integer, not {_kind(v)}")
+
+
+def _list(v: Any, path: str, of: str) -> list[Any] | tuple[Any, ...]:
+    if not isinstance(v, (list, tuple)):
+        raise _bad(f"{path} must be a list of {of}, not {_kind(v)}")
+    return v
+
+
+def _map(v: Any, path: str) -> Mapping[Any, Any]:
+    if not isinstance(v, Mapping):
+        raise _bad(f"{path} must be a map, not {_kind(v)}")
+    return v
+
+
+def _stroke(v: Any, path: str) -> Stroke:
+    """One polyline as a tuple of float pairs; a stroke needs at least 2 points."""
+    _list(v, path, "[x, y] points")
+    if len(v) < 2:
+        raise _bad(f"{path} has {len(v)} point{'' if len(v) == 1 else 's'}; "
+                   "a stroke needs at least 2")
+    out = []
+    for j, p in enumerate(v):
+        if not isinstance(p, (list, tuple)) or len(p) != 2:
+            what = f"a list of {len(p)}" if isinstance(p, (list, tuple)) else _kind(p)
+            raise _bad(f"{path}[{j}] must be an [x, y] pair, not {what}")
+        x, y = p
+        if (isinstance(x, bool) or isinstance(y, bool)
+                or not isinstance(x, (int, float)) or not isinstance(y, (int, float))):
+            raise _bad(f"{path}[{j}] must hold two numbers, not [{_kind(x)}, {_kind(y)}]")
+        try:
+            fx, fy = float(x), float(y)
+        except OverflowError:
+            fx = fy = math.inf
+        if not (math.isfinite(fx) and math.isfinite(fy)):
+            raise _bad(f"{path}[{j}] has a value that is not finite")
+        out.append((fx, fy))
+    return tuple(out)
+
+
+def _count_points(strokes: Any) -> int:
+    return sum(len(s) for s in strokes if isinstance(s, (list, tuple)))
+
+
+def _sketch(v: Any, path: str) -> Sketch:
+    """A list of strokes, checked against the per-request stroke and point limits."""
+    _list(v, path, "strokes")
+    if len(v) > MAX_STROKES:
+        raise ProtocolError("too_large", f"{path} has {len(v)} strokes; the limit is {MAX_STROKES}")
+    total = _count_points(v)
+    if total > MAX_POINTS:
+        raise ProtocolError("too_large",
+                            f"{path} has {total} points in total; the limit is {MAX_POINTS}")
+    return tuple(_stroke(s, f"{path}[{i}]") for i, s in enumerate(v))
+
+
+def _condition_map(v: Any, path: str, lists: bool) -> Mapping[str, Any]:
+    """A read-only map of condition names to a name each, or to a list of names if `lists`."""
+    _map(v, path)
+    if len(v) > MAX_CONDITIONS:
+        raise _bad(f"{path} has {len(v)} entries; the limit is {MAX_CONDITIONS}")
+    out = {}
+    for k, item in v.items():
+        if not isinstance(k, str) or not k or len(k) > MAX_NAME_LEN:
+            raise _bad(f"{path} has a key {_show(k)} that is not a name "
+                       f"(a string of 1 to {MAX_NAME_LEN} characters)")
+        p = f"{path}.{k}"
+        out[k] = (tuple(_text(x, f"{p}[{i}]", MAX_NAME_LEN) for i, x in enumerate(
+            _list(item, p, "strings"))) if lists else _text(item, p, MAX_NAME_LEN))
+    return MappingProxyType(out)
+
+
+def _protocol(v: Any) -> int:
+    if _int(v, "protocol", INT_MIN, INT_MAX) != PROTOCOL_VERSION:
+        raise ProtocolError("unsupported_protocol",
+                            f"protocol {v} is not supported; this side speaks {PROTOCOL_VERSION}")
+    return PROTOCOL_VERSION
+
+
+def _expect(d: Any, type_: str) -> Mapping[str, Any]:
+    """`d` as a map whose `type` is `type_`."""
+    if not isinstance(d, Mapping):
+        raise _bad(f"a {type_} message must be a map, not {_kind(d)}")
+    if d.get("type") != type_:
+        raise _bad(f"expected a {type_} message, not type {_show(d.get('type'))}")
+    return d
+
+
+def _plain(v: Any) -> Any:
+    """`v` with tuples as lists and maps as dicts: the form that goes on the wire."""
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, Mapping):
+        return {k: _plain(x) for k, x in v.items()}
+    return v.to_wire() if isinstance(v, _Message) else v
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+
+class _Message:
+    """Shared wire conversion: fields map 1:1 to keys, None fields are left out."""
+
+    TYPE: ClassVar[str] = ""  # "" for ModelInfo, which is part of a message, not one itself
+    _WIRE_REQUIRED: ClassVar[tuple[str, ...]] = ()  # fields with a Python default the wire needs
+
+    def __post_init__(self) -> None:
+        id_field = self.__dataclass_fields__.get("id")  # type: ignore[attr-defined]
+        rid = getattr(self, "id", None)
+        if id_field is not None and (rid is not None or id_field.default is MISSING):
+            _set(self, "id", _id(rid))
+        try:
+            self._check()
+        except ProtocolError as e:
+            e.id = e.id if rid is None else self.id  # type: ignore[attr-defined]
+            raise
+
+    def _check(self) -> None:
+        """Validate and normalise the fields in place; raise ProtocolError naming the field."""
+
+    def to_wire(self) -> dict[str, Any]:
+        """This message as the map that goes into a frame."""
+        out = {"type": self.TYPE} if self.TYPE else {}
+        for f in fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            if v is not None:
+                out[f.name] = _plain(v)
+        return out
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> Self:
+        """Validate a decoded map; unknown keys are ignored and null means absent."""
+        d = _expect(d, cls.TYPE) if cls.TYPE else _map(d, "model")
+        names = cls.__dataclass_fields__  # type: ignore[attr-defined]
+        rid = _id(d["id"]) if "id" in names and d.get("id") is not None else None  # errors carry it
+        if "protocol" in names and d.get("protocol") is not None:
+            _protocol(d["protocol"])  # before anything else: other versions may differ in shape
+        try:
+            kwargs = {}
+            for f in fields(cls):  # type: ignore[arg-type]
+                v = d.get(f.name)
+                if v is not None:
+                    kwargs[f.name] = v
+                elif f.name in cls._WIRE_REQUIRED or (
+                        f.default is MISSING and f.default_factory is MISSING):
+                    raise _bad(f"{f.name} is required")
+            return cls(**kwargs)
+        except ProtocolError as e:
+            e.id = rid if e.id is None else e.id
+            raise
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hello(_Message):
+    """client -> server, must be the first frame: names the client and carries the token."""
+
+    TYPE: ClassVar[str] = "hello"
+    _WIRE_REQUIRED: ClassVar[tuple[str, ...]] = ("protocol",)
+    protocol: int = PROTOCOL_VERSION
+    client: str  # "name/version", e.g. "krita-ai-sketcher/0.1.0"
+    token: str | None = None
+
+    def _check(self) -> None:
+        _protocol(self.protocol)
+        _text(self.client, "client", MAX_NAME_LEN)
+        if self.token is not None:
+            _text(self.token, "token", MAX_TOKEN_LEN)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelInfo(_Message):
+    """One model a server offers: allowed values per condition and the modes it can run."""
+
+    _WIRE_REQUIRED: ClassVar[tuple[str, ...]] = ("modes",)
+    name: str
+    description: str = ""
+    # Condition name -> allowed values; an empty tuple means any non-empty string is accepted.
+    conditions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    modes: tuple[str, ...] = MODES
+
+    def _check(self) -> None:
+        _text(self.name, "name", MAX_NAME_LEN)
+        if not isinstance(self.description, str):
+            raise _bad(f"description must be a string, not {_kind(self.description)}")
+        _set(self, "conditions", _condition_map(self.conditions, "conditions", lists=True))
+        modes = tuple(_list(self.modes, "modes", "mode names"))
+        if not modes:
+            raise _bad("modes must name at least one mode")
+        for i, m in enumerate(modes):
+            if m not in MODES or modes.index(m) != i:
+                raise _bad(f"modes[{i}] is {_show(m)}; expected each of "
+                           f"{', '.join(MODES)} at most once")
+        _set(self, "modes", modes)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Welcome(_Message):
+    """server -> client, the reply to a good hello: who the server is and what it can draw."""
+
+    TYPE: ClassVar[str] = "welcome"
+    _WIRE_REQUIRED: ClassVar[tuple[str, ...]] = ("protocol",)
+    protocol: int = PROTOCOL_VERSION
+    server: str  # "ai-sketcher/VERSION"
+    device: str  # where models run, e.g. "cuda:0 (NVIDIA H100)" or "cpu"
+    models: tuple[ModelInfo, ...]  # ModelInfo or its wire maps; the first is the default
+
+    def _check(self) -> None:
+        _protocol(self.protocol)
+        _text(self.server, "server")
+        _text(self.device, "device")
+        models = []
+        for i, m in enumerate(_list(self.models, "models", "models")):
+            if not isinstance(m, ModelInfo):
+                _map(m, f"models[{i}]")
+                try:
+                    m = ModelInfo.from_wire(m)
+                except ProtocolError as e:
+                    raise _bad(f"models[{i}].{e.message}") from None
+            first = next(j for j, other in enumerate(models + [m]) if other.name == m.name)
+            if first != i:
+                raise _bad(f"models[{i}].name {m.name!r} repeats models[{first}].name")
+            models.append(m)
+        _set(self, "models", tuple(models))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Suggest(_Message):
+    """client -> server: draw `n` sketches that complete, generate or refine `strokes`."""
+
+    TYPE: ClassVar[str] = "suggest"
+    id: RequestId
+    model: str | None = None  # None: the server's first model
+    mode: str
+    strokes: Sketch = ()
+    conditions: Mapping[str, str] = field(default_factory=dict)
+    n: int = 1
+    temperature: float = DEFAULT_TEMPERATURE
+    seed: int | None = None
+    max_points: int = DEFAULT_MAX_POINTS  # per sample, all its strokes together
+    bounds: tuple[float, float, float, float] | None = None  # used only when strokes is empty
+
+    def _check(self) -> None:
+        if self.model is not None:
+            _text(self.model, "model", MAX_NAME_LEN)
+        if not isinstance(self.mode, str):
+            raise _bad(f"mode must be a string, not {_kind(self.mode)}")
+        if self.mode not in MODES:
+            raise _bad(f"mode {_show(self.mode)} is not one of {', '.join(MODES)}")
+        _set(self, "strokes", _sketch(self.strokes, "strokes"))
+        if self.mode != "generate" and not self.strokes:
+            raise _bad(f"mode '{self.mode}' needs at least one stroke in strokes; "
+                       "use mode 'generate' to draw from nothing")
+        _set(self, "conditions", _condition_map(self.conditions, "conditions", lists=False))
+        _int(self.n, "n", 1, MAX_N)
+        _set(self, "temperature", _num(self.temperature, "temperature",
+                                       MIN_TEMPERATURE, MAX_TEMPERATURE))
+        if self.seed is not None:
+            _int(self.seed, "seed", INT_MIN, INT_MAX)
+        _int(self.max_points, "max_points", 1, MAX_MAX_POINTS)
+        if self.bounds is not None:
+            b = _list(self.bounds, "bounds", "4 numbers [x0, y0, x1, y1]")
+            if len(b) != 4:
+                raise _bad(f"bounds must be 4 numbers [x0, y0, x1, y1], not a list of {len(b)}")
+            x0, y0, x1, y1 = (_num(v, f"bounds[{i}]", -math.inf, math.inf)
+                              for i, v in enumerate(b))
+            if not (x0 < x1 and y0 < y1):
+                raise _bad(f"bounds [{x0:g}, {y0:g}, {x1:g}, {y1:g}] must have x0 < x1 and y0 < y1")
+            _set(self, "bounds", (x0, y0, x1, y1))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cancel(_Message):
+    """client -> server: stop request `id` early; the server still ends it with `done`."""
+
+    TYPE: ClassVar[str] = "cancel"
+    id: RequestId
+
+
+@dataclass(frozen=True, kw_only=True)
+class StrokeChunk(_Message):
+    """server -> client: stroke `index` of sample `sample` of request `id`, sent once finished."""
+
+    TYPE: ClassVar[str] = "stroke"
+    id: RequestId
+    sample: int
+    index: int
+    points: Stroke
+
+    def _check(self) -> None:
+        _int(self.sample, "sample", 0, MAX_N - 1)
+        _int(self.index, "index", 0, MAX_STROKES - 1)
+        points = _list(self.points, "points", "[x, y] points")
+        if len(points) > MAX_POINTS:
+            raise ProtocolError("too_large",
+                                f"points has {len(points)} points; the limit is {MAX_POINTS}")
+        _set(self, "points", _stroke(points, "points"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Done(_Message):
+    """server -> client, last message of request `id`: every finished sample, in full."""
+
+    TYPE: ClassVar[str] = "done"
+    id: RequestId
+    samples: tuple[Sketch, ...]
+    elapsed_ms: int
+    cancelled: bool = False
+
+    def _check(self) -> None:
+        samples = _list(self.samples, "samples", "sketches")
+        if len(samples) > MAX_N:
+            raise _bad(f"samples has {len(samples)} sketches; the limit is {MAX_N}")
+        total = sum(_count_points(s) for s in samples if isinstance(s, (list, tuple)))
+        if total > MAX_POINTS:
+            raise ProtocolError("too_large",
+                                f"samples have {total} points in total; the limit is {MAX_POINTS}")
+        _set(self, "samples", tuple(_sketch(s, f"samples[{i}]") for i, s in enumerate(samples)))
+        _int(self.elapsed_ms, "elapsed_ms", 0, INT_MAX)
+        if not isinstance(self.cancelled, bool):
+            raise _bad(f"cancelled must be a boolean, not {_kind(self.cancelled)}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Error(_Message):
+    """server -> client: a request or frame was refused; `id` names the request when known."""
+
+    TYPE: ClassVar[str] = "error"
+    id: RequestId | None = None
+    code: str
+    message: str
+
+    def _check(self) -> None:
+        if not isinstance(self.code, str) or self.code not in ERROR_CODES:
+            raise _bad(f"code {_show(self.code)} is not one of {', '.join(ERROR_CODES)}")
+        _text(self.message, "message")
+
+
+ClientMessage = Hello | Suggest | Cancel
+ServerMessage = Welcome | StrokeChunk | Done | Error
+Message = ClientMessage | ServerMessage
+_CLIENT_TYPES: dict[str, Any] = {"hello": Hello, "suggest": Suggest, "cancel": Cancel}
+_SERVER_TYPES: dict[str, Any] = {"welcome": Welcome, "stroke": StrokeChunk, "done": Done,
+                                 "error": Error}
+
+
+def _parse(d: Any, types: dict[str, Any]) -> Any:
+    d = _frame_map(d)
+    cls = types.get(d["type"])
+    if cls is None:
+        raise _bad(f"unknown message type {_show(d['type'])}; expected one of {', '.join(types)}")
+    return cls.from_wire(d)
+
+
+def parse_client_message(d: Mapping[str, Any]) -> ClientMessage:
+    """The client message a decoded frame holds; raises ProtocolError if it is not valid."""
+    return _parse(d, _CLIENT_TYPES)
+
+
+def parse_server_message(d: Mapping[str, Any]) -> ServerMessage:
+    """The server message a decoded frame holds; raises ProtocolError if it is not valid."""
+    return _parse(d, _SERVER_TYPES)
+
+
+# --- framing ----------------------------------------------------------------------------------
+
+_TOO_MANY_CONTAINERS = (f"frame holds more than {MAX_CONTAINERS} lists and maps; "
+                        f"a request may carry at most {MAX_POINTS} points")
+
+
+def _container_budget() -> Callable[[Any], Any]:
+    """An unpacker hook that lets MAX_CONTAINERS lists and maps through, then aborts."""
+    left = [MAX_CONTAINERS]
+
+    def hook(obj: Any) -> Any:
+        left[0] -= 1
+        if left[0] < 0:
+            raise ProtocolError("too_large", _TOO_MANY_CONTAINERS)
+        return obj
+
+    return hook
+
+
+def _reject_constant(name: str) -> Any:
+    raise _bad(f"text frame contains {name}; numbers must be finite")
+
+
+def _frame_map(obj: Any) -> dict[str, Any]:
+    if not isinstance(obj, Mapping):
+        raise _bad(f"frame must be a map with a 'type' field, not {_kind(obj)}")
+    if "type" not in obj:
+        raise _bad("frame has no 'type' field")
+    if not isinstance(obj["type"], str):
+        raise _bad(f"type must be a string, not {_kind(obj['type'])}")
+    return dict(obj)
+
+
+def decode(frame: bytes | bytearray | memoryview | str) -> dict[str, Any]:
+    """One WebSocket frame as a map with a string `type`: msgpack if binary, JSON if text."""
+    text = isinstance(frame, str)
+    size = len(frame.encode("utf-8", "surrogatepass")) if text else memoryview(frame).nbytes
+    if size > MAX_FRAME_BYTES:
+        raise ProtocolError("too_large", f"frame is {size} bytes; the limit is {MAX_FRAME_BYTES}")
+    try:
+        if isinstance(frame, str):
+            # An upper bound (brackets inside strings count too); json has no hook for lists.
+            if frame.count("[") + frame.count("{") > MAX_CONTAINERS:
+                raise ProtocolError("too_large", _TOO_MANY_CONTAINERS)
+            obj = json.loads(frame, parse_constant=_reject_constant)
+        else:
+            hook = _container_budget()
+            obj = msgpack.unpackb(
+                frame, raw=False, strict_map_key=True, use_list=True, list_hook=hook,
+                object_hook=hook, max_str_len=MAX_FRAME_BYTES, max_bin_len=MAX_FRAME_BYTES,
+                max_array_len=MAX_FRAME_BYTES, max_map_len=MAX_FRAME_BYTES // 2, max_ext_len=0)
+    except ProtocolError:
+        raise
+    except json.JSONDecodeError as e:
+        raise _bad(f"text frame is not valid JSON: {e.msg} at character {e.pos}") from None
+    except Exception:  # anything else the parser raises (nesting, huge ints) means a bad frame
+        raise _bad("text frame is not valid JSON" if text
+                   else "binary frame is not valid msgpack") from None
+    return _frame_map(obj)
+
+
+def encode(msg: Message | Mapping[str, Any], *, binary: bool = True) -> bytes | str:
+    """One frame for `msg`: msgpack bytes for a binary frame, compact JSON for a text frame.
+
+    Raises ProtocolError too_large if the peer would refuse the frame for its size.
+    """
+    wire = dict(msg) if isinstance(msg, Mapping) else msg.to_wire()
+    if binary:
+        data: bytes | str = msgpack.packb(wire, use_bin_type=True)
+        size = len(data)
+    else:
+        data = json.dumps(wire, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        size = len(data.encode("utf-8", "surrogatepass"))
+    if size > MAX_FRAME_BYTES:
+        raise ProtocolError("too_large", f"{wire.get('type')} frame is {size} bytes; "
+                                         f"the limit is {MAX_FRAME_BYTES}")
+    return data
