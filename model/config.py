@@ -73,6 +73,7 @@ class TrainConfig:
     grad_clip: float = 1.0  # clip gradient norm
     augment_scale: float = 0.15  # random x/y stretch, as Sketch-RNN
     augment_drop: float = 0.10  # chance of dropping a pen-down point, as Sketch-RNN
+    prefix_prob: float = 0.3  # chance the encoders see only the first strokes (for completion)
     eval_every: int = 500  # steps between validation passes
     save_every: int = 500  # steps between checkpoints
     seed: int = 0

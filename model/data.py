@@ -144,25 +144,6 @@ class ConditionVocab:
 # ---------------------------------------------------------------- prepared data
 
 
-def start_position(data: PreparedData, limit: int = 5000) -> tuple[float, float]:
-    """Mean first point of the train sketches inside their box, as fractions of its longer side.
-
-    Stroke-3 data starts each sketch at its own first point, so a sampler drawing from nothing
-    needs to know where drawings usually begin.
-    """
-    idx = data.indices("train")[:limit]
-    fractions = []
-    for i in idx:
-        xy = np.cumsum(data.sketch(int(i))[:, :2].astype(np.float64), axis=0)
-        lo, extent = xy.min(0), max(float(np.ptp(xy, axis=0).max()), 1.0)
-        fractions.append((xy[0] - lo) / extent)
-    if not fractions:
-        return (0.25, 0.3)
-    mean = np.mean(fractions, axis=0)
-    return (round(float(mean[0]), 4), round(float(mean[1]), 4))
-
-
-
 def train_scale_factor(points: np.ndarray, offsets: np.ndarray, split: np.ndarray) -> float:
     """`scale_factor` over the train split's rows (over all rows when there is no train split)."""
     in_train = np.repeat(split == SPLIT_CODES["train"], np.diff(offsets))
@@ -400,7 +381,9 @@ class Batch:
     strokes float32 [B, T+1, 5] (T = longest sketch in the batch + 1, so every sketch has an end
     row and the pen loss learns to stop; offsets divided by the scale
     factor); lengths int64 [B]; conditions float32 [B, vocab.dim]; raster float32 [B, 1, R, R]
-    or None; labels int64 [B, n_attributes]; indices int64 [B] (which sketches these are).
+    or None; labels int64 [B, n_attributes]; indices int64 [B] (which sketches these are);
+    enc_lengths int64 [B]: the rows the encoders see (a prefix of whole strokes when the batcher
+    teaches completion, else lengths); the raster shows the same prefix.
     """
 
     strokes: torch.Tensor
@@ -409,6 +392,7 @@ class Batch:
     raster: torch.Tensor | None
     labels: torch.Tensor
     indices: torch.Tensor
+    enc_lengths: torch.Tensor | None = None
 
     def to(self, device: torch.device | str) -> Batch:
         """A copy with every tensor on `device`."""
@@ -441,6 +425,7 @@ class Batcher:
     def __init__(self, data: PreparedData, split: str, batch_size: int, *, max_len: int = 250,
                  augment: bool = False, raster_size: int = 48, seed: int = 0,
                  bucket: bool = True, scale_jitter: float = 0.15, drop_prob: float = 0.1,
+                 prefix_prob: float = 0.0,
                  scale: float | None = None, vocab: ConditionVocab | None = None) -> None:
         """scale and vocab default to the data's; a checkpoint's own are passed when a model is
         evaluated on other data, so offsets and condition vectors mean what they meant in training.
@@ -461,6 +446,7 @@ class Batcher:
         self.data, self.split, self.batch_size = data, split, batch_size
         self.max_len, self.augment, self.raster_size = max_len, augment, raster_size
         self.bucket, self.scale_jitter, self.drop_prob = bucket, scale_jitter, drop_prob
+        self.prefix_prob = prefix_prob  # chance, when augmenting, that encoders see a prefix
         self.indices = indices[fits]
         self.vocab = vocab or data.vocab
         self.scale = data.scale_factor if scale is None else float(scale)
@@ -515,9 +501,11 @@ class Batcher:
         strokes[:, 0] = START_TOKEN
         for b, s in enumerate(sketches):
             strokes[b, 1:] = stroke3_to_stroke5(normalize(s, self.scale), longest)
+        seen = [self._prefix_length(s) if augment else len(s) for s in sketches]
         raster = None
         if self.raster_size:
-            images = np.stack([rasterize_stroke3(s, size=self.raster_size) for s in sketches])
+            images = np.stack([rasterize_stroke3(s[:k], size=self.raster_size)
+                               for s, k in zip(sketches, seen)])
             raster = torch.from_numpy(images[:, None])
         labels = self.data.labels[idx]
         if self._label_map is not None:
@@ -530,4 +518,16 @@ class Batcher:
             raster=raster,
             labels=torch.from_numpy(labels.astype(np.int64)),
             indices=torch.from_numpy(np.asarray(idx, dtype=np.int64)),
+            enc_lengths=torch.tensor(seen, dtype=torch.int64),
         )
+
+    def _prefix_length(self, s3: np.ndarray) -> int:
+        """Rows of the first k whole strokes (k < all, at random) with chance prefix_prob.
+
+        The encoders then see a drawing's beginning while the decoder still learns the whole
+        drawing, which is what completing an artist's strokes asks of the model.
+        """
+        ends = np.flatnonzero(s3[:-1, 2] == 1)  # stroke ends before the last stroke's
+        if not len(ends) or self._rng.random() >= self.prefix_prob:
+            return len(s3)
+        return int(ends[self._rng.integers(len(ends))]) + 1

@@ -30,7 +30,6 @@ class ConditionError(ValueError):
     """A condition name or value the model does not know; the message lists the known ones."""
 
 BOX = 255.0  # sketches are drawn in QuickDraw's box, as the training data is
-DEFAULT_START = (0.25, 0.3)  # where drawings begin in their box, as a fraction of its side
 
 
 @dataclass(frozen=True)
@@ -145,9 +144,7 @@ class Session:
             z = self.model.prior_z(conditions, noise)
             h, c = self.model.decoder.initial_state(z)
             prev = start.expand(n, 5)
-            # Training sketches start at their own first point, so a new one starts where
-            # the training data's drawings typically begin inside their box.
-            pos = np.asarray(self.ckpt.meta.get("start", DEFAULT_START), dtype=float) * BOX
+            pos = np.zeros(2)  # the first row the model draws is the start point in its box
         else:
             # The model learnt from RDP-simplified drawings (epsilon 2 in its box); dense
             # input from a tablet is simplified the same way before the model reads it.
@@ -155,7 +152,7 @@ class Session:
             if req.mode == "complete":  # the model reads the most recent strokes that fit
                 while len(seen) > 1 and sum(map(len, seen)) > cfg.max_seq_len:
                     seen = seen[1:]
-            s3 = S.polylines_to_stroke3(seen, origin=seen[0][0])
+            s3 = S.polylines_to_stroke3(seen)  # from the box origin, as the training data is
             if len(s3) > cfg.max_seq_len:
                 raise ValueError(f"the strokes have {len(s3)} points after simplification"
                                  f"{' (the last stroke alone)' if req.mode == 'complete' else ''}"
@@ -179,7 +176,7 @@ class Session:
                 pos = seen[-1][-1].astype(float)
             else:
                 prev = start.expand(n, 5)
-                pos = seen[0][0].astype(float)
+                pos = np.zeros(2)
         for i in range(n):
             self.rows.append(_Row(tag, i, rngs[i], float(req.temperature), placement,
                                   int(req.max_points), pos.copy()))

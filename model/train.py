@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from . import checkpoint
 from .config import ModelConfig, TrainConfig, from_dict, preset
-from .data import Batch, Batcher, ConditionVocab, PreparedData, start_position
+from .data import Batch, Batcher, ConditionVocab, PreparedData
 from .losses import kl_weight
 from .network import Inputs, SketchModel
 
@@ -39,7 +39,7 @@ def pick_device(name: str) -> torch.device:
 def to_inputs(batch: Batch, device: torch.device) -> Inputs:
     """A data batch as network inputs on the device."""
     b = batch.to(device)
-    return Inputs(b.strokes, b.lengths, b.conditions, b.raster, getattr(b, "enc_lengths", None))
+    return Inputs(b.strokes, b.lengths, b.conditions, b.raster, b.enc_lengths)
 
 
 def learning_rate(step: int, cfg: TrainConfig) -> float:
@@ -109,7 +109,9 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, data_paths: list[str],
             print("no optimizer state saved; Adam starts fresh", file=sys.stderr)
     raster = model_cfg.raster_size if model_cfg.needs_raster else 0
     batches = Batcher(data, "train", train_cfg.batch_size, max_len=model_cfg.max_seq_len,
-                      augment=True, raster_size=raster, seed=train_cfg.seed + step)
+                      augment=True, raster_size=raster, seed=train_cfg.seed + step,
+                      scale_jitter=train_cfg.augment_scale, drop_prob=train_cfg.augment_drop,
+                      prefix_prob=train_cfg.prefix_prob if model_cfg.encoder == "rnn" else 0.0)
     use_amp = train_cfg.amp and device.type == "cuda"
     params = sum(p.numel() for p in model.parameters())
     meta: dict[str, Any] = {
@@ -121,7 +123,6 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, data_paths: list[str],
         "commit": git_commit(),
         "device": str(device),
         "host": platform.node(),
-        "start": start_position(data),
     }
     metrics: dict[str, Any] = {}
 

@@ -269,3 +269,20 @@ def test_batcher_speaks_a_checkpoint_vocabulary_and_scale(data: PreparedData) ->
         assert decoded == ({"category": name} if name in names[:2] else {})
         s3 = data.sketch(i)
         np.testing.assert_allclose(batch.strokes[b, 1, :2].numpy() * 2.0, s3[0, :2], rtol=1e-5)
+
+
+def test_prefix_batches_show_the_encoders_whole_first_strokes(data: PreparedData) -> None:
+    """With prefix_prob 1 the encoders see the first k < all strokes; the decoder sees all."""
+    batcher = Batcher(data, "train", 8, augment=True, raster_size=0, seed=2, prefix_prob=1.0,
+                      drop_prob=0.0, scale_jitter=0.0)
+    batch = next(batcher)
+    assert batch.enc_lengths is not None
+    for b, i in enumerate(batch.indices.tolist()):
+        s3, k = data.sketch(i), int(batch.enc_lengths[b])
+        assert int(batch.lengths[b]) == len(s3)
+        if (s3[:-1, 2] == 1).any():
+            assert k < len(s3) and s3[k - 1, 2] == 1  # ends on a pen lift: whole strokes
+        else:
+            assert k == len(s3)
+    plain = next(Batcher(data, "train", 8, raster_size=0, seed=2))
+    assert torch.equal(plain.enc_lengths, plain.lengths)
