@@ -1,0 +1,189 @@
+"""Everything that touches Krita's API: the only module of the plugin that imports `krita`.
+
+It reads strokes from the artist's vector layer, makes and removes the suggestion layer, adds
+shapes from SVG and shows or hides them, and hands docker.py and extension.py Krita's base
+classes. The rest of the plugin passes the objects it gets from here around without looking
+inside (only the self-test drives Krita further, through app()). Shapes are in points (1/72
+inch); so are the strokes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import krita
+from krita import DockWidget, DockWidgetFactoryBase, Extension  # noqa: F401  (host base classes)
+from PyQt5.QtGui import QColor
+
+from . import svg
+
+SETTINGS_GROUP = "ai_sketcher"
+SUGGESTION_LAYER = "AI suggestions"
+SUGGESTION_OPACITY = 200  # of 255: a hint that these strokes are not the artist's yet
+MIN_WIDTH = 0.5  # points; thinner strokes vanish at normal zoom
+
+
+class CanvasError(Exception):
+    """Why the plugin cannot work on the current document or layer, said for the artist."""
+
+
+@dataclass
+class Pen:
+    """How suggested strokes are drawn: the foreground colour and the brush size in points."""
+
+    colour: str
+    width: float
+
+
+@dataclass
+class Target:
+    """The document and vector layer a suggestion is for, and the pen it is drawn with."""
+
+    document: Any  # krita.Document
+    layer: Any  # krita.VectorLayer
+    pen: Pen
+    size: tuple[float, float]  # document width and height in points
+
+
+def app() -> Any:
+    """The Krita application object."""
+    return krita.Krita.instance()
+
+
+def read_setting(key: str, default: str) -> str:
+    return app().readSetting(SETTINGS_GROUP, key, default)
+
+
+def write_setting(key: str, value: str) -> None:
+    app().writeSetting(SETTINGS_GROUP, key, value)
+
+
+def register(extension: Any, docker_factory: Any) -> None:
+    app().addExtension(extension)
+    app().addDockWidgetFactory(docker_factory)
+
+
+def dock_right() -> Any:
+    return DockWidgetFactoryBase.DockRight
+
+
+def on_window_created(callback: Any) -> None:
+    app().notifier().windowCreated.connect(callback)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def active_target() -> Target:
+    """The active document and layer, if the layer can take suggestions; else CanvasError."""
+    doc = app().activeDocument()
+    if doc is None:
+        raise CanvasError("Open or create a document first, then pick a vector layer in it.")
+    layer = doc.activeNode()
+    if layer is None:
+        raise CanvasError("Pick a vector layer in the Layers docker first.")
+    if layer.name() == SUGGESTION_LAYER:
+        raise CanvasError(f"'{SUGGESTION_LAYER}' holds the suggestions; pick your own vector "
+                          "layer, the one you draw on, and suggest again.")
+    if layer.type() != "vectorlayer":
+        raise CanvasError("Suggestions need a vector layer for now: add one with Layer > New > "
+                          "Add Vector Layer (or pick one), draw a few strokes on it with a "
+                          "vector tool, and suggest again.")
+    return Target(doc, layer, _pen(doc), _size_pt(doc))
+
+
+def _size_pt(doc: Any) -> tuple[float, float]:
+    return (doc.width() * 72.0 / doc.xRes(), doc.height() * 72.0 / doc.yRes())
+
+
+def _pen(doc: Any) -> Pen:
+    window = app().activeWindow()
+    view = window.activeView() if window is not None else None
+    if view is None or view.document() is None:
+        return Pen("#000000", 2.0)
+    colour = view.foregroundColor().colorForCanvas(view.canvas()).name()
+    return Pen(colour, max(MIN_WIDTH, view.brushSize() * 72.0 / doc.xRes()))
+
+
+def set_pen(colour: str, size_px: float) -> None:
+    """Set the active view's foreground colour and brush size, as the artist would."""
+    view = app().activeWindow().activeView()
+    view.setForeGroundColor(krita.ManagedColor.fromQColor(QColor(colour), view.canvas()))
+    view.setBrushSize(size_px)
+
+
+def layer_strokes(layer: Any) -> list[svg.Stroke]:
+    """The artist's strokes on a vector layer, as polylines in points."""
+    return svg.svg_to_polylines(layer.toSvg())
+
+
+def layer_svg(layer: Any) -> str:
+    return layer.toSvg()
+
+
+def shape_svgs(layer: Any) -> list[str]:
+    return [shape.toSvg() for shape in layer.shapes()]
+
+
+def is_active(doc: Any) -> bool:
+    """Whether `doc` is the document in the active view (addShapesFromSvg works on that one)."""
+    active = app().activeDocument()
+    return active is not None and active == doc
+
+
+def attached(node: Any) -> bool:
+    """Whether a layer is still in its document (the artist may have deleted it)."""
+    return node is not None and node.parentNode() is not None
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def add_suggestion_layer(target: Target) -> Any:
+    """A new vector layer just above the artist's (see keep_artist_layer_active)."""
+    layer = target.document.createVectorLayer(SUGGESTION_LAYER)
+    target.layer.parentNode().addChildNode(layer, target.layer)
+    layer.setOpacity(SUGGESTION_OPACITY)
+    return layer
+
+
+def add_strokes(target: Target, layer: Any, strokes: Sequence[Sequence[Sequence[float]]],
+                hidden: bool = False) -> list[Any]:
+    """Add strokes as vector paths in one undo step, on top of the layer; returns the shapes."""
+    if not strokes:
+        return []
+    body = svg.paths_svg(strokes, target.pen.colour, target.pen.width, hidden=hidden)
+    shapes = list(layer.addShapesFromSvg(svg.svg_document(body, *target.size)))
+    top = max(shape.zIndex() for shape in layer.shapes())
+    for i, shape in enumerate(shapes):  # Krita slots them in by SVG order, under older shapes
+        shape.setZIndex(top + 1 + i)
+        shape.update()
+    if hidden:
+        set_visible(shapes, False)  # in case this Krita ignores the SVG visibility attribute
+    return shapes
+
+
+def set_visible(shapes: Sequence[Any], visible: bool) -> None:
+    for shape in shapes:
+        if shape.visible() != visible:
+            shape.setVisible(visible)
+            shape.update()
+
+
+def keep_artist_layer_active(target: Target, suggestion_layer: Any) -> None:
+    """Give the artist's layer back the focus Krita gives a new layer.
+
+    Krita activates a new layer a little later, from its own event loop, so the controller
+    calls this on its timer for a while after making the suggestion layer.
+    """
+    active = target.document.activeNode()
+    if active is not None and active.uniqueId() == suggestion_layer.uniqueId():
+        target.document.setActiveNode(target.layer)
+
+
+def remove_layer(layer: Any) -> None:
+    """Take a layer out of its document (Krita keeps this as an undoable "Remove Layer")."""
+    if attached(layer):
+        layer.remove()

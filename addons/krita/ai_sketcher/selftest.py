@@ -1,0 +1,237 @@
+"""A scripted session in the real Krita GUI, run when $AI_SKETCHER_SELFTEST names a report file.
+
+tests/test_krita_real.py starts Krita with it. Once the window is up, this draws input strokes
+on a vector layer, triggers the plugin's real actions (Suggest, Next, Accept, Undo, Reject, and
+Suggest on a paint layer), records what the layers hold after each step, writes the report as
+JSON and ends Krita with os._exit. Set $AI_SKETCHER_SCREENSHOT to also save a PNG of the window
+while a suggestion is on show. It never runs in normal use.
+
+The session is a generator driven by a QTimer: every `yield` goes back to Krita's own event
+loop. Pumping events in a nested loop instead keeps Krita from telling its Layers docker (and
+so setActiveNode) about new layers, which is not what artists get.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Generator, Iterator
+from typing import Any
+
+from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtWidgets import QAbstractItemView, QApplication, QDockWidget, QMdiArea
+
+from . import canvas, svg
+from .controller import Controller
+
+SCREENSHOT_ENV = "AI_SKETCHER_SCREENSHOT"
+CONNECT_TIMEOUT = 30.0  # seconds; the server may still be loading its model
+SUGGEST_TIMEOUT = 60.0
+# The artist's input, a cat's face: a closed outline of cubic Beziers, and two eyes drawn as two
+# quadratic subpaths of one path under a transform. The shipped model often adds nothing to a
+# drawing it finds complete, so the session presses Suggest again until it has alternatives.
+INPUT_SVG = (
+    '<path d="M 390 220 C 390 262 358 294 320 294 C 282 294 250 262 250 220 C 250 178 282 146 '
+    '320 146 C 358 146 390 178 390 220 Z" fill="none" stroke="#202020" stroke-width="3"/>'
+    '<path transform="translate(320, 200) scale(1.2)" d="M -25 0 Q -18 -8 -11 0 '
+    'M 11 0 Q 18 -8 25 0" fill="none" stroke="#202020" stroke-width="3"/>'
+)
+ALTERNATIVES = 6
+ATTEMPTS = 8  # Suggest presses at most, until the model draws enough alternatives
+PEN = ("#2a62c9", 3.0)  # the artist's foreground colour and brush size in px
+
+Wait = tuple[Callable[[], bool] | None, float]  # resume when it holds, or after that long
+_running: list[Any] = []  # keeps the driving timer alive
+
+
+def run(controller: Controller, report_path: str) -> None:
+    """Start the session; it writes the report and ends Krita (0 if it ran, 1 if it crashed)."""
+    report: dict[str, Any] = {"krita": canvas.app().version(), "python": sys.version.split()[0]}
+    steps = _session(controller, report)
+    state: dict[str, Any] = {"until": None, "deadline": 0.0}
+    timer = QTimer()
+    _running.append(timer)
+
+    def finish(code: int) -> None:
+        with open(report_path, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=1)
+        os._exit(code)
+
+    def step() -> None:
+        until = state["until"]
+        if time.monotonic() < state["deadline"] and not (until is not None and until()):
+            return
+        try:
+            state["until"], seconds = next(steps)
+            state["deadline"] = time.monotonic() + seconds
+        except StopIteration:
+            finish(0)
+        except Exception:  # any failure goes into the report
+            report["error"] = traceback.format_exc()
+            finish(1)
+
+    timer.timeout.connect(step)
+    timer.start(50)
+
+
+def pause(seconds: float) -> Wait:
+    return (None, seconds)
+
+
+def until(condition: Callable[[], bool], timeout: float) -> Wait:
+    return (condition, timeout)
+
+
+def vector_shapes(layer: Any) -> list[dict[str, Any]]:
+    return [{"visible": s.visible(), "z": s.zIndex(), "svg": s.toSvg()} for s in layer.shapes()]
+
+
+def layers(doc: Any) -> list[dict[str, Any]]:
+    return [{"name": n.name(), "type": n.type(),
+             "shapes": len(n.shapes()) if n.type() == "vectorlayer" else None}
+            for n in doc.rootNode().childNodes()]
+
+
+def undo_history() -> list[str]:
+    """The rows of Krita's History docker: one per undo step, oldest first."""
+    for dock in canvas.app().dockers():
+        if dock.objectName() == "History":
+            for view in dock.findChildren(QAbstractItemView):
+                m = view.model()
+                return [str(m.data(m.index(r, 0), Qt.DisplayRole)) for r in range(m.rowCount())]
+    return []
+
+
+def show_docker(window: Any) -> bool:
+    for dock in window.qwindow().findChildren(QDockWidget):
+        if dock.objectName() == "ai_sketcher_docker":
+            dock.show()
+            dock.raise_()
+            return dock.isVisible()
+    return False
+
+
+def is_active(doc: Any, node: Any) -> Callable[[], bool]:
+    return lambda: doc.activeNode() is not None and doc.activeNode().name() == node.name()
+
+
+def suggest(c: Controller, alternatives_wanted: int) -> Generator[Wait, None, int]:
+    """Press Suggest until that many alternatives have strokes (or ATTEMPTS presses)."""
+    attempts = 0
+    while attempts < ATTEMPTS:
+        attempts += 1
+        canvas.app().action("ai_sketcher_suggest").trigger()
+        yield until(lambda: not c.running, SUGGEST_TIMEOUT)
+        yield pause(0.3)
+        s = c.suggestion
+        if s is not None and sum(1 for v in s.strokes.values() if v) >= alternatives_wanted:
+            break
+    return attempts
+
+
+def _session(c: Controller, r: dict[str, Any]) -> Iterator[Wait]:
+    app = canvas.app()
+    window = app.activeWindow()
+    main = window.qwindow()
+    main.setGeometry(QApplication.primaryScreen().availableGeometry().adjusted(0, 0, 0, -160))
+    # Xvfb has no window manager to activate the window; a click would.
+    QApplication.setActiveWindow(main)
+    r["shortcuts"] = dict(c.shortcuts)
+    r["docker_visible"] = show_docker(window)
+
+    for area in main.findChildren(QMdiArea):
+        area.setViewMode(QMdiArea.TabbedView)  # one full-size view, as in Krita's default setup
+    doc = app.createDocument(640, 400, "selftest", "RGBA", "U8", "", 72.0)
+    window.addView(doc)
+    doc.setBatchmode(True)
+    yield pause(0.5)
+    canvas.set_pen(*PEN)
+    sketch = doc.createVectorLayer("Sketch")
+    doc.rootNode().addChildNode(sketch, None)
+    sketch.addShapesFromSvg(svg.svg_document(INPUT_SVG, 640, 400))
+    yield pause(0.3)
+    doc.setActiveNode(sketch)
+    yield until(is_active(doc, sketch), 5.0)
+    r["sketch_active"] = is_active(doc, sketch)()
+    app.action("zoom_to_100pct").trigger()
+    r["pen"] = [canvas.active_target().pen.colour, window.activeView().brushSize()]
+    original_svg, original_shapes = sketch.toSvg(), vector_shapes(sketch)
+    r["original_shapes"] = original_shapes
+    r["input_strokes"] = canvas.layer_strokes(sketch)
+
+    yield until(lambda: c.state == "connected", CONNECT_TIMEOUT)
+    r["connected"] = c.state == "connected"
+    r["connection_text"] = c.connection_text
+    r["models"] = [{"name": m.name, "conditions": {k: len(v) for k, v in m.conditions.items()}}
+                   for m in c.models]
+    info = c.model_info()
+    if info is not None and "cat" in info.conditions.get("category", ()):
+        c.set_condition("category", "cat")
+    c.set_alternatives(ALTERNATIVES)
+    c.set_temperature(0.8)
+    c.changed.emit()
+
+    r["attempts"] = yield from suggest(c, 2)
+    s = c.suggestion
+    suggestion_layer = s.layer if s is not None else None
+    r["after_suggest"] = {
+        "finished": not c.running,
+        "message": c.message,
+        "layers": layers(doc),
+        "active_layer": doc.activeNode().name(),
+        "alternatives": {str(k): len(v) for k, v in s.strokes.items()} if s else {},
+        "showing": list(c.showing),
+        "suggestion_shapes": vector_shapes(suggestion_layer) if suggestion_layer else [],
+        "original_unchanged": sketch.toSvg() == original_svg,
+        "original_shapes": vector_shapes(sketch),
+    }
+    app.action("ai_sketcher_next").trigger()
+    yield pause(0.3)
+    r["after_next"] = {
+        "showing": list(c.showing),
+        "message": c.message,
+        "visible": [sh["visible"] for sh in vector_shapes(suggestion_layer)]
+        if suggestion_layer else [],
+    }
+    shot = os.environ.get(SCREENSHOT_ENV)
+    if shot:
+        for dock in main.findChildren(QDockWidget):  # room for this docker in a small picture
+            if dock.objectName() in ("ColorSelectorNg", "PresetDocker"):
+                dock.hide()
+        show_docker(window)
+        yield pause(1.0)
+        r["screenshot"] = window.qwindow().grab().save(shot, "PNG")
+
+    r["chosen_strokes"] = len(s.sample(s.current)) if s else 0
+    app.action("ai_sketcher_accept").trigger()
+    yield pause(0.5)
+    r["after_accept"] = {
+        "message": c.message,
+        "layers": layers(doc),
+        "active_layer": doc.activeNode().name(),
+        "artist_shapes": vector_shapes(sketch),
+        "artist_strokes": canvas.layer_strokes(sketch),
+        "history": undo_history(),
+    }
+    app.action("edit_undo").trigger()
+    yield pause(0.5)
+    r["after_undo"] = {"layers": layers(doc),
+                       "artist_svg_is_original": sketch.toSvg() == original_svg}
+
+    r["second_attempts"] = yield from suggest(c, 1)
+    r["second_suggestion_layers"] = layers(doc)
+    app.action("ai_sketcher_reject").trigger()
+    yield pause(0.5)
+    r["after_reject"] = {"message": c.message, "layers": layers(doc),
+                         "artist_svg_is_original": sketch.toSvg() == original_svg}
+
+    background = next(n for n in doc.rootNode().childNodes() if n.type() == "paintlayer")
+    doc.setActiveNode(background)
+    yield until(is_active(doc, background), 5.0)
+    app.action("ai_sketcher_suggest").trigger()
+    yield pause(0.2)
+    r["paint_layer"] = {"active_layer": doc.activeNode().name(), "message": c.message,
+                        "layers": layers(doc)}
