@@ -1,0 +1,256 @@
+"""The glue between the operators, the client and the Grease Pencil data.
+
+One Controller per Blender session owns the SuggestClient (a worker thread) and the Session in
+progress. A bpy.app.timers function drains the client on Blender's main thread and draws what
+arrived through gpencil.py, stroke by stroke, so the UI never waits on the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import bpy
+
+from . import client as client_module
+from . import gpencil
+from .session import Job, Session, sentence, summary
+
+log = logging.getLogger(__package__)
+protocol = client_module.protocol
+
+VERSION = "0.1.0"
+CLIENT_NAME = f"blender-ai-sketcher/{VERSION}"
+SERVER_ENV = "AI_SKETCHER_SERVER"  # overrides the server address in the preferences
+TOKEN_ENV = "AI_SKETCHER_TOKEN"
+BUSY_INTERVAL = 0.05  # seconds between timer ticks while strokes stream in
+IDLE_INTERVAL = 0.5  # otherwise: connection changes are not urgent
+
+
+class Controller:
+    """Holds the client, the suggestion in progress and the last message for the panel."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        self.url, self.token = url, token
+        self.client = client_module.SuggestClient(url, CLIENT_NAME, token)
+        self.client.start()
+        self.session: Session | None = None
+        self.layer_names: dict[str, str] = {}  # object -> the artist's layer, for Accept
+        self.message = ""
+        self._options: dict[str, Any] = {}  # suggest() arguments shared by the session's jobs
+        self._undo_pending = False  # a finished suggestion still needs its undo step
+
+    # --- what the panel shows -------------------------------------------------------------
+
+    @property
+    def connection_text(self) -> str:
+        c = self.client
+        if c.state == "connected" and c.welcome is not None:
+            return f"Connected to {c.welcome.server} ({c.welcome.device})."
+        if c.state == "connecting" and not c.error:
+            return f"Connecting to {self.url}..."
+        return sentence(c.error or f"Not connected to {self.url}.")
+
+    @property
+    def connected(self) -> bool:
+        return self.client.state == "connected" and self.client.welcome is not None
+
+    def models(self) -> list[Any]:
+        """The server's models (protocol.ModelInfo), the default first; empty until welcome."""
+        welcome = self.client.welcome
+        return list(welcome.models) if welcome is not None else []
+
+    def model_info(self, name: str) -> Any:
+        """The model called `name`, or the server's default for ""; None before the welcome."""
+        models = self.models()
+        return next((m for m in models if m.name == name), models[0] if models else None)
+
+    # --- starting and ending suggestions --------------------------------------------------
+
+    def start(self, kind: str, jobs: Sequence[Job], settings: Any, conditions: dict[str, str],
+              model: str | None) -> None:
+        """Replace any suggestion on show with a new session and send its first jobs."""
+        self.end(remove=True, objects={job.target.object_name for job in jobs})
+        for job in jobs:
+            gpencil.prepare(bpy.data.objects[job.target.object_name], job.target.frame)
+        self.session = Session(kind, jobs, settings.alternatives)
+        self.layer_names = {j.target.object_name: j.target.layer_name for j in jobs}
+        self._options = dict(conditions=conditions, n=settings.alternatives,
+                             temperature=settings.variety, model=model)
+        self._submit()
+        self.message = summary(self.session)
+
+    def base_seed(self, settings: Any) -> int:
+        """The panel's seed, or a fresh random one when it is 0."""
+        return settings.seed or random.getrandbits(31)
+
+    def _submit(self) -> None:
+        s = self.session
+        for job in s.to_submit() if s is not None else ():
+            r = job.request
+            try:
+                job_id = self.client.suggest(
+                    r.mode, client_module.recent_strokes(r.strokes), seed=r.seed,
+                    bounds=r.bounds, **self._options)
+            except protocol.ProtocolError as e:
+                s.failed(job, f"cannot ask for this suggestion ({e.message})")
+                continue
+            s.submitted(job, job_id)
+
+    def end(self, remove: bool, objects: set[str] = frozenset()) -> int:
+        """Stop the session; with `remove`, drop the suggestion layers of its objects and of
+        `objects`. Returns how many layers were removed."""
+        s, names = self.session, set(objects)
+        if s is not None:
+            for job in s.jobs:
+                if job.running and job.id is not None:
+                    self.client.cancel(job.id)
+            names |= {job.target.object_name for job in s.jobs}
+        self.session, self._undo_pending = None, False
+        removed = 0
+        if remove:
+            for name in names:
+                ob = bpy.data.objects.get(name)
+                if gpencil.is_gp(ob):
+                    removed += gpencil.remove_suggestions(ob)
+        return removed
+
+    def targets_with_suggestions(self, context: Any) -> list[Any]:
+        """The objects whose suggestions Accept or Reject act on."""
+        names = [job.target.object_name for job in self.session.jobs] if self.session else []
+        obs = [bpy.data.objects.get(n) for n in dict.fromkeys(names)]
+        obs += [ob for ob in gpencil.selected_gp_objects(context) if ob not in obs]
+        return [ob for ob in obs if gpencil.is_gp(ob) and gpencil.suggestion_layer(ob)]
+
+    # --- the timer ------------------------------------------------------------------------
+
+    def tick(self) -> float:
+        """Apply what the client received since the last tick; returns the next interval."""
+        changed = False
+        s = self.session
+        was_running = s is not None and s.running
+        for msg in self.client.poll():
+            changed = True
+            if isinstance(msg, protocol.StrokeChunk) and s is not None:
+                s.stroke(msg.id, msg.sample, msg.index, msg.points)
+            elif isinstance(msg, protocol.Done) and s is not None:
+                s.done(msg.id, msg.samples)
+            elif isinstance(msg, protocol.Error):
+                if s is None or msg.id is None or not s.error(msg.id, sentence(msg.message)):
+                    self.message = "The server said: " + sentence(msg.message)
+        if s is not None:
+            self._submit()
+            changed |= self.apply()
+        if s is not None and s is self.session and was_running and not s.running:
+            self._undo_pending = True  # so that undoing Accept shows the suggestion again
+        if self._undo_pending and self.session is not None and _push_undo("AI Sketcher suggestion"):
+            self._undo_pending = False
+        if changed:
+            gpencil.tag_redraw()
+        running = self.session is not None and self.session.running
+        return BUSY_INTERVAL if running else IDLE_INTERVAL
+
+    def apply(self) -> bool:
+        """Draw the strokes of the alternative on show that are not on their layers yet."""
+        s = self.session
+        if s is None:
+            return False
+        draws = s.pending_draws()
+        for draw in draws:
+            t = draw.job.target
+            ob = bpy.data.objects.get(t.object_name)
+            if not gpencil.is_gp(ob) or gpencil.suggestion_layer(ob) is None:
+                self.end(remove=False)
+                self.message = (f"The '{gpencil.LAYER}' layer of '{t.object_name}' was removed "
+                                "(or undone), so the suggestion was stopped.")
+                return True
+            gpencil.draw(ob, t.frame, draw.strokes, draw.job.request, clear=draw.clear)
+            s.drawn(draw)
+        self.message = summary(s)
+        return bool(draws)
+
+    def close(self) -> None:
+        self.client.close(timeout=0.5)
+
+
+def _push_undo(message: str) -> bool:
+    """Push an undo step unless a modal operator (a brush stroke, a grab) is running."""
+    wm = bpy.context.window_manager
+    if wm is None or any(len(w.modal_operators) for w in wm.windows):
+        return False  # try again on the next tick
+    try:
+        bpy.ops.ed.undo_push(message=message)
+    except RuntimeError:  # no undo stack here (e.g. while a file loads); the next operator pushes
+        log.debug("could not push an undo step", exc_info=True)
+    return True
+
+
+# --- the one Controller and its timer ---------------------------------------------------------
+
+_controller: Controller | None = None
+
+
+def _address() -> tuple[str, str | None]:
+    addon = bpy.context.preferences.addons.get(__package__)
+    prefs = addon.preferences if addon is not None else None
+    url = os.environ.get(SERVER_ENV) or (prefs.server.strip() if prefs else "")
+    token = os.environ.get(TOKEN_ENV) or (prefs.token.strip() if prefs else "")
+    return url or client_module.DEFAULT_URL, token or None
+
+
+def get() -> Controller:
+    """The Controller, made (and connecting) on first use."""
+    global _controller
+    if _controller is None:
+        _controller = Controller(*_address())
+    return _controller
+
+
+def reconnect() -> None:
+    """Connect to the address now in the preferences (called when it is edited)."""
+    global _controller
+    if _controller is not None and (_controller.url, _controller.token) != _address():
+        _controller.end(remove=False)
+        _controller.close()
+        _controller = None
+    get()
+
+
+def tick() -> float:
+    """The bpy.app.timers function: it must never raise, or Blender drops the timer."""
+    try:
+        return get().tick()
+    except Exception as e:  # a bug must not stop suggestions for the rest of the session
+        log.exception("AI Sketcher's timer failed")
+        if _controller is not None:
+            _controller.end(remove=False)
+            _controller.message = f"Something went wrong while drawing ({e}); suggest again."
+        return IDLE_INTERVAL
+
+
+@bpy.app.handlers.persistent
+def _on_load(*_args: Any) -> None:
+    """A new file has other objects: forget the suggestion of the old one."""
+    if _controller is not None:
+        _controller.end(remove=False)
+
+
+def register() -> None:
+    # The Controller is made on the first tick or panel draw, once the preferences are there.
+    bpy.app.timers.register(tick, first_interval=0.1, persistent=True)
+    bpy.app.handlers.load_pre.append(_on_load)
+
+
+def unregister() -> None:
+    global _controller
+    if _on_load in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.remove(_on_load)
+    if bpy.app.timers.is_registered(tick):
+        bpy.app.timers.unregister(tick)
+    if _controller is not None:
+        _controller.end(remove=False)
+        _controller.close()
+        _controller = None

@@ -1,0 +1,76 @@
+"""The sidebar panel (3D view > N > AI Sketcher): server status, settings and the buttons."""
+
+# No `from __future__ import annotations`, like the other modules that define bpy classes.
+from typing import Any
+
+import bpy
+
+from . import controller, gpencil
+from .properties import offered
+from .session import CONDITIONS, missing_face_conditions, wrap
+
+WRAP = 42  # characters per label line; Blender's labels do not wrap by themselves
+
+
+def _text(layout: Any, text: str, icon: str = "NONE") -> None:
+    for i, line in enumerate(wrap(text, WRAP)):
+        layout.label(text=line, icon=icon if i == 0 else "BLANK1")
+
+
+class SKETCH_PT_sidebar(bpy.types.Panel):
+    """Suggest and autodraw Grease Pencil strokes with the local AI-Sketcher server."""
+
+    bl_label = "AI Sketcher"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "AI Sketcher"
+
+    def draw(self, context: Any) -> None:
+        layout = self.layout
+        c = controller.get()
+        settings = context.scene.ai_sketcher
+        icon = "CHECKMARK" if c.connected else ("SORTTIME" if c.client.state == "connecting"
+                                                  else "ERROR")
+        _text(layout.box(), c.connection_text, icon)
+
+        col = layout.column()
+        col.enabled = c.connected
+        col.prop(settings, "model")
+        conditions = offered(settings)
+        for name in CONDITIONS:
+            if name in conditions:
+                col.prop(settings, name)
+        missing = missing_face_conditions(conditions)
+        if c.connected and missing:
+            _text(col, f"This model has no {', '.join(missing)}.", "INFO")
+        col.prop(settings, "variety", slider=True)
+        col.prop(settings, "alternatives")
+        col.prop(settings, "seed")
+
+        col.separator()
+        col.operator("ai_sketcher.suggest", icon="GREASEPENCIL")
+        col.operator("ai_sketcher.autodraw", icon="USER")
+        row = col.row(align=True)
+        row.operator("ai_sketcher.autodraw_all", icon="RENDER_ANIMATION")
+        row.prop(settings, "autodraw_scope", text="")
+
+        s = c.session
+        ob = context.active_object
+        if s is not None or (gpencil.is_gp(ob) and gpencil.suggestion_layer(ob) is not None):
+            box = layout.box()
+            if s is not None and s.n > 1:
+                row = box.row(align=True)
+                row.operator("ai_sketcher.alternative", text="",
+                             icon="TRIA_LEFT").direction = "PREVIOUS"
+                row.label(text=f"Alternative {s.current + 1} of {s.n}")
+                row.operator("ai_sketcher.alternative", text="",
+                             icon="TRIA_RIGHT").direction = "NEXT"
+            row = box.row(align=True)
+            row.operator("ai_sketcher.accept", icon="CHECKMARK")
+            row.operator("ai_sketcher.reject", icon="X")
+        if c.message:
+            _text(layout, c.message)
+
+
+classes = (SKETCH_PT_sidebar,)
+register, unregister = bpy.utils.register_classes_factory(classes)

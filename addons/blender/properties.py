@@ -1,0 +1,100 @@
+"""Per-scene settings (Scene.ai_sketcher): model, conditions, variety, alternatives, seed.
+
+The model and condition menus are filled from the server's welcome. Their items carry stable
+numbers (session.enum_number), so a saved choice survives a server that lists other values.
+"""
+
+# No `from __future__ import annotations`: Blender reads property annotations as objects.
+from typing import Any
+
+import bpy
+from bpy.props import EnumProperty, FloatProperty, IntProperty, PointerProperty
+
+from . import controller
+from .session import ANY, CONDITIONS, enum_number
+
+# Blender keeps only pointers to enum item strings: the lists must outlive the callback.
+_items: dict[str, list[tuple[str, str, str, int]]] = {}
+
+
+def _keep(key: str, items: list[tuple[str, str, str, int]]) -> list[tuple[str, str, str, int]]:
+    _items[key] = items
+    return items
+
+
+def _model_items(self: Any, context: Any) -> list[tuple[str, str, str, int]]:
+    models = controller.get().models()
+    default = f"Server default ({models[0].name})" if models else "Server default"
+    items = [(ANY, default, "The first model the server offers", 0)]
+    items += [(m.name, m.name, m.description or m.name, enum_number(m.name)) for m in models]
+    return _keep("model", items)
+
+
+def model_name(settings: Any) -> str | None:
+    """The chosen model's name, or None for the server's default."""
+    return None if settings.model in ("", ANY) else settings.model
+
+
+def offered(settings: Any) -> dict[str, tuple[str, ...]]:
+    """The conditions the chosen model takes, from the welcome; {} before it arrives."""
+    info = controller.get().model_info(model_name(settings) or "")
+    return dict(info.conditions) if info is not None else {}
+
+
+def _condition_items(name: str) -> Any:
+    def items(self: Any, context: Any) -> list[tuple[str, str, str, int]]:
+        values = offered(self).get(name, ())
+        out = [(ANY, "Any", f"Leave the {name} to the model", 0)]
+        out += [(v, v, "", enum_number(v)) for v in values]
+        return _keep(name, out)
+
+    return items
+
+
+class SketchSettings(bpy.types.PropertyGroup):
+    """What the next suggestion asks for; saved with the .blend file."""
+
+    model: EnumProperty(name="Model", description="Which of the server's models draws",
+                        items=_model_items)
+    category: EnumProperty(name="Category", items=_condition_items("category"),
+                           description="What Suggest strokes draws (Autodraw face always "
+                                       "asks for a face)")
+    gender: EnumProperty(name="Gender", items=_condition_items("gender"))
+    emotion: EnumProperty(name="Emotion", items=_condition_items("emotion"))
+    style: EnumProperty(name="Style", items=_condition_items("style"))
+    view: EnumProperty(name="View", items=_condition_items("view"))
+    variety: FloatProperty(name="Variety", default=0.5, min=0.01, max=2.0, precision=2,
+                           description="How adventurous the strokes are (the sampling "
+                                       "temperature): low is safe, high is wild")
+    alternatives: IntProperty(name="Alternatives", default=3, min=1, max=8,
+                              description="How many different suggestions to draw; Next and "
+                                          "Previous flip between them")
+    seed: IntProperty(name="Seed", default=0, min=0,
+                      description="Same seed, same strokes (on the same server); 0 draws a "
+                                  "new random seed every time")
+    autodraw_scope: EnumProperty(
+        name="Autodraw all", default="OBJECTS",
+        items=[("OBJECTS", "Selected objects",
+                "The current frame of every selected Grease Pencil object"),
+               ("KEYFRAMES", "Keyframes in range",
+                "Every keyframe of the active layer in the scene's frame range, on every "
+                "selected Grease Pencil object")])
+
+    def chosen(self) -> dict[str, str]:
+        """The panel's condition choices, by condition name."""
+        return {name: getattr(self, name) for name in CONDITIONS}
+
+
+classes = (SketchSettings,)
+_register, _unregister = bpy.utils.register_classes_factory(classes)
+
+
+def register() -> None:
+    _register()
+    bpy.types.Scene.ai_sketcher = PointerProperty(type=SketchSettings)
+
+
+def unregister() -> None:
+    del bpy.types.Scene.ai_sketcher
+    _unregister()
+    _items.clear()

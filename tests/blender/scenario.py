@@ -1,0 +1,370 @@
+"""Runs inside Blender (the bpy module): drives the installed AI Sketcher extension end to end.
+
+Usage: <python with bpy> scenario.py REPORT.json, with BLENDER_USER_RESOURCES set to the user
+folder install.py installed into, and AI_SKETCHER_SERVER to a running server. It builds a
+storyboard scene, presses the add-on's operators as a user would (with undo), calls the add-on's
+timer function itself (bpy.app.timers do not fire without Blender's event loop) and writes what
+it saw as JSON for tests/test_blender_real.py. Only the stdlib and bpy are used here.
+"""
+
+import importlib
+import json
+import math
+import os
+import struct
+import sys
+import time
+import traceback
+from typing import Any
+
+# isort: off
+import bpy  # first: importing it puts Blender's own modules (addon_utils) on sys.path
+import addon_utils
+# isort: on
+
+MODULE = "bl_ext.user_default.ai_sketcher"
+LAYER = "AI Sketcher"
+WAIT = 90.0  # seconds any one suggestion may take on a busy machine
+
+
+def gp_collection() -> Any:
+    if hasattr(bpy.data, "grease_pencils_v3"):
+        return bpy.data.grease_pencils_v3
+    return bpy.data.grease_pencils
+
+
+def rows(matrix: Any) -> list[list[float]]:
+    return [list(row) for row in matrix]
+
+
+def f32(values: list[float]) -> str:
+    """Float values as the bytes Blender stores them in (float32), hex-encoded."""
+    return struct.pack(f"<{len(values)}f", *values).hex()
+
+
+def strokes(ob: Any, layer_name: str, frame: int) -> list[dict] | None:
+    """The strokes of a layer's keyframe at `frame`: points, radii, opacities and material."""
+    layer = ob.data.layers.get(layer_name)
+    found = next((f for f in layer.frames if f.frame_number == frame), None) if layer else None
+    if found is None:
+        return None
+    out = []
+    for s in found.drawing.strokes:
+        points = list(s.points)
+        out.append({"points": [list(p.position) for p in points],
+                    "radius": [p.radius for p in points],
+                    "opacity": [p.opacity for p in points],
+                    "material": s.material_index})
+    return out
+
+
+def fingerprint(ob: Any, layer_name: str) -> dict[str, list]:
+    """Every point of every stroke of a layer, per frame, as float32 bytes: for exact compares."""
+    layer = ob.data.layers[layer_name]
+    out = {}
+    for frame in layer.frames:
+        out[str(frame.frame_number)] = [
+            [f32([v for p in s.points for v in p.position]), f32([p.radius for p in s.points]),
+             f32([p.opacity for p in s.points]), s.material_index, s.cyclic]
+            for s in frame.drawing.strokes]
+    return out
+
+
+def arc(a0: float, a1: float, n: int, r: float, cx: float, cz: float) -> list[tuple]:
+    return [(cx + r * math.cos(a0 + (a1 - a0) * t / (n - 1)), 0.0,
+             cz + r * math.sin(a0 + (a1 - a0) * t / (n - 1))) for t in range(n)]
+
+
+def add_stroke(drawing: Any, points: list[tuple], radius: float = 0.02, opacity: float = 0.9,
+               material: int = 0) -> None:
+    drawing.add_strokes([len(points)])
+    s = drawing.strokes[len(drawing.strokes) - 1]
+    s.material_index = material
+    for j, (point, p) in enumerate(zip(s.points, points)):
+        point.position = p
+        point.radius = radius + 0.001 * j
+        point.opacity = opacity
+
+
+def new_gp_object(name: str, location: tuple = (0, 0, 0), scale: float = 1.0) -> tuple[Any, Any]:
+    gp = gp_collection().new(name)
+    ob = bpy.data.objects.new(name, gp)
+    bpy.context.scene.collection.objects.link(ob)
+    ob.location, ob.scale = location, (scale, scale, scale)
+    for mat_name in ("Ink", "Accent"):
+        m = bpy.data.materials.get(mat_name) or bpy.data.materials.new(mat_name)
+        if m.grease_pencil is None:
+            bpy.data.materials.create_gpencil_data(m)
+        gp.materials.append(m)
+    ob.active_material_index = 1  # suggestions must use the active material
+    layer = gp.layers.new("Lines", set_active=True)
+    return ob, layer
+
+
+def build_scene() -> tuple[Any, Any, Any, Any]:
+    """A camera looking along +Y at a Grease Pencil object with two strokes on frame 1: the
+    start of a face that the shipped model continues (it ends at once after a closed head)."""
+    for ob in list(bpy.data.objects):
+        bpy.data.objects.remove(ob)
+    scene = bpy.context.scene
+    scene.frame_start, scene.frame_end = 1, 20
+    scene.frame_set(1)
+    camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
+    scene.collection.objects.link(camera)
+    camera.location, camera.rotation_euler = (0.5, -10.0, 1.0), (math.pi / 2, 0.0, 0.0)
+    scene.camera = camera
+    ob, layer = new_gp_object("Storyboard", location=(0.5, 0.0, 0.25), scale=1.5)
+    layer.translation = (0.2, 0.0, 0.1)  # a moved layer: accept must map through its matrix
+    drawing = layer.frames.new(1).drawing
+    add_stroke(drawing, arc(0.8 * math.pi, 2.2 * math.pi, 16, 1.0, 0.0, 1.0))  # chin and cheeks
+    add_stroke(drawing, [(-0.5, 0.0, 2.2), (0.0, 0.0, 2.4), (0.5, 0.0, 2.2)])  # a tuft of hair
+    bpy.context.view_layer.objects.active = ob
+    ob.select_set(True)
+    bpy.context.view_layer.update()
+    return scene, camera, ob, layer
+
+
+class Run:
+    """The add-on's controller plus helpers to press operators and let the timer run."""
+
+    @property
+    def ctl(self) -> Any:
+        """The extension's controller module (imported once Blender has enabled it)."""
+        return importlib.import_module(MODULE + ".controller")
+
+    @property
+    def c(self) -> Any:
+        return self.ctl.get()
+
+    def op(self, name: str, **props: Any) -> list[str]:
+        """Press an operator as a user would (with an undo step); its result or error text."""
+        try:
+            return sorted(getattr(bpy.ops.ai_sketcher, name)("EXEC_DEFAULT", True, **props))
+        except RuntimeError as e:
+            return ["ERROR", str(e)]
+
+    def connect(self, timeout: float = 30.0) -> str:
+        end = time.monotonic() + timeout
+        while not self.c.connected and time.monotonic() < end:
+            self.ctl.tick()
+            time.sleep(0.05)
+        return self.c.connection_text
+
+    def wait(self, ob: Any = None, frame: int = 1) -> list[int]:
+        """Run the timer until the session ends; the suggestion layer's stroke count per tick."""
+        growth, end = [], time.monotonic() + WAIT
+        while self.c.session is not None and self.c.session.running:
+            if time.monotonic() > end:
+                raise TimeoutError("the suggestion did not finish in time")
+            self.ctl.tick()
+            if ob is not None:
+                got = strokes(ob, LAYER, frame)
+                growth.append(len(got) if got is not None else -1)
+            time.sleep(0.02)
+        self.ctl.tick()
+        return growth
+
+    def session_info(self) -> dict | None:
+        s = self.c.session
+        if s is None:
+            return None
+        return {"current": s.current, "n": s.n, "counts": s.counts(), "message": self.c.message,
+                "options": self.c._options,
+                "jobs": [{"object": j.target.object_name, "layer": j.target.layer_name,
+                          "frame": j.target.frame, "mode": j.request.mode,
+                          "strokes": [list(map(list, st)) for st in j.request.strokes],
+                          "bounds": j.request.bounds, "seed": j.request.seed,
+                          "depth": j.request.depth, "radius": j.request.radius,
+                          "material_index": j.request.material_index,
+                          "per_sample": [len(j.strokes(i)) for i in range(s.n)]}
+                         for j in s.jobs]}
+
+
+def undo() -> list[str]:
+    window = bpy.context.window_manager.windows[0]
+    with bpy.context.temp_override(window=window, screen=window.screen):
+        return sorted(bpy.ops.ed.undo())
+
+
+class Layout:
+    """Stands in for UILayout to run the panel's draw(); records what it asks for."""
+
+    def __init__(self, calls):
+        self.calls, self.enabled = calls, True
+
+    def __getattr__(self, name):
+        def call(*args, **kwargs):
+            self.calls.append([name, [str(a) for a in args], kwargs.get("text", ""),
+                               kwargs.get("icon", "")])
+            if name == "prop":
+                getattr(args[0], args[1])  # raises if the property does not exist
+            return Layout(self.calls)
+        return call
+
+
+def panel_calls(context: Any) -> dict:
+    panels = importlib.import_module(MODULE + ".panels")
+    calls = []
+    panels.SKETCH_PT_sidebar.draw(type("Panel", (), {"layout": Layout(calls)})(), context)
+    icons = set(bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items.keys())
+    return {"calls": calls, "bad_icons": sorted({c[3] for c in calls if c[3]} - icons),
+            "operators_missing": sorted(
+                c[1][0] for c in calls if c[0] == "operator"
+                and not hasattr(bpy.ops.ai_sketcher, c[1][0].split(".")[1]))}
+
+
+def layers(ob: Any) -> list[str]:
+    return [layer.name for layer in ob.data.layers]
+
+
+def setup(run: Run, report: dict) -> tuple[Any, Any, Any]:
+    """The installed extension is on in a new session; build the scene and connect."""
+    report["version"] = bpy.app.version_string
+    bpy.ops.wm.read_userpref()  # a fresh bpy starts from factory settings; install.py saved ours
+    report["enabled"] = list(addon_utils.check(MODULE))
+    report["operators"] = [hasattr(bpy.ops.ai_sketcher, n) for n in (
+        "suggest", "autodraw", "autodraw_all", "alternative", "accept", "reject")]
+    scene, camera, ob, layer = build_scene()
+    report["connection"] = run.connect()
+    settings = scene.ai_sketcher
+    settings.alternatives = 3
+    settings.category = "face"  # a menu filled from the server's welcome
+    polled = ("suggest", "autodraw", "accept", "reject")
+    bpy.context.view_layer.objects.active = None
+    report["poll_without_object"] = [getattr(bpy.ops.ai_sketcher, n).poll() for n in polled]
+    bpy.context.view_layer.objects.active = ob
+    report["poll_with_object"] = [getattr(bpy.ops.ai_sketcher, n).poll() for n in polled]
+    report["layer_matrix"] = rows(layer.matrix_local)
+    report["object_matrix"] = rows(ob.matrix_world)
+    report["original"] = strokes(ob, "Lines", 1)
+    return scene, camera, ob
+
+
+def suggest_accept_undo(run: Run, report: dict, ob: Any, original: dict) -> Any:
+    """Suggest, Next, Accept, Undo, Reject; returns the object as it is after the undo."""
+    settings = bpy.context.scene.ai_sketcher
+    for seed in range(1, 9):  # the model may end a sketch at once: press again if so
+        settings.seed = seed
+        result = run.op("suggest")
+        growth = run.wait(ob)
+        if run.c.session is None or any(run.c.session.counts()):
+            break
+    report["suggest"] = {"result": result, "growth": growth, "session": run.session_info(),
+                         "layers": layers(ob), "active_layer": ob.data.layers.active.name,
+                         "shown": strokes(ob, LAYER, 1)}
+    s = run.c.session
+    if s is not None and sum(1 for c in s.counts() if c) > 1:
+        report["flip"] = {"result": run.op("alternative", direction="NEXT"),
+                          "current": run.c.session.current, "shown": strokes(ob, LAYER, 1)}
+    report["panel_during_suggestion"] = panel_calls(bpy.context)
+    shown = fingerprint(ob, LAYER)
+    report["accept"] = {"result": run.op("accept"), "message": run.c.message,
+                        "layers": layers(ob), "artist": strokes(ob, "Lines", 1)}
+    after = fingerprint(ob, "Lines")
+    report["accept"]["original_untouched"] = after["1"][:len(original["1"])] == original["1"]
+    report["undo"] = {"result": undo()}
+    ob = bpy.data.objects["Storyboard"]  # undo replaced every datablock
+    report["undo"].update(layers=layers(ob),
+                          artist_is_original=fingerprint(ob, "Lines") == original,
+                          suggestion_is_back=LAYER in ob.data.layers
+                          and fingerprint(ob, LAYER) == shown)
+    report["reject"] = {"result": run.op("reject"), "layers": layers(ob),
+                        "artist_is_original": fingerprint(ob, "Lines") == original}
+    return ob
+
+
+def autodraw(run: Run, report: dict, scene: Any, camera: Any, ob: Any, original: dict) -> None:
+    """Autodraw face inside the camera's view, then accept it."""
+    scene.ai_sketcher.seed = 5
+    report["camera"] = {"matrix": rows(camera.matrix_world), "type": camera.data.type,
+                        "frame": [list(v) for v in camera.data.view_frame(scene=scene)]}
+    auto = report["autodraw"] = {"result": run.op("autodraw")}
+    auto.update(growth=run.wait(ob), session=run.session_info(), shown=strokes(ob, LAYER, 1))
+    auto["accept"] = run.op("accept")
+    auto["artist"] = strokes(ob, "Lines", 1)
+    auto["original_untouched"] = (
+        fingerprint(ob, "Lines")["1"][:len(original["1"])] == original["1"])
+    camera.data.type, camera.data.ortho_scale = "ORTHO", 6.0  # parallel rays: no server needed
+    gpencil = importlib.import_module(MODULE + ".gpencil")
+    request, where = gpencil.autodraw_request(scene, ob, 1)
+    report["ortho"] = {"frame": [list(v) for v in camera.data.view_frame(scene=scene)],
+                       "bounds": list(request.bounds), "where": where}
+    scene.camera = None
+    request, where = gpencil.autodraw_request(scene, ob, 1)
+    report["no_camera"] = {"bounds": list(request.bounds), "where": where}
+    scene.camera = camera
+    camera.data.type = "PERSP"
+
+
+def autodraw_all(run: Run, report: dict, ob: Any) -> None:
+    """Autodraw all: the current frame of two selected objects, then keyframes in the range."""
+    settings = bpy.context.scene.ai_sketcher
+    other, _ = new_gp_object("Panel 2", location=(8.0, 0.0, 0.0))
+    other.select_set(True)
+    ob.select_set(True)
+    bpy.context.view_layer.objects.active = ob
+    settings.seed, settings.autodraw_scope = 9, "OBJECTS"
+    both = report["all_objects"] = {"result": run.op("autodraw_all")}
+    run.wait()
+    both.update(session=run.session_info(), layers={o.name: layers(o) for o in (ob, other)},
+                shown={o.name: strokes(o, LAYER, 1) for o in (ob, other)})
+    both["reject"] = run.op("reject")
+    both["layers_after_reject"] = {o.name: layers(o) for o in (ob, other)}
+    other.select_set(False)
+    for frame in (5, 30):  # 30 is outside the scene's range 1..20
+        ob.data.layers["Lines"].frames.new(frame)
+    settings.autodraw_scope = "KEYFRAMES"
+    keys = report["keyframes"] = {"result": run.op("autodraw_all")}
+    run.wait()
+    keys.update(session=run.session_info(), suggestion_frames=sorted(
+        f.frame_number for f in ob.data.layers[LAYER].frames))
+    run.op("reject")
+
+
+def problems(run: Run, report: dict, ob: Any) -> None:
+    """Problems are reported, not raised: an empty layer, then a server that is not there."""
+    empty = ob.data.layers.new("Empty", set_active=True)
+    report["empty_layer"] = {"result": run.op("suggest"), "layers": layers(ob)}
+    ob.data.layers.remove(empty)
+    url = os.environ["AI_SKETCHER_SERVER"]
+    os.environ["AI_SKETCHER_SERVER"] = "ws://127.0.0.1:9"
+    run.ctl.reconnect()
+    end = time.monotonic() + 20
+    while run.c.client.state == "connecting" and time.monotonic() < end:
+        run.ctl.tick()
+        time.sleep(0.05)
+    report["no_server"] = {"result": run.op("suggest"), "panel": panel_calls(bpy.context)}
+    os.environ["AI_SKETCHER_SERVER"] = url
+    run.ctl.reconnect()
+
+
+def main(report: dict) -> None:
+    run = Run()
+    scene, camera, ob = setup(run, report)
+    original = fingerprint(ob, "Lines")
+    ob = suggest_accept_undo(run, report, ob, original)
+    autodraw(run, report, scene, camera, ob, original)
+    autodraw_all(run, report, ob)
+    problems(run, report, ob)
+
+
+def entry() -> None:
+    out = sys.argv[-1]
+    report = {}
+    try:
+        main(report)
+    except Exception:
+        report["error"] = traceback.format_exc()
+    finally:
+        try:
+            addon_utils.disable(MODULE)  # unregister before exit: 4.5 hangs at exit otherwise
+        except Exception:
+            report.setdefault("error", traceback.format_exc())
+        with open(out, "w") as f:
+            json.dump(report, f, indent=1)
+        sys.stdout.flush()
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,233 @@
+"""The Blender extension in real Blender (the bpy wheel, 4.5 or 5.0) against a real server.
+
+For each Python named by $AI_SKETCHER_BPY_PYTHON, tests/blender/harness.py installs the
+extension with install.py into a throwaway user folder, and tests/blender/scenario.py presses
+its operators in that Blender: Suggest, Next, Accept, Undo, Reject, Autodraw face, Autodraw all.
+These tests check its report, replaying each request against the same server (same seed, same
+strokes) to check the count and placement of every stroke. Skipped, with the reason, where
+$AI_SKETCHER_BPY_PYTHON is not set.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+import pytest
+
+from addons.blender import geometry
+
+from .blender import harness
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+PYTHONS = harness.bpy_pythons() or [None]
+TOL = 1e-4  # Blender stores positions as float32
+
+
+@pytest.fixture(scope="module")
+def url(model_dir):
+    """One real server for every Blender version."""
+    with harness.server(model_dir) as address:
+        yield address
+
+
+@pytest.fixture(scope="module", params=PYTHONS, ids=lambda p: Path(p).parent.parent.name
+                if p else "no-bpy")
+def python(request) -> str:
+    reason = harness.missing(request.param)
+    if reason:
+        pytest.skip(reason)
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def run(python, url, tmp_path_factory) -> dict:
+    """One scenario run in this Blender, after install.py put the extension in."""
+    work = tmp_path_factory.mktemp("blender")
+    try:
+        installed = harness.install(python, work / "user")
+        report = harness.run_script(python, "scenario.py", work / "user", url,
+                                    work / "report.json")
+    except harness.HarnessError as e:
+        pytest.fail(str(e), pytrace=False)
+    assert "error" not in report, report["error"] + report["log"]
+    report["install_output"] = installed
+    return report
+
+
+def flat(strokes, matrix=None):
+    """3-D strokes from the report as protocol strokes (through `matrix`, e.g. a layer's)."""
+    return [geometry.to_protocol(s["points"], matrix) for s in strokes]
+
+
+def same(got, expected):
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        assert len(a) == len(b)
+        assert [c for p in a for c in p] == pytest.approx([c for p in b for c in p], abs=TOL)
+
+
+def test_install_py_installs_and_enables_the_extension(run):
+    """install.py copies the extension and enables it; a new Blender session has it loaded."""
+    assert "Installed the Blender extension" in run["install_output"]
+    assert "Enabled the extension" in run["install_output"]
+    assert run["enabled"] == [True, True]
+    assert all(run["operators"])
+    assert run["connection"].startswith("Connected to ai-sketcher/")
+
+
+def test_operators_need_a_grease_pencil_object(run):
+    """Every operator is greyed out without a GP object; Accept and Reject also need a
+    suggestion."""
+    assert run["poll_without_object"] == [False, False, False, False]
+    assert run["poll_with_object"] == [True, True, False, False]
+
+
+def test_suggest_continues_the_artists_strokes_on_a_layer_of_its_own(run, url):
+    """The artist's strokes go out in the plane's coordinates (layer transform applied, y
+    flipped); the reply lands on "AI Sketcher", in their plane, radius and active material."""
+    suggest = run["suggest"]
+    assert suggest["result"] == ["FINISHED"]
+    assert suggest["layers"] == ["Lines", "AI Sketcher"] and suggest["active_layer"] == "Lines"
+    session = suggest["session"]
+    job = session["jobs"][0]
+    assert job["mode"] == "complete" and session["options"]["conditions"] == {"category": "face"}
+    same(job["strokes"], flat(run["original"], run["layer_matrix"]))
+    assert any(session["counts"]), "the model drew nothing for 8 seeds in a row"
+    expected = harness.replay(url, job, session["options"])
+    same(flat(suggest["shown"]), expected[session["current"]])
+    for stroke in suggest["shown"]:
+        depths = [p[1] for p in stroke["points"]]
+        assert depths == pytest.approx([job["depth"]] * len(depths), abs=TOL)
+        theirs = statistics.median(r for s in run["original"] for r in s["radius"])
+        assert stroke["radius"][0] == pytest.approx(job["radius"]) == pytest.approx(theirs)
+        assert stroke["material"] == 1 and stroke["opacity"][0] == 1.0
+    assert suggest["growth"][-1] == len(expected[session["current"]])
+
+
+def test_next_shows_another_alternative(run, url):
+    """Next replaces the strokes on the suggestion layer with the next alternative's."""
+    if "flip" not in run:
+        pytest.skip("the model drew only one alternative with strokes, so Next had nothing else")
+    session = run["suggest"]["session"]
+    expected = harness.replay(url, session["jobs"][0], session["options"])
+    assert run["flip"]["result"] == ["FINISHED"]
+    assert run["flip"]["current"] != session["current"]
+    same(flat(run["flip"]["shown"]), expected[run["flip"]["current"]])
+
+
+def test_accept_adds_the_strokes_in_one_undo_step_and_leaves_the_artists_untouched(run):
+    """Accept copies the alternative on show into the artist's layer (through the layer's
+    transform) and removes the suggestion layer; the artist's strokes stay byte-identical, and
+    one undo brings back the state before Accept."""
+    accept = run["accept"]
+    assert accept["result"] == ["FINISHED"] and accept["layers"] == ["Lines"]
+    assert accept["original_untouched"]
+    shown = run.get("flip", run["suggest"])["shown"]
+    old, new = accept["artist"][:len(run["original"])], accept["artist"][len(run["original"]):]
+    assert old == run["original"]
+    same(flat(new, run["layer_matrix"]), flat(shown))
+    assert [s["material"] for s in new] == [1] * len(shown)
+    assert "Edit > Undo" in accept["message"]
+    undo = run["undo"]
+    assert undo["layers"] == ["Lines", "AI Sketcher"]
+    assert undo["artist_is_original"] and undo["suggestion_is_back"]
+
+
+def test_reject_removes_the_suggestion_layer_only(run):
+    assert run["reject"]["result"] == ["FINISHED"]
+    assert run["reject"]["layers"] == ["Lines"] and run["reject"]["artist_is_original"]
+
+
+def test_autodraw_draws_a_face_inside_the_cameras_view(run, url):
+    """Autodraw asks for category=face in the box the camera sees on the object's plane, and
+    the face streams in stroke by stroke, exactly as the server drew it."""
+    auto = run["autodraw"]
+    assert auto["result"] == ["FINISHED"]
+    session = auto["session"]
+    job = session["jobs"][0]
+    assert job["mode"] == "generate" and job["strokes"] == []
+    assert session["options"]["conditions"]["category"] == "face"
+    camera = run["camera"]
+    corners = [geometry.transform(camera["matrix"], c) for c in camera["frame"]]
+    origin = [row[3] for row in camera["matrix"][:3]]
+    directions = [[c - o for c, o in zip(corner, origin)] for corner in corners]
+    view = geometry.camera_box([origin] * 4, directions, run["object_matrix"])
+    assert job["bounds"] == pytest.approx(list(geometry.shrink(view, 0.1)), abs=TOL)
+    expected = harness.replay(url, job, session["options"])[session["current"]]
+    assert len(expected) > 2
+    same(flat(auto["shown"]), expected)
+    x0, y0, x1, y1 = view
+    for x, y in (p for s in flat(auto["shown"]) for p in s):
+        assert x0 - 0.5 < x < x1 + 0.5 and y0 - 0.5 < y < y1 + 0.5
+    growth = [g for g in auto["growth"] if g > 0]
+    assert growth == sorted(growth) and growth[-1] == len(expected)
+    assert len(set(growth)) > 1, f"the strokes did not stream in one by one: {auto['growth']}"
+
+
+def test_autodraw_box_with_an_orthographic_camera_or_none(run):
+    """An orthographic camera's parallel rays give its view too; without a camera the face goes
+    around the object's strokes (on the plane, in local units)."""
+    camera = run["camera"]
+    basis = [row[:3] for row in camera["matrix"][:3]]
+    origins = [geometry.transform(camera["matrix"], c) for c in run["ortho"]["frame"]]
+    view = geometry.camera_box(origins, [geometry.rotate(basis, (0, 0, -1))] * 4,
+                               run["object_matrix"])
+    assert run["ortho"]["where"] == "camera's view"
+    assert run["ortho"]["bounds"] == pytest.approx(list(geometry.shrink(view, 0.1)), abs=TOL)
+    assert run["no_camera"]["where"] == "object's strokes"
+    strokes = flat(run["autodraw"]["artist"], run["layer_matrix"])
+    assert run["no_camera"]["bounds"] == pytest.approx(list(geometry.bounds(strokes)), abs=TOL)
+
+
+def test_accepting_a_face_keeps_the_artists_strokes(run):
+    auto = run["autodraw"]
+    assert auto["accept"] == ["FINISHED"] and auto["original_untouched"]
+    assert len(auto["artist"]) == len(run["original"]) + len(auto["shown"])
+    assert auto["artist"][:len(run["original"])] == run["original"]
+
+
+def test_autodraw_all_fills_every_selected_object_with_its_own_seed(run):
+    """Autodraw all draws on the current frame of each selected GP object, each its own seed."""
+    everything = run["all_objects"]
+    assert everything["result"] == ["FINISHED"]
+    jobs = everything["session"]["jobs"]
+    assert [(j["object"], j["frame"]) for j in jobs] == [("Storyboard", 1), ("Panel 2", 1)]
+    assert len({j["seed"] for j in jobs}) == 2
+    current = everything["session"]["current"]
+    for j in jobs:
+        assert everything["layers"][j["object"]] == ["Lines", "AI Sketcher"]
+        assert len(everything["shown"][j["object"]]) == j["per_sample"][current]
+    assert everything["reject"] == ["FINISHED"]
+    assert everything["layers_after_reject"] == {"Storyboard": ["Lines"], "Panel 2": ["Lines"]}
+
+
+def test_autodraw_all_fills_every_keyframe_in_the_frame_range(run):
+    """With "Keyframes in range", each keyframe of the active layer in 1..20 gets a face."""
+    keys = run["keyframes"]
+    assert keys["result"] == ["FINISHED"]
+    jobs = keys["session"]["jobs"]
+    assert [j["frame"] for j in jobs] == [1, 5] and len({j["seed"] for j in jobs}) == 2
+    assert keys["suggestion_frames"] == [1, 5]
+
+
+def test_problems_are_reported_in_plain_words(run):
+    """An empty layer is refused without touching the object; a missing server is explained
+    with the command that starts it, in the operator's report and in the panel."""
+    assert run["empty_layer"]["result"] == ["CANCELLED"]
+    assert "AI Sketcher" not in run["empty_layer"]["layers"]
+    error = run["no_server"]["result"]
+    assert error[0] == "ERROR"
+    assert "No AI-Sketcher server is running at ws://127.0.0.1:9" in error[1]
+    assert "python -m sketch_server --port 9" in error[1]
+    labels = [c for c in run["no_server"]["panel"]["calls"] if c[0] == "label"]
+    assert labels[0][3] == "ERROR"
+
+
+def test_panel_draws_with_real_properties_icons_and_operators(run):
+    """The sidebar panel's draw() only names properties, icons and operators that exist."""
+    panel = run["panel_during_suggestion"]
+    assert panel["bad_icons"] == [] and panel["operators_missing"] == []
+    props = [c[1][1] for c in panel["calls"] if c[0] == "prop"]
+    assert props[:2] == ["model", "category"] and "variety" in props
+    assert any(c[2].startswith("Alternative ") for c in panel["calls"] if c[0] == "label")

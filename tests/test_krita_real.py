@@ -1,0 +1,139 @@
+"""The Krita plugin in real Krita (5.1, Debian) under Xvfb, against a real server.
+
+One Krita session (tests/krita/harness.py) installs the plugin with install.py, starts Krita,
+and the plugin's self-test hook presses the real actions: Suggest on a vector layer, Next,
+Accept, Undo, Suggest + Reject, and Suggest on a paint layer. These tests check its report.
+Skipped, with the reason, where Krita or Xvfb is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from .krita import harness
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
+SCREENSHOT_ENV = "AI_SKETCHER_SCREENSHOT_OUT"  # keep the docker screenshot here (for docs/)
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory, model_dir) -> harness.Run:
+    """One real Krita run shared by the tests below."""
+    reason = harness.missing()
+    if reason:
+        pytest.skip(reason)
+    if not harness.SYSTEM_PYQT.is_dir():
+        pytest.fail(f"Krita is installed but python3-pyqt5 is not, so Krita cannot load Python "
+                    f"plugins; install with: {harness.APT_LINE}")
+    work = tmp_path_factory.mktemp("krita")
+    shot = Path(os.environ.get(SCREENSHOT_ENV) or work / "krita-docker.png")
+    try:
+        run = harness.run_krita(work, model_dir, shot)
+    except harness.HarnessError as e:
+        pytest.fail(str(e), pytrace=False)
+    assert "error" not in run.report, run.report["error"]
+    return run
+
+
+@pytest.fixture(scope="module")
+def report(session) -> dict:
+    return session.report
+
+
+def test_install_enables_the_plugin_and_krita_loads_it(session, report):
+    """install.py enables the plugin in kritarc; Krita loads it with its shortcuts and docker."""
+    kritarc = (session.home / ".config" / "kritarc").read_text()
+    assert re.search(r"^enable_ai_sketcher=true$", kritarc, re.MULTILINE)
+    assert report["krita"].startswith("5.") and report["exit_code"] == 0
+    assert report["shortcuts"]["ai_sketcher_suggest"] == "Ctrl+Alt+A"
+    assert report["docker_visible"]
+    assert report["connected"], report["connection_text"]
+
+
+def test_reads_the_artists_strokes_with_curves_and_transforms(report):
+    """Shape SVG becomes polylines: Beziers flattened, Z closed, the eyes' transform applied."""
+    outline, left_eye, right_eye = report["input_strokes"]
+    assert len(outline) > 20 and outline[0] == outline[-1] == pytest.approx([390, 220])
+    # the eyes are "translate(320, 200) scale(1.2)" applied to (-25, 0)..(-11, 0), (11, 0)..(25, 0)
+    assert left_eye[0] == pytest.approx([290, 200]) and left_eye[-1] == pytest.approx([306.8, 200])
+    assert right_eye[0] == pytest.approx([333.2, 200])
+    assert right_eye[-1] == pytest.approx([350, 200])
+    assert len(left_eye) > 2 and min(y for _, y in left_eye) < 196  # the curve bulges upwards
+
+
+def test_suggestion_is_drawn_on_its_own_layer(report):
+    """The reply goes on an "AI suggestions" layer above the artist's; theirs is untouched."""
+    after = report["after_suggest"]
+    assert after["finished"], after["message"]
+    counts = {int(k): v for k, v in after["alternatives"].items()}
+    assert any(counts.values()), f"no strokes in {report['attempts']} suggestions"
+    names = [layer["name"] for layer in after["layers"]]
+    assert names == ["Background", "Sketch", "AI suggestions"]
+    assert after["active_layer"] == "Sketch"  # the artist keeps drawing on their own layer
+    shapes = after["suggestion_shapes"]
+    assert len(shapes) == sum(counts.values())
+    assert after["original_unchanged"]
+    assert after["original_shapes"] == report["original_shapes"]
+    assert report["pen"] == ["#2a62c9", 3.0]  # the foreground colour and brush the test set
+    for shape in shapes:
+        assert 'fill="none"' in shape["svg"] and 'stroke="#2a62c9"' in shape["svg"]
+        assert 'stroke-width="3"' in shape["svg"]  # the 3 px brush at 72 dpi is 3 pt
+    shown = after["showing"][0] - 1  # only the alternative on show is visible
+    assert sum(shape["visible"] for shape in shapes) == counts[shown] > 0
+
+
+def test_next_shows_the_next_alternative_with_strokes(report):
+    """Next hides the alternative on show and shows the next one that has strokes."""
+    counts = {int(k): v for k, v in report["after_suggest"]["alternatives"].items()}
+    if sum(1 for v in counts.values() if v) < 2:
+        pytest.skip(f"the model drew only one alternative with strokes ({counts}) in "
+                    f"{report['attempts']} tries, so Next had nothing else to show")
+    before = report["after_suggest"]["showing"][0] - 1
+    after = report["after_next"]
+    shown = after["showing"][0] - 1
+    assert shown != before and counts[shown] > 0
+    assert all(not counts.get(i) for i in range(before + 1, shown))  # empty ones are skipped
+    assert sum(after["visible"]) == counts[shown]
+
+
+def test_accept_copies_the_chosen_strokes_in_one_undo_step(report):
+    """Accept adds the shown alternative to the artist's layer, drops the suggestion layer,
+    and one Undo takes exactly those strokes back."""
+    after = report["after_accept"]
+    assert [layer["name"] for layer in after["layers"]] == ["Background", "Sketch"]
+    shapes = [shape["svg"] for shape in after["artist_shapes"]]
+    original = [shape["svg"] for shape in report["original_shapes"]]
+    assert len(shapes) == len(original) + report["chosen_strokes"]
+    assert all(shape in shapes for shape in original)  # every original shape, unchanged
+    assert after["active_layer"] == "Sketch"
+    n = report["chosen_strokes"]
+    assert after["history"][-2:] == ["Remove Layer",
+                                     "Create shape" if n == 1 else f"Create {n} shapes"]
+    assert report["after_undo"]["artist_svg_is_original"]
+    assert "Undo" in after["message"]
+
+
+def test_reject_removes_the_suggestion_layer_only(report):
+    """Reject removes the suggestion layer and leaves the artist's layer as it was."""
+    assert "AI suggestions" in [layer["name"] for layer in report["second_suggestion_layers"]]
+    after = report["after_reject"]
+    assert [layer["name"] for layer in after["layers"]] == ["Background", "Sketch"]
+    assert after["artist_svg_is_original"]
+
+
+def test_paint_layer_gets_a_plain_explanation(report):
+    """On a paint layer, Suggest explains that suggestions need a vector layer for now."""
+    paint = report["paint_layer"]
+    assert paint["active_layer"] == "Background"
+    assert paint["message"].startswith("Suggestions need a vector layer for now")
+    assert [layer["name"] for layer in paint["layers"]] == ["Background", "Sketch"]
+
+
+def test_screenshot_of_the_docker(session):
+    """The self-test saved a screenshot of the window with the docker on show."""
+    assert session.report["screenshot"] is True
+    assert session.screenshot.stat().st_size > 20_000
