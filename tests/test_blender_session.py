@@ -188,8 +188,6 @@ def test_enum_numbers_are_stable_positive_32_bit():
     assert len(set(numbers)) == 3 and all(0 < n < 2**31 for n in numbers)
 
 
-def test_sentence_and_wrap():
-    assert s.sentence("no server at x") == "No server at x."
-    assert s.sentence("Done!") == "Done!" and s.sentence("  ") == ""
+def test_wrap():
     assert list(s.wrap("one two three four", 9)) == ["one two", "three", "four"]
     assert list(s.wrap("", 9)) == []

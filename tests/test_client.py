@@ -322,3 +322,11 @@ def test_close_is_quick_and_ends_open_jobs(start_server, make_client):
     ending = [m for m in c.poll() if ends(job)(m)]
     assert len(ending) == 1
     assert isinstance(ending[0], protocol.Done) or "closed" in ending[0].message
+
+
+def test_sentence_makes_status_lines():
+    """Messages become sentences: capital first letter, a full stop unless one is there."""
+    from addons.common.client import sentence
+
+    assert sentence("no server at x") == "No server at x."
+    assert sentence("Done!") == "Done!" and sentence("  ") == ""

@@ -17,7 +17,8 @@ import bpy
 
 from . import client as client_module
 from . import gpencil
-from .session import Job, Session, sentence, summary
+from .client import sentence
+from .session import Job, Session, summary
 
 log = logging.getLogger(__package__)
 protocol = client_module.protocol
@@ -47,12 +48,7 @@ class Controller:
 
     @property
     def connection_text(self) -> str:
-        c = self.client
-        if c.state == "connected" and c.welcome is not None:
-            return f"Connected to {c.welcome.server} ({c.welcome.device})."
-        if c.state == "connecting" and not c.error:
-            return f"Connecting to {self.url}..."
-        return sentence(c.error or f"Not connected to {self.url}.")
+        return self.client.status_text
 
     @property
     def connected(self) -> bool:

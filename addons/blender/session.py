@@ -224,15 +224,6 @@ def enum_number(value: str) -> int:
     return (int.from_bytes(digest, "little") & 0x7FFFFFFF) or 1  # 0 is ANY's
 
 
-def sentence(text: str) -> str:
-    """`text` as a sentence: capital first letter, full stop at the end."""
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
 def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 

@@ -55,6 +55,15 @@ class _RefusedError(Exception):
         self.message = message
 
 
+def sentence(text: str) -> str:
+    """`text` as a sentence for a status line: capital first letter, full stop at the end."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def start_command(url: str) -> str:
     """The shell command that starts a server the add-on at `url` can reach."""
     try:
@@ -105,6 +114,15 @@ class SuggestClient:
         self._thread: threading.Thread | None = None
 
     # --- the caller's side: none of these block -------------------------------------------
+
+    @property
+    def status_text(self) -> str:
+        """The connection's state in one sentence, for the host's status line."""
+        if self.state == "connected" and self.welcome is not None:
+            return f"Connected to {self.welcome.server} ({self.welcome.device})."
+        if self.state == "connecting" and not self.error:
+            return f"Connecting to {self.url}..."
+        return sentence(self.error or f"Not connected to {self.url}.")
 
     def start(self) -> None:
         """Start the worker thread, which connects and keeps reconnecting until close()."""

@@ -84,12 +84,7 @@ class Controller(QObject):
 
     @property
     def connection_text(self) -> str:
-        c = self.client
-        if c.state == "connected" and c.welcome is not None:
-            return f"Connected to {c.welcome.server} ({c.welcome.device})."
-        if c.state == "connecting" and not c.error:
-            return f"Connecting to {self.server_url}..."
-        return _sentence(c.error or f"Not connected to {self.server_url}.")
+        return self.client.status_text
 
     @property
     def models(self) -> list[Any]:
@@ -278,7 +273,8 @@ class Controller(QObject):
                     s.running = False
                     if not s.strokes:
                         self._end()
-                self.message = f"The server could not suggest strokes: {_sentence(msg.message)}"
+                why = client_module.sentence(msg.message)
+                self.message = f"The server could not suggest strokes: {why}"
         s = self.suggestion
         if s is not None and s.pending:
             self._draw(s)
@@ -330,14 +326,6 @@ class Controller(QObject):
         for sample, strokes in sorted(by_sample.items()):
             shapes = canvas.add_strokes(s.target, s.layer, strokes, hidden=sample != s.current)
             s.shapes.setdefault(sample, []).extend(shapes)
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _float(text: str, default: float) -> float:
