@@ -2,6 +2,7 @@
 
 Usage: python -m model.prepare --out data/prepared/objects.npz FILE_OR_DIR... [--category NAME]
        [--max-len 250] [--split 0.8,0.1,0.1] [--seed 0] [--licence TEXT]
+       python -m model.prepare --out data/cats.npz --quickdraw cat dog [--from DIR_OR_URL]
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from model.data import FORMAT, SPLIT_CODES, PreparedData, sort_values, train_scale_factor
+from model.download import BUCKET, LAYOUT, DownloadError, locate
 from model.sources import ReadReport, Sketch, SourceError, find_sources, read_source, source_kind
 
 _SPLIT_NAMES = tuple(SPLIT_CODES)
@@ -197,7 +199,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description="Read sketch sources (.npz, .ndjson, .svg; folders are searched) and write "
                     "the prepared .npz for training. Sketch-RNN .npz files are unpickled, so "
                     "name only files you trust.")
-    parser.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    parser.add_argument("paths", nargs="*", metavar="FILE_OR_DIR")
+    parser.add_argument("--quickdraw", nargs="+", default=[], metavar="CATEGORY",
+                        help="QuickDraw categories to read from --from")
+    parser.add_argument("--from", dest="source", default=BUCKET, metavar="DIR_OR_URL",
+                        help="folder with the category files, or a URL to download them from "
+                             "(default: Google's public QuickDraw bucket)")
+    parser.add_argument("--format", dest="fmt", default="sketchrnn", choices=sorted(LAYOUT),
+                        help="QuickDraw files to use: Sketch-RNN .npz (default) or ndjson")
+    parser.add_argument("--cache", type=Path, default=Path("data/quickdraw"),
+                        help="where downloads go (resumed on the next run)")
     parser.add_argument("--out", required=True, type=Path, help="prepared .npz to write")
     parser.add_argument("--category", help="category for every sketch (default: the .npz file "
                         "name, the ndjson 'word', the SVG's folder name)")
@@ -210,6 +221,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="licence text recorded for every source in this run")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
+    if not args.paths and not args.quickdraw:
+        parser.error("name FILE_OR_DIR paths, or QuickDraw categories with --quickdraw")
     if args.max_len < 2:
         parser.error(f"--max-len must be at least 2; got {args.max_len}")
     if args.seed < 0:
@@ -224,8 +237,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     try:
-        files = find_sources(args.paths)
-    except SourceError as exc:
+        files = find_sources(args.paths) if args.paths else []
+        files += [locate(c, args.source, args.cache, args.fmt, not args.quiet)
+                  for c in args.quickdraw]
+    except (SourceError, FileNotFoundError, DownloadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     files = [f for f in files if f.resolve() != args.out.resolve()]  # an earlier output
