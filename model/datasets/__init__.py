@@ -1,0 +1,1 @@
+"""Procedural data sets: generators whose sketches feed `model.prepare`'s format directly."""

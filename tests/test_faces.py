@@ -1,0 +1,236 @@
+"""Tests of the procedural face engine: determinism, attribute checks, visible cues, limits, CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.data import PreparedData
+from model.datasets.faces import (
+    ATTRIBUTES,
+    face_attributes,
+    face_sketch,
+    faces,
+    generate_face,
+    generate_face_parts,
+    main,
+)
+from model.strokes import stroke3_bounds
+
+N = 12  # faces per attribute value in the cue tests; every cue must hold for all of them
+
+
+def parts_of(attrs: dict[str, str], k: int) -> list[tuple[str, np.ndarray]]:
+    parts, used = generate_face_parts(np.random.default_rng([7, k]), attrs)
+    assert {a: used[a] for a in attrs} == attrs
+    return parts
+
+
+def head_box(parts: list[tuple[str, np.ndarray]]) -> tuple[float, float, float, float]:
+    """Centre x, centre y, width and height of the head outline."""
+    pts = np.concatenate([p for tag, p in parts if tag == "head"])
+    lo, hi = pts.min(0), pts.max(0)
+    return (lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, hi[0] - lo[0], hi[1] - lo[1]
+
+
+def tagged(parts: list[tuple[str, np.ndarray]], tag: str) -> list[np.ndarray]:
+    return [p for t, p in parts if t == tag]
+
+
+def mouth_bend(parts: list[tuple[str, np.ndarray]], pick: str = "mean") -> float:
+    """How far the middle of the first mouth stroke sits below its corners, per mouth width;
+    pick "max" (lowest point) or "min" (highest) for open mouths drawn as a loop."""
+    mouth = tagged(parts, "mouth")[0]
+    x0, x1 = mouth[:, 0].min(), mouth[:, 0].max()
+    corners = mouth[[mouth[:, 0].argmin(), mouth[:, 0].argmax()], 1].mean()
+    middle = mouth[np.abs(mouth[:, 0] - (x0 + x1) / 2) < 0.2 * (x1 - x0), 1]
+    return float((getattr(middle, pick)() - corners) / (x1 - x0))
+
+
+def brow_droop(parts: list[tuple[str, np.ndarray]]) -> float:
+    """Mean slope of the brows toward the nose: > 0 when the inner ends are lower (a frown)."""
+    cx = head_box(parts)[0]
+    slopes = []
+    for brow in tagged(parts, "brow"):
+        side = np.sign(brow[:, 0].mean() - cx)
+        slope = np.polyfit(brow[:, 0], brow[:, 1], 1)[0]
+        slopes.append(-side * slope)
+    return float(np.mean(slopes))
+
+
+# ---------------------------------------------------------------- API and determinism
+
+
+def test_attributes_are_facex_order() -> None:
+    assert list(ATTRIBUTES) == ["gender", "emotion", "style", "view"]
+    assert ATTRIBUTES["emotion"] == ("neutral", "happy", "sad", "angry", "fearful", "surprised",
+                                     "disgusted")
+    assert ATTRIBUTES["view"] == ("frontal", "mid-profile left", "mid-profile right")
+
+
+def test_deterministic_and_independent_of_n() -> None:
+    a, b = list(faces(6, 3)), list(faces(9, 3))
+    for x, y in zip(a, b):
+        assert np.array_equal(x.stroke3, y.stroke3) and x.attributes == y.attributes
+    assert np.array_equal(face_sketch(3, 4).stroke3, a[4].stroke3)
+    assert not np.array_equal(face_sketch(4, 4).stroke3, a[4].stroke3)
+    s1, a1 = generate_face(np.random.default_rng(5))
+    s2, a2 = generate_face(np.random.default_rng(5))
+    assert a1 == a2 and all(np.array_equal(p, q) for p, q in zip(s1, s2))
+
+
+def test_sketch_records() -> None:
+    for s in faces(5, 0):
+        assert s.category == "face" and s.split is None and s.stroke3.dtype == np.int16
+        assert set(s.attributes) == set(ATTRIBUTES)
+        assert all(s.attributes[a] in ATTRIBUTES[a] for a in ATTRIBUTES)
+        assert s.stroke3[-1, 2] == 1
+        x0, y0, x1, y1 = stroke3_bounds(s.stroke3)
+        assert min(x0, y0) >= 0 and max(x1, y1) <= 255 and max(x1, y1) >= 250
+
+
+def test_attributes_balanced_per_block() -> None:
+    block = [tuple(face_attributes(0, i).values()) for i in range(126)]
+    assert len(set(block)) == 126
+
+
+def test_given_attributes_are_checked() -> None:
+    rng = np.random.default_rng(0)
+    _, used = generate_face(rng, {"emotion": "sad"})
+    assert used["emotion"] == "sad" and set(used) == set(ATTRIBUTES)
+    with pytest.raises(ValueError, match="unknown emotion 'bored'; use one of neutral, happy, "
+                                         "sad, angry, fearful, surprised, disgusted"):
+        generate_face(rng, {"emotion": "bored"})
+    with pytest.raises(ValueError, match="unknown face attribute 'age'; the attributes are "
+                                         "gender, emotion, style, view"):
+        generate_face(rng, {"age": "old"})
+    with pytest.raises(ValueError, match="n must be a whole number"):
+        list(faces(-1, 0))
+
+
+# ---------------------------------------------------------------- visible cues
+
+
+@pytest.mark.parametrize("style", ATTRIBUTES["style"])
+def test_emotion_cues(style: str) -> None:
+    base = {"view": "frontal", "style": style}
+    for k in range(N):
+        gender = ATTRIBUTES["gender"][k % 2]
+        look = {e: parts_of({**base, "gender": gender, "emotion": e}, k)
+                for e in ATTRIBUTES["emotion"]}
+        assert mouth_bend(look["happy"], "max") > 0.1  # a smile: middle below the corners
+        assert mouth_bend(look["sad"], "min") < -0.1  # a frown
+        assert abs(mouth_bend(look["neutral"])) < 0.06
+        assert brow_droop(look["angry"]) > 0.25  # inner ends pulled down
+        assert brow_droop(look["sad"]) < -0.2 and brow_droop(look["fearful"]) < -0.2
+        o = tagged(look["surprised"], "mouth")[0]
+        assert np.ptp(o[:, 1]) > 0.8 * np.ptp(o[:, 0])  # an open, round "O"
+        assert np.hypot(*(o[0] - o[-1])) < 0.5 * np.ptp(o[:, 0])  # closed
+        wave = tagged(look["fearful"], "mouth")[0]
+        assert (np.diff(np.sign(np.diff(wave[:, 1]))) != 0).sum() >= 3  # a trembling line
+        assert tagged(look["disgusted"], "wrinkle")  # a wrinkled nose
+        eye_h = {e: np.mean([np.ptp(p[:, 1]) for p in tagged(look[e], "eye")])
+                 for e in ("surprised", "neutral")}
+        assert eye_h["surprised"] > eye_h["neutral"]
+
+
+def test_gender_cues() -> None:
+    for style in ATTRIBUTES["style"]:
+        for k in range(N):
+            reach, jaw = {}, {}
+            for g in ATTRIBUTES["gender"]:
+                parts = parts_of({"gender": g, "style": style, "view": "frontal",
+                                  "emotion": "neutral"}, k)
+                _, cy, _, h = head_box(parts)
+                hair = np.concatenate(tagged(parts, "hair"))
+                reach[g] = (hair[:, 1].max() - cy) / h  # how far down the hair comes
+                head = tagged(parts, "head")[0]
+                low = head[head[:, 1] > cy + 0.35 * h]
+                jaw[g] = np.ptp(low[:, 0]) / h if len(low) else 0.0
+            assert reach["female"] > 0.3 and reach["male"] < 0.2, (style, k, reach)
+    widths = {g: [] for g in ATTRIBUTES["gender"]}
+    for k in range(2 * N):
+        for g in widths:
+            head = tagged(parts_of({"gender": g, "style": "realistic", "view": "frontal"}, k),
+                          "head")[0]
+            cy, h = (head[:, 1].max() + head[:, 1].min()) / 2, np.ptp(head[:, 1])
+            y = cy + 0.4 * h  # near the chin
+            near = head[np.abs(head[:, 1] - y) < 0.06 * h]
+            widths[g].append(np.ptp(near[:, 0]) / np.ptp(head[:, 0]) if len(near) > 1 else 0)
+    assert np.mean(widths["male"]) > np.mean(widths["female"]) + 0.1  # a broader jaw
+
+
+def test_style_cues() -> None:
+    eyes, points, heads = {}, {}, {}
+    for style in ATTRIBUTES["style"]:
+        eyes[style], points[style], heads[style] = [], [], []
+        for k in range(N):
+            parts = parts_of({"style": style, "view": "frontal", "emotion": "neutral"}, k)
+            w = head_box(parts)[2]
+            eyes[style].append(np.mean([np.ptp(p[:, 1]) for p in tagged(parts, "eye")]) / w)
+            points[style].append(len(face_like(parts)))
+            head = tagged(parts, "head")[0]
+            heads[style].append(len(head))
+    assert min(eyes["cartoon"]) > max(eyes["realistic"])  # big round cartoon eyes
+    assert max(heads["abstract"]) <= 14 < min(heads["realistic"])  # a polygon head
+    assert np.mean(points["realistic"]) > np.mean(points["abstract"])  # more detail
+
+
+def face_like(parts: list[tuple[str, np.ndarray]]) -> list[str]:
+    return [t for t, _ in parts]
+
+
+@pytest.mark.parametrize("style", ATTRIBUTES["style"])
+def test_view_cues(style: str) -> None:
+    for k in range(N):
+        offset = {}
+        for view in ATTRIBUTES["view"]:
+            parts = parts_of({"style": style, "view": view}, k)
+            cx, _, w, _ = head_box(parts)
+            features = np.concatenate(tagged(parts, "nose") + tagged(parts, "mouth"))
+            offset[view] = (features[:, 0].mean() - cx) / w
+            ears = tagged(parts, "ear")
+            if view != "frontal" and ears:  # only the ear at the back shows
+                side = np.sign(np.concatenate(ears)[:, 0].mean() - cx)
+                assert side == (1 if view.endswith("left") else -1)
+        assert offset["mid-profile left"] < -0.1 < 0.1 < offset["mid-profile right"]
+        assert abs(offset["frontal"]) < 0.06
+
+
+# ---------------------------------------------------------------- limits and CLI
+
+
+def test_lengths_within_limits() -> None:
+    lengths = np.array([len(s.stroke3) for s in faces(200, 11)])
+    assert lengths.max() <= 200
+    assert 80 <= np.median(lengths) <= 130
+
+
+def test_cli_writes_prepared_data(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out, grid = tmp_path / "faces.npz", tmp_path / "grid.png"
+    assert main(["--n", "40", "--seed", "2", "--out", str(out), "--grid", str(grid),
+                 "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "emotion:" in printed and "median" in printed and grid.stat().st_size > 1000
+    data = PreparedData.load(out)
+    assert data.attributes == ("category", "gender", "emotion", "style", "view")
+    assert len(data) == 40 and data.vocab.values["category"] == ("face",)
+    for name, values in ATTRIBUTES.items():
+        assert set(data.vocab.values[name]) == set(values) or len(data) < 126
+    expected = list(faces(40, 2))
+    for i in (0, 17, 39):
+        assert np.array_equal(data.sketch(i), expected[i].stroke3)
+        decoded = {a: data.vocab.values[a][data.labels[i, j]]
+                   for j, a in enumerate(data.attributes)}
+        assert decoded == {"category": "face", **expected[i].attributes}
+    assert data.meta["sources"][0]["licence"].startswith("original procedural data")
+    assert sorted(np.bincount(data.split).tolist()) == [4, 4, 32]
+
+
+def test_cli_rejects_bad_arguments(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        main(["--n", "0", "--out", str(tmp_path / "x.npz")])
+    with pytest.raises(SystemExit):
+        main(["--n", "3", "--out", str(tmp_path / "x.npz"), "--grid", str(tmp_path / "g.jpg")])
