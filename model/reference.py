@@ -1,0 +1,118 @@
+"""An outside yardstick: Magenta's pretrained Sketch-RNN decoders (sketch-rnn-js JSON files).
+
+python -m model.reference --pretrained bird.gen.json ... --data PREPARED --checkpoint DIR
+
+Loads each unconditional decoder (int16 weights scaled by 10 / 32767, TensorFlow's LSTM gate
+order i, j, f, o with forget bias 1) and prints its l_r beside the checkpoint's on the same
+drawings of that category, both normalised by N_max = 250. Reference only: never shipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import strokes as S
+from .checkpoint import Checkpoint, load
+from .data import Batcher, PreparedData
+from .losses import reconstruction_loss
+from .mixture import MixtureParams
+from .train import to_inputs
+
+N_MAX = 250
+
+
+class MagentaDecoder:
+    """The decoder of a sketch-rnn-js model: one LSTM and a 20-component mixture head."""
+
+    def __init__(self, path: str | Path) -> None:
+        info, shapes, blobs = json.loads(Path(path).read_text())
+        weights = [torch.tensor(np.frombuffer(base64.b64decode(b), dtype="<i2")
+                                .astype(np.float32) * 10.0 / 32767).view(*shape)
+                   for b, shape in zip(blobs, shapes)]
+        self.out_w, self.out_b, w_xh, w_hh, self.bias = weights
+        self.kernel = torch.cat([w_xh, w_hh])  # [5 + H, 4H]
+        self.hidden = w_hh.shape[0]
+        self.name, self.scale = info["name"], float(info["scale_factor"])
+        self.num_mixture = (self.out_b.shape[0] - 3) // 6
+
+    @torch.no_grad()
+    def params(self, rows: torch.Tensor) -> MixtureParams:
+        """Mixture parameters after each input row; rows is [B, T, 5] (start token first)."""
+        b = rows.shape[0]
+        h = c = torch.zeros(b, self.hidden)
+        outs = []
+        for t in range(rows.shape[1]):
+            i, j, f, o = (torch.cat([rows[:, t], h], -1) @ self.kernel + self.bias).chunk(4, -1)
+            c = c * torch.sigmoid(f + 1.0) + torch.sigmoid(i) * torch.tanh(j)
+            h = torch.tanh(c) * torch.sigmoid(o)
+            outs.append(h)
+        z = torch.stack(outs, 1) @ self.out_w + self.out_b  # [B, T, 6M + 3]
+        m = self.num_mixture
+        pen, pi, mu1, mu2, s1, s2, corr = z.split([3, m, m, m, m, m, m], -1)
+        return MixtureParams(torch.log_softmax(pi, -1), torch.stack([mu1, mu2], -1),
+                             torch.stack([s1, s2], -1), torch.tanh(corr), pen)
+
+    def l_r(self, sketches: list[np.ndarray]) -> float:
+        """Mean l_r (magenta's eval: real points only) over stroke-3 sketches in the 256 box."""
+        values = []
+        for s3 in sketches:
+            s5 = S.stroke3_to_stroke5(S.normalize(s3, self.scale))
+            seq = torch.tensor(np.concatenate([S.START_TOKEN[None], s5, S.PAD_ROW[None]]))[None]
+            p = self.params(seq[:, :-1])
+            values.append(float(reconstruction_loss(p, seq[:, 1:], torch.tensor([len(s3)]),
+                                                    N_MAX, mask_pen=True)))
+        return float(np.mean(values))
+
+
+@torch.no_grad()
+def checkpoint_l_r(ckpt: Checkpoint, data: PreparedData, indices: np.ndarray) -> float:
+    """Mean l_r of a checkpoint on the given sketches, normalised by N_MAX like the reference."""
+    cfg, model = ckpt.config, ckpt.model
+    batcher = Batcher(data, "train", 100, raster_size=cfg.raster_size if cfg.needs_raster else 0,
+                      scale=ckpt.scale_factor, vocab=ckpt.vocab)
+    batcher.indices = indices  # exactly these sketches, in a fixed order
+    values = []
+    for batch in batcher.iterate_once():
+        inp = to_inputs(batch, ckpt.device)
+        lat = model.encode(inp, sample=False)
+        state = model.decoder.initial_state(lat.z)
+        params, _ = model.decoder.run(inp.strokes[:, :-1], lat.z, state)
+        values += reconstruction_loss(params, inp.strokes[:, 1:], inp.lengths, N_MAX,
+                                      mask_pen=True, per_sketch=True).tolist()
+    return float(np.mean(values))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m model.reference", description=__doc__)
+    ap.add_argument("--pretrained", nargs="+", required=True, help="sketch-rnn-js .json files")
+    ap.add_argument("--data", required=True, help="prepared .npz with those categories")
+    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--splits", default="valid,test", help="splits to measure on")
+    args = ap.parse_args(argv)
+    data, ckpt = PreparedData.load(args.data), load(args.checkpoint)
+    names = data.vocab.values["category"]
+    splits = args.splits.split(",")
+    print(f"l_r on the same QuickDraw drawings ({'+'.join(splits)} splits), N_max {N_MAX}\n")
+    print("| category | drawings | Magenta Sketch-RNN (pretrained) | this checkpoint |")
+    print("|---|---|---|---|")
+    for path in args.pretrained:
+        ref = MagentaDecoder(path)
+        label = names.index(ref.name) if ref.name in names else -1
+        idx = np.concatenate([data.indices(s) for s in splits])
+        idx = idx[data.labels[idx, 0] == label]
+        if not len(idx):
+            print(f"| {ref.name} | 0 | - | - |")
+            continue
+        sketches = [data.sketch(int(i)).astype(np.float64) for i in idx]
+        print(f"| {ref.name} | {len(idx)} | {ref.l_r(sketches):.4f} | "
+              f"{checkpoint_l_r(ckpt, data, idx):.4f} |")
+
+
+if __name__ == "__main__":
+    main()
