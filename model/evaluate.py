@@ -82,6 +82,27 @@ def recognisability(ckpt: Checkpoint, classifier_dir: str | Path, categories: li
             "classifier_test_accuracy": own.get("test"), "classes": len(classes)}
 
 
+def attribute_recognition(ckpt: Checkpoint, classifiers: dict[str, str | Path], n: int,
+                          temperature: float, seed: int = 0) -> dict[str, Any]:
+    """Per attribute, the share of sketches drawn from a full random set of conditions whose
+    attribute an independently trained classifier reads back (the face model's target)."""
+    loaded = {a: load_classifier(d) for a, d in classifiers.items()}
+    rng = np.random.default_rng(seed)
+    vocab = ckpt.vocab
+    asked = [{a: str(rng.choice(vocab.values[a])) for a in vocab.attributes} for _ in range(n)]
+    drawn = [sample(ckpt, Request(conditions=c, temperature=temperature, seed=seed + k))[0]
+             for k, c in enumerate(asked)]
+    report: dict[str, Any] = {}
+    for attribute, (clf, own) in loaded.items():
+        images = _images(drawn, clf.cfg.raster_size)
+        got = [clf.cfg.classes[p] for p in clf.predict(images)]
+        report[attribute] = {"recognised": float(np.mean([g == c[attribute]
+                                                          for g, c in zip(got, asked)])),
+                             "classifier_test_accuracy": own.get("test"),
+                             "chance": 1.0 / len(clf.cfg.classes)}
+    return report
+
+
 def phash_diversity(ckpt: Checkpoint, data: PreparedData, inputs: int, temperature: float,
                     samples: int = 10, seed: int = 0) -> float:
     """Mean pairwise phash distance (bits of 64) of `samples` reconstructions per test input."""
@@ -142,6 +163,10 @@ def print_report(report: dict[str, Any], categories: list[str]) -> None:
         print(f"\nrecognised: {r['mean']:.1%} of generated sketches (classifier: {r['classes']} "
               f"classes, its own test accuracy {r['classifier_test_accuracy']:.1%}, chance "
               f"{1 / r['classes']:.1%})")
+    for attribute, r in report.get("attributes", {}).items():
+        print(f"{attribute}: {r['recognised']:.1%} of sketches drawn from random full conditions "
+              f"read back (classifier test accuracy {r['classifier_test_accuracy']:.1%}, chance "
+              f"{r['chance']:.1%})")
     if "phash_diversity" in report:
         print(f"diversity: mean pairwise phash distance {report['phash_diversity']:.2f} bits "
               "of 64 (10 samples per input)")
@@ -152,6 +177,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--data", nargs="+", required=True, help="prepared .npz file(s)")
     ap.add_argument("--classifier", help="folder written by python -m model.classifier")
+    ap.add_argument("--attribute-classifier", action="append", default=[],
+                    metavar="ATTRIBUTE=DIR", help="measure that attribute on sketches drawn "
+                    "from random full conditions (repeatable), e.g. emotion=runs/clf-emotion")
     ap.add_argument("--categories", help="comma-separated; default: the slides' twenty")
     ap.add_argument("--per-category", type=int, default=10, help="sketches drawn per category")
     ap.add_argument("--diversity-inputs", type=int, default=20, help="test inputs (0 skips)")
@@ -165,6 +193,10 @@ def main(argv: list[str] | None = None) -> None:
     categories = [c for c in wanted if c in known]
     report = evaluate(ckpt, data, args.classifier, categories, args.per_category,
                       args.diversity_inputs, args.temperature)
+    if args.attribute_classifier:
+        pairs = dict(a.split("=", 1) for a in args.attribute_classifier)
+        report["attributes"] = attribute_recognition(ckpt, pairs, args.per_category * 10,
+                                                     args.temperature)
     print_report(report, categories or wanted)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))

@@ -76,10 +76,13 @@ def test_classifier_and_evaluate_print_their_tables(prepared, tmp_path, capsys):
     report_file = tmp_path / "report.json"
     evaluate_main(["--checkpoint", str(run), "--data", prepared, "--classifier", str(clf_dir),
                    "--categories", "circle,square", "--per-category", "3",
-                   "--diversity-inputs", "2", "--json", str(report_file)])
+                   "--diversity-inputs", "2", "--json", str(report_file),
+                   "--attribute-classifier", f"category={clf_dir}"])
     printed = capsys.readouterr().out
     assert "| test |" in printed and "recognised:" in printed and "diversity:" in printed
     report = json.loads(report_file.read_text())
     assert np.isfinite(report["splits"]["test"]["l_r"])
     assert set(report["recognisability"]["per_category"]) == {"circle", "square"}
     assert 0 <= report["phash_diversity"] <= 64
+    assert 0 <= report["attributes"]["category"]["recognised"] <= 1
+    assert "category: " in printed
