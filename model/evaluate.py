@@ -24,7 +24,7 @@ from PIL import Image
 from . import strokes as S
 from .checkpoint import Checkpoint, load
 from .classifier import load_classifier
-from .data import Batcher, PreparedData
+from .data import Batch, Batcher, PreparedData
 from .losses import reconstruction_loss
 from .raster import rasterize
 from .sample import Request, sample
@@ -37,11 +37,23 @@ SLIDE_CATEGORIES = ("face", "crab", "rabbit", "pig", "bird", "cat", "dolphin", "
 
 
 @torch.no_grad()
+def sketch_l_r(ckpt: Checkpoint, batch: Batch, n_max: int) -> list[float]:
+    """Each sketch's l_r in a batch: posterior means, pen loss over real points, / n_max."""
+    model = ckpt.model
+    inp = to_inputs(batch, ckpt.device)
+    lat = model.encode(inp, sample=False)
+    state = model.decoder.initial_state(lat.z)
+    params, _ = model.decoder.run(inp.strokes[:, :-1], lat.z, state)
+    return reconstruction_loss(params, inp.strokes[:, 1:], inp.lengths, n_max, mask_pen=True,
+                               per_sketch=True).tolist()
+
+
+@torch.no_grad()
 def per_category_l_r(ckpt: Checkpoint, data: PreparedData, split: str = "test"
                      ) -> dict[str, tuple[float, int]]:
     """Mean l_r and sketch count per category (posterior means, real points only)."""
-    model, cfg = ckpt.model, ckpt.config
-    model.eval()
+    cfg = ckpt.config
+    ckpt.model.eval()
     column = data.attributes.index("category")
     names = data.vocab.values["category"]
     sums: dict[str, list[float]] = defaultdict(list)
@@ -49,13 +61,7 @@ def per_category_l_r(ckpt: Checkpoint, data: PreparedData, split: str = "test"
                       raster_size=cfg.raster_size if cfg.needs_raster else 0,
                       scale=ckpt.scale_factor, vocab=ckpt.vocab)
     for batch in batcher.iterate_once():
-        inp = to_inputs(batch, ckpt.device)
-        lat = model.encode(inp, sample=False)
-        state = model.decoder.initial_state(lat.z)
-        params, _ = model.decoder.run(inp.strokes[:, :-1], lat.z, state)
-        l_r = reconstruction_loss(params, inp.strokes[:, 1:], inp.lengths, cfg.max_seq_len,
-                                  mask_pen=True, per_sketch=True)
-        for i, value in zip(batch.indices.tolist(), l_r.tolist()):
+        for i, value in zip(batch.indices.tolist(), sketch_l_r(ckpt, batch, cfg.max_seq_len)):
             label = int(data.labels[i, column])
             sums[names[label] if label >= 0 else "unknown"].append(value)
     return {k: (float(np.mean(v)), len(v)) for k, v in sums.items()}

@@ -20,9 +20,9 @@ import torch
 from . import strokes as S
 from .checkpoint import Checkpoint, load
 from .data import Batcher, PreparedData
+from .evaluate import sketch_l_r
 from .losses import reconstruction_loss
 from .mixture import MixtureParams
-from .train import to_inputs
 
 N_MAX = 250
 
@@ -73,18 +73,11 @@ class MagentaDecoder:
 @torch.no_grad()
 def checkpoint_l_r(ckpt: Checkpoint, data: PreparedData, indices: np.ndarray) -> float:
     """Mean l_r of a checkpoint on the given sketches, normalised by N_MAX like the reference."""
-    cfg, model = ckpt.config, ckpt.model
+    cfg = ckpt.config
     batcher = Batcher(data, "train", 100, raster_size=cfg.raster_size if cfg.needs_raster else 0,
                       scale=ckpt.scale_factor, vocab=ckpt.vocab)
     batcher.indices = indices  # exactly these sketches, in a fixed order
-    values = []
-    for batch in batcher.iterate_once():
-        inp = to_inputs(batch, ckpt.device)
-        lat = model.encode(inp, sample=False)
-        state = model.decoder.initial_state(lat.z)
-        params, _ = model.decoder.run(inp.strokes[:, :-1], lat.z, state)
-        values += reconstruction_loss(params, inp.strokes[:, 1:], inp.lengths, N_MAX,
-                                      mask_pen=True, per_sketch=True).tolist()
+    values = [v for batch in batcher.iterate_once() for v in sketch_l_r(ckpt, batch, N_MAX)]
     return float(np.mean(values))
 
 
