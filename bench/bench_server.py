@@ -191,8 +191,8 @@ async def bench(args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", type=Path, default=shipped("default"),
-                    help="checkpoint folder (default: the shipped default model)")
+    ap.add_argument("--model", type=Path, default=shipped("objects"),
+                    help="checkpoint folder (default: the shipped objects model)")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 0],
                     help="torch thread counts of the engine worker to compare (0: torch default)")
     ap.add_argument("--requests", type=int, default=20, help="requests for the latency figures")

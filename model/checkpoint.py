@@ -22,10 +22,15 @@ from .network import SketchModel
 FORMAT = "ai-sketcher-checkpoint/1"
 WEIGHTS, CONFIG, OPTIMIZER = "weights.safetensors", "config.json", "optimizer.safetensors"
 SHIPPED_DIR = Path(__file__).parent / "weights"  # models that ship inside the package
+# What the server serves when given no --model, by name; the first is its default model.
+SHIPPED_MODELS = ("objects", "faces")
 
 
-def shipped(name: str = "default") -> Path:
-    """The folder of a model shipped in the package, by name."""
+def shipped(name: str = SHIPPED_MODELS[0]) -> Path:
+    """The folder of a model shipped in the package, by name ("objects" or "faces")."""
+    if name not in SHIPPED_MODELS:
+        raise ValueError(f"no shipped model {name!r}; the package ships "
+                         f"{', '.join(SHIPPED_MODELS)}")
     return SHIPPED_DIR / name
 
 

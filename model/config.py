@@ -30,6 +30,9 @@ class ModelConfig:
     raster_z_size: int = 128  # z_r
     cnn_channels: tuple[int, int, int] = (16, 32, 64)  # the three stride-2 conv layers
     sketch_dropout: float = 0.3  # chance z_r and ad are zeroed in training (see docs/model.md)
+    # chance a training sketch is drawn from the prior, z_s ~ N(0, I) with z_r = ad = 0, exactly
+    # as "generate" draws; the decoder must then take what to draw from c alone
+    prior_dropout: float = 0.0
     use_influence: bool = True  # influence layer: variational attention over all encoder states
     influence_size: int = 64  # size of the attention latent `ad`
     use_condition: bool = True  # one-hot condition c fed to the encoder head and the decoder
@@ -52,7 +55,8 @@ class ModelConfig:
             raise ValueError(f"raster_size must be divisible by 8; got {self.raster_size}")
         if self.use_influence and self.encoder != "rnn":
             raise ValueError("use_influence needs the BiLSTM encoder (encoder='rnn')")
-        if not 0.0 <= self.recurrent_dropout < 1.0 or not 0.0 <= self.sketch_dropout <= 1.0:
+        if not (0.0 <= self.recurrent_dropout < 1.0 and 0.0 <= self.sketch_dropout <= 1.0
+                and 0.0 <= self.prior_dropout <= 1.0):
             raise ValueError("dropout probabilities must lie in [0, 1)")
 
     @property

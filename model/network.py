@@ -250,12 +250,17 @@ class SketchModel(nn.Module):
             l_z = losses.kl_to_standard_normal(mu_s, logvar_s)
         else:
             z_s = self.latent(h_c)
-        parts.append(z_s)
         # z_r and ad describe the given sketch; zeroing both at times teaches the decoder to
         # draw from z_s and c alone, which is what "generate" gives it.
         keep = None
         if self.training and cfg.sketch_dropout > 0:
             keep = (torch.rand(batch, 1, device=h_c.device) >= cfg.sketch_dropout).float()
+        if self.training and cfg.variational and cfg.prior_dropout > 0:
+            # Rows drawn from the prior see nothing of their sketch, so c must say what to draw.
+            prior = torch.rand(batch, 1, device=h_c.device) < cfg.prior_dropout
+            z_s = torch.where(prior, torch.randn_like(z_s), z_s)
+            keep = (~prior).float() if keep is None else keep * (~prior).float()
+        parts.append(z_s)
         raster_logits = None
         if cfg.use_raster:
             raster_logits = self.raster_decoder(f_r)

@@ -28,7 +28,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
                     help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)")
     ap.add_argument("--model", action="append", default=[], metavar="DIR", type=Path,
                     help="checkpoint folder to serve, named by its folder (repeatable; the "
-                         "first is the default model; default: the shipped model 'default')")
+                         "first is the default model; default: the shipped 'objects' and 'faces')")
     ap.add_argument("--device", default="auto",
                     help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
     ap.add_argument("--token", help="secret every client must send in its hello")

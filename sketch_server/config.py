@@ -25,7 +25,7 @@ class ServerConfig:
 
     host: str = DEFAULT_HOST  # interface to listen on; loopback, so only this machine can connect
     port: int = DEFAULT_PORT  # TCP port; 0 picks a free one (the `ready` line says which)
-    models: tuple[Path, ...] = ()  # checkpoint folders, named by folder; () = the shipped default
+    models: tuple[Path, ...] = ()  # checkpoint folders, named by folder; () = the shipped models
     device: str = "auto"  # "auto" (CUDA if available, else CPU), "cpu", "cuda", "cuda:1", ...
     token: str | None = None  # when set, every hello must carry it in `token`
     allowed_origins: tuple[str, ...] = ()  # browser Origins let in; no Origin header always is

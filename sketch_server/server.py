@@ -30,7 +30,7 @@ from websockets.frames import CloseCode
 from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
 
-from model.checkpoint import Checkpoint, CheckpointError, load, shipped
+from model.checkpoint import SHIPPED_MODELS, Checkpoint, CheckpointError, load, shipped
 from model.sample import Request
 
 from .config import ConfigError, ServerConfig
@@ -110,9 +110,9 @@ def model_name(directory: Path) -> str:
 
 
 def load_models(dirs: tuple[Path, ...], device: torch.device) -> dict[str, Checkpoint]:
-    """Load each checkpoint folder (the shipped default if none), keyed by folder name."""
+    """Load each checkpoint folder (the shipped models if none), keyed by folder name."""
     models: dict[str, Checkpoint] = {}
-    for directory in dirs or (shipped("default"),):
+    for directory in dirs or tuple(shipped(name) for name in SHIPPED_MODELS):
         name = model_name(directory)
         if name in models:
             raise ConfigError(f"two models are named {name!r} (models are named by folder); "

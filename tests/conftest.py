@@ -29,8 +29,8 @@ FACE = [[[10, 10], [60, 12], [62, 58]], [[20, 30], [40, 31]]]  # two strokes, do
 
 
 def find_test_model() -> Path:
-    """The shipped default model, or while it does not exist yet, $AI_SKETCHER_TEST_MODEL."""
-    default = shipped("default")
+    """The shipped objects model, or while it does not exist yet, $AI_SKETCHER_TEST_MODEL."""
+    default = shipped("objects")
     if (default / "config.json").is_file():
         return default
     fallback = os.environ.get(MODEL_ENV)

@@ -191,3 +191,16 @@ def test_enum_numbers_are_stable_positive_32_bit():
 def test_wrap():
     assert list(s.wrap("one two three four", 9)) == ["one two", "three", "four"]
     assert list(s.wrap("", 9)) == []
+
+
+def test_auto_model_prefers_the_one_that_draws_faces():
+    """"Auto" picks the model with face conditions, else the server's default; None before a
+    welcome."""
+    from sketch_server.protocol import ModelInfo
+
+    objects = ModelInfo(name="objects", conditions={"category": ("cat", "face")})
+    faces = ModelInfo(name="faces", conditions={"category": ("face",), "gender": ("female",)})
+    plain = ModelInfo(name="plain", conditions={})
+    assert s.preferred_model([objects, faces]) is faces
+    assert s.preferred_model([objects, plain]) is objects
+    assert s.preferred_model([]) is None

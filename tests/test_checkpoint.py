@@ -102,3 +102,18 @@ def test_optimizer_state_round_trips(tmp_path):
     a, b = opt.state_dict()["state"], fresh.state_dict()["state"]
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k]["exp_avg"], b[k]["exp_avg"]) for k in a)
+
+
+def test_shipped_models_load_by_name_and_fit_the_size_limit():
+    """Both shipped models load by name, take their conditions and weigh at most 20 MB."""
+    from model.checkpoint import SHIPPED_MODELS, load, shipped
+
+    assert SHIPPED_MODELS == ("objects", "faces")
+    for name in SHIPPED_MODELS:
+        assert (shipped(name) / "weights.safetensors").stat().st_size <= 20 * 2**20
+        ckpt = load(shipped(name))
+        assert ckpt.config.use_condition and ckpt.config.condition_dim > 0
+    assert len(load(shipped("objects")).vocab.values["category"]) == 344
+    assert set(load(shipped("faces")).vocab.attributes) >= {"gender", "emotion", "style", "view"}
+    with pytest.raises(ValueError, match="no shipped model 'default'"):
+        shipped("default")

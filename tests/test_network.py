@@ -92,3 +92,23 @@ def test_layer_norm_decoder_runs():
     cfg = preset("sketch-rnn", small=True, layer_norm=True, recurrent_dropout=0.1)
     terms = SketchModel(cfg)(batch_for(cfg), alpha=0.5)
     assert torch.isfinite(terms.loss)
+
+
+def test_prior_dropout_hides_the_sketch_from_the_decoder():
+    """With prior_dropout 1 every training row gets what "generate" gives: noise z_s, z_r = ad = 0."""
+    torch.manual_seed(0)
+    cfg = preset("ai-sketcher", small=True, condition_dim=2, sketch_dropout=0.0,
+                 prior_dropout=1.0)
+    model = SketchModel(cfg).train()
+    inp = batch_for(cfg)
+    z = model.encode(inp, sample=True).z
+    z_s, rest = z[:, : cfg.z_size], z[:, cfg.z_size : -2]
+    assert torch.all(rest == 0)
+    assert torch.equal(z[:, -2:], inp.conditions)
+    mu_s = model.latent(torch.cat([model.stroke_encoder(inp.strokes[:, 1:], inp.lengths)[1],
+                                   inp.conditions], -1))[:, : cfg.z_size]
+    assert not torch.allclose(z_s, mu_s, atol=0.5)  # z_s no longer tracks the encoder
+    model.eval()  # at evaluation the encoder is used as usual
+    z_eval = model.encode(inp, sample=False).z
+    assert torch.allclose(z_eval[:, : cfg.z_size], mu_s, atol=1e-6)
+    assert z_eval[:, cfg.z_size : -2].abs().sum() > 0

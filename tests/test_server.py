@@ -429,7 +429,7 @@ _FIELDS = {
     "seed": st.integers(-(2**63), 2**64 - 1) | _any,
     "max_points": st.integers(-1, 25) | _any,
     "bounds": st.lists(st.floats(-1e3, 1e3), min_size=3, max_size=5) | _any,
-    "model": st.sampled_from(["default", "nope"]) | _any,
+    "model": st.sampled_from(["objects", "nope"]) | _any,
     "protocol": st.integers(0, 2) | _any,
     "client": st.text(max_size=140) | _any,
     "token": st.text(max_size=4) | _any,
@@ -528,6 +528,44 @@ async def test_command_line_ready_and_signal(model_dir: Path, sig: signal.Signal
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_command_line_serves_the_shipped_objects_and_faces_models() -> None:
+    """With no --model the server loads both shipped models by name, lists their conditions in
+    the welcome and draws with each; a value the faces model does not know is refused."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sketch_server", "--port", "0", cwd=REPO, env=_env(),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()  # type: ignore[union-attr]
+        assert line.startswith("ready ws://"), line
+        c = await Client.open(line.split()[1], hello=False)
+        welcome = await c.hello()
+        objects, faces = welcome["models"]
+        assert (objects["name"], faces["name"]) == ("objects", "faces")  # objects is the default
+        assert {"cat", "face", "rabbit", "pig"} <= set(objects["conditions"]["category"])
+        assert set(faces["conditions"]["gender"]) == {"female", "male"}
+        assert set(faces["conditions"]["emotion"]) == {"neutral", "happy", "sad", "angry",
+                                                      "fearful", "surprised", "disgusted"}
+        assert set(faces["conditions"]["style"]) == {"realistic", "cartoon", "abstract"}
+        assert set(faces["conditions"]["view"]) == {"frontal", "mid-profile left",
+                                                   "mid-profile right"}
+        face = {"category": "face", "gender": "female", "emotion": "happy", "style": "cartoon",
+                "view": "frontal"}
+        drawn = await c.suggest(model="faces", mode="generate", conditions=face, seed=1,
+                               max_points=250)
+        check_result(drawn, 1)
+        assert sum(len(s) for s in drawn.samples[0]) >= 30, "a face has more than a few points"
+        check_result(await c.suggest(model="objects", mode="generate",
+                                     conditions={"category": "cat"}, seed=1, max_points=40), 1)
+        await c.send({"type": "suggest", "id": 9, "model": "faces", "mode": "generate",
+                      "conditions": {**face, "emotion": "bored"}})
+        error = (await c.result(9)).end
+        assert error["type"] == "error" and "bored" in error["message"], error
+        await c.close()
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.communicate(), TIMEOUT)
 
 
 async def test_command_line_bad_model_dir(tmp_path: Path) -> None:

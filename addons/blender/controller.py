@@ -18,7 +18,7 @@ import bpy
 from . import client as client_module
 from . import gpencil
 from .client import sentence
-from .session import Job, Session, summary
+from .session import Job, Session, preferred_model, summary
 
 log = logging.getLogger(__package__)
 protocol = client_module.protocol
@@ -60,9 +60,10 @@ class Controller:
         return list(welcome.models) if welcome is not None else []
 
     def model_info(self, name: str) -> Any:
-        """The model called `name`, or the server's default for ""; None before the welcome."""
+        """The model called `name`, or the "Auto" one for "" (session.preferred_model); None
+        before the welcome."""
         models = self.models()
-        return next((m for m in models if m.name == name), models[0] if models else None)
+        return next((m for m in models if m.name == name), preferred_model(models))
 
     # --- starting and ending suggestions --------------------------------------------------
 

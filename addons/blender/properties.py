@@ -11,7 +11,7 @@ import bpy
 from bpy.props import EnumProperty, FloatProperty, IntProperty, PointerProperty
 
 from . import controller
-from .session import ANY, CONDITIONS, enum_number
+from .session import ANY, CONDITIONS, enum_number, preferred_model
 
 # Blender keeps only pointers to enum item strings: the lists must outlive the callback.
 _items: dict[str, list[tuple[str, str, str, int]]] = {}
@@ -24,15 +24,18 @@ def _keep(key: str, items: list[tuple[str, str, str, int]]) -> list[tuple[str, s
 
 def _model_items(self: Any, context: Any) -> list[tuple[str, str, str, int]]:
     models = controller.get().models()
-    default = f"Server default ({models[0].name})" if models else "Server default"
-    items = [(ANY, default, "The first model the server offers", 0)]
+    auto = preferred_model(models)
+    label = f"Auto ({auto.name})" if auto is not None else "Auto"
+    items = [(ANY, label, "The server's face model if it has one, else its default model", 0)]
     items += [(m.name, m.name, m.description or m.name, enum_number(m.name)) for m in models]
     return _keep("model", items)
 
 
 def model_name(settings: Any) -> str | None:
-    """The chosen model's name, or None for the server's default."""
-    return None if settings.model in ("", ANY) else settings.model
+    """The chosen model's name ("Auto" resolved), or None before the welcome."""
+    chosen = "" if settings.model in ("", ANY) else settings.model
+    info = controller.get().model_info(chosen)
+    return info.name if info is not None else None
 
 
 def offered(settings: Any) -> dict[str, tuple[str, ...]]:
