@@ -95,7 +95,8 @@ def test_layer_norm_decoder_runs():
 
 
 def test_prior_dropout_hides_the_sketch_from_the_decoder():
-    """With prior_dropout 1 every training row gets what "generate" gives: noise z_s, z_r = ad = 0."""
+    """With prior_dropout 1 each training row gets what "generate" gives: noise z_s, z_r = ad = 0
+    (the condition is all that is left)."""
     torch.manual_seed(0)
     cfg = preset("ai-sketcher", small=True, condition_dim=2, sketch_dropout=0.0,
                  prior_dropout=1.0)
