@@ -556,6 +556,9 @@ async def test_command_line_serves_the_shipped_objects_and_faces_models() -> Non
                                max_points=250)
         check_result(drawn, 1)
         assert sum(len(s) for s in drawn.samples[0]) >= 30, "a face has more than a few points"
+        for mode in ("complete", "refine"):
+            check_result(await c.suggest(rid=mode, model="faces", mode=mode, strokes=FACE,
+                                         conditions=face, seed=2), 1)
         check_result(await c.suggest(model="objects", mode="generate",
                                      conditions={"category": "cat"}, seed=1, max_points=40), 1)
         await c.send({"type": "suggest", "id": 9, "model": "faces", "mode": "generate",

@@ -1,0 +1,90 @@
+"""Make the face model's sample grids in docs/ from trained checkpoints.
+
+python docs/figures_faces.py --data FACES.npz --models faces=DIR sketch-rnn=DIR --out docs/
+
+Writes faces-autodraw.png (the first model drawing every emotion for each gender and view, from
+the conditions alone), faces-styles.png (every style for each gender and view) and faces-refine.png
+(held-out faces, each model's reconstruction, and the first model completing their first two
+strokes), all with the same seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from model import strokes as S
+from model.checkpoint import Checkpoint, load
+from model.data import PreparedData
+from model.render import write_grid
+from model.sample import Request, sample
+
+GENDERS = ("female", "male")
+VIEWS = ("frontal", "mid-profile left", "mid-profile right")
+SHORT_VIEW = {"frontal": "front", "mid-profile left": "left", "mid-profile right": "right"}
+
+
+def autodraw(ckpt: Checkpoint, rows: tuple[str, ...], row_attribute: str,
+             fixed: dict[str, str], temperature: float) -> tuple[list, list[str]]:
+    """One row per value of `row_attribute`, one column per gender and view."""
+    sketches, labels = [], []
+    for r, value in enumerate(rows):
+        for c, (gender, view) in enumerate((g, v) for g in GENDERS for v in VIEWS):
+            conditions = {"category": "face", **fixed, row_attribute: value, "gender": gender,
+                          "view": view}
+            sketches += sample(ckpt, Request(conditions=conditions, seed=100 * r + c,
+                                             temperature=temperature))
+            labels.append(f"{value} {gender[0]} {SHORT_VIEW[view]}")
+    return sketches, labels
+
+
+def conditions_of(data: PreparedData, i: int) -> dict[str, str]:
+    """A prepared sketch's labels as conditions (unknown ones left out)."""
+    return {a: data.vocab.values[a][int(data.labels[i, j])]
+            for j, a in enumerate(data.attributes) if data.labels[i, j] >= 0}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data", required=True, help="prepared faces (model.datasets.faces)")
+    ap.add_argument("--models", nargs="+", required=True, metavar="NAME=DIR")
+    ap.add_argument("--out", default="docs")
+    ap.add_argument("--inputs", type=int, default=6)
+    ap.add_argument("--temperature", type=float, default=0.3)
+    args = ap.parse_args()
+    out = Path(args.out)
+    data = PreparedData.load(args.data)
+    models = [(name, load(path)) for name, path in (m.split("=", 1) for m in args.models)]
+    first = models[0][1]
+    emotions = tuple(first.vocab.values["emotion"])
+    styles = tuple(first.vocab.values["style"])
+    sketches, labels = autodraw(first, emotions, "emotion", {"style": "cartoon"},
+                                args.temperature)
+    write_grid(out / "faces-autodraw.png", sketches, labels, columns=6)
+    sketches, labels = autodraw(first, styles, "style", {"emotion": "happy"}, args.temperature)
+    write_grid(out / "faces-styles.png", sketches, labels, columns=6)
+
+    picked = np.random.default_rng(0).choice(data.indices("test"), size=args.inputs,
+                                             replace=False)
+    sketches, labels = [], []
+    for k, i in enumerate(int(i) for i in picked):
+        given = S.stroke3_to_polylines(data.sketch(i))
+        conditions = conditions_of(data, i)
+        sketches.append(given)
+        labels.append(f"{conditions['emotion']} (data)")
+        for name, ckpt in models:
+            cond = conditions if ckpt.config.use_condition else {}
+            sketches += sample(ckpt, Request(mode="refine", strokes=given, conditions=cond,
+                                             seed=k, temperature=args.temperature))
+            labels.append(f"{name} refine")
+        sketches += sample(first, Request(mode="complete", strokes=given[:2],
+                                          conditions=conditions, seed=k,
+                                          temperature=args.temperature))
+        labels.append(f"{models[0][0]} completes 2")
+    write_grid(out / "faces-refine.png", sketches, labels, columns=2 + len(models))
+
+
+if __name__ == "__main__":
+    main()
