@@ -25,9 +25,9 @@ TOL = 1e-4  # Blender stores positions as float32
 
 
 @pytest.fixture(scope="module")
-def url(model_dir):
-    """One real server for every Blender version."""
-    with harness.server(model_dir) as address:
+def url():
+    """One real server for every Blender version, serving the shipped models (objects, faces)."""
+    with harness.server() as address:
         yield address
 
 
@@ -148,6 +148,7 @@ def test_autodraw_draws_a_face_inside_the_cameras_view(run, url):
     job = session["jobs"][0]
     assert job["mode"] == "generate" and job["strokes"] == []
     assert session["options"]["conditions"]["category"] == "face"
+    assert session["options"]["model"] == "faces", "Auto picks the model that draws faces"
     camera = run["camera"]
     corners = [geometry.transform(camera["matrix"], c) for c in camera["frame"]]
     origin = [row[3] for row in camera["matrix"][:3]]
