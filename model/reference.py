@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--splits", default="valid,test", help="splits to measure on")
     args = ap.parse_args(argv)
+    missing = [p for p in [*args.pretrained, args.data] if not Path(p).is_file()]
+    if missing:
+        ap.error(f"no such file: {', '.join(missing)}")
     data, ckpt = PreparedData.load(args.data), load(args.checkpoint)
     names = data.vocab.values["category"]
     splits = args.splits.split(",")

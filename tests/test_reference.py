@@ -32,3 +32,14 @@ def test_pretrained_bird_prefers_real_birds_to_scribbles():
         scribbles.append(noise)
     real, fake = decoder.l_r(birds), decoder.l_r(scribbles)
     assert np.isfinite(real) and real < fake - 0.5, (real, fake)
+
+
+def test_missing_files_are_named_not_a_traceback(tmp_path, capsys):
+    """A pretrained or data file that does not exist is named in one usage error."""
+    from model.reference import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--pretrained", str(tmp_path / "cat.gen.json"), "--data", str(tmp_path / "d.npz"),
+              "--checkpoint", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert "no such file" in capsys.readouterr().err
