@@ -426,16 +426,18 @@ class Batcher:
                  augment: bool = False, raster_size: int = 48, seed: int = 0,
                  bucket: bool = True, scale_jitter: float = 0.15, drop_prob: float = 0.1,
                  prefix_prob: float = 0.0,
-                 scale: float | None = None, vocab: ConditionVocab | None = None) -> None:
+                 scale: float | None = None, vocab: ConditionVocab | None = None,
+                 indices: np.ndarray | None = None) -> None:
         """scale and vocab default to the data's; a checkpoint's own are passed when a model is
         evaluated on other data, so offsets and condition vectors mean what they meant in training.
+        indices, when given, batches exactly those sketches instead of the split's.
         """
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
         if not isinstance(raster_size, int) or raster_size < 0:
             raise ValueError(f"raster_size must be 0 (no raster) or a pixel count; "
                              f"got {raster_size!r}")
-        indices = data.indices(split)
+        indices = data.indices(split) if indices is None else np.asarray(indices, np.int64)
         fits = data.lengths[indices] <= max_len
         self.skipped_long = int((~fits).sum())
         if not fits.any():

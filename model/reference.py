@@ -75,8 +75,7 @@ def checkpoint_l_r(ckpt: Checkpoint, data: PreparedData, indices: np.ndarray) ->
     """Mean l_r of a checkpoint on the given sketches, normalised by N_MAX like the reference."""
     cfg = ckpt.config
     batcher = Batcher(data, "train", 100, raster_size=cfg.raster_size if cfg.needs_raster else 0,
-                      scale=ckpt.scale_factor, vocab=ckpt.vocab)
-    batcher.indices = indices  # exactly these sketches, in a fixed order
+                      scale=ckpt.scale_factor, vocab=ckpt.vocab, indices=indices)
     values = [v for batch in batcher.iterate_once() for v in sketch_l_r(ckpt, batch, N_MAX)]
     return float(np.mean(values))
 

@@ -247,6 +247,14 @@ def test_iterate_once_covers_each_sketch_once(data: PreparedData) -> None:
     assert sorted(only.indices.tolist()) == data.indices("valid").tolist()
 
 
+def test_given_indices_are_batched_instead_of_a_split(data: PreparedData) -> None:
+    """indices= batches exactly those sketches, whatever split they are in."""
+    picked = np.concatenate([data.indices("valid")[:2], data.indices("train")[:3]])
+    batcher = Batcher(data, "train", 100, raster_size=0, indices=picked)
+    (only,) = list(batcher.iterate_once())
+    assert sorted(only.indices.tolist()) == sorted(picked.tolist())
+
+
 def test_empty_split_is_a_clear_error(data: PreparedData) -> None:
     with pytest.raises(ValueError, match="the 'test' split has no sketches"):
         Batcher(data, "test", 4)
