@@ -32,6 +32,19 @@ class ConditionError(ValueError):
 BOX = 255.0  # sketches are drawn in QuickDraw's box, as the training data is
 
 
+def filled_conditions(ckpt: Checkpoint, given: Mapping[str, str | None], seed: int, n: int
+                      ) -> list[dict[str, str]]:
+    """Each of n alternatives' conditions for "generate": what was given, and a value drawn at
+    random (seeded per alternative) for every attribute left out. The model only ever saw
+    labelled drawings, so "any emotion" means some emotion, not an all-zero vector."""
+    vocab, out = ckpt.vocab, []
+    for i in range(n):
+        rng = np.random.default_rng([seed % 2**64, i, 1])  # apart from the drawing's own stream
+        out.append({a: given.get(a) or str(rng.choice(vocab.values[a]))
+                    for a in vocab.attributes if vocab.values[a]})
+    return out
+
+
 @dataclass(frozen=True)
 class Request:
     """One suggestion job: n alternatives of one sketch, in the caller's document units."""
@@ -137,6 +150,9 @@ class Session:
         cfg, n = self.model.cfg, req.n
         noise = torch.tensor(np.stack([r.standard_normal(cfg.z_size + cfg.influence_size)
                                        for r in rngs]), dtype=torch.float32, device=self.device)
+        if req.mode == "generate" and cfg.use_condition:
+            cond = np.stack([self.ckpt.vocab.encode(c)
+                             for c in filled_conditions(self.ckpt, req.conditions, seed, n)])
         conditions = torch.tensor(cond, device=self.device).expand(n, -1)
         start = torch.tensor(S.START_TOKEN, device=self.device)
         box = placement.to_box(polylines)

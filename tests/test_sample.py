@@ -10,7 +10,16 @@ from model.checkpoint import Checkpoint, load, shipped
 from model.config import preset
 from model.data import ConditionVocab
 from model.network import SketchModel
-from model.sample import ConditionError, DoneEvent, Request, Session, StrokeEvent, sample, stream
+from model.sample import (
+    ConditionError,
+    DoneEvent,
+    Request,
+    Session,
+    StrokeEvent,
+    filled_conditions,
+    sample,
+    stream,
+)
 from model.strokes import StrokeError
 
 from .sketches import face, house
@@ -159,3 +168,17 @@ def test_dense_input_is_simplified_like_the_training_data(untrained):
     a = sample(untrained, Request(mode="refine", strokes=dense, seed=4, max_points=20))
     b = sample(untrained, Request(mode="refine", strokes=sparse, seed=4, max_points=20))
     assert close(a, b, atol=1e-6)
+
+
+def test_generate_draws_each_condition_left_out_per_alternative():
+    """A condition left out of "generate" is drawn at random (seeded) for each alternative: the
+    drawing is the one asked for with those values spelt out, and alternatives differ."""
+    faces = load(shipped("faces"))
+    filled = filled_conditions(faces, {"emotion": "happy"}, seed=5, n=6)
+    assert all(f["emotion"] == "happy" and f["category"] == "face" for f in filled)
+    assert all(set(f) == {"category", "gender", "emotion", "style", "view"} for f in filled)
+    assert len({tuple(sorted(f.items())) for f in filled}) > 1
+    assert filled == filled_conditions(faces, {"emotion": "happy"}, seed=5, n=6)
+    left_out = sample(faces, Request(conditions={"emotion": "happy"}, seed=5, max_points=60))
+    spelt = sample(faces, Request(conditions=filled[0], seed=5, max_points=60))
+    assert close(left_out[0], spelt[0])
