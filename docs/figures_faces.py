@@ -18,6 +18,7 @@ import numpy as np
 from model import strokes as S
 from model.checkpoint import Checkpoint, load
 from model.data import PreparedData
+from model.evaluate import labels_of
 from model.render import write_grid
 from model.sample import Request, sample
 
@@ -38,12 +39,6 @@ def autodraw(ckpt: Checkpoint, rows: tuple[str, ...], row_attribute: str,
                                              temperature=temperature))
             labels.append(f"{value} {gender[0]} {SHORT_VIEW[view]}")
     return sketches, labels
-
-
-def conditions_of(data: PreparedData, i: int) -> dict[str, str]:
-    """A prepared sketch's labels as conditions (unknown ones left out)."""
-    return {a: data.vocab.values[a][int(data.labels[i, j])]
-            for j, a in enumerate(data.attributes) if data.labels[i, j] >= 0}
 
 
 def main() -> None:
@@ -71,7 +66,7 @@ def main() -> None:
     sketches, labels = [], []
     for k, i in enumerate(int(i) for i in picked):
         given = S.stroke3_to_polylines(data.sketch(i))
-        conditions = conditions_of(data, i)
+        conditions = labels_of(data, i)
         sketches.append(given)
         labels.append(f"{conditions['emotion']} (data)")
         for name, ckpt in models:

@@ -88,24 +88,49 @@ def recognisability(ckpt: Checkpoint, classifier_dir: str | Path, categories: li
             "classifier_test_accuracy": own.get("test"), "classes": len(classes)}
 
 
+def labels_of(data: PreparedData, i: int) -> dict[str, str]:
+    """A prepared sketch's labels as conditions; unknown ones are left out."""
+    return {a: data.vocab.values[a][int(data.labels[i, j])]
+            for j, a in enumerate(data.attributes) if data.labels[i, j] >= 0}
+
+
 def attribute_recognition(ckpt: Checkpoint, classifiers: dict[str, str | Path], n: int,
-                          temperature: float, seed: int = 0) -> dict[str, Any]:
+                          temperature: float, seed: int = 0,
+                          data: PreparedData | None = None) -> dict[str, Any]:
     """Per attribute, the share of sketches drawn from a full random set of conditions whose
-    attribute an independently trained classifier reads back (the face model's target)."""
+    attribute an independently trained classifier reads back (the face model's target).
+
+    With `data`, also the share read back from refined (reconstructed) test sketches that carry
+    every attribute: how much of the gap is the drawing itself rather than the conditioning.
+    """
     loaded = {a: load_classifier(d) for a, d in classifiers.items()}
     rng = np.random.default_rng(seed)
     vocab = ckpt.vocab
     asked = [{a: str(rng.choice(vocab.values[a])) for a in vocab.attributes} for _ in range(n)]
     drawn = [sample(ckpt, Request(conditions=c, temperature=temperature, seed=seed + k))[0]
              for k, c in enumerate(asked)]
+    refined, truth = [], []
+    if data is not None:
+        labelled = [int(i) for i in data.indices("test")
+                    if set(classifiers) <= set(labels_of(data, int(i)))][:n]
+        for k, i in enumerate(labelled):
+            conditions = labels_of(data, i) if ckpt.config.use_condition else {}
+            given = S.stroke3_to_polylines(data.sketch(i))
+            refined += sample(ckpt, Request(mode="refine", strokes=given, conditions=conditions,
+                                            temperature=temperature, seed=seed + k))
+            truth.append(labels_of(data, i))
+
+    def read_back(clf: Any, sketches: list, wanted: list[dict[str, str]], attribute: str) -> float:
+        got = [clf.cfg.classes[p] for p in clf.predict(_images(sketches, clf.cfg.raster_size))]
+        return float(np.mean([g == w[attribute] for g, w in zip(got, wanted)]))
+
     report: dict[str, Any] = {}
     for attribute, (clf, own) in loaded.items():
-        images = _images(drawn, clf.cfg.raster_size)
-        got = [clf.cfg.classes[p] for p in clf.predict(images)]
-        report[attribute] = {"recognised": float(np.mean([g == c[attribute]
-                                                          for g, c in zip(got, asked)])),
+        report[attribute] = {"recognised": read_back(clf, drawn, asked, attribute),
                              "classifier_test_accuracy": own.get("test"),
                              "chance": 1.0 / len(clf.cfg.classes)}
+        if refined:
+            report[attribute]["refined"] = read_back(clf, refined, truth, attribute)
     return report
 
 
@@ -170,9 +195,10 @@ def print_report(report: dict[str, Any], categories: list[str]) -> None:
               f"classes, its own test accuracy {r['classifier_test_accuracy']:.1%}, chance "
               f"{1 / r['classes']:.1%})")
     for attribute, r in report.get("attributes", {}).items():
+        refined = (f"; {r['refined']:.1%} of refined test sketches" if "refined" in r else "")
         print(f"{attribute}: {r['recognised']:.1%} of sketches drawn from random full conditions "
-              f"read back (classifier test accuracy {r['classifier_test_accuracy']:.1%}, chance "
-              f"{r['chance']:.1%})")
+              f"read back{refined} (classifier test accuracy "
+              f"{r['classifier_test_accuracy']:.1%}, chance {r['chance']:.1%})")
     if "phash_diversity" in report:
         print(f"diversity: mean pairwise phash distance {report['phash_diversity']:.2f} bits "
               "of 64 (10 samples per input)")
@@ -202,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.attribute_classifier:
         pairs = dict(a.split("=", 1) for a in args.attribute_classifier)
         report["attributes"] = attribute_recognition(ckpt, pairs, args.per_category * 10,
-                                                     args.temperature)
+                                                     args.temperature, data=data)
     print_report(report, categories or wanted)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))

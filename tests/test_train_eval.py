@@ -85,4 +85,5 @@ def test_classifier_and_evaluate_print_their_tables(prepared, tmp_path, capsys):
     assert set(report["recognisability"]["per_category"]) == {"circle", "square"}
     assert 0 <= report["phash_diversity"] <= 64
     assert 0 <= report["attributes"]["category"]["recognised"] <= 1
+    assert 0 <= report["attributes"]["category"]["refined"] <= 1  # refined test sketches
     assert "category: " in printed
