@@ -92,6 +92,13 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, data_paths: list[str],
     step, optimizer_state = 0, False
     if (out / checkpoint.CONFIG).exists():
         ckpt = checkpoint.load(out, device)
+        asked = dataclasses.replace(model_cfg, condition_dim=ckpt.config.condition_dim)
+        ignored = [f"{f.name}={getattr(asked, f.name)!r} (it has {getattr(ckpt.config, f.name)!r})"
+                   for f in dataclasses.fields(asked)
+                   if getattr(asked, f.name) != getattr(ckpt.config, f.name)]
+        if ignored:
+            print(f"note: {out} keeps the model config it was built with, so these are ignored: "
+                  f"{', '.join(ignored)}; use a new --out to train that model", file=sys.stderr)
         model_cfg, step = ckpt.config, ckpt.step
         model = ckpt.model
         if ckpt.vocab != vocab:

@@ -52,7 +52,12 @@ def test_train_writes_a_checkpoint_and_resumes_where_it_stopped(prepared, tmp_pa
     train_main([*args, "--steps", "8"])
     second = checkpoint.load(out)
     assert second.step == 8
-    assert "resuming" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "resuming" in err and "ignored" not in err  # the same command changes nothing
+    train_main([*args, "--steps", "9", "--set", "prior_dropout=0.5"])
+    err = capsys.readouterr().err
+    assert "these are ignored: prior_dropout=0.5 (it has 0.0)" in err, err
+    assert checkpoint.load(out).config.prior_dropout == 0.0
     drawn = sample(second, Request(conditions={"category": "circle"}, n=2, seed=0,
                                    max_points=20))
     assert len(drawn) == 2
