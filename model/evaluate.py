@@ -111,14 +111,14 @@ def attribute_recognition(ckpt: Checkpoint, classifiers: dict[str, str | Path], 
              for k, c in enumerate(asked)]
     refined, truth = [], []
     if data is not None:
-        labelled = [int(i) for i in data.indices("test")
-                    if set(classifiers) <= set(labels_of(data, int(i)))][:n]
-        for k, i in enumerate(labelled):
-            conditions = labels_of(data, i) if ckpt.config.use_condition else {}
+        every = ((int(i), labels_of(data, int(i))) for i in data.indices("test"))
+        labelled = [(i, labels) for i, labels in every if set(classifiers) <= set(labels)][:n]
+        for k, (i, labels) in enumerate(labelled):
             given = S.stroke3_to_polylines(data.sketch(i))
-            refined += sample(ckpt, Request(mode="refine", strokes=given, conditions=conditions,
+            refined += sample(ckpt, Request(mode="refine", strokes=given,
+                                            conditions=labels if ckpt.config.use_condition else {},
                                             temperature=temperature, seed=seed + k))
-            truth.append(labels_of(data, i))
+            truth.append(labels)
 
     def read_back(clf: Any, sketches: list, wanted: list[dict[str, str]], attribute: str) -> float:
         got = [clf.cfg.classes[p] for p in clf.predict(_images(sketches, clf.cfg.raster_size))]

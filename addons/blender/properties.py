@@ -31,16 +31,20 @@ def _model_items(self: Any, context: Any) -> list[tuple[str, str, str, int]]:
     return _keep("model", items)
 
 
+def _chosen(settings: Any) -> Any:
+    """The chosen model's ModelInfo ("Auto" resolved), or None before the welcome."""
+    return controller.get().model_info("" if settings.model in ("", ANY) else settings.model)
+
+
 def model_name(settings: Any) -> str | None:
     """The chosen model's name ("Auto" resolved), or None before the welcome."""
-    chosen = "" if settings.model in ("", ANY) else settings.model
-    info = controller.get().model_info(chosen)
+    info = _chosen(settings)
     return info.name if info is not None else None
 
 
 def offered(settings: Any) -> dict[str, tuple[str, ...]]:
     """The conditions the chosen model takes, from the welcome; {} before it arrives."""
-    info = controller.get().model_info(model_name(settings) or "")
+    info = _chosen(settings)
     return dict(info.conditions) if info is not None else {}
 
 

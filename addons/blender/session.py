@@ -207,8 +207,7 @@ def conditions_for(offered: Mapping[str, Sequence[str]], chosen: Mapping[str, st
 def preferred_model(models: Sequence[Any]) -> Any:
     """The model "Auto" picks: the first that takes face conditions (this add-on draws faces for
     storyboards), else the server's default; None before the welcome lists any."""
-    conditions = [dict(getattr(m, "conditions", {})) for m in models]
-    return next((m for m, c in zip(models, conditions) if any(n in c for n in FACE_CONDITIONS)),
+    return next((m for m in models if any(n in m.conditions for n in FACE_CONDITIONS)),
                 models[0] if models else None)
 
 
