@@ -183,6 +183,9 @@ def _check_meta(meta: Any) -> None:
            f"meta.max_len must be a positive integer; got {max_len!r}")
     _check(isinstance(meta.get("sources", []), list), "meta.sources must be a list")
     _check(isinstance(meta.get("counts", {}), dict), "meta.counts must be an object")
+    keys = meta.get("keys", [])
+    _check(isinstance(keys, list) and all(k is None or isinstance(k, str) for k in keys),
+           "meta.keys must be a list of strings or nulls")
 
 
 @dataclass(eq=False)
@@ -214,6 +217,7 @@ class PreparedData:
         _check(s.dtype == np.uint8 and s.shape == (n,) and (s <= 2).all(),
                f"split must be uint8 ({n},) of 0/1/2; got {s.dtype} {s.shape}")
         attrs = self.meta["attributes"]
+        _check(len(self.meta.get("keys", [None] * n)) == n, f"meta.keys must have {n} entries")
         _check(lab.dtype == np.int16 and lab.shape == (n, len(attrs)),
                f"labels must be int16 ({n}, {len(attrs)}); got {lab.dtype} {lab.shape}")
         for j, a in enumerate(attrs):
@@ -252,6 +256,11 @@ class PreparedData:
             raise IndexError(f"sketch {i} is out of range; there are {len(self)}")
         i %= len(self)
         return self.points[self.offsets[i]:self.offsets[i + 1]].copy()
+
+    def key(self, i: int) -> str | None:
+        """The source's id of sketch i (a QuickDraw key_id), when the data recorded one."""
+        keys = self.meta.get("keys")
+        return keys[i] if keys else None
 
     def indices(self, split: str) -> np.ndarray:
         """Indices (int64) of the sketches in 'train', 'valid' or 'test'."""
@@ -339,6 +348,8 @@ class PreparedData:
                 "max_len": max(d.max_len for d in datasets),
                 "sources": [s for d in datasets for s in d.meta.get("sources", [])],
                 "counts": counts}
+        if any("keys" in d.meta for d in datasets):
+            meta["keys"] = [k for d in datasets for k in d.meta.get("keys", [None] * len(d))]
         return cls(points, offsets.astype(np.int64), split, labels, meta)
 
 

@@ -110,6 +110,8 @@ def build(sketches: Sequence[Sketch], splits: np.ndarray, *, max_len: int,
     meta = {"format": FORMAT, "attributes": attributes, "vocab": vocab,
             "scale_factor": train_scale_factor(points, offsets, splits), "max_len": max_len,
             "sources": sources or [], "counts": counts or {}}
+    if any(s.key for s in sketches):  # provenance of each drawing, e.g. QuickDraw key_ids
+        meta["keys"] = [s.key for s in sketches]
     return PreparedData(points, offsets, splits, labels, meta)
 
 
