@@ -19,6 +19,7 @@ import torch
 
 from . import strokes as S
 from .checkpoint import Checkpoint, load
+from .library.suggest import Drawn, SketchLibrary
 from .mixture import sample as draw
 from .network import Inputs
 from .raster import rasterize
@@ -58,6 +59,8 @@ class Request:
     max_points: int = 250  # new points per alternative
     bounds: tuple[float, float, float, float] | None = None  # where to draw with no strokes
     sample_latent: bool = False  # refine draws z from the posterior instead of its mean
+    use_library: bool = True  # build alternatives from the library's real drawings, if any
+    strength: float = 0.5  # refine: 0 the model's own redraw .. 1 the projection onto the library
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ class DoneEvent:
     tag: Any
     sample: int
     strokes: list[np.ndarray]
+    source: str = "model"  # a library drawing's id, "projection:ids", or "model"
 
 
 @dataclass
@@ -117,26 +121,35 @@ class _Row:
     current: list[np.ndarray] = field(default_factory=list)
     strokes: list[np.ndarray] = field(default_factory=list)
     points: int = 0
+    source: str = "model"
 
 
 class Session:
     """A running batch of sketches sharing one decoder step."""
 
-    def __init__(self, ckpt: Checkpoint) -> None:
+    def __init__(self, ckpt: Checkpoint, library: SketchLibrary | None = None) -> None:
         self.ckpt = ckpt
+        self.library = library
         self.model = ckpt.model
         self.device = ckpt.device
         self.rows: list[_Row] = []
+        self._ready: list[StrokeEvent | DoneEvent] = []  # library alternatives, sent next step
         self._z = self._h = self._c = self._prev = None  # batched tensors, one row per sketch
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.rows) + bool(self._ready)
 
     @torch.no_grad()
     def add(self, req: Request, tag: Any = None) -> None:
-        """Encode a request (validating it) and add its n alternatives to the batch."""
+        """Encode a request (validating it) and add its n alternatives to the batch.
+
+        With a library (and req.use_library), alternatives built from real drawings are ready
+        at the next step; the rest are decoded by the network, row by row.
+        """
         if req.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}; got {req.mode!r}")
+        if not 0.0 <= req.strength <= 1.0:
+            raise ValueError(f"strength must be between 0 and 1; got {req.strength}")
         polylines = [p for p in S.validate_polylines(req.strokes) if len(p)]
         if req.mode != "generate" and not polylines:
             raise ValueError(f"mode '{req.mode}' needs at least one stroke")
@@ -146,16 +159,39 @@ class Session:
             raise ConditionError(str(e)) from None
         placement = Placement.for_request(req, polylines)
         seed = secrets.randbits(64) if req.seed is None else req.seed
-        rngs = [np.random.default_rng([seed % 2**64, i]) for i in range(req.n)]
-        cfg, n = self.model.cfg, req.n
+        library = self.library if req.use_library else None
+        drawn: list[Drawn] = []
+        if library is not None and req.mode == "generate":
+            drawn = [Drawn([placement.to_doc(p) for p in d.strokes], d.source)
+                     for d in library.drawings(req.conditions, req.n, req.temperature, seed)]
+        elif library is not None and req.mode == "complete":
+            wanted = req.n - 1 if req.n >= 3 else req.n  # leave one to the network's own idea
+            drawn = library.continuations(polylines, req.conditions, wanted, req.temperature,
+                                          seed)
+        for i, d in enumerate(drawn):
+            strokes = _limit(d.strokes, req.max_points)
+            for j, stroke in enumerate(strokes):
+                self._ready.append(StrokeEvent(tag, i, j, stroke))
+            self._ready.append(DoneEvent(tag, i, strokes, d.source))
+        samples = list(range(len(drawn), req.n))
+        if samples:
+            self._add_rows(req, tag, polylines, cond, placement, seed, samples, library)
+
+    def _add_rows(self, req: Request, tag: Any, polylines: list[np.ndarray], cond: np.ndarray,
+                  placement: Placement, seed: int, samples: list[int],
+                  library: SketchLibrary | None) -> None:
+        """Start the network on the given alternatives of a request."""
+        rngs = [np.random.default_rng([seed % 2**64, i]) for i in samples]
+        cfg, n = self.model.cfg, len(samples)
         noise = torch.tensor(np.stack([r.standard_normal(cfg.z_size + cfg.influence_size)
                                        for r in rngs]), dtype=torch.float32, device=self.device)
         if req.mode == "generate" and cfg.use_condition:
-            cond = np.stack([self.ckpt.vocab.encode(c)
-                             for c in filled_conditions(self.ckpt, req.conditions, seed, n)])
+            filled = filled_conditions(self.ckpt, req.conditions, seed, req.n)
+            cond = np.stack([self.ckpt.vocab.encode(filled[i]) for i in samples])
         conditions = torch.tensor(cond, device=self.device).expand(n, -1)
         start = torch.tensor(S.START_TOKEN, device=self.device)
         box = placement.to_box(polylines)
+        source = "model"
         if req.mode == "generate":
             z = self.model.prior_z(conditions, noise)
             h, c = self.model.decoder.initial_state(z)
@@ -184,6 +220,8 @@ class Session:
             inp = Inputs(seq, lengths.to(self.device), conditions, raster)
             stochastic = req.mode == "complete" or req.sample_latent
             z = self.model.encode(inp, sample=stochastic, noise=noise).z
+            if req.mode == "refine" and library is not None and req.strength > 0:
+                z, source = self._project(z, library, req)
             h, c = self.model.decoder.initial_state(z)
             if req.mode == "complete":  # prime the decoder with all but the last given point
                 if len(s3) > 1:
@@ -193,10 +231,26 @@ class Session:
             else:
                 prev = start.expand(n, 5)
                 pos = np.zeros(2)
-        for i in range(n):
-            self.rows.append(_Row(tag, i, rngs[i], float(req.temperature), placement,
-                                  int(req.max_points), pos.copy()))
+        for i, rng in zip(samples, rngs):
+            self.rows.append(_Row(tag, i, rng, float(req.temperature), placement,
+                                  int(req.max_points), pos.copy(), source=source))
         self._append(z, h, c, prev)
+
+    def _project(self, z: torch.Tensor, library: SketchLibrary, req: Request
+                 ) -> tuple[torch.Tensor, str]:
+        """Blend the artist's latent with its projection onto the nearest real drawings
+        (DeepFaceDrawing's slider): strength 0 keeps z, 1 takes the projection."""
+        cond = self.model.cond_dim
+        latent = z[0, : z.shape[1] - cond].cpu().numpy().astype(np.float64)
+        found = library.project(latent, req.conditions)
+        if found is None:
+            return z, "model"
+        projected, used = found
+        blend = torch.tensor((1 - req.strength) * latent + req.strength * projected,
+                             dtype=z.dtype, device=z.device)
+        z = z.clone()
+        z[:, : z.shape[1] - cond] = blend
+        return z, "projection:" + "+".join(i for i, _ in used[:3])
 
     def _append(self, z: torch.Tensor, h: torch.Tensor, c: torch.Tensor, prev: torch.Tensor):
         if self._z is None:
@@ -209,8 +263,9 @@ class Session:
     @torch.no_grad()
     def step(self) -> list[StrokeEvent | DoneEvent]:
         """Sample one point for every sketch in the batch; report finished strokes and sketches."""
+        events, self._ready = self._ready, []
         if not self.rows:
-            return []
+            return events
         params, (self._h, self._c) = self.model.decoder.run(
             self._prev.unsqueeze(1), self._z, (self._h, self._c))
         step_params = type(params)(*(p[:, 0] for p in params))
@@ -221,7 +276,6 @@ class Session:
                              torch.tensor(noise, dtype=torch.float32, device=self.device))
         self._prev = out
         rows5 = out.cpu().numpy()
-        events: list[StrokeEvent | DoneEvent] = []
         keep = []
         for i, (row, r5) in enumerate(zip(self.rows, rows5)):
             if self._advance(row, r5, events):
@@ -246,12 +300,13 @@ class Session:
             row.strokes.append(points)
             row.current = []
         if ended or row.points >= row.max_points:
-            events.append(DoneEvent(row.tag, row.sample, row.strokes))
+            events.append(DoneEvent(row.tag, row.sample, row.strokes, row.source))
             return False
         return True
 
     def cancel(self, tag: Any) -> None:
         """Drop every sketch of a request from the batch."""
+        self._ready = [e for e in self._ready if e.tag != tag]
         keep = [i for i, r in enumerate(self.rows) if r.tag != tag]
         if len(keep) < len(self.rows):
             idx = torch.tensor(keep, dtype=torch.long, device=self.device)
@@ -260,15 +315,28 @@ class Session:
                 t.index_select(0, idx) for t in (self._z, self._h, self._c, self._prev))
 
 
-def stream(ckpt: Checkpoint, req: Request) -> Iterator[StrokeEvent | DoneEvent]:
+def _limit(strokes: list[np.ndarray], max_points: int) -> list[np.ndarray]:
+    """The strokes cut after max_points points in all, as the network stops at max_points."""
+    out, left = [], max_points
+    for stroke in strokes:
+        if left <= 0:
+            break
+        out.append(stroke[:left])
+        left -= len(out[-1])
+    return out
+
+
+def stream(ckpt: Checkpoint, req: Request, library: SketchLibrary | None = None
+           ) -> Iterator[StrokeEvent | DoneEvent]:
     """Yield each alternative's strokes as they finish, then one DoneEvent per alternative."""
-    session = Session(ckpt)
+    session = Session(ckpt, library)
     session.add(req)
     while len(session):
         yield from session.step()
 
 
-def sample(ckpt: Checkpoint, req: Request) -> list[list[np.ndarray]]:
+def sample(ckpt: Checkpoint, req: Request, library: SketchLibrary | None = None
+           ) -> list[list[np.ndarray]]:
     """The n finished sketches of a request in document units.
 
     For "complete" each sketch is the given strokes, exactly as given, followed by the new ones;
@@ -276,7 +344,7 @@ def sample(ckpt: Checkpoint, req: Request) -> list[list[np.ndarray]]:
     """
     given = S.validate_polylines(req.strokes) if req.mode == "complete" else []
     out: list[list[np.ndarray]] = [[] for _ in range(req.n)]
-    for event in stream(ckpt, req):
+    for event in stream(ckpt, req, library):
         if isinstance(event, DoneEvent):
             out[event.sample] = [*given, *event.strokes]
     return out

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from model.checkpoint import Checkpoint
+from model.library import SketchLibrary
 from model.sample import ConditionError, DoneEvent, Request, Session, StrokeEvent
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class DoneOut:
     samples: list[list[np.ndarray]]
     elapsed_ms: float
     cancelled: bool
+    sources: list[str] = field(default_factory=list)  # per sample: library id or "model"
 
 
 @dataclass
@@ -71,6 +73,7 @@ class Job:
     cancelled: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.perf_counter)
     samples: list[list[np.ndarray]] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
     remaining: int = 0
     ended: bool = False  # DoneOut or FailedOut has been emitted; touched by the worker only
 
@@ -86,10 +89,12 @@ class Engine:
     """Loaded models plus the worker thread that samples from them."""
 
     def __init__(self, models: Mapping[str, Checkpoint], *, max_jobs: int = 64,
-                 max_rows: int = 64, threads: int = 1) -> None:
+                 max_rows: int = 64, threads: int = 1,
+                 libraries: Mapping[str, SketchLibrary] | None = None) -> None:
         if not models:
             raise ValueError("the engine needs at least one model")
         self.models = dict(models)
+        self.libraries = dict(libraries or {})  # by model name; a model may have none
         self.max_jobs = max_jobs  # open jobs across all clients before `busy`
         self.max_rows = max_rows  # sketches decoded together per model
         # Intra-op threads of the worker (0: torch's default). One is fastest for small models:
@@ -153,7 +158,7 @@ class Engine:
     def _run(self) -> None:
         if self.threads:
             torch.set_num_threads(self.threads)  # per thread: the event loop's torch is untouched
-        sessions = {name: Session(ckpt) for name, ckpt in self.models.items()}
+        sessions = self._sessions()
         waiting: deque[Job] = deque()
         active: set[Job] = set()
         while not self._stop.is_set():
@@ -166,7 +171,7 @@ class Engine:
                                                 "the server log has the details"))
                 waiting.clear()
                 active.clear()
-                sessions = {name: Session(ckpt) for name, ckpt in self.models.items()}
+                sessions = self._sessions()
         for job in [*waiting, *active]:
             self._finish(job, FailedOut("busy", "the server is shutting down; "
                                         "try again when it is back"))
@@ -178,6 +183,9 @@ class Engine:
             if item is not None:
                 self._finish(item, FailedOut("busy", "the server is shutting down; "
                                              "try again when it is back"))
+
+    def _sessions(self) -> dict[str, Session]:
+        return {name: Session(ckpt, self.libraries.get(name)) for name, ckpt in self.models.items()}
 
     def _turn(self, sessions: dict[str, Session], waiting: deque[Job], active: set[Job]) -> None:
         """Take in new jobs, drop cancelled ones, start waiting ones, then step every batch."""
@@ -226,6 +234,7 @@ class Engine:
                                             "the server log has the details"))
                 continue
             job.samples = [[] for _ in range(job.request.n)]
+            job.sources = ["model"] * job.request.n
             job.remaining = job.request.n
             active.add(job)
 
@@ -245,6 +254,7 @@ class Engine:
                 job.samples[event.sample].append(event.points)
                 job.emit(StrokeOut(event.sample, event.index, event.points))
             elif isinstance(event, DoneEvent):
+                job.sources[event.sample] = event.source
                 job.remaining -= 1
                 if job.remaining == 0:
                     active.discard(job)
@@ -253,7 +263,8 @@ class Engine:
     @staticmethod
     def _done(job: Job, cancelled: bool) -> DoneOut:
         elapsed = (time.perf_counter() - job.started) * 1000.0
-        return DoneOut(job.samples or [[] for _ in range(job.request.n)], elapsed, cancelled)
+        return DoneOut(job.samples or [[] for _ in range(job.request.n)], elapsed, cancelled,
+                       job.sources or ["model"] * job.request.n)
 
 
 def modes(ckpt: Checkpoint) -> tuple[str, ...]:
@@ -261,8 +272,10 @@ def modes(ckpt: Checkpoint) -> tuple[str, ...]:
     return ("complete", "generate", "refine") if ckpt.config.variational else ("complete", "refine")
 
 
-def describe(models: Mapping[str, Checkpoint]) -> list[dict[str, Any]]:
-    """Name, description, conditions and modes of each model, as the welcome message lists them."""
+def describe(models: Mapping[str, Checkpoint],
+             libraries: Mapping[str, SketchLibrary] | None = None) -> list[dict[str, Any]]:
+    """Name, description, conditions, modes and library of each model, as the welcome lists them."""
+    libraries = libraries or {}
     return [
         {
             "name": name,
@@ -270,6 +283,9 @@ def describe(models: Mapping[str, Checkpoint]) -> list[dict[str, Any]]:
             "conditions": {a: list(ckpt.vocab.values[a]) for a in ckpt.vocab.attributes}
             if ckpt.config.use_condition else {},
             "modes": list(modes(ckpt)),
+            **({"library": {"size": len(lib), "licence": lib.library.licence,
+                            "source": lib.library.source}}
+               if (lib := libraries.get(name)) is not None else {}),
         }
         for name, ckpt in models.items()
     ]

@@ -27,6 +27,9 @@ MIN_TEMPERATURE = 0.01
 MAX_TEMPERATURE = 2.0
 DEFAULT_TEMPERATURE = 0.5
 DEFAULT_MAX_POINTS = 250
+DEFAULT_STRENGTH = 0.5  # refine: halfway between the artist's drawing and the library's
+MAX_GUIDE_K = 16
+DEFAULT_GUIDE_K = 4
 MAX_MAX_POINTS = 1000
 MAX_ID_LEN = 64
 MAX_NAME_LEN = 128  # client, model and condition names and values
@@ -114,6 +117,12 @@ def _num(v: Any, path: str, lo: float, hi: float) -> float:
     if not lo <= f <= hi:
         raise _bad(f"{path} must be between {lo} and {hi}, not {_show(v)}")
     return f
+
+
+def _bool(v: Any, path: str) -> bool:
+    if not isinstance(v, bool):
+        raise _bad(f"{path} must be true or false, not {_kind(v)}")
+    return v
 
 
 def _text(v: Any, path: str, max_len: int | None = None) -> str:
@@ -314,9 +323,16 @@ class ModelInfo(_Message):
     # Condition name -> allowed values; an empty tuple means any non-empty string is accepted.
     conditions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     modes: tuple[str, ...] = MODES
+    library: Mapping[str, Any] | None = None  # {size, licence, source} of its real drawings
 
     def _check(self) -> None:
         _text(self.name, "name", MAX_NAME_LEN)
+        if self.library is not None:
+            lib = _map(self.library, "library")
+            _set(self, "library", MappingProxyType({
+                "size": _int(lib.get("size"), "library.size", 0, INT_MAX),
+                "licence": _text(lib.get("licence"), "library.licence"),
+                "source": _text(lib.get("source"), "library.source")}))
         if not isinstance(self.description, str):
             raise _bad(f"description must be a string, not {_kind(self.description)}")
         _set(self, "conditions", _condition_map(self.conditions, "conditions", lists=True))
@@ -375,10 +391,14 @@ class Suggest(_Message):
     seed: int | None = None
     max_points: int = DEFAULT_MAX_POINTS  # per sample, all its strokes together
     bounds: tuple[float, float, float, float] | None = None  # used only when strokes is empty
+    use_library: bool = True  # False: the network alone, without the model's real drawings
+    strength: float = DEFAULT_STRENGTH  # refine: 0 the model's redraw .. 1 the projection
 
     def _check(self) -> None:
         if self.model is not None:
             _text(self.model, "model", MAX_NAME_LEN)
+        _bool(self.use_library, "use_library")
+        _set(self, "strength", _num(self.strength, "strength", 0.0, 1.0))
         if not isinstance(self.mode, str):
             raise _bad(f"mode must be a string, not {_kind(self.mode)}")
         if self.mode not in MODES:
@@ -442,8 +462,13 @@ class Done(_Message):
     samples: tuple[Sketch, ...]
     elapsed_ms: int
     cancelled: bool = False
+    # Where each sample came from: a library drawing's id, "projection:ID+ID", or "model".
+    sources: tuple[str, ...] | None = None
 
     def _check(self) -> None:
+        if self.sources is not None:
+            _set(self, "sources", tuple(_text(x, f"sources[{i}]", MAX_NAME_LEN) for i, x in
+                                        enumerate(_list(self.sources, "sources", "strings"))))
         samples = _list(self.samples, "samples", "sketches")
         if len(samples) > MAX_N:
             raise _bad(f"samples has {len(samples)} sketches; the limit is {MAX_N}")
@@ -455,6 +480,65 @@ class Done(_Message):
         _int(self.elapsed_ms, "elapsed_ms", 0, INT_MAX)
         if not isinstance(self.cancelled, bool):
             raise _bad(f"cancelled must be a boolean, not {_kind(self.cancelled)}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Guide(_Message):
+    """client -> server: the real drawings that best fit `strokes`, to show faintly under them."""
+
+    TYPE: ClassVar[str] = "guide"
+    id: RequestId
+    model: str | None = None  # None: the server's first model
+    strokes: Sketch
+    conditions: Mapping[str, str] = field(default_factory=dict)
+    k: int = DEFAULT_GUIDE_K
+
+    def _check(self) -> None:
+        if self.model is not None:
+            _text(self.model, "model", MAX_NAME_LEN)
+        _set(self, "strokes", _sketch(self.strokes, "strokes"))
+        if not self.strokes:
+            raise _bad("strokes must hold at least one stroke to guide")
+        _set(self, "conditions", _condition_map(self.conditions, "conditions", lists=False))
+        _int(self.k, "k", 1, MAX_GUIDE_K)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuideDrawing(_Message):
+    """One drawing of a guide: strokes in document units, blend weight (all sum to 1), id."""
+
+    strokes: Sketch
+    weight: float
+    source: str
+
+    def _check(self) -> None:
+        _set(self, "strokes", _sketch(self.strokes, "strokes"))
+        _set(self, "weight", _num(self.weight, "weight", 0.0, 1.0))
+        _text(self.source, "source", MAX_NAME_LEN)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuideResult(_Message):
+    """server -> client, the answer to `guide`: the k best-fitting drawings, best first."""
+
+    TYPE: ClassVar[str] = "guide"
+    id: RequestId
+    drawings: tuple[GuideDrawing, ...]
+    elapsed_ms: int
+
+    def _check(self) -> None:
+        drawings = []
+        for i, d in enumerate(_list(self.drawings, "drawings", "drawings")):
+            if not isinstance(d, GuideDrawing):
+                try:
+                    d = GuideDrawing.from_wire(_map(d, f"drawings[{i}]"))
+                except ProtocolError as e:
+                    raise _bad(f"drawings[{i}].{e.message}") from None
+            drawings.append(d)
+        if len(drawings) > MAX_GUIDE_K:
+            raise _bad(f"drawings has {len(drawings)} entries; the limit is {MAX_GUIDE_K}")
+        _set(self, "drawings", tuple(drawings))
+        _int(self.elapsed_ms, "elapsed_ms", 0, INT_MAX)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -472,12 +556,13 @@ class Error(_Message):
         _text(self.message, "message")
 
 
-ClientMessage = Hello | Suggest | Cancel
-ServerMessage = Welcome | StrokeChunk | Done | Error
+ClientMessage = Hello | Suggest | Cancel | Guide
+ServerMessage = Welcome | StrokeChunk | Done | GuideResult | Error
 Message = ClientMessage | ServerMessage
-_CLIENT_TYPES: dict[str, Any] = {"hello": Hello, "suggest": Suggest, "cancel": Cancel}
+_CLIENT_TYPES: dict[str, Any] = {"hello": Hello, "suggest": Suggest, "cancel": Cancel,
+                                 "guide": Guide}
 _SERVER_TYPES: dict[str, Any] = {"welcome": Welcome, "stroke": StrokeChunk, "done": Done,
-                                 "error": Error}
+                                 "guide": GuideResult, "error": Error}
 
 
 def _parse(d: Any, types: dict[str, Any]) -> Any:

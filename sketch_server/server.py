@@ -15,7 +15,8 @@ import logging
 import math
 import os
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from importlib import metadata
@@ -31,6 +32,7 @@ from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
 
 from model.checkpoint import SHIPPED_MODELS, Checkpoint, CheckpointError, load, shipped
+from model.library import LibraryError, SketchLibrary, open_library
 from model.sample import Request
 
 from .config import ConfigError, ServerConfig
@@ -43,6 +45,9 @@ from .protocol import (
     ClientMessage,
     Done,
     Error,
+    Guide,
+    GuideDrawing,
+    GuideResult,
     Hello,
     ModelInfo,
     ProtocolError,
@@ -126,9 +131,31 @@ def load_models(dirs: tuple[Path, ...], device: torch.device) -> dict[str, Check
     return models
 
 
-def model_infos(models: Mapping[str, Checkpoint]) -> dict[str, ModelInfo]:
+def load_libraries(dirs: tuple[Path, ...], models: Mapping[str, Checkpoint]
+                   ) -> dict[str, SketchLibrary]:
+    """The sketch library beside each served model that has one, keyed by model name."""
+    libraries = {}
+    for directory in dirs or tuple(shipped(name) for name in SHIPPED_MODELS):
+        name = model_name(directory)
+        if name not in models:
+            continue
+        try:
+            library = open_library(directory, models[name])
+        except LibraryError as e:
+            raise ConfigError(str(e)) from None
+        if library is not None:
+            libraries[name] = library
+    return libraries
+
+
+def model_infos(models: Mapping[str, Checkpoint],
+                libraries: Mapping[str, SketchLibrary] | None = None) -> dict[str, ModelInfo]:
     """What the welcome says about each model, by name, in the order given."""
-    return {d["name"]: ModelInfo(**d) for d in describe(models)}
+    return {d["name"]: ModelInfo(**d) for d in describe(models, libraries)}
+
+
+def _one_thread() -> None:
+    torch.set_num_threads(1)  # a guide is one small CNN pass; more threads only contend
 
 
 # --- the server ---------------------------------------------------------------------------
@@ -137,12 +164,14 @@ def model_infos(models: Mapping[str, Checkpoint]) -> dict[str, ModelInfo]:
 class SketchServer:
     """A running server: the engine, the listening socket and every open connection."""
 
-    def __init__(self, config: ServerConfig, models: Mapping[str, Checkpoint]) -> None:
+    def __init__(self, config: ServerConfig, models: Mapping[str, Checkpoint],
+                 libraries: Mapping[str, SketchLibrary] | None = None) -> None:
         if not models:
             raise ConfigError("the server needs at least one model")
         self.config = config
         self.models = dict(models)
-        self.infos = model_infos(self.models)
+        self.libraries = dict(libraries or {})
+        self.infos = model_infos(self.models, self.libraries)
         self.default_model = next(iter(self.infos))
         devices = {ckpt.device for ckpt in self.models.values()}
         self.device = ", ".join(sorted(map(device_label, devices)))
@@ -150,7 +179,9 @@ class SketchServer:
         self.welcome_frames = {True: encode(welcome, binary=True),
                                False: encode(welcome, binary=False)}
         self.engine = Engine(self.models, max_jobs=config.max_jobs, max_rows=config.max_rows,
-                             threads=config.torch_threads)
+                             threads=config.torch_threads, libraries=self.libraries)
+        # Guides run one at a time beside the engine: each is a few milliseconds of search.
+        self.guides = ThreadPoolExecutor(1, "sketch-guide", initializer=_one_thread)
         self.ws: Server | None = None
         self.host = config.host
         self.port = config.port
@@ -190,6 +221,7 @@ class SketchServer:
             self.ws.close()
             await self.ws.wait_closed()
         await asyncio.to_thread(self.engine.close)
+        self.guides.shutdown(wait=False, cancel_futures=True)
 
     def _check_origin(self, connection: ServerConnection,
                       request: HttpRequest) -> HttpResponse | None:
@@ -214,15 +246,18 @@ class SketchServer:
 
 
 async def start_server(config: ServerConfig,
-                       models: Mapping[str, Checkpoint] | None = None) -> SketchServer:
-    """Load the configured models (unless given), start the engine and listen.
+                       models: Mapping[str, Checkpoint] | None = None,
+                       libraries: Mapping[str, SketchLibrary] | None = None) -> SketchServer:
+    """Load the configured models and their libraries (unless given), start the engine and listen.
 
     Raises ConfigError with a message for people when a model, device or port is unusable.
     """
     if models is None:
         device = resolve_device(config.device)
         models = await asyncio.to_thread(load_models, config.models, device)
-    server = SketchServer(config, models)
+    if libraries is None:
+        libraries = await asyncio.to_thread(load_libraries, config.models, models)
+    server = SketchServer(config, models, libraries)
     await server.start()
     log.info("serving %s on %s at %s", ", ".join(server.infos), server.device, server.url)
     return server
@@ -230,10 +265,11 @@ async def start_server(config: ServerConfig,
 
 @asynccontextmanager
 async def run_server(config: ServerConfig,
-                     models: Mapping[str, Checkpoint] | None = None
+                     models: Mapping[str, Checkpoint] | None = None,
+                     libraries: Mapping[str, SketchLibrary] | None = None
                      ) -> AsyncIterator[SketchServer]:
     """`async with run_server(config) as server:` a started server, closed on the way out."""
-    server = await start_server(config, models)
+    server = await start_server(config, models, libraries)
     try:
         yield server
     finally:
@@ -289,6 +325,7 @@ class _Connection:
         self.binary: bool | None = None  # frame kind of the hello, which every reply then uses
         self.jobs: dict[RequestId, Job] = {}  # open requests by id
         self.forwarders: set[asyncio.Task[None]] = set()
+        self.guides: set[RequestId] = set()  # guide ids being answered
 
     async def serve(self) -> None:
         """Handle frames until the client leaves; a client that never says hello is closed."""
@@ -323,7 +360,7 @@ class _Connection:
             task.cancel()
         await asyncio.gather(*self.forwarders, return_exceptions=True)
 
-    async def _send(self, msg: Hello | Welcome | StrokeChunk | Done | Error,
+    async def _send(self, msg: Hello | Welcome | StrokeChunk | Done | GuideResult | Error,
                     binary: bool) -> None:
         await self.ws.send(encode(msg, binary=binary))
 
@@ -342,6 +379,8 @@ class _Connection:
                 await self._hello(msg, frame_binary)
             elif isinstance(msg, Suggest):
                 self._suggest(msg, received)
+            elif isinstance(msg, Guide):
+                self._guide(msg, received, reply_binary)
             elif isinstance(msg, Cancel):
                 job = self.jobs.get(msg.id)
                 if job is not None:  # unknown or finished ids are ignored: cancel can cross done
@@ -353,7 +392,7 @@ class _Connection:
             raise
         except Exception:
             log.exception("failed to handle a frame from %s (%s)", self.peer, self.client)
-            rid = msg.id if isinstance(msg, Suggest) else None
+            rid = msg.id if isinstance(msg, (Suggest, Guide)) else None
             if rid is not None and rid in self.jobs:  # it started: its forwarder sends its end
                 return
             await self._send(Error(id=rid, code="internal", message="the server failed to handle "
@@ -377,30 +416,77 @@ class _Connection:
         log.info("%s connected: %s", self.peer, msg.client)
         await self.ws.send(self.server.welcome_frames[frame_binary])
 
+    def _model(self, name: str | None, conditions: Mapping[str, str], rid: RequestId
+               ) -> tuple[str, ModelInfo]:
+        """The named (or default) model and its description, once the conditions are checked."""
+        name = name if name is not None else self.server.default_model
+        info = self.server.infos.get(name)
+        if info is None:
+            raise ProtocolError("unknown_model", f"model {name!r} is not on this server; it has "
+                                f"{', '.join(map(repr, self.server.infos))}", rid)
+        for key, value in conditions.items():
+            _check_condition(info, key, value, rid)
+        return name, info
+
+    def _guide(self, msg: Guide, received: float, binary: bool) -> None:
+        """Find the library drawings that fit the strokes, on the guide thread, and answer."""
+        rid = msg.id
+        if rid in self.guides:
+            raise ProtocolError("bad_request", f"guide id {rid!r} is still being answered; use a "
+                                "new id for each guide", rid)
+        if len(self.guides) >= self.config.max_jobs_per_connection:
+            raise ProtocolError("busy", f"this connection already has {len(self.guides)} guides "
+                                "open; send the next once one is answered", rid)
+        name, _ = self._model(msg.model, msg.conditions, rid)
+        _check_extent(msg.strokes, None, rid)
+        library = self.server.libraries.get(name)
+        self.guides.add(rid)
+        task = asyncio.create_task(self._answer_guide(msg, library, received, binary))
+        self.forwarders.add(task)
+        task.add_done_callback(self.forwarders.discard)
+
+    async def _answer_guide(self, msg: Guide, library: SketchLibrary | None, received: float,
+                            binary: bool) -> None:
+        try:
+            found = [] if library is None else await asyncio.get_running_loop().run_in_executor(
+                self.server.guides, library.guide, [np.asarray(s) for s in msg.strokes],
+                dict(msg.conditions), msg.k)
+            drawings = tuple(GuideDrawing(strokes=[_polyline(p) for p in strokes if len(p)],
+                                          weight=min(max(weight, 0.0), 1.0), source=source)
+                             for strokes, weight, source in found)
+            reply: GuideResult | Error = GuideResult(
+                id=msg.id, drawings=drawings,
+                elapsed_ms=int((time.perf_counter() - received) * 1000))
+        except Exception:
+            log.exception("guide %r from %s failed", msg.id, self.peer)
+            reply = Error(id=msg.id, code="internal", message="the server failed to find a "
+                          "guide; the server log has the details")
+        finally:
+            self.guides.discard(msg.id)
+        try:
+            await self._send(reply, binary)
+        except ConnectionClosed:
+            pass
+
     def _suggest(self, msg: Suggest, received: float) -> None:
         """Check a request against this server's models and limits, then start it."""
         rid = msg.id
         if rid in self.jobs:
             raise ProtocolError("bad_request", f"request id {rid!r} is still in flight; use a new "
                                 "id for each request that has not finished", rid)
-        name = msg.model if msg.model is not None else self.server.default_model
-        info = self.server.infos.get(name)
-        if info is None:
-            raise ProtocolError("unknown_model", f"model {name!r} is not on this server; it has "
-                                f"{', '.join(map(repr, self.server.infos))}", rid)
+        name, info = self._model(msg.model, msg.conditions, rid)
         if msg.mode not in info.modes:
             raise ProtocolError("bad_request", f"model {name!r} cannot {msg.mode}; it offers "
                                 f"{', '.join(info.modes)}", rid)
-        for key, value in msg.conditions.items():
-            _check_condition(info, key, value, rid)
-        _check_extent(msg)
+        _check_extent(msg.strokes, msg.bounds, rid)
         if len(self.jobs) >= self.config.max_jobs_per_connection:
             raise ProtocolError("busy", f"this connection already has {len(self.jobs)} requests "
                                 "open, the most it may; wait for one to end or cancel one", rid)
         request = Request(mode=msg.mode, strokes=msg.strokes, conditions=dict(msg.conditions),
                           n=msg.n, temperature=msg.temperature, seed=msg.seed,
                           max_points=msg.max_points,
-                          bounds=msg.bounds if msg.bounds is not None else DEFAULT_BOUNDS)
+                          bounds=msg.bounds if msg.bounds is not None else DEFAULT_BOUNDS,
+                          use_library=msg.use_library, strength=msg.strength)
         try:
             job = self.engine.submit(name, request, asyncio.get_running_loop())
         except EngineBusy as e:
@@ -424,7 +510,8 @@ class _Connection:
                     elapsed = int((time.perf_counter() - received) * 1000)
                     samples = [[_polyline(p) for p in sample] for sample in event.samples]
                     await self._send(Done(id=rid, samples=samples, elapsed_ms=elapsed,
-                                          cancelled=event.cancelled), binary)
+                                          cancelled=event.cancelled,
+                                          sources=event.sources or None), binary)
                 else:
                     await self._send(Error(id=rid, code=event.code, message=event.message),
                                      binary)
@@ -453,21 +540,22 @@ class _Connection:
             del self.jobs[rid]
 
 
-def _check_extent(msg: Suggest) -> None:
+def _check_extent(strokes: Sequence[Sequence[tuple[float, float]]],
+                  bounds: tuple[float, float, float, float] | None, rid: RequestId) -> None:
     """Refuse a drawing area too wide for a float: the strokes drawn in it would overflow too."""
-    if msg.strokes:
-        xs = [x for stroke in msg.strokes for x, _ in stroke]
-        ys = [y for stroke in msg.strokes for _, y in stroke]
+    if strokes:
+        xs = [x for stroke in strokes for x, _ in stroke]
+        ys = [y for stroke in strokes for _, y in stroke]
         what, width, height = "strokes", max(xs) - min(xs), max(ys) - min(ys)
-    elif msg.bounds is not None:
-        x0, y0, x1, y1 = msg.bounds
+    elif bounds is not None:
+        x0, y0, x1, y1 = bounds
         what, width, height = "bounds", x1 - x0, y1 - y0
     else:
         return
     if not (math.isfinite(width) and math.isfinite(height)):
         raise ProtocolError("bad_request", f"{what} span an area too wide to compute with "
                             "(its width or height overflows a 64-bit float); draw in a smaller "
-                            "area", msg.id)
+                            "area", rid)
 
 
 def _check_condition(info: ModelInfo, key: str, value: str, rid: RequestId) -> None:

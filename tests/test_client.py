@@ -200,7 +200,8 @@ def test_reconnects_after_the_server_restarts(start_server, make_client):
     first = start_server()
     c = make_client(first.url)
     drain(c, state_is("connected"))
-    job = c.suggest("generate", [], n=8, max_points=1000, temperature=1.0, seed=5)
+    job = c.suggest("generate", [], n=8, max_points=1000, temperature=1.0, seed=5,
+                    use_library=False)  # the network draws for long enough to be cut off
     drain(c, lambda m: isinstance(m, protocol.StrokeChunk))  # the job is being drawn
     first.stop()
     seen = drain(c, ends(job))

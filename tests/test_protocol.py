@@ -130,7 +130,8 @@ def test_to_wire_uses_plain_lists_and_dicts() -> None:
     assert wire == {"type": "suggest", "id": "r-1", "model": "quickdraw", "mode": "complete",
                     "strokes": [[[0.0, 0.0], [10.0, 5.5]], [[3.0, 3.0], [4.0, 4.0], [-5.0, 1e9]]],
                     "conditions": {"category": "cat"}, "n": 2, "temperature": 0.8,
-                    "seed": (1 << 64) - 1, "max_points": 500, "bounds": [0.0, 0.0, 100.0, 50.0]}
+                    "seed": (1 << 64) - 1, "max_points": 500, "bounds": [0.0, 0.0, 100.0, 50.0],
+                    "use_library": True, "strength": 0.5}
     assert json.loads(encode(SERVER_MESSAGES[0], binary=False))["models"][0] == {
         "name": "quickdraw", "description": "QuickDraw doodles",
         "conditions": {"category": ["cat", "dog"], "style": []}, "modes": ["complete", "generate"]}
@@ -259,9 +260,9 @@ CLIENT_ERRORS = [
     ({"type": "cancel"}, "bad_request", "id is required"),
     ({"type": "cancel", "id": [1]}, "bad_request", "id must be a string or an integer, not list"),
     ({"type": "foo"}, "bad_request",
-     "unknown message type 'foo'; expected one of hello, suggest, cancel"),
+     "unknown message type 'foo'; expected one of hello, suggest, cancel, guide"),
     ({"type": "welcome"}, "bad_request",
-     "unknown message type 'welcome'; expected one of hello, suggest, cancel"),
+     "unknown message type 'welcome'; expected one of hello, suggest, cancel, guide"),
     ({"id": 1}, "bad_request", "frame has no 'type' field"),
     ({"type": 7}, "bad_request", "type must be a string, not integer"),
     ([1, 2], "bad_request", "frame must be a map with a 'type' field, not list"),
@@ -310,7 +311,7 @@ SERVER_ERRORS = [
      "unknown_condition, too_large, busy, internal"),
     ({"type": "error", "code": "busy", "message": ""}, "bad_request", "message must not be empty"),
     ({"type": "hello"}, "bad_request",
-     "unknown message type 'hello'; expected one of welcome, stroke, done, error"),
+     "unknown message type 'hello'; expected one of welcome, stroke, done, guide, error"),
 ]
 
 

@@ -135,15 +135,29 @@ class SuggestClient:
                 conditions: Mapping[str, str] | None = None, n: int = 1,
                 temperature: float = protocol.DEFAULT_TEMPERATURE, seed: int | None = None,
                 max_points: int | None = None,
-                bounds: Sequence[float] | None = None, model: str | None = None) -> str:
-        """Queue a request and return its job id; raises protocol.ProtocolError if it is invalid."""
+                bounds: Sequence[float] | None = None, model: str | None = None,
+                strength: float | None = None, use_library: bool | None = None) -> str:
+        """Queue a request and return its job id; raises protocol.ProtocolError if it is invalid.
+
+        Options left as None take the protocol's defaults."""
         job = f"j{next(self._ids)}"
-        extra = {} if max_points is None else {"max_points": max_points}
+        given = {"max_points": max_points, "strength": strength, "use_library": use_library}
         msg = protocol.Suggest(
-            id=job, model=model, mode=mode, strokes=tuple(tuple(map(tuple, s)) for s in strokes),
+            id=job, model=model, mode=mode, strokes=_sketch(strokes),
             conditions=dict(conditions or {}), n=n, temperature=temperature, seed=seed,
-            bounds=None if bounds is None else tuple(bounds), **extra)
+            bounds=None if bounds is None else tuple(bounds),
+            **{k: v for k, v in given.items() if v is not None})
         self._outbox.put(msg)
+        return job
+
+    def guide(self, strokes: Sequence[Sequence[Sequence[float]]],
+              conditions: Mapping[str, str] | None = None, k: int = protocol.DEFAULT_GUIDE_K,
+              model: str | None = None) -> str:
+        """Ask for the real drawings that fit the strokes (a shadow guide); returns its id.
+        The answer is a protocol.GuideResult (or an Error) with that id."""
+        job = f"g{next(self._ids)}"
+        self._outbox.put(protocol.Guide(id=job, model=model, strokes=_sketch(strokes),
+                                        conditions=dict(conditions or {}), k=k))
         return job
 
     def cancel(self, job_id: str) -> None:
@@ -211,7 +225,7 @@ class SuggestClient:
                 msg = self._outbox.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(msg, protocol.Suggest):
+            if isinstance(msg, (protocol.Suggest, protocol.Guide)):
                 self._inbox.put(protocol.Error(id=msg.id, code="internal", message=why))
 
     def _end_open_jobs(self, why: str) -> None:
@@ -300,7 +314,7 @@ class SuggestClient:
                 msg = self._outbox.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(msg, protocol.Suggest):
+            if isinstance(msg, (protocol.Suggest, protocol.Guide)):
                 self._open_jobs.add(str(msg.id))
             elif str(msg.id) not in self._open_jobs:
                 continue  # a cancel for a job that already ended, or one from an old connection
@@ -324,6 +338,11 @@ class SuggestClient:
                 id=rid, code="internal", message=f"the server sent a message this add-on "
                 f"cannot read ({e.message}); install matching versions of both"))
             return
-        if isinstance(msg, (protocol.Done, protocol.Error)) and msg.id is not None:
+        if isinstance(msg, (protocol.Done, protocol.GuideResult, protocol.Error)) \
+                and msg.id is not None:
             self._open_jobs.discard(str(msg.id))
         self._inbox.put(msg)
+
+
+def _sketch(strokes: Sequence[Sequence[Sequence[float]]]) -> protocol.Sketch:
+    return tuple(tuple(tuple(p) for p in s) for s in strokes)  # type: ignore[misc]
