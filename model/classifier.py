@@ -37,6 +37,7 @@ class ClassifierConfig:
     batch_size: int = 64
     learning_rate: float = 2e-3
     seed: int = 0
+    part: tuple[int, int] = (0, 1)  # (k, n): train on the k-th of n interleaved train parts
 
 
 class SketchClassifier(nn.Module):
@@ -105,6 +106,8 @@ def train_classifier(data: PreparedData, cfg: ClassifierConfig, quiet: bool = Fa
     cfg = ClassifierConfig(**{**asdict(cfg), "classes": tuple(classes)})
     model = SketchClassifier(cfg)
     idx, labels = _labelled(data, "train", cfg.attribute, cfg.classes)
+    keep = np.isin(idx, data.part(data.indices("train"), *cfg.part))
+    idx, labels = idx[keep], labels[keep]
     if not len(idx):
         raise ValueError(f"no training sketch has a '{cfg.attribute}' label")
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=1e-4)
@@ -158,15 +161,22 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--classes", help="comma-separated subset of the attribute's values")
     ap.add_argument("--steps", type=int, default=ClassifierConfig.steps)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--part", default="1/1", metavar="K/N",
+                    help="train on the K-th of N interleaved parts of each category's training "
+                         "drawings, e.g. 2/2 when part 1/2 went into a library it will judge")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
+    try:
+        k, n = (int(x) for x in args.part.split("/"))
+    except ValueError:
+        ap.error(f"--part must look like K/N, e.g. 2/2; got {args.part!r}")
     data = PreparedData.merge([PreparedData.load(p) for p in args.data])
     if args.attribute not in data.attributes:
         ap.error(f"the data has no attribute '{args.attribute}'; it has "
                  f"{', '.join(data.attributes)}")
     classes = tuple(args.classes.split(",")) if args.classes else ()
     cfg = ClassifierConfig(attribute=args.attribute, classes=classes, steps=args.steps,
-                           seed=args.seed)
+                           seed=args.seed, part=(k - 1, n))
     try:
         model, scores = train_classifier(data, cfg, args.quiet)
     except ValueError as e:

@@ -262,6 +262,17 @@ class PreparedData:
         keys = self.meta.get("keys")
         return keys[i] if keys else None
 
+    def part(self, indices: np.ndarray, k: int, n: int) -> np.ndarray:
+        """The k-th (0-based) of n interleaved parts of `indices`, taken per category, so every
+        part covers every category (the library and its judge get disjoint halves)."""
+        if not 0 <= k < n:
+            raise ValueError(f"part {k + 1}/{n} does not exist; K must be 1..{n}")
+        rank, seen = np.zeros(len(indices), dtype=np.int64), {}
+        for j, label in enumerate(self.labels[indices, 0].tolist()):
+            rank[j] = seen.get(label, 0)
+            seen[label] = rank[j] + 1
+        return np.asarray(indices, dtype=np.int64)[rank % n == k]
+
     def indices(self, split: str) -> np.ndarray:
         """Indices (int64) of the sketches in 'train', 'valid' or 'test'."""
         if split not in SPLIT_CODES:

@@ -25,6 +25,8 @@ from . import strokes as S
 from .checkpoint import Checkpoint, load
 from .classifier import load_classifier
 from .data import Batch, Batcher, PreparedData
+from .library import SketchLibrary, open_library
+from .library.measure import library_report, print_library_report
 from .losses import reconstruction_loss
 from .raster import rasterize
 from .sample import Request, sample
@@ -96,7 +98,8 @@ def labels_of(data: PreparedData, i: int) -> dict[str, str]:
 
 def attribute_recognition(ckpt: Checkpoint, classifiers: dict[str, str | Path], n: int,
                           temperature: float, seed: int = 0,
-                          data: PreparedData | None = None) -> dict[str, Any]:
+                          data: PreparedData | None = None,
+                          library: SketchLibrary | None = None) -> dict[str, Any]:
     """Per attribute, the share of sketches drawn from a full random set of conditions whose
     attribute an independently trained classifier reads back (the face model's target).
 
@@ -107,8 +110,8 @@ def attribute_recognition(ckpt: Checkpoint, classifiers: dict[str, str | Path], 
     rng = np.random.default_rng(seed)
     vocab = ckpt.vocab
     asked = [{a: str(rng.choice(vocab.values[a])) for a in vocab.attributes} for _ in range(n)]
-    drawn = [sample(ckpt, Request(conditions=c, temperature=temperature, seed=seed + k))[0]
-             for k, c in enumerate(asked)]
+    drawn = [sample(ckpt, Request(conditions=c, temperature=temperature, seed=seed + k),
+                    library)[0] for k, c in enumerate(asked)]
     refined, truth = [], []
     if data is not None:
         every = ((int(i), labels_of(data, int(i))) for i in data.indices("test"))
@@ -217,6 +220,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--diversity-inputs", type=int, default=20, help="test inputs (0 skips)")
     ap.add_argument("--temperature", type=float, default=0.4)
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--no-library", action="store_true",
+                    help="measure the network alone even when the checkpoint has a library")
     args = ap.parse_args(argv)
     ckpt = load(args.checkpoint)
     data = PreparedData.merge([PreparedData.load(p) for p in args.data])
@@ -225,11 +230,23 @@ def main(argv: list[str] | None = None) -> None:
     categories = [c for c in wanted if c in known]
     report = evaluate(ckpt, data, args.classifier, categories, args.per_category,
                       args.diversity_inputs, args.temperature)
+    library = None if args.no_library else open_library(args.checkpoint, ckpt)
     if args.attribute_classifier:
         pairs = dict(a.split("=", 1) for a in args.attribute_classifier)
         report["attributes"] = attribute_recognition(ckpt, pairs, args.per_category * 10,
                                                      args.temperature, data=data)
+        if library is not None:
+            report["attributes_with_library"] = attribute_recognition(
+                ckpt, pairs, args.per_category * 10, args.temperature, library=library)
+    if library is not None and args.classifier and categories:
+        report["library"] = library_report(ckpt, library, args.classifier, data, categories,
+                                           args.per_category, args.temperature)
     print_report(report, categories or wanted)
+    if "library" in report:
+        print_library_report(report["library"])
+    for attribute, r in report.get("attributes_with_library", {}).items():
+        print(f"{attribute}, with the library: {r['recognised']:.1%} of sketches drawn from "
+              "random full conditions read back")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
 

@@ -34,14 +34,7 @@ def select(data: PreparedData, sel: Selection) -> np.ndarray:
     """Indices of the chosen drawings, in data order."""
     codes = [SPLIT_CODES[s] for s in sel.splits]
     chosen = np.flatnonzero(np.isin(data.split, codes))
-    k, n = sel.part
-    if n > 1:  # every n-th drawing of each category, so both halves cover every category
-        rank = np.zeros(len(chosen), dtype=np.int64)
-        seen: dict[int, int] = {}
-        for j, label in enumerate(data.labels[chosen, 0]):
-            rank[j] = seen.get(int(label), 0)
-            seen[int(label)] = rank[j] + 1
-        chosen = chosen[rank % n == k]
+    chosen = data.part(chosen, *sel.part)
     if sel.per_combination:
         counts: dict[tuple[int, ...], int] = {}
         keep = []
