@@ -52,6 +52,7 @@ class Fit:
 
     transform: Similarity
     error: float  # trimmed mean symmetric nearest-point distance / target size
+    full_error: float  # the same over every point: what a part that matches nothing costs
 
 
 def resample(polylines: Sequence[np.ndarray], count: int = RESAMPLE_POINTS
@@ -143,16 +144,16 @@ def fit(source: Sequence[np.ndarray], target: Sequence[np.ndarray],
     spread_d = float(np.sqrt(((dst - dst.mean(0)) ** 2).sum(1).mean()))
     scale = spread_d / spread_s if spread_s > 0 else 1.0
     shift = dst.mean(0) - scale * src.mean(0)
-    best = Similarity(scale, 0.0, (float(shift[0]), float(shift[1])))
-    best_err, stale = np.inf, 0
+    current = Similarity(scale, 0.0, (float(shift[0]), float(shift[1])))
+    best, best_err, stale = current, np.inf, 0
     for _ in range(rounds):
-        i, j, d = _pairs(best.apply(src), dst)
+        i, j, d = _pairs(current.apply(src), dst)
         keep = _trimmed(d)
         err = float(d[keep].mean())
         if err < best_err * (1 - 1e-4):
-            best_err, stale = err, 0
+            best, best_err, stale = current, err, 0
         elif (stale := stale + 1) >= 4:
             break
-        best = _solve(src[i[keep]], dst[j[keep]], normals[j[keep]], max_angle)
-    i, j, d = _pairs(best.apply(src), dst)
-    return Fit(best, float(d[_trimmed(d)].mean()) / size)
+        current = _solve(src[i[keep]], dst[j[keep]], normals[j[keep]], max_angle)
+    _, _, d = _pairs(best.apply(src), dst)
+    return Fit(best, float(d[_trimmed(d)].mean()) / size, float(d.mean()) / size)
