@@ -177,14 +177,14 @@ def vary(polylines: Sequence[np.ndarray], rng: np.random.Generator, temperature:
     out = []
     for p in lines:
         c = p.mean(axis=0)
-        turn = Similarity(1.0 + rng.normal(0, 0.03 * t), rng.normal(0, 0.03 * t))
-        q = turn.apply(p - c) + c + rng.normal(0, 0.012 * t * size, 2)
-        if len(q) > 2:  # a smooth bend along the stroke, zero at its ends
+        turn = Similarity(1.0 + rng.normal(0, 0.015 * t), rng.normal(0, 0.015 * t))
+        q = turn.apply(p - c) + c + rng.normal(0, 0.006 * t * size, 2)
+        if len(q) > 2:  # a smooth bend along the stroke, zero at its ends, to its own scale
             along = np.linspace(0.0, np.pi, len(q))[:, None]
-            q = q + np.sin(along) * rng.normal(0, 0.01 * t * size, 2)
+            q = q + np.sin(along) * rng.normal(0, 0.015 * t * size_of(p), 2)
         out.append(q)
     if whole:
-        stretch = np.diag(1.0 + rng.normal(0, 0.05 * t, 2))
+        stretch = np.diag(1.0 + rng.normal(0, 0.04 * t, 2))
         out = [(q - centre) @ stretch.T + centre for q in out]
     return out
 
