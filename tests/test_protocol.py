@@ -27,6 +27,9 @@ from sketch_server.protocol import (
     Done,
     Error,
     Hello,
+    Guide,
+    GuideDrawing,
+    GuideResult,
     ModelInfo,
     ProtocolError,
     StrokeChunk,
@@ -52,6 +55,9 @@ CLIENT_MESSAGES = [
             max_points=500, bounds=(0, 0, 100, 50)),
     Cancel(id="r-1"),
     Cancel(id=-7),
+    Suggest(id="r-2", mode="refine", strokes=[[(0, 0), (1, 1)]], strength=1, use_library=False),
+    Guide(id="g1", strokes=[[(0, 0), (1, 1)]]),
+    Guide(id=4, model="faces", strokes=[[(0, 0), (1, 1)]], conditions={"emotion": "happy"}, k=16),
 ]
 SERVER_MESSAGES = [
     Welcome(server="ai-sketcher/0.1.0", device="cpu", models=(MODEL, ModelInfo(name="tiny"))),
@@ -59,6 +65,13 @@ SERVER_MESSAGES = [
     StrokeChunk(id="r-1", sample=1, index=0, points=[(1, 2), (3.25, 4)]),
     Done(id="r-1", samples=[[[(1, 2), (3, 4)]], []], elapsed_ms=1234, cancelled=True),
     Done(id=9, samples=[], elapsed_ms=0),
+    Done(id=2, samples=[[[(1, 2), (3, 4)]]], elapsed_ms=5, sources=["quickdraw:cat:123"]),
+    Welcome(server="ai-sketcher/0.1.0", device="cpu", models=(ModelInfo(
+        name="objects", library={"size": 8719, "licence": "CC BY 4.0", "source": "QuickDraw"}),)),
+    GuideResult(id="g1", elapsed_ms=16, drawings=[
+        GuideDrawing(strokes=[[(0, 0), (1, 1)]], weight=0.75, source="quickdraw:cat:1"),
+        {"strokes": [[[2, 2], [3, 3]]], "weight": 0.25, "source": "quickdraw:cat:2"}]),
+    GuideResult(id=5, elapsed_ms=0, drawings=[]),
     Error(code="bad_request", message="strokes[3] has 1 point; a stroke needs at least 2", id=3),
     Error(code="internal", message="the model crashed; see the server log"),
 ]
@@ -81,8 +94,10 @@ def codec(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> st
 
 
 def _parse_any(d: dict[str, Any]) -> Any:
-    return (parse_client_message if d["type"] in ("hello", "suggest", "cancel")
-            else parse_server_message)(d)
+    """A client or server message; "guide" goes both ways, its answer carries drawings."""
+    client = d["type"] in ("hello", "suggest", "cancel") or (
+        d["type"] == "guide" and "drawings" not in d)
+    return (parse_client_message if client else parse_server_message)(d)
 
 
 def _suggest(**changes: Any) -> dict[str, Any]:
@@ -439,7 +454,7 @@ def test_docs_examples_are_valid_messages() -> None:
     doc = (MODULE_PATH.parents[1] / "docs" / "protocol.md").read_text()
     examples = [block.strip() for block in re.findall(r"```json\n(.*?)```", doc, re.S)]
     session = re.search(r"## Example session.*?```\n(.*?)```", doc, re.S)
-    assert session and len(examples) == 7
+    assert session and len(examples) == 9
     lines = re.split(r"\n(?=[→←] )", session.group(1).strip())
     examples += [line[2:].replace("\n", " ") for line in lines[:-2]]
     for frame in examples:
