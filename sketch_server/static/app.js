@@ -28,7 +28,9 @@ const view = new CanvasView($("paper"), {
     sketch.add(makeStroke(points, pressure));
     drawingChanged();
   },
-  scene: () => ({ strokes: sketch.strokes, suggestion: sketch.shownStrokes(), guide: guideDrawings }),
+  scene: () => ({
+    strokes: sketch.strokes, suggestion: sketch.shownStrokes(), guide: guideDrawings,
+  }),
 });
 
 function say(text, kind = "") {
@@ -96,9 +98,11 @@ ui.tokenForm.addEventListener("submit", (e) => {
 function modelChosen() {
   const m = model();
   ui.about.textContent = m?.description || "";
+  ui.about.title = ui.about.textContent; // the whole line, where the panel shows only its start
   const fields = Object.entries(m?.conditions || {}).map(([name, values]) => {
     const id = `condition-${name.replace(/\W+/g, "-")}`;
-    const label = Object.assign(document.createElement("label"), { htmlFor: id, textContent: name });
+    const label = document.createElement("label");
+    Object.assign(label, { htmlFor: id, textContent: name });
     let input;
     if (values.length) {
       input = document.createElement("select");
@@ -148,8 +152,11 @@ function ask(mode) {
     },
     onError: (msg) => {
       if (sketch.suggestion?.id === msg.id) sketch.reject();
-      if (msg.code === "busy") say(`The server is busy: ${msg.message} Try again in a moment.`, "busy");
-      else if (msg.code !== "disconnected") say(`The server refused the request: ${msg.message}`, "error");
+      if (msg.code === "busy") {
+        say(`The server is busy: ${msg.message} Try again in a moment.`, "busy");
+      } else if (msg.code !== "disconnected") {
+        say(`The server refused the request: ${msg.message}`, "error");
+      }
       view.update();
       refresh();
     },
@@ -251,7 +258,8 @@ const guide = new GuideFeed({
   ask: (strokes) => client.guide({ model: model()?.name, strokes, conditions: conditions(), k: 4 }),
   show: (drawings) => {
     guideDrawings = drawings && drawings.map((d) => ({
-      weight: d.weight, source: d.source, strokes: d.strokes.map((p) => makeStroke(p, null, "guide")),
+      weight: d.weight, source: d.source,
+      strokes: d.strokes.map((p) => makeStroke(p, null, "guide")),
     }));
     if (drawings && !drawings.length && !guideSaidEmpty) {
       guideSaidEmpty = true;

@@ -106,7 +106,7 @@ export class CanvasView {
   _point(e) {
     const r = this.canvas.getBoundingClientRect();
     // A mouse reports 0.5 while a button is down; touch screens without pressure report 0 or 1.
-    const p = e.pointerType === "pen" ? e.pressure : e.pressure > 0 && e.pressure < 1 ? e.pressure : 0.5;
+    const p = e.pointerType === "pen" || (e.pressure > 0 && e.pressure < 1) ? e.pressure : 0.5;
     return [[round2(e.clientX - r.left), round2(e.clientY - r.top)], round2(p)];
   }
 

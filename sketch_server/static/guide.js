@@ -40,7 +40,7 @@ export class GuideFeed {
 
   _fire(strokes, version) {
     if (!strokes.length) {
-      this.show([]);
+      this.show(null); // nothing drawn, nothing to guide
       return;
     }
     if (this.inFlight) {

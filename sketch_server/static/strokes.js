@@ -104,7 +104,8 @@ export class Sketch {
   finished(id, samples, sources, cancelled) {
     const s = this.suggestion;
     if (!s || s.id !== id) return false;
-    s.samples = s.samples.map((_, i) => (samples[i] || []).map((p) => makeStroke(p, null, "model")));
+    const made = (i) => (samples[i] || []).map((p) => makeStroke(p, null, "model"));
+    s.samples = s.samples.map((_, i) => made(i));
     s.sources = Array.isArray(sources) ? sources.slice() : null;
     s.cancelled = Boolean(cancelled);
     s.done = true;
