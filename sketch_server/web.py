@@ -110,7 +110,12 @@ class Site:
         self.csp = csp
 
     def respond(self, connection: ServerConnection, request: Request) -> Response:
-        """The file at the request's path (query ignored), 304 if unchanged, or 404."""
+        """The file at the request's path (query ignored), 304 if unchanged, 404 or 405."""
+        if request.method not in ("GET", "HEAD"):
+            response = connection.respond(HTTPStatus.METHOD_NOT_ALLOWED,
+                                          "The drawing page is read-only: use GET.\n")
+            response.headers["Allow"] = "GET, HEAD"
+            return response
         path = request.path.partition("?")[0]  # exact match against the listed files only
         asset = self.assets.get(path)
         if asset is None:
@@ -131,4 +136,5 @@ class Site:
                             headers)
         headers["Content-Type"] = asset.content_type
         headers["Content-Length"] = str(len(asset.body))
-        return Response(HTTPStatus.OK.value, HTTPStatus.OK.phrase, headers, asset.body)
+        body = asset.body if request.method == "GET" else b""
+        return Response(HTTPStatus.OK.value, HTTPStatus.OK.phrase, headers, body)

@@ -112,11 +112,12 @@ def served() -> Iterator[Served]:
     s.close()
 
 
-def http_get(port: int, path: str, headers: dict[str, str] | None = None
+def http_get(port: int, path: str, headers: dict[str, str] | None = None, method: str = "GET"
              ) -> tuple[int, dict[str, str], bytes]:
-    """One raw GET (the path is sent exactly as given, no normalising): status, headers, body."""
+    """One raw request (the path is sent exactly as given, no normalising): status, headers,
+    body."""
     with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
-        lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}",
+        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}",
                  *(f"{k}: {v}" for k, v in (headers or {}).items()), "", ""]
         sock.sendall("\r\n".join(lines).encode())
         data = b""
@@ -147,6 +148,10 @@ def test_the_page_is_served_with_types_and_a_strict_policy(served: Served) -> No
         assert body == (STATIC / name).read_bytes()
     etag = http_get(served.port, "/app.js")[1]["etag"]
     assert http_get(served.port, "/app.js", {"If-None-Match": etag})[0] == 304
+    status, headers, body = http_get(served.port, "/", method="HEAD")
+    assert status == 200 and body == b"" and int(headers["content-length"]) > 1000
+    status, headers, _ = http_get(served.port, "/", method="POST")
+    assert status == 405 and headers["allow"] == "GET, HEAD"
 
 
 @pytest.mark.parametrize("path", ["/nope.js", "/../sketch_server/web.py", "/%2e%2e/web.py",

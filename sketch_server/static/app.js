@@ -97,6 +97,7 @@ ui.tokenForm.addEventListener("submit", (e) => {
 
 function modelChosen() {
   const m = model();
+  const before = conditions(); // kept where the model still offers them (after a reconnect)
   ui.about.textContent = m?.description || "";
   ui.about.title = ui.about.textContent; // the whole line, where the panel shows only its start
   const fields = Object.entries(m?.conditions || {}).map(([name, values]) => {
@@ -112,6 +113,8 @@ function modelChosen() {
     }
     Object.assign(input, { id });
     input.dataset.condition = name;
+    const kept = before[name];
+    if (kept && (!values.length || values.includes(kept))) input.value = kept;
     return [label, input];
   });
   ui.conditions.replaceChildren(...fields.flat());

@@ -14,9 +14,17 @@ export function serverUrl(location) {
   return `${scheme}//${location.host}/ws`;
 }
 
-/** Talks to one server; events: status(state, detail), welcome(msg), token(reason), error(msg). */
+function tabStorage() {
+  try {
+    return globalThis.sessionStorage; // throws where the page has no origin of its own
+  } catch {
+    return null;
+  }
+}
+
+/** Talks to one server; events: status(state, detail), welcome(msg), error(msg). */
 export class SketchClient {
-  constructor(url, storage = globalThis.sessionStorage) {
+  constructor(url, storage = tabStorage()) {
     this.url = url;
     this.storage = storage;
     this.ws = null;
