@@ -408,6 +408,23 @@ def test_token_is_asked_once_and_kept_for_the_tab(browser: Any, model_dir: Path)
         server.close()
 
 
+@needs_browser
+def test_a_server_that_goes_away_is_said_to_be_unreachable(browser: Any, model_dir: Path) -> None:
+    """When the server stops, the status line says the connection was lost, then that the
+    server cannot be reached and how to start it."""
+    server = Served("--model", str(model_dir))
+    tab = Tab(browser)
+    try:
+        tab.open(server.page_url)
+        server.close()
+        tab.wait("window.sketcher.status().startsWith('Lost the connection')")
+        tab.wait("window.sketcher.state() === 'unreachable'")
+        assert "python -m sketch_server" in tab.js("window.sketcher.status()")
+    finally:
+        tab.close()
+        server.close()
+
+
 # The shadow guide and the other protocol additions (use_library, strength, done.sources,
 # welcome.models[].library, guide). Until the server has them, a stand-in server routed into
 # the page by Playwright answers as the specification (docs/protocol.md) says it will.
@@ -502,8 +519,19 @@ def test_guide_one_question_at_a_time_stale_answers_dropped(served: Served, tab:
     mock.send({"type": "done", "id": refine["id"], "samples": [[[[100, 100], [240, 200]]]] * 3,
                "elapsed_ms": 5, "cancelled": False, "sources": ["quickdraw:cat:7"] * 3})
     tab.wait("window.sketcher.status().includes('from quickdraw:cat:7')")
+    tab.keys("Enter")  # refine's alternative takes the place of the strokes it redrew
+    assert [s["points"] for s in tab.js("window.sketcher.strokes()")] == [[[100, 100],
+                                                                          [240, 200]]]
     tab.keys("g")
     assert tab.js("window.sketcher.guide()") is None
+
+    tab.keys("s")
+    tab.until(lambda: len(mock.questions("suggest")) == 2)
+    busy = mock.questions("suggest")[1]
+    mock.send({"type": "error", "id": busy["id"], "code": "busy",
+               "message": "the server has 64 requests open, the most it takes."})
+    tab.wait("window.sketcher.status().startsWith('The server is busy')")
+    assert tab.js("window.sketcher.suggestion()") is None
     assert tab.errors == []
 
 
