@@ -119,8 +119,10 @@ class Site:
         path = request.path.partition("?")[0]  # exact match against the listed files only
         asset = self.assets.get(path)
         if asset is None:
-            return connection.respond(HTTPStatus.NOT_FOUND, f"{path} is not part of the "
-                                      "drawing page; open / in a browser.\n")
+            response = connection.respond(HTTPStatus.NOT_FOUND, "This address is not part of "
+                                          "the drawing page; open / in a browser.\n")
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            return response
         headers = Headers([
             ("Date", formatdate(usegmt=True)),
             ("Connection", "close"),
