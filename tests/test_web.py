@@ -24,6 +24,8 @@ from PIL import Image
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from sketch_server.web import content_security_policy, page_origins
+
 from .conftest import TIMEOUT
 from .webpage import (
     CHROMIUM,
@@ -105,6 +107,18 @@ def test_foreign_origins_are_refused_and_the_pages_own_are_let_in(served: Served
             connect(served.ws_url, origin=origin, open_timeout=TIMEOUT)  # type: ignore[arg-type]
         assert refused.value.response.status_code == 403, origin
     assert http_get(served.port, "/", {"Origin": "http://evil.example"})[0] == 403
+
+
+def test_the_pages_own_origins_follow_host() -> None:
+    """A --host that names this machine on the network lets its page in; a wildcard does not
+    add itself, and IPv6 literals stay out of the CSP (browsers reject them there)."""
+    assert page_origins("127.0.0.1", 8737) == ("http://127.0.0.1:8737", "http://localhost:8737",
+                                               "http://[::1]:8737")
+    assert page_origins("192.168.1.5", 80)[-1] == "http://192.168.1.5:80"
+    assert page_origins("fe80::1", 80)[-1] == "http://[fe80::1]:80"
+    assert len(page_origins("0.0.0.0", 80)) == len(page_origins("::", 80)) == 3
+    csp = content_security_policy(page_origins("fe80::1", 80))
+    assert "[" not in csp and "connect-src 'self' ws://127.0.0.1:80 ws://localhost:80;" in csp
 
 
 def test_static_files_are_small_and_shipped() -> None:
