@@ -1,7 +1,8 @@
 """`python -m sketch_server` / `sketch-server`: serve stroke suggestions on ws://127.0.0.1:8737.
 
-Loads the models first, then listens and prints one line, `ready ws://HOST:PORT`, to stdout;
-everything else is logged to stderr. SIGINT and SIGTERM close the connections and exit 0.
+Loads the models first, then listens and prints one line, `ready ws://HOST:PORT`, to stdout,
+and `open http://HOST:PORT/ in a browser` (the drawing page on the same port) to stderr, where
+everything else is logged too. SIGINT and SIGTERM close the connections and exit 0.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ async def serve(config: ServerConfig) -> None:
     server = starting.result()
     try:
         print(f"ready {server.url}", flush=True)
+        print(f"open {server.page_url} in a browser", file=sys.stderr, flush=True)
         await stop.wait()
         log.info("stopping")
     finally:

@@ -1,5 +1,7 @@
 """The WebSocket server: protocol v1 (docs/protocol.md) in front of the inference engine.
 
+Plain HTTP GETs on the same port get the drawing page (sketch_server/web.py).
+
 Each connection has one task reading frames and one task per open request forwarding that
 request's strokes as the engine draws them. Nothing a client sends, and no way it leaves, can
 stop another client's request or the server: protocol mistakes become `error` replies, and
@@ -18,7 +20,6 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from http import HTTPStatus
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from model.checkpoint import SHIPPED_MODELS, Checkpoint, CheckpointError, load, 
 from model.library import LibraryError, SketchLibrary, open_library
 from model.sample import Request
 
+from . import web
 from .config import ConfigError, ServerConfig
 from .engine import DoneOut, Engine, EngineBusy, Job, StrokeOut, describe
 from .protocol import (
@@ -185,12 +187,22 @@ class SketchServer:
         self.ws: Server | None = None
         self.host = config.host
         self.port = config.port
+        self.allowed_origins = config.allowed_origins  # and the page's own, once port is known
+        # websockets reads this list at every handshake, so the page's origins join it after bind
+        self.ws_origins: list[str | None] = [None, *config.allowed_origins]
+        self.site = web.Site(web.load_assets(), web.content_security_policy(()))
 
     @property
     def url(self) -> str:
         """The address clients connect to, e.g. ws://127.0.0.1:8737."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"ws://{host}:{self.port}"
+
+    @property
+    def page_url(self) -> str:
+        """Where a browser opens the drawing page, e.g. http://127.0.0.1:8737/."""
+        host = "127.0.0.1" if self.host in web.WILDCARDS else self.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}/"
 
     async def start(self) -> None:
         """Start the engine, then listen; `port` is the real port afterwards (also for port 0)."""
@@ -199,8 +211,8 @@ class SketchServer:
         try:
             self.ws = await serve(
                 self._handle, cfg.host, cfg.port,
-                origins=[None, *cfg.allowed_origins],  # a second guard behind _check_origin
-                process_request=self._check_origin,
+                origins=self.ws_origins,  # a second guard behind check_origin
+                process_request=self._process_request,
                 compression=None,  # loopback traffic: deflate would only cost CPU
                 max_size=cfg.max_frame, ping_interval=cfg.ping_interval,
                 ping_timeout=cfg.ping_timeout, close_timeout=cfg.close_timeout,
@@ -211,6 +223,10 @@ class SketchServer:
                               "is another server running there? Pick another --port") from None
         sockets = self.ws.sockets
         self.port = sockets[0].getsockname()[1]
+        own = web.page_origins(cfg.host, self.port)
+        self.allowed_origins = (*cfg.allowed_origins, *own)
+        self.ws_origins.extend(own)
+        self.site.csp = web.content_security_policy(own)
         if len({s.getsockname()[1] for s in sockets}) > 1:
             log.warning("%s resolved to several addresses that got different ports; "
                         "clients should use %s", cfg.host, self.url)
@@ -223,19 +239,13 @@ class SketchServer:
         await asyncio.to_thread(self.engine.close)
         self.guides.shutdown(wait=False, cancel_futures=True)
 
-    def _check_origin(self, connection: ServerConnection,
-                      request: HttpRequest) -> HttpResponse | None:
-        """Refuse browsers on other sites: a handshake with a foreign Origin gets HTTP 403."""
-        origins = request.headers.get_all("Origin")
-        refused = [o for o in origins if o not in self.config.allowed_origins]
-        if not refused and len(origins) <= 1:
-            return None
-        origin = refused[0] if refused else ", ".join(origins)
-        log.warning("refused a WebSocket handshake from Origin %s (allow it with "
-                    "--allow-origin %s)", origin, origin)
-        return connection.respond(HTTPStatus.FORBIDDEN,
-                                  f"Origin {origin} may not use this server; start it with "
-                                  f"--allow-origin {origin} to allow that page.\n")
+    def _process_request(self, connection: ServerConnection,
+                         request: HttpRequest) -> HttpResponse | None:
+        """Refuse foreign Origins (403); serve the page to plain GETs; let upgrades through."""
+        refusal = web.check_origin(connection, request, self.allowed_origins)
+        if refusal is not None:
+            return refusal
+        return None if web.is_upgrade(request) else self.site.respond(connection, request)
 
     async def _handle(self, ws: ServerConnection) -> None:
         conn = _Connection(self, ws)

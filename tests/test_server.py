@@ -524,6 +524,8 @@ async def test_command_line_ready_and_signal(model_dir: Path, sig: signal.Signal
         out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
         assert proc.returncode == 0, err.decode()
         assert out == b"", "stdout must hold exactly one line"
+        page = line.split()[1].replace("ws://", "http://") + "/"
+        assert f"open {page} in a browser\n" in err.decode(), err.decode()
     finally:
         if proc.returncode is None:
             proc.kill()

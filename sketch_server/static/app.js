@@ -1,0 +1,338 @@
+// The page: wires the controls, keys and status line to the stroke model (strokes.js), the
+// canvas (canvas.js), the wire (client.js), the shadow guide (guide.js) and export (export.js).
+
+import { CanvasView } from "./canvas.js";
+import { SketchClient, serverUrl } from "./client.js";
+import { download, toPng, toSvg } from "./export.js";
+import { GuideFeed } from "./guide.js";
+import { Sketch, copyStroke, makeStroke } from "./strokes.js";
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  status: $("status"), model: $("model"), about: $("model-about"), conditions: $("conditions"),
+  conditionsBox: $("conditions-box"),
+  variety: $("variety"), alternatives: $("alternatives"), strength: $("strength"),
+  guide: $("guide"), tokenForm: $("token-form"), token: $("token"),
+};
+const buttons = {};
+for (const b of document.querySelectorAll("button[data-action]")) buttons[b.dataset.action] = b;
+
+const timing = { ready: null, welcome: null }; // ms since navigation start
+const sketch = new Sketch();
+const client = new SketchClient(serverUrl(window.location));
+let guideDrawings = null; // [{strokes, weight, source}] under the pen, or null
+let guideSaidEmpty = false;
+const view = new CanvasView($("paper"), {
+  onStroke: ({ points, pressure }) => {
+    if (!points.length) return;
+    sketch.add(makeStroke(points, pressure));
+    drawingChanged();
+  },
+  scene: () => ({
+    strokes: sketch.strokes, suggestion: sketch.shownStrokes(), guide: guideDrawings,
+  }),
+});
+
+function say(text, kind = "") {
+  ui.status.textContent = text;
+  ui.status.className = kind && `status-${kind}`;
+}
+
+function model() {
+  return client.welcome?.models.find((m) => m.name === ui.model.value) || null;
+}
+
+function conditions() {
+  const chosen = {};
+  for (const el of ui.conditions.querySelectorAll("[data-condition]")) {
+    if (el.value.trim()) chosen[el.dataset.condition] = el.value.trim();
+  }
+  return chosen;
+}
+
+// --- connection ------------------------------------------------------------------------------
+
+client.on("status", (state, d) => {
+  const where = new URL(client.url).host;
+  const again = d.wait ? ` Trying again in ${d.wait} s.` : "";
+  ui.tokenForm.hidden = state !== "token";
+  if (state === "connecting" || state === "greeting") {
+    say(`Connecting to the AI-Sketcher server at ${where}…`, "busy");
+  } else if (state === "ready") {
+    const names = d.welcome.models.map((m) => m.name).join(", ");
+    say(`Connected: ${names} on ${d.welcome.device}. Draw, then press Suggest.`, "ok");
+  } else if (state === "token") {
+    say(d.wrong ? "That token is wrong: enter the one the server was started with (--token)."
+      : "This server needs a token: enter the one it was started with (--token).", "error");
+    ui.token.focus();
+  } else if (state === "unreachable") {
+    say(`Cannot reach the AI-Sketcher server at ${where}: start it with ` +
+      `"python -m sketch_server".${again}`, "error");
+  } else if (state === "refused") {
+    say(`The server at ${where} refused this page, which came from ${location.origin}: open ` +
+      `the address the server prints, or start it with --allow-origin ${location.origin}.${again}`,
+    "error");
+  } else if (state === "lost") {
+    say(`Lost the connection to the server at ${where}.${again}`, "error");
+  }
+  if (state !== "ready" && sketch.suggestion && !sketch.suggestion.done) sketch.reject();
+  refresh();
+});
+
+client.on("welcome", (welcome) => {
+  timing.welcome = performance.now();
+  const previous = ui.model.value;
+  ui.model.replaceChildren(...welcome.models.map((m) => new Option(m.name, m.name)));
+  if (welcome.models.some((m) => m.name === previous)) ui.model.value = previous;
+  modelChosen();
+});
+
+client.on("error", (msg) => say(`The server said: ${msg.message}`, "error"));
+
+ui.tokenForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  client.setToken(ui.token.value.trim());
+  ui.token.value = "";
+});
+
+function modelChosen() {
+  const m = model();
+  const before = conditions(); // kept where the model still offers them (after a reconnect)
+  ui.about.textContent = m?.description || "";
+  ui.about.title = ui.about.textContent; // the whole line, where the panel shows only its start
+  const fields = Object.entries(m?.conditions || {}).map(([name, values]) => {
+    const id = `condition-${name.replace(/\W+/g, "-")}`;
+    const label = document.createElement("label");
+    Object.assign(label, { htmlFor: id, textContent: name });
+    let input;
+    if (values.length) {
+      input = document.createElement("select");
+      input.append(new Option("any", ""), ...values.map((v) => new Option(v, v)));
+    } else {
+      input = Object.assign(document.createElement("input"), { type: "text", placeholder: "any" });
+    }
+    Object.assign(input, { id });
+    input.dataset.condition = name;
+    const kept = before[name];
+    if (kept && (!values.length || values.includes(kept))) input.value = kept;
+    return [label, input];
+  });
+  ui.conditions.replaceChildren(...fields.flat());
+  ui.conditionsBox.hidden = !fields.length;
+  refresh();
+}
+ui.model.addEventListener("change", modelChosen);
+
+// --- suggestions -----------------------------------------------------------------------------
+
+const VERBS = { complete: "Suggesting", generate: "Drawing", refine: "Optimizing" };
+
+function ask(mode) {
+  const m = model();
+  const view0 = view.view();
+  const n = Number(ui.alternatives.value);
+  const fields = { model: m.name, mode, strokes: sketch.wire(), conditions: conditions(), n,
+    temperature: Number(ui.variety.value), max_points: 250 };
+  if (mode === "refine") fields.strength = Number(ui.strength.value);
+  if (!sketch.strokes.length) {
+    const side = Math.min(view0[2], view0[3]) * 0.6;
+    const x = (view0[2] - side) / 2, y = (view0[3] - side) / 2;
+    fields.bounds = [x, y, x + side, y + side];
+  }
+  if (sketch.suggestion && !sketch.suggestion.done) client.cancel(sketch.suggestion.id);
+  const id = client.suggest(fields, {
+    onStroke: (msg) => {
+      if (!sketch.streamed(msg.id, msg.sample, msg.index, msg.points)) return;
+      const count = sketch.suggestion.samples.reduce((a, s) => a + s.filter(Boolean).length, 0);
+      say(`${VERBS[mode]}… ${count} stroke${count === 1 ? "" : "s"} so far.`, "busy");
+      view.update();
+      refresh();
+    },
+    onDone: (msg) => {
+      if (sketch.finished(msg.id, msg.samples, msg.sources, msg.cancelled)) describe();
+      view.update();
+      refresh();
+    },
+    onError: (msg) => {
+      if (sketch.suggestion?.id === msg.id) sketch.reject();
+      if (msg.code === "busy") {
+        say(`The server is busy: ${msg.message} Try again in a moment.`, "busy");
+      } else if (msg.code !== "disconnected") {
+        say(`The server refused the request: ${msg.message}`, "error");
+      }
+      view.update();
+      refresh();
+    },
+  });
+  sketch.suggest(id, mode, n);
+  say(`${VERBS[mode]}…`, "busy");
+  view.update();
+}
+
+function describe() {
+  const s = sketch.suggestion;
+  if (!s) return;
+  if (!s.samples.some((x) => x.length)) {
+    say("The model drew nothing this time: try again, or raise Variety.", "busy");
+    return;
+  }
+  const from = s.sources?.[s.shown] ? ` (from ${s.sources[s.shown]})` : "";
+  const flip = s.n > 1 ? ", ← → flip" : "";
+  say(`Alternative ${s.shown + 1} of ${s.n}${from}: Enter accepts, Esc rejects${flip}.`, "ok");
+}
+
+function stopSuggestion() {
+  if (sketch.suggestion && !sketch.suggestion.done) client.cancel(sketch.suggestion.id);
+}
+
+const actions = {
+  suggest: () => ask("complete"),
+  draw: () => ask("generate"),
+  optimize: () => ask("refine"),
+  next: () => sketch.flip(1) && describe(),
+  prev: () => sketch.flip(-1) && describe(),
+  accept: () => {
+    stopSuggestion();
+    sketch.accept();
+    say("Accepted. Draw on, or ask for more.", "ok");
+    drawingChanged();
+  },
+  reject: () => {
+    stopSuggestion();
+    sketch.reject();
+    say("Rejected; your drawing is as it was.", "ok");
+  },
+  undo: () => {
+    stopSuggestion();
+    sketch.undo();
+    drawingChanged();
+  },
+  clear: () => {
+    stopSuggestion();
+    sketch.reject();
+    sketch.clear();
+    drawingChanged();
+  },
+  "export-svg": () => {
+    const svg = toSvg(sketch.strokes, view.view());
+    download(new Blob([svg], { type: "image/svg+xml" }), "sketch.svg");
+  },
+  "export-png": async () => download(await toPng(sketch.strokes, view.view()), "sketch.png"),
+};
+
+function press(name) {
+  const b = buttons[name];
+  if (!b || b.disabled) return;
+  actions[name]();
+  view.update();
+  refresh();
+}
+
+for (const [name, b] of Object.entries(buttons)) b.addEventListener("click", () => press(name));
+
+/** Enable exactly the controls that can act now. */
+function refresh() {
+  const m = client.state === "ready" ? model() : null;
+  const offers = (mode) => Boolean(m?.modes.includes(mode));
+  const has = sketch.strokes.length > 0;
+  const s = sketch.suggestion;
+  const enabled = {
+    suggest: offers("complete") && has, draw: offers("generate"), optimize: offers("refine") && has,
+    next: Boolean(s && s.n > 1), prev: Boolean(s && s.n > 1),
+    accept: Boolean(s && sketch.shownStrokes().length && (s.done || s.mode !== "refine")),
+    reject: Boolean(s), undo: Boolean(s || sketch.history.length), clear: has,
+    "export-svg": has, "export-png": has,
+  };
+  for (const [name, b] of Object.entries(buttons)) b.disabled = !enabled[name];
+  ui.model.disabled = !m;
+  ui.strength.disabled = !offers("refine");
+}
+
+// --- settings, guide and keys ----------------------------------------------------------------
+
+for (const input of [ui.variety, ui.alternatives, ui.strength]) {
+  const out = document.querySelector(`output[for="${input.id}"]`);
+  const show = () => { out.textContent = input.value; };
+  input.addEventListener("input", show);
+  show();
+}
+
+const guide = new GuideFeed({
+  ask: (strokes) => client.guide({ model: model()?.name, strokes, conditions: conditions(), k: 4 }),
+  show: (drawings) => {
+    guideDrawings = drawings && drawings.map((d) => ({
+      weight: d.weight, source: d.source,
+      strokes: d.strokes.map((p) => makeStroke(p, null, "guide")),
+    }));
+    if (drawings && !drawings.length && !guideSaidEmpty) {
+      guideSaidEmpty = true;
+      say("The shadow guide found no drawings to show for this model.", "busy");
+    }
+    view.update();
+  },
+  problem: (error) => {
+    if (error.code === "disconnected") return;
+    if (error.code === "bad_request") {
+      ui.guide.checked = false;
+      guide.setEnabled(false);
+      say(`This server has no shadow guide (it says: ${error.message}).`, "error");
+    } else {
+      say(`The shadow guide failed: ${error.message}`, "error");
+    }
+  },
+});
+ui.guide.addEventListener("change", () => {
+  guideSaidEmpty = false;
+  guide.setEnabled(ui.guide.checked, sketch.wire(), sketch.version);
+});
+
+function drawingChanged() {
+  guide.changed(sketch.wire(), sketch.version);
+  view.update();
+  refresh();
+}
+
+const KEYS = { s: "suggest", d: "draw", o: "optimize", ArrowRight: "next", ArrowLeft: "prev",
+  Enter: "accept", Escape: "reject", Delete: "clear" };
+
+document.addEventListener("keydown", (e) => {
+  const field = e.target.closest?.("input, select, textarea");
+  if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === "z" && !field) {
+    e.preventDefault();
+    press("undo");
+    return;
+  }
+  if (field || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.key === "Enter" && e.target.closest?.("button")) return; // Enter presses that button
+  if (e.key.toLowerCase() === "g") {
+    ui.guide.click();
+    return;
+  }
+  const name = KEYS[e.key.length === 1 ? e.key.toLowerCase() : e.key];
+  if (!name) return;
+  e.preventDefault();
+  press(name);
+});
+
+// --- start -----------------------------------------------------------------------------------
+
+/** Read-only access for tests and the curious: every call returns a deep copy. */
+window.sketcher = Object.freeze({
+  strokes: () => sketch.snapshot(),
+  suggestion: () => {
+    const s = sketch.suggestion;
+    return s && { id: s.id, mode: s.mode, n: s.n, shown: s.shown, done: s.done,
+      cancelled: s.cancelled, sources: s.sources && s.sources.slice(),
+      samples: s.samples.map((x) => x.filter(Boolean).map(copyStroke)) };
+  },
+  guide: () => guideDrawings && guideDrawings.map((g) => ({ weight: g.weight, source: g.source,
+    strokes: g.strokes.map(copyStroke) })),
+  models: () => structuredClone(client.welcome?.models ?? []),
+  state: () => client.state,
+  status: () => ui.status.textContent,
+  timing: () => ({ ...timing }),
+});
+
+refresh();
+client.connect();
+timing.ready = performance.now();

@@ -1,0 +1,469 @@
+"""The drawing page: served over HTTP by real servers and driven in a real browser.
+
+The browser tests run Debian's Chromium (/usr/bin/chromium, or $AI_SKETCHER_CHROMIUM) through
+Playwright and skip with the reason where either is missing. The servers are the real command
+line (`python -m sketch_server`) with the shipped models, so the page is tested as a person
+opens it. Set AI_SKETCHER_WEB_SCREENSHOT_OUT=docs/web-page.png to keep the README screenshot.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from sketch_server.web import content_security_policy, page_origins
+
+from .conftest import TIMEOUT
+from .webpage import (
+    CHROMIUM,
+    FLAGS,
+    LAYOUT,
+    REPO,
+    STATIC,
+    UNKNOWN_GUIDE,
+    MockServer,
+    Served,
+    Tab,
+    browser_missing,
+    close_to,
+    head,
+    http_get,
+    svg_strokes,
+)
+
+pytestmark = pytest.mark.timeout(180)
+SCREENSHOT_ENV = "AI_SKETCHER_WEB_SCREENSHOT_OUT"
+BROWSER_MISSING = browser_missing()
+needs_browser = pytest.mark.skipif(BROWSER_MISSING is not None, reason=BROWSER_MISSING or "")
+
+
+# --- servers ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Served]:
+    """The server as a person starts it: both shipped models, on the CPU."""
+    s = Served()
+    yield s
+    s.close()
+
+
+# --- HTTP, without a browser --------------------------------------------------------------
+
+
+def test_the_page_is_served_with_types_and_a_strict_policy(served: Served) -> None:
+    """GET / is the page, each shipped file has its type, and the page may talk only to us."""
+    status, headers, body = http_get(served.port, "/")
+    assert status == 200 and headers["content-type"] == "text/html; charset=utf-8"
+    assert body == (STATIC / "index.html").read_bytes()
+    csp = headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert f"connect-src 'self' ws://127.0.0.1:{served.port} ws://localhost:{served.port}" in csp
+    assert headers["x-content-type-options"] == "nosniff"
+    for name, kind in [("app.js", "text/javascript"), ("style.css", "text/css"),
+                       ("favicon.svg", "image/svg+xml")]:
+        status, headers, body = http_get(served.port, f"/{name}?v=1")
+        assert status == 200 and headers["content-type"].startswith(kind), name
+        assert body == (STATIC / name).read_bytes()
+    etag = http_get(served.port, "/app.js")[1]["etag"]
+    assert http_get(served.port, "/app.js", {"If-None-Match": etag})[0] == 304
+    status, headers, body = http_get(served.port, "/", method="HEAD")
+    assert status == 200 and body == b"" and int(headers["content-length"]) > 1000
+    status, headers, _ = http_get(served.port, "/", method="POST")
+    assert status == 405 and headers["allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize("path", ["/nope.js", "/../sketch_server/web.py", "/%2e%2e/web.py",
+                                  "/static/app.js", "//etc/passwd", "/.hidden", "/index.html/"])
+def test_unknown_paths_are_404(served: Served, path: str) -> None:
+    """Only the listed files are served: no other path, and no way out of the static folder."""
+    status, headers, body = http_get(served.port, path)
+    assert status == 404, (path, body)
+    assert b"is not part of the drawing page" in body
+
+
+def test_foreign_origins_are_refused_and_the_pages_own_are_let_in(served: Served) -> None:
+    """The page's own origin on this port may open the WebSocket; other origins get 403."""
+    for origin in (f"http://127.0.0.1:{served.port}", f"http://localhost:{served.port}"):
+        with connect(served.ws_url + "/ws", origin=origin, open_timeout=TIMEOUT) as ws:  # type: ignore[arg-type]
+            ws.send(json.dumps({"type": "hello", "protocol": 1, "client": "pytest/1"}))
+            assert json.loads(ws.recv(TIMEOUT))["type"] == "welcome"
+    for origin in (f"http://127.0.0.1:{served.port + 1}", "http://evil.example",
+                   f"https://127.0.0.1:{served.port}", "null"):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(served.ws_url, origin=origin, open_timeout=TIMEOUT)  # type: ignore[arg-type]
+        assert refused.value.response.status_code == 403, origin
+    assert http_get(served.port, "/", {"Origin": "http://evil.example"})[0] == 403
+
+
+def test_the_pages_own_origins_follow_host() -> None:
+    """A --host that names this machine on the network lets its page in; a wildcard does not
+    add itself, and IPv6 literals stay out of the CSP (browsers reject them there)."""
+    assert page_origins("127.0.0.1", 8737) == ("http://127.0.0.1:8737", "http://localhost:8737",
+                                               "http://[::1]:8737")
+    assert page_origins("192.168.1.5", 80)[-1] == "http://192.168.1.5:80"
+    assert page_origins("fe80::1", 80)[-1] == "http://[fe80::1]:80"
+    assert len(page_origins("0.0.0.0", 80)) == len(page_origins("::", 80)) == 3
+    csp = content_security_policy(page_origins("fe80::1", 80))
+    assert "[" not in csp and "connect-src 'self' ws://127.0.0.1:80 ws://localhost:80;" in csp
+
+
+def test_static_files_are_small_and_shipped() -> None:
+    """The whole page stays under 200 KB, and pyproject ships every file of it."""
+    sizes = {p.name: p.stat().st_size for p in STATIC.iterdir() if p.is_file()}
+    assert "index.html" in sizes and sum(sizes.values()) < 200_000, sizes
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert re.search(r'sketch_server = \["static/\*"\]', pyproject), "package-data misses static/"
+
+
+# --- in the browser -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, shared by the module's browser tests."""
+    if BROWSER_MISSING:
+        pytest.skip(BROWSER_MISSING)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def tab(browser: Any) -> Iterator[Tab]:
+    t = Tab(browser)
+    yield t
+    t.close()
+
+
+@needs_browser
+def test_draw_suggest_flip_accept_export(served: Served, tab: Tab, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Two strokes drawn, Suggest streams strokes in another colour, Next flips, Accept keeps
+    the one on show after the artist's untouched strokes, and the SVG export holds them all."""
+    tab.open(served.page_url)
+    timing = tab.js("""() => ({...window.sketcher.timing(),
+        dom: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd})""")
+    with capsys.disabled():
+        print(f"\n[web page] script ready {timing['ready']:.0f} ms, DOMContentLoaded "
+              f"{timing['dom']:.0f} ms, welcome {timing['welcome']:.0f} ms after navigation")
+    assert timing["ready"] < 1000, f"the page took {timing['ready']:.0f} ms to become drawable"
+
+    names = [m["name"] for m in tab.js("window.sketcher.models()")]
+    assert names == ["objects", "faces"]
+    tab.page.select_option("#model", "faces")
+    tab.page.select_option("#condition-emotion", "happy")
+    tab.page.locator("#alternatives").fill("2")
+    tab.draw(head(470, 340))
+    tab.draw([(425, 300), (440, 297), (452, 299)])
+    artist = tab.js("window.sketcher.strokes()")
+    assert [s["by"] for s in artist] == ["artist", "artist"] and len(artist[0]["points"]) > 30
+
+    tab.page.get_by_role("button", name="Suggest").click()
+    tab.wait("window.sketcher.suggestion() && window.sketcher.suggestion().done", 60)
+    done = [f for f in tab.frames if f["type"] == "done"][-1]
+    streamed = [f for f in tab.frames if f["type"] == "stroke" and f["id"] == done["id"]]
+    assert streamed and all(tab.frames.index(s) < tab.frames.index(done) for s in streamed)
+    suggestion = tab.js("window.sketcher.suggestion()")
+    assert suggestion["mode"] == "complete" and suggestion["n"] == 2 and suggestion["shown"] == 0
+    assert [[s["points"] for s in sample] for sample in suggestion["samples"]] == done["samples"]
+    assert tab.js("window.sketcher.strokes()") == artist, "suggestions leave the strokes alone"
+    assert "Alternative 1 of 2" in tab.js("window.sketcher.status()")
+    shot = Path(os.environ.get(SCREENSHOT_ENV) or tmp_path / "web-page.png")
+    tab.page.screenshot(path=str(shot))
+    assert Image.open(shot).size == (1280, 800)
+
+    tab.keys("ArrowRight")
+    assert tab.js("window.sketcher.suggestion().shown") == 1
+    tab.keys("Enter")
+    strokes = tab.js("window.sketcher.strokes()")
+    assert tab.js("window.sketcher.suggestion()") is None
+    assert json.dumps(strokes[:2]) == json.dumps(artist), "the artist's strokes, byte for byte"
+    accepted = strokes[2:]
+    assert accepted and [s["points"] for s in accepted] == done["samples"][1]
+    assert all(s["by"] == "model" for s in accepted)
+
+    with tab.page.expect_download() as svg_download:
+        tab.page.get_by_role("button", name="Export SVG").click()
+    assert svg_download.value.suggested_filename == "sketch.svg"
+    exported = svg_strokes(Path(svg_download.value.path()).read_text())
+    assert len(exported) == len(strokes)
+    assert all(close_to(e, s["points"]) for e, s in zip(exported, strokes))
+    with tab.page.expect_download() as png_download:
+        tab.page.get_by_role("button", name="Export PNG").click()
+    png = Image.open(png_download.value.path())
+    assert png.format == "PNG" and png.width > 200 and png.height > 200
+
+    tab.keys("Control+z")
+    assert tab.js("window.sketcher.strokes()") == artist, "one undo takes the accept back"
+    assert tab.errors == []
+
+
+@needs_browser
+def test_reject_and_draw_leave_the_drawing_alone(served: Served, tab: Tab) -> None:
+    """Draw (generate) on an empty page shows a sketch; Esc drops it and nothing is kept."""
+    tab.open(served.page_url)
+    tab.page.select_option("#condition-category", "cat")
+    tab.page.locator("#alternatives").fill("1")
+    tab.keys("d")
+    tab.wait("window.sketcher.suggestion() && window.sketcher.suggestion().done", 60)
+    assert tab.js("window.sketcher.suggestion().mode") == "generate"
+    tab.keys("Escape")
+    assert tab.js("window.sketcher.suggestion()") is None
+    assert tab.js("window.sketcher.strokes()") == []
+    assert tab.errors == []
+
+
+@needs_browser
+def test_a_page_from_another_origin_is_refused(served: Served, tab: Tab, tmp_path: Path) -> None:
+    """A copy of the page on another local port, pointed at the server, is refused (403), and
+    the status line says so in plain words."""
+    shutil.copytree(STATIC, tmp_path / "copy")
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "copy"))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        origin = f"http://127.0.0.1:{other.server_address[1]}"
+        tab.open(f"{origin}/index.html?server={served.ws_url}/ws", state="refused")
+        status = tab.js("window.sketcher.status()")
+        assert "refused this page" in status and f"--allow-origin {origin}" in status, status
+        assert tab.js("window.sketcher.models()") == []
+        served.wait_for_err(f"refused a WebSocket handshake from Origin {origin}")
+        assert all("403" in e or "ERR_" in e for e in tab.errors), tab.errors  # the browser's own
+    finally:
+        other.shutdown()
+        other.server_close()
+
+
+@needs_browser
+def test_token_is_asked_once_and_kept_for_the_tab(browser: Any, model_dir: Path) -> None:
+    """With --token the page asks for it, says when it is wrong, keeps the right one for the
+    tab (a reload does not ask again) and not for another tab."""
+    server = Served("--token", "s3cret", "--model", str(model_dir))
+    tab = Tab(browser)
+    try:
+        tab.open(server.page_url, state="token")
+        assert tab.page.get_by_label("Server token").is_visible()
+        assert "needs a token" in tab.js("window.sketcher.status()")
+        tab.page.get_by_label("Server token").fill("wrong")
+        tab.page.get_by_role("button", name="Connect").click()
+        tab.wait("window.sketcher.status().includes('wrong')")
+        tab.page.get_by_label("Server token").fill("s3cret")
+        tab.page.get_by_role("button", name="Connect").click()
+        tab.wait("window.sketcher.state() === 'ready'")
+        assert tab.js("sessionStorage.getItem('ai-sketcher-token')") == "s3cret"
+        assert tab.page.get_by_label("Server token").is_hidden()
+        tab.page.reload()
+        tab.wait("window.sketcher && window.sketcher.state() === 'ready'")
+        other = tab.context.new_page()
+        other.goto(server.page_url)
+        other.wait_for_function("() => window.sketcher && window.sketcher.state() === 'token'")
+        assert tab.errors == []
+    finally:
+        tab.close()
+        server.close()
+
+
+@needs_browser
+def test_a_server_that_goes_away_is_said_to_be_unreachable(browser: Any, model_dir: Path) -> None:
+    """When the server stops, the status line says the connection was lost, then that the
+    server cannot be reached and how to start it."""
+    server = Served("--model", str(model_dir))
+    tab = Tab(browser)
+    try:
+        tab.open(server.page_url)
+        server.close()
+        tab.wait("window.sketcher.status().startsWith('Lost the connection')")
+        tab.wait("window.sketcher.state() === 'unreachable'")
+        assert "python -m sketch_server" in tab.js("window.sketcher.status()")
+    finally:
+        tab.close()
+        server.close()
+
+
+# The shadow guide and the other protocol additions the page uses (strength, done.sources,
+# welcome.models[].library, guide). Until the server has them, a stand-in server routed into
+# the page by Playwright (tests/webpage.py) answers as their specification says it will.
+
+
+@needs_browser
+def test_guide_refused_by_an_older_server_is_said_in_plain_words(served: Served,
+                                                                 tab: Tab) -> None:
+    """A server that answers guide with an error (as today's does) gets a status line, the
+    toggle goes off, and nothing is logged to the console."""
+    MockServer(tab.page, guide_reply=UNKNOWN_GUIDE)
+    tab.open(served.page_url)
+    tab.keys("g")
+    tab.draw([(100, 100), (200, 120), (240, 200)])
+    tab.wait("window.sketcher.status().includes('no shadow guide')")
+    assert not tab.page.get_by_label("Shadow guide").is_checked()
+    assert "unknown message type" in tab.js("window.sketcher.status()")
+    assert tab.errors == []
+
+
+@needs_browser
+def test_guide_one_question_at_a_time_stale_answers_dropped(served: Served, tab: Tab) -> None:
+    """The guide asks after a stroke ends, never twice at once, drops the answer about a
+    drawing that changed since, and shows the answer about the current one; refine sends
+    strength, and done.sources is shown."""
+    mock = MockServer(tab.page)
+    tab.open(served.page_url)
+    tab.keys("g")
+    tab.draw([(100, 100), (200, 120), (240, 200)])
+    tab.until(lambda: mock.questions("guide"))
+    tab.draw([(300, 100), (320, 180)])
+    tab.page.wait_for_timeout(800)  # well past the debounce
+    first, *more = mock.questions("guide")
+    assert more == [], "a second question while the first is unanswered"
+    assert len(first["strokes"]) == 1 and first["model"] == "objects" and first["k"] == 4
+    drawing = {"strokes": [[[10, 10], [50, 60]]], "weight": 0.2, "source": "quickdraw:cat:1"}
+    mock.send({"type": "guide", "id": first["id"], "drawings": [drawing], "elapsed_ms": 3})
+    tab.until(lambda: len(mock.questions("guide")) == 2)  # asked again once answered
+    second = mock.questions("guide")[1]
+    assert len(second["strokes"]) == 2
+    assert tab.js("window.sketcher.guide()") is None, "the stale answer was shown"
+    newer = {**drawing, "weight": 0.9, "source": "quickdraw:cat:2"}
+    mock.send({"type": "guide", "id": second["id"], "drawings": [newer], "elapsed_ms": 3})
+    tab.wait("window.sketcher.guide() !== null")
+    shown = tab.js("window.sketcher.guide()")
+    assert [(g["weight"], g["source"]) for g in shown] == [(0.9, "quickdraw:cat:2")]
+    assert shown[0]["strokes"][0]["points"] == newer["strokes"][0]
+
+    tab.page.locator("#strength").fill("0.8")
+    tab.keys("o")
+    tab.until(lambda: mock.questions("suggest"))
+    refine = mock.questions("suggest")[0]
+    assert refine["mode"] == "refine" and refine["strength"] == 0.8
+    mock.send({"type": "stroke", "id": refine["id"], "sample": 0, "index": 0,
+               "points": [[100, 100], [240, 200]]})
+    mock.send({"type": "done", "id": refine["id"], "samples": [[[[100, 100], [240, 200]]]] * 3,
+               "elapsed_ms": 5, "cancelled": False, "sources": ["quickdraw:cat:7"] * 3})
+    tab.wait("window.sketcher.status().includes('from quickdraw:cat:7')")
+    tab.keys("Enter")  # refine's alternative takes the place of the strokes it redrew
+    assert [s["points"] for s in tab.js("window.sketcher.strokes()")] == [[[100, 100],
+                                                                          [240, 200]]]
+    tab.keys("g")
+    assert tab.js("window.sketcher.guide()") is None
+
+    tab.keys("s")
+    tab.until(lambda: len(mock.questions("suggest")) == 2)
+    busy = mock.questions("suggest")[1]
+    mock.send({"type": "error", "id": busy["id"], "code": "busy",
+               "message": "the server has 64 requests open, the most it takes."})
+    tab.wait("window.sketcher.status().startsWith('The server is busy')")
+    assert tab.js("window.sketcher.suggestion()") is None
+    assert tab.errors == []
+
+
+@needs_browser
+def test_guide_from_the_real_server(served: Served, tab: Tab) -> None:
+    """GUIDE (runs once the server has drawing libraries): the real server's guide drawings
+    show faintly under the pen for a model that advertises a library."""
+    tab.open(served.page_url)
+    with_library = [m["name"] for m in tab.js("window.sketcher.models()") if m.get("library")]
+    if not with_library:
+        pytest.skip("the server's welcome advertises no models[].library yet; this test runs "
+                    "once the guide message is on the server")
+    tab.page.select_option("#model", with_library[0])
+    tab.keys("g")
+    tab.draw(head(470, 340))
+    tab.draw([(425, 300), (440, 297), (452, 299)])
+    tab.wait("window.sketcher.guide() !== null", 60)
+    guide = [f for f in tab.frames if f["type"] == "guide"]
+    assert guide, "the server sent no guide answer"
+    shown = tab.js("window.sketcher.guide()")
+    assert all(0 <= g["weight"] <= 1 and g["strokes"] for g in shown)
+    assert tab.errors == []
+
+
+# --- screens, pointers and accessibility --------------------------------------------------
+
+@needs_browser
+def test_a_phone_draws_with_a_finger(served: Served, browser: Any) -> None:
+    """On a 360-px-wide phone nothing sticks out sideways and a finger draws a stroke."""
+    tab = Tab(browser, viewport={"width": 360, "height": 740}, has_touch=True, is_mobile=True,
+              device_scale_factor=2)
+    try:
+        tab.open(served.page_url)
+        layout = tab.js(LAYOUT)
+        assert layout["overflow"] <= 0 and layout["outside"] == [], layout
+        assert layout["canvas"]["width"] >= 320 and layout["canvas"]["height"] >= 300
+        box = layout["canvas"]
+        cdp = tab.context.new_cdp_session(tab.page)
+        points = [(box["x"] + 60 + 8 * i, box["y"] + 80 + 5 * i) for i in range(20)]
+        for kind, (x, y) in zip(["touchStart", *["touchMove"] * 18, "touchMove"], points):
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        tab.wait("window.sketcher.strokes().length === 1")
+        stroke = tab.js("window.sketcher.strokes()[0]")
+        assert len(stroke["points"]) >= 15 and stroke["points"][0] == [60, 80]
+        assert tab.errors == []
+    finally:
+        tab.close()
+
+
+@needs_browser
+def test_a_pen_draws_its_pressure_as_width(served: Served, tab: Tab) -> None:
+    """A pen's pressure is kept per point (and painted as width)."""
+    tab.open(served.page_url)
+    box = tab.page.locator("#paper").bounding_box()
+    cdp = tab.context.new_cdp_session(tab.page)
+    pen = {"pointerType": "pen", "button": "left"}
+    x, y = box["x"] + 100, box["y"] + 100
+    cdp.send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": x, "y": y,
+                                          "force": 0.1, "buttons": 1, "clickCount": 1, **pen})
+    for i in range(1, 9):
+        cdp.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x + 20 * i, "y": y,
+                                              "force": 0.1 * (i + 1), "buttons": 1, **pen})
+    cdp.send("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": x + 160, "y": y,
+                                          "force": 0, "buttons": 0, "clickCount": 1, **pen})
+    tab.wait("window.sketcher.strokes().length === 1")
+    pressure = tab.js("window.sketcher.strokes()[0].pressure")
+    assert pressure[0] == pytest.approx(0.1, abs=0.01) and pressure[-1] == pytest.approx(0.9,
+                                                                                       abs=0.01)
+    assert pressure == sorted(pressure)
+    assert tab.errors == []
+
+
+@needs_browser
+def test_a_wide_desktop_and_keyboard_users(served: Served, browser: Any) -> None:
+    """On a 1920-px desktop the canvas gets the room; every control has a label, and keyboard
+    focus is visible."""
+    tab = Tab(browser, viewport={"width": 1920, "height": 1080})
+    try:
+        tab.open(served.page_url)
+        layout = tab.js(LAYOUT)
+        assert layout["overflow"] <= 0 and layout["outside"] == [], layout
+        assert layout["canvas"]["width"] >= 1500 and layout["canvas"]["height"] >= 850
+        unlabelled = tab.js("""() => [...document.querySelectorAll('button, select, input, canvas')]
+            .filter((el) => !(el.getAttribute('aria-label') || (el.labels && el.labels.length)
+                              || (el.tagName === 'BUTTON' && el.textContent.trim())))
+            .map((el) => el.outerHTML)""")
+        assert unlabelled == []
+        outlines = set()
+        for _ in range(8):
+            tab.page.keyboard.press("Tab")
+            outlines.add(tab.js("""() => { const el = document.activeElement;
+                const s = getComputedStyle(el);
+                return `${el.tagName} ${s.outlineStyle} ${s.outlineWidth}`; }"""))
+        assert all(o.endswith("solid 3px") for o in outlines), outlines
+        assert tab.errors == []
+    finally:
+        tab.close()
