@@ -1,8 +1,11 @@
-"""Benchmark the WebSocket server: latency of one 150-point suggestion and points/s under load.
+"""Benchmark the WebSocket server: the fast decoding path against the reference one.
 
-Starts the real server in a subprocess on 127.0.0.1, port 0 (once per torch thread setting
-compared), drives it with real websockets clients, and prints a markdown table with the commit
-and machine. Usage: python bench/bench_server.py [--model DIR] [--threads 1 0] [--seconds 5]
+Starts the real server in a subprocess on 127.0.0.1, port 0, once per decoding path (the fast
+numpy step the server uses, and the reference step through the training network's modules),
+drives each with real websockets clients on the same requests, and prints markdown tables with
+the commit and machine: latency and time to first stroke of a 150-point suggestion, 8
+alternatives at once, points/s for 1 to 64 clients, and training steps per second.
+Usage: python bench/bench_server.py [--model DIR] [--seconds 5] [--no-train]
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ from sketch_server.protocol import decode, encode  # noqa: E402
 POINTS = 150  # max_points of every request
 # `generate` rather than `complete`: the shipped model finishes most given drawings within a
 # few points, but draws a new cat until max_points, so every request is a 150-point suggestion.
+# use_library false: the library answers generate without the decoder, and this measures it.
 REQUEST = {"type": "suggest", "mode": "generate", "conditions": {"category": "cat"},
-           "bounds": [0, 0, 400, 300], "max_points": POINTS}
+           "bounds": [0, 0, 400, 300], "max_points": POINTS, "use_library": False}
+PATHS = ("fast", "reference")
 
 
 @dataclass
@@ -62,13 +67,18 @@ class BenchClient:
             raise RuntimeError(f"the server refused the bench client: {welcome}")
         return client
 
-    async def suggest(self, rid: int) -> int:
-        """One suggestion of up to 150 points; returns the points it drew."""
-        await self.ws.send(encode({**REQUEST, "id": rid, "seed": rid}))
+    async def suggest(self, rid: int, n: int = 1) -> tuple[int, float | None]:
+        """One suggestion of up to 150 points per alternative; returns the points it drew and
+        the seconds until its first stroke arrived (None if it drew none)."""
+        start = time.perf_counter()
+        first = None
+        await self.ws.send(encode({**REQUEST, "id": rid, "seed": rid, "n": n}))
         while True:
             msg = decode(await self.ws.recv())
+            if msg["type"] == "stroke" and first is None:
+                first = time.perf_counter() - start
             if msg["type"] == "done":
-                return sum(len(s) for sample in msg["samples"] for s in sample)
+                return sum(len(s) for sample in msg["samples"] for s in sample), first
             if msg["type"] == "error":
                 raise RuntimeError(f"request {rid} failed: {msg['code']}: {msg['message']}")
 
@@ -76,17 +86,37 @@ class BenchClient:
         await self.ws.close()
 
 
-async def latency(url: str, requests: int) -> tuple[list[float], list[int]]:
-    """Seconds and points of `requests` suggestions sent one at a time by one client."""
+@dataclass
+class Latency:
+    """One client's requests sent one at a time: seconds, points and time to first stroke."""
+
+    times: list[float]
+    points: list[int]
+    first: list[float]
+
+    def ms(self, values: list[float], q: float) -> float:
+        ordered = sorted(v * 1000 for v in values)
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+    @property
+    def per_point_us(self) -> float:
+        return 1e6 * sum(self.times) / max(1, sum(self.points))
+
+
+async def latency(url: str, requests: int, n: int = 1) -> Latency:
+    """`requests` suggestions of n alternatives sent one at a time by one client."""
     client = await BenchClient.open(url)
-    await client.suggest(0)  # warm-up
-    times, points = [], []
+    await client.suggest(0, n)  # warm-up
+    out = Latency([], [], [])
     for rid in range(1, requests + 1):
         start = time.perf_counter()
-        points.append(await client.suggest(rid))
-        times.append(time.perf_counter() - start)
+        points, first = await client.suggest(rid, n)
+        out.times.append(time.perf_counter() - start)
+        out.points.append(points)
+        if first is not None:
+            out.first.append(first)
     await client.close()
-    return times, points
+    return out
 
 
 async def throughput(url: str, clients: int, seconds: float) -> Level:
@@ -98,7 +128,7 @@ async def throughput(url: str, clients: int, seconds: float) -> Level:
     async def run(i: int, client: BenchClient) -> tuple[int, int]:
         done = points = 0
         while time.perf_counter() < deadline:
-            points += await client.suggest(1000 * i + done)
+            points += (await client.suggest(1000 * i + done))[0]
             done += 1
         return done, points
 
@@ -109,10 +139,10 @@ async def throughput(url: str, clients: int, seconds: float) -> Level:
     return Level(clients, sum(r[0] for r in results), sum(r[1] for r in results), elapsed)
 
 
-async def start_server(model: Path, threads: int) -> tuple[subprocess.Popen[str], str]:
+async def start_server(model: Path, path: str) -> tuple[subprocess.Popen[str], str]:
     """This file in --serve mode as a subprocess; returns it and the URL from its ready line."""
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--model", str(model), "--threads", str(threads)],
+        [sys.executable, __file__, "--serve", "--model", str(model), "--path", path],
         stdout=subprocess.PIPE, text=True, cwd=REPO)
     assert proc.stdout is not None
     line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 120)
@@ -122,15 +152,15 @@ async def start_server(model: Path, threads: int) -> tuple[subprocess.Popen[str]
     return proc, line.split()[1]
 
 
-def serve(model: Path, threads: int) -> None:
-    """--serve mode: the real server with a given torch thread count, until SIGTERM."""
+def serve(model: Path, path: str) -> None:
+    """--serve mode: the real server on one decoding path, until SIGTERM."""
     import logging
 
     from sketch_server import __main__ as cli
     from sketch_server.config import ServerConfig
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
-    config = ServerConfig(port=0, models=(model,), torch_threads=threads)
+    config = ServerConfig(port=0, models=(model,), reference_decoder=path == "reference")
     asyncio.run(cli.serve(config))
 
 
@@ -155,52 +185,97 @@ def commit() -> str:
     return head + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
+def training_speed(steps: int = 6) -> list[tuple[str, float]]:
+    """Sketches per second of one training step (batch 64, real data shapes) per model size."""
+    import torch
+
+    from model.config import preset
+    from model.data import Batcher, PreparedData
+    from model.network import SketchModel
+
+    data_path = REPO / "data" / "objects.npz"
+    if not data_path.is_file():
+        return []
+    data = PreparedData.load(data_path)
+    out = []
+    for label, small in (("small (--small, shipped)", True), ("paper size", False)):
+        cfg = preset("ai-sketcher", small=small, condition_dim=data.vocab.dim)
+        model = SketchModel(cfg)
+        opt = torch.optim.Adam(model.parameters(), 1e-3)
+        batches = Batcher(data, "train", 64, raster_size=cfg.raster_size, augment=True)
+        times = []
+        for i in range(steps):
+            batch = next(batches)
+            start = time.perf_counter()
+            loss = model(batch, alpha=0.5).loss
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if i:  # the first step warms up
+                times.append(time.perf_counter() - start)
+        out.append((label, 64 / statistics.median(times)))
+    return out
+
+
 async def bench(args: argparse.Namespace) -> None:
     import torch
 
-    rows = []
-    for threads in args.threads:
-        proc, url = await start_server(args.model, threads)
+    runs = {}
+    for path in PATHS:
+        proc, url = await start_server(args.model, path)
         try:
-            times, points = await latency(url, args.requests)
-            levels = [await throughput(url, k, args.seconds) for k in (1, 4, 16)]
+            one = await latency(url, args.requests)
+            eight = await latency(url, max(3, args.requests // 4), n=8)
+            levels = [await throughput(url, k, args.seconds) for k in (1, 4, 16, 64)]
         finally:
             proc.terminate()
             proc.wait(30)
-        ms = sorted(t * 1000 for t in times)
-        p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
-        label = f"{threads}" if threads else f"{torch.get_num_threads()} (torch default)"
-        rows.append((label, statistics.median(ms), p95, statistics.mean(points), levels))
+        runs[path] = (one, eight, levels)
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     print(f"## sketch-server bench\n\ncommit {commit()}; {machine()}; torch {torch.__version__}, "
           f"device {device}; model {args.model}\n")
-    print(f"Latency: one client, {args.requests} `generate` requests (category cat, n 1, "
-          f"max_points {POINTS}) one after another. Throughput: each client keeps one such "
-          f"request open for {args.seconds:g} s.\n")
-    print("| torch threads | p50 latency | p95 latency | points drawn (mean) "
-          "| 1 client | 4 clients | 16 clients |")
-    print("|---|---|---|---|---|---|---|")
-    for label, p50, p95, mean_points, levels in rows:
+    print(f"One client sends {args.requests} `generate` requests (category cat, max_points "
+          f"{POINTS}, use_library false: the decoder draws every point) one after another; "
+          "8 alternatives is the same with n 8. Throughput: each client keeps one such request "
+          f"open for {args.seconds:g} s.\n")
+    print("| path | per point | p50 | p95 | first stroke p50 | points (mean) | 8 alternatives p50 "
+          "| 1 client | 4 clients | 16 clients | 64 clients |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for path, (one, eight, levels) in runs.items():
         rates = " | ".join(f"{lv.rate:,.0f} pts/s" for lv in levels)
-        print(f"| {label} | {p50:.0f} ms | {p95:.0f} ms | {mean_points:.0f} | {rates} |")
-    if len(rows) > 1:
-        best = max(rows, key=lambda r: r[4][-1].rate)
-        print(f"\nFastest at 16 clients: torch threads {best[0]}.")
+        print(f"| {path} | {one.per_point_us:.0f} us | {one.ms(one.times, 0.5):.1f} ms | "
+              f"{one.ms(one.times, 0.95):.1f} ms | {one.ms(one.first, 0.5):.1f} ms | "
+              f"{statistics.mean(one.points):.0f} | {eight.ms(eight.times, 0.5):.1f} ms | "
+              f"{rates} |")
+    fast, ref = runs["fast"][0], runs["reference"][0]
+    levels = runs["fast"][2]
+    print(f"\nFast path: {ref.per_point_us / fast.per_point_us:.1f}x less time per point than "
+          f"the reference; 16 clients draw {levels[2].rate / levels[0].rate:.1f}x the points/s "
+          f"of one, 64 clients {levels[3].rate / levels[0].rate:.1f}x.")
+    if args.train:
+        rows = training_speed()
+        if rows:
+            print("\n| training step (batch 64, CPU) | sketches/s |\n|---|---|")
+            for label, rate in rows:
+                print(f"| {label} | {rate:,.0f} |")
+        else:
+            print("\n(training speed skipped: prepare data/objects.npz first, as the README says)")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=shipped("objects"),
                     help="checkpoint folder (default: the shipped objects model)")
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 0],
-                    help="torch thread counts of the engine worker to compare (0: torch default)")
+    ap.add_argument("--path", default="fast", choices=PATHS, help=argparse.SUPPRESS)
+    ap.add_argument("--no-train", dest="train", action="store_false",
+                    help="skip the training-step figures")
     ap.add_argument("--requests", type=int, default=20, help="requests for the latency figures")
     ap.add_argument("--seconds", type=float, default=5.0, help="duration of each load level")
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
-        serve(args.model, args.threads[0])
+        serve(args.model, args.path)
     else:
         asyncio.run(bench(args))
 

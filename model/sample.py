@@ -19,10 +19,12 @@ import torch
 
 from . import strokes as S
 from .checkpoint import Checkpoint, load
+from .decode import FastDecoder
 from .library.suggest import Drawn, SketchLibrary
 from .mixture import sample as draw
 from .network import Inputs
 from .raster import rasterize
+from .rows import DoneEvent, RowInfo, Rows, StrokeEvent
 
 MODES = ("generate", "complete", "refine")
 
@@ -89,52 +91,28 @@ class Placement:
         return xy * self.scale + np.asarray(self.offset)
 
 
-@dataclass
-class StrokeEvent:
-    """A finished stroke of one alternative, in document units: points (K, 2)."""
-
-    tag: Any
-    sample: int
-    index: int
-    points: np.ndarray
-
-
-@dataclass
-class DoneEvent:
-    """One alternative has finished; strokes are all its new strokes in document units."""
-
-    tag: Any
-    sample: int
-    strokes: list[np.ndarray]
-    source: str = "model"  # a library drawing's id, "projection:ids", or "model"
-
-
-@dataclass
-class _Row:
-    tag: Any
-    sample: int
-    rng: np.random.Generator
-    temperature: float
-    placement: Placement
-    max_points: int
-    pos: np.ndarray  # current pen position in box units
-    current: list[np.ndarray] = field(default_factory=list)
-    strokes: list[np.ndarray] = field(default_factory=list)
-    points: int = 0
-    source: str = "model"
-
-
 class Session:
-    """A running batch of sketches sharing one decoder step."""
+    """A running batch of sketches sharing one decoder step.
 
-    def __init__(self, ckpt: Checkpoint, library: SketchLibrary | None = None) -> None:
+    On the CPU the step is model.decode's fused numpy path; `fast=False` (or a decoder it does
+    not cover, or a GPU) takes the reference step through the nn.Modules. Both read the same
+    per-sketch random numbers, so a seed draws the same sketch on either.
+    """
+
+    def __init__(self, ckpt: Checkpoint, library: SketchLibrary | None = None,
+                 fast: bool | None = None) -> None:
         self.ckpt = ckpt
         self.library = library
         self.model = ckpt.model
         self.device = ckpt.device
-        self.rows: list[_Row] = []
+        usable = self.model.decoder.fused and self.device.type == "cpu"
+        if fast and not usable:
+            raise ValueError("the fast path runs the fused LSTM decoder on the CPU only")
+        self.fast = FastDecoder(self.model.decoder) if (usable if fast is None else fast) \
+            else None
+        hidden = self.model.cfg.dec_rnn_size
+        self.rows = Rows(hidden, self.model.z_dim, 4 * hidden, ckpt.scale_factor)
         self._ready: list[StrokeEvent | DoneEvent] = []  # library alternatives, sent next step
-        self._z = self._h = self._c = self._prev = None  # batched tensors, one row per sketch
 
     def __len__(self) -> int:
         return len(self.rows) + bool(self._ready)
@@ -231,10 +209,16 @@ class Session:
             else:
                 prev = start.expand(n, 5)
                 pos = np.zeros(2)
-        for i, rng in zip(samples, rngs):
-            self.rows.append(_Row(tag, i, rng, float(req.temperature), placement,
-                                  int(req.max_points), pos.copy(), source=source))
-        self._append(z, h, c, prev)
+        z_np, h_np, c_np = (t.float().cpu().numpy() for t in (z, h, c))
+        prev_np = prev.float().cpu().numpy()
+        const = self.fast.constant(z_np) if self.fast is not None else \
+            np.zeros((n, self.rows.const_dim), np.float32)
+        steps = int(req.max_points) + 1
+        for j, (i, rng) in enumerate(zip(samples, rngs)):
+            noise = np.concatenate([rng.random((steps, 2)), rng.standard_normal((steps, 2))], 1)
+            self.rows.add(RowInfo(tag, i, source), np.concatenate([prev_np[j], h_np[j]]),
+                          c_np[j], const[j], z_np[j], float(req.temperature), noise, pos,
+                          placement.scale, placement.offset, int(req.max_points))
 
     def _project(self, z: torch.Tensor, library: SketchLibrary, req: Request
                  ) -> tuple[torch.Tensor, str]:
@@ -252,67 +236,38 @@ class Session:
         z[:, : z.shape[1] - cond] = blend
         return z, "projection:" + "+".join(i for i, _ in used[:3])
 
-    def _append(self, z: torch.Tensor, h: torch.Tensor, c: torch.Tensor, prev: torch.Tensor):
-        if self._z is None:
-            self._z, self._h, self._c, self._prev = z, h, c, prev.contiguous()
-        else:
-            self._z = torch.cat([self._z, z])
-            self._h, self._c = torch.cat([self._h, h]), torch.cat([self._c, c])
-            self._prev = torch.cat([self._prev, prev])
-
     @torch.no_grad()
     def step(self) -> list[StrokeEvent | DoneEvent]:
         """Sample one point for every sketch in the batch; report finished strokes and sketches."""
         events, self._ready = self._ready, []
-        if not self.rows:
+        rows, n = self.rows, len(self.rows)
+        if not n:
             return events
-        params, (self._h, self._c) = self.model.decoder.run(
-            self._prev.unsqueeze(1), self._z, (self._h, self._c))
-        step_params = type(params)(*(p[:, 0] for p in params))
-        noise = np.stack([np.concatenate([r.rng.random(2), r.rng.standard_normal(2)])
-                          for r in self.rows])
-        temps = torch.tensor([r.temperature for r in self.rows], device=self.device)
-        out = draw(step_params, temps,
-                             torch.tensor(noise, dtype=torch.float32, device=self.device))
-        self._prev = out
-        rows5 = out.cpu().numpy()
-        keep = []
-        for i, (row, r5) in enumerate(zip(self.rows, rows5)):
-            if self._advance(row, r5, events):
-                keep.append(i)
-        if len(keep) < len(self.rows):
-            idx = torch.tensor(keep, dtype=torch.long, device=self.device)
-            self.rows = [self.rows[i] for i in keep]
-            self._z, self._h, self._c, self._prev = (
-                t.index_select(0, idx) for t in (self._z, self._h, self._c, self._prev))
-        return events
+        noise = rows.step_noise()
+        if self.fast is not None:
+            h, c = self.fast.cell(rows.x[:n], rows.c[:n], rows.const[:n])
+            row5 = self.fast.draw(self.fast.head(h), rows.temp[:n], noise)
+        else:
+            h, c, row5 = self._reference_step(noise)
+        rows.x[:n, 5:], rows.c[:n] = h, c
+        return events + rows.advance(row5)
 
-    def _advance(self, row: _Row, r5: np.ndarray, events: list) -> bool:
-        """Apply one sampled stroke-5 row to a sketch; False when the sketch has finished."""
-        ended = r5[4] == 1.0
-        if not ended:
-            row.pos = row.pos + r5[:2] * self.ckpt.scale_factor
-            row.current.append(row.placement.to_doc(row.pos))
-            row.points += 1
-        if (r5[3] == 1.0 or ended or row.points >= row.max_points) and row.current:
-            points = np.stack(row.current)
-            events.append(StrokeEvent(row.tag, row.sample, len(row.strokes), points))
-            row.strokes.append(points)
-            row.current = []
-        if ended or row.points >= row.max_points:
-            events.append(DoneEvent(row.tag, row.sample, row.strokes, row.source))
-            return False
-        return True
+    def _reference_step(self, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The step through the training network's modules (any decoder, any device)."""
+        rows, n, dev = self.rows, len(self.rows), self.device
+        prev = torch.from_numpy(rows.x[:n, :5]).to(dev)
+        state = (torch.from_numpy(rows.x[:n, 5:]).to(dev), torch.from_numpy(rows.c[:n]).to(dev))
+        params, (h, c) = self.model.decoder.run(prev.unsqueeze(1),
+                                                torch.from_numpy(rows.z[:n]).to(dev), state)
+        out = draw(type(params)(*(p[:, 0] for p in params)),
+                   torch.from_numpy(rows.temp[:n]).to(dev),
+                   torch.from_numpy(noise).to(dev))
+        return h.float().cpu().numpy(), c.float().cpu().numpy(), out.cpu().numpy()
 
     def cancel(self, tag: Any) -> None:
         """Drop every sketch of a request from the batch."""
         self._ready = [e for e in self._ready if e.tag != tag]
-        keep = [i for i, r in enumerate(self.rows) if r.tag != tag]
-        if len(keep) < len(self.rows):
-            idx = torch.tensor(keep, dtype=torch.long, device=self.device)
-            self.rows = [self.rows[i] for i in keep]
-            self._z, self._h, self._c, self._prev = (
-                t.index_select(0, idx) for t in (self._z, self._h, self._c, self._prev))
+        self.rows.remove_tag(tag)
 
 
 def _limit(strokes: list[np.ndarray], max_points: int) -> list[np.ndarray]:

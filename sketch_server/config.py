@@ -34,6 +34,7 @@ class ServerConfig:
     max_jobs: int = 64  # open requests across all connections before `busy`
     max_rows: int = 64  # sketches (n per request) drawn together in one batch per model
     torch_threads: int = 1  # intra-op threads of the inference worker; 0 keeps torch's default
+    reference_decoder: bool = False  # decode through the nn.Modules, not the fast path (bench)
     ping_interval: float | None = 20.0  # seconds between keepalive pings; None: no pings
     ping_timeout: float | None = 20.0  # seconds to wait for a pong before dropping the client
     close_timeout: float = 5.0  # seconds to wait for the closing handshake at shutdown

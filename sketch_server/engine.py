@@ -90,11 +90,13 @@ class Engine:
 
     def __init__(self, models: Mapping[str, Checkpoint], *, max_jobs: int = 64,
                  max_rows: int = 64, threads: int = 1,
-                 libraries: Mapping[str, SketchLibrary] | None = None) -> None:
+                 libraries: Mapping[str, SketchLibrary] | None = None,
+                 reference_decoder: bool = False) -> None:
         if not models:
             raise ValueError("the engine needs at least one model")
         self.models = dict(models)
         self.libraries = dict(libraries or {})  # by model name; a model may have none
+        self.fast = False if reference_decoder else None  # None: the fast path where it runs
         self.max_jobs = max_jobs  # open jobs across all clients before `busy`
         self.max_rows = max_rows  # sketches decoded together per model
         # Intra-op threads of the worker (0: torch's default). One is fastest for small models:
@@ -185,7 +187,8 @@ class Engine:
                                              "try again when it is back"))
 
     def _sessions(self) -> dict[str, Session]:
-        return {name: Session(ckpt, self.libraries.get(name)) for name, ckpt in self.models.items()}
+        return {name: Session(ckpt, self.libraries.get(name), fast=self.fast)
+                for name, ckpt in self.models.items()}
 
     def _turn(self, sessions: dict[str, Session], waiting: deque[Job], active: set[Job]) -> None:
         """Take in new jobs, drop cancelled ones, start waiting ones, then step every batch."""
@@ -243,7 +246,7 @@ class Engine:
             events = session.step()
         except Exception:
             log.exception("a sampling step failed; ending the jobs in that batch")
-            for job in {row.tag for row in session.rows}:
+            for job in {info.tag for info in session.rows.info}:
                 session.cancel(job)
                 active.discard(job)
                 self._finish(job, FailedOut("internal", "sampling failed; see the server log"))

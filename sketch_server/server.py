@@ -181,7 +181,8 @@ class SketchServer:
         self.welcome_frames = {True: encode(welcome, binary=True),
                                False: encode(welcome, binary=False)}
         self.engine = Engine(self.models, max_jobs=config.max_jobs, max_rows=config.max_rows,
-                             threads=config.torch_threads, libraries=self.libraries)
+                             threads=config.torch_threads, libraries=self.libraries,
+                             reference_decoder=config.reference_decoder)
         # Guides run one at a time beside the engine: each is a few milliseconds of search.
         self.guides = ThreadPoolExecutor(1, "sketch-guide", initializer=_one_thread)
         self.ws: Server | None = None

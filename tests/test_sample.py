@@ -128,7 +128,7 @@ def test_cancel_removes_a_request_from_the_batch(ckpt):
     session.add(Request(n=3, seed=2, max_points=100), tag="b")
     session.step()
     session.cancel("a")
-    assert {r.tag for r in session.rows} <= {"b"}
+    assert {r.tag for r in session.rows.info} <= {"b"}
     session.step()
 
 

@@ -1,0 +1,77 @@
+"""The fast decoding path gives what the training network gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from model.checkpoint import Checkpoint
+from model.decode import FastDecoder
+from model.mixture import sample as mixture_sample
+from model.sample import DoneEvent, Request, Session
+
+
+def test_steps_match_nn_lstm_teacher_forcing(checkpoint: Checkpoint) -> None:
+    """Step by step, the fused numpy step matches nn.LSTM run over the whole sequence (1e-5)."""
+    decoder = checkpoint.model.decoder
+    fast = FastDecoder(decoder)
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(3, checkpoint.model.z_dim, generator=g)
+    points = torch.zeros(3, 40, 5)
+    points[..., :2] = torch.randn(3, 40, 2, generator=g)
+    pen = torch.randint(2, 5, (3, 40), generator=g)
+    points[torch.arange(3)[:, None], torch.arange(40), pen] = 1
+    with torch.no_grad():
+        h0, c0 = decoder.initial_state(z)
+        lstm_out, _ = decoder.rnn(torch.cat([points, z[:, None].expand(-1, 40, -1)], -1),
+                                  (h0[None], c0[None]))
+        head = decoder.head.proj(lstm_out).numpy()
+    const = fast.constant(z.numpy())
+    h, c = h0.numpy(), c0.numpy()
+    for t in range(40):
+        h, c = fast.cell(np.concatenate([points[:, t].numpy(), h], 1), c, const)
+        np.testing.assert_allclose(h, lstm_out[:, t].numpy(), atol=1e-5)
+        np.testing.assert_allclose(fast.head(h), head[:, t], atol=1e-5)
+
+
+def test_draw_matches_the_mixture_sampler(checkpoint: Checkpoint) -> None:
+    """Given the same head outputs and random numbers, both samplers draw the same rows."""
+    decoder = checkpoint.model.decoder
+    fast = FastDecoder(decoder)
+    rng = np.random.default_rng(1)
+    h = rng.normal(size=(64, decoder.hidden)).astype(np.float32)
+    noise = np.concatenate([rng.random((64, 2)), rng.standard_normal((64, 2))], 1)
+    temperature = rng.uniform(0.05, 2.0, 64).astype(np.float32)
+    with torch.no_grad():
+        params = decoder.head(torch.from_numpy(h))
+        want = mixture_sample(params, torch.from_numpy(temperature),
+                              torch.from_numpy(noise).float()).numpy()
+    got = fast.draw(fast.head(h), temperature, noise.astype(np.float32))
+    np.testing.assert_array_equal(got[:, 2:], want[:, 2:])
+    np.testing.assert_allclose(got[:, :2], want[:, :2], atol=1e-4)
+
+
+def _drawn(session: Session, req: Request) -> list[list[np.ndarray]]:
+    session.add(req, tag="t")
+    out: dict[int, list[np.ndarray]] = {}
+    while len(session):
+        for e in session.step():
+            if isinstance(e, DoneEvent):
+                out[e.sample] = e.strokes
+    return [out[i] for i in sorted(out)]
+
+
+@pytest.mark.parametrize("mode", ["generate", "complete", "refine"])
+def test_a_seeded_request_draws_the_same_on_both_paths(checkpoint: Checkpoint, mode: str) -> None:
+    """The same seeded request gives the same strokes on the fast and the reference path."""
+    strokes = [[[10, 10], [60, 12], [62, 58]], [[20, 30], [40, 31]]] if mode != "generate" else []
+    for seed in range(3):
+        req = Request(mode=mode, strokes=strokes, conditions={"category": "cat"}, n=3,
+                      seed=seed, max_points=150, temperature=0.6, use_library=False)
+        fast = _drawn(Session(checkpoint, fast=True), req)
+        slow = _drawn(Session(checkpoint, fast=False), req)
+        assert [len(s) for s in fast] == [len(s) for s in slow]
+        for a, b in zip(fast, slow):
+            for p, q in zip(a, b):
+                np.testing.assert_allclose(p, q, atol=1e-3)
