@@ -31,7 +31,10 @@ class ServerConfig:
     allowed_origins: tuple[str, ...] = ()  # browser Origins let in; no Origin header always is
     log_level: str = "info"  # one of LOG_LEVELS; logging goes to stderr
     max_jobs_per_connection: int = 4  # open requests per connection before `busy`
-    max_jobs: int = 64  # open requests across all connections before `busy`
+    max_connections: int = 64  # open WebSocket connections; more are refused with HTTP 503
+    # open requests across all connections before `busy`: every connection's four fit, so one
+    # client holding many connections queues behind the others instead of shutting them out
+    max_jobs: int = 256
     max_rows: int = 64  # sketches (n per request) drawn together in one batch per model
     torch_threads: int = 1  # intra-op threads of the inference worker; 0 keeps torch's default
     reference_decoder: bool = False  # decode through the nn.Modules, not the fast path (bench)
@@ -53,7 +56,8 @@ class ServerConfig:
         if self.log_level.lower() not in LOG_LEVELS:
             raise ConfigError(f"log level must be one of {', '.join(LOG_LEVELS)}, "
                               f"not {self.log_level!r}")
-        for name in ("max_jobs_per_connection", "max_jobs", "max_rows", "max_frame"):
+        for name in ("max_jobs_per_connection", "max_jobs", "max_rows", "max_frame",
+                     "max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
         if self.torch_threads < 0:

@@ -69,6 +69,7 @@ class Job:
     model: str
     request: Request
     loop: asyncio.AbstractEventLoop
+    owner: Any = None  # whose job it is (a connection): the batch is shared fairly by owner
     events: asyncio.Queue[JobEvent] = field(default_factory=asyncio.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.perf_counter)
@@ -89,7 +90,7 @@ class Engine:
     """Loaded models plus the worker thread that samples from them."""
 
     def __init__(self, models: Mapping[str, Checkpoint], *, max_jobs: int = 64,
-                 max_rows: int = 64, threads: int = 1,
+                 max_rows: int = 64, reserve_rows: int = 16, threads: int = 1,
                  libraries: Mapping[str, SketchLibrary] | None = None,
                  reference_decoder: bool = False) -> None:
         if not models:
@@ -99,6 +100,9 @@ class Engine:
         self.fast = False if reference_decoder else None  # None: the fast path where it runs
         self.max_jobs = max_jobs  # open jobs across all clients before `busy`
         self.max_rows = max_rows  # sketches decoded together per model
+        # Rows past max_rows kept for owners with nothing in the batch, so a client's first
+        # request starts at once even while another fills the batch with long ones.
+        self.reserve_rows = reserve_rows
         # Intra-op threads of the worker (0: torch's default). One is fastest for small models:
         # a step is a few small matmuls, and more threads only fight other processes for cores.
         self.threads = threads
@@ -127,8 +131,9 @@ class Engine:
             self._thread.join(timeout=10)
             self._thread = None
 
-    def submit(self, model: str, request: Request, loop: asyncio.AbstractEventLoop) -> Job:
-        """Queue a job; raises EngineBusy when max_jobs are already open."""
+    def submit(self, model: str, request: Request, loop: asyncio.AbstractEventLoop,
+               owner: Any = None) -> Job:
+        """Queue a job for `owner` (a connection); raises EngineBusy when max_jobs are open."""
         if model not in self.models:
             raise KeyError(model)
         with self._lock:
@@ -138,7 +143,7 @@ class Engine:
                 raise EngineBusy(f"the server is drawing {self._open} sketches already; "
                                  "try again in a moment")
             self._open += 1
-        job = Job(model, request, loop)
+        job = Job(model, request, loop, owner=owner)
         self._intake.put(job)
         return job
 
@@ -211,15 +216,24 @@ class Engine:
                 self._step(session, active)
 
     def _admit(self, waiting: deque[Job], active: set[Job], sessions: dict[str, Session]) -> None:
-        """Move waiting jobs into their model's batch while it has room, first come first served."""
+        """Move waiting jobs into their model's batch while it has room: the owner with the
+        fewest rows in the batch first, first come first served among equals."""
+        rows: dict[Any, int] = {}
+        for job in active:
+            rows[job.owner] = rows.get(job.owner, 0) + job.request.n
         full: set[str] = set()  # models whose batch turned a job away: later jobs wait behind it
-        for _ in range(len(waiting)):
-            job = waiting.popleft()
+        queue = list(waiting)
+        waiting.clear()
+        while queue:
+            job = min(queue, key=lambda j: rows.get(j.owner, 0))  # min keeps arrival order
+            queue.remove(job)
             session = sessions[job.model]
             if job.cancelled.is_set():
                 self._finish(job, self._done(job, cancelled=True))
                 continue
-            if job.model in full or (len(session) and len(session) + job.request.n > self.max_rows):
+            size, n = len(session), job.request.n
+            room = self.max_rows + (self.reserve_rows if not rows.get(job.owner) else 0)
+            if job.model in full or (size and size + n > room):
                 full.add(job.model)
                 waiting.append(job)
                 continue
@@ -240,6 +254,7 @@ class Engine:
             job.sources = ["model"] * job.request.n
             job.remaining = job.request.n
             active.add(job)
+            rows[job.owner] = rows.get(job.owner, 0) + n
 
     def _step(self, session: Session, active: set[Job]) -> None:
         try:

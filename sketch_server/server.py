@@ -17,9 +17,11 @@ import logging
 import math
 import os
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,8 @@ log = logging.getLogger("sketch_server")
 DEFAULT_BOUNDS = (0.0, 0.0, 255.0, 255.0)  # where to draw when a request has no strokes
 OFF_LOOP_BYTES = 64 << 10  # frames this big are decoded on a thread so pings keep flowing
 CONDITIONS_SHOWN = 12  # allowed values an unknown_condition message lists before "and N more"
+AUTH_FREE, AUTH_WINDOW, AUTH_MAX_DELAY = 3, 60.0, 5.0  # failed hellos: free, per s, most delay
+MAX_COORDINATE = 1e12  # beyond this a drawing's coordinates lose all precision in float math
 
 
 def _version() -> str:
@@ -192,6 +196,8 @@ class SketchServer:
         # websockets reads this list at every handshake, so the page's origins join it after bind
         self.ws_origins: list[str | None] = [None, *config.allowed_origins]
         self.site = web.Site(web.load_assets(), web.content_security_policy(()))
+        self.connections: set[_Connection] = set()
+        self.auth_failures: dict[str, deque[float]] = {}  # peer host -> times of failed hellos
 
     @property
     def url(self) -> str:
@@ -233,7 +239,10 @@ class SketchServer:
                         "clients should use %s", cfg.host, self.url)
 
     async def close(self) -> None:
-        """Close every connection (code 1001), stop listening, then stop the engine."""
+        """End every open request with an error, close every connection (code 1001), stop
+        listening, then stop the engine."""
+        for conn in list(self.connections):
+            await conn.shut_down()
         if self.ws is not None:
             self.ws.close()
             await self.ws.wait_closed()
@@ -246,14 +255,35 @@ class SketchServer:
         refusal = web.check_origin(connection, request, self.allowed_origins)
         if refusal is not None:
             return refusal
+        if web.is_upgrade(request) and len(self.connections) >= self.config.max_connections:
+            log.warning("refused a connection: %d are open, the limit", len(self.connections))
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE,
+                                      f"the server has {len(self.connections)} connections open, "
+                                      "its limit; close one and try again\n")
         return None if web.is_upgrade(request) else self.site.respond(connection, request)
 
     async def _handle(self, ws: ServerConnection) -> None:
         conn = _Connection(self, ws)
+        self.connections.add(conn)
         try:
             await conn.serve()
         finally:
+            self.connections.discard(conn)
             await conn.abandon()
+
+    def auth_delay(self, host: str) -> float:
+        """Seconds to wait before judging a hello from a host that keeps failing: nothing for
+        the first AUTH_FREE failures a minute, then doubling up to AUTH_MAX_DELAY."""
+        recent = self.auth_failures.get(host)
+        now = time.monotonic()
+        while recent and now - recent[0] > AUTH_WINDOW:
+            recent.popleft()
+        if not recent or len(recent) < AUTH_FREE:
+            return 0.0
+        return min(AUTH_MAX_DELAY, 0.25 * 2 ** (len(recent) - AUTH_FREE))
+
+    def auth_failed(self, host: str) -> None:
+        self.auth_failures.setdefault(host, deque(maxlen=64)).append(time.monotonic())
 
 
 async def start_server(config: ServerConfig,
@@ -332,6 +362,7 @@ class _Connection:
         self.ws = ws
         address = ws.remote_address
         self.peer = f"{address[0]}:{address[1]}" if address else "?"
+        self.host = str(address[0]) if address else "?"
         self.client = "?"  # hello.client, once known
         self.binary: bool | None = None  # frame kind of the hello, which every reply then uses
         self.jobs: dict[RequestId, Job] = {}  # open requests by id
@@ -356,6 +387,9 @@ class _Connection:
                 else:
                     frame = await self.ws.recv()
                 await self._on_frame(frame)
+                # A client pipelining many frames must not hold the loop: after each frame,
+                # let the other connections and the forwarders run.
+                await asyncio.sleep(0)
         except ConnectionClosed as e:
             log.debug("%s (%s) left: %s", self.peer, self.client, e)
 
@@ -370,6 +404,25 @@ class _Connection:
         for task in self.forwarders:
             task.cancel()
         await asyncio.gather(*self.forwarders, return_exceptions=True)
+
+    async def shut_down(self) -> None:
+        """The server is stopping: each open request gets one `error` (busy), then no more."""
+        forwarders, self.forwarders = set(self.forwarders), set()
+        for task in forwarders:
+            task.cancel()
+        await asyncio.gather(*forwarders, return_exceptions=True)
+        ended = [*self.jobs, *self.guides]
+        for job in self.jobs.values():
+            self.engine.cancel(job)
+        self.jobs.clear()
+        self.guides.clear()
+        for rid in ended:
+            try:
+                await self._send(Error(id=rid, code="busy", message="the server is shutting "
+                                       "down; send the request again when it is back"),
+                                 bool(self.binary))
+            except ConnectionClosed:
+                return
 
     async def _send(self, msg: Hello | Welcome | StrokeChunk | Done | GuideResult | Error,
                     binary: bool) -> None:
@@ -415,13 +468,24 @@ class _Connection:
                                 "send hello only once per connection")
         token = self.config.token
         if token is not None:
+            delay = self.server.auth_delay(self.host)
+            if delay:
+                await asyncio.sleep(delay)
             if msg.token is None:
-                raise ProtocolError("unauthorized", "this server needs a token: put the token "
-                                    "it was started with (--token) in hello.token")
-            if not hmac.compare_digest(msg.token.encode("utf-8", "surrogatepass"),
-                                       token.encode("utf-8", "surrogatepass")):
-                raise ProtocolError("unauthorized", "hello.token is wrong; use the token the "
-                                    "server was started with (--token)")
+                why = ("this server needs a token: put the token it was started with (--token, "
+                       "AI_SKETCHER_TOKEN or --token-file) in hello.token")
+            elif not hmac.compare_digest(msg.token.encode("utf-8", "surrogatepass"),
+                                         token.encode("utf-8", "surrogatepass")):
+                why = ("hello.token is wrong; use the token the server was started with "
+                       "(--token, AI_SKETCHER_TOKEN or --token-file)")
+            else:
+                why = ""
+            if why:
+                self.server.auth_failed(self.host)
+                log.warning("%s sent a hello without the right token; closing", self.peer)
+                await self._send(Error(code="unauthorized", message=why), frame_binary)
+                await self.ws.close(CloseCode.POLICY_VIOLATION, "unauthorized")
+                return
         self.client = msg.client
         self.binary = frame_binary
         log.info("%s connected: %s", self.peer, msg.client)
@@ -499,7 +563,7 @@ class _Connection:
                           bounds=msg.bounds if msg.bounds is not None else DEFAULT_BOUNDS,
                           use_library=msg.use_library, strength=msg.strength)
         try:
-            job = self.engine.submit(name, request, asyncio.get_running_loop())
+            job = self.engine.submit(name, request, asyncio.get_running_loop(), owner=self)
         except EngineBusy as e:
             raise ProtocolError("busy", str(e), rid) from None
         self.jobs[rid] = job
@@ -567,6 +631,12 @@ def _check_extent(strokes: Sequence[Sequence[tuple[float, float]]],
         raise ProtocolError("bad_request", f"{what} span an area too wide to compute with "
                             "(its width or height overflows a 64-bit float); draw in a smaller "
                             "area", rid)
+    corners = ([abs(v) for stroke in strokes for p in stroke for v in p] if strokes
+               else [abs(v) for v in (bounds or ())])
+    if max(corners, default=0.0) > MAX_COORDINATE:
+        raise ProtocolError("bad_request", f"{what} reach coordinates beyond +-{MAX_COORDINATE:g}"
+                            ", where a drawing loses all precision; move it nearer the origin",
+                            rid)
 
 
 def _check_condition(info: ModelInfo, key: str, value: str, rid: RequestId) -> None:

@@ -242,6 +242,27 @@ async def test_max_rows_queues_first_come_first_served(make_engine: Callable[...
     assert recorder.rows[0] == 6  # `small` would fit but may not pass `big`
 
 
+async def test_a_newcomer_starts_while_another_owner_fills_the_batch(
+        make_engine: Callable[..., Engine], model: str, recorder: Recorder) -> None:
+    """With the batch full of one connection's long jobs, another connection's request starts at
+    the next step (from the reserve) and ends long before them."""
+    engine = make_engine(max_rows=16, reserve_rows=4)
+    loop = asyncio.get_running_loop()
+    heavy = [engine.submit(model, Request(mode="generate", conditions={"category": "cat"}, n=8,
+                                          max_points=1000, seed=i, temperature=1.5), loop,
+                           owner="heavy") for i in range(4)]
+    engine.start()
+    assert await asyncio.to_thread(recorder.stepped.wait, TIMEOUT)
+    newcomer = engine.submit(model, short(seed=9, n=1), loop, owner="newcomer")
+    check_done(*await outcome(newcomer), 1)
+    assert max(recorder.rows) <= 16 + 4
+    assert sum(job.ended for job in heavy) == 0, "the newcomer waited for the heavy jobs"
+    for job in heavy:
+        engine.cancel(job)
+    for job in heavy:
+        await outcome(job)
+
+
 async def test_close_ends_open_jobs(make_engine: Callable[..., Engine], model: str,
                                     recorder: Recorder) -> None:
     """Closing the engine ends the jobs it still holds with `busy`, and refuses new ones."""
