@@ -42,7 +42,7 @@ class Target:
 class Request:
     """What to ask the server for one target (the arguments of SuggestClient.suggest)."""
 
-    mode: str  # "complete" or "generate"
+    mode: str  # "complete", "generate" or "refine" ("guide" for the guide's own reading)
     strokes: list[Stroke2] = field(default_factory=list)
     bounds: tuple[float, float, float, float] | None = None
     seed: int | None = None
