@@ -137,6 +137,9 @@ def test_screenshot_of_the_docker(session):
     """The self-test saved a screenshot of the window with the docker on show."""
     assert session.report["screenshot"] is True
     assert session.screenshot.stat().st_size > 20_000
+    assert session.report["guide_screenshot"] is True
+    guide = session.screenshot.with_name(session.screenshot.stem + "-guide.png")
+    assert guide.stat().st_size > 20_000
 
 
 def test_refine_redraws_the_strokes_with_the_strength_slider(report):

@@ -4,7 +4,7 @@ tests/test_krita_real.py starts Krita with it. Once the window is up, this draws
 on a vector layer, triggers the plugin's real actions (Suggest, Next, Accept, Undo, Reject, and
 Suggest on a paint layer), records what the layers hold after each step, writes the report as
 JSON and ends Krita with os._exit. Set $AI_SKETCHER_SCREENSHOT to also save a PNG of the window
-while a suggestion is on show. It never runs in normal use.
+while a suggestion is on show (and one beside it, "-guide.png", with the shadow guide on). It never runs in normal use.
 
 The session is a generator driven by a QTimer: every `yield` goes back to Krita's own event
 loop. Pumping events in a nested loop instead keeps Krita from telling its Layers docker (and
@@ -294,6 +294,11 @@ def guide(c: Controller, r: dict[str, Any], doc: Any, sketch: Any) -> Iterator[W
         step["message"] = c.message
         steps.append(step)
     r["guide_steps"] = steps
+    shot = os.environ.get(SCREENSHOT_ENV)
+    if shot:
+        yield pause(1.0)
+        path = shot[:-4] + "-guide.png" if shot.endswith(".png") else shot + "-guide"
+        r["guide_screenshot"] = canvas.app().activeWindow().qwindow().grab().save(path, "PNG")
     saved = os.path.join(os.path.dirname(os.environ["AI_SKETCHER_SELFTEST"]), "guided.kra")
     r["saved"] = bool(doc.saveAs(saved))
     yield pause(0.5)
