@@ -1,10 +1,11 @@
 """A scripted session in the real Krita GUI, run when $AI_SKETCHER_SELFTEST names a report file.
 
 tests/test_krita_real.py starts Krita with it. Once the window is up, this draws input strokes
-on a vector layer, triggers the plugin's real actions (Suggest, Next, Accept, Undo, Reject, and
-Suggest on a paint layer), records what the layers hold after each step, writes the report as
-JSON and ends Krita with os._exit. Set $AI_SKETCHER_SCREENSHOT to also save a PNG of the window
-while a suggestion is on show (and one beside it, "-guide.png", with the shadow guide on). It never runs in normal use.
+on a vector layer, triggers the plugin's real actions (Suggest, Next, Accept, Undo, Reject,
+Suggest on a paint layer, Optimize at two strengths, the shadow guide on and off), records what
+the layers hold after each step, writes the report as JSON and ends Krita with os._exit. Set
+$AI_SKETCHER_SCREENSHOT to also save a PNG of the window while a suggestion is on show (and one
+beside it, "-guide.png", with the shadow guide on). It never runs in normal use.
 
 The session is a generator driven by a QTimer: every `yield` goes back to Krita's own event
 loop. Pumping events in a nested loop instead keeps Krita from telling its Layers docker (and
