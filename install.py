@@ -29,7 +29,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent
 PLUGIN = "ai_sketcher"
 KRITA_SOURCE = REPO / "addons" / "krita"
-SHARED_FILES = (REPO / "addons" / "common" / "client.py", REPO / "sketch_server" / "protocol.py")
+COMMON = REPO / "addons" / "common"
+SHARED_FILES = (COMMON / "client.py", COMMON / "suggestion.py", COMMON / "guide.py",
+                REPO / "sketch_server" / "protocol.py")
 VENDORED = ("websockets", "msgpack")
 COMPILED = (".so", ".pyd", ".dylib")  # C extensions: both packages fall back to pure Python
 SKIPPED = ("__pycache__", "*.pyc", "*.pyo")

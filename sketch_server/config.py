@@ -9,9 +9,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from .protocol import DEFAULT_PORT  # the add-ons try it first; `--port 0` picks a free one
+
 DEFAULT_HOST = "127.0.0.1"
-# An arbitrary unprivileged port the add-ons try first; `--port 0` lets the OS pick a free one.
-DEFAULT_PORT = 8737
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from typing import Self  # typing.Self is 3.11+; Blender 3.6 embeds Python 3.10
 
 PROTOCOL_VERSION = 1
+# The port the server listens on and the add-ons try first (an arbitrary unprivileged one).
+DEFAULT_PORT = 8737
 MAX_FRAME_BYTES = 1 << 20
 MAX_STROKES = 1000  # per request
 MAX_POINTS = 20000  # per request, all strokes together; also per done message

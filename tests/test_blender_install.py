@@ -85,7 +85,8 @@ def test_installs_into_every_blender_43_or_newer(home, capsys):
         package = dirs[name] / EXTENSION
         for f in ("__init__.py", "blender_manifest.toml", "geometry.py", "gpencil.py",
                   "operators.py", "panels.py", "preferences.py", "properties.py", "session.py",
-                  "controller.py", "client.py", "protocol.py", "install.json"):
+                  "controller.py", "client.py", "suggestion.py", "guide.py", "protocol.py",
+                  "install.json"):
             assert (package / f).is_file(), f
         assert (package / "protocol.py").read_bytes() == (
             install.REPO / "sketch_server" / "protocol.py").read_bytes()

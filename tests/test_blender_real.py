@@ -232,3 +232,41 @@ def test_panel_draws_with_real_properties_icons_and_operators(run):
     props = [c[1][1] for c in panel["calls"] if c[0] == "prop"]
     assert props[:2] == ["model", "category"] and "variety" in props
     assert any(c[2].startswith("Alternative ") for c in panel["calls"] if c[0] == "label")
+
+
+def test_refine_at_strength_0_and_1_gives_different_redraws(run):
+    """Optimize my drawing sends a refine with the panel's Strength; with the same seed,
+    Strength 0 and 1 draw different strokes, and the artist's layer is not touched."""
+    out = run["refine"]
+    shown = {}
+    for strength in ("0.0", "1.0"):
+        got = out[strength]
+        assert got["result"] == ["FINISHED"]
+        assert got["session"]["jobs"][0]["mode"] == "refine"
+        assert got["session"]["options"]["strength"] == float(strength)
+        assert got["shown"], got["session"]["message"]
+        shown[strength] = got["shown"]
+    assert shown["0.0"] != shown["1.0"]
+    assert out["artist_untouched"]
+
+
+def test_shadow_guide_appears_under_the_layer_and_follows_each_stroke(run):
+    """With the guide on, each stroke brings a faint, locked "AI Guide" layer just below the
+    artist's, with the real drawings' strokes (opacity from weight); it follows the second
+    stroke; the artist's strokes stay byte-identical, through Accept and Undo too; off removes
+    the guide layer."""
+    g = run["guide"]
+    assert g["on"]
+    first, second = g["steps"]
+    for step in (first, second):
+        assert step["shown"], step["message"]
+        assert step["layers"] == ["AI Guide", "Lines"]  # bottom first: the guide is below
+        assert step["active_layer"] == "Lines"
+        assert step["opacity"] == pytest.approx(0.25) and step["lock"]
+        assert step["strokes"], "the guide layer has no strokes"
+        assert step["artist_untouched"]
+    opacities = {round(p, 3) for s in first["strokes"] for p in s["opacity"]}
+    assert max(opacities) == 1.0
+    assert g["accept"] in (["FINISHED"], ["CANCELLED"])
+    assert g["artist_after_accept_undo"]
+    assert "AI Guide" not in g["off"]["layers"] and g["off"]["artist_untouched"]

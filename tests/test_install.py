@@ -62,7 +62,8 @@ def test_installs_the_krita_plugin(home, capsys):
     assert 'name="ai_sketcher_suggest"' in (home / ".local/share/krita/actions/"
                                             "ai_sketcher.action").read_text()
     for name in ("__init__.py", "canvas.py", "controller.py", "docker.py", "extension.py",
-                 "svg.py", "selftest.py", "client.py", "protocol.py", "install.json"):
+                 "svg.py", "selftest.py", "client.py", "suggestion.py", "guide.py", "protocol.py",
+                 "install.json"):
         assert (package / name).is_file(), name
     assert (package / "protocol.py").read_bytes() == (install.REPO / "sketch_server" /
                                                       "protocol.py").read_bytes()

@@ -137,3 +137,52 @@ def test_screenshot_of_the_docker(session):
     """The self-test saved a screenshot of the window with the docker on show."""
     assert session.report["screenshot"] is True
     assert session.screenshot.stat().st_size > 20_000
+    assert session.report["guide_screenshot"] is True
+    guide = session.screenshot.with_name(session.screenshot.stem + "-guide.png")
+    assert guide.stat().st_size > 20_000
+
+
+def test_refine_redraws_the_strokes_with_the_strength_slider(report):
+    """Optimize my drawing asks for a refine at the docker's Strength; 0 and 1 differ, and the
+    artist's layer is not touched."""
+    refine = report["refine"]
+    for strength in ("0.0", "1.0"):
+        assert refine[strength]["kind"] == "refine", refine[strength]["message"]
+        assert refine[strength]["strokes"], refine[strength]["message"]
+    assert refine["0.0"]["strokes"] != refine["1.0"]["strokes"]
+    assert report["refine_artist_unchanged"]
+
+
+def test_shadow_guide_follows_each_stroke_on_a_faint_locked_layer_below(report):
+    """With the guide on, each stroke on the vector layer brings a guide layer below it with
+    the real drawings as shapes; it follows the second stroke; the artist's layer is
+    byte-identical to what they drew."""
+    assert report["guide_on"]
+    first, second = report["guide_steps"]
+    for step in (first, second):
+        assert step["guided_this_drawing"], step["message"]
+        assert step["layers"] == ["Background", "AI guide", "Sketch"]
+        assert step["active_layer"] == "Sketch"
+        assert step["shapes"] and step["opacity"] == 64 and step["locked"]
+        assert step["artist_unchanged"]
+    # opacity follows weight: the best drawing is opaque, the others fainter
+    assert any('stroke-opacity="0.' in shape["svg"] for shape in first["shapes"])
+    assert second["artist_svg"] != first["artist_svg"]  # the second stroke is on the layer
+
+
+def test_saving_with_the_guide_on_keeps_the_artists_work_and_off_removes_the_guide(session,
+                                                                                   report):
+    """A .kra saved with the guide on holds the artist's layer with their strokes; turning
+    the guide off removes its layer and nothing else."""
+    import zipfile
+
+    assert report["saved"]
+    assert report["after_save"]["artist_svg"] == report["saved_artist_svg"]
+    with zipfile.ZipFile(session.home.parent / "guided.kra") as kra:
+        maindoc = kra.read("maindoc.xml").decode()
+        svgs = [kra.read(n).decode() for n in kra.namelist() if n.endswith(".svg")]
+    assert 'name="Sketch"' in maindoc and 'name="AI guide"' in maindoc
+    assert any("280" in s and "320" in s and "#202020" in s for s in svgs)
+    off = report["guide_off"]
+    assert off["layers"] == ["Background", "Sketch"]
+    assert off["artist_svg"] == report["saved_artist_svg"]

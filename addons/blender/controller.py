@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ import bpy
 from . import client as client_module
 from . import gpencil
 from .client import sentence
+from .guide import GuideState, opacities
 from .session import Job, Session, preferred_model, summary
 
 log = logging.getLogger(__package__)
@@ -29,6 +31,7 @@ SERVER_ENV = "AI_SKETCHER_SERVER"  # overrides the server address in the prefere
 TOKEN_ENV = "AI_SKETCHER_TOKEN"
 BUSY_INTERVAL = 0.05  # seconds between timer ticks while strokes stream in
 IDLE_INTERVAL = 0.5  # otherwise: connection changes are not urgent
+GUIDE_K = 4  # real drawings in the shadow guide
 
 
 class Controller:
@@ -43,6 +46,8 @@ class Controller:
         self.message = ""
         self._options: dict[str, Any] = {}  # suggest() arguments shared by the session's jobs
         self._undo_pending = False  # a finished suggestion still needs its undo step
+        self.guide = GuideState()
+        self._guide_for: tuple[str, str, int, Any] | None = None  # object, layer, frame, request
 
     # --- what the panel shows -------------------------------------------------------------
 
@@ -76,7 +81,8 @@ class Controller:
         self.session = Session(kind, jobs, settings.alternatives)
         self.layer_names = {j.target.object_name: j.target.layer_name for j in jobs}
         self._options = dict(conditions=conditions, n=settings.alternatives,
-                             temperature=settings.variety, model=model)
+                             temperature=settings.variety, model=model,
+                             strength=settings.strength if kind == "refine" else None)
         self._submit()
         self.message = summary(self.session)
 
@@ -131,7 +137,13 @@ class Controller:
         was_running = s is not None and s.running
         for msg in self.client.poll():
             changed = True
-            if isinstance(msg, protocol.StrokeChunk) and s is not None:
+            if isinstance(msg, protocol.GuideResult):
+                if self.guide.answered(msg.id):
+                    self._show_guide(msg.drawings)
+            elif isinstance(msg, protocol.Error) and self.guide.is_ours(msg.id):
+                if self.guide.failed(msg.id):
+                    self.message = "The server could not show a guide: " + sentence(msg.message)
+            elif isinstance(msg, protocol.StrokeChunk) and s is not None:
                 s.stroke(msg.id, msg.sample, msg.index, msg.points)
             elif isinstance(msg, protocol.Done) and s is not None:
                 s.done(msg.id, msg.samples)
@@ -145,10 +157,90 @@ class Controller:
             self._undo_pending = True  # so that undoing Accept shows the suggestion again
         if self._undo_pending and self.session is not None and _push_undo("AI Sketcher suggestion"):
             self._undo_pending = False
+        changed |= self.guide_tick()
         if changed:
             gpencil.tag_redraw()
         running = self.session is not None and self.session.running
-        return BUSY_INTERVAL if running else IDLE_INTERVAL
+        waiting = self.guide.enabled and (self.guide.in_flight is not None
+                                          or self.guide.changed_at is not None)
+        return BUSY_INTERVAL if running or waiting else IDLE_INTERVAL
+
+    # --- the shadow guide -----------------------------------------------------------------
+
+    def set_guide(self, on: bool) -> None:
+        """Follow the panel's Shadow guide toggle; off removes every guide layer."""
+        if on == self.guide.enabled:
+            return
+        if on:
+            self.guide.turn_on()
+            self.message = ("Shadow guide on: real drawings like yours appear faintly under "
+                            "your layer after each stroke.")
+            return
+        self.guide.turn_off()
+        self._guide_for = None
+        for ob in bpy.data.objects:
+            if gpencil.is_gp(ob):
+                gpencil.remove_guide(ob)
+        self.message = "Shadow guide off."
+
+    def guide_tick(self) -> bool:
+        """Look at the active layer; ask for a guide once its stroke count has settled."""
+        scene = bpy.context.scene
+        settings = getattr(scene, "ai_sketcher", None) if scene is not None else None
+        if settings is None:
+            return False
+        self.set_guide(settings.guide)
+        view_layer = bpy.context.view_layer
+        ob = view_layer.objects.active if view_layer is not None else None
+        if not self.guide.enabled or not gpencil.is_gp(ob):
+            return False
+        frame = scene.frame_current
+        signature = gpencil.guide_signature(ob, frame)
+        if signature is None:
+            return False
+        now = time.monotonic()
+        self.guide.look(signature, now)
+        if not self.guide.due(now) or not self.connected:
+            return False
+        try:
+            request = gpencil.guide_request(ob, frame)
+        except (gpencil.GPencilError, ValueError) as e:
+            self.guide.skipped()
+            self.message = "The guide cannot read this layer: " + sentence(str(e))
+            return True
+        old = self._guide_for
+        if old is not None and old[:2] != signature[:2]:
+            gpencil.remove_guide(bpy.data.objects.get(old[0]))  # the guide follows the artist
+        self._guide_for = (ob.name, signature[1], frame, request)
+        if not request.strokes:
+            self.guide.skipped()
+            self._show_guide(())
+            return True
+        from .properties import model_name, offered  # properties imports this module
+        from .session import conditions_for
+
+        conditions = conditions_for(offered(settings), settings.chosen(), face=False)
+        try:
+            self.guide.sent(self.client.guide(client_module.recent_strokes(request.strokes),
+                                              conditions, k=GUIDE_K,
+                                              model=model_name(settings)))
+        except protocol.ProtocolError as e:
+            self.guide.skipped()
+            self.message = f"Cannot ask for a guide: {e.message}."
+            return True
+        return False
+
+    def _show_guide(self, drawings: Any) -> None:
+        """Draw the answer on the guide layer below the layer it was asked for."""
+        if self._guide_for is None:
+            return
+        name, layer, frame, request = self._guide_for
+        ob = bpy.data.objects.get(name)
+        if not gpencil.is_gp(ob) or ob.data.layers.get(layer) is None:
+            return
+        alphas = opacities([d.weight for d in drawings])
+        gpencil.show_guide(ob, layer, frame, [(d.strokes, a) for d, a in zip(drawings, alphas)],
+                           request)
 
     def apply(self) -> bool:
         """Draw the strokes of the alternative on show that are not on their layers yet."""

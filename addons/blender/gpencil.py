@@ -20,6 +20,8 @@ from . import geometry
 from .session import Request
 
 LAYER = "AI Sketcher"  # the suggestion layer's name
+GUIDE_LAYER = "AI Guide"  # the shadow guide's layer, just below the artist's
+GUIDE_OPACITY = 0.25  # the guide layer's opacity: a shadow to draw over, not a drawing
 CAMERA_MARGIN = 0.1  # of the camera frame left free on each side when autodrawing
 DEFAULT_RADIUS = 0.01  # Blender's own default point radius
 
@@ -58,8 +60,8 @@ def artist_layer(ob: Any) -> Any:
     layer = ob.data.layers.active
     if layer is None:
         raise GPencilError(f"'{ob.name}' has no active layer; add a layer and select it")
-    if layer.name == LAYER:
-        raise GPencilError(f"the active layer is the suggestion layer '{LAYER}'; select your own "
+    if layer.name in (LAYER, GUIDE_LAYER):
+        raise GPencilError(f"the active layer is AI Sketcher's '{layer.name}'; select your own "
                            "layer in the Grease Pencil layer list")
     return layer
 
@@ -134,7 +136,8 @@ def suggest_request(ob: Any, frame: int) -> Request:
 def _object_box(ob: Any, frame: int) -> geometry.Box | None:
     strokes = []
     for layer in ob.data.layers:
-        found = None if layer.name == LAYER or layer.hide else _frame_at(layer, frame)
+        found = None if layer.name in (LAYER, GUIDE_LAYER) or layer.hide \
+            else _frame_at(layer, frame)
         if found is not None:
             matrix = _rows(layer.matrix_local)
             strokes += [geometry.to_protocol(s, matrix) for s in _read(found.drawing)]
@@ -271,6 +274,73 @@ def accept(ob: Any, target: Any) -> int:
         copied += len(strokes)
     ob.data.layers.remove(source)
     return copied
+
+
+# --- the shadow guide ------------------------------------------------------------------------
+
+
+def guide_signature(ob: Any, frame: int) -> tuple[str, str, int, int] | None:
+    """What the guide follows: the active layer's stroke count at `frame` (None: no layer of
+    the artist's is active)."""
+    layer = ob.data.layers.active
+    if layer is None or layer.name in (LAYER, GUIDE_LAYER):
+        return None
+    found = _frame_at(layer, frame)
+    return ob.name, layer.name, frame, len(found.drawing.strokes) if found is not None else 0
+
+
+def guide_request(ob: Any, frame: int) -> Request:
+    """The active layer's strokes at `frame` to guide (none if it is empty), their plane,
+    radius and material."""
+    try:
+        return suggest_request(ob, frame)
+    except GPencilError:
+        artist_layer(ob)  # raises again if it is not about an empty layer
+        return Request(mode="guide", material_index=ob.active_material_index)
+
+
+def _guide_layer(ob: Any, below: str) -> Any:
+    """The locked, faint guide layer of `ob`, made just below layer `below` if missing."""
+    layers = ob.data.layers
+    layer = layers.get(GUIDE_LAYER)
+    if layer is None:
+        active = layers.active
+        layer = layers.new(GUIDE_LAYER, set_active=False)
+        if active is not None:
+            layers.active = active  # the artist keeps drawing on their own layer
+        layer.opacity, layer.lock = GUIDE_OPACITY, True
+    names = [x.name for x in layers]
+    if below in names:
+        for _ in range(len(names)):
+            names = [x.name for x in layers]
+            at, artist = names.index(GUIDE_LAYER), names.index(below)
+            if at == artist - 1:
+                break
+            layers.move(layer, "DOWN" if at > artist else "UP")
+    return layer
+
+
+def show_guide(ob: Any, below: str, frame: int,
+               drawings: Sequence[tuple[Sequence[Sequence[Sequence[float]]], float]],
+               request: Request) -> None:
+    """Replace the guide at `frame` with `drawings`, each (protocol strokes, opacity 0..1),
+    drawn in the artist's plane, radius and material."""
+    drawing = _exact_frame(_guide_layer(ob, below), frame, create=True).drawing
+    if len(drawing.strokes):
+        drawing.remove_strokes()
+    strokes = [(s, alpha) for sketch, alpha in drawings for s in sketch if len(s) >= 2]
+    _append(drawing, [geometry.from_protocol(s, depth=request.depth) for s, _ in strokes],
+            [[request.radius] * len(s) for s, _ in strokes],
+            [[alpha] * len(s) for s, alpha in strokes], [request.material_index] * len(strokes))
+
+
+def remove_guide(ob: Any) -> bool:
+    """Remove the guide layer of `ob`; False if it had none."""
+    layer = ob.data.layers.get(GUIDE_LAYER) if is_gp(ob) else None
+    if layer is None:
+        return False
+    ob.data.layers.remove(layer)
+    return True
 
 
 def tag_redraw() -> None:

@@ -1,4 +1,5 @@
-"""The add-on's operators: Suggest, Autodraw face, Autodraw all, Next/Previous, Accept, Reject.
+"""The add-on's operators: Suggest, Optimize my drawing, Autodraw face, Autodraw all,
+Next/Previous, Accept, Reject.
 
 Each one is undoable, greys itself out without a Grease Pencil object, and reports problems
 with self.report. They only start or end sessions; the timer in controller.py draws the strokes.
@@ -60,6 +61,34 @@ class SKETCH_OT_suggest(_NeedsGreasePencil, bpy.types.Operator):
         request.seed = seed_for(c.base_seed(settings), ob.name, frame)
         conditions = conditions_for(offered(settings), settings.chosen(), face=False)
         c.start("suggest", [Job(Target(ob.name, layer.name, frame), request)], settings,
+                conditions, model_name(settings))
+        return {"FINISHED"}
+
+
+class SKETCH_OT_refine(_NeedsGreasePencil, bpy.types.Operator):
+    """Redraw the strokes of the active layer on the current frame as a suggestion; Strength
+    sets how far towards the model's real drawings"""
+
+    bl_idname = "ai_sketcher.refine"
+    bl_label = "Optimize my drawing"
+    bl_options = UNDO
+
+    def execute(self, context: Any) -> set[str]:
+        c = _connected(self)
+        if c is None:
+            return {"CANCELLED"}
+        ob, scene = context.active_object, context.scene
+        settings, frame = scene.ai_sketcher, scene.frame_current
+        try:
+            layer = gpencil.artist_layer(ob)
+            request = gpencil.suggest_request(ob, frame)
+        except (gpencil.GPencilError, geometry.GeometryError) as e:
+            self.report({"WARNING"}, sentence(str(e)))
+            return {"CANCELLED"}
+        request.mode = "refine"
+        request.seed = seed_for(c.base_seed(settings), ob.name, frame)
+        conditions = conditions_for(offered(settings), settings.chosen(), face=False)
+        c.start("refine", [Job(Target(ob.name, layer.name, frame), request)], settings,
                 conditions, model_name(settings))
         return {"FINISHED"}
 
@@ -236,6 +265,6 @@ class SKETCH_OT_reject(_HasSuggestion, bpy.types.Operator):
         return {"FINISHED"}
 
 
-classes = (SKETCH_OT_suggest, SKETCH_OT_autodraw, SKETCH_OT_autodraw_all, SKETCH_OT_alternative,
-           SKETCH_OT_accept, SKETCH_OT_reject)
+classes = (SKETCH_OT_suggest, SKETCH_OT_refine, SKETCH_OT_autodraw, SKETCH_OT_autodraw_all,
+           SKETCH_OT_alternative, SKETCH_OT_accept, SKETCH_OT_reject)
 register, unregister = bpy.utils.register_classes_factory(classes)

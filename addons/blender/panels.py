@@ -44,11 +44,14 @@ class SKETCH_PT_sidebar(bpy.types.Panel):
         if c.connected and missing:
             _text(col, f"This model has no {', '.join(missing)}.", "INFO")
         col.prop(settings, "variety", slider=True)
+        col.prop(settings, "strength", slider=True)
         col.prop(settings, "alternatives")
         col.prop(settings, "seed")
 
         col.separator()
         col.operator("ai_sketcher.suggest", icon="GREASEPENCIL")
+        col.operator("ai_sketcher.refine", icon="SHADERFX")
+        col.prop(settings, "guide", icon="GHOST_ENABLED")
         col.operator("ai_sketcher.autodraw", icon="USER")
         row = col.row(align=True)
         row.operator("ai_sketcher.autodraw_all", icon="RENDER_ANIMATION")

@@ -8,9 +8,10 @@ numbers (session.enum_number), so a saved choice survives a server that lists ot
 from typing import Any
 
 import bpy
-from bpy.props import EnumProperty, FloatProperty, IntProperty, PointerProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty
 
 from . import controller
+from .client import protocol
 from .session import ANY, CONDITIONS, enum_number, preferred_model
 
 # Blender keeps only pointers to enum item strings: the lists must outlive the callback.
@@ -58,6 +59,10 @@ def _condition_items(name: str) -> Any:
     return items
 
 
+def _guide_toggled(self: Any, context: Any) -> None:
+    controller.get().set_guide(self.guide)
+
+
 class SketchSettings(bpy.types.PropertyGroup):
     """What the next suggestion asks for; saved with the .blend file."""
 
@@ -70,10 +75,20 @@ class SketchSettings(bpy.types.PropertyGroup):
     emotion: EnumProperty(name="Emotion", items=_condition_items("emotion"))
     style: EnumProperty(name="Style", items=_condition_items("style"))
     view: EnumProperty(name="View", items=_condition_items("view"))
-    variety: FloatProperty(name="Variety", default=0.5, min=0.01, max=2.0, precision=2,
+    variety: FloatProperty(name="Variety", default=protocol.DEFAULT_TEMPERATURE,
+                           min=protocol.MIN_TEMPERATURE, max=protocol.MAX_TEMPERATURE,
+                           precision=2,
                            description="How adventurous the strokes are (the sampling "
                                        "temperature): low is safe, high is wild")
-    alternatives: IntProperty(name="Alternatives", default=3, min=1, max=8,
+    strength: FloatProperty(name="Strength", default=protocol.DEFAULT_STRENGTH, min=0.0,
+                            max=1.0, precision=2,
+                            description="Optimize my drawing: 0 keeps the model's own redraw "
+                                        "of your strokes, 1 moves it onto the nearest real "
+                                        "drawings")
+    guide: BoolProperty(name="Shadow guide", default=False, update=_guide_toggled,
+                        description="After each stroke, show real drawings like yours faintly "
+                                    "on a locked layer under yours")
+    alternatives: IntProperty(name="Alternatives", default=3, min=1, max=protocol.MAX_N,
                               description="How many different suggestions to draw; Next and "
                                           "Previous flip between them")
     seed: IntProperty(name="Seed", default=0, min=0,

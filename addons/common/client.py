@@ -31,8 +31,8 @@ from websockets.sync.client import ClientConnection, connect
 
 log = logging.getLogger("ai_sketcher.client")
 
-DEFAULT_URL = "ws://127.0.0.1:8737"  # sketch_server/config.py: DEFAULT_HOST, DEFAULT_PORT
-DEFAULT_PORT = 8737
+DEFAULT_PORT = protocol.DEFAULT_PORT
+DEFAULT_URL = f"ws://127.0.0.1:{DEFAULT_PORT}"  # sketch_server/config.py's DEFAULT_HOST
 START_COMMAND = "python -m sketch_server"
 STATES = ("connecting", "connected", "disconnected", "error")
 RECV_SLICE = 0.03  # seconds the worker waits for a frame before it looks at its outbox again

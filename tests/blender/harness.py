@@ -148,9 +148,11 @@ def replay(url: str, job: dict[str, Any], options: dict[str, Any]) -> list[list[
         client.close()
 
 
-def render(out: Path, python: str | None = None) -> dict[str, Any]:
-    """Autodraw faces on three storyboard keyframes in real Blender, render each with Workbench
-    and put the renders side by side in `out` (a PNG)."""
+def render(out: Path, python: str | None = None,
+           script: str = "render_faces.py") -> dict[str, Any]:
+    """Run a render script in real Blender (render_faces.py: faces autodrawn on three storyboard
+    keyframes; render_guide.py: the shadow guide) and put its Workbench renders side by side in
+    `out` (a PNG)."""
     import tempfile
 
     from PIL import Image, ImageOps
@@ -163,7 +165,7 @@ def render(out: Path, python: str | None = None) -> dict[str, Any]:
         user = Path(tmp) / "user"
         install(python, user)
         with server() as url:
-            result = run_script(python, "render_faces.py", user, url, Path(tmp) / "report.json",
+            result = run_script(python, script, user, url, Path(tmp) / "report.json",
                                 [tmp])
         if "error" in result:
             raise HarnessError(result["error"] + result["log"])
@@ -181,4 +183,5 @@ def render(out: Path, python: str | None = None) -> dict[str, Any]:
 
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else REPO / "docs" / "blender-faces.png")
-    print(f"Wrote {target}: {json.dumps(render(target))}")
+    script = sys.argv[2] if len(sys.argv) > 2 else "render_faces.py"
+    print(f"Wrote {target}: {json.dumps(render(target, script=script))}")

@@ -338,6 +338,81 @@ def problems(run: Run, report: dict, ob: Any) -> None:
     run.ctl.reconnect()
 
 
+GUIDE = "AI Guide"
+
+
+def refine(run: Run, report: dict, ob: Any) -> None:
+    """Optimize my drawing at Strength 0 and 1, same seed: two different redraws."""
+    settings = bpy.context.scene.ai_sketcher
+    settings.alternatives, settings.seed = 1, 3
+    before = fingerprint(ob, "Lines")
+    out = report["refine"] = {}
+    for strength in (0.0, 1.0):
+        settings.strength = strength
+        result = run.op("refine")
+        run.wait(ob)
+        out[str(strength)] = {"result": result, "session": run.session_info(),
+                              "shown": strokes(ob, LAYER, 1)}
+        run.op("reject")
+    out["artist_untouched"] = fingerprint(ob, "Lines") == before
+
+
+def guide_until_shown(run: Run, ob: Any) -> bool:
+    """Run the timer until the guide answers for the layer as it is now."""
+    end = time.monotonic() + WAIT
+    while time.monotonic() < end:
+        run.ctl.tick()
+        g = run.c.guide
+        gpencil = importlib.import_module(MODULE + ".gpencil")
+        if g.in_flight is None and g.shown == gpencil.guide_signature(ob, 1) \
+                and g.changed_at is None:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def guide_state(ob: Any) -> dict:
+    layer = ob.data.layers.get(GUIDE)
+    return {"layers": layers(ob), "active_layer": ob.data.layers.active.name,
+            "opacity": layer.opacity if layer else None, "lock": layer.lock if layer else None,
+            "strokes": strokes(ob, GUIDE, 1) if layer else None}
+
+
+def guide(run: Run, report: dict, ob: Any) -> None:
+    """Shadow guide on: a stroke, then a second; then suggest, accept and undo with the guide
+    on; then off."""
+    settings = bpy.context.scene.ai_sketcher
+    bpy.context.view_layer.objects.active = ob
+    ob.data.layers.active = ob.data.layers["Lines"]
+    settings.guide = True
+    steps = report["guide"] = {"on": run.c.guide.enabled, "steps": []}
+    drawing = ob.data.layers["Lines"].get_frame_at(1).drawing
+    for points in (arc(1.1 * math.pi, 1.9 * math.pi, 8, 0.4, 0.0, 1.4),  # a mouth
+                   [(-0.4, 0.0, 1.8), (-0.3, 0.0, 1.9), (-0.2, 0.0, 1.8)]):  # an eye
+        add_stroke(drawing, points)  # the artist's stroke
+        drawn = fingerprint(ob, "Lines")
+        step = {"shown": guide_until_shown(run, ob), "message": run.c.message}
+        step.update(guide_state(ob))
+        step["artist_untouched"] = fingerprint(ob, "Lines") == drawn
+        steps["steps"].append(step)
+        drawing = ob.data.layers["Lines"].get_frame_at(1).drawing
+    before = fingerprint(ob, "Lines")
+    settings.alternatives, settings.seed = 2, 4
+    steps["suggest"] = run.op("suggest")
+    run.wait(ob)
+    run.ctl.tick()
+    steps["accept"] = run.op("accept")
+    for _ in range(5):
+        run.ctl.tick()
+        time.sleep(0.05)
+    steps["undo"] = undo()
+    ob = bpy.data.objects["Storyboard"]
+    steps["artist_after_accept_undo"] = fingerprint(ob, "Lines") == before
+    bpy.context.scene.ai_sketcher.guide = False
+    run.ctl.tick()
+    steps["off"] = {"layers": layers(ob), "artist_untouched": fingerprint(ob, "Lines") == before}
+
+
 def main(report: dict) -> None:
     run = Run()
     scene, camera, ob = setup(run, report)
@@ -346,6 +421,9 @@ def main(report: dict) -> None:
     autodraw(run, report, scene, camera, ob, original)
     autodraw_all(run, report, ob)
     problems(run, report, ob)
+    report["reconnected"] = run.connect()
+    refine(run, report, ob)
+    guide(run, report, ob)
 
 
 def entry() -> None:

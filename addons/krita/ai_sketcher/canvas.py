@@ -22,6 +22,9 @@ from . import svg
 SETTINGS_GROUP = "ai_sketcher"
 SUGGESTION_LAYER = "AI suggestions"
 SUGGESTION_OPACITY = 200  # of 255: a hint that these strokes are not the artist's yet
+GUIDE_LAYER = "AI guide"
+GUIDE_OPACITY = 64  # of 255, about 25 %: a shadow to draw over, not a drawing
+GUIDE_COLOUR = "#3b6ea8"
 MIN_WIDTH = 0.5  # points; thinner strokes vanish at normal zoom
 
 
@@ -84,9 +87,9 @@ def active_target() -> Target:
     layer = doc.activeNode()
     if layer is None:
         raise CanvasError("Pick a vector layer in the Layers docker first.")
-    if layer.name() == SUGGESTION_LAYER:
-        raise CanvasError(f"'{SUGGESTION_LAYER}' holds the suggestions; pick your own vector "
-                          "layer, the one you draw on, and suggest again.")
+    if layer.name() in (SUGGESTION_LAYER, GUIDE_LAYER):
+        raise CanvasError(f"'{layer.name()}' belongs to AI Sketcher; pick your own vector "
+                          "layer, the one you draw on, and try again.")
     if layer.type() != "vectorlayer":
         raise CanvasError("Suggestions need a vector layer for now: add one with Layer > New > "
                           "Add Vector Layer (or pick one), draw a few strokes on it with a "
@@ -121,6 +124,23 @@ def layer_strokes(layer: Any) -> list[svg.Stroke]:
 
 def layer_svg(layer: Any) -> str:
     return layer.toSvg()
+
+
+def guide_target() -> Target | None:
+    """The active vector layer the guide follows, or None when the artist is elsewhere."""
+    try:
+        target = active_target()
+    except CanvasError:
+        return None
+    return target
+
+
+def node_id(node: Any) -> str:
+    return node.uniqueId().toString()
+
+
+def same_node(a: Any, b: Any) -> bool:
+    return a is not None and b is not None and node_id(a) == node_id(b)
 
 
 def shape_svgs(layer: Any) -> list[str]:
@@ -163,6 +183,38 @@ def add_strokes(target: Target, layer: Any, strokes: Sequence[Sequence[Sequence[
     if hidden:
         set_visible(shapes, False)  # in case this Krita ignores the SVG visibility attribute
     return shapes
+
+
+def add_guide_layer(target: Target) -> Any:
+    """A faint, locked vector layer just below the artist's (see keep_artist_layer_active)."""
+    layer = target.document.createVectorLayer(GUIDE_LAYER)
+    parent = target.layer.parentNode()
+    siblings = list(parent.childNodes())
+    index = next(i for i, n in enumerate(siblings) if same_node(n, target.layer))
+    below = siblings[index - 1] if index > 0 else None
+    if below is not None:
+        parent.addChildNode(layer, below)
+    else:  # the artist's layer is the lowest: the guide goes to the bottom of the stack
+        parent.setChildNodes([layer, *siblings])
+    layer.setOpacity(GUIDE_OPACITY)
+    layer.setLocked(True)
+    return layer
+
+
+def set_guide_strokes(layer: Any, target: Target,
+                      drawings: Sequence[tuple[Sequence[Sequence[Sequence[float]]], float]]
+                      ) -> None:
+    """Replace the guide layer's shapes with `drawings`, each (strokes, opacity 0..1)."""
+    layer.setLocked(False)
+    try:
+        for shape in layer.shapes():
+            shape.remove()
+        body = "".join(svg.paths_svg(strokes, GUIDE_COLOUR, target.pen.width, opacity=alpha)
+                       for strokes, alpha in drawings)
+        if body:
+            layer.addShapesFromSvg(svg.svg_document(body, *target.size))
+    finally:
+        layer.setLocked(True)
 
 
 def set_visible(shapes: Sequence[Any], visible: bool) -> None:

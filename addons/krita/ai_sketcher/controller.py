@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,38 +17,41 @@ from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 
 from . import CLIENT_NAME, canvas, svg
 
-try:
-    from . import client as client_module  # the copy install.py puts into the plugin
+try:  # the copies install.py puts into the plugin
+    from . import client as client_module
+    from . import guide as guide_module
+    from . import suggestion as suggestion_module
 except ModuleNotFoundError as e:
     if e.name != f"{__package__}.client":
         raise
     from addons.common import client as client_module  # a repository checkout
+    from addons.common import guide as guide_module
+    from addons.common import suggestion as suggestion_module
 
 SERVER_ENV = "AI_SKETCHER_SERVER"  # overrides the server address saved in Krita's settings
 TOKEN_ENV = "AI_SKETCHER_TOKEN"
 BUSY_TICK_MS = 40  # how often the client is drained while a suggestion streams in
 IDLE_TICK_MS = 250  # otherwise: connection changes are not urgent
-DEFAULT_TEMPERATURE = 0.5
 DEFAULT_ALTERNATIVES = 3
+GUIDE_K = 4  # real drawings in the shadow guide
 
 
 @dataclass
 class Suggestion:
-    """One request's alternatives: their strokes as they stream in and the shapes drawn so far."""
+    """One request's shared state (common suggestion.Session, one job) and Krita's drawing of
+    it: every alternative as shapes on the suggestion layer, only the one on show visible."""
 
-    job: str
+    session: Any  # suggestion.Session
     target: canvas.Target
-    n: int
     layer: Any = None  # the suggestion layer, made when the first stroke arrives
-    strokes: dict[int, dict[int, Any]] = field(default_factory=dict)  # sample -> index -> points
     shapes: dict[int, list[Any]] = field(default_factory=dict)  # sample -> shapes, drawn order
-    pending: list[tuple[int, int, Any]] = field(default_factory=list)  # not drawn yet
-    current: int = 0  # the alternative on show
-    running: bool = True
+    visible: int = 0  # the alternative whose shapes are visible
+    finished: bool = False  # the end of the session has been seen
     refocus: int = 0  # timer ticks left in which to give the artist's layer back the focus
 
-    def sample(self, i: int) -> list[Any]:
-        return [points for _, points in sorted(self.strokes.get(i, {}).items())]
+    @property
+    def job(self) -> Any:
+        return self.session.jobs[0]
 
 
 class Controller(QObject):
@@ -62,8 +66,10 @@ class Controller(QObject):
         self.token = os.environ.get(TOKEN_ENV) or canvas.read_setting("token", "") or None
         protocol = client_module.protocol
         self.temperature = min(max(_float(canvas.read_setting("temperature", ""),
-                                          DEFAULT_TEMPERATURE), protocol.MIN_TEMPERATURE),
-                               protocol.MAX_TEMPERATURE)
+                                          protocol.DEFAULT_TEMPERATURE),
+                                   protocol.MIN_TEMPERATURE), protocol.MAX_TEMPERATURE)
+        self.strength = min(max(_float(canvas.read_setting("strength", ""),
+                                       protocol.DEFAULT_STRENGTH), 0.0), 1.0)
         self.alternatives = min(max(int(_float(canvas.read_setting("alternatives", ""),
                                                DEFAULT_ALTERNATIVES)), 1), protocol.MAX_N)
         self.model = canvas.read_setting("model", "") or None
@@ -71,6 +77,11 @@ class Controller(QObject):
         self.message = ""  # the latest thing the artist should know, in plain words
         self.shortcuts: dict[str, str] = {}  # action id -> its key sequence, for tooltips
         self.suggestion: Suggestion | None = None
+        self.guide = guide_module.GuideState()
+        self.guide_layer: Any = None  # the guide's vector layer while it is on
+        self.guide_for: Any = None  # the artist's layer it is drawn for
+        self.guide_target: canvas.Target | None = None  # where the guide in flight goes
+        self.guide_refocus = 0  # ticks left in which to give the artist's layer back the focus
         self.client = self._new_client()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.tick)
@@ -105,13 +116,13 @@ class Controller(QObject):
 
     @property
     def running(self) -> bool:
-        return self.suggestion is not None and self.suggestion.running
+        return self.suggestion is not None and self.suggestion.session.running
 
     @property
     def showing(self) -> tuple[int, int]:
         """(alternative on show, 1-based; number of alternatives), or (0, 0) without one."""
         s = self.suggestion
-        return (s.current + 1, s.n) if s else (0, 0)
+        return (s.session.current + 1, s.session.n) if s else (0, 0)
 
     # --- settings -------------------------------------------------------------------------
 
@@ -133,6 +144,10 @@ class Controller(QObject):
     def set_temperature(self, value: float) -> None:
         self.temperature = value
         canvas.write_setting("temperature", f"{value:g}")
+
+    def set_strength(self, value: float) -> None:
+        self.strength = value
+        canvas.write_setting("strength", f"{value:g}")
 
     def set_alternatives(self, n: int) -> None:
         self.alternatives = n
@@ -163,6 +178,14 @@ class Controller(QObject):
 
     def suggest_or_stop(self) -> None:
         """Start a suggestion for the active vector layer, or stop the one that is streaming."""
+        self._start_or_stop("suggest")
+
+    def refine_or_stop(self) -> None:
+        """Redraw the active layer's strokes ("Optimize my drawing"), Strength towards the
+        library's real drawings; or stop the suggestion that is streaming."""
+        self._start_or_stop("refine")
+
+    def _start_or_stop(self, kind: str) -> None:
         if self.running:
             self.stop()
             return
@@ -171,50 +194,62 @@ class Controller(QObject):
             strokes = client_module.recent_strokes(canvas.layer_strokes(target.layer))
         except (canvas.CanvasError, svg.SvgError) as e:
             return self._say(str(e))
+        if kind == "refine" and not strokes:
+            return self._say("Optimize redraws your strokes, and this layer has none yet; draw "
+                             "a few first.")
         if self.client.state != "connected":
             return self._say(self.connection_text)
         self.reject(quiet=True)
         info = self.model_info()
-        mode = "complete" if strokes else "generate"
+        mode = "refine" if kind == "refine" else "complete" if strokes else "generate"
         try:
             job = self.client.suggest(
                 mode, strokes, self.chosen_conditions(), n=self.alternatives,
                 temperature=self.temperature, model=info.name if info else None,
-                bounds=None if strokes else (0.0, 0.0, *target.size))
+                bounds=None if strokes else (0.0, 0.0, *target.size),
+                strength=self.strength if mode == "refine" else None)
         except client_module.protocol.ProtocolError as e:
             return self._say(f"Cannot ask for this suggestion: {e.message}.")
-        self.suggestion = Suggestion(job, target, self.alternatives)
+        session = suggestion_module.Session(kind, [suggestion_module.Job(target.layer.name())],
+                                            self.alternatives)
+        session.submitted(session.jobs[0], job)
+        self.suggestion = Suggestion(session, target)
         self.timer.setInterval(BUSY_TICK_MS)
-        self._say("Drawing..." if strokes else "Your layer is empty, so the model draws "
-                                               "something new...")
+        self._say("Redrawing your strokes..." if mode == "refine" else "Drawing..."
+                  if strokes else "Your layer is empty, so the model draws something new...")
 
     def stop(self) -> None:
-        if self.running:
-            self.client.cancel(self.suggestion.job)
-            self._say("Stopping...")
+        s = self.suggestion
+        if s is not None and s.session.running:
+            for job_id in s.session.open_ids():
+                self.client.cancel(job_id)
+            s.session.cancelled = True
+            self._say(suggestion_module.summary(s.session))
 
     def flip(self, step: int) -> None:
         """Show the next (step 1) or previous (step -1) alternative."""
         s = self.suggestion
-        if s is None or s.n < 2:
+        if s is None or s.session.n < 2:
             return
-        target = (s.current + step) % s.n
-        if not s.running:  # once drawing is over, empty alternatives only show nothing: skip them
-            while not s.strokes.get(target) and target != s.current:
-                target = (target + step) % s.n
-        canvas.set_visible(s.shapes.get(s.current, []), False)
-        s.current = target
-        canvas.set_visible(s.shapes.get(s.current, []), True)
-        count = len(s.strokes.get(s.current, {}))
-        self._say(f"Alternative {s.current + 1} of {s.n}: {count} stroke"
-                  f"{'' if count == 1 else 's'}.")
+        s.session.flip(step)
+        self._show_current(s)
+        count = len(s.job.strokes(s.session.current))
+        self._say(f"Alternative {s.session.current + 1} of {s.session.n}: "
+                  f"{suggestion_module.plural(count, 'stroke')}.")
+
+    def _show_current(self, s: Suggestion) -> None:
+        """Make only the shapes of the alternative on show visible."""
+        if s.visible != s.session.current:
+            canvas.set_visible(s.shapes.get(s.visible, []), False)
+            s.visible = s.session.current
+            canvas.set_visible(s.shapes.get(s.visible, []), True)
 
     def accept(self) -> None:
         """Copy the alternative on show onto the artist's layer and drop the suggestion layer."""
         s = self.suggestion
         if s is None:
             return self._say("There is no suggestion to accept; suggest strokes first.")
-        strokes = s.sample(s.current)
+        strokes = s.session.shown_strokes()
         if not strokes:
             return self._say("This alternative has no strokes yet; wait, flip, or reject it.")
         if not canvas.attached(s.target.layer):
@@ -223,8 +258,8 @@ class Controller(QObject):
         if not canvas.is_active(s.target.document):
             return self._say(f"Switch back to '{s.target.document.name()}' to accept its "
                              "suggestion.")
-        if s.running:
-            self.client.cancel(s.job)
+        for job_id in s.session.open_ids():
+            self.client.cancel(job_id)
         # Removing first leaves "Create shape" on top of the undo stack: one Ctrl+Z undoes Accept.
         canvas.remove_layer(s.layer)
         canvas.add_strokes(s.target, s.target.layer, strokes)
@@ -238,8 +273,8 @@ class Controller(QObject):
         s = self.suggestion
         if s is None:
             return None if quiet else self._say("There is no suggestion to reject.")
-        if s.running:
-            self.client.cancel(s.job)
+        for job_id in s.session.open_ids():
+            self.client.cancel(job_id)
         canvas.remove_layer(s.layer)
         self._end()
         if not quiet:
@@ -259,73 +294,135 @@ class Controller(QObject):
         """Apply everything the client received since the last tick (Krita's main thread)."""
         protocol = client_module.protocol
         changed = False
+        s = self.suggestion
         for msg in self.client.poll():
             changed = True
-            s = self.suggestion
-            mine = s is not None and s.running and getattr(msg, "id", None) == s.job
-            if isinstance(msg, protocol.StrokeChunk) and mine:
-                s.strokes.setdefault(msg.sample, {})[msg.index] = msg.points
-                s.pending.append((msg.sample, msg.index, msg.points))
-            elif isinstance(msg, protocol.Done) and mine:
-                self._finish(s, msg)
-            elif isinstance(msg, protocol.Error) and (mine or msg.id is None):
-                if mine:
-                    s.running = False
-                    if not s.strokes:
-                        self._end()
+            msg_id = getattr(msg, "id", None)
+            if isinstance(msg, protocol.GuideResult):
+                if self.guide.answered(msg_id):
+                    self._show_guide(msg.drawings)
+            elif isinstance(msg, protocol.StrokeChunk) and s is not None:
+                s.session.stroke(msg_id, msg.sample, msg.index, msg.points)
+            elif isinstance(msg, protocol.Done) and s is not None:
+                s.session.done(msg_id, msg.samples)
+            elif isinstance(msg, protocol.Error):
                 why = client_module.sentence(msg.message)
-                self.message = f"The server could not suggest strokes: {why}"
-        s = self.suggestion
-        if s is not None and s.pending:
-            self._draw(s)
-            changed = True
-        if s is not None and s.refocus > 0 and s.layer is not None:
+                if self.guide.is_ours(msg_id):
+                    if self.guide.failed(msg_id):
+                        self.message = f"The server could not show a guide: {why}"
+                elif s is None or msg_id is None or not s.session.error(msg_id, why):
+                    self.message = f"The server said: {why}"
+        if s is not None and s is self.suggestion:
+            changed |= self._apply(s)
+        if s is not None and s is self.suggestion and s.refocus > 0 and s.layer is not None:
             canvas.keep_artist_layer_active(s.target, s.layer)
             s.refocus -= 1
+        changed |= self._guide_tick()
+        if self.guide_refocus > 0 and self.guide_layer is not None \
+                and self.guide_target is not None:
+            canvas.keep_artist_layer_active(self.guide_target, self.guide_layer)
+            self.guide_refocus -= 1
         if changed:
             self.changed.emit()
 
-    def _finish(self, s: Suggestion, done: Any) -> None:
-        s.running = False
-        for i, sample in enumerate(done.samples):  # done has every stroke, streamed or not
-            known = s.strokes.setdefault(i, {})
-            for j, points in enumerate(sample):
-                if j not in known:
-                    known[j] = points
-                    s.pending.append((i, j, points))
-        total = sum(len(v) for v in s.strokes.values())
-        if total == 0:
-            self._say("The model had nothing to add this time; try again or raise Variety.")
-            canvas.remove_layer(s.layer)
-            self._end()
-            return
-        if not s.strokes.get(s.current):  # show an alternative that has something in it
-            self.flip(min(i for i, v in s.strokes.items() if v) - s.current)
-        self.timer.setInterval(IDLE_TICK_MS)
-        flip = " Next/Previous flip between them;" if s.n > 1 else ""
-        what = "Stopped." if done.cancelled else "Done."
-        self.message = (f"{what}{flip} Accept adds alternative {s.current + 1} to your layer, "
-                        "Reject removes it.")
-
-    def _draw(self, s: Suggestion) -> None:
-        """Draw the strokes that arrived, one addShapesFromSvg per alternative."""
+    def _apply(self, s: Suggestion) -> bool:
+        """Draw what arrived and follow the session's alternative on show; True if it changed."""
         if not canvas.attached(s.target.layer) or (s.layer is not None
                                                    and not canvas.attached(s.layer)):
             self.reject(quiet=True)
             self.message = "The layer went away, so the suggestion was dropped."
-            return
+            return True
         if not canvas.is_active(s.target.document):
-            return  # Krita adds shapes through the active document: wait until it is back
-        if s.layer is None:
+            return False  # Krita adds shapes through the active document: wait until it is back
+        new = s.session.take_new(s.job)
+        if new and s.layer is None:
             s.layer = canvas.add_suggestion_layer(s.target)
             s.refocus = 20
-        by_sample: dict[int, list[Any]] = {}
-        for sample, _, points in s.pending:
-            by_sample.setdefault(sample, []).append(points)
-        s.pending.clear()
-        for sample, strokes in sorted(by_sample.items()):
-            shapes = canvas.add_strokes(s.target, s.layer, strokes, hidden=sample != s.current)
+        for sample, strokes in new.items():
+            shapes = canvas.add_strokes(s.target, s.layer, strokes,
+                                        hidden=sample != s.session.current)
             s.shapes.setdefault(sample, []).extend(shapes)
+        self._show_current(s)
+        if not s.session.running and not s.finished:
+            s.finished = True
+            self.timer.setInterval(IDLE_TICK_MS)
+            if not any(s.session.counts()):
+                canvas.remove_layer(s.layer)
+                self._end()
+            self.message = suggestion_module.summary(s.session)
+            return True
+        if new:
+            self.message = suggestion_module.summary(s.session)
+        return bool(new)
+
+    # --- the shadow guide -----------------------------------------------------------------
+
+    def set_guide(self, on: bool) -> None:
+        """Turn the shadow guide on or off; off removes the guide layer."""
+        if on == self.guide.enabled:
+            return
+        if on:
+            self.guide.turn_on()
+            self._say("Shadow guide on: real drawings like yours appear faintly under your "
+                      "layer after each stroke.")
+        else:
+            self.guide.turn_off()
+            self._remove_guide()
+            self._say("Shadow guide off.")
+
+    def _remove_guide(self) -> None:
+        canvas.remove_layer(self.guide_layer)
+        self.guide_layer = self.guide_for = None
+
+    def _guide_tick(self) -> bool:
+        """Look at the artist's layer; ask for a guide once it has been still for a moment."""
+        if not self.guide.enabled:
+            return False
+        target = canvas.guide_target()
+        if target is None:  # no vector layer of the artist's is active: leave the guide as is
+            return False
+        if self.guide_for is not None and not canvas.same_node(self.guide_for, target.layer):
+            self._remove_guide()  # another layer: its guide goes below that one
+        svg_text = canvas.layer_svg(target.layer)
+        now = time.monotonic()
+        self.guide.look((canvas.node_id(target.layer), svg_text), now)
+        if not self.guide.due(now) or self.client.state != "connected":
+            return False
+        try:
+            strokes = client_module.recent_strokes(svg.svg_to_polylines(svg_text))
+        except svg.SvgError as e:
+            self.guide.skipped()
+            self.message = f"The guide cannot read this layer: {e}"
+            return True
+        self.guide_for, self.guide_target = target.layer, target
+        if not strokes:
+            self.guide.skipped()
+            canvas.set_guide_strokes(self._guide_layer(target), target, [])
+            return True
+        info = self.model_info()
+        try:
+            self.guide.sent(self.client.guide(strokes, self.chosen_conditions(), k=GUIDE_K,
+                                              model=info.name if info else None))
+        except client_module.protocol.ProtocolError as e:
+            self.guide.skipped()
+            self.message = f"Cannot ask for a guide: {e.message}."
+            return True
+        return False
+
+    def _guide_layer(self, target: canvas.Target) -> Any:
+        if self.guide_layer is None or not canvas.attached(self.guide_layer):
+            self.guide_layer = canvas.add_guide_layer(target)
+            self.guide_refocus = 20
+        return self.guide_layer
+
+    def _show_guide(self, drawings: Any) -> None:
+        target = self.guide_target
+        if target is None or not canvas.attached(target.layer) \
+                or not canvas.is_active(target.document):
+            return
+        alphas = guide_module.opacities([d.weight for d in drawings])
+        canvas.set_guide_strokes(self._guide_layer(target), target,
+                                 [(d.strokes, a) for d, a in zip(drawings, alphas)])
 
 
 def _float(text: str, default: float) -> float:

@@ -8,6 +8,7 @@ from typing import Any
 
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QCompleter,
     QFormLayout,
@@ -24,7 +25,9 @@ from PyQt5.QtWidgets import (
 )
 
 from .canvas import DockWidget
-from .controller import Controller
+from .controller import Controller, client_module
+
+MAX_N = client_module.protocol.MAX_N
 
 TITLE = "AI Sketcher"
 ANY = "(any)"  # a condition left to the model
@@ -56,7 +59,9 @@ class SketcherDocker(DockWidget):
         self.conditions_form = QFormLayout()
         self.conditions_form.setContentsMargins(0, 0, 0, 0)
         form.addRow(self.conditions_form)
-        self.variety = QSlider(Qt.Horizontal, minimum=1, maximum=200,
+        protocol = client_module.protocol
+        self.variety = QSlider(Qt.Horizontal, minimum=round(protocol.MIN_TEMPERATURE * 100),
+                               maximum=round(protocol.MAX_TEMPERATURE * 100),
                                toolTip="Low keeps close to typical drawings; high is wilder")
         self.variety.setValue(round(controller.temperature * 100))
         self.variety_label = QLabel()
@@ -65,7 +70,17 @@ class SketcherDocker(DockWidget):
         row.addWidget(self.variety)
         row.addWidget(self.variety_label)
         form.addRow("Variety", row)
-        self.alternatives = QSpinBox(minimum=1, maximum=8, value=controller.alternatives,
+        self.strength = QSlider(Qt.Horizontal, minimum=0, maximum=100,
+                                toolTip="Optimize: 0 keeps the model's own redraw of your strokes, "
+                                        "1 moves it onto the nearest real drawings")
+        self.strength.setValue(round(controller.strength * 100))
+        self.strength_label = QLabel()
+        self.strength.valueChanged.connect(self._strength_changed)
+        row = QHBoxLayout()
+        row.addWidget(self.strength)
+        row.addWidget(self.strength_label)
+        form.addRow("Strength", row)
+        self.alternatives = QSpinBox(minimum=1, maximum=MAX_N, value=controller.alternatives,
                                      toolTip="How many different suggestions to draw at once")
         self.alternatives.valueChanged.connect(controller.set_alternatives)
         form.addRow("Alternatives", self.alternatives)
@@ -76,6 +91,14 @@ class SketcherDocker(DockWidget):
         self.suggest.setMinimumHeight(32)
         self.suggest.clicked.connect(controller.suggest_or_stop)
         layout.addWidget(self.suggest)
+        self.refine = QPushButton("Optimize my drawing", clicked=controller.refine_or_stop,
+                                  toolTip="Redraw your strokes as a suggestion; Strength sets how "
+                                          "far towards real drawings")
+        layout.addWidget(self.refine)
+        self.guide = QCheckBox("Shadow guide", toggled=controller.set_guide,
+                               toolTip="After each stroke, show real drawings like yours faintly "
+                                       "on a locked layer under yours")
+        layout.addWidget(self.guide)
 
         flip = QHBoxLayout()
         self.previous = QPushButton("< Previous", clicked=lambda: controller.flip(-1))
@@ -131,11 +154,15 @@ class SketcherDocker(DockWidget):
             if not (box.hasFocus() or (box.lineEdit() is not None and box.lineEdit().hasFocus())):
                 _quietly(box.setCurrentText, chosen.get(key, ANY))  # not while being typed in
         self.variety_label.setText(f"{self.variety.value() / 100:.2f}")
+        _quietly(self.strength.setValue, round(c.strength * 100))
+        self.strength_label.setText(f"{self.strength.value() / 100:.2f}")
+        _quietly(self.guide.setChecked, c.guide.enabled)
         running = c.running
         shortcut = c.shortcuts.get("ai_sketcher_suggest", "")
         self.suggest.setText("Stop" if running else "Suggest strokes")
         self.suggest.setToolTip(f"Suggest the next strokes for the active vector layer"
                                 f"{f' ({shortcut})' if shortcut else ''}; while drawing, stop")
+        self.refine.setText("Stop" if running else "Optimize my drawing")
         shown, total = c.showing
         self.which.setText(f"{shown} / {total}" if total else "")
         for button in (self.previous, self.next):
@@ -204,6 +231,10 @@ class SketcherDocker(DockWidget):
     def _variety_changed(self, value: int) -> None:
         self.controller.set_temperature(value / 100)
         self.variety_label.setText(f"{value / 100:.2f}")
+
+    def _strength_changed(self, value: int) -> None:
+        self.controller.set_strength(value / 100)
+        self.strength_label.setText(f"{value / 100:.2f}")
 
     def _server_edited(self) -> None:
         self.controller.set_server(self.url.text(), self.token.text())

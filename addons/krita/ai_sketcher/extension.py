@@ -26,6 +26,9 @@ ACTIONS: tuple[tuple[str, str, Any], ...] = (
     ("ai_sketcher_previous", "AI Sketcher: Previous Suggestion", lambda c: c.flip(-1)),
     ("ai_sketcher_accept", "AI Sketcher: Accept Suggestion", Controller.accept),
     ("ai_sketcher_reject", "AI Sketcher: Reject Suggestion", lambda c: c.reject()),
+    ("ai_sketcher_refine", "AI Sketcher: Optimize My Drawing", Controller.refine_or_stop),
+    ("ai_sketcher_guide", "AI Sketcher: Shadow Guide On/Off",
+     lambda c: c.set_guide(not c.guide.enabled)),
 )
 
 _kept: list[Any] = []  # Python owns these; Krita only borrows them

@@ -1,10 +1,11 @@
 """A scripted session in the real Krita GUI, run when $AI_SKETCHER_SELFTEST names a report file.
 
 tests/test_krita_real.py starts Krita with it. Once the window is up, this draws input strokes
-on a vector layer, triggers the plugin's real actions (Suggest, Next, Accept, Undo, Reject, and
-Suggest on a paint layer), records what the layers hold after each step, writes the report as
-JSON and ends Krita with os._exit. Set $AI_SKETCHER_SCREENSHOT to also save a PNG of the window
-while a suggestion is on show. It never runs in normal use.
+on a vector layer, triggers the plugin's real actions (Suggest, Next, Accept, Undo, Reject,
+Suggest on a paint layer, Optimize at two strengths, the shadow guide on and off), records what
+the layers hold after each step, writes the report as JSON and ends Krita with os._exit. Set
+$AI_SKETCHER_SCREENSHOT to also save a PNG of the window while a suggestion is on show (and one
+beside it, "-guide.png", with the shadow guide on). It never runs in normal use.
 
 The session is a generator driven by a QTimer: every `yield` goes back to Krita's own event
 loop. Pumping events in a nested loop instead keeps Krita from telling its Layers docker (and
@@ -127,7 +128,7 @@ def suggest(c: Controller, alternatives_wanted: int) -> Generator[Wait, None, in
         yield until(lambda: not c.running, SUGGEST_TIMEOUT)
         yield pause(0.3)
         s = c.suggestion
-        if s is not None and sum(1 for v in s.strokes.values() if v) >= alternatives_wanted:
+        if s is not None and sum(1 for v in s.session.counts() if v) >= alternatives_wanted:
             break
     return attempts
 
@@ -182,7 +183,7 @@ def _session(c: Controller, r: dict[str, Any]) -> Iterator[Wait]:
         "message": c.message,
         "layers": layers(doc),
         "active_layer": doc.activeNode().name(),
-        "alternatives": {str(k): len(v) for k, v in s.strokes.items()} if s else {},
+        "alternatives": {str(k): v for k, v in enumerate(s.session.counts())} if s else {},
         "showing": list(c.showing),
         "suggestion_shapes": vector_shapes(suggestion_layer) if suggestion_layer else [],
         "original_unchanged": sketch.toSvg() == original_svg,
@@ -205,7 +206,7 @@ def _session(c: Controller, r: dict[str, Any]) -> Iterator[Wait]:
         yield pause(1.0)
         r["screenshot"] = window.qwindow().grab().save(shot, "PNG")
 
-    r["chosen_strokes"] = len(s.sample(s.current)) if s else 0
+    r["chosen_strokes"] = len(s.session.shown_strokes()) if s else 0
     app.action("ai_sketcher_accept").trigger()
     yield pause(0.5)
     r["after_accept"] = {
@@ -235,3 +236,75 @@ def _session(c: Controller, r: dict[str, Any]) -> Iterator[Wait]:
     yield pause(0.2)
     r["paint_layer"] = {"active_layer": doc.activeNode().name(), "message": c.message,
                         "layers": layers(doc)}
+
+    doc.setActiveNode(sketch)
+    yield until(is_active(doc, sketch), 5.0)
+    yield from refine(c, r, sketch, original_svg)
+    yield from guide(c, r, doc, sketch)
+
+
+def refine(c: Controller, r: dict[str, Any], sketch: Any, original_svg: str) -> Iterator[Wait]:
+    """Optimize my drawing at Strength 0 and 1: both redraw the strokes, differently."""
+    c.set_alternatives(1)
+    out = {}
+    for strength in (0.0, 1.0):
+        c.set_strength(strength)
+        canvas.app().action("ai_sketcher_refine").trigger()
+        yield until(lambda: c.suggestion is not None and not c.running, SUGGEST_TIMEOUT)
+        s = c.suggestion
+        out[str(strength)] = {"kind": s.session.kind if s else None,
+                              "strokes": s.session.shown_strokes() if s else [],
+                              "message": c.message}
+        c.reject(quiet=True)
+        yield pause(0.3)
+    r["refine"] = out
+    r["refine_artist_unchanged"] = sketch.toSvg() == original_svg
+
+
+def guide_state(doc: Any, sketch: Any) -> dict[str, Any]:
+    names = [n.name() for n in doc.rootNode().childNodes()]
+    layer = next((n for n in doc.rootNode().childNodes() if n.name() == canvas.GUIDE_LAYER), None)
+    return {"layers": names, "active_layer": doc.activeNode().name(),
+            "shapes": vector_shapes(layer) if layer is not None else [],
+            "opacity": layer.opacity() if layer is not None else None,
+            "locked": layer.locked() if layer is not None else None,
+            "artist_svg": sketch.toSvg()}
+
+
+def guide(c: Controller, r: dict[str, Any], doc: Any, sketch: Any) -> Iterator[Wait]:
+    """Shadow guide on; a stroke, then a second: the guide layer below follows; then save the
+    document with the guide on and turn it off."""
+    app = canvas.app()
+    app.action("ai_sketcher_guide").trigger()
+    r["guide_on"] = c.guide.enabled
+    strokes = ('<path d="M 250 320 C 290 350 350 350 390 320" fill="none" stroke="#202020" '
+               'stroke-width="3"/>',
+               '<path d="M 300 120 L 280 80 L 320 110" fill="none" stroke="#202020" '
+               'stroke-width="3"/>')
+    steps = []
+    for stroke in strokes:
+        sketch.addShapesFromSvg(svg.svg_document(stroke, 640, 400))  # the artist's stroke
+        yield pause(0.2)
+        drawn = sketch.toSvg()
+        yield until(lambda drawn=drawn: c.guide.shown is not None and c.guide.shown[1] == drawn
+                    and c.guide.in_flight is None, 20.0)
+        yield pause(0.5)
+        step = guide_state(doc, sketch)
+        step["guided_this_drawing"] = c.guide.shown is not None and c.guide.shown[1] == drawn
+        step["artist_unchanged"] = sketch.toSvg() == drawn
+        step["message"] = c.message
+        steps.append(step)
+    r["guide_steps"] = steps
+    shot = os.environ.get(SCREENSHOT_ENV)
+    if shot:
+        yield pause(1.0)
+        path = shot[:-4] + "-guide.png" if shot.endswith(".png") else shot + "-guide"
+        r["guide_screenshot"] = canvas.app().activeWindow().qwindow().grab().save(path, "PNG")
+    saved = os.path.join(os.path.dirname(os.environ["AI_SKETCHER_SELFTEST"]), "guided.kra")
+    r["saved"] = bool(doc.saveAs(saved))
+    yield pause(0.5)
+    r["after_save"] = guide_state(doc, sketch)
+    app.action("ai_sketcher_guide").trigger()
+    yield pause(0.5)
+    r["guide_off"] = guide_state(doc, sketch)
+    r["saved_artist_svg"] = steps[-1]["artist_svg"] if steps else ""

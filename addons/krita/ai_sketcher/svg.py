@@ -394,10 +394,13 @@ def path_data(stroke: Sequence[Sequence[float]]) -> str:
 
 
 def paths_svg(strokes: Iterable[Sequence[Sequence[float]]], colour: str = "#000000",
-              width: float = 2.0, hidden: bool = False) -> str:
-    """One `<path>` element per stroke, stroked in `colour` at `width` user units, unfilled."""
+              width: float = 2.0, hidden: bool = False, opacity: float | None = None) -> str:
+    """One `<path>` element per stroke, stroked in `colour` at `width` user units, unfilled
+    (and at `opacity`, 0..1, when given: the guide's fainter drawings)."""
     style = (f'fill="none" stroke="{colour}" stroke-width="{_num(width)}" '
              'stroke-linecap="round" stroke-linejoin="round"')
+    if opacity is not None:
+        style += f' stroke-opacity="{_num(min(max(opacity, 0.0), 1.0))}"'
     if hidden:
         style += ' visibility="hidden"'
     return "".join(f'<path {style} d="{path_data(s)}"/>' for s in strokes if len(s) >= 1)
