@@ -141,7 +141,7 @@ def test_reject_removes_the_suggestion_layer_only(run):
 
 def test_autodraw_draws_a_face_inside_the_cameras_view(run, url):
     """Autodraw asks for category=face in the box the camera sees on the object's plane, and
-    the face streams in stroke by stroke, exactly as the server drew it."""
+    the face arrives as the server drew it (a library face comes whole, in one step)."""
     auto = run["autodraw"]
     assert auto["result"] == ["FINISHED"]
     session = auto["session"]
@@ -163,7 +163,6 @@ def test_autodraw_draws_a_face_inside_the_cameras_view(run, url):
         assert x0 - 0.5 < x < x1 + 0.5 and y0 - 0.5 < y < y1 + 0.5
     growth = [g for g in auto["growth"] if g > 0]
     assert growth == sorted(growth) and growth[-1] == len(expected)
-    assert len(set(growth)) > 1, f"the strokes did not stream in one by one: {auto['growth']}"
 
 
 def test_autodraw_box_with_an_orthographic_camera_or_none(run):
