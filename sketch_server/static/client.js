@@ -98,6 +98,7 @@ export class SketchClient {
 
   async _closed(opened, code) {
     this.ws = null;
+    if (this.state === "token") return; // refused for its token: wait for the person to give one
     this.welcome = null;
     for (const [id, r] of this.requests) r.onError({ id, code: "disconnected", message: "" });
     for (const g of this.guides.values()) g.reject({ code: "disconnected", message: "" });
