@@ -7,6 +7,7 @@ a UTF-8 JSON `meta` array. See `PreparedData` for the exact layout.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import tempfile
@@ -107,7 +108,9 @@ class ConditionVocab:
                 continue
             index = self._index[name].get(value)
             if index is None:
-                raise ValueError(f"unknown value '{value}' for condition '{name}'; "
+                close = difflib.get_close_matches(value, self.values[name], n=3)
+                hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+                raise ValueError(f"unknown value '{value}' for condition '{name}'; {hint}"
                                  f"known: {_listing(self.values[name])}")
             out[self._starts[name] + index] = 1.0
         return out
