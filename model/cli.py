@@ -22,46 +22,47 @@ from typing import Any, NoReturn
 DEBUG_ENV = "AI_SKETCHER_DEBUG"
 
 # The project's errors that describe a mistake a person can fix, by module and class. They are
-# looked up in sys.modules when an error arrives, so catching them imports nothing (torch
-# included): a module that was never imported cannot have raised its error.
-USER_ERRORS = (
+# matched by name, so catching them imports nothing (torch included), and an error class of the
+# module run with `python -m` (whose module is then "__main__") is still recognised.
+USER_ERRORS = frozenset({
     ("model.checkpoint", "CheckpointError"),
     ("model.data", "PreparedDataError"),
     ("model.download", "DownloadError"),
     ("model.sample", "ConditionError"),
     ("model.sources", "SourceError"),
     ("model.strokes", "StrokeError"),
+    ("model.cli", "CommandError"),
     ("sketch_server.config", "ConfigError"),
-)
+})
 
 
 class CommandError(Exception):
     """A mistake in a command's input that the user can fix; the message says what and how."""
 
 
-def _user_error_types() -> tuple[type[BaseException], ...]:
-    found = (getattr(sys.modules.get(module), name, None) for module, name in USER_ERRORS)
-    return (CommandError, *(t for t in found if isinstance(t, type)))
-
-
-def _file(exc: OSError) -> str:
-    return str(exc.filename) if exc.filename is not None else "a file"
+def is_user_error(exc: BaseException) -> bool:
+    """True for the project's errors that a person can fix (see USER_ERRORS)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    main_name = spec.name if spec is not None else "__main__"
+    return any((main_name if c.__module__ == "__main__" else c.__module__, c.__name__)
+               in USER_ERRORS for c in type(exc).__mro__)
 
 
 def describe(exc: BaseException) -> str | None:
     """The one-line message for an error a person can act on; None for a bug."""
-    if isinstance(exc, _user_error_types()):
-        text = str(exc)
+    if is_user_error(exc) or (isinstance(exc, OSError) and exc.filename is None and exc.args
+                              and isinstance(exc.args[0], str)):
+        text = str(exc)  # the project's message, or an OSError raised with a sentence
     elif isinstance(exc, FileNotFoundError):
-        text = f"{_file(exc)}: no such file or folder; check the path"
+        text = f"{exc.filename}: no such file or folder; check the path"
     elif isinstance(exc, IsADirectoryError):
-        text = f"{_file(exc)}: is a folder; name a file"
+        text = f"{exc.filename}: is a folder; name a file"
     elif isinstance(exc, NotADirectoryError):
-        text = f"{_file(exc)}: part of this path is a file, not a folder"
+        text = f"{exc.filename}: part of this path is a file, not a folder"
     elif isinstance(exc, PermissionError):
-        text = f"{_file(exc)}: permission denied; choose a path you may read or write"
-    elif isinstance(exc, OSError) and exc.filename is not None:
-        text = f"{_file(exc)}: {exc.strerror or exc}"
+        text = f"{exc.filename}: permission denied; choose a path you may read or write"
+    elif isinstance(exc, OSError):
+        text = f"{exc.filename}: {exc.strerror or exc}" if exc.filename else str(exc)
     elif isinstance(exc, UnicodeDecodeError):
         text = f"an input file is not UTF-8 text ({exc.reason} at byte {exc.start})"
     elif isinstance(exc, json.JSONDecodeError):
