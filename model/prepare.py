@@ -223,27 +223,32 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             "../shared/data/quickdraw/simplified_first25\n  python -m model.prepare --out "
             "data/cats.npz --quickdraw cat dog\n\nSketch-RNN .npz files are unpickled, so name "
             "only files you trust."))
-    parser.add_argument("paths", nargs="*", metavar="FILE_OR_DIR",
-                        help="sketch files, or folders to search for them")
-    parser.add_argument("--quickdraw", nargs="+", default=[], metavar="CATEGORY",
-                        help="QuickDraw categories to read from --from (downloaded if needed)")
-    parser.add_argument("--from", dest="source", default=BUCKET, metavar="DIR_OR_URL",
-                        help="folder with the category files, or a URL to download them from "
-                             "(default: Google's public QuickDraw bucket, %(default)s)")
-    parser.add_argument("--format", dest="fmt", default="sketchrnn", choices=sorted(LAYOUT),
-                        help="QuickDraw files to use: Sketch-RNN .npz or ndjson")
-    parser.add_argument("--cache", type=Path, default=Path("data/quickdraw"),
-                        help="where downloads go (resumed on the next run)")
-    parser.add_argument("--out", required=True, type=Path, help="prepared .npz to write")
-    parser.add_argument("--category", help="category for every sketch (default: the .npz file "
-                        "name, the ndjson 'word', the SVG's folder name)")
-    parser.add_argument("--max-len", type=int, default=250,
-                        help="drop sketches with more stroke-3 rows than this")
-    parser.add_argument("--split", type=parse_split, default=(0.8, 0.1, 0.1),
-                        help="train,valid,test fractions for sources without splits")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split shuffle")
-    parser.add_argument("--licence", "--license", dest="licence",
-                        help="licence text recorded for every source in this run")
+    src = parser.add_argument_group("sources")
+    src.add_argument("paths", nargs="*", metavar="FILE_OR_DIR",
+                     help="sketch files, or folders to search for them")
+    src.add_argument("--category", help="category for every sketch (default: the .npz file "
+                     "name, the ndjson 'word', the SVG's folder name)")
+    src.add_argument("--licence", "--license", dest="licence", metavar="TEXT",
+                     help="licence text recorded for every source in this run")
+    qd = parser.add_argument_group("QuickDraw")
+    qd.add_argument("--quickdraw", nargs="+", default=[], metavar="CATEGORY",
+                    help="QuickDraw categories to read from --from (downloaded if needed)")
+    qd.add_argument("--from", dest="source", default=BUCKET, metavar="DIR_OR_URL",
+                    help="folder with the category files, or a URL to download them from "
+                         "(default: Google's public QuickDraw bucket, %(default)s)")
+    qd.add_argument("--format", dest="fmt", default="sketchrnn", choices=tuple(LAYOUT),
+                    metavar="FORMAT", help=f"QuickDraw files to use: {', '.join(LAYOUT)} "
+                    "(Sketch-RNN .npz, or the simplified or raw ndjson)")
+    qd.add_argument("--cache", type=Path, default=Path("data/quickdraw"), metavar="DIR",
+                    help="where downloads go (resumed on the next run)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--out", required=True, type=Path, metavar="NPZ",
+                     help="prepared .npz to write")
+    out.add_argument("--max-len", type=int, default=250, metavar="N",
+                     help="drop sketches with more stroke-3 rows than this")
+    out.add_argument("--split", type=parse_split, default="0.8,0.1,0.1", metavar="T,V,T",
+                     help="train,valid,test fractions for sources without splits")
+    out.add_argument("--seed", type=int, default=0, help="seed of the split shuffle")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     if not args.paths and not args.quickdraw:

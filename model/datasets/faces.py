@@ -227,10 +227,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "python -m model.datasets.faces --n 60000 --seed 0 --out data/faces.npz")
     parser.add_argument("--n", type=int, default=60000, help="faces to generate")
     parser.add_argument("--seed", type=int, default=0, help="seed of faces and split shuffle")
-    parser.add_argument("--out", required=True, type=Path, help="prepared .npz to write")
-    parser.add_argument("--grid", type=Path, help="also write a labelled grid (.png or .svg)")
-    parser.add_argument("--split", type=parse_split, default=(0.8, 0.1, 0.1),
-                        help="train,valid,test fractions (default: 0.8,0.1,0.1)")
+    parser.add_argument("--out", required=True, type=Path, metavar="NPZ",
+                        help="prepared .npz to write")
+    parser.add_argument("--grid", type=Path, metavar="FILE",
+                        help="also write a labelled grid (.png or .svg)")
+    parser.add_argument("--split", type=parse_split, default="0.8,0.1,0.1", metavar="T,V,T",
+                        help="train,valid,test fractions")
     parser.add_argument("--max-len", type=int, default=250,
                         help="max_len recorded in the file; longer faces are an error")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
