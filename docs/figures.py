@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     models = [(name, load(path)) for name, path in model_args(ap, args.models)]
     names = data.vocab.values["category"]
     test = [int(i) for i in data.indices("test") if names[data.labels[i, 0]] in SLIDE_CATEGORIES]
-    picked = np.random.default_rng(0).choice(test, size=min(args.inputs, len(test)),
+    picked = np.random.default_rng(0).choice(test, size=min(cli.quick(args.inputs, 1), len(test)),
                                              replace=False)
     sketches, labels = [], []
     for i in picked:
@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     write_grid(folder / "samples-refine.png", sketches, labels, columns=1 + len(models))
     name, ckpt = models[0]
     sketches, labels = [], []
-    for k, category in enumerate(c for c in SLIDE_CATEGORIES if c in names):
+    drawn = [c for c in SLIDE_CATEGORIES if c in names]
+    for k, category in enumerate(drawn[:cli.quick(len(drawn), 2, "categories")]):
         out = sample(ckpt, Request(conditions={"category": category}, n=2, seed=k,
                                    temperature=args.temperature))
         sketches += out

@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> None:
     models = [(name, load(path)) for name, path in model_args(ap, args.models)]
     folder.mkdir(parents=True, exist_ok=True)
     first = models[0][1]
-    emotions = tuple(first.vocab.values["emotion"])
-    styles = tuple(first.vocab.values["style"])
+    emotions = tuple(first.vocab.values["emotion"])[:cli.quick(7, 1, "grid rows")]
+    styles = tuple(first.vocab.values["style"])[:cli.quick(3, 1)]
     sketches, labels = autodraw(first, emotions, "emotion", {"style": "cartoon"},
                                 args.temperature)
     write_grid(folder / "faces-autodraw.png", sketches, labels, columns=6)
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     write_grid(folder / "faces-styles.png", sketches, labels, columns=6)
 
     test = data.indices("test")
-    picked = np.random.default_rng(0).choice(test, size=min(args.inputs, len(test)),
+    picked = np.random.default_rng(0).choice(test, size=min(cli.quick(args.inputs, 1), len(test)),
                                              replace=False)
     sketches, labels = [], []
     for k, i in enumerate(int(i) for i in picked):

@@ -192,8 +192,9 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(f"the data has no attribute {args.attribute!r}; it has "
                  f"{', '.join(data.attributes)}")
     classes = tuple(args.classes.split(",")) if args.classes else ()
-    cfg = ClassifierConfig(attribute=args.attribute, classes=classes, steps=args.steps,
-                           seed=args.seed, part=(k - 1, n))
+    cfg = ClassifierConfig(attribute=args.attribute, classes=classes,
+                           steps=cli.quick(args.steps, 2, "steps"), seed=args.seed,
+                           part=(k - 1, n))
     try:
         model, scores = train_classifier(data, cfg, args.quiet)
     except ValueError as e:

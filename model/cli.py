@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 DEBUG_ENV = "AI_SKETCHER_DEBUG"
+# Set by tests/test_docs.py, which runs every documented command: long runs shrink to a few
+# steps and counts (see quick()), so the docs are checked in minutes, not hours.
+QUICK_ENV = "AI_SKETCHER_DOCS_QUICK"
 
 # The project's errors that describe a mistake a person can fix, by module and class. They are
 # matched by name, so catching them imports nothing (torch included), and an error class of the
@@ -100,6 +103,21 @@ def run(main: Callable[[Any], int | None], prog: str, argv: Sequence[str] | None
 def exit_with(main: Callable[[Any], int | None], prog: str) -> NoReturn:
     """`run` for `if __name__ == "__main__":` blocks and console scripts."""
     sys.exit(run(main, prog))
+
+
+def quick(value: int, small: int, what: str = "") -> int:
+    """`value`, or at most `small` when AI_SKETCHER_DOCS_QUICK is set (said once on stderr)."""
+    if os.environ.get(QUICK_ENV, "") in ("", "0") or value <= small:
+        return value
+    global _quick_said
+    if not _quick_said:
+        print(f"note: {QUICK_ENV} is set, so this run is shrunk ({what or 'counts'} {value} -> "
+              f"{small}, ...); unset it for a real run", file=sys.stderr)
+        _quick_said = True
+    return small
+
+
+_quick_said = False
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):

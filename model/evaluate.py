@@ -240,6 +240,8 @@ def main(argv: list[str] | None = None) -> None:
     judges.add_argument("--no-library", action="store_true",
                         help="measure the network alone even when the checkpoint has a library")
     args = ap.parse_args(argv)
+    args.per_category = cli.quick(args.per_category, 1, "--per-category")
+    args.diversity_inputs = cli.quick(args.diversity_inputs, 1)
     pairs = {}
     for pair in args.attribute_classifier:
         attribute, sep, folder = pair.partition("=")

@@ -337,6 +337,7 @@ def main(argv: list[str] | None = None) -> None:
     if not 0 < args.temperature <= 10:
         ap.error(f"--temperature must be above 0 (0.01 safe .. 2.0 wild); got {args.temperature}")
     conditions = {name: value for name, _, value in pairs}
+    args.n = cli.quick(args.n, 2, "--n")
     cli.output_file(args.out, (".svg", ".png"))
     ckpt = load(args.checkpoint)
     try:

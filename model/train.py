@@ -261,6 +261,8 @@ def main(argv: list[str] | None = None) -> None:
         train_cfg = from_dict(TrainConfig, {**dataclasses.asdict(TrainConfig()), **train_over})
     except (ValueError, TypeError, json.JSONDecodeError) as e:
         ap.error(str(e))
+    train_cfg = dataclasses.replace(train_cfg, steps=cli.quick(train_cfg.steps, 2, "steps"),
+                                    batch_size=cli.quick(train_cfg.batch_size, 16))
     out = cli.output_dir(args.out)
     device = pick_device(args.device)
     out = train(model_cfg, train_cfg, args.data, out, device, args.description, args.quiet)

@@ -210,3 +210,14 @@ def test_describe_keeps_bugs_as_tracebacks() -> None:
     assert "not valid JSON" in str(cli.describe(raised.value))
     assert cli.run(lambda argv: (_ for _ in ()).throw(cli.CommandError("bad\n  input")),
                    "prog", []) == 2
+
+
+def test_quick_shrinks_only_when_asked(monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture) -> None:
+    """AI_SKETCHER_DOCS_QUICK caps long runs (for tests/test_docs.py) and says so on stderr."""
+    monkeypatch.delenv(cli.QUICK_ENV, raising=False)
+    assert cli.quick(5000, 2, "steps") == 5000
+    monkeypatch.setenv(cli.QUICK_ENV, "1")
+    monkeypatch.setattr(cli, "_quick_said", False)
+    assert cli.quick(5000, 2, "steps") == 2 and cli.quick(1, 2) == 1
+    assert "steps 5000 -> 2" in capsys.readouterr().err

@@ -246,6 +246,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                      f"got {args.max_len}")
     if args.grid is not None and args.grid.suffix.lower() not in (".png", ".svg"):
         parser.error(f"--grid must name a .png or .svg file; got {args.grid}")
+    args.n = cli.quick(args.n, 130, "--n")  # 126 faces hold every attribute combination
     cli.output_file(args.out, (".npz",))
     if args.grid is not None:
         cli.output_file(args.grid, (".png", ".svg"), "--grid")
