@@ -128,7 +128,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         default = action.default
         empty = default is None or default is False or default is argparse.SUPPRESS or (
             isinstance(default, (list, tuple, str)) and not default)
-        if (not text or "default" in text or empty
+        if (not text or "default:" in text or "%(default)" in text or empty
                 or (not action.option_strings and action.nargs not in ("?", "*"))):
             return text
         return f"{text} (default: %(default)s)"
