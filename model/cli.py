@@ -31,6 +31,7 @@ USER_ERRORS = frozenset({
     ("model.checkpoint", "CheckpointError"),
     ("model.data", "PreparedDataError"),
     ("model.download", "DownloadError"),
+    ("model.library.store", "LibraryError"),
     ("model.sample", "ConditionError"),
     ("model.sources", "SourceError"),
     ("model.strokes", "StrokeError"),

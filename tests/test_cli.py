@@ -41,6 +41,8 @@ def command(*args: str) -> subprocess.CompletedProcess[str]:
 def one_line_error(args: tuple[str, ...], *needles: str) -> str:
     """Run a command that must fail; its stderr is one line naming the command and the needles."""
     prog = "sketch-server" if args[0] == "sketch_server" else f"python -m {args[0]}"
+    if args[0] == "model.library":
+        prog += " build"
     done = command(*args)
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2, done.stderr
@@ -129,6 +131,16 @@ CASES = {
         ("wrong kind", ("--n", "2", "--out", "{root}/f.npz", "--grid", "{root}/g.jpg"),
          ["--grid must name a .png or .svg file"]),
     ],
+    "library": [
+        ("missing", ("build", "--data", "{missing}", "--checkpoint", OBJECTS, "--out",
+                     "{root}/lib"), ["nope.npz: no such file"]),
+        ("wrong kind", ("build", "--data", "{png}", "--checkpoint", OBJECTS, "--out",
+                        "{root}/lib"), ["it is a PNG image"]),
+        ("unknown name", ("build", "--data", "{tiny}", "--checkpoint", OBJECTS, "--out",
+                          "{root}/lib", "--split", "tset"), ["--split takes"]),
+        ("unwritable", ("build", "--data", "{tiny}", "--checkpoint", OBJECTS, "--out",
+                        f"{NOT_A_FOLDER}/lib"), ["cannot write"]),
+    ],
     "sketch_server": [
         ("missing", ("--port", "0", "--model", "{missing_dir}"), ["nope does not exist"]),
         ("wrong kind", ("--port", "0", "--model", "{bad_model}"),
@@ -152,7 +164,8 @@ def test_every_command_fails_in_one_line(files: dict[str, str], module: str, cas
 
 @pytest.mark.parametrize("module", ["model.train", "model.evaluate", "model.classifier",
                                     "model.sample", "model.reference", "model.checkpoint",
-                                    "model.prepare", "model.datasets.faces", "sketch_server"])
+                                    "model.prepare", "model.datasets.faces", "model.library",
+                                    "sketch_server"])
 def test_help_stands_alone(module: str) -> None:
     """--help starts with a one-line description and states the defaults it has."""
     done = command(module, "--help")
@@ -160,7 +173,7 @@ def test_help_stands_alone(module: str) -> None:
     description = done.stdout.split("\n\n")[1]
     assert "\n" not in description.strip() and len(description) < 120, description
     assert "--debug" in done.stdout
-    if module not in ("model.checkpoint", "model.prepare"):
+    if module not in ("model.checkpoint", "model.prepare", "model.library"):
         assert re.search(r"\(default:\s", done.stdout)
 
 
