@@ -1,7 +1,8 @@
 """Docs that cannot rot: every shell block of README.md and docs/*.md runs, as written.
 
 Each ```sh block runs with bash in a fresh temporary folder laid out like a checkout (the
-figure scripts and the shipped weights are copied in, so nothing in the repository is written,
+docs' and bench's scripts and the shipped weights are copied in, so nothing in the repository
+is written,
 and `../shared` points at the project's data when it exists). AI_SKETCHER_DOCS_QUICK=1 shrinks
 training steps, sample counts and grid sizes (see model.cli.quick), so the whole set takes
 minutes. A block that cannot run here says why in the line before it:
@@ -69,9 +70,10 @@ BLOCKS = [b for doc in DOCS for b in shell_blocks(doc)]
 def checkout(tmp: Path) -> Path:
     """A throwaway folder that the docs' relative paths work in; returns where to run."""
     work = tmp / "work"
-    (work / "docs").mkdir(parents=True)
-    for script in (REPO / "docs").glob("*.py"):
-        shutil.copy2(script, work / "docs" / script.name)
+    for folder in ("docs", "bench"):  # the scripts the docs run by path
+        (work / folder).mkdir(parents=True)
+        for script in (REPO / folder).glob("*.py"):
+            shutil.copy2(script, work / folder / script.name)
     shutil.copytree(REPO / "model" / "weights", work / "model" / "weights")
     if SHARED.is_dir():
         (tmp / "shared").symlink_to(SHARED)
