@@ -1,11 +1,11 @@
 """Docs that cannot rot: every shell block of README.md and docs/*.md runs, as written.
 
-Each ```sh block runs with bash in a fresh temporary folder laid out like a checkout (the
+Each ```sh block runs with bash in a fresh temporary folder laid out like a checkout: the
 docs' and bench's scripts and the shipped weights are copied in, so nothing in the repository
-is written,
-and `../shared` points at the project's data when it exists). AI_SKETCHER_DOCS_QUICK=1 shrinks
-training steps, sample counts and grid sizes (see model.cli.quick), so the whole set takes
-minutes. A block that cannot run here says why in the line before it:
+is written, and `../shared` points at the project's data when it exists.
+AI_SKETCHER_DOCS_QUICK=1 shrinks training steps, sample counts and grid sizes (see
+model.cli.quick), so the whole set takes about two minutes. A block that cannot run here says
+why in the line before it:
 
     <!-- docs-test: skip (installs into the user's Krita) -->
 """
