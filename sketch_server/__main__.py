@@ -22,10 +22,12 @@ PROG = "sketch-server"
 
 def parse_args(argv: list[str] | None = None) -> ServerConfig:
     """The command line as a ServerConfig; a malformed option exits 2 with one line."""
-    ap = cli.parser(PROG, "AI-Sketcher's local WebSocket server: loads the models, then "
-                    "prints `ready ws://HOST:PORT`.", epilog="example:\n  python -m "
-                    "sketch_server --port 0 --model model/weights/faces\n\nThe messages are "
-                    "specified in docs/protocol.md. SIGINT or SIGTERM exits with status 0.")
+    ap = cli.parser(PROG, "AI-Sketcher's local server for the add-ons and the drawing page: "
+                    "loads the models, then serves.", epilog="example:\n"
+                    "  python -m sketch_server --port 0 --model model/weights/faces\n\nThe "
+                    "`ready ws://HOST:PORT` on stdout says it is serving; the drawing page is at "
+                    "http://HOST:PORT/ and the messages are specified in docs/protocol.md. "
+                    "SIGINT or SIGTERM exits with status 0.")
     net = ap.add_argument_group("network")
     net.add_argument("--host", default=DEFAULT_HOST,
                      help="interface to listen on; the default lets in only this machine")
