@@ -25,8 +25,8 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
     ap = cli.parser(PROG, "AI-Sketcher's local server for the add-ons and the drawing page: "
                     "loads the models, then serves.", epilog="example:\n"
                     "  python -m sketch_server --port 0 --model model/weights/faces\n\nThe "
-                    "`ready ws://HOST:PORT` on stdout says it is serving; the drawing page is at "
-                    "http://HOST:PORT/ and the messages are specified in docs/protocol.md. "
+                    "`ready ws://HOST:PORT` on stdout says it is serving; the drawing page is at\n"
+                    "http://HOST:PORT/ and the messages are specified in docs/protocol.md.\n"
                     "SIGINT or SIGTERM exits with status 0.")
     net = ap.add_argument_group("network")
     net.add_argument("--host", default=DEFAULT_HOST,
