@@ -493,6 +493,22 @@ def install_blender(args: argparse.Namespace, report: Report) -> None:
     ]
 
 
+def _emptied_blender_folders(args: argparse.Namespace, user_dir: Path,
+                             package: Path) -> list[Path]:
+    """Folders to remove after the extension, innermost first, each only if it is empty.
+
+    A version folder install.py made for --blender-version (Blender never ran) goes too, and the
+    Blender folder above it; a folder the user named (--blender-dir, BLENDER_USER_RESOURCES)
+    stays.
+    """
+    folders = [package.parent, package.parent.parent]
+    if not args.blender_dir and not os.environ.get("BLENDER_USER_RESOURCES"):
+        folders.append(user_dir)
+        if user_dir.parent == blender_config_root():
+            folders.append(user_dir.parent)
+    return folders
+
+
 def uninstall_blender(args: argparse.Namespace, report: Report) -> None:
     exe = blender_executable(args)
     removed = False
@@ -510,7 +526,7 @@ def uninstall_blender(args: argparse.Namespace, report: Report) -> None:
         report.did(f"Removed {package}.")
         if not report.dry_run:
             shutil.rmtree(package)
-            for folder in (package.parent, package.parent.parent):  # only if empty
+            for folder in _emptied_blender_folders(args, user_dir, package):
                 if folder.is_dir() and not any(folder.iterdir()):
                     folder.rmdir()
     if not removed:

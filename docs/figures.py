@@ -1,6 +1,6 @@
 """Make the sample grids in docs/ from trained checkpoints.
 
-python docs/figures.py --data PREPARED --models ai-sketcher=DIR sketch-rnn=DIR ... --out docs/
+python docs/figures.py --data PREPARED --models ai-sketcher=DIR sketch-rnn=DIR ... --out DIR
 
 Writes samples-refine.png (test drawings and each model's reconstruction, same seed) and
 samples-generate.png (the first model drawing each of the slides' categories from its condition).
@@ -9,10 +9,10 @@ samples-generate.png (the first model drawing each of the slides' categories fro
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
+from model import cli
 from model import strokes as S
 from model.checkpoint import load
 from model.data import PreparedData
@@ -20,20 +20,29 @@ from model.evaluate import SLIDE_CATEGORIES
 from model.render import write_grid
 from model.sample import Request, sample
 
+PROG = "python docs/figures.py"
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--models", nargs="+", required=True, metavar="NAME=DIR")
-    ap.add_argument("--out", default="docs")
-    ap.add_argument("--inputs", type=int, default=8)
-    ap.add_argument("--temperature", type=float, default=0.3)
-    args = ap.parse_args()
+
+def main(argv: list[str] | None = None) -> None:
+    """Draw both grids into --out, which is made if missing."""
+    ap = cli.parser(PROG, "Draw the objects sample grids of docs/ from trained checkpoints.",
+                    epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("--data", required=True, metavar="NPZ",
+                    help="prepared .npz holding the slides' categories")
+    ap.add_argument("--models", nargs="+", required=True, metavar="NAME=DIR",
+                    help="checkpoints to compare; the first also draws the generate grid")
+    ap.add_argument("--out", required=True, metavar="DIR",
+                    help="folder for the PNGs, made if missing (docs replaces the committed ones)")
+    ap.add_argument("--inputs", type=int, default=8, help="test drawings to redraw")
+    ap.add_argument("--temperature", type=float, default=0.3, help="sampling temperature")
+    args = ap.parse_args(argv)
+    folder = cli.output_dir(args.out)
     data = PreparedData.load(args.data)
-    models = [(name, load(path)) for name, path in (m.split("=", 1) for m in args.models)]
+    models = [(name, load(path)) for name, path in model_args(ap, args.models)]
     names = data.vocab.values["category"]
     test = [int(i) for i in data.indices("test") if names[data.labels[i, 0]] in SLIDE_CATEGORIES]
-    picked = np.random.default_rng(0).choice(test, size=args.inputs, replace=False)
+    picked = np.random.default_rng(0).choice(test, size=min(cli.quick(args.inputs, 1), len(test)),
+                                             replace=False)
     sketches, labels = [], []
     for i in picked:
         given = S.stroke3_to_polylines(data.sketch(int(i)))
@@ -46,16 +55,26 @@ def main() -> None:
                                        temperature=args.temperature))
             sketches.append(out[0])
             labels.append(name)
-    write_grid(Path(args.out) / "samples-refine.png", sketches, labels, columns=1 + len(models))
+    folder.mkdir(parents=True, exist_ok=True)
+    write_grid(folder / "samples-refine.png", sketches, labels, columns=1 + len(models))
     name, ckpt = models[0]
     sketches, labels = [], []
-    for k, category in enumerate(c for c in SLIDE_CATEGORIES if c in names):
+    drawn = [c for c in SLIDE_CATEGORIES if c in names]
+    for k, category in enumerate(drawn[:cli.quick(len(drawn), 2, "categories")]):
         out = sample(ckpt, Request(conditions={"category": category}, n=2, seed=k,
                                    temperature=args.temperature))
         sketches += out
         labels += [category] * 2
-    write_grid(Path(args.out) / "samples-generate.png", sketches, labels, columns=8)
+    write_grid(folder / "samples-generate.png", sketches, labels, columns=8)
+
+
+def model_args(ap: argparse.ArgumentParser, pairs: list[str]) -> list[tuple[str, str]]:
+    """--models NAME=DIR pairs; a malformed one is a usage error."""
+    bad = [p for p in pairs if not all(p.partition("=")[::2])]
+    if bad:
+        ap.error(f"--models {bad[0]!r}: write NAME=DIR, e.g. objects=model/weights/objects")
+    return [(name, folder) for name, _, folder in (p.partition("=") for p in pairs)]
 
 
 if __name__ == "__main__":
-    main()
+    cli.exit_with(main, PROG)

@@ -1,6 +1,6 @@
 """Make the face model's sample grids in docs/ from trained checkpoints.
 
-python docs/figures_faces.py --data FACES.npz --models faces=DIR sketch-rnn=DIR --out docs/
+python docs/figures_faces.py --data FACES.npz --models faces=DIR sketch-rnn=DIR --out DIR
 
 Writes faces-autodraw.png (the first model drawing every emotion for each gender and view, from
 the conditions alone), faces-styles.png (every style for each gender and view) and faces-refine.png
@@ -10,11 +10,10 @@ strokes), all with the same seeds.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+from figures import model_args  # docs/, this script's folder
 
+from model import cli
 from model import strokes as S
 from model.checkpoint import Checkpoint, load
 from model.data import PreparedData
@@ -41,27 +40,37 @@ def autodraw(ckpt: Checkpoint, rows: tuple[str, ...], row_attribute: str,
     return sketches, labels
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", required=True, help="prepared faces (model.datasets.faces)")
-    ap.add_argument("--models", nargs="+", required=True, metavar="NAME=DIR")
-    ap.add_argument("--out", default="docs")
-    ap.add_argument("--inputs", type=int, default=6)
-    ap.add_argument("--temperature", type=float, default=0.3)
-    args = ap.parse_args()
-    out = Path(args.out)
+PROG = "python docs/figures_faces.py"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Draw the three face grids into --out, which is made if missing."""
+    ap = cli.parser(PROG, "Draw the face model's sample grids of docs/ from trained "
+                    "checkpoints.", epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("--data", required=True, metavar="NPZ",
+                    help="prepared faces (model.datasets.faces)")
+    ap.add_argument("--models", nargs="+", required=True, metavar="NAME=DIR",
+                    help="checkpoints to compare; the first also draws the other grids")
+    ap.add_argument("--out", required=True, metavar="DIR",
+                    help="folder for the PNGs, made if missing (docs replaces the committed ones)")
+    ap.add_argument("--inputs", type=int, default=6, help="test faces to redraw")
+    ap.add_argument("--temperature", type=float, default=0.3, help="sampling temperature")
+    args = ap.parse_args(argv)
+    folder = cli.output_dir(args.out)
     data = PreparedData.load(args.data)
-    models = [(name, load(path)) for name, path in (m.split("=", 1) for m in args.models)]
+    models = [(name, load(path)) for name, path in model_args(ap, args.models)]
+    folder.mkdir(parents=True, exist_ok=True)
     first = models[0][1]
-    emotions = tuple(first.vocab.values["emotion"])
-    styles = tuple(first.vocab.values["style"])
+    emotions = tuple(first.vocab.values["emotion"])[:cli.quick(7, 1, "grid rows")]
+    styles = tuple(first.vocab.values["style"])[:cli.quick(3, 1)]
     sketches, labels = autodraw(first, emotions, "emotion", {"style": "cartoon"},
                                 args.temperature)
-    write_grid(out / "faces-autodraw.png", sketches, labels, columns=6)
+    write_grid(folder / "faces-autodraw.png", sketches, labels, columns=6)
     sketches, labels = autodraw(first, styles, "style", {"emotion": "happy"}, args.temperature)
-    write_grid(out / "faces-styles.png", sketches, labels, columns=6)
+    write_grid(folder / "faces-styles.png", sketches, labels, columns=6)
 
-    picked = np.random.default_rng(0).choice(data.indices("test"), size=args.inputs,
+    test = data.indices("test")
+    picked = np.random.default_rng(0).choice(test, size=min(cli.quick(args.inputs, 1), len(test)),
                                              replace=False)
     sketches, labels = [], []
     for k, i in enumerate(int(i) for i in picked):
@@ -78,8 +87,8 @@ def main() -> None:
                                           conditions=conditions, seed=k,
                                           temperature=args.temperature))
         labels.append(f"{models[0][0]} completes 2")
-    write_grid(out / "faces-refine.png", sketches, labels, columns=2 + len(models))
+    write_grid(folder / "faces-refine.png", sketches, labels, columns=2 + len(models))
 
 
 if __name__ == "__main__":
-    main()
+    cli.exit_with(main, PROG)

@@ -9,12 +9,12 @@ the network's and the library's completion in blue). Creates DIR; writes nothing
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from model import cli
 from model import strokes as S
 from model.checkpoint import load
 from model.data import PreparedData
@@ -60,20 +60,30 @@ def _sheet(rows: list[tuple[str, list[list[tuple[list[np.ndarray], tuple]]]]],
     return img
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--checkpoint", required=True, help="a model folder with a library")
-    ap.add_argument("--data", required=True, help="prepared data with held-out drawings")
-    ap.add_argument("--out", required=True, type=Path, help="folder for the two PNGs")
-    ap.add_argument("--temperature", type=float, default=0.4)
-    args = ap.parse_args()
+PROG = "python docs/figures_library.py"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Draw both sheets into --out, which is made if missing."""
+    ap = cli.parser(PROG, __doc__.splitlines()[0], epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("--checkpoint", required=True, metavar="DIR",
+                    help="a model folder with a library")
+    ap.add_argument("--data", required=True, metavar="NPZ",
+                    help="prepared data with held-out drawings")
+    ap.add_argument("--out", required=True, type=Path, metavar="DIR",
+                    help="folder for the two PNGs, made if missing")
+    ap.add_argument("--temperature", type=float, default=0.4, help="sampling temperature")
+    args = ap.parse_args(argv)
+    cli.output_dir(args.out)
     ckpt, data = load(args.checkpoint), PreparedData.load(args.data)
     library = open_library(args.checkpoint, ckpt)
     if library is None:
-        ap.error(f"{args.checkpoint} has no library; build one with python -m model.library")
+        raise cli.CommandError(f"{args.checkpoint} has no library; build one with "
+                               "python -m model.library build")
     args.out.mkdir(parents=True, exist_ok=True)
     gen_rows, comp_rows = [], []
-    for k, name in enumerate(SLIDE_CATEGORIES):
+    for k, name in enumerate(SLIDE_CATEGORIES[:cli.quick(len(SLIDE_CATEGORIES), 2,
+                                                         "categories")]):
         cells = []
         for use in (False, True):
             drawn = sample(ckpt, Request(mode="generate", conditions={"category": name}, n=2,
@@ -100,4 +110,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli.exit_with(main, PROG)

@@ -34,6 +34,14 @@ def shipped(name: str = SHIPPED_MODELS[0]) -> Path:
     return SHIPPED_DIR / name
 
 
+def _example() -> str:
+    """The shipped objects model's folder, as a person in the repository would type it."""
+    try:
+        return str(shipped().relative_to(Path.cwd()))
+    except ValueError:
+        return str(shipped())
+
+
 class CheckpointError(ValueError):
     """A checkpoint folder that cannot be loaded, with the reason in words."""
 
@@ -98,12 +106,17 @@ def save(
 def read_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
     """The parsed config.json of a checkpoint folder, with its format checked."""
     path = Path(directory) / CONFIG
+    if not Path(directory).is_dir():
+        raise CheckpointError(f"{directory}: no such checkpoint folder; name a folder written "
+                              f"by python -m model.train, such as {_example()}")
     if not path.is_file():
-        raise CheckpointError(f"{directory} is not a checkpoint: it has no {CONFIG}")
+        raise CheckpointError(f"{directory} is not a checkpoint: it has no {CONFIG}; name a "
+                              f"folder written by python -m model.train, such as {_example()}")
     try:
         config = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{path} is not valid JSON: {e}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path} is not valid JSON ({e}); the checkpoint is damaged, "
+                              "export or train it again") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an AI-Sketcher checkpoint (format {FORMAT})")
     return config
@@ -173,22 +186,27 @@ def export(source: str | os.PathLike[str], target: str | os.PathLike[str],
                 step=ckpt.step, meta=ckpt.meta, half=half)
 
 
-def main(argv: list[str] | None = None) -> None:
-    import argparse
+PROG = "python -m model.checkpoint"
 
-    ap = argparse.ArgumentParser(prog="python -m model.checkpoint",
-                                 description="Export a trained checkpoint for shipping.")
+
+def main(argv: list[str] | None = None) -> None:
+    """Export from the command line; the target is checked before the source is read."""
+    from . import cli
+
+    ap = cli.parser(PROG, "Export a trained checkpoint for shipping: weights and config.json, "
+                    "no optimiser state.", epilog="example:\n  python -m model.checkpoint "
+                    "runs/objects model/weights/objects --half")
     ap.add_argument("source", help="checkpoint folder written by model.train")
     ap.add_argument("target", help="folder to write (weights + config.json only)")
     ap.add_argument("--half", action="store_true", help="store weights as fp16 (half the size)")
     args = ap.parse_args(argv)
-    try:
-        out = export(args.source, args.target, args.half)
-    except CheckpointError as e:
-        raise SystemExit(str(e)) from None
+    cli.output_dir(args.target, "target")
+    out = export(args.source, args.target, args.half)
     size = (out / WEIGHTS).stat().st_size
     print(f"exported {args.source} -> {out} ({size / 1e6:.1f} MB of weights)")
 
 
 if __name__ == "__main__":
-    main()
+    from . import cli
+
+    cli.exit_with(main, PROG)

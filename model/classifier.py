@@ -8,7 +8,6 @@ accuracy, which `model.evaluate` prints beside every recognisability figure it m
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,6 +18,9 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm import tqdm
 
+from . import cli
+from .checkpoint import CheckpointError
+from .cli import read_json
 from .data import PreparedData, drop_points, random_scale
 from .raster import rasterize_stroke3
 
@@ -143,9 +145,13 @@ def save_classifier(directory: str | Path, model: SketchClassifier, scores: dict
 def load_classifier(directory: str | Path) -> tuple[SketchClassifier, dict[str, float]]:
     """A trained classifier and its own accuracy per split (no pickle involved)."""
     path = Path(directory)
-    info = json.loads((path / "config.json").read_text())
-    if info.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a sketch classifier ({FORMAT})")
+    if not (path / "config.json").is_file():
+        raise CheckpointError(f"{path} is not a sketch classifier: it has no config.json; "
+                              "train one with python -m model.classifier")
+    info = read_json(path / "config.json", "a sketch classifier's config")
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a sketch classifier (format {FORMAT}); train one "
+                              "with python -m model.classifier")
     cfg = ClassifierConfig(**{k: tuple(v) if isinstance(v, list) else v
                               for k, v in info["config"].items()})
     model = SketchClassifier(cfg)
@@ -153,30 +159,42 @@ def load_classifier(directory: str | Path) -> tuple[SketchClassifier, dict[str, 
     return model.eval(), info["accuracy"]
 
 
+PROG = "python -m model.classifier"
+
+
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m model.classifier", description=__doc__)
-    ap.add_argument("--data", nargs="+", required=True, help="prepared .npz file(s)")
-    ap.add_argument("--attribute", default="category")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--classes", help="comma-separated subset of the attribute's values")
-    ap.add_argument("--steps", type=int, default=ClassifierConfig.steps)
-    ap.add_argument("--seed", type=int, default=0)
+    """Train a classifier from the command line; the output folder is checked first."""
+    ap = cli.parser(PROG, "Train a small CNN that reads a condition (category, emotion, ...) "
+                    "back from a sketch.", epilog="example:\n  python -m model.classifier "
+                    "--data data/objects.npz --out runs/clf20 --classes face,cat,pig\n\n"
+                    "model.evaluate uses it to measure how recognisable drawn sketches are.")
+    ap.add_argument("--data", nargs="+", required=True, metavar="NPZ",
+                    help="prepared .npz file(s), merged")
+    ap.add_argument("--out", required=True, metavar="DIR", help="folder to write the classifier to")
+    ap.add_argument("--attribute", default="category",
+                    help="the condition it learns to read, e.g. category or emotion")
+    ap.add_argument("--classes", metavar="A,B,...",
+                    help="comma-separated subset of the attribute's values (default: all)")
+    ap.add_argument("--steps", type=int, default=ClassifierConfig.steps, help="training steps")
+    ap.add_argument("--seed", type=int, default=0, help="random seed")
     ap.add_argument("--part", default="1/1", metavar="K/N",
                     help="train on the K-th of N interleaved parts of each category's training "
                          "drawings, e.g. 2/2 when part 1/2 went into a library it will judge")
-    ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
     try:
         k, n = (int(x) for x in args.part.split("/"))
     except ValueError:
         ap.error(f"--part must look like K/N, e.g. 2/2; got {args.part!r}")
+    cli.output_dir(args.out)
     data = PreparedData.merge([PreparedData.load(p) for p in args.data])
     if args.attribute not in data.attributes:
-        ap.error(f"the data has no attribute '{args.attribute}'; it has "
+        ap.error(f"the data has no attribute {args.attribute!r}; it has "
                  f"{', '.join(data.attributes)}")
     classes = tuple(args.classes.split(",")) if args.classes else ()
-    cfg = ClassifierConfig(attribute=args.attribute, classes=classes, steps=args.steps,
-                           seed=args.seed, part=(k - 1, n))
+    cfg = ClassifierConfig(attribute=args.attribute, classes=classes,
+                           steps=cli.quick(args.steps, 2, "steps"), seed=args.seed,
+                           part=(k - 1, n))
     try:
         model, scores = train_classifier(data, cfg, args.quiet)
     except ValueError as e:
@@ -188,4 +206,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli.exit_with(main, PROG)

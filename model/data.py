@@ -7,6 +7,7 @@ a UTF-8 JSON `meta` array. See `PreparedData` for the exact layout.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import tempfile
@@ -34,6 +35,21 @@ _MAX_VOCAB = 32767  # label indices are int16
 
 class PreparedDataError(ValueError):
     """A prepared data file or array is malformed; the message says which part and why."""
+
+
+_MAGIC = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
+          (b"\x1f\x8b", "gzip-compressed"), (b"\x93NUMPY", "a single .npy array"),
+          (b"\x80", "a Python pickle"), (b"{", "JSON or ndjson text"), (b"<", "XML or SVG text"))
+
+
+def file_kind(head: bytes) -> str:
+    """What a file's first bytes say it is, for errors about files of the wrong kind."""
+    if not head:
+        return "empty"
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    return "not a zip archive"
 
 
 def sort_values(values: Sequence[str]) -> list[str]:
@@ -92,7 +108,9 @@ class ConditionVocab:
                 continue
             index = self._index[name].get(value)
             if index is None:
-                raise ValueError(f"unknown value '{value}' for condition '{name}'; "
+                close = difflib.get_close_matches(value, self.values[name], n=3)
+                hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+                raise ValueError(f"unknown value '{value}' for condition '{name}'; {hint}"
                                  f"known: {_listing(self.values[name])}")
             out[self._starts[name] + index] = 1.0
         return out
@@ -287,6 +305,12 @@ class PreparedData:
             raise PreparedDataError(f"{path}: no such file; create it with "
                                     f"`python -m model.prepare --out {path} SOURCES...`")
         try:
+            with path.open("rb") as handle:
+                head = handle.read(8)
+            if not head.startswith(b"PK\x03\x04"):  # an .npz is a zip archive
+                raise PreparedDataError(f"{path}: not a prepared .npz: it is {file_kind(head)}; "
+                                        f"make one with `python -m model.prepare --out {path} "
+                                        "SOURCES...`")
             archive = np.load(path, allow_pickle=False)
             if not isinstance(archive, np.lib.npyio.NpzFile):
                 raise PreparedDataError(f"{path}: holds one array, not a prepared .npz archive")
@@ -294,11 +318,16 @@ class PreparedData:
                 missing = [k for k in _ARRAYS if k not in archive.files]
                 if missing:
                     raise PreparedDataError(f"{path}: not a prepared data file; it lacks "
-                                            f"{', '.join(missing)}")
+                                            f"{', '.join(missing)} (a raw Sketch-RNN .npz is "
+                                            "turned into one by `python -m model.prepare`)")
                 arrays = {k: archive[k] for k in _ARRAYS}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             if isinstance(exc, PreparedDataError):
                 raise
+            if "pickle" in str(exc):  # numpy refuses object arrays without allow_pickle
+                raise PreparedDataError(f"{path}: holds Python objects, which prepared data "
+                                        "never does; prepare the source with `python -m "
+                                        "model.prepare`") from None
             raise PreparedDataError(f"{path}: not a readable prepared .npz ({exc})") from None
         try:
             meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))

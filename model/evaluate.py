@@ -9,7 +9,6 @@ pairwise perceptual-hash distance of 10 samples drawn for the same input.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 from collections import defaultdict
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from . import cli
 from . import strokes as S
 from .checkpoint import Checkpoint, load
 from .classifier import load_classifier
@@ -207,32 +207,70 @@ def print_report(report: dict[str, Any], categories: list[str]) -> None:
               "of 64 (10 samples per input)")
 
 
+PROG = "python -m model.evaluate"
+
+
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__)
-    ap.add_argument("--checkpoint", required=True)
-    ap.add_argument("--data", nargs="+", required=True, help="prepared .npz file(s)")
-    ap.add_argument("--classifier", help="folder written by python -m model.classifier")
-    ap.add_argument("--attribute-classifier", action="append", default=[],
-                    metavar="ATTRIBUTE=DIR", help="measure that attribute on sketches drawn "
-                    "from random full conditions (repeatable), e.g. emotion=runs/clf-emotion")
-    ap.add_argument("--categories", help="comma-separated; default: the slides' twenty")
-    ap.add_argument("--per-category", type=int, default=10, help="sketches drawn per category")
-    ap.add_argument("--diversity-inputs", type=int, default=20, help="test inputs (0 skips)")
-    ap.add_argument("--temperature", type=float, default=0.4)
-    ap.add_argument("--json", help="also write the figures to this file")
-    ap.add_argument("--no-library", action="store_true",
-                    help="measure the network alone even when the checkpoint has a library")
+    """Evaluate from the command line; inputs are checked before the long measurements."""
+    ap = cli.parser(PROG, "Measure a checkpoint on prepared data and print markdown tables.",
+                    epilog="example:\n  python -m model.evaluate --checkpoint runs/objects "
+                    "--data data/objects.npz --classifier runs/clf20\n\n" + __doc__.split(
+                        "\n\n", 1)[1])
+    io = ap.add_argument_group("what to measure")
+    io.add_argument("--checkpoint", required=True, metavar="DIR",
+                    help="checkpoint folder (from model.train or model/weights/NAME)")
+    io.add_argument("--data", nargs="+", required=True, metavar="NPZ",
+                    help="prepared .npz file(s), merged")
+    io.add_argument("--json", metavar="FILE", help="also write the figures to this file")
+    judges = ap.add_argument_group("recognition")
+    judges.add_argument("--classifier", metavar="DIR",
+                        help="folder written by python -m model.classifier; without it "
+                             "recognition is not measured")
+    judges.add_argument("--attribute-classifier", action="append", default=[],
+                        metavar="ATTRIBUTE=DIR", help="measure that attribute on sketches drawn "
+                        "from random full conditions (repeatable), e.g. emotion=runs/clf-emotion")
+    judges.add_argument("--categories", metavar="A,B,...",
+                        help="comma-separated categories to draw (default: the slides' twenty "
+                             "that the model knows)")
+    judges.add_argument("--per-category", type=int, default=10,
+                        help="sketches drawn per category")
+    judges.add_argument("--diversity-inputs", type=int, default=20,
+                        help="test inputs for the diversity figure (0 skips it)")
+    judges.add_argument("--temperature", type=float, default=0.4, help="sampling temperature")
+    judges.add_argument("--no-library", action="store_true",
+                        help="measure the network alone even when the checkpoint has a library")
     args = ap.parse_args(argv)
+    args.per_category = cli.quick(args.per_category, 1, "--per-category")
+    args.diversity_inputs = cli.quick(args.diversity_inputs, 1)
+    pairs = {}
+    for pair in args.attribute_classifier:
+        attribute, sep, folder = pair.partition("=")
+        if not sep or not attribute or not folder:
+            ap.error(f"--attribute-classifier {pair!r}: write ATTRIBUTE=DIR")
+        pairs[attribute] = folder
+    if args.json:
+        cli.output_file(args.json, (".json",), "--json")
     ckpt = load(args.checkpoint)
     data = PreparedData.merge([PreparedData.load(p) for p in args.data])
+    for folder in [args.classifier, *pairs.values()]:
+        if folder:
+            load_classifier(folder)  # a wrong folder fails now, not after the long part
+    unknown = sorted(set(pairs) - set(ckpt.vocab.attributes))
+    if unknown:
+        raise cli.CommandError(f"{args.checkpoint} has no condition {unknown[0]!r}; it has "
+                               f"{', '.join(ckpt.vocab.attributes) or 'none'}")
     known = set(ckpt.vocab.values.get("category", ()))
     wanted = args.categories.split(",") if args.categories else list(SLIDE_CATEGORIES)
+    if args.categories and set(wanted) - known:
+        missing = sorted(set(wanted) - known)
+        raise cli.CommandError(f"{args.checkpoint} has no category {missing[0]!r}; "
+                               f"--categories takes its categories, e.g. "
+                               f"{', '.join(sorted(known)[:5]) or '(none)'}")
     categories = [c for c in wanted if c in known]
     report = evaluate(ckpt, data, args.classifier, categories, args.per_category,
                       args.diversity_inputs, args.temperature)
     library = None if args.no_library else open_library(args.checkpoint, ckpt)
-    if args.attribute_classifier:
-        pairs = dict(a.split("=", 1) for a in args.attribute_classifier)
+    if pairs:
         report["attributes"] = attribute_recognition(ckpt, pairs, args.per_category * 10,
                                                      args.temperature, data=data)
         if library is not None:
@@ -252,4 +290,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli.exit_with(main, PROG)

@@ -8,7 +8,6 @@ Usage: python -m model.prepare --out data/prepared/objects.npz FILE_OR_DIR... [-
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import zlib
 from collections import Counter, defaultdict
@@ -19,8 +18,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from model import cli
 from model.data import FORMAT, SPLIT_CODES, PreparedData, sort_values, train_scale_factor
-from model.download import BUCKET, LAYOUT, DownloadError, locate
+from model.download import BUCKET, LAYOUT, locate
 from model.sources import ReadReport, Sketch, SourceError, find_sources, read_source, source_kind
 
 _SPLIT_NAMES = tuple(SPLIT_CODES)
@@ -151,6 +151,23 @@ def _read_all(files: list[Path], category: str | None, max_len: int,
     return kept, tallies
 
 
+def _nothing_usable(tallies: list[SourceTally], max_len: int) -> str:
+    """Why no sketch was kept, in one line: the first problems, or what was dropped."""
+    names = ", ".join(t.path.name for t in tallies[:3]) + (", ..." if len(tallies) > 3 else "")
+    warnings = [w for t in tallies for w in t.warnings]
+    dropped: Counter = sum((t.dropped for t in tallies), Counter())
+    if warnings:
+        more = f" (and {len(warnings) - 1} more problems)" if len(warnings) > 1 else ""
+        why = f"{warnings[0]}{more}"
+    elif dropped:
+        why = "dropped: " + ", ".join(f"{k} {v}" for k, v in sorted(dropped.items()))
+        if dropped.get("long"):
+            why += f" (long means over --max-len {max_len})"
+    else:
+        why = "it holds no drawings" if len(tallies) == 1 else "they hold no drawings"
+    return f"no usable sketches were read from {names}: {why}"
+
+
 def _table(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
@@ -195,32 +212,43 @@ def summary(tallies: list[SourceTally], data: PreparedData, out: Path, seconds: 
     return "\n".join(lines)
 
 
+PROG = "python -m model.prepare"
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m model.prepare",
-        description="Read sketch sources (.npz, .ndjson, .svg; folders are searched) and write "
-                    "the prepared .npz for training. Sketch-RNN .npz files are unpickled, so "
-                    "name only files you trust.")
-    parser.add_argument("paths", nargs="*", metavar="FILE_OR_DIR")
-    parser.add_argument("--quickdraw", nargs="+", default=[], metavar="CATEGORY",
-                        help="QuickDraw categories to read from --from")
-    parser.add_argument("--from", dest="source", default=BUCKET, metavar="DIR_OR_URL",
-                        help="folder with the category files, or a URL to download them from "
-                             "(default: Google's public QuickDraw bucket)")
-    parser.add_argument("--format", dest="fmt", default="sketchrnn", choices=sorted(LAYOUT),
-                        help="QuickDraw files to use: Sketch-RNN .npz (default) or ndjson")
-    parser.add_argument("--cache", type=Path, default=Path("data/quickdraw"),
-                        help="where downloads go (resumed on the next run)")
-    parser.add_argument("--out", required=True, type=Path, help="prepared .npz to write")
-    parser.add_argument("--category", help="category for every sketch (default: the .npz file "
-                        "name, the ndjson 'word', the SVG's folder name)")
-    parser.add_argument("--max-len", type=int, default=250,
-                        help="drop sketches with more stroke-3 rows than this (default 250)")
-    parser.add_argument("--split", type=parse_split, default=(0.8, 0.1, 0.1),
-                        help="train,valid,test fractions for sources without splits")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split shuffle")
-    parser.add_argument("--licence", "--license", dest="licence",
-                        help="licence text recorded for every source in this run")
+    parser = cli.parser(
+        PROG, "Read sketch sources (.npz, .ndjson, .svg; folders are searched) and write the "
+        "prepared .npz for training.", epilog=(
+            "examples:\n  python -m model.prepare --out data/objects.npz "
+            "../shared/data/quickdraw/simplified_first25\n  python -m model.prepare --out "
+            "data/cats.npz --quickdraw cat dog\n\nSketch-RNN .npz files are unpickled, so name "
+            "only files you trust."))
+    src = parser.add_argument_group("sources")
+    src.add_argument("paths", nargs="*", metavar="FILE_OR_DIR",
+                     help="sketch files, or folders to search for them")
+    src.add_argument("--category", help="category for every sketch (default: the .npz file "
+                     "name, the ndjson 'word', the SVG's folder name)")
+    src.add_argument("--licence", "--license", dest="licence", metavar="TEXT",
+                     help="licence text recorded for every source in this run")
+    qd = parser.add_argument_group("QuickDraw")
+    qd.add_argument("--quickdraw", nargs="+", default=[], metavar="CATEGORY",
+                    help="QuickDraw categories to read from --from (downloaded if needed)")
+    qd.add_argument("--from", dest="source", default=BUCKET, metavar="DIR_OR_URL",
+                    help="folder with the category files, or a URL to download them from "
+                         "(default: Google's public QuickDraw bucket, %(default)s)")
+    qd.add_argument("--format", dest="fmt", default="sketchrnn", choices=tuple(LAYOUT),
+                    metavar="FORMAT", help=f"QuickDraw files to use: {', '.join(LAYOUT)} "
+                    "(Sketch-RNN .npz, or the simplified or raw ndjson)")
+    qd.add_argument("--cache", type=Path, default=Path("data/quickdraw"), metavar="DIR",
+                    help="where downloads go (resumed on the next run)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--out", required=True, type=Path, metavar="NPZ",
+                     help="prepared .npz to write")
+    out.add_argument("--max-len", type=int, default=250, metavar="N",
+                     help="drop sketches with more stroke-3 rows than this")
+    out.add_argument("--split", type=parse_split, default="0.8,0.1,0.1", metavar="T,V,T",
+                     help="train,valid,test fractions for sources without splits")
+    out.add_argument("--seed", type=int, default=0, help="seed of the split shuffle")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     if not args.paths and not args.quickdraw:
@@ -235,27 +263,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 written, 1 nothing usable, 2 bad arguments)."""
+    """Run the CLI; returns 0 when written. Mistakes raise errors that cli.run reports."""
     args = parse_args(argv)
     started = time.perf_counter()
-    try:
-        files = find_sources(args.paths) if args.paths else []
-        files += [locate(c, args.source, args.cache, args.fmt, not args.quiet)
-                  for c in args.quickdraw]
-    except (SourceError, FileNotFoundError, DownloadError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    cli.output_file(args.out, (".npz",))
+    files = find_sources(args.paths) if args.paths else []
+    files += [locate(c, args.source, args.cache, args.fmt, not args.quiet)
+              for c in args.quickdraw]
     files = [f for f in files if f.resolve() != args.out.resolve()]  # an earlier output
     if not files:
-        print("error: no .npz, .ndjson or .svg files found in the given paths", file=sys.stderr)
-        return 2
+        raise cli.CommandError("no .npz, .ndjson or .svg files found in "
+                               f"{', '.join(args.paths)}")
     category = args.category.strip() if args.category else None
     sketches, tallies = _read_all(files, category, args.max_len, not args.quiet)
     if not sketches:
-        for w in (w for t in tallies for w in t.warnings[:5]):
-            print(f"  {w}", file=sys.stderr)
-        print("error: no usable sketches were read; see the messages above", file=sys.stderr)
-        return 1
+        raise cli.CommandError(_nothing_usable(tallies, args.max_len))
     splits = np.zeros(len(sketches), dtype=np.uint8)
     given = np.array([s.split is not None for s in sketches])
     for i in np.flatnonzero(given):
@@ -276,4 +298,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.exit_with(main, PROG)

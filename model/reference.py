@@ -9,16 +9,17 @@ drawings of that category, both normalised by N_max = 250. Reference only: never
 
 from __future__ import annotations
 
-import argparse
 import base64
-import json
+import binascii
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from . import cli
 from . import strokes as S
 from .checkpoint import Checkpoint, load
+from .cli import CommandError, read_json
 from .data import Batcher, PreparedData
 from .evaluate import sketch_l_r
 from .losses import reconstruction_loss
@@ -31,14 +32,18 @@ class MagentaDecoder:
     """The decoder of a sketch-rnn-js model: one LSTM and a 20-component mixture head."""
 
     def __init__(self, path: str | Path) -> None:
-        info, shapes, blobs = json.loads(Path(path).read_text())
-        weights = [torch.tensor(np.frombuffer(base64.b64decode(b), dtype="<i2")
-                                .astype(np.float32) * 10.0 / 32767).view(*shape)
-                   for b, shape in zip(blobs, shapes)]
-        self.out_w, self.out_b, w_xh, w_hh, self.bias = weights
+        what = "a sketch-rnn-js model (.json)"
+        try:
+            info, shapes, blobs = read_json(path, what)
+            weights = [torch.tensor(np.frombuffer(base64.b64decode(b), dtype="<i2")
+                                    .astype(np.float32) * 10.0 / 32767).view(*shape)
+                       for b, shape in zip(blobs, shapes)]
+            self.out_w, self.out_b, w_xh, w_hh, self.bias = weights
+            self.name, self.scale = str(info["name"]), float(info["scale_factor"])
+        except (ValueError, TypeError, KeyError, RuntimeError, binascii.Error) as e:
+            raise CommandError(f"{path} is not {what}: {type(e).__name__} {e}") from None
         self.kernel = torch.cat([w_xh, w_hh])  # [5 + H, 4H]
         self.hidden = w_hh.shape[0]
-        self.name, self.scale = info["name"], float(info["scale_factor"])
         self.num_mixture = (self.out_b.shape[0] - 3) // 6
 
     @torch.no_grad()
@@ -80,24 +85,37 @@ def checkpoint_l_r(ckpt: Checkpoint, data: PreparedData, indices: np.ndarray) ->
     return float(np.mean(values))
 
 
+PROG = "python -m model.reference"
+
+
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m model.reference", description=__doc__)
-    ap.add_argument("--pretrained", nargs="+", required=True, help="sketch-rnn-js .json files")
-    ap.add_argument("--data", required=True, help="prepared .npz with those categories")
-    ap.add_argument("--checkpoint", required=True)
-    ap.add_argument("--splits", default="valid,test", help="splits to measure on")
+    """Compare from the command line; every input file is read before any measuring."""
+    ap = cli.parser(PROG, "Score Magenta's pretrained Sketch-RNN decoders and a checkpoint on the "
+                    "same drawings.", epilog="example:\n  python -m model.reference "
+                    "--pretrained ../shared/data/pretrained/sketch-rnn-js/*.json --data "
+                    "data/objects.npz --checkpoint model/weights/objects\n\n" + __doc__.split(
+                        "\n\n", 2)[2])
+    ap.add_argument("--pretrained", nargs="+", required=True, metavar="JSON",
+                    help="sketch-rnn-js model files (e.g. bird.gen.json)")
+    ap.add_argument("--data", required=True, metavar="NPZ",
+                    help="prepared .npz with those categories")
+    ap.add_argument("--checkpoint", required=True, metavar="DIR", help="checkpoint folder")
+    ap.add_argument("--splits", default="valid,test", help="comma-separated splits to measure on")
     args = ap.parse_args(argv)
     missing = [p for p in [*args.pretrained, args.data] if not Path(p).is_file()]
     if missing:
         ap.error(f"no such file: {', '.join(missing)}")
+    splits = args.splits.split(",")
+    unknown = [s for s in splits if s not in ("train", "valid", "test")]
+    if unknown:
+        ap.error(f"--splits: unknown split {unknown[0]!r}; use train, valid and/or test")
+    references = [MagentaDecoder(path) for path in args.pretrained]
     data, ckpt = PreparedData.load(args.data), load(args.checkpoint)
     names = data.vocab.values["category"]
-    splits = args.splits.split(",")
     print(f"l_r on the same QuickDraw drawings ({'+'.join(splits)} splits), N_max {N_MAX}\n")
     print("| category | drawings | Magenta Sketch-RNN (pretrained) | this checkpoint |")
     print("|---|---|---|---|")
-    for path in args.pretrained:
-        ref = MagentaDecoder(path)
+    for ref in references:
         label = names.index(ref.name) if ref.name in names else -1
         idx = np.concatenate([data.indices(s) for s in splits])
         idx = idx[data.labels[idx, 0] == label]
@@ -110,4 +128,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli.exit_with(main, PROG)

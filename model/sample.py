@@ -8,7 +8,6 @@ this way) and a seed gives the same drawing whatever else is in the batch. `samp
 
 from __future__ import annotations
 
-import argparse
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -305,20 +304,46 @@ def sample(ckpt: Checkpoint, req: Request, library: SketchLibrary | None = None
     return out
 
 
+PROG = "python -m model.sample"
+
+
 def main(argv: list[str] | None = None) -> None:
+    """Draw a grid from the command line; the output and conditions are checked first."""
+    from . import cli
     from .render import write_grid
 
-    ap = argparse.ArgumentParser(prog="python -m model.sample", description=__doc__)
-    ap.add_argument("--checkpoint", required=True, help="checkpoint folder")
-    ap.add_argument("--n", type=int, default=8, help="sketches to draw")
+    ap = cli.parser(PROG, "Draw sketches from a checkpoint's conditions into an SVG or PNG grid.",
+                    epilog="example:\n  python -m model.sample --checkpoint model/weights/objects "
+                    "--n 8 --condition category=cat --out cats.svg")
+    ap.add_argument("--checkpoint", required=True, metavar="DIR",
+                    help="checkpoint folder, e.g. model/weights/objects or model/weights/faces")
+    ap.add_argument("--out", required=True, metavar="FILE", help="grid to write: .svg or .png")
     ap.add_argument("--condition", action="append", default=[], metavar="NAME=VALUE",
-                    help="a condition, e.g. category=face (repeatable)")
-    ap.add_argument("--temperature", type=float, default=0.5)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", required=True, help="grid.svg or grid.png")
+                    help="a condition, e.g. category=cat (repeatable; default: the model "
+                         "picks each at random)")
+    ap.add_argument("--n", type=int, default=8, help="sketches to draw")
+    ap.add_argument("--temperature", type=float, default=0.5,
+                    help="variety: 0.01 (safe) to 2.0 (wild)")
+    ap.add_argument("--seed", type=int, default=0, help="random seed; the same seed draws the "
+                    "same sketches")
     args = ap.parse_args(argv)
-    conditions = dict(c.split("=", 1) for c in args.condition)
+    pairs = [c.partition("=") for c in args.condition]
+    bad = [c for c, (name, sep, value) in zip(args.condition, pairs)
+           if not (name and sep and value)]
+    if bad:
+        ap.error(f"--condition {bad[0]!r}: write NAME=VALUE, e.g. category=cat")
+    if args.n < 1:
+        ap.error(f"--n must be at least 1; got {args.n}")
+    if not 0 < args.temperature <= 10:
+        ap.error(f"--temperature must be above 0 (0.01 safe .. 2.0 wild); got {args.temperature}")
+    conditions = {name: value for name, _, value in pairs}
+    args.n = cli.quick(args.n, 2, "--n")
+    cli.output_file(args.out, (".svg", ".png"))
     ckpt = load(args.checkpoint)
+    try:
+        ckpt.vocab.encode(conditions)
+    except ValueError as e:
+        raise ConditionError(f"{args.checkpoint}: {e}") from None
     sketches = sample(ckpt, Request(conditions=conditions, n=args.n,
                                     temperature=args.temperature, seed=args.seed))
     label = ", ".join(f"{k}={v}" for k, v in conditions.items()) or "unconditional"
@@ -327,4 +352,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from . import cli
+
+    cli.exit_with(main, PROG)

@@ -19,6 +19,7 @@ from xml.etree import ElementTree as ET
 
 import numpy as np
 
+from model.data import file_kind
 from model.strokes import StrokeError, fit_to_box, polylines_to_stroke3, simplify, validate_stroke3
 
 BOX = 255.0  # QuickDraw's simplified drawings span 0..255
@@ -102,10 +103,10 @@ def read_sketchrnn_npz(
     name, category = path.name, category or path.stem
     try:
         with path.open("rb") as handle:
-            is_zip = handle.read(4) == b"PK\x03\x04"
+            head = handle.read(8)
         # np.load would unpickle a bare pickle file; only ever hand it a zip archive.
-        if not is_zip:
-            raise SourceError(f"{name}: not a readable .npz archive (no zip header)")
+        if not head.startswith(b"PK\x03\x04"):
+            raise SourceError(f"{name}: not a Sketch-RNN .npz archive: it is {file_kind(head)}")
         data = np.load(path, encoding="latin1", allow_pickle=True)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         if isinstance(exc, SourceError):

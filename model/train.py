@@ -20,8 +20,8 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from . import checkpoint
-from .config import ModelConfig, TrainConfig, from_dict, preset
+from . import checkpoint, cli
+from .config import PRESETS, ModelConfig, TrainConfig, from_dict, preset
 from .data import Batch, Batcher, ConditionVocab, PreparedData
 from .losses import kl_weight
 from .network import Inputs, SketchModel
@@ -31,9 +31,21 @@ def pick_device(name: str) -> torch.device:
     """'auto' means CUDA when there is a GPU, else the CPU."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit("--device cuda was asked for, but PyTorch sees no CUDA GPU here")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise cli.CommandError(f"--device {name!r} is not a device; use auto, cpu, cuda or "
+                               "cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise cli.CommandError(f"--device {name} was asked for, but PyTorch sees no CUDA GPU "
+                               "here; use --device cpu or auto")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise cli.CommandError(f"--device {name}: this machine has "
+                               f"{torch.cuda.device_count()} CUDA device(s)")
+    if device.type not in ("cpu", "cuda"):
+        raise cli.CommandError(f"--device {name} is not supported; use auto, cpu, cuda or "
+                               "cuda:N")
+    return device
 
 
 def to_inputs(batch: Batch, device: torch.device) -> Inputs:
@@ -102,7 +114,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, data_paths: list[str],
         model_cfg, step = ckpt.config, ckpt.step
         model = ckpt.model
         if ckpt.vocab != vocab:
-            raise SystemExit(f"{out} was trained with other conditions; use a new --out")
+            raise cli.CommandError(f"{out} was trained with other conditions than the --data "
+                                   "holds; use a new --out")
         print(f"resuming {out} at step {step}", file=sys.stderr)
     else:
         model_cfg = dataclasses.replace(model_cfg, condition_dim=vocab.dim)
@@ -190,27 +203,54 @@ def parse_overrides(pairs: list[str], cls: type) -> dict[str, Any]:
     return out
 
 
+PROG = "python -m model.train"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, with every option's default in --help."""
+    defaults = TrainConfig()
+    ap = cli.parser(PROG, "Train (or resume) a sketch model on prepared data.", epilog=(
+        "example:\n  python -m model.train --config ai-sketcher --small --data data/objects.npz "
+        "--out runs/objects --steps 5000 --batch-size 64\n\nThe --out folder is a loadable "
+        "checkpoint at every save; the same command again resumes from it."))
+    io = ap.add_argument_group("data and output")
+    io.add_argument("--data", nargs="+", required=True, metavar="NPZ",
+                    help="prepared .npz file(s) from python -m model.prepare (merged)")
+    io.add_argument("--out", required=True, metavar="DIR",
+                    help="checkpoint folder, resumed if it holds one")
+    io.add_argument("--description", default="", help="recorded in the checkpoint's meta")
+    model = ap.add_argument_group("model")
+    model.add_argument("--config", default="ai-sketcher", choices=tuple(PRESETS),
+                       metavar="PRESET", help=f"network preset: {', '.join(PRESETS)}")
+    model.add_argument("--small", action="store_true",
+                       help="small sizes for CPU training (BiLSTM 64, decoder 128, z 32)")
+    run = ap.add_argument_group("training")
+    run.add_argument("--steps", type=int,
+                     help=f"total optimiser steps, counting resumed ones (default: "
+                          f"{defaults.steps})")
+    run.add_argument("--batch-size", type=int,
+                     help=f"sketches per step (default: {defaults.batch_size}; the documented "
+                          "CPU runs use 64)")
+    run.add_argument("--seed", type=int, help=f"random seed (default: {defaults.seed})")
+    run.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                     help="override a ModelConfig or TrainConfig field (JSON value), e.g. "
+                          "prior_dropout=0.3 (repeatable)")
+    run.add_argument("--device", default="auto",
+                     help="auto (CUDA if there is a GPU, else CPU), cpu, cuda or cuda:N")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    return ap
+
+
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m model.train", description=__doc__)
-    ap.add_argument("--config", default="ai-sketcher",
-                    help="sketch-rnn, sketch-pix2seq or ai-sketcher")
-    ap.add_argument("--data", nargs="+", required=True, help="prepared .npz file(s)")
-    ap.add_argument("--out", required=True, help="checkpoint folder (resumed if it exists)")
-    ap.add_argument("--steps", type=int, help="total optimiser steps")
-    ap.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    ap.add_argument("--small", action="store_true", help="small sizes for CPU training")
-    ap.add_argument("--batch-size", type=int)
-    ap.add_argument("--seed", type=int)
-    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                    help="override a ModelConfig or TrainConfig field (JSON value)")
-    ap.add_argument("--description", default="")
-    ap.add_argument("--quiet", action="store_true", help="no progress bar")
+    """Train from the command line; mistakes raise errors that cli.run reports in one line."""
+    ap = build_parser()
     args = ap.parse_args(argv)
     known = {f.name for f in dataclasses.fields(ModelConfig)} | {
         f.name for f in dataclasses.fields(TrainConfig)}
     bad = [p for p in args.set if p.partition("=")[0] not in known]
     if bad:
-        ap.error(f"--set {bad[0]!r}: no such config field")
+        ap.error(f"--set {bad[0]!r}: no such config field; the fields are in model/config.py "
+                 "(ModelConfig, TrainConfig)")
     try:
         model_cfg = preset(args.config, small=args.small,
                            **parse_overrides(args.set, ModelConfig))
@@ -221,10 +261,13 @@ def main(argv: list[str] | None = None) -> None:
         train_cfg = from_dict(TrainConfig, {**dataclasses.asdict(TrainConfig()), **train_over})
     except (ValueError, TypeError, json.JSONDecodeError) as e:
         ap.error(str(e))
-    out = train(model_cfg, train_cfg, args.data, Path(args.out), pick_device(args.device),
-                args.description, args.quiet)
+    train_cfg = dataclasses.replace(train_cfg, steps=cli.quick(train_cfg.steps, 2, "steps"),
+                                    batch_size=cli.quick(train_cfg.batch_size, 16))
+    out = cli.output_dir(args.out)
+    device = pick_device(args.device)
+    out = train(model_cfg, train_cfg, args.data, out, device, args.description, args.quiet)
     print(f"checkpoint: {out}")
 
 
 if __name__ == "__main__":
-    main()
+    cli.exit_with(main, PROG)

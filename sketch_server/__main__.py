@@ -7,36 +7,46 @@ everything else is logged too. SIGINT and SIGTERM close the connections and exit
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import signal
 import sys
 from pathlib import Path
 
-from .config import DEFAULT_HOST, DEFAULT_PORT, LOG_LEVELS, ConfigError, ServerConfig
+from model import cli
+
+from .config import DEFAULT_HOST, DEFAULT_PORT, LOG_LEVELS, ServerConfig
 
 PROG = "sketch-server"
 
 
 def parse_args(argv: list[str] | None = None) -> ServerConfig:
-    """The command line as a ServerConfig; argparse exits 2 on a malformed option."""
-    ap = argparse.ArgumentParser(prog=PROG, description="AI-Sketcher's local WebSocket server "
-                                 "(protocol: docs/protocol.md).")
-    ap.add_argument("--host", default=DEFAULT_HOST,
-                    help=f"interface to listen on (default {DEFAULT_HOST}: this machine only)")
-    ap.add_argument("--port", type=int, default=DEFAULT_PORT,
-                    help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)")
-    ap.add_argument("--model", action="append", default=[], metavar="DIR", type=Path,
-                    help="checkpoint folder to serve, named by its folder (repeatable; the "
-                         "first is the default model; default: the shipped 'objects' and 'faces')")
-    ap.add_argument("--device", default="auto",
-                    help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
-    ap.add_argument("--token", help="secret every client must send in its hello")
-    ap.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
-                    help="browser Origin allowed to connect, e.g. http://localhost:3000 "
-                         "(repeatable; by default browsers are refused)")
-    ap.add_argument("--log-level", default="info", choices=LOG_LEVELS)
+    """The command line as a ServerConfig; a malformed option exits 2 with one line."""
+    ap = cli.parser(PROG, "AI-Sketcher's local server for the add-ons and the drawing page: "
+                    "loads the models, then serves.", epilog="example:\n"
+                    "  python -m sketch_server --port 0 --model model/weights/faces\n\nThe "
+                    "`ready ws://HOST:PORT` on stdout says it is serving; the drawing page is at\n"
+                    "http://HOST:PORT/ and the messages are specified in docs/protocol.md.\n"
+                    "SIGINT or SIGTERM exits with status 0.")
+    net = ap.add_argument_group("network")
+    net.add_argument("--host", default=DEFAULT_HOST,
+                     help="interface to listen on; the default lets in only this machine")
+    net.add_argument("--port", type=int, default=DEFAULT_PORT,
+                     help="TCP port; 0 picks a free one (the ready line says which)")
+    net.add_argument("--token", help="secret every client must send in its hello "
+                     "(default: none needed)")
+    net.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                     help="browser Origin allowed to connect, e.g. http://localhost:3000 "
+                          "(repeatable; default: browsers are refused)")
+    models = ap.add_argument_group("models")
+    models.add_argument("--model", action="append", default=[], metavar="DIR", type=Path,
+                        help="checkpoint folder to serve, named by its folder (repeatable; the "
+                             "first is the default model; default: the shipped 'objects' and "
+                             "'faces')")
+    models.add_argument("--device", default="auto",
+                        help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
+    ap.add_argument("--log-level", default="info", choices=LOG_LEVELS, metavar="LEVEL",
+                    help=f"what goes to stderr: {', '.join(LOG_LEVELS)}")
     args = ap.parse_args(argv)
     return ServerConfig(host=args.host, port=args.port, models=tuple(args.model),
                         device=args.device, token=args.token,
@@ -81,21 +91,24 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point; exits 2 with one line on stderr when it cannot start."""
     signal.signal(signal.SIGTERM, _interrupt)  # until serve() takes over: stop like Ctrl-C
     try:
-        _run(argv)
-    except KeyboardInterrupt:  # a signal before serve() took over, or a second one while closing
-        pass
-    except ConfigError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
+        status = cli.run(_run, PROG, argv)
+    except KeyboardInterrupt:  # a second signal while an error was being reported
+        status = 0
+    raise SystemExit(status)
 
 
 def _run(argv: list[str] | None) -> None:
-    config = parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=config.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if config.log_level != "debug":  # websockets logs every connection open and close at info
-        logging.getLogger("sketch_server.websockets").setLevel(logging.WARNING)
-    asyncio.run(serve(config))
+    """Parse, set up logging and serve until a signal (one before serve() took over, or a
+    second one while closing, ends it quietly too)."""
+    try:
+        config = parse_args(argv)
+        logging.basicConfig(stream=sys.stderr, level=config.log_level.upper(),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if config.log_level != "debug":  # websockets logs every connection open and close
+            logging.getLogger("sketch_server.websockets").setLevel(logging.WARNING)
+        asyncio.run(serve(config))
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

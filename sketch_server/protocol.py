@@ -571,7 +571,8 @@ def _parse(d: Any, types: dict[str, Any]) -> Any:
     d = _frame_map(d)
     cls = types.get(d["type"])
     if cls is None:
-        raise _bad(f"unknown message type {_show(d['type'])}; expected one of {', '.join(types)}")
+        raise ProtocolError("bad_request", f"unknown message type {_show(d['type'])}; expected "
+                            f"one of {', '.join(types)}", readable_id(d))
     return cls.from_wire(d)
 
 
@@ -608,13 +609,24 @@ def _reject_constant(name: str) -> Any:
     raise _bad(f"text frame contains {name}; numbers must be finite")
 
 
+def readable_id(d: Mapping[str, Any]) -> RequestId | None:
+    """The frame's request id if it is a valid one, for errors raised before full parsing."""
+    rid = d.get("id")
+    if isinstance(rid, str) and 0 < len(rid) <= MAX_ID_LEN:
+        return rid
+    if isinstance(rid, int) and not isinstance(rid, bool) and INT_MIN <= rid <= INT_MAX:
+        return rid
+    return None
+
+
 def _frame_map(obj: Any) -> dict[str, Any]:
     if not isinstance(obj, Mapping):
         raise _bad(f"frame must be a map with a 'type' field, not {_kind(obj)}")
     if "type" not in obj:
-        raise _bad("frame has no 'type' field")
+        raise ProtocolError("bad_request", "frame has no 'type' field", readable_id(obj))
     if not isinstance(obj["type"], str):
-        raise _bad(f"type must be a string, not {_kind(obj['type'])}")
+        raise ProtocolError("bad_request", f"type must be a string, not {_kind(obj['type'])}",
+                            readable_id(obj))
     return dict(obj)
 
 

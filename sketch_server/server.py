@@ -24,7 +24,6 @@ from contextlib import asynccontextmanager
 from http import HTTPStatus
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -42,9 +41,6 @@ from . import web
 from .config import ConfigError, ServerConfig
 from .engine import DoneOut, Engine, EngineBusy, Job, StrokeOut, describe
 from .protocol import (
-    INT_MAX,
-    INT_MIN,
-    MAX_ID_LEN,
     Cancel,
     ClientMessage,
     Done,
@@ -62,6 +58,7 @@ from .protocol import (
     decode,
     encode,
     parse_client_message,
+    readable_id,
 )
 
 log = logging.getLogger("sketch_server")
@@ -326,16 +323,6 @@ def _polyline(points: np.ndarray) -> list[list[float]]:
     return out * 2 if len(out) == 1 else out
 
 
-def _readable_id(d: Mapping[str, Any]) -> RequestId | None:
-    """The frame's request id if it is a valid one, for errors raised before full parsing."""
-    rid = d.get("id")
-    if isinstance(rid, str) and 0 < len(rid) <= MAX_ID_LEN:
-        return rid
-    if isinstance(rid, int) and not isinstance(rid, bool) and INT_MIN <= rid <= INT_MAX:
-        return rid
-    return None
-
-
 def _parse(frame: str | bytes, greeted: bool) -> ClientMessage:
     """Decode and validate one frame (pure: may run on a worker thread)."""
     d = decode(frame)
@@ -348,7 +335,7 @@ def _parse(frame: str | bytes, greeted: bool) -> ClientMessage:
     if not greeted and d["type"] != "hello":
         kind = d["type"] if len(d["type"]) <= 40 else d["type"][:37] + "..."
         raise ProtocolError("bad_request", f"the first message must be hello, not {kind}",
-                            _readable_id(d))
+                            readable_id(d))
     return parse_client_message(d)
 
 

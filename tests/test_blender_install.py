@@ -193,6 +193,14 @@ def test_running_twice_changes_nothing_and_uninstall_leaves_only_the_users_files
     assert "Found no Blender extension of ours" in run(capsys, "--uninstall")[1]
 
 
+def test_uninstall_removes_the_folders_install_made_for_a_blender_that_never_ran(home, capsys):
+    """--blender-version makes ~/.config/blender/4.5; --uninstall leaves no empty folder."""
+    assert run(capsys, "--blender-version", "4.5")[0] == 0
+    assert (home / ".config" / "blender" / "4.5" / EXTENSION).is_dir()
+    assert run(capsys, "--uninstall")[0] == 0
+    assert not (home / ".config" / "blender").exists()
+
+
 def test_refuses_to_replace_a_folder_it_did_not_make(home, capsys):
     foreign = versions(home, "4.5")["4.5"] / EXTENSION
     foreign.mkdir(parents=True)

@@ -98,8 +98,12 @@ def test_load_missing_and_foreign_files(tmp_path: Path) -> None:
     with pytest.raises(PreparedDataError, match="lacks points, offsets"):
         PreparedData.load(tmp_path / "obj.npz")
     (tmp_path / "text.npz").write_text("hello")
-    with pytest.raises(PreparedDataError, match="not a readable prepared .npz"):
+    with pytest.raises(PreparedDataError, match="not a prepared .npz: it is not a zip archive"):
         PreparedData.load(tmp_path / "text.npz")
+    (tmp_path / "image.npz").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(32))
+    with pytest.raises(PreparedDataError, match="it is a PNG image; make one with") as raised:
+        PreparedData.load(tmp_path / "image.npz")
+    assert "pickle" not in str(raised.value)
 
 
 def test_merge_unites_vocabularies_and_remaps_labels() -> None:

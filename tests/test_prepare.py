@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from model.cli import CommandError
 from model.data import PreparedData
 from model.prepare import assign_splits, main, parse_split
+from model.sources import SourceError
 from model.strokes import scale_factor
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -123,16 +125,21 @@ def test_parse_split_rescales_and_rejects_nonsense() -> None:
 
 def test_prepare_bad_input_gives_messages(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = str(tmp_path / "x.npz")
-    assert main(["--out", out, str(tmp_path / "missing")]) == 2
-    assert "missing: no such file or folder" in capsys.readouterr().err
+    with pytest.raises(SourceError, match="missing: no such file or folder"):
+        main(["--out", out, str(tmp_path / "missing")])
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert main(["--out", out, str(empty)]) == 2
+    with pytest.raises(CommandError, match="no .npz, .ndjson or .svg files found in"):
+        main(["--out", out, str(empty)])
     bad = tmp_path / "bad.ndjson"
     bad.write_text("{nope\n")
-    assert main(["--out", out, str(bad), "--quiet"]) == 1
-    err = capsys.readouterr().err
-    assert "bad.ndjson:1: not valid JSON" in err and "no usable sketches" in err
+    with pytest.raises(CommandError, match="no usable sketches were read from bad.ndjson: "
+                       "bad.ndjson:1: not valid JSON"):
+        main(["--out", out, str(bad), "--quiet"])
+    nothing = tmp_path / "nothing.ndjson"
+    nothing.write_text("")
+    with pytest.raises(CommandError, match="from nothing.ndjson: it holds no drawings"):
+        main(["--out", out, str(nothing), "--quiet"])
     with pytest.raises(SystemExit) as exit_info:
         main(["--out", out, str(bad), "--split", "1,2"])
     assert exit_info.value.code == 2

@@ -532,3 +532,13 @@ def test_lone_surrogate_in_a_json_string_is_refused() -> None:
         p.parse_client_message(p.decode(frame))
     assert info.value.code == "bad_request"
     assert info.value.message == "client is not valid Unicode text (it holds a lone surrogate)"
+
+
+@pytest.mark.parametrize("wire,rid", [({"type": "paint", "id": "r1"}, "r1"), ({"id": 7}, 7),
+                                      ({"type": 3, "id": "r2"}, "r2"), ({"id": [1]}, None),
+                                      ({"type": "paint", "id": True}, None)])
+def test_errors_about_the_type_keep_a_readable_id(wire: Any, rid: Any) -> None:
+    """An unknown or missing type still names the request, so the client can match the error."""
+    with pytest.raises(ProtocolError) as info:
+        parse_client_message(wire)
+    assert info.value.id == rid and info.value.to_error().id == rid

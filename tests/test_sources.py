@@ -79,11 +79,11 @@ def test_npz_bad_item_is_skipped_with_report_and_raises_without(tmp_path: Path) 
 def test_npz_file_errors_name_the_file(tmp_path: Path) -> None:
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip")
-    with pytest.raises(SourceError, match="junk.npz: not a readable .npz"):
+    with pytest.raises(SourceError, match="junk.npz: not a Sketch-RNN .npz archive: it is not"):
         list(read_sketchrnn_npz(junk))
     pickled = tmp_path / "pickled.npz"  # a bare pickle must never reach the unpickler
     pickled.write_bytes(pickle.dumps(object_array([SQUARE])))
-    with pytest.raises(SourceError, match="no zip header"):
+    with pytest.raises(SourceError, match="it is a Python pickle"):
         list(read_sketchrnn_npz(pickled))
     other = write_npz(tmp_path / "other.npz", x=np.zeros(3))
     with pytest.raises(SourceError, match="other.npz: has no train, valid or test array"):

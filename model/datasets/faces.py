@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from model import cli
 from model.data import SPLIT_CODES, PreparedData
 from model.datasets.face_geometry import MAX_POINTS, count_points, split_stroke, wobble
 from model.datasets.face_hair import COVERS_TOP, beard, hair, hair_style
@@ -216,19 +216,23 @@ def summary(data: PreparedData, out: Path, seconds: float) -> str:
     return "\n".join(lines)
 
 
+PROG = "python -m model.datasets.faces"
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     from model.prepare import parse_split
 
-    parser = argparse.ArgumentParser(prog="python -m model.datasets.faces",
-                                     description="Generate procedural face sketches labelled "
-                                     "with gender, emotion, style and view, and write them in "
-                                     "the prepared .npz format.")
-    parser.add_argument("--n", type=int, default=60000, help="faces to generate (default 60000)")
+    parser = cli.parser(PROG, "Generate procedural face sketches labelled with gender, "
+                        "emotion, style and view, as a prepared .npz.", epilog="example:\n  "
+                        "python -m model.datasets.faces --n 60000 --seed 0 --out data/faces.npz")
+    parser.add_argument("--n", type=int, default=60000, help="faces to generate")
     parser.add_argument("--seed", type=int, default=0, help="seed of faces and split shuffle")
-    parser.add_argument("--out", required=True, type=Path, help="prepared .npz to write")
-    parser.add_argument("--grid", type=Path, help="also write a labelled grid (.png or .svg)")
-    parser.add_argument("--split", type=parse_split, default=(0.8, 0.1, 0.1),
-                        help="train,valid,test fractions (default 0.8,0.1,0.1)")
+    parser.add_argument("--out", required=True, type=Path, metavar="NPZ",
+                        help="prepared .npz to write")
+    parser.add_argument("--grid", type=Path, metavar="FILE",
+                        help="also write a labelled grid (.png or .svg)")
+    parser.add_argument("--split", type=parse_split, default="0.8,0.1,0.1", metavar="T,V,T",
+                        help="train,valid,test fractions")
     parser.add_argument("--max-len", type=int, default=250,
                         help="max_len recorded in the file; longer faces are an error")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -242,11 +246,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                      f"got {args.max_len}")
     if args.grid is not None and args.grid.suffix.lower() not in (".png", ".svg"):
         parser.error(f"--grid must name a .png or .svg file; got {args.grid}")
+    args.n = cli.quick(args.n, 130, "--n")  # 126 faces hold every attribute combination
+    cli.output_file(args.out, (".npz",))
+    if args.grid is not None:
+        cli.output_file(args.grid, (".png", ".svg"), "--grid")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 written, 2 bad arguments)."""
+    """Run the CLI; returns 0 when written. Mistakes raise errors that cli.run reports."""
     from model.prepare import assign_splits, build
 
     args = parse_args(argv)
@@ -255,9 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                          disable=args.quiet or None, mininterval=0.5))
     longest = max(len(s.stroke3) for s in sketches)
     if longest > args.max_len:
-        print(f"error: a face has {longest} points, more than --max-len {args.max_len}; "
-              "raise --max-len", file=sys.stderr)
-        return 2
+        raise cli.CommandError(f"a face has {longest} points, more than --max-len "
+                               f"{args.max_len}; raise --max-len")
     splits = assign_splits([s.category for s in sketches], args.split, args.seed)
     counts = {"read": len(sketches), "kept": len(sketches),
               **{name: int((splits == code).sum()) for name, code in SPLIT_CODES.items()}}
@@ -276,4 +283,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.exit_with(main, PROG)
