@@ -7,7 +7,6 @@ The three published models are presets of one ModelConfig (see PRESETS): Sketch-
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -126,9 +125,4 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     return cls(**values)
 
 
-def dumps(cfg: Any) -> str:
-    return json.dumps(to_dict(cfg), indent=2, sort_keys=True)
-
-
-__all__ = ["ModelConfig", "TrainConfig", "PRESETS", "SMALL", "preset", "to_dict", "from_dict",
-           "dumps"]
+__all__ = ["ModelConfig", "TrainConfig", "PRESETS", "SMALL", "preset", "to_dict", "from_dict"]

@@ -74,7 +74,8 @@ def sample(p: MixtureParams, temperature: Tensor, noise: Tensor) -> Tensor:
 
     p holds one step ([B, ...]); temperature is [B]; noise is [B, 4]: two uniforms (component,
     pen) and two standard normals. Temperature sharpens the mixture weights and pen states and
-    shrinks the Gaussians by sqrt(temperature), as magenta's sampler does.
+    shrinks the Gaussians by sqrt(temperature), the paper's form (magenta's sampler scales sigma
+    by the temperature itself).
     """
     t = temperature.unsqueeze(-1)  # [B, 1]
     k = _pick(torch.softmax(p.log_pi / t, dim=-1), noise[:, 0])  # [B]

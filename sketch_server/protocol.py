@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import msgpack
 
 if TYPE_CHECKING:
-    from typing import Self  # typing.Self is 3.11+; Blender 3.6 embeds Python 3.10
+    from typing import Self  # typing.Self is 3.11+; a host embedding an older Python lacks it
 
 PROTOCOL_VERSION = 1
 # The port the server listens on and the add-ons try first (an arbitrary unprivileged one).
@@ -363,7 +363,7 @@ class Welcome(_Message):
         _protocol(self.protocol)
         _text(self.server, "server")
         _text(self.device, "device")
-        models = []
+        models: list[ModelInfo] = []
         for i, m in enumerate(_list(self.models, "models", "models")):
             if not isinstance(m, ModelInfo):
                 _map(m, f"models[{i}]")
@@ -633,7 +633,10 @@ def _frame_map(obj: Any) -> dict[str, Any]:
 def decode(frame: bytes | bytearray | memoryview | str) -> dict[str, Any]:
     """One WebSocket frame as a map with a string `type`: msgpack if binary, JSON if text."""
     text = isinstance(frame, str)
-    size = len(frame.encode("utf-8", "surrogatepass")) if text else memoryview(frame).nbytes
+    if isinstance(frame, str):
+        size = len(frame.encode("utf-8", "surrogatepass"))
+    else:
+        size = memoryview(frame).nbytes
     if size > MAX_FRAME_BYTES:
         raise ProtocolError("too_large", f"frame is {size} bytes; the limit is {MAX_FRAME_BYTES}")
     try:

@@ -30,14 +30,6 @@ class GPencilError(Exception):
     """The scene is not in a state to suggest into; the message says what to change."""
 
 
-def data_collection() -> Any:
-    """Grease Pencil datablocks: grease_pencils_v3 on Blender 4.3-4.5, grease_pencils on 5.0."""
-    # An empty collection is falsy, so `getattr(...) or ...` would pick the legacy one on 4.x.
-    if hasattr(bpy.data, "grease_pencils_v3"):
-        return bpy.data.grease_pencils_v3
-    return bpy.data.grease_pencils
-
-
 def is_gp(ob: Any) -> bool:
     """Whether `ob` is a Grease Pencil (v3) object."""
     return ob is not None and ob.type == "GREASEPENCIL"

@@ -38,7 +38,7 @@ class Job:
     def strokes(self, sample: int) -> list[Stroke2]:
         """The alternative's strokes received so far, in order, up to the first gap."""
         got = self.samples.get(sample, {})
-        out = []
+        out: list[Stroke2] = []
         while len(out) in got:
             out.append(got[len(out)])
         return out

@@ -68,13 +68,6 @@ def _bernstein(degree: int, n: int) -> np.ndarray:
     return coef * t**k * (1 - t) ** (degree - k)
 
 
-def bezier(ctrl: np.ndarray | list, n: int = 16) -> np.ndarray:
-    """Points of a Bezier curve of any degree through its control points' end points."""
-    ctrl = np.asarray(ctrl, dtype=float)
-    return _bernstein(len(ctrl) - 1, n) @ ctrl
-
-
-@cache
 def _catmull(per: int) -> np.ndarray:
     t = np.linspace(0.0, 1.0, per, endpoint=False)[:, None]
     return 0.5 * np.hstack([-t**3 + 2 * t**2 - t, 3 * t**3 - 5 * t**2 + 2,
@@ -119,12 +112,6 @@ def close_polygon(vertices: np.ndarray, drawer: Drawer) -> np.ndarray:
         v = v[::-1]
     past = v[0] + (v[1] - v[0]) * min(0.5, drawer.overshoot)
     return np.vstack([v, v[:1], past[None]])
-
-
-def arc_length(poly: np.ndarray) -> np.ndarray:
-    """Cumulative length along a polyline, starting at 0."""
-    seg = np.hypot(*np.diff(poly, axis=0).T)
-    return np.concatenate([[0.0], np.cumsum(seg)])
 
 
 def wobble(strokes: list[np.ndarray], rng: np.random.Generator, drawer: Drawer) -> list[np.ndarray]:

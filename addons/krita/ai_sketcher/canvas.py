@@ -143,10 +143,6 @@ def same_node(a: Any, b: Any) -> bool:
     return a is not None and b is not None and node_id(a) == node_id(b)
 
 
-def shape_svgs(layer: Any) -> list[str]:
-    return [shape.toSvg() for shape in layer.shapes()]
-
-
 def is_active(doc: Any) -> bool:
     """Whether `doc` is the document in the active view (addShapesFromSvg works on that one)."""
     active = app().activeDocument()

@@ -154,6 +154,7 @@ def _bezier(points: Sequence[Point], tolerance: float) -> list[Point]:
     for k in range(1, n + 1):
         t = k / n
         u = 1 - t
+        w: tuple[float, ...]
         if len(points) == 3:
             w = (u * u, 2 * u * t, t * t)
         else:
