@@ -23,29 +23,17 @@ from tqdm import tqdm
 from . import checkpoint, cli
 from .config import PRESETS, ModelConfig, TrainConfig, from_dict, preset
 from .data import Batch, Batcher, ConditionVocab, PreparedData
+from .device import DeviceError, resolve_device
 from .losses import kl_weight
 from .network import Inputs, SketchModel
 
 
 def pick_device(name: str) -> torch.device:
-    """'auto' means CUDA when there is a GPU, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """'auto' means CUDA when there is a GPU, else the CPU (model.device reads every name)."""
     try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise cli.CommandError(f"--device {name!r} is not a device; use auto, cpu, cuda or "
-                               "cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise cli.CommandError(f"--device {name} was asked for, but PyTorch sees no CUDA GPU "
-                               "here; use --device cpu or auto")
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise cli.CommandError(f"--device {name}: this machine has "
-                               f"{torch.cuda.device_count()} CUDA device(s)")
-    if device.type not in ("cpu", "cuda"):
-        raise cli.CommandError(f"--device {name} is not supported; use auto, cpu, cuda or "
-                               "cuda:N")
-    return device
+        return resolve_device(name)
+    except DeviceError as e:
+        raise cli.CommandError(f"--device: {e}") from None
 
 
 def to_inputs(batch: Batch, device: torch.device) -> Inputs:
