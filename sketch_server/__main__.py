@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import stat
 import sys
 from pathlib import Path
 
 from model import cli
 
-from .config import DEFAULT_HOST, DEFAULT_PORT, LOG_LEVELS, ServerConfig
+from .config import DEFAULT_HOST, DEFAULT_PORT, LOG_LEVELS, ConfigError, ServerConfig
 
 PROG = "sketch-server"
 
@@ -33,8 +35,12 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
                      help="interface to listen on; the default lets in only this machine")
     net.add_argument("--port", type=int, default=DEFAULT_PORT,
                      help="TCP port; 0 picks a free one (the ready line says which)")
-    net.add_argument("--token", help="secret every client must send in its hello "
+    net.add_argument("--token", help="secret every client must send in its hello; visible to "
+                     "other users in `ps`, so prefer AI_SKETCHER_TOKEN or --token-file "
                      "(default: none needed)")
+    net.add_argument("--token-file", type=Path, metavar="FILE",
+                     help="read the token from FILE (first line), which others may not read "
+                          "(chmod 600); default: $AI_SKETCHER_TOKEN if set")
     net.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                      help="browser Origin allowed to connect, e.g. http://localhost:3000 "
                           "(repeatable; default: browsers are refused)")
@@ -49,8 +55,31 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
                     help=f"what goes to stderr: {', '.join(LOG_LEVELS)}")
     args = ap.parse_args(argv)
     return ServerConfig(host=args.host, port=args.port, models=tuple(args.model),
-                        device=args.device, token=args.token,
+                        device=args.device, token=_token(args.token, args.token_file),
                         allowed_origins=tuple(args.allow_origin), log_level=args.log_level)
+
+
+TOKEN_ENV = "AI_SKETCHER_TOKEN"
+
+
+def _token(given: str | None, path: Path | None) -> str | None:
+    """The token from --token, --token-file or $AI_SKETCHER_TOKEN (at most one of the first two)."""
+    if given is not None and path is not None:
+        raise ConfigError("give the token with --token or --token-file, not both")
+    if path is None:
+        return given if given is not None else (os.environ.get(TOKEN_ENV) or None)
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"--token-file {path}: {e.strerror or e}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"--token-file {path} can be read by other users; make it yours "
+                          f"alone with `chmod 600 {path}`")
+    token = text.splitlines()[0].strip() if text.strip() else ""
+    if not token:
+        raise ConfigError(f"--token-file {path} is empty; put the token on its first line")
+    return token
 
 
 async def serve(config: ServerConfig) -> None:

@@ -6,9 +6,6 @@ import asyncio
 import dataclasses
 import json
 import math
-import os
-import signal
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -582,90 +579,3 @@ async def test_fuzzed_messages_never_crash_or_hang(server: SketchServer, msg: di
 
 
 # --- the command line ---------------------------------------------------------------------
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
-
-
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-async def test_command_line_ready_and_signal(model_dir: Path, sig: signal.Signals) -> None:
-    """`python -m sketch_server --port 0` prints one `ready` line, serves, exits 0 on a signal."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sketch_server", "--port", "0", "--model", str(model_dir),
-        cwd=REPO, env=_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()  # type: ignore[union-attr]
-        if not line:
-            _, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
-            pytest.fail(f"the server did not start: {err.decode().strip()}")
-        assert line.startswith("ready ws://127.0.0.1:") and line.endswith("\n"), line
-        c = await Client.open(line.split()[1])
-        check_result(await c.suggest(mode="complete", strokes=FACE, max_points=5), 1)
-        proc.send_signal(sig)
-        with pytest.raises(ConnectionClosed) as closed:
-            await c.recv()
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001  # going away
-        out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
-        assert proc.returncode == 0, err.decode()
-        assert out == b"", "stdout must hold exactly one line"
-        page = line.split()[1].replace("ws://", "http://") + "/"
-        assert f"open {page} in a browser\n" in err.decode(), err.decode()
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-
-
-async def test_command_line_serves_the_shipped_objects_and_faces_models() -> None:
-    """With no --model the server loads both shipped models by name, lists their conditions in
-    the welcome and draws with each; a value the faces model does not know is refused."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sketch_server", "--port", "0", cwd=REPO, env=_env(),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()  # type: ignore[union-attr]
-        assert line.startswith("ready ws://"), line
-        c = await Client.open(line.split()[1], hello=False)
-        welcome = await c.hello()
-        objects, faces = welcome["models"]
-        assert (objects["name"], faces["name"]) == ("objects", "faces")  # objects is the default
-        assert {"cat", "face", "rabbit", "pig"} <= set(objects["conditions"]["category"])
-        assert set(faces["conditions"]["gender"]) == {"female", "male"}
-        assert set(faces["conditions"]["emotion"]) == {"neutral", "happy", "sad", "angry",
-                                                      "fearful", "surprised", "disgusted"}
-        assert set(faces["conditions"]["style"]) == {"realistic", "cartoon", "abstract"}
-        assert set(faces["conditions"]["view"]) == {"frontal", "mid-profile left",
-                                                   "mid-profile right"}
-        face = {"category": "face", "gender": "female", "emotion": "happy", "style": "cartoon",
-                "view": "frontal"}
-        drawn = await c.suggest(model="faces", mode="generate", conditions=face, seed=1,
-                               max_points=250)
-        check_result(drawn, 1)
-        assert sum(len(s) for s in drawn.samples[0]) >= 30, "a face has more than a few points"
-        for mode in ("complete", "refine"):
-            check_result(await c.suggest(rid=mode, model="faces", mode=mode, strokes=FACE,
-                                         conditions=face, seed=2), 1)
-        check_result(await c.suggest(model="objects", mode="generate",
-                                     conditions={"category": "cat"}, seed=1, max_points=40), 1)
-        await c.send({"type": "suggest", "id": 9, "model": "faces", "mode": "generate",
-                      "conditions": {**face, "emotion": "bored"}})
-        error = (await c.result(9)).end
-        assert error["type"] == "error" and "bored" in error["message"], error
-        await c.close()
-    finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.communicate(), TIMEOUT)
-
-
-async def test_command_line_bad_model_dir(tmp_path: Path) -> None:
-    """A --model folder that is not a checkpoint gives one error line and exit code 2."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sketch_server", "--port", "0", "--model", str(tmp_path / "nope"),
-        cwd=REPO, env=_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 2
-    assert out == b""
-    lines = err.decode().strip().splitlines()
-    assert len(lines) == 1 and "nope does not exist" in lines[0], err.decode()

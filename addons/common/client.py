@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import queue
 import threading
 from collections.abc import Mapping, Sequence
@@ -99,7 +100,8 @@ class SuggestClient:
                  backoff: tuple[float, float] = (0.25, 4.0)) -> None:
         self.url = url
         self.client_name = client_name  # "name/version", sent in hello
-        self.token = token or None
+        # The server's own variable, so a token set once for both reaches the add-ons too.
+        self.token = token or os.environ.get("AI_SKETCHER_TOKEN") or None
         self.open_timeout = open_timeout
         self.hello_timeout = hello_timeout
         self.backoff = backoff  # first and longest wait between connection attempts, seconds
@@ -283,7 +285,8 @@ class SuggestClient:
             return
         if isinstance(reply, protocol.Error) and reply.code == "unauthorized":
             raise _RefusedError("error", f"the server at {url} needs a token: enter the one it was "
-                                    "started with (--token) in the add-on's settings")
+                                    "started with in the add-on's settings, or set "
+                                    "AI_SKETCHER_TOKEN where the host app starts")
         if isinstance(reply, protocol.Error) and reply.code == "unsupported_protocol":
             raise _RefusedError("error", self._version_message(reply.message))
         detail = reply.message if isinstance(reply, protocol.Error) else reply.TYPE
