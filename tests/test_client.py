@@ -207,7 +207,7 @@ def test_reconnects_after_the_server_restarts(start_server, make_client):
     first.stop()
     seen = drain(c, ends(job))
     assert isinstance(seen[-1], protocol.Error) and "shutting down" in seen[-1].message
-    assert c.state in ("disconnected", "connecting")
+    wait_until(c, lambda: c.state in ("disconnected", "connecting"))  # the close follows
     wait_until(c, lambda: "no AI-Sketcher server" in (c.error or ""))
     down = c.suggest("complete", FACE)  # while it is down: fails at once, in words
     error = drain(c, ends(down))[-1]
