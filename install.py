@@ -30,8 +30,12 @@ REPO = Path(__file__).resolve().parent
 PLUGIN = "ai_sketcher"
 KRITA_SOURCE = REPO / "addons" / "krita"
 COMMON = REPO / "addons" / "common"
-SHARED_FILES = (COMMON / "client.py", COMMON / "suggestion.py", COMMON / "guide.py",
-                REPO / "sketch_server" / "protocol.py")
+SHARED_FILES = (
+    COMMON / "client.py",
+    COMMON / "suggestion.py",
+    COMMON / "guide.py",
+    REPO / "sketch_server" / "protocol.py",
+)
 VENDORED = ("websockets", "msgpack")
 COMPILED = (".so", ".pyd", ".dylib")  # C extensions: both packages fall back to pure Python
 SKIPPED = ("__pycache__", "*.pyc", "*.pyo")
@@ -65,9 +69,18 @@ class Report:
         self.lines.append(text)
 
 
-_INFINITIVES = {"Backed": "back", "Created": "create", "Enabled": "enable", "Found": "find",
-                "Installed": "install", "Left": "leave", "Removed": "remove",
-                "Skipped": "skip", "Updated": "update", "Wrote": "write"}
+_INFINITIVES = {
+    "Backed": "back",
+    "Created": "create",
+    "Enabled": "enable",
+    "Found": "find",
+    "Installed": "install",
+    "Left": "leave",
+    "Removed": "remove",
+    "Skipped": "skip",
+    "Updated": "update",
+    "Wrote": "write",
+}
 
 
 # --- where things live ------------------------------------------------------------------------
@@ -136,8 +149,9 @@ def edit_ini(text: str, group: str, key: str, value: str | None) -> str:
         if text and not text.endswith(("\n", "\r")):
             text += nl
         return text + (nl if text.strip() else "") + f"[{group}]{nl}{key}={value}{nl}"
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")),
-               len(lines))
+    end = next(
+        (i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines)
+    )
     pattern = re.compile(rf"\s*{re.escape(key)}\s*=")
     found = [i for i in range(start + 1, end) if pattern.match(lines[i])]
     if value is not None:
@@ -173,8 +187,10 @@ def update_kritarc(path: Path, enable: bool, report: Report) -> None:
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     new = edit_ini(old, KRITARC_GROUP, KRITARC_KEY, "true" if enable else None)
     if new == old:
-        report.did(f"Left {path} as it was ([{KRITARC_GROUP}] {KRITARC_KEY} "
-                   f"{'is already true' if enable else 'is not there'}).")
+        report.did(
+            f"Left {path} as it was ([{KRITARC_GROUP}] {KRITARC_KEY} "
+            f"{'is already true' if enable else 'is not there'})."
+        )
         return
     backup = path.with_name(path.name + BACKUP_SUFFIX)
     restored = not enable and backup.is_file() and backup.read_text(encoding="utf-8") == new
@@ -184,8 +200,10 @@ def update_kritarc(path: Path, enable: bool, report: Report) -> None:
     else:
         if old and not restored:
             report.did(f"Backed up {path} to {backup}.")
-        report.did(f"{action} {path} ([{KRITARC_GROUP}] {KRITARC_KEY}"
-                   f"{'=true' if enable else ''}; every other setting kept).")
+        report.did(
+            f"{action} {path} ([{KRITARC_GROUP}] {KRITARC_KEY}"
+            f"{'=true' if enable else ''}; every other setting kept)."
+        )
     if restored:
         report.did(f"Removed {backup}: {path} is back to what it held.")
     if report.dry_run:
@@ -219,7 +237,8 @@ def vendor(dest: Path) -> dict[str, str]:
             raise InstallError(
                 f"{name} is not installed in this Python ({sys.executable}), and the add-ons "
                 "need a copy of it. Run `pip install -e .` in the AI-Sketcher folder, then run "
-                "install.py again with the same Python.")
+                "install.py again with the same Python."
+            )
         _copytree(Path(spec.origin).parent, dest / name)
         for path in list((dest / name).rglob("*")):
             if path.suffix in COMPILED:
@@ -235,13 +254,21 @@ def vendor(dest: Path) -> dict[str, str]:
 
 def check_vendored(vendor_dir: Path) -> None:
     """Import the copies in a clean Python, without site-packages, as Krita's Python would."""
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import msgpack, websockets.sync.client;"
-            "assert msgpack.Packer.__module__ == 'msgpack.fallback', msgpack.Packer.__module__")
-    run = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", code, str(vendor_dir)],
-                         capture_output=True, text=True, timeout=60, check=False)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import msgpack, websockets.sync.client;"
+        "assert msgpack.Packer.__module__ == 'msgpack.fallback', msgpack.Packer.__module__"
+    )
+    run = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", code, str(vendor_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     if run.returncode:
-        raise InstallError(f"the copied websockets/msgpack do not import on their own:\n"
-                           f"{run.stderr.strip()}")
+        raise InstallError(
+            f"the copied websockets/msgpack do not import on their own:\n{run.stderr.strip()}"
+        )
 
 
 def build_krita_package(dest: Path) -> dict[str, str]:
@@ -258,8 +285,11 @@ def build_krita_package(dest: Path) -> dict[str, str]:
 
 def _files(root: Path) -> list[Path]:
     """Files under `root` that matter, leaving out the bytecode Python writes by itself."""
-    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file()
-                  and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo"))
+    return sorted(
+        p.relative_to(root)
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo")
+    )
 
 
 def same_tree(a: Path, b: Path) -> bool:
@@ -274,8 +304,10 @@ def _ours(package: Path) -> bool:
 
 def _refuse_foreign(package: Path) -> None:
     if package.exists() and not _ours(package):
-        raise InstallError(f"{package} exists but was not put there by install.py; move it "
-                           "away (it may be another plugin of the same name), then run again.")
+        raise InstallError(
+            f"{package} exists but was not put there by install.py; move it "
+            "away (it may be another plugin of the same name), then run again."
+        )
 
 
 # --- hosts ------------------------------------------------------------------------------------
@@ -306,8 +338,10 @@ def install_krita(args: argparse.Namespace, report: Report) -> None:
                     package.rename(old)
                 shutil.copytree(staged, package)
                 shutil.rmtree(old, ignore_errors=True)
-    for src, dst in ((KRITA_SOURCE / f"{PLUGIN}.desktop", pykrita / f"{PLUGIN}.desktop"),
-                     (KRITA_SOURCE / f"{PLUGIN}.action", actions / f"{PLUGIN}.action")):
+    for src, dst in (
+        (KRITA_SOURCE / f"{PLUGIN}.desktop", pykrita / f"{PLUGIN}.desktop"),
+        (KRITA_SOURCE / f"{PLUGIN}.action", actions / f"{PLUGIN}.action"),
+    ):
         if dst.exists() and filecmp.cmp(src, dst, shallow=False):
             continue
         report.did(f"Wrote {dst}.")
@@ -334,8 +368,11 @@ def uninstall_krita(args: argparse.Namespace, report: Report) -> None:
         removed = True
         if not report.dry_run:
             shutil.rmtree(package)
-    for path in (pykrita / f"{PLUGIN}.desktop", actions / f"{PLUGIN}.action",
-                 pykrita / f".{PLUGIN}.old"):
+    for path in (
+        pykrita / f"{PLUGIN}.desktop",
+        actions / f"{PLUGIN}.action",
+        pykrita / f".{PLUGIN}.old",
+    ):
         if path.exists():
             report.did(f"Removed {path}.")
             removed = True
@@ -366,13 +403,17 @@ def blender_targets(args: argparse.Namespace, report: Report, uninstall: bool) -
         return found
     old = [d for d in found if (_blender_version(d) or BLENDER_MIN) < BLENDER_MIN]
     if old:
-        report.did(f"Skipped {', '.join(map(str, old))}: the extension needs Blender "
-                   f"{'.'.join(map(str, BLENDER_MIN))} or newer (Grease Pencil v3).")
+        report.did(
+            f"Skipped {', '.join(map(str, old))}: the extension needs Blender "
+            f"{'.'.join(map(str, BLENDER_MIN))} or newer (Grease Pencil v3)."
+        )
     targets = [d for d in found if d not in old]
     if not targets:
-        report.did(f"Skipped Blender: found no user folder of Blender "
-                   f"{'.'.join(map(str, BLENDER_MIN))} or newer in {blender_config_root()} "
-                   "(start Blender once, or pass --blender-version 4.5).")
+        report.did(
+            f"Skipped Blender: found no user folder of Blender "
+            f"{'.'.join(map(str, BLENDER_MIN))} or newer in {blender_config_root()} "
+            "(start Blender once, or pass --blender-version 4.5)."
+        )
     return targets
 
 
@@ -428,16 +469,32 @@ def run_blender(exe: str, user_dir: Path, action: str) -> str | None:
     if Path(exe).name.startswith("python"):  # a Python with the bpy module
         cmd = [exe, "-c", _BLENDER_SCRIPT, action, *args]
     else:
-        cmd = [exe, "--background", "--python-exit-code", "1", "--python-expr", _BLENDER_SCRIPT,
-               "--", action, *args]
+        cmd = [
+            exe,
+            "--background",
+            "--python-exit-code",
+            "1",
+            "--python-expr",
+            _BLENDER_SCRIPT,
+            "--",
+            action,
+            *args,
+        ]
     env = {**os.environ, "BLENDER_USER_RESOURCES": str(user_dir)}
     try:
-        run = subprocess.run(cmd, capture_output=True, text=True, timeout=BLENDER_TIMEOUT,
-                             env=env, check=False)
+        run = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=BLENDER_TIMEOUT, env=env, check=False
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"{exe} did not run ({e})"
-    result = next((line.split(" ", 1)[1] for line in run.stdout.splitlines()
-                   if line.startswith("AI-SKETCHER-RESULT ")), None)
+    result = next(
+        (
+            line.split(" ", 1)[1]
+            for line in run.stdout.splitlines()
+            if line.startswith("AI-SKETCHER-RESULT ")
+        ),
+        None,
+    )
     if run.returncode == 0 and result == "ok":
         return None
     if result and result.startswith("version "):
@@ -463,8 +520,9 @@ def install_blender(args: argparse.Namespace, report: Report) -> None:
                 report.did(f"Left {package} as it was (already this version).")
             else:
                 verb = "Updated" if package.exists() else "Installed"
-                report.did(f"{verb} the Blender extension in {package} (with {vendored}, "
-                           "pure Python).")
+                report.did(
+                    f"{verb} the Blender extension in {package} (with {vendored}, pure Python)."
+                )
                 if not report.dry_run:
                     package.parent.mkdir(parents=True, exist_ok=True)
                     old = package.parent.parent / f".{PLUGIN}.old"
@@ -474,27 +532,34 @@ def install_blender(args: argparse.Namespace, report: Report) -> None:
                         package.rename(old)
                     shutil.copytree(staged, package)
                     shutil.rmtree(old, ignore_errors=True)
-            why = "no Blender executable was found (pass --blender-exe)" if exe is None else (
-                None if report.dry_run else run_blender(exe, user_dir, "enable"))
+            why = (
+                "no Blender executable was found (pass --blender-exe)"
+                if exe is None
+                else (None if report.dry_run else run_blender(exe, user_dir, "enable"))
+            )
             if why is None:
-                report.did(f"Enabled the extension in {user_dir / 'config' / 'userpref.blend'} "
-                           f"(with {exe}).")
+                report.did(
+                    f"Enabled the extension in {user_dir / 'config' / 'userpref.blend'} "
+                    f"(with {exe})."
+                )
             else:
                 report.did(f"Left the extension disabled in {user_dir}: {why}.")
                 manual.append(user_dir.name if _blender_version(user_dir) else str(user_dir))
-    report.next_steps += ["Restart Blender (quit it first if it is running: it saves its "
-                          "preferences on quit)."]
+    report.next_steps += [
+        "Restart Blender (quit it first if it is running: it saves its preferences on quit)."
+    ]
     if manual:
-        report.next_steps.append(f"Once, in Blender ({', '.join(manual)}): Edit > Preferences "
-                                 "> Add-ons, search 'AI Sketcher' and tick it.")
+        report.next_steps.append(
+            f"Once, in Blender ({', '.join(manual)}): Edit > Preferences "
+            "> Add-ons, search 'AI Sketcher' and tick it."
+        )
     report.next_steps += [
         "Start the server in the AI-Sketcher folder: python -m sketch_server",
         "In the 3D view, press N and open the AI Sketcher tab; select a Grease Pencil object.",
     ]
 
 
-def _emptied_blender_folders(args: argparse.Namespace, user_dir: Path,
-                             package: Path) -> list[Path]:
+def _emptied_blender_folders(args: argparse.Namespace, user_dir: Path, package: Path) -> list[Path]:
     """Folders to remove after the extension, innermost first, each only if it is empty.
 
     A version folder install.py made for --blender-version (Blender never ran) goes too, and the
@@ -520,9 +585,12 @@ def uninstall_blender(args: argparse.Namespace, report: Report) -> None:
         removed = True
         if exe is not None and not report.dry_run:
             why = run_blender(exe, user_dir, "disable")
-            report.did(f"Removed the extension from {user_dir / 'config' / 'userpref.blend'}."
-                       if why is None else f"Left {user_dir / 'config' / 'userpref.blend'} as "
-                       f"it was ({why}); Blender drops the missing extension by itself.")
+            report.did(
+                f"Removed the extension from {user_dir / 'config' / 'userpref.blend'}."
+                if why is None
+                else f"Left {user_dir / 'config' / 'userpref.blend'} as "
+                f"it was ({why}); Blender drops the missing extension by itself."
+            )
         report.did(f"Removed {package}.")
         if not report.dry_run:
             shutil.rmtree(package)
@@ -534,8 +602,8 @@ def uninstall_blender(args: argparse.Namespace, report: Report) -> None:
     else:
         report.next_steps.append("Restart Blender if it is running.")
 
-HOSTS = {"krita": (install_krita, uninstall_krita), "blender": (install_blender,
-                                                                 uninstall_blender)}
+
+HOSTS = {"krita": (install_krita, uninstall_krita), "blender": (install_blender, uninstall_blender)}
 
 
 # --- command line -----------------------------------------------------------------------------
@@ -550,19 +618,39 @@ def _version_arg(text: str) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description="Install the AI-Sketcher add-ons for this user.")
     ap.add_argument("--only", choices=sorted(HOSTS), help="install for one host only")
-    ap.add_argument("--krita-dir", type=Path, metavar="DIR",
-                    help=f"Krita's resource folder (default here: {krita_resource_dir()})")
-    ap.add_argument("--kritarc", type=Path, metavar="FILE",
-                    help=f"Krita's settings file (default here: {kritarc_path()})")
-    ap.add_argument("--blender-dir", type=Path, metavar="DIR",
-                    help="one Blender user folder to use, e.g. ~/.config/blender/4.5 (default: "
-                         f"every Blender 4.3+ folder in {blender_config_root()})")
-    ap.add_argument("--blender-version", action="append", type=_version_arg, metavar="X.Y",
-                    help="install for this Blender version even if it has not run yet "
-                         "(repeatable)")
-    ap.add_argument("--blender-exe", type=Path, metavar="FILE",
-                    help="Blender executable that enables the extension (default: `blender` on "
-                         "PATH; a Python with the bpy module works too)")
+    ap.add_argument(
+        "--krita-dir",
+        type=Path,
+        metavar="DIR",
+        help=f"Krita's resource folder (default here: {krita_resource_dir()})",
+    )
+    ap.add_argument(
+        "--kritarc",
+        type=Path,
+        metavar="FILE",
+        help=f"Krita's settings file (default here: {kritarc_path()})",
+    )
+    ap.add_argument(
+        "--blender-dir",
+        type=Path,
+        metavar="DIR",
+        help="one Blender user folder to use, e.g. ~/.config/blender/4.5 (default: "
+        f"every Blender 4.3+ folder in {blender_config_root()})",
+    )
+    ap.add_argument(
+        "--blender-version",
+        action="append",
+        type=_version_arg,
+        metavar="X.Y",
+        help="install for this Blender version even if it has not run yet (repeatable)",
+    )
+    ap.add_argument(
+        "--blender-exe",
+        type=Path,
+        metavar="FILE",
+        help="Blender executable that enables the extension (default: `blender` on "
+        "PATH; a Python with the bpy module works too)",
+    )
     ap.add_argument("--dry-run", action="store_true", help="say what would be done, do nothing")
     ap.add_argument("--uninstall", action="store_true", help="remove what install.py added")
     return ap.parse_args(argv)

@@ -59,18 +59,24 @@ def main() -> None:
         z_dim = ckpt.config.z_size
         candidates = {
             "raster branch z_r (chosen)": (embed(ckpt, lib_views), embed(ckpt, q_views)),
-            "stroke encoder mu_s (c = 0)": (normalise(latents(ckpt, lib_s3, zero_c)[:, :z_dim]),
-                                            normalise(latents(ckpt, q_s3, zq)[:, :z_dim])),
-            "whole latent [mu_s; z_r; mu_a] (c = 0)": (normalise(latents(ckpt, lib_s3, zero_c)),
-                                                       normalise(latents(ckpt, q_s3, zq))),
+            "stroke encoder mu_s (c = 0)": (
+                normalise(latents(ckpt, lib_s3, zero_c)[:, :z_dim]),
+                normalise(latents(ckpt, q_s3, zq)[:, :z_dim]),
+            ),
+            "whole latent [mu_s; z_r; mu_a] (c = 0)": (
+                normalise(latents(ckpt, lib_s3, zero_c)),
+                normalise(latents(ckpt, q_s3, zq)),
+            ),
             "raw pixels 32x32 (no model)": (pixels(lib_views, 32), pixels(q_views, 32)),
         }
         for name, (lv, qv) in candidates.items():
             top = (qv @ lv.T).argmax(axis=1)
             rows.append((cut, name, float((lib_cat[top] == q_cat).mean())))
-    print(f"library: {len(lib)} training drawings ({len(lib_views)} entries); "
-          f"queries: {len(queries)} held-out drawings; chance about "
-          f"{1 / len(np.unique(cats)):.1%}")
+    print(
+        f"library: {len(lib)} training drawings ({len(lib_views)} entries); "
+        f"queries: {len(queries)} held-out drawings; chance about "
+        f"{1 / len(np.unique(cats)):.1%}"
+    )
     print("| query | embedding | nearest entry of the same category |\n|---|---|---|")
     for cut, name, acc in rows:
         print(f"| {cut} | {name} | {acc:.1%} |")

@@ -66,8 +66,10 @@ def search_table(sizes: list[int], dim: int = 32, k: int = 16, queries: int = 20
                 index.search(q, k, allowed)
                 filtered.append((time.perf_counter() - t) * 1000)
             p50, p95 = _percentiles(times)
-            print(f"| {n:,} | {name} | {built:.1f} | {p50:.2f} | {p95:.2f} | "
-                  f"{statistics.median(filtered):.2f} |")
+            print(
+                f"| {n:,} | {name} | {built:.1f} | {p50:.2f} | {p95:.2f} | "
+                f"{statistics.median(filtered):.2f} |"
+            )
 
 
 async def guide_table(requests: int = 100) -> None:
@@ -78,8 +80,10 @@ async def guide_table(requests: int = 100) -> None:
     from sketch_server.server import run_server
     from tests.conftest import Client
 
-    print("\n| model | library drawings | guides | server p50 ms | server p95 ms | "
-          "round trip p50 ms |")
+    print(
+        "\n| model | library drawings | guides | server p50 ms | server p95 ms | "
+        "round trip p50 ms |"
+    )
     print("|---|---|---|---|---|---|")
     async with run_server(ServerConfig(port=0)) as server:
         client = await Client.open(server.url)
@@ -91,18 +95,27 @@ async def guide_table(requests: int = 100) -> None:
                 i = int(rng.integers(len(lib)))
                 lines = lib.polylines(i)
                 half = Similarity(2.0, 0.05, (100.0, 40.0)).apply_all(
-                    lines[: max(1, len(lines) // 2)])
+                    lines[: max(1, len(lines) // 2)]
+                )
                 started = time.perf_counter()
-                await client.send({"type": "guide", "id": r, "model": name,
-                                   "strokes": [p.tolist() for p in half],
-                                   "conditions": lib.conditions(i)})
+                await client.send(
+                    {
+                        "type": "guide",
+                        "id": r,
+                        "model": name,
+                        "strokes": [p.tolist() for p in half],
+                        "conditions": lib.conditions(i),
+                    }
+                )
                 reply = await client.recv()
                 trip_ms.append((time.perf_counter() - started) * 1000)
                 assert reply["type"] == "guide", reply
                 server_ms.append(reply["elapsed_ms"])
             p50, p95 = _percentiles(server_ms)
-            print(f"| {name} | {len(lib):,} | {requests} | {p50:.0f} | {p95:.0f} | "
-                  f"{statistics.median(trip_ms):.1f} |")
+            print(
+                f"| {name} | {len(lib):,} | {requests} | {p50:.0f} | {p95:.0f} | "
+                f"{statistics.median(trip_ms):.1f} |"
+            )
         await client.close()
 
 

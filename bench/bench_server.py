@@ -31,8 +31,14 @@ POINTS = 150  # max_points of every request
 # `generate` rather than `complete`: the shipped model finishes most given drawings within a
 # few points, but draws a new cat until max_points, so every request is a 150-point suggestion.
 # use_library false: the library answers generate without the decoder, and this measures it.
-REQUEST = {"type": "suggest", "mode": "generate", "conditions": {"category": "cat"},
-           "bounds": [0, 0, 400, 300], "max_points": POINTS, "use_library": False}
+REQUEST = {
+    "type": "suggest",
+    "mode": "generate",
+    "conditions": {"category": "cat"},
+    "bounds": [0, 0, 400, 300],
+    "max_points": POINTS,
+    "use_library": False,
+}
 PATHS = ("fast", "reference")
 
 
@@ -143,7 +149,10 @@ async def start_server(model: Path, path: str) -> tuple[subprocess.Popen[str], s
     """This file in --serve mode as a subprocess; returns it and the URL from its ready line."""
     proc = subprocess.Popen(
         [sys.executable, __file__, "--serve", "--model", str(model), "--path", path],
-        stdout=subprocess.PIPE, text=True, cwd=REPO)
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     assert proc.stdout is not None
     line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 120)
     if not line.startswith("ready "):
@@ -178,8 +187,9 @@ def machine() -> str:
 
 def commit() -> str:
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True,
-                              text=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
 
     head = git("rev-parse", "--short", "HEAD") or "unknown"
     return head + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
@@ -233,26 +243,36 @@ async def bench(args: argparse.Namespace) -> None:
         runs[path] = (one, eight, levels)
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    print(f"## sketch-server bench\n\ncommit {commit()}; {machine()}; torch {torch.__version__}, "
-          f"device {device}; model {args.model}\n")
-    print(f"One client sends {args.requests} `generate` requests (category cat, max_points "
-          f"{POINTS}, use_library false: the decoder draws every point) one after another; "
-          "8 alternatives is the same with n 8. Throughput: each client keeps one such request "
-          f"open for {args.seconds:g} s.\n")
-    print("| path | per point | p50 | p95 | first stroke p50 | points (mean) | 8 alternatives p50 "
-          "| 1 client | 4 clients | 16 clients | 64 clients |")
+    print(
+        f"## sketch-server bench\n\ncommit {commit()}; {machine()}; torch {torch.__version__}, "
+        f"device {device}; model {args.model}\n"
+    )
+    print(
+        f"One client sends {args.requests} `generate` requests (category cat, max_points "
+        f"{POINTS}, use_library false: the decoder draws every point) one after another; "
+        "8 alternatives is the same with n 8. Throughput: each client keeps one such request "
+        f"open for {args.seconds:g} s.\n"
+    )
+    print(
+        "| path | per point | p50 | p95 | first stroke p50 | points (mean) | 8 alternatives p50 "
+        "| 1 client | 4 clients | 16 clients | 64 clients |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for path, (one, eight, levels) in runs.items():
         rates = " | ".join(f"{lv.rate:,.0f} pts/s" for lv in levels)
-        print(f"| {path} | {one.per_point_us:.0f} us | {one.ms(one.times, 0.5):.1f} ms | "
-              f"{one.ms(one.times, 0.95):.1f} ms | {one.ms(one.first, 0.5):.1f} ms | "
-              f"{statistics.mean(one.points):.0f} | {eight.ms(eight.times, 0.5):.1f} ms | "
-              f"{rates} |")
+        print(
+            f"| {path} | {one.per_point_us:.0f} us | {one.ms(one.times, 0.5):.1f} ms | "
+            f"{one.ms(one.times, 0.95):.1f} ms | {one.ms(one.first, 0.5):.1f} ms | "
+            f"{statistics.mean(one.points):.0f} | {eight.ms(eight.times, 0.5):.1f} ms | "
+            f"{rates} |"
+        )
     fast, ref = runs["fast"][0], runs["reference"][0]
     levels = runs["fast"][2]
-    print(f"\nFast path: {ref.per_point_us / fast.per_point_us:.1f}x less time per point than "
-          f"the reference; 16 clients draw {levels[2].rate / levels[0].rate:.1f}x the points/s "
-          f"of one, 64 clients {levels[3].rate / levels[0].rate:.1f}x.")
+    print(
+        f"\nFast path: {ref.per_point_us / fast.per_point_us:.1f}x less time per point than "
+        f"the reference; 16 clients draw {levels[2].rate / levels[0].rate:.1f}x the points/s "
+        f"of one, 64 clients {levels[3].rate / levels[0].rate:.1f}x."
+    )
     if args.train:
         rows = training_speed()
         if rows:
@@ -265,11 +285,16 @@ async def bench(args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", type=Path, default=shipped("objects"),
-                    help="checkpoint folder (default: the shipped objects model)")
+    ap.add_argument(
+        "--model",
+        type=Path,
+        default=shipped("objects"),
+        help="checkpoint folder (default: the shipped objects model)",
+    )
     ap.add_argument("--path", default="fast", choices=PATHS, help=argparse.SUPPRESS)
-    ap.add_argument("--no-train", dest="train", action="store_false",
-                    help="skip the training-step figures")
+    ap.add_argument(
+        "--no-train", dest="train", action="store_false", help="skip the training-step figures"
+    )
     ap.add_argument("--requests", type=int, default=20, help="requests for the latency figures")
     ap.add_argument("--seconds", type=float, default=5.0, help="duration of each load level")
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)

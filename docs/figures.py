@@ -25,14 +25,27 @@ PROG = "python docs/figures.py"
 
 def main(argv: list[str] | None = None) -> None:
     """Draw both grids into --out, which is made if missing."""
-    ap = cli.parser(PROG, "Draw the objects sample grids of docs/ from trained checkpoints.",
-                    epilog=__doc__.split("\n\n", 1)[1])
-    ap.add_argument("--data", required=True, metavar="NPZ",
-                    help="prepared .npz holding the slides' categories")
-    ap.add_argument("--models", nargs="+", required=True, metavar="NAME=DIR",
-                    help="checkpoints to compare; the first also draws the generate grid")
-    ap.add_argument("--out", required=True, metavar="DIR",
-                    help="folder for the PNGs, made if missing (docs replaces the committed ones)")
+    ap = cli.parser(
+        PROG,
+        "Draw the objects sample grids of docs/ from trained checkpoints.",
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
+    ap.add_argument(
+        "--data", required=True, metavar="NPZ", help="prepared .npz holding the slides' categories"
+    )
+    ap.add_argument(
+        "--models",
+        nargs="+",
+        required=True,
+        metavar="NAME=DIR",
+        help="checkpoints to compare; the first also draws the generate grid",
+    )
+    ap.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder for the PNGs, made if missing (docs replaces the committed ones)",
+    )
     ap.add_argument("--inputs", type=int, default=8, help="test drawings to redraw")
     ap.add_argument("--temperature", type=float, default=0.3, help="sampling temperature")
     args = ap.parse_args(argv)
@@ -41,8 +54,9 @@ def main(argv: list[str] | None = None) -> None:
     models = [(name, load(path)) for name, path in model_args(ap, args.models)]
     names = data.vocab.values["category"]
     test = [int(i) for i in data.indices("test") if names[data.labels[i, 0]] in SLIDE_CATEGORIES]
-    picked = np.random.default_rng(0).choice(test, size=min(cli.quick(args.inputs, 1), len(test)),
-                                             replace=False)
+    picked = np.random.default_rng(0).choice(
+        test, size=min(cli.quick(args.inputs, 1), len(test)), replace=False
+    )
     sketches, labels = [], []
     for i in picked:
         given = S.stroke3_to_polylines(data.sketch(int(i)))
@@ -51,8 +65,16 @@ def main(argv: list[str] | None = None) -> None:
         labels.append(f"{category} (drawn)")
         for name, ckpt in models:
             cond = {"category": category} if ckpt.config.use_condition else {}
-            out = sample(ckpt, Request(mode="refine", strokes=given, conditions=cond, seed=0,
-                                       temperature=args.temperature))
+            out = sample(
+                ckpt,
+                Request(
+                    mode="refine",
+                    strokes=given,
+                    conditions=cond,
+                    seed=0,
+                    temperature=args.temperature,
+                ),
+            )
             sketches.append(out[0])
             labels.append(name)
     folder.mkdir(parents=True, exist_ok=True)
@@ -60,9 +82,11 @@ def main(argv: list[str] | None = None) -> None:
     name, ckpt = models[0]
     sketches, labels = [], []
     drawn = [c for c in SLIDE_CATEGORIES if c in names]
-    for k, category in enumerate(drawn[:cli.quick(len(drawn), 2, "categories")]):
-        out = sample(ckpt, Request(conditions={"category": category}, n=2, seed=k,
-                                   temperature=args.temperature))
+    for k, category in enumerate(drawn[: cli.quick(len(drawn), 2, "categories")]):
+        out = sample(
+            ckpt,
+            Request(conditions={"category": category}, n=2, seed=k, temperature=args.temperature),
+        )
         sketches += out
         labels += [category] * 2
     write_grid(folder / "samples-generate.png", sketches, labels, columns=8)

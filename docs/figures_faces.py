@@ -26,16 +26,27 @@ VIEWS = ("frontal", "mid-profile left", "mid-profile right")
 SHORT_VIEW = {"frontal": "front", "mid-profile left": "left", "mid-profile right": "right"}
 
 
-def autodraw(ckpt: Checkpoint, rows: tuple[str, ...], row_attribute: str,
-             fixed: dict[str, str], temperature: float) -> tuple[list, list[str]]:
+def autodraw(
+    ckpt: Checkpoint,
+    rows: tuple[str, ...],
+    row_attribute: str,
+    fixed: dict[str, str],
+    temperature: float,
+) -> tuple[list, list[str]]:
     """One row per value of `row_attribute`, one column per gender and view."""
     sketches, labels = [], []
     for r, value in enumerate(rows):
         for c, (gender, view) in enumerate((g, v) for g in GENDERS for v in VIEWS):
-            conditions = {"category": "face", **fixed, row_attribute: value, "gender": gender,
-                          "view": view}
-            sketches += sample(ckpt, Request(conditions=conditions, seed=100 * r + c,
-                                             temperature=temperature))
+            conditions = {
+                "category": "face",
+                **fixed,
+                row_attribute: value,
+                "gender": gender,
+                "view": view,
+            }
+            sketches += sample(
+                ckpt, Request(conditions=conditions, seed=100 * r + c, temperature=temperature)
+            )
             labels.append(f"{value} {gender[0]} {SHORT_VIEW[view]}")
     return sketches, labels
 
@@ -45,14 +56,27 @@ PROG = "python docs/figures_faces.py"
 
 def main(argv: list[str] | None = None) -> None:
     """Draw the three face grids into --out, which is made if missing."""
-    ap = cli.parser(PROG, "Draw the face model's sample grids of docs/ from trained "
-                    "checkpoints.", epilog=__doc__.split("\n\n", 1)[1])
-    ap.add_argument("--data", required=True, metavar="NPZ",
-                    help="prepared faces (model.datasets.faces)")
-    ap.add_argument("--models", nargs="+", required=True, metavar="NAME=DIR",
-                    help="checkpoints to compare; the first also draws the other grids")
-    ap.add_argument("--out", required=True, metavar="DIR",
-                    help="folder for the PNGs, made if missing (docs replaces the committed ones)")
+    ap = cli.parser(
+        PROG,
+        "Draw the face model's sample grids of docs/ from trained checkpoints.",
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
+    ap.add_argument(
+        "--data", required=True, metavar="NPZ", help="prepared faces (model.datasets.faces)"
+    )
+    ap.add_argument(
+        "--models",
+        nargs="+",
+        required=True,
+        metavar="NAME=DIR",
+        help="checkpoints to compare; the first also draws the other grids",
+    )
+    ap.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder for the PNGs, made if missing (docs replaces the committed ones)",
+    )
     ap.add_argument("--inputs", type=int, default=6, help="test faces to redraw")
     ap.add_argument("--temperature", type=float, default=0.3, help="sampling temperature")
     args = ap.parse_args(argv)
@@ -61,17 +85,17 @@ def main(argv: list[str] | None = None) -> None:
     models = [(name, load(path)) for name, path in model_args(ap, args.models)]
     folder.mkdir(parents=True, exist_ok=True)
     first = models[0][1]
-    emotions = tuple(first.vocab.values["emotion"])[:cli.quick(7, 1, "grid rows")]
-    styles = tuple(first.vocab.values["style"])[:cli.quick(3, 1)]
-    sketches, labels = autodraw(first, emotions, "emotion", {"style": "cartoon"},
-                                args.temperature)
+    emotions = tuple(first.vocab.values["emotion"])[: cli.quick(7, 1, "grid rows")]
+    styles = tuple(first.vocab.values["style"])[: cli.quick(3, 1)]
+    sketches, labels = autodraw(first, emotions, "emotion", {"style": "cartoon"}, args.temperature)
     write_grid(folder / "faces-autodraw.png", sketches, labels, columns=6)
     sketches, labels = autodraw(first, styles, "style", {"emotion": "happy"}, args.temperature)
     write_grid(folder / "faces-styles.png", sketches, labels, columns=6)
 
     test = data.indices("test")
-    picked = np.random.default_rng(0).choice(test, size=min(cli.quick(args.inputs, 1), len(test)),
-                                             replace=False)
+    picked = np.random.default_rng(0).choice(
+        test, size=min(cli.quick(args.inputs, 1), len(test)), replace=False
+    )
     sketches, labels = [], []
     for k, i in enumerate(int(i) for i in picked):
         given = S.stroke3_to_polylines(data.sketch(i))
@@ -80,12 +104,27 @@ def main(argv: list[str] | None = None) -> None:
         labels.append(f"{conditions['emotion']} (data)")
         for name, ckpt in models:
             cond = conditions if ckpt.config.use_condition else {}
-            sketches += sample(ckpt, Request(mode="refine", strokes=given, conditions=cond,
-                                             seed=k, temperature=args.temperature))
+            sketches += sample(
+                ckpt,
+                Request(
+                    mode="refine",
+                    strokes=given,
+                    conditions=cond,
+                    seed=k,
+                    temperature=args.temperature,
+                ),
+            )
             labels.append(f"{name} refine")
-        sketches += sample(first, Request(mode="complete", strokes=given[:2],
-                                          conditions=conditions, seed=k,
-                                          temperature=args.temperature))
+        sketches += sample(
+            first,
+            Request(
+                mode="complete",
+                strokes=given[:2],
+                conditions=conditions,
+                seed=k,
+                temperature=args.temperature,
+            ),
+        )
         labels.append(f"{models[0][0]} completes 2")
     write_grid(folder / "faces-refine.png", sketches, labels, columns=2 + len(models))
 

@@ -43,8 +43,9 @@ def _draw(img: Image.Image, x: int, y: int, layers: list[tuple[list[np.ndarray],
             draw.line(q if len(q) > 1 else q * 2, fill=colour, width=2, joint="curve")
 
 
-def _sheet(rows: list[tuple[str, list[list[tuple[list[np.ndarray], tuple]]]]],
-           header: list[str]) -> Image.Image:
+def _sheet(
+    rows: list[tuple[str, list[list[tuple[list[np.ndarray], tuple]]]]], header: list[str]
+) -> Image.Image:
     cols = len(header)
     img = Image.new("RGB", (90 + cols * CELL, LABEL + len(rows) * CELL), "white")
     draw = ImageDraw.Draw(img)
@@ -54,8 +55,9 @@ def _sheet(rows: list[tuple[str, list[list[tuple[list[np.ndarray], tuple]]]]],
         y = LABEL + r * CELL
         draw.text((4, y + CELL // 2 - 6), name, fill=BLACK)
         for c, layers in enumerate(cells):
-            draw.rectangle([90 + c * CELL, y, 90 + (c + 1) * CELL - 1, y + CELL - 1],
-                           outline=(225, 225, 225))
+            draw.rectangle(
+                [90 + c * CELL, y, 90 + (c + 1) * CELL - 1, y + CELL - 1], outline=(225, 225, 225)
+            )
             _draw(img, 90 + c * CELL, y, layers)
     return img
 
@@ -66,29 +68,45 @@ PROG = "python docs/figures_library.py"
 def main(argv: list[str] | None = None) -> None:
     """Draw both sheets into --out, which is made if missing."""
     ap = cli.parser(PROG, __doc__.splitlines()[0], epilog=__doc__.split("\n\n", 1)[1])
-    ap.add_argument("--checkpoint", required=True, metavar="DIR",
-                    help="a model folder with a library")
-    ap.add_argument("--data", required=True, metavar="NPZ",
-                    help="prepared data with held-out drawings")
-    ap.add_argument("--out", required=True, type=Path, metavar="DIR",
-                    help="folder for the two PNGs, made if missing")
+    ap.add_argument(
+        "--checkpoint", required=True, metavar="DIR", help="a model folder with a library"
+    )
+    ap.add_argument(
+        "--data", required=True, metavar="NPZ", help="prepared data with held-out drawings"
+    )
+    ap.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="folder for the two PNGs, made if missing",
+    )
     ap.add_argument("--temperature", type=float, default=0.4, help="sampling temperature")
     args = ap.parse_args(argv)
     cli.output_dir(args.out)
     ckpt, data = load(args.checkpoint), PreparedData.load(args.data)
     library = open_library(args.checkpoint, ckpt)
     if library is None:
-        raise cli.CommandError(f"{args.checkpoint} has no library; build one with "
-                               "python -m model.library build")
+        raise cli.CommandError(
+            f"{args.checkpoint} has no library; build one with python -m model.library build"
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     gen_rows, comp_rows = [], []
-    for k, name in enumerate(SLIDE_CATEGORIES[:cli.quick(len(SLIDE_CATEGORIES), 2,
-                                                         "categories")]):
+    for k, name in enumerate(SLIDE_CATEGORIES[: cli.quick(len(SLIDE_CATEGORIES), 2, "categories")]):
         cells = []
         for use in (False, True):
-            drawn = sample(ckpt, Request(mode="generate", conditions={"category": name}, n=2,
-                                         temperature=args.temperature, seed=k, use_library=use),
-                           library)
+            drawn = sample(
+                ckpt,
+                Request(
+                    mode="generate",
+                    conditions={"category": name},
+                    n=2,
+                    temperature=args.temperature,
+                    seed=k,
+                    use_library=use,
+                ),
+                library,
+            )
             cells += [[(d, BLACK)] for d in drawn]
         gen_rows.append((name, cells))
         held = _held_out(data, name, 1)
@@ -97,14 +115,24 @@ def main(argv: list[str] | None = None) -> None:
             half = lines[: len(lines) // 2]
             cells = [[(half, BLACK)]]
             for use in (False, True):
-                out = sample(ckpt, Request(mode="complete", strokes=half, n=1, seed=k,
-                                           conditions={"category": name},
-                                           temperature=args.temperature, use_library=use),
-                             library)[0]
-                cells.append([(half, GREY), (out[len(half):], BLUE)])
+                out = sample(
+                    ckpt,
+                    Request(
+                        mode="complete",
+                        strokes=half,
+                        n=1,
+                        seed=k,
+                        conditions={"category": name},
+                        temperature=args.temperature,
+                        use_library=use,
+                    ),
+                    library,
+                )[0]
+                cells.append([(half, GREY), (out[len(half) :], BLUE)])
             comp_rows.append((name, cells))
     _sheet(gen_rows, ["network", "network", "library", "library"]).save(
-        args.out / "library-generate.png")
+        args.out / "library-generate.png"
+    )
     _sheet(comp_rows, ["given half", "network", "library"]).save(args.out / "library-complete.png")
     print(f"wrote {args.out / 'library-generate.png'} and {args.out / 'library-complete.png'}")
 

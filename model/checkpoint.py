@@ -29,8 +29,9 @@ SHIPPED_MODELS = ("objects", "faces")
 def shipped(name: str = SHIPPED_MODELS[0]) -> Path:
     """The folder of a model shipped in the package, by name ("objects" or "faces")."""
     if name not in SHIPPED_MODELS:
-        raise ValueError(f"no shipped model {name!r}; the package ships "
-                         f"{', '.join(SHIPPED_MODELS)}")
+        raise ValueError(
+            f"no shipped model {name!r}; the package ships {', '.join(SHIPPED_MODELS)}"
+        )
     return SHIPPED_DIR / name
 
 
@@ -107,16 +108,21 @@ def read_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
     """The parsed config.json of a checkpoint folder, with its format checked."""
     path = Path(directory) / CONFIG
     if not Path(directory).is_dir():
-        raise CheckpointError(f"{directory}: no such checkpoint folder; name a folder written "
-                              f"by python -m model.train, such as {_example()}")
+        raise CheckpointError(
+            f"{directory}: no such checkpoint folder; name a folder written "
+            f"by python -m model.train, such as {_example()}"
+        )
     if not path.is_file():
-        raise CheckpointError(f"{directory} is not a checkpoint: it has no {CONFIG}; name a "
-                              f"folder written by python -m model.train, such as {_example()}")
+        raise CheckpointError(
+            f"{directory} is not a checkpoint: it has no {CONFIG}; name a "
+            f"folder written by python -m model.train, such as {_example()}"
+        )
     try:
         config = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{path} is not valid JSON ({e}); the checkpoint is damaged, "
-                              "export or train it again") from None
+        raise CheckpointError(
+            f"{path} is not valid JSON ({e}); the checkpoint is damaged, export or train it again"
+        ) from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an AI-Sketcher checkpoint (format {FORMAT})")
     return config
@@ -143,14 +149,25 @@ def load(directory: str | os.PathLike[str], device: str | torch.device = "cpu") 
     if missing or unexpected or wrong:
         detail = "; ".join(
             f"{name}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
-            for name, keys in (("missing", missing), ("unexpected", unexpected),
-                               ("wrong shape", wrong)) if keys
+            for name, keys in (
+                ("missing", missing),
+                ("unexpected", unexpected),
+                ("wrong shape", wrong),
+            )
+            if keys
         )
         raise CheckpointError(f"{WEIGHTS} does not match {CONFIG} in {directory} ({detail})")
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
     model.to(device).eval()
-    return Checkpoint(model, cfg, vocab, float(config["scale_factor"]), train,
-                      int(config.get("step", 0)), dict(config.get("meta") or {}))
+    return Checkpoint(
+        model,
+        cfg,
+        vocab,
+        float(config["scale_factor"]),
+        train,
+        int(config.get("step", 0)),
+        dict(config.get("meta") or {}),
+    )
 
 
 def load_optimizer(directory: str | os.PathLike[str], optimizer: torch.optim.Optimizer) -> bool:
@@ -178,12 +195,21 @@ def _flatten_optimizer(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tens
     return tensors, sd["param_groups"]
 
 
-def export(source: str | os.PathLike[str], target: str | os.PathLike[str],
-           half: bool = False) -> Path:
+def export(
+    source: str | os.PathLike[str], target: str | os.PathLike[str], half: bool = False
+) -> Path:
     """Copy a checkpoint for shipping: weights (optionally fp16) and config, no optimizer state."""
     ckpt = load(source)
-    return save(target, ckpt.model, ckpt.vocab, ckpt.scale_factor, train=ckpt.train,
-                step=ckpt.step, meta=ckpt.meta, half=half)
+    return save(
+        target,
+        ckpt.model,
+        ckpt.vocab,
+        ckpt.scale_factor,
+        train=ckpt.train,
+        step=ckpt.step,
+        meta=ckpt.meta,
+        half=half,
+    )
 
 
 PROG = "python -m model.checkpoint"
@@ -193,9 +219,11 @@ def main(argv: list[str] | None = None) -> None:
     """Export from the command line; the target is checked before the source is read."""
     from . import cli
 
-    ap = cli.parser(PROG, "Export a trained checkpoint for shipping: weights and config.json, "
-                    "no optimiser state.", epilog="example:\n  python -m model.checkpoint "
-                    "runs/objects model/weights/objects --half")
+    ap = cli.parser(
+        PROG,
+        "Export a trained checkpoint for shipping: weights and config.json, no optimiser state.",
+        epilog="example:\n  python -m model.checkpoint runs/objects model/weights/objects --half",
+    )
     ap.add_argument("source", help="checkpoint folder written by model.train")
     ap.add_argument("target", help="folder to write (weights + config.json only)")
     ap.add_argument("--half", action="store_true", help="store weights as fp16 (half the size)")

@@ -51,9 +51,15 @@ class SketchClassifier(nn.Module):
         layers: list[nn.Module] = []
         c_in = 1
         for c in cfg.channels:
-            layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(),
-                       nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(),
-                       nn.MaxPool2d(2)]
+            layers += [
+                nn.Conv2d(c_in, c, 3, padding=1),
+                nn.BatchNorm2d(c),
+                nn.ReLU(),
+                nn.Conv2d(c, c, 3, padding=1),
+                nn.BatchNorm2d(c),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+            ]
             c_in = c
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(c_in, len(cfg.classes)))
@@ -69,20 +75,23 @@ class SketchClassifier(nn.Module):
         return torch.cat([self(chunk).argmax(-1) for chunk in x.split(256)]).numpy()
 
 
-def _labelled(data: PreparedData, split: str, attribute: str, classes: tuple[str, ...]
-              ) -> tuple[np.ndarray, np.ndarray]:
+def _labelled(
+    data: PreparedData, split: str, attribute: str, classes: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the split's sketches whose label is one of `classes`, and that class index."""
     column = data.attributes.index(attribute)
-    lut = np.array([-1] + [classes.index(v) if v in classes else -1
-                           for v in data.vocab.values[attribute]])
+    lut = np.array(
+        [-1] + [classes.index(v) if v in classes else -1 for v in data.vocab.values[attribute]]
+    )
     idx = data.indices(split)
     labels = lut[data.labels[idx, column].astype(np.int64) + 1]
     keep = labels >= 0
     return idx[keep], labels[keep]
 
 
-def _images(data: PreparedData, idx: np.ndarray, size: int,
-            rng: np.random.Generator | None = None) -> np.ndarray:
+def _images(
+    data: PreparedData, idx: np.ndarray, size: int, rng: np.random.Generator | None = None
+) -> np.ndarray:
     out = np.empty((len(idx), size, size), dtype=np.float32)
     for k, i in enumerate(idx):
         s3 = data.sketch(int(i)).astype(np.float64)
@@ -96,8 +105,9 @@ def accuracy(model: SketchClassifier, images: np.ndarray, labels: np.ndarray) ->
     return float((model.predict(images) == labels).mean()) if len(labels) else float("nan")
 
 
-def train_classifier(data: PreparedData, cfg: ClassifierConfig, quiet: bool = False
-                     ) -> tuple[SketchClassifier, dict[str, float]]:
+def train_classifier(
+    data: PreparedData, cfg: ClassifierConfig, quiet: bool = False
+) -> tuple[SketchClassifier, dict[str, float]]:
     """Train on the train split with Sketch-RNN's augmentation; report valid/test accuracy."""
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -131,29 +141,42 @@ def train_classifier(data: PreparedData, cfg: ClassifierConfig, quiet: bool = Fa
     return model, scores
 
 
-def save_classifier(directory: str | Path, model: SketchClassifier, scores: dict[str, float],
-                    meta: dict | None = None) -> None:
+def save_classifier(
+    directory: str | Path,
+    model: SketchClassifier,
+    scores: dict[str, float],
+    meta: dict | None = None,
+) -> None:
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
-              str(out / "weights.safetensors"))
-    (out / "config.json").write_text(json.dumps(
-        {"format": FORMAT, "config": asdict(model.cfg), "accuracy": scores, "meta": meta or {}},
-        indent=2))
+    save_file(
+        {k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "weights.safetensors")
+    )
+    (out / "config.json").write_text(
+        json.dumps(
+            {"format": FORMAT, "config": asdict(model.cfg), "accuracy": scores, "meta": meta or {}},
+            indent=2,
+        )
+    )
 
 
 def load_classifier(directory: str | Path) -> tuple[SketchClassifier, dict[str, float]]:
     """A trained classifier and its own accuracy per split (no pickle involved)."""
     path = Path(directory)
     if not (path / "config.json").is_file():
-        raise CheckpointError(f"{path} is not a sketch classifier: it has no config.json; "
-                              "train one with python -m model.classifier")
+        raise CheckpointError(
+            f"{path} is not a sketch classifier: it has no config.json; "
+            "train one with python -m model.classifier"
+        )
     info = read_json(path / "config.json", "a sketch classifier's config")
     if not isinstance(info, dict) or info.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a sketch classifier (format {FORMAT}); train one "
-                              "with python -m model.classifier")
-    cfg = ClassifierConfig(**{k: tuple(v) if isinstance(v, list) else v
-                              for k, v in info["config"].items()})
+        raise CheckpointError(
+            f"{path} is not a sketch classifier (format {FORMAT}); train one "
+            "with python -m model.classifier"
+        )
+    cfg = ClassifierConfig(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in info["config"].items()}
+    )
     model = SketchClassifier(cfg)
     model.load_state_dict(load_file(str(path / "weights.safetensors")))
     return model.eval(), info["accuracy"]
@@ -164,22 +187,36 @@ PROG = "python -m model.classifier"
 
 def main(argv: list[str] | None = None) -> None:
     """Train a classifier from the command line; the output folder is checked first."""
-    ap = cli.parser(PROG, "Train a small CNN that reads a condition (category, emotion, ...) "
-                    "back from a sketch.", epilog="example:\n  python -m model.classifier "
-                    "--data data/objects.npz --out runs/clf20 --classes face,cat,pig\n\n"
-                    "model.evaluate uses it to measure how recognisable drawn sketches are.")
-    ap.add_argument("--data", nargs="+", required=True, metavar="NPZ",
-                    help="prepared .npz file(s), merged")
+    ap = cli.parser(
+        PROG,
+        "Train a small CNN that reads a condition (category, emotion, ...) back from a sketch.",
+        epilog="example:\n  python -m model.classifier "
+        "--data data/objects.npz --out runs/clf20 --classes face,cat,pig\n\n"
+        "model.evaluate uses it to measure how recognisable drawn sketches are.",
+    )
+    ap.add_argument(
+        "--data", nargs="+", required=True, metavar="NPZ", help="prepared .npz file(s), merged"
+    )
     ap.add_argument("--out", required=True, metavar="DIR", help="folder to write the classifier to")
-    ap.add_argument("--attribute", default="category",
-                    help="the condition it learns to read, e.g. category or emotion")
-    ap.add_argument("--classes", metavar="A,B,...",
-                    help="comma-separated subset of the attribute's values (default: all)")
+    ap.add_argument(
+        "--attribute",
+        default="category",
+        help="the condition it learns to read, e.g. category or emotion",
+    )
+    ap.add_argument(
+        "--classes",
+        metavar="A,B,...",
+        help="comma-separated subset of the attribute's values (default: all)",
+    )
     ap.add_argument("--steps", type=int, default=ClassifierConfig.steps, help="training steps")
     ap.add_argument("--seed", type=int, default=0, help="random seed")
-    ap.add_argument("--part", default="1/1", metavar="K/N",
-                    help="train on the K-th of N interleaved parts of each category's training "
-                         "drawings, e.g. 2/2 when part 1/2 went into a library it will judge")
+    ap.add_argument(
+        "--part",
+        default="1/1",
+        metavar="K/N",
+        help="train on the K-th of N interleaved parts of each category's training "
+        "drawings, e.g. 2/2 when part 1/2 went into a library it will judge",
+    )
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
     try:
@@ -189,20 +226,27 @@ def main(argv: list[str] | None = None) -> None:
     cli.output_dir(args.out)
     data = PreparedData.merge([PreparedData.load(p) for p in args.data])
     if args.attribute not in data.attributes:
-        ap.error(f"the data has no attribute {args.attribute!r}; it has "
-                 f"{', '.join(data.attributes)}")
+        ap.error(
+            f"the data has no attribute {args.attribute!r}; it has {', '.join(data.attributes)}"
+        )
     classes = tuple(args.classes.split(",")) if args.classes else ()
-    cfg = ClassifierConfig(attribute=args.attribute, classes=classes,
-                           steps=cli.quick(args.steps, 2, "steps"), seed=args.seed,
-                           part=(k - 1, n))
+    cfg = ClassifierConfig(
+        attribute=args.attribute,
+        classes=classes,
+        steps=cli.quick(args.steps, 2, "steps"),
+        seed=args.seed,
+        part=(k - 1, n),
+    )
     try:
         model, scores = train_classifier(data, cfg, args.quiet)
     except ValueError as e:
         ap.error(str(e))
     save_classifier(args.out, model, scores, {"data": [Path(p).name for p in args.data]})
     chance = 1.0 / len(model.cfg.classes)
-    print(f"classifier for '{args.attribute}' ({len(model.cfg.classes)} classes, chance "
-          f"{chance:.1%}): valid {scores['valid']:.1%}, test {scores['test']:.1%} -> {args.out}")
+    print(
+        f"classifier for '{args.attribute}' ({len(model.cfg.classes)} classes, chance "
+        f"{chance:.1%}): valid {scores['valid']:.1%}, test {scores['test']:.1%} -> {args.out}"
+    )
 
 
 if __name__ == "__main__":

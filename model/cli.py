@@ -27,17 +27,19 @@ QUICK_ENV = "AI_SKETCHER_DOCS_QUICK"
 # The project's errors that describe a mistake a person can fix, by module and class. They are
 # matched by name, so catching them imports nothing (torch included), and an error class of the
 # module run with `python -m` (whose module is then "__main__") is still recognised.
-USER_ERRORS = frozenset({
-    ("model.checkpoint", "CheckpointError"),
-    ("model.data", "PreparedDataError"),
-    ("model.download", "DownloadError"),
-    ("model.library.store", "LibraryError"),
-    ("model.sample", "ConditionError"),
-    ("model.sources", "SourceError"),
-    ("model.strokes", "StrokeError"),
-    ("model.cli", "CommandError"),
-    ("sketch_server.config", "ConfigError"),
-})
+USER_ERRORS = frozenset(
+    {
+        ("model.checkpoint", "CheckpointError"),
+        ("model.data", "PreparedDataError"),
+        ("model.download", "DownloadError"),
+        ("model.library.store", "LibraryError"),
+        ("model.sample", "ConditionError"),
+        ("model.sources", "SourceError"),
+        ("model.strokes", "StrokeError"),
+        ("model.cli", "CommandError"),
+        ("sketch_server.config", "ConfigError"),
+    }
+)
 
 
 class CommandError(Exception):
@@ -48,14 +50,20 @@ def is_user_error(exc: BaseException) -> bool:
     """True for the project's errors that a person can fix (see USER_ERRORS)."""
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
     main_name = spec.name if spec is not None else "__main__"
-    return any((main_name if c.__module__ == "__main__" else c.__module__, c.__name__)
-               in USER_ERRORS for c in type(exc).__mro__)
+    return any(
+        (main_name if c.__module__ == "__main__" else c.__module__, c.__name__) in USER_ERRORS
+        for c in type(exc).__mro__
+    )
 
 
 def describe(exc: BaseException) -> str | None:
     """The one-line message for an error a person can act on; None for a bug."""
-    if is_user_error(exc) or (isinstance(exc, OSError) and exc.filename is None and exc.args
-                              and isinstance(exc.args[0], str)):
+    if is_user_error(exc) or (
+        isinstance(exc, OSError)
+        and exc.filename is None
+        and exc.args
+        and isinstance(exc.args[0], str)
+    ):
         text = str(exc)  # the project's message, or an OSError raised with a sentence
     elif isinstance(exc, FileNotFoundError):
         text = f"{exc.filename}: no such file or folder; check the path"
@@ -112,8 +120,11 @@ def quick(value: int, small: int, what: str = "") -> int:
         return value
     global _quick_said
     if not _quick_said:
-        print(f"note: {QUICK_ENV} is set, so this run is shrunk ({what or 'counts'} {value} -> "
-              f"{small}, ...); unset it for a real run", file=sys.stderr)
+        print(
+            f"note: {QUICK_ENV} is set, so this run is shrunk ({what or 'counts'} {value} -> "
+            f"{small}, ...); unset it for a real run",
+            file=sys.stderr,
+        )
         _quick_said = True
     return small
 
@@ -127,10 +138,19 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         default = action.default
-        empty = default is None or default is False or default is argparse.SUPPRESS or (
-            isinstance(default, (list, tuple, str)) and not default)
-        if (not text or "default:" in text or "%(default)" in text or empty
-                or (not action.option_strings and action.nargs not in ("?", "*"))):
+        empty = (
+            default is None
+            or default is False
+            or default is argparse.SUPPRESS
+            or (isinstance(default, (list, tuple, str)) and not default)
+        )
+        if (
+            not text
+            or "default:" in text
+            or "%(default)" in text
+            or empty
+            or (not action.option_strings and action.nargs not in ("?", "*"))
+        ):
             return text
         return f"{text} (default: %(default)s)"
 
@@ -144,10 +164,14 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def parser(prog: str, description: str, epilog: str | None = None) -> ArgumentParser:
     """An argument parser with --debug, whose help shows every default."""
-    ap = ArgumentParser(prog=prog, description=description, epilog=epilog,
-                        formatter_class=HelpFormatter)
-    ap.add_argument("--debug", action="store_true",
-                    help=f"show the full traceback of an error (or set {DEBUG_ENV}=1)")
+    ap = ArgumentParser(
+        prog=prog, description=description, epilog=epilog, formatter_class=HelpFormatter
+    )
+    ap.add_argument(
+        "--debug",
+        action="store_true",
+        help=f"show the full traceback of an error (or set {DEBUG_ENV}=1)",
+    )
     return ap
 
 
@@ -161,15 +185,16 @@ def _nearest_existing(path: Path) -> Path:
 def _check_parent(path: Path, target: Path, option: str) -> None:
     probe = _nearest_existing(target)
     if not probe.is_dir():
-        raise CommandError(f"cannot write {path}: {probe} is a file, not a folder; "
-                           f"choose another {option}")
+        raise CommandError(
+            f"cannot write {path}: {probe} is a file, not a folder; choose another {option}"
+        )
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise CommandError(f"cannot write {path}: {probe} is not writable; "
-                           f"choose another {option}")
+        raise CommandError(f"cannot write {path}: {probe} is not writable; choose another {option}")
 
 
-def output_file(path: str | os.PathLike[str], suffixes: Sequence[str] = (),
-                option: str = "--out") -> Path:
+def output_file(
+    path: str | os.PathLike[str], suffixes: Sequence[str] = (), option: str = "--out"
+) -> Path:
     """Check before any work that a file can be written there (and has a wanted suffix)."""
     out = Path(path)
     if suffixes and out.suffix.lower() not in suffixes:
@@ -200,5 +225,6 @@ def read_json(path: str | os.PathLike[str], what: str) -> Any:
     except UnicodeDecodeError:
         raise CommandError(f"{path} is not {what}: it is not UTF-8 text") from None
     except json.JSONDecodeError as e:
-        raise CommandError(f"{path} is not {what}: not valid JSON ({e.msg} at line "
-                           f"{e.lineno})") from None
+        raise CommandError(
+            f"{path} is not {what}: not valid JSON ({e.msg} at line {e.lineno})"
+        ) from None

@@ -54,8 +54,11 @@ class ModelConfig:
             raise ValueError(f"raster_size must be divisible by 8; got {self.raster_size}")
         if self.use_influence and self.encoder != "rnn":
             raise ValueError("use_influence needs the BiLSTM encoder (encoder='rnn')")
-        if not (0.0 <= self.recurrent_dropout < 1.0 and 0.0 <= self.sketch_dropout <= 1.0
-                and 0.0 <= self.prior_dropout <= 1.0):
+        if not (
+            0.0 <= self.recurrent_dropout < 1.0
+            and 0.0 <= self.sketch_dropout <= 1.0
+            and 0.0 <= self.prior_dropout <= 1.0
+        ):
             raise ValueError("dropout probabilities must lie in [0, 1)")
 
     @property
@@ -85,19 +88,35 @@ class TrainConfig:
 
 PRESETS: dict[str, ModelConfig] = {
     "sketch-rnn": ModelConfig(
-        preset="sketch-rnn", encoder="rnn", variational=True, use_raster=False,
-        use_influence=False, use_condition=False,
+        preset="sketch-rnn",
+        encoder="rnn",
+        variational=True,
+        use_raster=False,
+        use_influence=False,
+        use_condition=False,
     ),
     "sketch-pix2seq": ModelConfig(
-        preset="sketch-pix2seq", encoder="cnn", variational=False, use_raster=False,
-        use_influence=False, use_condition=False,
+        preset="sketch-pix2seq",
+        encoder="cnn",
+        variational=False,
+        use_raster=False,
+        use_influence=False,
+        use_condition=False,
     ),
     "ai-sketcher": ModelConfig(preset="ai-sketcher"),
 }
 
 # Small sizes that train in minutes on a 2-core CPU; used by tests and the default checkpoint.
-SMALL = dict(enc_rnn_size=64, dec_rnn_size=128, z_size=32, raster_z_size=32,
-             influence_size=16, num_mixture=10, cnn_channels=(8, 16, 32), raster_size=32)
+SMALL = dict(
+    enc_rnn_size=64,
+    dec_rnn_size=128,
+    z_size=32,
+    raster_z_size=32,
+    influence_size=16,
+    num_mixture=10,
+    cnn_channels=(8, 16, 32),
+    raster_size=32,
+)
 
 
 def preset(name: str, small: bool = False, **overrides: Any) -> ModelConfig:

@@ -37,9 +37,15 @@ class PreparedDataError(ValueError):
     """A prepared data file or array is malformed; the message says which part and why."""
 
 
-_MAGIC = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
-          (b"\x1f\x8b", "gzip-compressed"), (b"\x93NUMPY", "a single .npy array"),
-          (b"\x80", "a Python pickle"), (b"{", "JSON or ndjson text"), (b"<", "XML or SVG text"))
+_MAGIC = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\x1f\x8b", "gzip-compressed"),
+    (b"\x93NUMPY", "a single .npy array"),
+    (b"\x80", "a Python pickle"),
+    (b"{", "JSON or ndjson text"),
+    (b"<", "XML or SVG text"),
+)
 
 
 def file_kind(head: bytes) -> str:
@@ -80,8 +86,9 @@ class ConditionVocab:
         if any(not isinstance(a, str) or not a for a in attrs) or len(set(attrs)) != len(attrs):
             raise ValueError(f"attributes must be distinct non-empty names; got {attrs!r}")
         if set(self.values) != set(attrs):
-            raise ValueError(f"values must have exactly the keys {list(attrs)}; "
-                             f"got {list(self.values)}")
+            raise ValueError(
+                f"values must have exactly the keys {list(attrs)}; got {list(self.values)}"
+            )
         values = {a: tuple(self.values[a]) for a in attrs}
         for a, vals in values.items():
             if any(not isinstance(v, str) for v in vals) or len(set(vals)) != len(vals):
@@ -90,8 +97,9 @@ class ConditionVocab:
         object.__setattr__(self, "values", values)
         starts = np.cumsum([0] + [len(values[a]) for a in attrs])
         object.__setattr__(self, "_starts", {a: int(s) for a, s in zip(attrs, starts)})
-        object.__setattr__(self, "_index", {a: {v: i for i, v in enumerate(values[a])}
-                                            for a in attrs})
+        object.__setattr__(
+            self, "_index", {a: {v: i for i, v in enumerate(values[a])} for a in attrs}
+        )
 
     @property
     def dim(self) -> int:
@@ -110,8 +118,10 @@ class ConditionVocab:
             if index is None:
                 close = difflib.get_close_matches(value, self.values[name], n=3)
                 hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
-                raise ValueError(f"unknown value '{value}' for condition '{name}'; {hint}"
-                                 f"known: {_listing(self.values[name])}")
+                raise ValueError(
+                    f"unknown value '{value}' for condition '{name}'; {hint}"
+                    f"known: {_listing(self.values[name])}"
+                )
             out[self._starts[name] + index] = 1.0
         return out
 
@@ -119,10 +129,15 @@ class ConditionVocab:
         """Encode label indices (-1 = absent): row (A,) -> (dim,); rows (B, A) -> (B, dim)."""
         arr = np.asarray(labels)
         rows = np.atleast_2d(arr)
-        if arr.ndim not in (1, 2) or rows.shape[1] != len(self.attributes) or (
-                rows.size and arr.dtype.kind not in "iu"):
-            raise ValueError(f"labels must be integers shaped ({len(self.attributes)},) or "
-                             f"(B, {len(self.attributes)}); got {arr.dtype} {arr.shape}")
+        if (
+            arr.ndim not in (1, 2)
+            or rows.shape[1] != len(self.attributes)
+            or (rows.size and arr.dtype.kind not in "iu")
+        ):
+            raise ValueError(
+                f"labels must be integers shaped ({len(self.attributes)},) or "
+                f"(B, {len(self.attributes)}); got {arr.dtype} {arr.shape}"
+            )
         out = np.zeros((len(rows), self.dim), dtype=np.float32)
         for j, name in enumerate(self.attributes):
             col = rows[:, j].astype(np.int64)
@@ -139,22 +154,27 @@ class ConditionVocab:
             raise ValueError(f"condition vector must have shape ({self.dim},); got {vec.shape}")
         out = {}
         for name in self.attributes:
-            block = vec[self._starts[name]:self._starts[name] + len(self.values[name])]
+            block = vec[self._starts[name] : self._starts[name] + len(self.values[name])]
             if block.size and block.max() > 0:
                 out[name] = self.values[name][int(block.argmax())]
         return out
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict; `from_json` rebuilds an equal vocabulary from it."""
-        return {"attributes": list(self.attributes),
-                "values": {a: list(self.values[a]) for a in self.attributes}}
+        return {
+            "attributes": list(self.attributes),
+            "values": {a: list(self.values[a]) for a in self.attributes},
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | str) -> ConditionVocab:
         """Rebuild from `to_json()`'s dict (or that dict as a JSON string)."""
         obj = json.loads(data) if isinstance(data, str) else data
-        if not isinstance(obj, Mapping) or not isinstance(obj.get("attributes"), list) \
-                or not isinstance(obj.get("values"), Mapping):
+        if (
+            not isinstance(obj, Mapping)
+            or not isinstance(obj.get("attributes"), list)
+            or not isinstance(obj.get("values"), Mapping)
+        ):
             raise ValueError("condition vocabulary JSON needs 'attributes' (a list) and 'values'")
         return cls(tuple(obj["attributes"]), {a: tuple(v) for a, v in obj["values"].items()})
 
@@ -178,32 +198,50 @@ def _check_meta(meta: Any) -> None:
     _check(isinstance(meta, dict), "meta must be a JSON object")
     fmt = meta.get("format")
     if isinstance(fmt, str) and fmt.startswith("ai-sketcher-prepared/") and fmt != FORMAT:
-        raise PreparedDataError(f"format {fmt!r} is not supported (this code reads {FORMAT!r}); "
-                                "run `python -m model.prepare` again with this version")
+        raise PreparedDataError(
+            f"format {fmt!r} is not supported (this code reads {FORMAT!r}); "
+            "run `python -m model.prepare` again with this version"
+        )
     _check(fmt == FORMAT, f"not an AI-Sketcher prepared file (format {fmt!r}, want {FORMAT!r})")
     attrs = meta.get("attributes")
-    _check(isinstance(attrs, list) and attrs[:1] == ["category"]
-           and all(isinstance(a, str) and a for a in attrs) and len(set(attrs)) == len(attrs),
-           "meta.attributes must be distinct names starting with 'category'")
+    _check(
+        isinstance(attrs, list)
+        and attrs[:1] == ["category"]
+        and all(isinstance(a, str) and a for a in attrs)
+        and len(set(attrs)) == len(attrs),
+        "meta.attributes must be distinct names starting with 'category'",
+    )
     vocab = meta.get("vocab")
-    _check(isinstance(vocab, dict) and set(vocab) == set(attrs),
-           "meta.vocab must have one list of values per attribute")
+    _check(
+        isinstance(vocab, dict) and set(vocab) == set(attrs),
+        "meta.vocab must have one list of values per attribute",
+    )
     for a in attrs:
         vals = vocab[a]
-        _check(isinstance(vals, list) and all(isinstance(v, str) for v in vals)
-               and len(set(vals)) == len(vals) and len(vals) <= _MAX_VOCAB,
-               f"meta.vocab['{a}'] must be a list of at most {_MAX_VOCAB} distinct strings")
+        _check(
+            isinstance(vals, list)
+            and all(isinstance(v, str) for v in vals)
+            and len(set(vals)) == len(vals)
+            and len(vals) <= _MAX_VOCAB,
+            f"meta.vocab['{a}'] must be a list of at most {_MAX_VOCAB} distinct strings",
+        )
     scale = meta.get("scale_factor")
-    _check(isinstance(scale, (int, float)) and np.isfinite(scale) and scale > 0,
-           f"meta.scale_factor must be a positive number; got {scale!r}")
+    _check(
+        isinstance(scale, (int, float)) and np.isfinite(scale) and scale > 0,
+        f"meta.scale_factor must be a positive number; got {scale!r}",
+    )
     max_len = meta.get("max_len")
-    _check(isinstance(max_len, int) and max_len >= 1,
-           f"meta.max_len must be a positive integer; got {max_len!r}")
+    _check(
+        isinstance(max_len, int) and max_len >= 1,
+        f"meta.max_len must be a positive integer; got {max_len!r}",
+    )
     _check(isinstance(meta.get("sources", []), list), "meta.sources must be a list")
     _check(isinstance(meta.get("counts", {}), dict), "meta.counts must be an object")
     keys = meta.get("keys", [])
-    _check(isinstance(keys, list) and all(k is None or isinstance(k, str) for k in keys),
-           "meta.keys must be a list of strings or nulls")
+    _check(
+        isinstance(keys, list) and all(k is None or isinstance(k, str) for k in keys),
+        "meta.keys must be a list of strings or nulls",
+    )
 
 
 @dataclass(eq=False)
@@ -224,24 +262,36 @@ class PreparedData:
     def __post_init__(self) -> None:
         _check_meta(self.meta)
         p, o, s, lab = self.points, self.offsets, self.split, self.labels
-        _check(p.dtype == np.int16 and p.ndim == 2 and p.shape[1] == 3,
-               f"points must be int16 (rows, 3); got {p.dtype} {p.shape}")
+        _check(
+            p.dtype == np.int16 and p.ndim == 2 and p.shape[1] == 3,
+            f"points must be int16 (rows, 3); got {p.dtype} {p.shape}",
+        )
         _check(np.isin(p[:, 2], (0, 1)).all(), "points[:, 2] (pen_lifted) must be 0 or 1")
-        _check(o.dtype == np.int64 and o.ndim == 1 and len(o) >= 1,
-               f"offsets must be int64 (n+1,); got {o.dtype} {o.shape}")
-        _check(o[0] == 0 and o[-1] == len(p) and (np.diff(o) > 0).all(),
-               f"offsets must rise from 0 to {len(p)} (the row count), every sketch non-empty")
+        _check(
+            o.dtype == np.int64 and o.ndim == 1 and len(o) >= 1,
+            f"offsets must be int64 (n+1,); got {o.dtype} {o.shape}",
+        )
+        _check(
+            o[0] == 0 and o[-1] == len(p) and (np.diff(o) > 0).all(),
+            f"offsets must rise from 0 to {len(p)} (the row count), every sketch non-empty",
+        )
         n = len(o) - 1
-        _check(s.dtype == np.uint8 and s.shape == (n,) and (s <= 2).all(),
-               f"split must be uint8 ({n},) of 0/1/2; got {s.dtype} {s.shape}")
+        _check(
+            s.dtype == np.uint8 and s.shape == (n,) and (s <= 2).all(),
+            f"split must be uint8 ({n},) of 0/1/2; got {s.dtype} {s.shape}",
+        )
         attrs = self.meta["attributes"]
         _check(len(self.meta.get("keys", [None] * n)) == n, f"meta.keys must have {n} entries")
-        _check(lab.dtype == np.int16 and lab.shape == (n, len(attrs)),
-               f"labels must be int16 ({n}, {len(attrs)}); got {lab.dtype} {lab.shape}")
+        _check(
+            lab.dtype == np.int16 and lab.shape == (n, len(attrs)),
+            f"labels must be int16 ({n}, {len(attrs)}); got {lab.dtype} {lab.shape}",
+        )
         for j, a in enumerate(attrs):
             size = len(self.meta["vocab"][a])
-            _check(((lab[:, j] >= -1) & (lab[:, j] < size)).all(),
-                   f"labels of '{a}' must lie in -1..{size - 1}")
+            _check(
+                ((lab[:, j] >= -1) & (lab[:, j] < size)).all(),
+                f"labels of '{a}' must lie in -1..{size - 1}",
+            )
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -265,15 +315,16 @@ class PreparedData:
 
     @cached_property
     def vocab(self) -> ConditionVocab:
-        return ConditionVocab(self.attributes,
-                              {a: tuple(self.meta["vocab"][a]) for a in self.attributes})
+        return ConditionVocab(
+            self.attributes, {a: tuple(self.meta["vocab"][a]) for a in self.attributes}
+        )
 
     def sketch(self, i: int) -> np.ndarray:
         """Sketch i as a new int16 stroke-3 array."""
         if not -len(self) <= i < len(self):
             raise IndexError(f"sketch {i} is out of range; there are {len(self)}")
         i %= len(self)
-        return self.points[self.offsets[i]:self.offsets[i + 1]].copy()
+        return self.points[self.offsets[i] : self.offsets[i + 1]].copy()
 
     def key(self, i: int) -> str | None:
         """The source's id of sketch i (a QuickDraw key_id), when the data recorded one."""
@@ -302,32 +353,40 @@ class PreparedData:
         """Read and validate a prepared .npz (never unpickles)."""
         path = Path(path)
         if not path.is_file():
-            raise PreparedDataError(f"{path}: no such file; create it with "
-                                    f"`python -m model.prepare --out {path} SOURCES...`")
+            raise PreparedDataError(
+                f"{path}: no such file; create it with "
+                f"`python -m model.prepare --out {path} SOURCES...`"
+            )
         try:
             with path.open("rb") as handle:
                 head = handle.read(8)
             if not head.startswith(b"PK\x03\x04"):  # an .npz is a zip archive
-                raise PreparedDataError(f"{path}: not a prepared .npz: it is {file_kind(head)}; "
-                                        f"make one with `python -m model.prepare --out {path} "
-                                        "SOURCES...`")
+                raise PreparedDataError(
+                    f"{path}: not a prepared .npz: it is {file_kind(head)}; "
+                    f"make one with `python -m model.prepare --out {path} "
+                    "SOURCES...`"
+                )
             archive = np.load(path, allow_pickle=False)
             if not isinstance(archive, np.lib.npyio.NpzFile):
                 raise PreparedDataError(f"{path}: holds one array, not a prepared .npz archive")
             with archive:
                 missing = [k for k in _ARRAYS if k not in archive.files]
                 if missing:
-                    raise PreparedDataError(f"{path}: not a prepared data file; it lacks "
-                                            f"{', '.join(missing)} (a raw Sketch-RNN .npz is "
-                                            "turned into one by `python -m model.prepare`)")
+                    raise PreparedDataError(
+                        f"{path}: not a prepared data file; it lacks "
+                        f"{', '.join(missing)} (a raw Sketch-RNN .npz is "
+                        "turned into one by `python -m model.prepare`)"
+                    )
                 arrays = {k: archive[k] for k in _ARRAYS}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             if isinstance(exc, PreparedDataError):
                 raise
             if "pickle" in str(exc):  # numpy refuses object arrays without allow_pickle
-                raise PreparedDataError(f"{path}: holds Python objects, which prepared data "
-                                        "never does; prepare the source with `python -m "
-                                        "model.prepare`") from None
+                raise PreparedDataError(
+                    f"{path}: holds Python objects, which prepared data "
+                    "never does; prepare the source with `python -m "
+                    "model.prepare`"
+                ) from None
             raise PreparedDataError(f"{path}: not a readable prepared .npz ({exc})") from None
         try:
             meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
@@ -342,13 +401,20 @@ class PreparedData:
         """Write the prepared .npz atomically (a temporary file renamed into place)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        meta = np.frombuffer(json.dumps(self.meta, ensure_ascii=False).encode("utf-8"),
-                             dtype=np.uint8)
+        meta = np.frombuffer(
+            json.dumps(self.meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8
+        )
         fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
-                np.savez_compressed(handle, points=self.points, offsets=self.offsets,
-                                    split=self.split, labels=self.labels, meta=meta)
+                np.savez_compressed(
+                    handle,
+                    points=self.points,
+                    offsets=self.offsets,
+                    split=self.split,
+                    labels=self.labels,
+                    meta=meta,
+                )
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
@@ -364,15 +430,19 @@ class PreparedData:
             raise ValueError("merge needs at least one dataset")
         attrs = ["category"]
         attrs += list(dict.fromkeys(a for d in datasets for a in d.attributes[1:]))
-        vocab = {a: sort_values([v for d in datasets if a in d.meta["vocab"]
-                                 for v in d.meta["vocab"][a]]) for a in attrs}
+        vocab = {
+            a: sort_values(
+                [v for d in datasets if a in d.meta["vocab"] for v in d.meta["vocab"][a]]
+            )
+            for a in attrs
+        }
         index = {a: {v: i for i, v in enumerate(vocab[a])} for a in attrs}
         labels = np.full((sum(len(d) for d in datasets), len(attrs)), -1, dtype=np.int16)
         row = 0
         for d in datasets:
             for j, a in enumerate(d.attributes):
                 lut = np.array([index[a][v] for v in d.meta["vocab"][a]] + [-1], dtype=np.int16)
-                labels[row:row + len(d), attrs.index(a)] = lut[d.labels[:, j]]  # -1 -> lut[-1]
+                labels[row : row + len(d), attrs.index(a)] = lut[d.labels[:, j]]  # -1 -> lut[-1]
             row += len(d)
         points = np.concatenate([d.points for d in datasets])
         starts = np.cumsum([0] + [len(d.points) for d in datasets])
@@ -383,11 +453,15 @@ class PreparedData:
             for k, v in d.meta.get("counts", {}).items():
                 if isinstance(v, (int, float)):
                     counts[k] = counts.get(k, 0) + v
-        meta = {"format": FORMAT, "attributes": attrs, "vocab": vocab,
-                "scale_factor": train_scale_factor(points, offsets, split),
-                "max_len": max(d.max_len for d in datasets),
-                "sources": [s for d in datasets for s in d.meta.get("sources", [])],
-                "counts": counts}
+        meta = {
+            "format": FORMAT,
+            "attributes": attrs,
+            "vocab": vocab,
+            "scale_factor": train_scale_factor(points, offsets, split),
+            "max_len": max(d.max_len for d in datasets),
+            "sources": [s for d in datasets for s in d.meta.get("sources", [])],
+            "counts": counts,
+        }
         if any("keys" in d.meta for d in datasets):
             meta["keys"] = [k for d in datasets for k in d.meta.get("keys", [None] * len(d))]
         return cls(points, offsets.astype(np.int64), split, labels, meta)
@@ -451,8 +525,9 @@ class Batch:
         return replace(self, **{k: None if v is None else v.to(device) for k, v in moved.items()})
 
 
-def _label_map(source: ConditionVocab, target: ConditionVocab
-               ) -> list[tuple[int | None, np.ndarray]]:
+def _label_map(
+    source: ConditionVocab, target: ConditionVocab
+) -> list[tuple[int | None, np.ndarray]]:
     """Per target attribute: its source column (None if absent) and a table from source
     label + 1 to target label, -1 meaning unknown."""
     maps: list[tuple[int | None, np.ndarray]] = []
@@ -473,12 +548,24 @@ class Batcher:
     in length order), so each batch pads only to its own longest sketch.
     """
 
-    def __init__(self, data: PreparedData, split: str, batch_size: int, *, max_len: int = 250,
-                 augment: bool = False, raster_size: int = 48, seed: int = 0,
-                 bucket: bool = True, scale_jitter: float = 0.15, drop_prob: float = 0.1,
-                 prefix_prob: float = 0.0,
-                 scale: float | None = None, vocab: ConditionVocab | None = None,
-                 indices: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        data: PreparedData,
+        split: str,
+        batch_size: int,
+        *,
+        max_len: int = 250,
+        augment: bool = False,
+        raster_size: int = 48,
+        seed: int = 0,
+        bucket: bool = True,
+        scale_jitter: float = 0.15,
+        drop_prob: float = 0.1,
+        prefix_prob: float = 0.0,
+        scale: float | None = None,
+        vocab: ConditionVocab | None = None,
+        indices: np.ndarray | None = None,
+    ) -> None:
         """scale and vocab default to the data's; a checkpoint's own are passed when a model is
         evaluated on other data, so offsets and condition vectors mean what they meant in training.
         indices, when given, batches exactly those sketches instead of the split's.
@@ -486,16 +573,22 @@ class Batcher:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
         if not isinstance(raster_size, int) or raster_size < 0:
-            raise ValueError(f"raster_size must be 0 (no raster) or a pixel count; "
-                             f"got {raster_size!r}")
+            raise ValueError(
+                f"raster_size must be 0 (no raster) or a pixel count; got {raster_size!r}"
+            )
         indices = data.indices(split) if indices is None else np.asarray(indices, np.int64)
         fits = data.lengths[indices] <= max_len
         self.skipped_long = int((~fits).sum())
         if not fits.any():
-            longer = f" ({self.skipped_long} are longer than max_len {max_len})" \
-                if self.skipped_long else ""
-            raise ValueError(f"the '{split}' split has no sketches to batch{longer}; prepare "
-                             "more data, change the split fractions, or pick another split")
+            longer = (
+                f" ({self.skipped_long} are longer than max_len {max_len})"
+                if self.skipped_long
+                else ""
+            )
+            raise ValueError(
+                f"the '{split}' split has no sketches to batch{longer}; prepare "
+                "more data, change the split fractions, or pick another split"
+            )
         self.data, self.split, self.batch_size = data, split, batch_size
         self.max_len, self.augment, self.raster_size = max_len, augment, raster_size
         self.bucket, self.scale_jitter, self.drop_prob = bucket, scale_jitter, drop_prob
@@ -523,7 +616,7 @@ class Batcher:
         if self.bucket:
             order = order[np.argsort(self.data.lengths[order], kind="stable")]
         for start in range(0, len(order), self.batch_size):
-            yield self._batch(order[start:start + self.batch_size], augment=False)
+            yield self._batch(order[start : start + self.batch_size], augment=False)
 
     def _epoch_batches(self) -> list[np.ndarray]:
         """One epoch's batches; a remainder smaller than batch_size waits for the next epoch."""
@@ -532,13 +625,13 @@ class Batcher:
         if len(order) <= size:
             return [order]
         if not self.bucket:
-            return [order[s:s + size] for s in range(0, len(order) - size + 1, size)]
+            return [order[s : s + size] for s in range(0, len(order) - size + 1, size)]
         order = order[np.argsort(self.data.lengths[order], kind="stable")]  # ties stay shuffled
         batches, carry = [], order[:0]
         for start in range(0, len(order), size * 8):
-            bucket = rng.permutation(np.concatenate([carry, order[start:start + size * 8]]))
+            bucket = rng.permutation(np.concatenate([carry, order[start : start + size * 8]]))
             full = len(bucket) // size * size
-            batches += [bucket[s:s + size] for s in range(0, full, size)]
+            batches += [bucket[s : s + size] for s in range(0, full, size)]
             carry = bucket[full:]  # leftovers join the next (slightly longer) bucket
         return [batches[i] for i in rng.permutation(len(batches))]
 
@@ -547,8 +640,12 @@ class Batcher:
 
         sketches = [self.data.sketch(int(i)) for i in idx]
         if augment:
-            sketches = [drop_points(random_scale(s, self._rng, self.scale_jitter), self._rng,
-                                    self.drop_prob) for s in sketches]
+            sketches = [
+                drop_points(
+                    random_scale(s, self._rng, self.scale_jitter), self._rng, self.drop_prob
+                )
+                for s in sketches
+            ]
         longest = max(len(s) for s in sketches) + 1  # every sketch gets an end row to learn
         strokes = np.empty((len(idx), longest + 1, 5), dtype=np.float32)
         strokes[:, 0] = START_TOKEN
@@ -557,13 +654,19 @@ class Batcher:
         seen = [self._prefix_length(s) if augment else len(s) for s in sketches]
         raster = None
         if self.raster_size:
-            images = np.stack([rasterize_stroke3(s[:k], size=self.raster_size)
-                               for s, k in zip(sketches, seen)])
+            images = np.stack(
+                [rasterize_stroke3(s[:k], size=self.raster_size) for s, k in zip(sketches, seen)]
+            )
             raster = torch.from_numpy(images[:, None])
         labels = self.data.labels[idx]
         if self._label_map is not None:
-            labels = np.stack([table[labels[:, col] + 1] if col is not None
-                               else np.full(len(labels), -1) for col, table in self._label_map], 1)
+            labels = np.stack(
+                [
+                    table[labels[:, col] + 1] if col is not None else np.full(len(labels), -1)
+                    for col, table in self._label_map
+                ],
+                1,
+            )
         return Batch(
             strokes=torch.from_numpy(strokes),
             lengths=torch.tensor([len(s) for s in sketches], dtype=torch.int64),

@@ -24,8 +24,9 @@ class FastDecoder:
 
     def __init__(self, decoder: Decoder) -> None:
         if not decoder.fused:
-            raise ValueError("the fast path needs the fused LSTM decoder (no layer norm or "
-                             "recurrent dropout)")
+            raise ValueError(
+                "the fast path needs the fused LSTM decoder (no layer norm or recurrent dropout)"
+            )
         # A step's products are a few hundred kFLOP: a BLAS thread pool only adds wake-ups and
         # spinning (16 rows took 10 ms a step with it, 95 us without), so numpy's BLAS runs on
         # one thread in a process that decodes.
@@ -35,8 +36,9 @@ class FastDecoder:
         w_hh = rnn.weight_hh_l0.detach().float().cpu().numpy()  # [4H, H]
         H = self.hidden = w_hh.shape[1]
         # Gates reordered from torch's (i, f, g, o) to (i, f, o, g): one sigmoid covers three.
-        order = np.concatenate([np.arange(0, 2 * H), np.arange(3 * H, 4 * H),
-                                np.arange(2 * H, 3 * H)])
+        order = np.concatenate(
+            [np.arange(0, 2 * H), np.arange(3 * H, 4 * H), np.arange(2 * H, 3 * H)]
+        )
         bias = (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach().float().cpu().numpy()
         # [prev; h] x w_step: one product for the input point and the recurrence.
         self.w_step = np.ascontiguousarray(np.concatenate([w_ih[:, :5], w_hh], axis=1)[order].T)
@@ -46,21 +48,22 @@ class FastDecoder:
         self.w_head = np.ascontiguousarray(proj.weight.detach().float().cpu().numpy().T)
         self.b_head = proj.bias.detach().float().cpu().numpy()
         self.mixtures = m = decoder.head.num_mixture
-        self._choices = np.r_[0:m, 6 * m:6 * m + 3]  # component logits, then pen logits
+        self._choices = np.r_[0:m, 6 * m : 6 * m + 3]  # component logits, then pen logits
 
     def constant(self, z: np.ndarray) -> np.ndarray:
         """z's share of the gates, with both biases: [B, 4H], computed once per sketch."""
         return (np.asarray(z, np.float32) @ self.w_z + self.bias).astype(np.float32)
 
-    def cell(self, x: np.ndarray, c: np.ndarray, const: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray]:
+    def cell(
+        self, x: np.ndarray, c: np.ndarray, const: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """One LSTM step: x is [B, 5 + H] = [prev; h]; returns the new h and c, each [B, H]."""
         gates = x @ self.w_step
         gates += const
         H = self.hidden
         s = _sigmoid(gates[:, : 3 * H])  # i, f, o
-        c = s[:, H:2 * H] * c + s[:, :H] * np.tanh(gates[:, 3 * H:])
-        h = s[:, 2 * H:] * np.tanh(c)
+        c = s[:, H : 2 * H] * c + s[:, :H] * np.tanh(gates[:, 3 * H :])
+        h = s[:, 2 * H :] * np.tanh(c)
         return h, c
 
     def head(self, h: np.ndarray) -> np.ndarray:
@@ -74,8 +77,8 @@ class FastDecoder:
         t = temperature[:, None]
         rows = np.arange(n)
         k, pen = _pick2(out[:, self._choices] / t, m, noise[:, :2])
-        mu = out[:, m:3 * m].reshape(n, m, 2)[rows, k]
-        sigma = np.exp(out[:, 3 * m:5 * m].reshape(n, m, 2)[rows, k]) * np.sqrt(t)
+        mu = out[:, m : 3 * m].reshape(n, m, 2)[rows, k]
+        sigma = np.exp(out[:, 3 * m : 5 * m].reshape(n, m, 2)[rows, k]) * np.sqrt(t)
         rho = np.tanh(out[rows, 5 * m + k]) * RHO_LIMIT
         n1, n2 = noise[:, 2], noise[:, 3]
         row5 = np.zeros((n, 5), dtype=np.float32)

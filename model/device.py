@@ -17,15 +17,20 @@ def resolve_device(spec: str) -> torch.device:
     try:
         device = torch.device(spec)
     except RuntimeError:
-        raise DeviceError(f"device {spec!r} is not a torch device; use auto, cpu, cuda or "
-                          "cuda:N") from None
+        raise DeviceError(
+            f"device {spec!r} is not a torch device; use auto, cpu, cuda or cuda:N"
+        ) from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise DeviceError(f"device {spec!r} was asked for, but this torch has no working "
-                              "CUDA; use --device cpu (or auto)")
+            raise DeviceError(
+                f"device {spec!r} was asked for, but this torch has no working "
+                "CUDA; use --device cpu (or auto)"
+            )
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise DeviceError(f"device {spec!r} does not exist; this machine has "
-                              f"{torch.cuda.device_count()} CUDA device(s)")
+            raise DeviceError(
+                f"device {spec!r} does not exist; this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)"
+            )
     elif device.type != "cpu":
         raise DeviceError(f"device {spec!r} is not supported; use auto, cpu, cuda or cuda:N")
     return device

@@ -34,8 +34,9 @@ def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
-def locate(category: str, source: str, cache: Path, fmt: str = "sketchrnn",
-           progress: bool = True) -> Path:
+def locate(
+    category: str, source: str, cache: Path, fmt: str = "sketchrnn", progress: bool = True
+) -> Path:
     """The local file of one category: found in the folder `source`, or downloaded into `cache`."""
     if fmt not in LAYOUT:
         raise ValueError(f"format must be one of {', '.join(LAYOUT)}; got {fmt!r}")
@@ -44,13 +45,20 @@ def locate(category: str, source: str, cache: Path, fmt: str = "sketchrnn",
         url = f"{source.rstrip('/')}/{remote.format(name=quote(category))}"
         return download(url, cache / local.format(name=category), progress=progress)
     folder = Path(source)
-    names = [local.format(name=category), f"{category}.npz", f"{category}.ndjson",
-             f"full_simplified_{category}.ndjson", f"sketchrnn_{category}.npz"]
+    names = [
+        local.format(name=category),
+        f"{category}.npz",
+        f"{category}.ndjson",
+        f"full_simplified_{category}.ndjson",
+        f"sketchrnn_{category}.npz",
+    ]
     for name in dict.fromkeys(names):
         if (folder / name).is_file():
             return folder / name
-    raise FileNotFoundError(f"no file for QuickDraw category '{category}' in {folder} "
-                            f"(looked for {', '.join(dict.fromkeys(names))})")
+    raise FileNotFoundError(
+        f"no file for QuickDraw category '{category}' in {folder} "
+        f"(looked for {', '.join(dict.fromkeys(names))})"
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -85,9 +93,17 @@ def download(url: str, dest: Path, progress: bool = True, timeout: float = 30.0)
                 have = 0
             total = have + int(response.headers.get("Content-Length") or 0)
             md5 = _bucket_md5(response.headers)
-            with part.open("ab" if have else "wb") as out, tqdm(
-                    total=total or None, initial=have, unit="B", unit_scale=True,
-                    desc=dest.name, disable=not progress) as bar:
+            with (
+                part.open("ab" if have else "wb") as out,
+                tqdm(
+                    total=total or None,
+                    initial=have,
+                    unit="B",
+                    unit_scale=True,
+                    desc=dest.name,
+                    disable=not progress,
+                ) as bar,
+            ):
                 while block := response.read(CHUNK):
                     out.write(block)
                     bar.update(len(block))
@@ -97,14 +113,17 @@ def download(url: str, dest: Path, progress: bool = True, timeout: float = 30.0)
         else:
             raise DownloadError(f"{url}: the server answered {e.code} {e.reason}") from None
     except (URLError, TimeoutError, OSError) as e:
-        raise DownloadError(f"{url}: {getattr(e, 'reason', e)}; run the same command again "
-                            "to resume") from None
+        raise DownloadError(
+            f"{url}: {getattr(e, 'reason', e)}; run the same command again to resume"
+        ) from None
     if md5 is not None:
         got = base64.b64encode(hashlib.md5(part.read_bytes()).digest()).decode()
         if got != md5:
             part.unlink()
-            raise DownloadError(f"{url}: the file's MD5 {got} is not the server's {md5}; "
-                                "the partial file was removed, run the command again")
+            raise DownloadError(
+                f"{url}: the file's MD5 {got} is not the server's {md5}; "
+                "the partial file was removed, run the command again"
+            )
     part.replace(dest)
     record.write_text(f"{_sha256(dest)}  {dest.name}\n")
     return dest

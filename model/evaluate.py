@@ -33,9 +33,28 @@ from .sample import Request, sample
 from .train import evaluate_losses, to_inputs
 
 # The twenty categories of the AI-Sketcher slides (QuickDraw has no "ball": soccer ball instead).
-SLIDE_CATEGORIES = ("face", "crab", "rabbit", "pig", "bird", "cat", "dolphin", "door", "flower",
-                    "eye", "pencil", "table", "purse", "cup", "shorts", "apple", "tooth",
-                    "spoon", "lion", "soccer ball")
+SLIDE_CATEGORIES = (
+    "face",
+    "crab",
+    "rabbit",
+    "pig",
+    "bird",
+    "cat",
+    "dolphin",
+    "door",
+    "flower",
+    "eye",
+    "pencil",
+    "table",
+    "purse",
+    "cup",
+    "shorts",
+    "apple",
+    "tooth",
+    "spoon",
+    "lion",
+    "soccer ball",
+)
 
 
 @torch.no_grad()
@@ -46,22 +65,30 @@ def sketch_l_r(ckpt: Checkpoint, batch: Batch, n_max: int) -> list[float]:
     lat = model.encode(inp, sample=False)
     state = model.decoder.initial_state(lat.z)
     params, _ = model.decoder.run(inp.strokes[:, :-1], lat.z, state)
-    return reconstruction_loss(params, inp.strokes[:, 1:], inp.lengths, n_max, mask_pen=True,
-                               per_sketch=True).tolist()
+    return reconstruction_loss(
+        params, inp.strokes[:, 1:], inp.lengths, n_max, mask_pen=True, per_sketch=True
+    ).tolist()
 
 
 @torch.no_grad()
-def per_category_l_r(ckpt: Checkpoint, data: PreparedData, split: str = "test"
-                     ) -> dict[str, tuple[float, int]]:
+def per_category_l_r(
+    ckpt: Checkpoint, data: PreparedData, split: str = "test"
+) -> dict[str, tuple[float, int]]:
     """Mean l_r and sketch count per category (posterior means, real points only)."""
     cfg = ckpt.config
     ckpt.model.eval()
     column = data.attributes.index("category")
     names = data.vocab.values["category"]
     sums: dict[str, list[float]] = defaultdict(list)
-    batcher = Batcher(data, split, 100, max_len=cfg.max_seq_len,
-                      raster_size=cfg.raster_size if cfg.needs_raster else 0,
-                      scale=ckpt.scale_factor, vocab=ckpt.vocab)
+    batcher = Batcher(
+        data,
+        split,
+        100,
+        max_len=cfg.max_seq_len,
+        raster_size=cfg.raster_size if cfg.needs_raster else 0,
+        scale=ckpt.scale_factor,
+        vocab=ckpt.vocab,
+    )
     for batch in batcher.iterate_once():
         for i, value in zip(batch.indices.tolist(), sketch_l_r(ckpt, batch, cfg.max_seq_len)):
             label = int(data.labels[i, column])
@@ -70,36 +97,66 @@ def per_category_l_r(ckpt: Checkpoint, data: PreparedData, split: str = "test"
 
 
 def _images(sketches: list[list[np.ndarray]], size: int) -> np.ndarray:
-    return np.stack([rasterize(s, size=size) if any(len(p) for p in s)
-                     else np.zeros((size, size), np.float32) for s in sketches])
+    return np.stack(
+        [
+            rasterize(s, size=size)
+            if any(len(p) for p in s)
+            else np.zeros((size, size), np.float32)
+            for s in sketches
+        ]
+    )
 
 
-def recognisability(ckpt: Checkpoint, classifier_dir: str | Path, categories: list[str],
-                    per_category: int, temperature: float, seed: int = 0
-                    ) -> dict[str, Any]:
+def recognisability(
+    ckpt: Checkpoint,
+    classifier_dir: str | Path,
+    categories: list[str],
+    per_category: int,
+    temperature: float,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Share of sketches drawn for each category that the classifier labels as that category."""
     clf, own = load_classifier(classifier_dir)
     classes = list(clf.cfg.classes)
     hits: dict[str, float] = {}
     for k, name in enumerate(categories):
-        drawn = sample(ckpt, Request(conditions={clf.cfg.attribute: name}, n=per_category,
-                                     temperature=temperature, seed=seed + k))
+        drawn = sample(
+            ckpt,
+            Request(
+                conditions={clf.cfg.attribute: name},
+                n=per_category,
+                temperature=temperature,
+                seed=seed + k,
+            ),
+        )
         predicted = clf.predict(_images(drawn, clf.cfg.raster_size))
         hits[name] = float(np.mean([classes[p] == name for p in predicted]))
-    return {"per_category": hits, "mean": float(np.mean(list(hits.values()))),
-            "classifier_test_accuracy": own.get("test"), "classes": len(classes)}
+    return {
+        "per_category": hits,
+        "mean": float(np.mean(list(hits.values()))),
+        "classifier_test_accuracy": own.get("test"),
+        "classes": len(classes),
+    }
 
 
 def labels_of(data: PreparedData, i: int) -> dict[str, str]:
     """A prepared sketch's labels as conditions; unknown ones are left out."""
-    return {a: data.vocab.values[a][int(data.labels[i, j])]
-            for j, a in enumerate(data.attributes) if data.labels[i, j] >= 0}
+    return {
+        a: data.vocab.values[a][int(data.labels[i, j])]
+        for j, a in enumerate(data.attributes)
+        if data.labels[i, j] >= 0
+    }
 
 
-def attribute_recognition(ckpt: Checkpoint, classifiers: dict[str, str | Path], n: int,
-                          temperature: float, seed: int = 0,
-                          data: PreparedData | None = None,
-                          library: SketchLibrary | None = None) -> dict[str, Any]:
+def attribute_recognition(
+    ckpt: Checkpoint,
+    classifiers: dict[str, str | Path],
+    n: int,
+    temperature: float,
+    seed: int = 0,
+    data: PreparedData | None = None,
+    library: SketchLibrary | None = None,
+) -> dict[str, Any]:
     """Per attribute, the share of sketches drawn from a full random set of conditions whose
     attribute an independently trained classifier reads back (the face model's target).
 
@@ -110,17 +167,26 @@ def attribute_recognition(ckpt: Checkpoint, classifiers: dict[str, str | Path], 
     rng = np.random.default_rng(seed)
     vocab = ckpt.vocab
     asked = [{a: str(rng.choice(vocab.values[a])) for a in vocab.attributes} for _ in range(n)]
-    drawn = [sample(ckpt, Request(conditions=c, temperature=temperature, seed=seed + k),
-                    library)[0] for k, c in enumerate(asked)]
+    drawn = [
+        sample(ckpt, Request(conditions=c, temperature=temperature, seed=seed + k), library)[0]
+        for k, c in enumerate(asked)
+    ]
     refined, truth = [], []
     if data is not None:
         every = ((int(i), labels_of(data, int(i))) for i in data.indices("test"))
         labelled = [(i, labels) for i, labels in every if set(classifiers) <= set(labels)][:n]
         for k, (i, labels) in enumerate(labelled):
             given = S.stroke3_to_polylines(data.sketch(i))
-            refined += sample(ckpt, Request(mode="refine", strokes=given,
-                                            conditions=labels if ckpt.config.use_condition else {},
-                                            temperature=temperature, seed=seed + k))
+            refined += sample(
+                ckpt,
+                Request(
+                    mode="refine",
+                    strokes=given,
+                    conditions=labels if ckpt.config.use_condition else {},
+                    temperature=temperature,
+                    seed=seed + k,
+                ),
+            )
             truth.append(labels)
 
     def read_back(clf: Any, sketches: list, wanted: list[dict[str, str]], attribute: str) -> float:
@@ -129,16 +195,24 @@ def attribute_recognition(ckpt: Checkpoint, classifiers: dict[str, str | Path], 
 
     report: dict[str, Any] = {}
     for attribute, (clf, own) in loaded.items():
-        report[attribute] = {"recognised": read_back(clf, drawn, asked, attribute),
-                             "classifier_test_accuracy": own.get("test"),
-                             "chance": 1.0 / len(clf.cfg.classes)}
+        report[attribute] = {
+            "recognised": read_back(clf, drawn, asked, attribute),
+            "classifier_test_accuracy": own.get("test"),
+            "chance": 1.0 / len(clf.cfg.classes),
+        }
         if refined:
             report[attribute]["refined"] = read_back(clf, refined, truth, attribute)
     return report
 
 
-def phash_diversity(ckpt: Checkpoint, data: PreparedData, inputs: int, temperature: float,
-                    samples: int = 10, seed: int = 0) -> float:
+def phash_diversity(
+    ckpt: Checkpoint,
+    data: PreparedData,
+    inputs: int,
+    temperature: float,
+    samples: int = 10,
+    seed: int = 0,
+) -> float:
     """Mean pairwise phash distance (bits of 64) of `samples` reconstructions per test input."""
     idx = data.indices("test")[:inputs]
     column = data.attributes.index("category") if "category" in data.attributes else None
@@ -150,29 +224,54 @@ def phash_diversity(ckpt: Checkpoint, data: PreparedData, inputs: int, temperatu
             name = data.vocab.values["category"][int(data.labels[i, column])]
             if name in ckpt.vocab.values.get("category", ()):
                 conditions["category"] = name
-        drawn = sample(ckpt, Request(mode="refine", strokes=polylines, conditions=conditions,
-                                     n=samples, temperature=temperature, seed=seed + k,
-                                     sample_latent=True))
-        hashes = [imagehash.phash(Image.fromarray((255 - img * 255).astype(np.uint8)))
-                  for img in _images(drawn, 64)]
+        drawn = sample(
+            ckpt,
+            Request(
+                mode="refine",
+                strokes=polylines,
+                conditions=conditions,
+                n=samples,
+                temperature=temperature,
+                seed=seed + k,
+                sample_latent=True,
+            ),
+        )
+        hashes = [
+            imagehash.phash(Image.fromarray((255 - img * 255).astype(np.uint8)))
+            for img in _images(drawn, 64)
+        ]
         distances += [a - b for a, b in itertools.combinations(hashes, 2)]
     return float(np.mean(distances)) if distances else float("nan")
 
 
-def evaluate(ckpt: Checkpoint, data: PreparedData, classifier: str | None,
-             categories: list[str], per_category: int, diversity_inputs: int,
-             temperature: float) -> dict[str, Any]:
+def evaluate(
+    ckpt: Checkpoint,
+    data: PreparedData,
+    classifier: str | None,
+    categories: list[str],
+    per_category: int,
+    diversity_inputs: int,
+    temperature: float,
+) -> dict[str, Any]:
     """Every figure this module measures, as a dict (what --json writes)."""
-    report: dict[str, Any] = {"checkpoint": ckpt.meta.get("description", ""),
-                              "preset": ckpt.config.preset, "step": ckpt.step}
-    report["splits"] = {split: evaluate_losses(ckpt.model, data, split, ckpt.device,
-                                               scale=ckpt.scale_factor, vocab=ckpt.vocab)
-                        for split in ("valid", "test") if len(data.indices(split))}
+    report: dict[str, Any] = {
+        "checkpoint": ckpt.meta.get("description", ""),
+        "preset": ckpt.config.preset,
+        "step": ckpt.step,
+    }
+    report["splits"] = {
+        split: evaluate_losses(
+            ckpt.model, data, split, ckpt.device, scale=ckpt.scale_factor, vocab=ckpt.vocab
+        )
+        for split in ("valid", "test")
+        if len(data.indices(split))
+    }
     if "category" in data.attributes:
         report["test_l_r_per_category"] = per_category_l_r(ckpt, data, "test")
     if classifier and ckpt.config.use_condition and categories:
-        report["recognisability"] = recognisability(ckpt, classifier, categories, per_category,
-                                                    temperature)
+        report["recognisability"] = recognisability(
+            ckpt, classifier, categories, per_category, temperature
+        )
     if diversity_inputs:
         report["phash_diversity"] = phash_diversity(ckpt, data, diversity_inputs, temperature)
     return report
@@ -194,17 +293,23 @@ def print_report(report: dict[str, Any], categories: list[str]) -> None:
             print(f"| {c} | {l_r:.4f} | {n} | {r} |")
     if "recognisability" in report:
         r = report["recognisability"]
-        print(f"\nrecognised: {r['mean']:.1%} of generated sketches (classifier: {r['classes']} "
-              f"classes, its own test accuracy {r['classifier_test_accuracy']:.1%}, chance "
-              f"{1 / r['classes']:.1%})")
+        print(
+            f"\nrecognised: {r['mean']:.1%} of generated sketches (classifier: {r['classes']} "
+            f"classes, its own test accuracy {r['classifier_test_accuracy']:.1%}, chance "
+            f"{1 / r['classes']:.1%})"
+        )
     for attribute, r in report.get("attributes", {}).items():
-        refined = (f"; {r['refined']:.1%} of refined test sketches" if "refined" in r else "")
-        print(f"{attribute}: {r['recognised']:.1%} of sketches drawn from random full conditions "
-              f"read back{refined} (classifier test accuracy "
-              f"{r['classifier_test_accuracy']:.1%}, chance {r['chance']:.1%})")
+        refined = f"; {r['refined']:.1%} of refined test sketches" if "refined" in r else ""
+        print(
+            f"{attribute}: {r['recognised']:.1%} of sketches drawn from random full conditions "
+            f"read back{refined} (classifier test accuracy "
+            f"{r['classifier_test_accuracy']:.1%}, chance {r['chance']:.1%})"
+        )
     if "phash_diversity" in report:
-        print(f"diversity: mean pairwise phash distance {report['phash_diversity']:.2f} bits "
-              "of 64 (10 samples per input)")
+        print(
+            f"diversity: mean pairwise phash distance {report['phash_diversity']:.2f} bits "
+            "of 64 (10 samples per input)"
+        )
 
 
 PROG = "python -m model.evaluate"
@@ -212,33 +317,56 @@ PROG = "python -m model.evaluate"
 
 def main(argv: list[str] | None = None) -> None:
     """Evaluate from the command line; inputs are checked before the long measurements."""
-    ap = cli.parser(PROG, "Measure a checkpoint on prepared data and print markdown tables.",
-                    epilog="example:\n  python -m model.evaluate --checkpoint runs/objects "
-                    "--data data/objects.npz --classifier runs/clf20\n\n" + __doc__.split(
-                        "\n\n", 1)[1])
+    ap = cli.parser(
+        PROG,
+        "Measure a checkpoint on prepared data and print markdown tables.",
+        epilog="example:\n  python -m model.evaluate --checkpoint runs/objects "
+        "--data data/objects.npz --classifier runs/clf20\n\n" + __doc__.split("\n\n", 1)[1],
+    )
     io = ap.add_argument_group("what to measure")
-    io.add_argument("--checkpoint", required=True, metavar="DIR",
-                    help="checkpoint folder (from model.train or model/weights/NAME)")
-    io.add_argument("--data", nargs="+", required=True, metavar="NPZ",
-                    help="prepared .npz file(s), merged")
+    io.add_argument(
+        "--checkpoint",
+        required=True,
+        metavar="DIR",
+        help="checkpoint folder (from model.train or model/weights/NAME)",
+    )
+    io.add_argument(
+        "--data", nargs="+", required=True, metavar="NPZ", help="prepared .npz file(s), merged"
+    )
     io.add_argument("--json", metavar="FILE", help="also write the figures to this file")
     judges = ap.add_argument_group("recognition")
-    judges.add_argument("--classifier", metavar="DIR",
-                        help="folder written by python -m model.classifier; without it "
-                             "recognition is not measured")
-    judges.add_argument("--attribute-classifier", action="append", default=[],
-                        metavar="ATTRIBUTE=DIR", help="measure that attribute on sketches drawn "
-                        "from random full conditions (repeatable), e.g. emotion=runs/clf-emotion")
-    judges.add_argument("--categories", metavar="A,B,...",
-                        help="comma-separated categories to draw (default: the slides' twenty "
-                             "that the model knows)")
-    judges.add_argument("--per-category", type=int, default=10,
-                        help="sketches drawn per category")
-    judges.add_argument("--diversity-inputs", type=int, default=20,
-                        help="test inputs for the diversity figure (0 skips it)")
+    judges.add_argument(
+        "--classifier",
+        metavar="DIR",
+        help="folder written by python -m model.classifier; without it recognition is not measured",
+    )
+    judges.add_argument(
+        "--attribute-classifier",
+        action="append",
+        default=[],
+        metavar="ATTRIBUTE=DIR",
+        help="measure that attribute on sketches drawn "
+        "from random full conditions (repeatable), e.g. emotion=runs/clf-emotion",
+    )
+    judges.add_argument(
+        "--categories",
+        metavar="A,B,...",
+        help="comma-separated categories to draw (default: the slides' twenty "
+        "that the model knows)",
+    )
+    judges.add_argument("--per-category", type=int, default=10, help="sketches drawn per category")
+    judges.add_argument(
+        "--diversity-inputs",
+        type=int,
+        default=20,
+        help="test inputs for the diversity figure (0 skips it)",
+    )
     judges.add_argument("--temperature", type=float, default=0.4, help="sampling temperature")
-    judges.add_argument("--no-library", action="store_true",
-                        help="measure the network alone even when the checkpoint has a library")
+    judges.add_argument(
+        "--no-library",
+        action="store_true",
+        help="measure the network alone even when the checkpoint has a library",
+    )
     args = ap.parse_args(argv)
     args.per_category = cli.quick(args.per_category, 1, "--per-category")
     args.diversity_inputs = cli.quick(args.diversity_inputs, 1)
@@ -257,34 +385,50 @@ def main(argv: list[str] | None = None) -> None:
             load_classifier(folder)  # a wrong folder fails now, not after the long part
     unknown = sorted(set(pairs) - set(ckpt.vocab.attributes))
     if unknown:
-        raise cli.CommandError(f"{args.checkpoint} has no condition {unknown[0]!r}; it has "
-                               f"{', '.join(ckpt.vocab.attributes) or 'none'}")
+        raise cli.CommandError(
+            f"{args.checkpoint} has no condition {unknown[0]!r}; it has "
+            f"{', '.join(ckpt.vocab.attributes) or 'none'}"
+        )
     known = set(ckpt.vocab.values.get("category", ()))
     wanted = args.categories.split(",") if args.categories else list(SLIDE_CATEGORIES)
     if args.categories and set(wanted) - known:
         missing = sorted(set(wanted) - known)
-        raise cli.CommandError(f"{args.checkpoint} has no category {missing[0]!r}; "
-                               f"--categories takes its categories, e.g. "
-                               f"{', '.join(sorted(known)[:5]) or '(none)'}")
+        raise cli.CommandError(
+            f"{args.checkpoint} has no category {missing[0]!r}; "
+            f"--categories takes its categories, e.g. "
+            f"{', '.join(sorted(known)[:5]) or '(none)'}"
+        )
     categories = [c for c in wanted if c in known]
-    report = evaluate(ckpt, data, args.classifier, categories, args.per_category,
-                      args.diversity_inputs, args.temperature)
+    report = evaluate(
+        ckpt,
+        data,
+        args.classifier,
+        categories,
+        args.per_category,
+        args.diversity_inputs,
+        args.temperature,
+    )
     library = None if args.no_library else open_library(args.checkpoint, ckpt)
     if pairs:
-        report["attributes"] = attribute_recognition(ckpt, pairs, args.per_category * 10,
-                                                     args.temperature, data=data)
+        report["attributes"] = attribute_recognition(
+            ckpt, pairs, args.per_category * 10, args.temperature, data=data
+        )
         if library is not None:
             report["attributes_with_library"] = attribute_recognition(
-                ckpt, pairs, args.per_category * 10, args.temperature, library=library)
+                ckpt, pairs, args.per_category * 10, args.temperature, library=library
+            )
     if library is not None and args.classifier and categories:
-        report["library"] = library_report(ckpt, library, args.classifier, data, categories,
-                                           args.per_category, args.temperature)
+        report["library"] = library_report(
+            ckpt, library, args.classifier, data, categories, args.per_category, args.temperature
+        )
     print_report(report, categories or wanted)
     if "library" in report:
         print_library_report(report["library"])
     for attribute, r in report.get("attributes_with_library", {}).items():
-        print(f"{attribute}, with the library: {r['recognised']:.1%} of sketches drawn from "
-              "random full conditions read back")
+        print(
+            f"{attribute}, with the library: {r['recognised']:.1%} of sketches drawn from "
+            "random full conditions read back"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
 

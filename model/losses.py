@@ -15,7 +15,11 @@ from .mixture import MixtureParams, offset_log_prob
 
 
 def reconstruction_loss(
-    params: MixtureParams, target: Tensor, lengths: Tensor, n_max: int, mask_pen: bool,
+    params: MixtureParams,
+    target: Tensor,
+    lengths: Tensor,
+    n_max: int,
+    mask_pen: bool,
     per_sketch: bool = False,
 ) -> Tensor:
     """l_r = l_s + l_p: offset NLL over real points plus pen cross-entropy.

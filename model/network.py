@@ -62,8 +62,9 @@ class StrokeEncoder(nn.Module):
         self.rnn = nn.LSTM(5, hidden, batch_first=True, bidirectional=True)
 
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        packed = pack_padded_sequence(x, lengths.cpu().clamp(min=1), batch_first=True,
-                                      enforce_sorted=False)
+        packed = pack_padded_sequence(
+            x, lengths.cpu().clamp(min=1), batch_first=True, enforce_sorted=False
+        )
         out, (h_n, _) = self.rnn(packed)
         states, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
         h_enc = torch.cat([h_n[0], h_n[1]], dim=-1)  # [B, 2H] forward end, backward start
@@ -77,12 +78,18 @@ class RasterEncoder(nn.Module):
         super().__init__()
         c1, c2, c3 = channels
         self.conv = nn.Sequential(
-            nn.Conv2d(1, c1, 4, 2, 1), nn.ReLU(),
-            nn.Conv2d(c1, c2, 4, 2, 1), nn.ReLU(),
-            nn.Conv2d(c2, c3, 4, 2, 1), nn.ReLU(),
-            nn.Conv2d(c3, c3, 3, 1, 1), nn.ReLU(),
-            nn.Conv2d(c3, c3, 3, 1, 1), nn.ReLU(),
-            nn.Conv2d(c3, c3, 3, 1, 1), nn.ReLU(),
+            nn.Conv2d(1, c1, 4, 2, 1),
+            nn.ReLU(),
+            nn.Conv2d(c1, c2, 4, 2, 1),
+            nn.ReLU(),
+            nn.Conv2d(c2, c3, 4, 2, 1),
+            nn.ReLU(),
+            nn.Conv2d(c3, c3, 3, 1, 1),
+            nn.ReLU(),
+            nn.Conv2d(c3, c3, 3, 1, 1),
+            nn.ReLU(),
+            nn.Conv2d(c3, c3, 3, 1, 1),
+            nn.ReLU(),
         )
         self.fc = nn.Linear(c3 * (size // 8) ** 2, out)
         self.norm = nn.LayerNorm(out)  # keeps tanh out of saturation, where z_r stops learning
@@ -101,11 +108,16 @@ class RasterDecoder(nn.Module):
         self.fc = nn.Linear(z, c3 * self.side**2)
         self.deconv = nn.Sequential(
             nn.ReLU(),
-            nn.ConvTranspose2d(c3, c2, 4, 2, 1), nn.ReLU(),
-            nn.ConvTranspose2d(c2, c1, 4, 2, 1), nn.ReLU(),
-            nn.ConvTranspose2d(c1, c1, 4, 2, 1), nn.ReLU(),
-            nn.ConvTranspose2d(c1, c1, 3, 1, 1), nn.ReLU(),
-            nn.ConvTranspose2d(c1, c1, 3, 1, 1), nn.ReLU(),
+            nn.ConvTranspose2d(c3, c2, 4, 2, 1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(c2, c1, 4, 2, 1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(c1, c1, 4, 2, 1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(c1, c1, 3, 1, 1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(c1, c1, 3, 1, 1),
+            nn.ReLU(),
             nn.ConvTranspose2d(c1, 1, 3, 1, 1),
         )
 
@@ -206,17 +218,22 @@ class SketchModel(nn.Module):
         else:
             h_enc = cfg.raster_z_size
         if cfg.needs_raster:
-            self.raster_encoder = RasterEncoder(cfg.raster_size, cfg.cnn_channels,
-                                                cfg.raster_z_size)
+            self.raster_encoder = RasterEncoder(
+                cfg.raster_size, cfg.cnn_channels, cfg.raster_z_size
+            )
         if cfg.use_raster:
-            self.raster_decoder = RasterDecoder(cfg.raster_size, cfg.cnn_channels,
-                                                cfg.raster_z_size)
+            self.raster_decoder = RasterDecoder(
+                cfg.raster_size, cfg.cnn_channels, cfg.raster_z_size
+            )
         self.latent = nn.Linear(h_enc + cond, (2 if cfg.variational else 1) * cfg.z_size)
         if cfg.use_influence:
-            self.influence = InfluenceLayer(2 * cfg.enc_rnn_size, h_enc + cond,
-                                            cfg.influence_size)
-        self.z_dim = (cfg.z_size + (cfg.raster_z_size if cfg.use_raster else 0)
-                      + (cfg.influence_size if cfg.use_influence else 0) + cond)
+            self.influence = InfluenceLayer(2 * cfg.enc_rnn_size, h_enc + cond, cfg.influence_size)
+        self.z_dim = (
+            cfg.z_size
+            + (cfg.raster_z_size if cfg.use_raster else 0)
+            + (cfg.influence_size if cfg.use_influence else 0)
+            + cond
+        )
         self.decoder = Decoder(cfg, self.z_dim)
 
     @property
@@ -291,14 +308,24 @@ class SketchModel(nn.Module):
         lat = self.encode(inp, sample=self.training)
         state = self.decoder.initial_state(lat.z)
         params, _ = self.decoder.run(inp.strokes[:, :-1], lat.z, state)  # [B, T, ...]
-        l_r = losses.reconstruction_loss(params, inp.strokes[:, 1:], inp.lengths,
-                                         cfg.max_seq_len, mask_pen)
+        l_r = losses.reconstruction_loss(
+            params, inp.strokes[:, 1:], inp.lengths, cfg.max_seq_len, mask_pen
+        )
         l_kl = lat.l_z + cfg.influence_kl_weight * lat.l_a  # l_kl = l_z + beta * l_a
-        l_img = (losses.raster_loss(lat.raster_logits, inp.raster)
-                 if lat.raster_logits is not None else l_r.new_zeros(()))
+        l_img = (
+            losses.raster_loss(lat.raster_logits, inp.raster)
+            if lat.raster_logits is not None
+            else l_r.new_zeros(())
+        )
         if cfg.variational:
-            loss = losses.total_loss(l_r, l_kl, alpha, cfg.kl_tolerance,
-                                     l_img if cfg.use_raster else None, cfg.raster_loss_weight)
+            loss = losses.total_loss(
+                l_r,
+                l_kl,
+                alpha,
+                cfg.kl_tolerance,
+                l_img if cfg.use_raster else None,
+                cfg.raster_loss_weight,
+            )
         else:
             loss = l_r + (cfg.raster_loss_weight * l_img if cfg.use_raster else 0.0)
         return LossTerms(loss, l_r, l_kl, lat.l_z, lat.l_a, l_img)

@@ -48,14 +48,15 @@ def parse_split(text: str) -> tuple[float, float, float]:
         parts = ()
     if len(parts) != 3 or min(parts) < 0 or sum(parts) <= 0 or not np.isfinite(parts).all():
         raise argparse.ArgumentTypeError(
-            f"expected three non-negative numbers like 0.8,0.1,0.1 (train,valid,test); "
-            f"got {text!r}")
+            f"expected three non-negative numbers like 0.8,0.1,0.1 (train,valid,test); got {text!r}"
+        )
     total = sum(parts)
     return parts[0] / total, parts[1] / total, parts[2] / total
 
 
-def assign_splits(categories: Sequence[str], fractions: tuple[float, float, float],
-                  seed: int) -> np.ndarray:
+def assign_splits(
+    categories: Sequence[str], fractions: tuple[float, float, float], seed: int
+) -> np.ndarray:
     """Split codes (uint8) per item, shuffled per category by seed.
 
     A category with at least 3 items gets at least one valid and one test item (when those
@@ -79,12 +80,18 @@ def assign_splits(categories: Sequence[str], fractions: tuple[float, float, floa
         if fractions[0] > 0 and n_valid + n_test == n and n >= 3:
             n_valid -= n_valid > 1  # keep one training item when training is wanted
         codes[items[:n_valid]] = SPLIT_CODES["valid"]
-        codes[items[n_valid:n_valid + n_test]] = SPLIT_CODES["test"]
+        codes[items[n_valid : n_valid + n_test]] = SPLIT_CODES["test"]
     return codes
 
 
-def build(sketches: Sequence[Sketch], splits: np.ndarray, *, max_len: int,
-          sources: list[dict] | None = None, counts: dict | None = None) -> PreparedData:
+def build(
+    sketches: Sequence[Sketch],
+    splits: np.ndarray,
+    *,
+    max_len: int,
+    sources: list[dict] | None = None,
+    counts: dict | None = None,
+) -> PreparedData:
     """Pack sketches with their split codes into PreparedData (vocabularies sorted)."""
     if not sketches:
         raise ValueError("there are no sketches to write")
@@ -107,16 +114,23 @@ def build(sketches: Sequence[Sketch], splits: np.ndarray, *, max_len: int,
     offsets = np.concatenate([[0], np.cumsum([len(s.stroke3) for s in sketches])])
     offsets = offsets.astype(np.int64)
     splits = np.asarray(splits, dtype=np.uint8)
-    meta = {"format": FORMAT, "attributes": attributes, "vocab": vocab,
-            "scale_factor": train_scale_factor(points, offsets, splits), "max_len": max_len,
-            "sources": sources or [], "counts": counts or {}}
+    meta = {
+        "format": FORMAT,
+        "attributes": attributes,
+        "vocab": vocab,
+        "scale_factor": train_scale_factor(points, offsets, splits),
+        "max_len": max_len,
+        "sources": sources or [],
+        "counts": counts or {},
+    }
     if any(s.key for s in sketches):  # provenance of each drawing, e.g. QuickDraw key_ids
         meta["keys"] = [s.key for s in sketches]
     return PreparedData(points, offsets, splits, labels, meta)
 
 
-def _read_all(files: list[Path], category: str | None, max_len: int,
-              progress: bool) -> tuple[list[Sketch], list[SourceTally]]:
+def _read_all(
+    files: list[Path], category: str | None, max_len: int, progress: bool
+) -> tuple[list[Sketch], list[SourceTally]]:
     """Read every file, keeping sketches of 2..max_len rows and dropping repeated key_ids."""
     kept: list[Sketch] = []
     tallies: list[SourceTally] = []
@@ -127,8 +141,14 @@ def _read_all(files: list[Path], category: str | None, max_len: int,
         report = ReadReport(str(path), tally.kind)
         try:
             sketches = read_source(path, category=category, report=report)
-            for sketch in tqdm(sketches, desc=path.name, unit="sketch", leave=False,
-                               disable=not progress or None, mininterval=0.5):
+            for sketch in tqdm(
+                sketches,
+                desc=path.name,
+                unit="sketch",
+                leave=False,
+                disable=not progress or None,
+                mininterval=0.5,
+            ):
                 n = len(sketch.stroke3)
                 if n < 2:
                     tally.dropped["short"] += 1
@@ -170,23 +190,35 @@ def _nothing_usable(tallies: list[SourceTally], max_len: int) -> str:
 
 def _table(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(r, widths))) for r in rows)
+    return "\n".join(
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        for r in rows
+    )
 
 
 def summary(tallies: list[SourceTally], data: PreparedData, out: Path, seconds: float) -> str:
     """A short human-readable report of what was read, kept and written."""
     groups: dict[str, list[SourceTally]] = defaultdict(list)
     for t in tallies:
-        key = t.path.name if len(tallies) <= _MAX_ROWS_PER_TABLE else \
-            f"{t.path.parent.name}/*.{t.kind}"
+        key = (
+            t.path.name
+            if len(tallies) <= _MAX_ROWS_PER_TABLE
+            else f"{t.path.parent.name}/*.{t.kind}"
+        )
         groups[key].append(t)
     rows = [["source", "files", "read", "kept", "dropped", "why dropped"]]
     for key, ts in groups.items():
         why: Counter = sum((t.dropped for t in ts), Counter())
-        rows.append([key, str(len(ts)), str(sum(t.read for t in ts)),
-                     str(sum(t.kept for t in ts)), str(sum(why.values())),
-                     ", ".join(f"{k} {v}" for k, v in sorted(why.items())) or "-"])
+        rows.append(
+            [
+                key,
+                str(len(ts)),
+                str(sum(t.read for t in ts)),
+                str(sum(t.kept for t in ts)),
+                str(sum(why.values())),
+                ", ".join(f"{k} {v}" for k, v in sorted(why.items())) or "-",
+            ]
+        )
     lines = [_table(rows), ""]
     split_counts = {name: int((data.split == code).sum()) for name, code in SPLIT_CODES.items()}
     lines.append("splits: " + ", ".join(f"{k} {v}" for k, v in split_counts.items()))
@@ -201,8 +233,9 @@ def summary(tallies: list[SourceTally], data: PreparedData, out: Path, seconds: 
     if unrecognized:
         lines.append(f"read with recognized: false (kept like the rest): {unrecognized}")
     lines.append(f"scale factor (train dx/dy std): {data.scale_factor:.4f}")
-    lines.append(f"rows: {len(data.points)}; longest sketch {int(data.lengths.max())} "
-                 f"(limit {data.max_len})")
+    lines.append(
+        f"rows: {len(data.points)}; longest sketch {int(data.lengths.max())} (limit {data.max_len})"
+    )
     warnings = [w for t in tallies for w in t.warnings]
     if warnings:
         lines.append(f"warnings ({len(warnings)}{'+' if len(warnings) >= 100 else ''}), first:")
@@ -217,37 +250,85 @@ PROG = "python -m model.prepare"
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = cli.parser(
-        PROG, "Read sketch sources (.npz, .ndjson, .svg; folders are searched) and write the "
-        "prepared .npz for training.", epilog=(
+        PROG,
+        "Read sketch sources (.npz, .ndjson, .svg; folders are searched) and write the "
+        "prepared .npz for training.",
+        epilog=(
             "examples:\n  python -m model.prepare --out data/objects.npz "
             "../shared/data/quickdraw/simplified_first25\n  python -m model.prepare --out "
             "data/cats.npz --quickdraw cat dog\n\nSketch-RNN .npz files are unpickled, so name "
-            "only files you trust."))
+            "only files you trust."
+        ),
+    )
     src = parser.add_argument_group("sources")
-    src.add_argument("paths", nargs="*", metavar="FILE_OR_DIR",
-                     help="sketch files, or folders to search for them")
-    src.add_argument("--category", help="category for every sketch (default: the .npz file "
-                     "name, the ndjson 'word', the SVG's folder name)")
-    src.add_argument("--licence", "--license", dest="licence", metavar="TEXT",
-                     help="licence text recorded for every source in this run")
+    src.add_argument(
+        "paths",
+        nargs="*",
+        metavar="FILE_OR_DIR",
+        help="sketch files, or folders to search for them",
+    )
+    src.add_argument(
+        "--category",
+        help="category for every sketch (default: the .npz file "
+        "name, the ndjson 'word', the SVG's folder name)",
+    )
+    src.add_argument(
+        "--licence",
+        "--license",
+        dest="licence",
+        metavar="TEXT",
+        help="licence text recorded for every source in this run",
+    )
     qd = parser.add_argument_group("QuickDraw")
-    qd.add_argument("--quickdraw", nargs="+", default=[], metavar="CATEGORY",
-                    help="QuickDraw categories to read from --from (downloaded if needed)")
-    qd.add_argument("--from", dest="source", default=BUCKET, metavar="DIR_OR_URL",
-                    help="folder with the category files, or a URL to download them from "
-                         "(default: Google's public QuickDraw bucket, %(default)s)")
-    qd.add_argument("--format", dest="fmt", default="sketchrnn", choices=tuple(LAYOUT),
-                    metavar="FORMAT", help=f"QuickDraw files to use: {', '.join(LAYOUT)} "
-                    "(Sketch-RNN .npz, or the simplified or raw ndjson)")
-    qd.add_argument("--cache", type=Path, default=Path("data/quickdraw"), metavar="DIR",
-                    help="where downloads go (resumed on the next run)")
+    qd.add_argument(
+        "--quickdraw",
+        nargs="+",
+        default=[],
+        metavar="CATEGORY",
+        help="QuickDraw categories to read from --from (downloaded if needed)",
+    )
+    qd.add_argument(
+        "--from",
+        dest="source",
+        default=BUCKET,
+        metavar="DIR_OR_URL",
+        help="folder with the category files, or a URL to download them from "
+        "(default: Google's public QuickDraw bucket, %(default)s)",
+    )
+    qd.add_argument(
+        "--format",
+        dest="fmt",
+        default="sketchrnn",
+        choices=tuple(LAYOUT),
+        metavar="FORMAT",
+        help=f"QuickDraw files to use: {', '.join(LAYOUT)} "
+        "(Sketch-RNN .npz, or the simplified or raw ndjson)",
+    )
+    qd.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("data/quickdraw"),
+        metavar="DIR",
+        help="where downloads go (resumed on the next run)",
+    )
     out = parser.add_argument_group("output")
-    out.add_argument("--out", required=True, type=Path, metavar="NPZ",
-                     help="prepared .npz to write")
-    out.add_argument("--max-len", type=int, default=250, metavar="N",
-                     help="drop sketches with more stroke-3 rows than this")
-    out.add_argument("--split", type=parse_split, default="0.8,0.1,0.1", metavar="T,V,T",
-                     help="train,valid,test fractions for sources without splits")
+    out.add_argument(
+        "--out", required=True, type=Path, metavar="NPZ", help="prepared .npz to write"
+    )
+    out.add_argument(
+        "--max-len",
+        type=int,
+        default=250,
+        metavar="N",
+        help="drop sketches with more stroke-3 rows than this",
+    )
+    out.add_argument(
+        "--split",
+        type=parse_split,
+        default="0.8,0.1,0.1",
+        metavar="T,V,T",
+        help="train,valid,test fractions for sources without splits",
+    )
     out.add_argument("--seed", type=int, default=0, help="seed of the split shuffle")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
@@ -268,12 +349,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     cli.output_file(args.out, (".npz",))
     files = find_sources(args.paths) if args.paths else []
-    files += [locate(c, args.source, args.cache, args.fmt, not args.quiet)
-              for c in args.quickdraw]
+    files += [locate(c, args.source, args.cache, args.fmt, not args.quiet) for c in args.quickdraw]
     files = [f for f in files if f.resolve() != args.out.resolve()]  # an earlier output
     if not files:
-        raise cli.CommandError("no .npz, .ndjson or .svg files found in "
-                               f"{', '.join(args.paths)}")
+        raise cli.CommandError(f"no .npz, .ndjson or .svg files found in {', '.join(args.paths)}")
     category = args.category.strip() if args.category else None
     sketches, tallies = _read_all(files, category, args.max_len, not args.quiet)
     if not sketches:
@@ -285,12 +364,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     free = np.flatnonzero(~given)
     splits[free] = assign_splits([sketches[i].category for i in free], args.split, args.seed)
     dropped: Counter = sum((t.dropped for t in tallies), Counter())
-    counts = {"read": sum(t.read for t in tallies), "kept": len(sketches),
-              **{f"dropped_{k.replace(' ', '_')}": v for k, v in dropped.items()},
-              "unrecognized": sum(t.unrecognized for t in tallies),
-              **{name: int((splits == code).sum()) for name, code in SPLIT_CODES.items()}}
-    sources = [{"path": t.path.name, "kind": t.kind, "sketches": t.kept, "licence": args.licence}
-               for t in tallies]
+    counts = {
+        "read": sum(t.read for t in tallies),
+        "kept": len(sketches),
+        **{f"dropped_{k.replace(' ', '_')}": v for k, v in dropped.items()},
+        "unrecognized": sum(t.unrecognized for t in tallies),
+        **{name: int((splits == code).sum()) for name, code in SPLIT_CODES.items()},
+    }
+    sources = [
+        {"path": t.path.name, "kind": t.kind, "sketches": t.kept, "licence": args.licence}
+        for t in tallies
+    ]
     data = build(sketches, splits, max_len=args.max_len, sources=sources, counts=counts)
     data.save(args.out)
     print(summary(tallies, data, args.out, time.perf_counter() - started))

@@ -35,9 +35,14 @@ class MagentaDecoder:
         what = "a sketch-rnn-js model (.json)"
         try:
             info, shapes, blobs = read_json(path, what)
-            weights = [torch.tensor(np.frombuffer(base64.b64decode(b), dtype="<i2")
-                                    .astype(np.float32) * 10.0 / 32767).view(*shape)
-                       for b, shape in zip(blobs, shapes)]
+            weights = [
+                torch.tensor(
+                    np.frombuffer(base64.b64decode(b), dtype="<i2").astype(np.float32)
+                    * 10.0
+                    / 32767
+                ).view(*shape)
+                for b, shape in zip(blobs, shapes)
+            ]
             self.out_w, self.out_b, w_xh, w_hh, self.bias = weights
             self.name, self.scale = str(info["name"]), float(info["scale_factor"])
         except (ValueError, TypeError, KeyError, RuntimeError, binascii.Error) as e:
@@ -60,8 +65,13 @@ class MagentaDecoder:
         z = torch.stack(outs, 1) @ self.out_w + self.out_b  # [B, T, 6M + 3]
         m = self.num_mixture
         pen, pi, mu1, mu2, s1, s2, corr = z.split([3, m, m, m, m, m, m], -1)
-        return MixtureParams(torch.log_softmax(pi, -1), torch.stack([mu1, mu2], -1),
-                             torch.stack([s1, s2], -1), torch.tanh(corr), pen)
+        return MixtureParams(
+            torch.log_softmax(pi, -1),
+            torch.stack([mu1, mu2], -1),
+            torch.stack([s1, s2], -1),
+            torch.tanh(corr),
+            pen,
+        )
 
     def l_r(self, sketches: list[np.ndarray]) -> float:
         """Mean l_r (magenta's eval: real points only) over stroke-3 sketches in the 256 box."""
@@ -70,8 +80,13 @@ class MagentaDecoder:
             s5 = S.stroke3_to_stroke5(S.normalize(s3, self.scale))
             seq = torch.tensor(np.concatenate([S.START_TOKEN[None], s5, S.PAD_ROW[None]]))[None]
             p = self.params(seq[:, :-1])
-            values.append(float(reconstruction_loss(p, seq[:, 1:], torch.tensor([len(s3)]),
-                                                    N_MAX, mask_pen=True)))
+            values.append(
+                float(
+                    reconstruction_loss(
+                        p, seq[:, 1:], torch.tensor([len(s3)]), N_MAX, mask_pen=True
+                    )
+                )
+            )
         return float(np.mean(values))
 
 
@@ -79,8 +94,15 @@ class MagentaDecoder:
 def checkpoint_l_r(ckpt: Checkpoint, data: PreparedData, indices: np.ndarray) -> float:
     """Mean l_r of a checkpoint on the given sketches, normalised by N_MAX like the reference."""
     cfg = ckpt.config
-    batcher = Batcher(data, "train", 100, raster_size=cfg.raster_size if cfg.needs_raster else 0,
-                      scale=ckpt.scale_factor, vocab=ckpt.vocab, indices=indices)
+    batcher = Batcher(
+        data,
+        "train",
+        100,
+        raster_size=cfg.raster_size if cfg.needs_raster else 0,
+        scale=ckpt.scale_factor,
+        vocab=ckpt.vocab,
+        indices=indices,
+    )
     values = [v for batch in batcher.iterate_once() for v in sketch_l_r(ckpt, batch, N_MAX)]
     return float(np.mean(values))
 
@@ -90,15 +112,23 @@ PROG = "python -m model.reference"
 
 def main(argv: list[str] | None = None) -> None:
     """Compare from the command line; every input file is read before any measuring."""
-    ap = cli.parser(PROG, "Score Magenta's pretrained Sketch-RNN decoders and a checkpoint on the "
-                    "same drawings.", epilog="example:\n  python -m model.reference "
-                    "--pretrained ../shared/data/pretrained/sketch-rnn-js/*.json --data "
-                    "data/objects.npz --checkpoint model/weights/objects\n\n" + __doc__.split(
-                        "\n\n", 2)[2])
-    ap.add_argument("--pretrained", nargs="+", required=True, metavar="JSON",
-                    help="sketch-rnn-js model files (e.g. bird.gen.json)")
-    ap.add_argument("--data", required=True, metavar="NPZ",
-                    help="prepared .npz with those categories")
+    ap = cli.parser(
+        PROG,
+        "Score Magenta's pretrained Sketch-RNN decoders and a checkpoint on the same drawings.",
+        epilog="example:\n  python -m model.reference "
+        "--pretrained ../shared/data/pretrained/sketch-rnn-js/*.json --data "
+        "data/objects.npz --checkpoint model/weights/objects\n\n" + __doc__.split("\n\n", 2)[2],
+    )
+    ap.add_argument(
+        "--pretrained",
+        nargs="+",
+        required=True,
+        metavar="JSON",
+        help="sketch-rnn-js model files (e.g. bird.gen.json)",
+    )
+    ap.add_argument(
+        "--data", required=True, metavar="NPZ", help="prepared .npz with those categories"
+    )
     ap.add_argument("--checkpoint", required=True, metavar="DIR", help="checkpoint folder")
     ap.add_argument("--splits", default="valid,test", help="comma-separated splits to measure on")
     args = ap.parse_args(argv)
@@ -123,8 +153,10 @@ def main(argv: list[str] | None = None) -> None:
             print(f"| {ref.name} | 0 | - | - |")
             continue
         sketches = [data.sketch(int(i)).astype(np.float64) for i in idx]
-        print(f"| {ref.name} | {len(idx)} | {ref.l_r(sketches):.4f} | "
-              f"{checkpoint_l_r(ckpt, data, idx):.4f} |")
+        print(
+            f"| {ref.name} | {len(idx)} | {ref.l_r(sketches):.4f} | "
+            f"{checkpoint_l_r(ckpt, data, idx):.4f} |"
+        )
 
 
 if __name__ == "__main__":

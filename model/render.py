@@ -27,31 +27,39 @@ def _fit(strokes: Sequence[np.ndarray], cell: float, margin: float = 0.1) -> lis
     return [(p - lo) * k + shift for p in pts]
 
 
-def grid_svg(sketches: Sequence[Sequence[np.ndarray]], labels: Sequence[str],
-             columns: int | None = None) -> str:
+def grid_svg(
+    sketches: Sequence[Sequence[np.ndarray]], labels: Sequence[str], columns: int | None = None
+) -> str:
     """An SVG document drawing each sketch in its own labelled cell."""
     cols = columns or max(1, math.ceil(math.sqrt(len(sketches))))
     rows = max(1, math.ceil(len(sketches) / cols))
     h = CELL + LABEL
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{cols * CELL}" height="{rows * h}" '
-           f'viewBox="0 0 {cols * CELL} {rows * h}">',
-           f'<rect width="{cols * CELL}" height="{rows * h}" fill="white"/>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{cols * CELL}" height="{rows * h}" '
+        f'viewBox="0 0 {cols * CELL} {rows * h}">',
+        f'<rect width="{cols * CELL}" height="{rows * h}" fill="white"/>',
+    ]
     for i, (sketch, label) in enumerate(zip(sketches, labels)):
         x, y = (i % cols) * CELL, (i // cols) * h
         out.append(f'<g transform="translate({x},{y})">')
         out.append(f'<rect width="{CELL}" height="{CELL}" fill="none" stroke="#ddd"/>')
         for s in _fit(sketch, CELL):
             pts = " ".join(f"{px:.1f},{py:.1f}" for px, py in s)
-            out.append(f'<polyline points="{pts}" fill="none" stroke="black" '
-                       'stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round"/>')
-        out.append(f'<text x="{CELL / 2}" y="{CELL + 12}" font-size="11" text-anchor="middle" '
-                   f'font-family="sans-serif">{escape(label)}</text></g>')
+            out.append(
+                f'<polyline points="{pts}" fill="none" stroke="black" '
+                'stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round"/>'
+            )
+        out.append(
+            f'<text x="{CELL / 2}" y="{CELL + 12}" font-size="11" text-anchor="middle" '
+            f'font-family="sans-serif">{escape(label)}</text></g>'
+        )
     out.append("</svg>")
     return "\n".join(out)
 
 
-def grid_png(sketches: Sequence[Sequence[np.ndarray]], labels: Sequence[str],
-             columns: int | None = None) -> Image.Image:
+def grid_png(
+    sketches: Sequence[Sequence[np.ndarray]], labels: Sequence[str], columns: int | None = None
+) -> Image.Image:
     """The same grid as a Pillow image."""
     cols = columns or max(1, math.ceil(math.sqrt(len(sketches))))
     rows = max(1, math.ceil(len(sketches) / cols))
@@ -70,8 +78,12 @@ def grid_png(sketches: Sequence[Sequence[np.ndarray]], labels: Sequence[str],
     return img
 
 
-def write_grid(path: str | Path, sketches: Sequence[Sequence[np.ndarray]],
-               labels: Sequence[str], columns: int | None = None) -> None:
+def write_grid(
+    path: str | Path,
+    sketches: Sequence[Sequence[np.ndarray]],
+    labels: Sequence[str],
+    columns: int | None = None,
+) -> None:
     """Write a grid to .svg or .png, chosen by the file's suffix."""
     path = Path(path)
     if path.suffix.lower() == ".svg":

@@ -62,13 +62,27 @@ class Rows:
         """Grow every array to cap rows and steps noise/points slots, keeping what is there."""
         n = len(self.info)
         old = getattr(self, "x", None)
-        shapes = {"x": (cap, 5 + self.hidden), "c": (cap, self.hidden),
-                  "const": (cap, self.const_dim), "z": (cap, self.z_dim), "temp": (cap,),
-                  "noise": (cap, steps, 4), "pos": (cap, 2), "scale": (cap,), "offset": (cap, 2),
-                  "points": (cap, steps, 2), "count": (cap,), "start": (cap,), "limit": (cap,)}
+        shapes = {
+            "x": (cap, 5 + self.hidden),
+            "c": (cap, self.hidden),
+            "const": (cap, self.const_dim),
+            "z": (cap, self.z_dim),
+            "temp": (cap,),
+            "noise": (cap, steps, 4),
+            "pos": (cap, 2),
+            "scale": (cap,),
+            "offset": (cap, 2),
+            "points": (cap, steps, 2),
+            "count": (cap,),
+            "start": (cap,),
+            "limit": (cap,),
+        }
         for name, shape in shapes.items():
-            dtype = np.int64 if name in ("count", "start", "limit") else (
-                np.float64 if name in ("pos", "scale", "offset", "points") else np.float32)
+            dtype = (
+                np.int64
+                if name in ("count", "start", "limit")
+                else (np.float64 if name in ("pos", "scale", "offset", "points") else np.float32)
+            )
             new = np.zeros(shape, dtype=dtype)
             if old is not None:
                 prev = getattr(self, name)
@@ -79,14 +93,27 @@ class Rows:
             setattr(self, name, new)
         self.cap, self.steps = cap, steps
 
-    def add(self, info: RowInfo, x: np.ndarray, c: np.ndarray, const: np.ndarray, z: np.ndarray,
-            temperature: float, noise: np.ndarray, pos: np.ndarray, scale: float,
-            offset: tuple[float, float], limit: int) -> None:
+    def add(
+        self,
+        info: RowInfo,
+        x: np.ndarray,
+        c: np.ndarray,
+        const: np.ndarray,
+        z: np.ndarray,
+        temperature: float,
+        noise: np.ndarray,
+        pos: np.ndarray,
+        scale: float,
+        offset: tuple[float, float],
+        limit: int,
+    ) -> None:
         """Append one sketch; noise holds its random numbers for every step it may take."""
         n = len(self.info)
         if n == self.cap or len(noise) > self.steps:
-            self._alloc(max(self.cap, 2 * (n + 1) if n == self.cap else self.cap),
-                        max(self.steps, len(noise)))
+            self._alloc(
+                max(self.cap, 2 * (n + 1) if n == self.cap else self.cap),
+                max(self.steps, len(noise)),
+            )
         self.info.append(info)
         self.x[n], self.c[n], self.const[n], self.z[n] = x, c, const, z
         self.temp[n] = temperature
@@ -99,8 +126,21 @@ class Rows:
         """Drop row i by moving the last row into its place."""
         last = len(self.info) - 1
         if i != last:
-            for name in ("x", "c", "const", "z", "temp", "noise", "pos", "scale", "offset",
-                         "points", "count", "start", "limit"):
+            for name in (
+                "x",
+                "c",
+                "const",
+                "z",
+                "temp",
+                "noise",
+                "pos",
+                "scale",
+                "offset",
+                "points",
+                "count",
+                "start",
+                "limit",
+            ):
                 array = getattr(self, name)
                 array[i] = array[last]
             self.info[i] = self.info[last]
@@ -136,7 +176,7 @@ class Rows:
         for i in np.flatnonzero(stroke_end):
             info = self.info[i]
             if self.count[i] > self.start[i]:
-                points = self.points[i, self.start[i]:self.count[i]].copy()
+                points = self.points[i, self.start[i] : self.count[i]].copy()
                 events.append(StrokeEvent(info.tag, info.sample, len(info.strokes), points))
                 info.strokes.append(points)
                 self.start[i] = self.count[i]

@@ -31,19 +31,26 @@ MODES = ("generate", "complete", "refine")
 class ConditionError(ValueError):
     """A condition name or value the model does not know; the message lists the known ones."""
 
+
 BOX = 255.0  # sketches are drawn in QuickDraw's box, as the training data is
 
 
-def filled_conditions(ckpt: Checkpoint, given: Mapping[str, str | None], seed: int, n: int
-                      ) -> list[dict[str, str]]:
+def filled_conditions(
+    ckpt: Checkpoint, given: Mapping[str, str | None], seed: int, n: int
+) -> list[dict[str, str]]:
     """Each of n alternatives' conditions for "generate": what was given, and a value drawn at
     random (seeded per alternative) for every attribute left out. The model only ever saw
     labelled drawings, so "any emotion" means some emotion, not an all-zero vector."""
     vocab, out = ckpt.vocab, []
     for i in range(n):
         rng = np.random.default_rng([seed % 2**64, i, 1])  # apart from the drawing's own stream
-        out.append({a: given.get(a) or str(rng.choice(vocab.values[a]))
-                    for a in vocab.attributes if vocab.values[a]})
+        out.append(
+            {
+                a: given.get(a) or str(rng.choice(vocab.values[a]))
+                for a in vocab.attributes
+                if vocab.values[a]
+            }
+        )
     return out
 
 
@@ -98,8 +105,9 @@ class Session:
     per-sketch random numbers, so a seed draws the same sketch on either.
     """
 
-    def __init__(self, ckpt: Checkpoint, library: SketchLibrary | None = None,
-                 fast: bool | None = None) -> None:
+    def __init__(
+        self, ckpt: Checkpoint, library: SketchLibrary | None = None, fast: bool | None = None
+    ) -> None:
         self.ckpt = ckpt
         self.library = library
         self.model = ckpt.model
@@ -107,8 +115,7 @@ class Session:
         usable = self.model.decoder.fused and self.device.type == "cpu"
         if fast and not usable:
             raise ValueError("the fast path runs the fused LSTM decoder on the CPU only")
-        self.fast = FastDecoder(self.model.decoder) if (usable if fast is None else fast) \
-            else None
+        self.fast = FastDecoder(self.model.decoder) if (usable if fast is None else fast) else None
         hidden = self.model.cfg.dec_rnn_size
         self.rows = Rows(hidden, self.model.z_dim, 4 * hidden, ckpt.scale_factor)
         self._ready: list[StrokeEvent | DoneEvent] = []  # library alternatives, sent next step
@@ -139,12 +146,13 @@ class Session:
         library = self.library if req.use_library else None
         drawn: list[Drawn] = []
         if library is not None and req.mode == "generate":
-            drawn = [Drawn([placement.to_doc(p) for p in d.strokes], d.source)
-                     for d in library.drawings(req.conditions, req.n, req.temperature, seed)]
+            drawn = [
+                Drawn([placement.to_doc(p) for p in d.strokes], d.source)
+                for d in library.drawings(req.conditions, req.n, req.temperature, seed)
+            ]
         elif library is not None and req.mode == "complete":
             wanted = req.n - 1 if req.n >= 3 else req.n  # leave one to the network's own idea
-            drawn = library.continuations(polylines, req.conditions, wanted, req.temperature,
-                                          seed)
+            drawn = library.continuations(polylines, req.conditions, wanted, req.temperature, seed)
         for i, d in enumerate(drawn):
             strokes = _limit(d.strokes, req.max_points)
             for j, stroke in enumerate(strokes):
@@ -154,14 +162,25 @@ class Session:
         if samples:
             self._add_rows(req, tag, polylines, cond, placement, seed, samples, library)
 
-    def _add_rows(self, req: Request, tag: Any, polylines: list[np.ndarray], cond: np.ndarray,
-                  placement: Placement, seed: int, samples: list[int],
-                  library: SketchLibrary | None) -> None:
+    def _add_rows(
+        self,
+        req: Request,
+        tag: Any,
+        polylines: list[np.ndarray],
+        cond: np.ndarray,
+        placement: Placement,
+        seed: int,
+        samples: list[int],
+        library: SketchLibrary | None,
+    ) -> None:
         """Start the network on the given alternatives of a request."""
         rngs = [np.random.default_rng([seed % 2**64, i]) for i in samples]
         cfg, n = self.model.cfg, len(samples)
-        noise = torch.tensor(np.stack([r.standard_normal(cfg.z_size + cfg.influence_size)
-                                       for r in rngs]), dtype=torch.float32, device=self.device)
+        noise = torch.tensor(
+            np.stack([r.standard_normal(cfg.z_size + cfg.influence_size) for r in rngs]),
+            dtype=torch.float32,
+            device=self.device,
+        )
         if req.mode == "generate" and cfg.use_condition:
             filled = filled_conditions(self.ckpt, req.conditions, seed, req.n)
             cond = np.stack([self.ckpt.vocab.encode(filled[i]) for i in samples])
@@ -183,11 +202,14 @@ class Session:
                     seen = seen[1:]
             s3 = S.polylines_to_stroke3(seen)  # from the box origin, as the training data is
             if len(s3) > cfg.max_seq_len:
-                raise ValueError(f"the strokes have {len(s3)} points after simplification"
-                                 f"{' (the last stroke alone)' if req.mode == 'complete' else ''}"
-                                 f"; the model reads at most {cfg.max_seq_len}")
-            s5 = torch.tensor(S.stroke3_to_stroke5(S.normalize(s3, self.ckpt.scale_factor)),
-                              device=self.device)
+                raise ValueError(
+                    f"the strokes have {len(s3)} points after simplification"
+                    f"{' (the last stroke alone)' if req.mode == 'complete' else ''}"
+                    f"; the model reads at most {cfg.max_seq_len}"
+                )
+            s5 = torch.tensor(
+                S.stroke3_to_stroke5(S.normalize(s3, self.ckpt.scale_factor)), device=self.device
+            )
             seq = torch.cat([start[None], s5]).expand(n, -1, -1)  # [n, P+1, 5]
             raster = None
             if cfg.needs_raster:
@@ -210,17 +232,31 @@ class Session:
                 pos = np.zeros(2)
         z_np, h_np, c_np = (t.float().cpu().numpy() for t in (z, h, c))
         prev_np = prev.float().cpu().numpy()
-        const = self.fast.constant(z_np) if self.fast is not None else \
-            np.zeros((n, self.rows.const_dim), np.float32)
+        const = (
+            self.fast.constant(z_np)
+            if self.fast is not None
+            else np.zeros((n, self.rows.const_dim), np.float32)
+        )
         steps = int(req.max_points) + 1
         for j, (i, rng) in enumerate(zip(samples, rngs)):
             noise = np.concatenate([rng.random((steps, 2)), rng.standard_normal((steps, 2))], 1)
-            self.rows.add(RowInfo(tag, i, source), np.concatenate([prev_np[j], h_np[j]]),
-                          c_np[j], const[j], z_np[j], float(req.temperature), noise, pos,
-                          placement.scale, placement.offset, int(req.max_points))
+            self.rows.add(
+                RowInfo(tag, i, source),
+                np.concatenate([prev_np[j], h_np[j]]),
+                c_np[j],
+                const[j],
+                z_np[j],
+                float(req.temperature),
+                noise,
+                pos,
+                placement.scale,
+                placement.offset,
+                int(req.max_points),
+            )
 
-    def _project(self, z: torch.Tensor, library: SketchLibrary, req: Request
-                 ) -> tuple[torch.Tensor, str]:
+    def _project(
+        self, z: torch.Tensor, library: SketchLibrary, req: Request
+    ) -> tuple[torch.Tensor, str]:
         """Blend the artist's latent with its projection onto the nearest real drawings
         (DeepFaceDrawing's slider): strength 0 keeps z, 1 takes the projection."""
         cond = self.model.cond_dim
@@ -229,8 +265,9 @@ class Session:
         if found is None:
             return z, "model"
         projected, used = found
-        blend = torch.tensor((1 - req.strength) * latent + req.strength * projected,
-                             dtype=z.dtype, device=z.device)
+        blend = torch.tensor(
+            (1 - req.strength) * latent + req.strength * projected, dtype=z.dtype, device=z.device
+        )
         z = z.clone()
         z[:, : z.shape[1] - cond] = blend
         return z, "projection:" + "+".join(i for i, _ in used[:3])
@@ -256,11 +293,14 @@ class Session:
         rows, n, dev = self.rows, len(self.rows), self.device
         prev = torch.from_numpy(rows.x[:n, :5]).to(dev)
         state = (torch.from_numpy(rows.x[:n, 5:]).to(dev), torch.from_numpy(rows.c[:n]).to(dev))
-        params, (h, c) = self.model.decoder.run(prev.unsqueeze(1),
-                                                torch.from_numpy(rows.z[:n]).to(dev), state)
-        out = draw(type(params)(*(p[:, 0] for p in params)),
-                   torch.from_numpy(rows.temp[:n]).to(dev),
-                   torch.from_numpy(noise).to(dev))
+        params, (h, c) = self.model.decoder.run(
+            prev.unsqueeze(1), torch.from_numpy(rows.z[:n]).to(dev), state
+        )
+        out = draw(
+            type(params)(*(p[:, 0] for p in params)),
+            torch.from_numpy(rows.temp[:n]).to(dev),
+            torch.from_numpy(noise).to(dev),
+        )
         return h.float().cpu().numpy(), c.float().cpu().numpy(), out.cpu().numpy()
 
     def cancel(self, tag: Any) -> None:
@@ -280,8 +320,9 @@ def _limit(strokes: list[np.ndarray], max_points: int) -> list[np.ndarray]:
     return out
 
 
-def stream(ckpt: Checkpoint, req: Request, library: SketchLibrary | None = None
-           ) -> Iterator[StrokeEvent | DoneEvent]:
+def stream(
+    ckpt: Checkpoint, req: Request, library: SketchLibrary | None = None
+) -> Iterator[StrokeEvent | DoneEvent]:
     """Yield each alternative's strokes as they finish, then one DoneEvent per alternative."""
     session = Session(ckpt, library)
     session.add(req)
@@ -289,8 +330,9 @@ def stream(ckpt: Checkpoint, req: Request, library: SketchLibrary | None = None
         yield from session.step()
 
 
-def sample(ckpt: Checkpoint, req: Request, library: SketchLibrary | None = None
-           ) -> list[list[np.ndarray]]:
+def sample(
+    ckpt: Checkpoint, req: Request, library: SketchLibrary | None = None
+) -> list[list[np.ndarray]]:
     """The n finished sketches of a request in document units.
 
     For "complete" each sketch is the given strokes, exactly as given, followed by the new ones;
@@ -312,24 +354,38 @@ def main(argv: list[str] | None = None) -> None:
     from . import cli
     from .render import write_grid
 
-    ap = cli.parser(PROG, "Draw sketches from a checkpoint's conditions into an SVG or PNG grid.",
-                    epilog="example:\n  python -m model.sample --checkpoint model/weights/objects "
-                    "--n 8 --condition category=cat --out cats.svg")
-    ap.add_argument("--checkpoint", required=True, metavar="DIR",
-                    help="checkpoint folder, e.g. model/weights/objects or model/weights/faces")
+    ap = cli.parser(
+        PROG,
+        "Draw sketches from a checkpoint's conditions into an SVG or PNG grid.",
+        epilog="example:\n  python -m model.sample --checkpoint model/weights/objects "
+        "--n 8 --condition category=cat --out cats.svg",
+    )
+    ap.add_argument(
+        "--checkpoint",
+        required=True,
+        metavar="DIR",
+        help="checkpoint folder, e.g. model/weights/objects or model/weights/faces",
+    )
     ap.add_argument("--out", required=True, metavar="FILE", help="grid to write: .svg or .png")
-    ap.add_argument("--condition", action="append", default=[], metavar="NAME=VALUE",
-                    help="a condition, e.g. category=cat (repeatable; default: the model "
-                         "picks each at random)")
+    ap.add_argument(
+        "--condition",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a condition, e.g. category=cat (repeatable; default: the model picks each at random)",
+    )
     ap.add_argument("--n", type=int, default=8, help="sketches to draw")
-    ap.add_argument("--temperature", type=float, default=0.5,
-                    help="variety: 0.01 (safe) to 2.0 (wild)")
-    ap.add_argument("--seed", type=int, default=0, help="random seed; the same seed draws the "
-                    "same sketches")
+    ap.add_argument(
+        "--temperature", type=float, default=0.5, help="variety: 0.01 (safe) to 2.0 (wild)"
+    )
+    ap.add_argument(
+        "--seed", type=int, default=0, help="random seed; the same seed draws the same sketches"
+    )
     args = ap.parse_args(argv)
     pairs = [c.partition("=") for c in args.condition]
-    bad = [c for c, (name, sep, value) in zip(args.condition, pairs)
-           if not (name and sep and value)]
+    bad = [
+        c for c, (name, sep, value) in zip(args.condition, pairs) if not (name and sep and value)
+    ]
     if bad:
         ap.error(f"--condition {bad[0]!r}: write NAME=VALUE, e.g. category=cat")
     if args.n < 1:
@@ -344,8 +400,9 @@ def main(argv: list[str] | None = None) -> None:
         ckpt.vocab.encode(conditions)
     except ValueError as e:
         raise ConditionError(f"{args.checkpoint}: {e}") from None
-    sketches = sample(ckpt, Request(conditions=conditions, n=args.n,
-                                    temperature=args.temperature, seed=args.seed))
+    sketches = sample(
+        ckpt, Request(conditions=conditions, n=args.n, temperature=args.temperature, seed=args.seed)
+    )
     label = ", ".join(f"{k}={v}" for k, v in conditions.items()) or "unconditional"
     write_grid(args.out, sketches, [label] * len(sketches))
     print(f"wrote {args.n} sketches to {args.out}")

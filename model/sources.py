@@ -128,8 +128,10 @@ def read_sketchrnn_npz(
             if labels is not None:
                 labels = np.asarray(labels).reshape(-1)
                 if len(labels) != len(items) or labels.dtype.kind not in "iuf":
-                    raise SourceError(f"{name}: '{split}_label' must hold one number per sketch "
-                                      f"({len(items)}); it has {len(labels)} {labels.dtype}")
+                    raise SourceError(
+                        f"{name}: '{split}_label' must hold one number per sketch "
+                        f"({len(items)}); it has {len(labels)} {labels.dtype}"
+                    )
             for i, item in enumerate(items):
                 where = f"{name}:{split}[{i}]"
                 try:
@@ -247,8 +249,22 @@ _TRANSFORM_RE = re.compile(r"\s*(matrix|translate|scale|rotate)\s*\(([^)]*)\)\s*
 _LENGTH_RE = re.compile(rf"\s*({_NUMBER})\s*(px)?\s*$")
 _ARITY = {"M": 2, "L": 2, "H": 1, "V": 1, "C": 6, "S": 4, "Q": 4, "T": 2, "A": 7, "Z": 0}
 _GROUPS = {"svg", "g", "a", "switch"}
-_NOT_DRAWN = {"defs", "clipPath", "mask", "symbol", "marker", "pattern", "title", "desc",
-              "metadata", "style", "script", "linearGradient", "radialGradient", "filter"}
+_NOT_DRAWN = {
+    "defs",
+    "clipPath",
+    "mask",
+    "symbol",
+    "marker",
+    "pattern",
+    "title",
+    "desc",
+    "metadata",
+    "style",
+    "script",
+    "linearGradient",
+    "radialGradient",
+    "filter",
+}
 _CURVE_STEPS = 8
 _MAX_DEPTH = 200
 
@@ -270,8 +286,10 @@ def _transform(text: str, where: str) -> np.ndarray:
     while pos < len(text):
         match = _TRANSFORM_RE.match(text, pos)
         if not match:
-            raise SourceError(f"{where}: cannot read transform {text[:60]!r} (supported: "
-                              "matrix, translate, scale, rotate)")
+            raise SourceError(
+                f"{where}: cannot read transform {text[:60]!r} (supported: "
+                "matrix, translate, scale, rotate)"
+            )
         name, args, pos = match.group(1), _numbers(match.group(2), where), match.end()
         m, n = np.eye(3), len(args)
         if name == "matrix" and n == 6:
@@ -307,8 +325,7 @@ def _bezier(points: np.ndarray) -> list[np.ndarray]:
         p0, p1, p2 = points
         return list((1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2)
     p0, p1, p2, p3 = points
-    return list((1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t**2 * p2
-                + t**3 * p3)
+    return list((1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t**2 * p2 + t**3 * p3)
 
 
 def _arc(start: np.ndarray, args: list[float], end: np.ndarray) -> list[np.ndarray]:
@@ -347,7 +364,7 @@ def _path(d: str, where: str) -> list[np.ndarray]:
     while pos < len(d):
         match = _PATH_TOKEN.match(d, pos)
         if not match:
-            raise SourceError(f"{where}: bad path data near {d[pos:pos + 20]!r}")
+            raise SourceError(f"{where}: bad path data near {d[pos : pos + 20]!r}")
         if match.group(1):
             tokens.append(match.group(1))
         elif match.group(2):
@@ -367,10 +384,12 @@ def _path(d: str, where: str) -> list[np.ndarray]:
         if isinstance(tokens[i], str):
             cmd, i = str(tokens[i]), i + 1
         elif not cmd or cmd in "Zz":
-            raise SourceError(f"{where}: number {tokens[i]:g} in path data has no command "
-                              "before it (path data starts with 'M')")
+            raise SourceError(
+                f"{where}: number {tokens[i]:g} in path data has no command "
+                "before it (path data starts with 'M')"
+            )
         kind, rel = cmd.upper(), cmd.islower()
-        args = tokens[i:i + _ARITY[kind]]
+        args = tokens[i : i + _ARITY[kind]]
         if len(args) < _ARITY[kind] or any(isinstance(a, str) for a in args):
             raise SourceError(f"{where}: '{cmd}' needs {_ARITY[kind]} numbers")
         i += len(args)
@@ -442,8 +461,14 @@ def _shape(el: ET.Element, tag: str, where: str) -> list[np.ndarray]:
 _SHAPES = {"polyline", "polygon", "line", "path", "rect", "circle", "ellipse"}
 
 
-def _walk(el: ET.Element, ctm: np.ndarray, out: list[np.ndarray], ignored: Counter,
-          name: str, depth: int = 0) -> None:
+def _walk(
+    el: ET.Element,
+    ctm: np.ndarray,
+    out: list[np.ndarray],
+    ignored: Counter,
+    name: str,
+    depth: int = 0,
+) -> None:
     """Collect the polylines under `el` in document order, in root coordinates."""
     if depth > _MAX_DEPTH:
         raise SourceError(f"{name}: elements are nested more than {_MAX_DEPTH} deep")
@@ -453,8 +478,9 @@ def _walk(el: ET.Element, ctm: np.ndarray, out: list[np.ndarray], ignored: Count
             continue
         tag = _local(child.tag)
         seen[tag] += 1
-        where = f"{name}: <{tag}> #{seen[tag]}" + (f" id={child.get('id')!r}"
-                                                   if child.get("id") else "")
+        where = f"{name}: <{tag}> #{seen[tag]}" + (
+            f" id={child.get('id')!r}" if child.get("id") else ""
+        )
         if tag in _NOT_DRAWN or child.get("display") == "none":
             continue
         if tag not in _GROUPS and tag not in _SHAPES:
@@ -485,8 +511,10 @@ def read_svg(
     except OSError as exc:
         raise SourceError(f"{name}: cannot read ({exc.strerror})") from None
     if re.search(rb"<!\s*(DOCTYPE|ENTITY)", data, re.IGNORECASE):
-        raise SourceError(f"{name}: has a DOCTYPE or ENTITY declaration, which is not allowed "
-                          "(entities can expand without bound); remove it and try again")
+        raise SourceError(
+            f"{name}: has a DOCTYPE or ENTITY declaration, which is not allowed "
+            "(entities can expand without bound); remove it and try again"
+        )
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
@@ -495,8 +523,7 @@ def read_svg(
         raise SourceError(f"{name}: the root element is <{_local(root.tag)}>, not <svg>")
     polylines: list[np.ndarray] = []
     ignored: Counter = Counter()
-    _walk(root, _transform(root.get("transform", ""), f"{name}: <svg>"), polylines, ignored,
-          name)
+    _walk(root, _transform(root.get("transform", ""), f"{name}: <svg>"), polylines, ignored, name)
     if ignored and report is not None:
         kinds = ", ".join(f"<{t}> x{n}" for t, n in sorted(ignored.items()))
         report.warn(f"{name}: ignored elements it cannot draw: {kinds}")
@@ -525,8 +552,11 @@ def find_sources(paths: Iterable[str | Path]) -> list[Path]:
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found += sorted(f for f in p.rglob("*") if f.is_file() and source_kind(f)
-                            and not f.name.startswith("."))
+            found += sorted(
+                f
+                for f in p.rglob("*")
+                if f.is_file() and source_kind(f) and not f.name.startswith(".")
+            )
         elif p.is_file():
             if not source_kind(p):
                 raise SourceError(f"{p}: unsupported file type; use .npz, .ndjson or .svg")

@@ -48,9 +48,16 @@ def learning_rate(step: int, cfg: TrainConfig) -> float:
 
 
 @torch.no_grad()
-def evaluate_losses(model: SketchModel, data: PreparedData, split: str, device: torch.device,
-                    batch_size: int = 100, alpha: float | None = None, scale: float | None = None,
-                    vocab: ConditionVocab | None = None) -> dict[str, float]:
+def evaluate_losses(
+    model: SketchModel,
+    data: PreparedData,
+    split: str,
+    device: torch.device,
+    batch_size: int = 100,
+    alpha: float | None = None,
+    scale: float | None = None,
+    vocab: ConditionVocab | None = None,
+) -> dict[str, float]:
     """Mean l_r, l_kl (and l_img, loss) over every sketch of a split, as magenta's eval.
 
     scale and vocab are the checkpoint's when the data is not what the model was trained on.
@@ -62,9 +69,16 @@ def evaluate_losses(model: SketchModel, data: PreparedData, split: str, device: 
     torch.manual_seed(0)
     sums: dict[str, float] = {}
     count = 0
-    batcher = Batcher(data, split, batch_size, max_len=cfg.max_seq_len, augment=False,
-                      raster_size=cfg.raster_size if cfg.needs_raster else 0, scale=scale,
-                      vocab=vocab)
+    batcher = Batcher(
+        data,
+        split,
+        batch_size,
+        max_len=cfg.max_seq_len,
+        augment=False,
+        raster_size=cfg.raster_size if cfg.needs_raster else 0,
+        scale=scale,
+        vocab=vocab,
+    )
     for batch in batcher.iterate_once():
         terms = model(to_inputs(batch, device), alpha, mask_pen=True)
         n = batch.lengths.shape[0]
@@ -77,15 +91,27 @@ def evaluate_losses(model: SketchModel, data: PreparedData, split: str, device: 
 
 def git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, cwd=Path(__file__).parent, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            timeout=5,
+        )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
 
 
-def train(model_cfg: ModelConfig, train_cfg: TrainConfig, data_paths: list[str], out: Path,
-          device: torch.device, description: str = "", quiet: bool = False) -> Path:
+def train(
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    data_paths: list[str],
+    out: Path,
+    device: torch.device,
+    description: str = "",
+    quiet: bool = False,
+) -> Path:
     """Train (or resume) into `out`; returns the checkpoint folder."""
     data = PreparedData.merge([PreparedData.load(p) for p in data_paths])
     vocab = data.vocab
@@ -93,17 +119,23 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, data_paths: list[str],
     if (out / checkpoint.CONFIG).exists():
         ckpt = checkpoint.load(out, device)
         asked = dataclasses.replace(model_cfg, condition_dim=ckpt.config.condition_dim)
-        ignored = [f"{f.name}={getattr(asked, f.name)!r} (it has {getattr(ckpt.config, f.name)!r})"
-                   for f in dataclasses.fields(asked)
-                   if getattr(asked, f.name) != getattr(ckpt.config, f.name)]
+        ignored = [
+            f"{f.name}={getattr(asked, f.name)!r} (it has {getattr(ckpt.config, f.name)!r})"
+            for f in dataclasses.fields(asked)
+            if getattr(asked, f.name) != getattr(ckpt.config, f.name)
+        ]
         if ignored:
-            print(f"note: {out} keeps the model config it was built with, so these are ignored: "
-                  f"{', '.join(ignored)}; use a new --out to train that model", file=sys.stderr)
+            print(
+                f"note: {out} keeps the model config it was built with, so these are ignored: "
+                f"{', '.join(ignored)}; use a new --out to train that model",
+                file=sys.stderr,
+            )
         model_cfg, step = ckpt.config, ckpt.step
         model = ckpt.model
         if ckpt.vocab != vocab:
-            raise cli.CommandError(f"{out} was trained with other conditions than the --data "
-                                   "holds; use a new --out")
+            raise cli.CommandError(
+                f"{out} was trained with other conditions than the --data holds; use a new --out"
+            )
         print(f"resuming {out} at step {step}", file=sys.stderr)
     else:
         model_cfg = dataclasses.replace(model_cfg, condition_dim=vocab.dim)
@@ -116,10 +148,18 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, data_paths: list[str],
         if not optimizer_state:
             print("no optimizer state saved; Adam starts fresh", file=sys.stderr)
     raster = model_cfg.raster_size if model_cfg.needs_raster else 0
-    batches = Batcher(data, "train", train_cfg.batch_size, max_len=model_cfg.max_seq_len,
-                      augment=True, raster_size=raster, seed=train_cfg.seed + step,
-                      scale_jitter=train_cfg.augment_scale, drop_prob=train_cfg.augment_drop,
-                      prefix_prob=train_cfg.prefix_prob if model_cfg.encoder == "rnn" else 0.0)
+    batches = Batcher(
+        data,
+        "train",
+        train_cfg.batch_size,
+        max_len=model_cfg.max_seq_len,
+        augment=True,
+        raster_size=raster,
+        seed=train_cfg.seed + step,
+        scale_jitter=train_cfg.augment_scale,
+        drop_prob=train_cfg.augment_drop,
+        prefix_prob=train_cfg.prefix_prob if model_cfg.encoder == "rnn" else 0.0,
+    )
     use_amp = train_cfg.amp and device.type == "cuda"
     params = sum(p.numel() for p in model.parameters())
     meta: dict[str, Any] = {
@@ -136,18 +176,33 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, data_paths: list[str],
 
     def save(at: int) -> None:
         meta.update(metrics=metrics, trained_steps=at)
-        checkpoint.save(out, model, vocab, data.scale_factor, train=train_cfg, step=at, meta=meta,
-                        optimizer=optimizer)
+        checkpoint.save(
+            out,
+            model,
+            vocab,
+            data.scale_factor,
+            train=train_cfg,
+            step=at,
+            meta=meta,
+            optimizer=optimizer,
+        )
 
-    bar = tqdm(total=train_cfg.steps, initial=step, desc=f"{model_cfg.preset}", unit="step",
-               disable=quiet, dynamic_ncols=True)
+    bar = tqdm(
+        total=train_cfg.steps,
+        initial=step,
+        desc=f"{model_cfg.preset}",
+        unit="step",
+        disable=quiet,
+        dynamic_ncols=True,
+    )
     started = time.perf_counter()
     while step < train_cfg.steps:
         lr = learning_rate(step, train_cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        alpha = kl_weight(step, model_cfg.kl_weight, model_cfg.kl_weight_start,
-                          model_cfg.kl_decay_rate)
+        alpha = kl_weight(
+            step, model_cfg.kl_weight, model_cfg.kl_weight_start, model_cfg.kl_decay_rate
+        )
         inp = to_inputs(next(batches), device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
             terms = model(inp, alpha)
@@ -158,18 +213,29 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, data_paths: list[str],
         step += 1
         loss_value = float(terms.loss.detach())
         if not math.isfinite(loss_value):
-            raise SystemExit(f"the loss became {loss_value} at step {step}; "
-                             "lower the learning rate or check the data")
+            raise SystemExit(
+                f"the loss became {loss_value} at step {step}; "
+                "lower the learning rate or check the data"
+            )
         bar.update(1)
         shown = {k: float(getattr(terms, k).detach()) for k in ("l_r", "l_kl", "l_img")}
-        bar.set_postfix(loss=f"{loss_value:.3f}", **{k: f"{v:.3f}" for k, v in shown.items()},
-                        lr=f"{lr:.1e}", refresh=False)
+        bar.set_postfix(
+            loss=f"{loss_value:.3f}",
+            **{k: f"{v:.3f}" for k, v in shown.items()},
+            lr=f"{lr:.1e}",
+            refresh=False,
+        )
         if step % train_cfg.eval_every == 0 or step == train_cfg.steps:
             valid = evaluate_losses(model, data, "valid", device, train_cfg.batch_size)
-            metrics = {"step": step, "valid": valid,
-                       "seconds": round(time.perf_counter() - started, 1)}
-            bar.write(f"step {step}: valid l_r {valid['l_r']:.4f}  l_kl {valid['l_kl']:.4f}  "
-                      f"l_img {valid['l_img']:.4f}")
+            metrics = {
+                "step": step,
+                "valid": valid,
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+            bar.write(
+                f"step {step}: valid l_r {valid['l_r']:.4f}  l_kl {valid['l_kl']:.4f}  "
+                f"l_img {valid['l_img']:.4f}"
+            )
         if step % train_cfg.save_every == 0 or step == train_cfg.steps:
             save(step)
     bar.close()
@@ -197,34 +263,66 @@ PROG = "python -m model.train"
 def build_parser() -> argparse.ArgumentParser:
     """The command line, with every option's default in --help."""
     defaults = TrainConfig()
-    ap = cli.parser(PROG, "Train (or resume) a sketch model on prepared data.", epilog=(
-        "example:\n  python -m model.train --config ai-sketcher --small --data data/objects.npz "
-        "--out runs/objects --steps 5000 --batch-size 64\n\nThe --out folder is a loadable "
-        "checkpoint at every save; the same command again resumes from it."))
+    ap = cli.parser(
+        PROG,
+        "Train (or resume) a sketch model on prepared data.",
+        epilog=(
+            "example:\n  python -m model.train --config ai-sketcher --small "
+            "--data data/objects.npz --out runs/objects --steps 5000 --batch-size 64\n\n"
+            "The --out folder is a loadable checkpoint at every save; the same command again "
+            "resumes from it."
+        ),
+    )
     io = ap.add_argument_group("data and output")
-    io.add_argument("--data", nargs="+", required=True, metavar="NPZ",
-                    help="prepared .npz file(s) from python -m model.prepare (merged)")
-    io.add_argument("--out", required=True, metavar="DIR",
-                    help="checkpoint folder, resumed if it holds one")
+    io.add_argument(
+        "--data",
+        nargs="+",
+        required=True,
+        metavar="NPZ",
+        help="prepared .npz file(s) from python -m model.prepare (merged)",
+    )
+    io.add_argument(
+        "--out", required=True, metavar="DIR", help="checkpoint folder, resumed if it holds one"
+    )
     io.add_argument("--description", default="", help="recorded in the checkpoint's meta")
     model = ap.add_argument_group("model")
-    model.add_argument("--config", default="ai-sketcher", choices=tuple(PRESETS),
-                       metavar="PRESET", help=f"network preset: {', '.join(PRESETS)}")
-    model.add_argument("--small", action="store_true",
-                       help="small sizes for CPU training (BiLSTM 64, decoder 128, z 32)")
+    model.add_argument(
+        "--config",
+        default="ai-sketcher",
+        choices=tuple(PRESETS),
+        metavar="PRESET",
+        help=f"network preset: {', '.join(PRESETS)}",
+    )
+    model.add_argument(
+        "--small",
+        action="store_true",
+        help="small sizes for CPU training (BiLSTM 64, decoder 128, z 32)",
+    )
     run = ap.add_argument_group("training")
-    run.add_argument("--steps", type=int,
-                     help=f"total optimiser steps, counting resumed ones (default: "
-                          f"{defaults.steps})")
-    run.add_argument("--batch-size", type=int,
-                     help=f"sketches per step (default: {defaults.batch_size}; the documented "
-                          "CPU runs use 64)")
+    run.add_argument(
+        "--steps",
+        type=int,
+        help=f"total optimiser steps, counting resumed ones (default: {defaults.steps})",
+    )
+    run.add_argument(
+        "--batch-size",
+        type=int,
+        help=f"sketches per step (default: {defaults.batch_size}; the documented CPU runs use 64)",
+    )
     run.add_argument("--seed", type=int, help=f"random seed (default: {defaults.seed})")
-    run.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                     help="override a ModelConfig or TrainConfig field (JSON value), e.g. "
-                          "prior_dropout=0.3 (repeatable)")
-    run.add_argument("--device", default="auto",
-                     help="auto (CUDA if there is a GPU, else CPU), cpu, cuda or cuda:N")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a ModelConfig or TrainConfig field (JSON value), e.g. "
+        "prior_dropout=0.3 (repeatable)",
+    )
+    run.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA if there is a GPU, else CPU), cpu, cuda or cuda:N",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     return ap
 
@@ -234,14 +332,16 @@ def main(argv: list[str] | None = None) -> None:
     ap = build_parser()
     args = ap.parse_args(argv)
     known = {f.name for f in dataclasses.fields(ModelConfig)} | {
-        f.name for f in dataclasses.fields(TrainConfig)}
+        f.name for f in dataclasses.fields(TrainConfig)
+    }
     bad = [p for p in args.set if p.partition("=")[0] not in known]
     if bad:
-        ap.error(f"--set {bad[0]!r}: no such config field; the fields are in model/config.py "
-                 "(ModelConfig, TrainConfig)")
+        ap.error(
+            f"--set {bad[0]!r}: no such config field; the fields are in model/config.py "
+            "(ModelConfig, TrainConfig)"
+        )
     try:
-        model_cfg = preset(args.config, small=args.small,
-                           **parse_overrides(args.set, ModelConfig))
+        model_cfg = preset(args.config, small=args.small, **parse_overrides(args.set, ModelConfig))
         train_over = parse_overrides(args.set, TrainConfig)
         for name in ("steps", "batch_size", "seed"):
             if getattr(args, name) is not None:
@@ -249,8 +349,11 @@ def main(argv: list[str] | None = None) -> None:
         train_cfg = from_dict(TrainConfig, {**dataclasses.asdict(TrainConfig()), **train_over})
     except (ValueError, TypeError, json.JSONDecodeError) as e:
         ap.error(str(e))
-    train_cfg = dataclasses.replace(train_cfg, steps=cli.quick(train_cfg.steps, 2, "steps"),
-                                    batch_size=cli.quick(train_cfg.batch_size, 16))
+    train_cfg = dataclasses.replace(
+        train_cfg,
+        steps=cli.quick(train_cfg.steps, 2, "steps"),
+        batch_size=cli.quick(train_cfg.batch_size, 16),
+    )
     out = cli.output_dir(args.out)
     device = pick_device(args.device)
     out = train(model_cfg, train_cfg, args.data, out, device, args.description, args.quiet)

@@ -24,39 +24,80 @@ PROG = "sketch-server"
 
 def parse_args(argv: list[str] | None = None) -> ServerConfig:
     """The command line as a ServerConfig; a malformed option exits 2 with one line."""
-    ap = cli.parser(PROG, "AI-Sketcher's local server for the add-ons and the drawing page: "
-                    "loads the models, then serves.", epilog="example:\n"
-                    "  python -m sketch_server --port 0 --model model/weights/faces\n\nThe "
-                    "`ready ws://HOST:PORT` on stdout says it is serving; the drawing page is at\n"
-                    "http://HOST:PORT/ and the messages are specified in docs/protocol.md.\n"
-                    "SIGINT or SIGTERM exits with status 0.")
+    ap = cli.parser(
+        PROG,
+        "AI-Sketcher's local server for the add-ons and the drawing page: "
+        "loads the models, then serves.",
+        epilog="example:\n"
+        "  python -m sketch_server --port 0 --model model/weights/faces\n\nThe "
+        "`ready ws://HOST:PORT` on stdout says it is serving; the drawing page is at\n"
+        "http://HOST:PORT/ and the messages are specified in docs/protocol.md.\n"
+        "SIGINT or SIGTERM exits with status 0.",
+    )
     net = ap.add_argument_group("network")
-    net.add_argument("--host", default=DEFAULT_HOST,
-                     help="interface to listen on; the default lets in only this machine")
-    net.add_argument("--port", type=int, default=DEFAULT_PORT,
-                     help="TCP port; 0 picks a free one (the ready line says which)")
-    net.add_argument("--token", help="secret every client must send in its hello; visible to "
-                     "other users in `ps`, so prefer AI_SKETCHER_TOKEN or --token-file "
-                     "(default: none needed)")
-    net.add_argument("--token-file", type=Path, metavar="FILE",
-                     help="read the token from FILE (first line), which others may not read "
-                          "(chmod 600); default: $AI_SKETCHER_TOKEN if set")
-    net.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
-                     help="browser Origin allowed to connect, e.g. http://localhost:3000 "
-                          "(repeatable; default: browsers are refused)")
+    net.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help="interface to listen on; the default lets in only this machine",
+    )
+    net.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="TCP port; 0 picks a free one (the ready line says which)",
+    )
+    net.add_argument(
+        "--token",
+        help="secret every client must send in its hello; visible to "
+        "other users in `ps`, so prefer AI_SKETCHER_TOKEN or --token-file "
+        "(default: none needed)",
+    )
+    net.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="read the token from FILE (first line), which others may not read "
+        "(chmod 600); default: $AI_SKETCHER_TOKEN if set",
+    )
+    net.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="browser Origin allowed to connect, e.g. http://localhost:3000 "
+        "(repeatable; default: browsers are refused)",
+    )
     models = ap.add_argument_group("models")
-    models.add_argument("--model", action="append", default=[], metavar="DIR", type=Path,
-                        help="checkpoint folder to serve, named by its folder (repeatable; the "
-                             "first is the default model; default: the shipped 'objects' and "
-                             "'faces')")
-    models.add_argument("--device", default="auto",
-                        help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
-    ap.add_argument("--log-level", default="info", choices=LOG_LEVELS, metavar="LEVEL",
-                    help=f"what goes to stderr: {', '.join(LOG_LEVELS)}")
+    models.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="DIR",
+        type=Path,
+        help="checkpoint folder to serve, named by its folder (repeatable; the "
+        "first is the default model; default: the shipped 'objects' and "
+        "'faces')",
+    )
+    models.add_argument(
+        "--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N"
+    )
+    ap.add_argument(
+        "--log-level",
+        default="info",
+        choices=LOG_LEVELS,
+        metavar="LEVEL",
+        help=f"what goes to stderr: {', '.join(LOG_LEVELS)}",
+    )
     args = ap.parse_args(argv)
-    return ServerConfig(host=args.host, port=args.port, models=tuple(args.model),
-                        device=args.device, token=_token(args.token, args.token_file),
-                        allowed_origins=tuple(args.allow_origin), log_level=args.log_level)
+    return ServerConfig(
+        host=args.host,
+        port=args.port,
+        models=tuple(args.model),
+        device=args.device,
+        token=_token(args.token, args.token_file),
+        allowed_origins=tuple(args.allow_origin),
+        log_level=args.log_level,
+    )
 
 
 TOKEN_ENV = "AI_SKETCHER_TOKEN"
@@ -74,8 +115,10 @@ def _token(given: str | None, path: Path | None) -> str | None:
     except OSError as e:
         raise ConfigError(f"--token-file {path}: {e.strerror or e}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"--token-file {path} can be read by other users; make it yours "
-                          f"alone with `chmod 600 {path}`")
+        raise ConfigError(
+            f"--token-file {path} can be read by other users; make it yours "
+            f"alone with `chmod 600 {path}`"
+        )
     token = text.splitlines()[0].strip() if text.strip() else ""
     if not token:
         raise ConfigError(f"--token-file {path} is empty; put the token on its first line")
@@ -131,8 +174,11 @@ def _run(argv: list[str] | None) -> None:
     second one while closing, ends it quietly too)."""
     try:
         config = parse_args(argv)
-        logging.basicConfig(stream=sys.stderr, level=config.log_level.upper(),
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            stream=sys.stderr,
+            level=config.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
         if config.log_level != "debug":  # websockets logs every connection open and close
             logging.getLogger("sketch_server.websockets").setLevel(logging.WARNING)
         asyncio.run(serve(config))

@@ -54,20 +54,29 @@ class ServerConfig:
         if self.token is not None and not 1 <= len(self.token) <= 1024:
             raise ConfigError("token must be 1 to 1024 characters long")
         if self.log_level.lower() not in LOG_LEVELS:
-            raise ConfigError(f"log level must be one of {', '.join(LOG_LEVELS)}, "
-                              f"not {self.log_level!r}")
-        for name in ("max_jobs_per_connection", "max_jobs", "max_rows", "max_frame",
-                     "max_connections"):
+            raise ConfigError(
+                f"log level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
+            )
+        for name in (
+            "max_jobs_per_connection",
+            "max_jobs",
+            "max_rows",
+            "max_frame",
+            "max_connections",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
         if self.torch_threads < 0:
-            raise ConfigError(f"torch_threads must be 0 (torch's default) or more, "
-                              f"not {self.torch_threads}")
+            raise ConfigError(
+                f"torch_threads must be 0 (torch's default) or more, not {self.torch_threads}"
+            )
         for name in ("ping_interval", "ping_timeout", "close_timeout", "hello_timeout"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ConfigError(f"{name} must be a positive number of seconds, not {value}")
         for origin in self.allowed_origins:
             if not origin or origin != origin.strip() or origin.endswith("/"):
-                raise ConfigError(f"allowed origin {origin!r} must look like "
-                                  "'http://localhost:3000': scheme, host and port, no path")
+                raise ConfigError(
+                    f"allowed origin {origin!r} must look like "
+                    "'http://localhost:3000': scheme, host and port, no path"
+                )

@@ -66,12 +66,16 @@ def _parse(frame: str | bytes, greeted: bool) -> ClientMessage:
         try:  # JSON's \ud800-style escapes can make strings that no reply could carry
             json.dumps(d, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
-            raise ProtocolError("bad_request", "text frame holds an unpaired UTF-16 surrogate "
-                                "escape (\\ud800 to \\udfff), which is not valid Unicode") from None
+            raise ProtocolError(
+                "bad_request",
+                "text frame holds an unpaired UTF-16 surrogate "
+                "escape (\\ud800 to \\udfff), which is not valid Unicode",
+            ) from None
     if not greeted and d["type"] != "hello":
         kind = d["type"] if len(d["type"]) <= 40 else d["type"][:37] + "..."
-        raise ProtocolError("bad_request", f"the first message must be hello, not {kind}",
-                            readable_id(d))
+        raise ProtocolError(
+            "bad_request", f"the first message must be hello, not {kind}", readable_id(d)
+        )
     return parse_client_message(d)
 
 
@@ -102,10 +106,15 @@ class Connection:
                         async with asyncio.timeout_at(deadline):
                             frame = await self.ws.recv()
                     except TimeoutError:
-                        log.info("%s sent no hello within %g s; closing", self.peer,
-                                 self.config.hello_timeout)
-                        await self.ws.close(CloseCode.POLICY_VIOLATION,
-                                            f"no hello within {self.config.hello_timeout:g} s")
+                        log.info(
+                            "%s sent no hello within %g s; closing",
+                            self.peer,
+                            self.config.hello_timeout,
+                        )
+                        await self.ws.close(
+                            CloseCode.POLICY_VIOLATION,
+                            f"no hello within {self.config.hello_timeout:g} s",
+                        )
                         return
                 else:
                     frame = await self.ws.recv()
@@ -121,8 +130,12 @@ class Connection:
         for job in self.jobs.values():
             self.engine.cancel(job)
         if self.jobs:
-            log.info("%s (%s) left with %d open request(s); cancelled them", self.peer,
-                     self.client, len(self.jobs))
+            log.info(
+                "%s (%s) left with %d open request(s); cancelled them",
+                self.peer,
+                self.client,
+                len(self.jobs),
+            )
         self.jobs.clear()
         for task in self.forwarders:
             task.cancel()
@@ -141,14 +154,21 @@ class Connection:
         self.guides.clear()
         for rid in ended:
             try:
-                await self._send(Error(id=rid, code="busy", message="the server is shutting "
-                                       "down; send the request again when it is back"),
-                                 bool(self.binary))
+                await self._send(
+                    Error(
+                        id=rid,
+                        code="busy",
+                        message="the server is shutting "
+                        "down; send the request again when it is back",
+                    ),
+                    bool(self.binary),
+                )
             except ConnectionClosed:
                 return
 
-    async def _send(self, msg: Hello | Welcome | StrokeChunk | Done | GuideResult | Error,
-                    binary: bool) -> None:
+    async def _send(
+        self, msg: Hello | Welcome | StrokeChunk | Done | GuideResult | Error, binary: bool
+    ) -> None:
         await self.ws.send(encode(msg, binary=binary))
 
     async def _on_frame(self, frame: str | bytes) -> None:
@@ -182,25 +202,39 @@ class Connection:
             rid = msg.id if isinstance(msg, (Suggest, Guide)) else None
             if rid is not None and rid in self.jobs:  # it started: its forwarder sends its end
                 return
-            await self._send(Error(id=rid, code="internal", message="the server failed to handle "
-                                   "this message; the server log has the details"), reply_binary)
+            await self._send(
+                Error(
+                    id=rid,
+                    code="internal",
+                    message="the server failed to handle "
+                    "this message; the server log has the details",
+                ),
+                reply_binary,
+            )
 
     async def _hello(self, msg: Hello, frame_binary: bool) -> None:
         if self.binary is not None:
-            raise ProtocolError("bad_request", "this connection has already said hello; "
-                                "send hello only once per connection")
+            raise ProtocolError(
+                "bad_request",
+                "this connection has already said hello; send hello only once per connection",
+            )
         token = self.config.token
         if token is not None:
             delay = self.server.auth_delay(self.host)
             if delay:
                 await asyncio.sleep(delay)
             if msg.token is None:
-                why = ("this server needs a token: put the token it was started with (--token, "
-                       "AI_SKETCHER_TOKEN or --token-file) in hello.token")
-            elif not hmac.compare_digest(msg.token.encode("utf-8", "surrogatepass"),
-                                         token.encode("utf-8", "surrogatepass")):
-                why = ("hello.token is wrong; use the token the server was started with "
-                       "(--token, AI_SKETCHER_TOKEN or --token-file)")
+                why = (
+                    "this server needs a token: put the token it was started with (--token, "
+                    "AI_SKETCHER_TOKEN or --token-file) in hello.token"
+                )
+            elif not hmac.compare_digest(
+                msg.token.encode("utf-8", "surrogatepass"), token.encode("utf-8", "surrogatepass")
+            ):
+                why = (
+                    "hello.token is wrong; use the token the server was started with "
+                    "(--token, AI_SKETCHER_TOKEN or --token-file)"
+                )
             else:
                 why = ""
             if why:
@@ -214,14 +248,19 @@ class Connection:
         log.info("%s connected: %s", self.peer, msg.client)
         await self.ws.send(self.server.welcome_frames[frame_binary])
 
-    def _model(self, name: str | None, conditions: Mapping[str, str], rid: RequestId
-               ) -> tuple[str, ModelInfo]:
+    def _model(
+        self, name: str | None, conditions: Mapping[str, str], rid: RequestId
+    ) -> tuple[str, ModelInfo]:
         """The named (or default) model and its description, once the conditions are checked."""
         name = name if name is not None else self.server.default_model
         info = self.server.infos.get(name)
         if info is None:
-            raise ProtocolError("unknown_model", f"model {name!r} is not on this server; it has "
-                                f"{', '.join(map(repr, self.server.infos))}", rid)
+            raise ProtocolError(
+                "unknown_model",
+                f"model {name!r} is not on this server; it has "
+                f"{', '.join(map(repr, self.server.infos))}",
+                rid,
+            )
         for key, value in conditions.items():
             _check_condition(info, key, value, rid)
         return name, info
@@ -230,11 +269,18 @@ class Connection:
         """Find the library drawings that fit the strokes, on the guide thread, and answer."""
         rid = msg.id
         if rid in self.guides:
-            raise ProtocolError("bad_request", f"guide id {rid!r} is still being answered; use a "
-                                "new id for each guide", rid)
+            raise ProtocolError(
+                "bad_request",
+                f"guide id {rid!r} is still being answered; use a new id for each guide",
+                rid,
+            )
         if len(self.guides) >= self.config.max_jobs_per_connection:
-            raise ProtocolError("busy", f"this connection already has {len(self.guides)} guides "
-                                "open; send the next once one is answered", rid)
+            raise ProtocolError(
+                "busy",
+                f"this connection already has {len(self.guides)} guides "
+                "open; send the next once one is answered",
+                rid,
+            )
         name, _ = self._model(msg.model, msg.conditions, rid)
         _check_extent(msg.strokes, None, rid)
         library = self.server.libraries.get(name)
@@ -243,22 +289,41 @@ class Connection:
         self.forwarders.add(task)
         task.add_done_callback(self.forwarders.discard)
 
-    async def _answer_guide(self, msg: Guide, library: SketchLibrary | None, received: float,
-                            binary: bool) -> None:
+    async def _answer_guide(
+        self, msg: Guide, library: SketchLibrary | None, received: float, binary: bool
+    ) -> None:
         try:
-            found = [] if library is None else await asyncio.get_running_loop().run_in_executor(
-                self.server.guides, library.guide, [np.asarray(s) for s in msg.strokes],
-                dict(msg.conditions), msg.k)
-            drawings = tuple(GuideDrawing(strokes=[_polyline(p) for p in strokes if len(p)],
-                                          weight=min(max(weight, 0.0), 1.0), source=source)
-                             for strokes, weight, source in found)
+            found = (
+                []
+                if library is None
+                else await asyncio.get_running_loop().run_in_executor(
+                    self.server.guides,
+                    library.guide,
+                    [np.asarray(s) for s in msg.strokes],
+                    dict(msg.conditions),
+                    msg.k,
+                )
+            )
+            drawings = tuple(
+                GuideDrawing(
+                    strokes=[_polyline(p) for p in strokes if len(p)],
+                    weight=min(max(weight, 0.0), 1.0),
+                    source=source,
+                )
+                for strokes, weight, source in found
+            )
             reply: GuideResult | Error = GuideResult(
-                id=msg.id, drawings=drawings,
-                elapsed_ms=int((time.perf_counter() - received) * 1000))
+                id=msg.id,
+                drawings=drawings,
+                elapsed_ms=int((time.perf_counter() - received) * 1000),
+            )
         except Exception:
             log.exception("guide %r from %s failed", msg.id, self.peer)
-            reply = Error(id=msg.id, code="internal", message="the server failed to find a "
-                          "guide; the server log has the details")
+            reply = Error(
+                id=msg.id,
+                code="internal",
+                message="the server failed to find a guide; the server log has the details",
+            )
         finally:
             self.guides.discard(msg.id)
         try:
@@ -270,21 +335,39 @@ class Connection:
         """Check a request against this server's models and limits, then start it."""
         rid = msg.id
         if rid in self.jobs:
-            raise ProtocolError("bad_request", f"request id {rid!r} is still in flight; use a new "
-                                "id for each request that has not finished", rid)
+            raise ProtocolError(
+                "bad_request",
+                f"request id {rid!r} is still in flight; use a new "
+                "id for each request that has not finished",
+                rid,
+            )
         name, info = self._model(msg.model, msg.conditions, rid)
         if msg.mode not in info.modes:
-            raise ProtocolError("bad_request", f"model {name!r} cannot {msg.mode}; it offers "
-                                f"{', '.join(info.modes)}", rid)
+            raise ProtocolError(
+                "bad_request",
+                f"model {name!r} cannot {msg.mode}; it offers {', '.join(info.modes)}",
+                rid,
+            )
         _check_extent(msg.strokes, msg.bounds, rid)
         if len(self.jobs) >= self.config.max_jobs_per_connection:
-            raise ProtocolError("busy", f"this connection already has {len(self.jobs)} requests "
-                                "open, the most it may; wait for one to end or cancel one", rid)
-        request = Request(mode=msg.mode, strokes=msg.strokes, conditions=dict(msg.conditions),
-                          n=msg.n, temperature=msg.temperature, seed=msg.seed,
-                          max_points=msg.max_points,
-                          bounds=msg.bounds if msg.bounds is not None else DEFAULT_BOUNDS,
-                          use_library=msg.use_library, strength=msg.strength)
+            raise ProtocolError(
+                "busy",
+                f"this connection already has {len(self.jobs)} requests "
+                "open, the most it may; wait for one to end or cancel one",
+                rid,
+            )
+        request = Request(
+            mode=msg.mode,
+            strokes=msg.strokes,
+            conditions=dict(msg.conditions),
+            n=msg.n,
+            temperature=msg.temperature,
+            seed=msg.seed,
+            max_points=msg.max_points,
+            bounds=msg.bounds if msg.bounds is not None else DEFAULT_BOUNDS,
+            use_library=msg.use_library,
+            strength=msg.strength,
+        )
         try:
             job = self.engine.submit(name, request, asyncio.get_running_loop(), owner=self)
         except EngineBusy as e:
@@ -300,19 +383,32 @@ class Connection:
             while True:
                 event = await job.events.get()
                 if isinstance(event, StrokeOut):
-                    await self._send(StrokeChunk(id=rid, sample=event.sample, index=event.index,
-                                                 points=_polyline(event.points)), binary)
+                    await self._send(
+                        StrokeChunk(
+                            id=rid,
+                            sample=event.sample,
+                            index=event.index,
+                            points=_polyline(event.points),
+                        ),
+                        binary,
+                    )
                     continue
                 self._release(rid, job)  # before the last frame: the client may reuse the id
                 if isinstance(event, DoneOut):
                     elapsed = int((time.perf_counter() - received) * 1000)
                     samples = [[_polyline(p) for p in sample] for sample in event.samples]
-                    await self._send(Done(id=rid, samples=samples, elapsed_ms=elapsed,
-                                          cancelled=event.cancelled,
-                                          sources=event.sources or None), binary)
+                    await self._send(
+                        Done(
+                            id=rid,
+                            samples=samples,
+                            elapsed_ms=elapsed,
+                            cancelled=event.cancelled,
+                            sources=event.sources or None,
+                        ),
+                        binary,
+                    )
                 else:
-                    await self._send(Error(id=rid, code=event.code, message=event.message),
-                                     binary)
+                    await self._send(Error(id=rid, code=event.code, message=event.message), binary)
                 return
         except ConnectionClosed:
             return
@@ -320,12 +416,19 @@ class Connection:
             self.engine.cancel(job)
             self._release(rid, job)
             if isinstance(e, ProtocolError) and e.code == "too_large":
-                error = Error(id=rid, code="too_large", message=f"the result is too large to "
-                              f"send ({e.message}); ask for fewer samples or max_points")
+                error = Error(
+                    id=rid,
+                    code="too_large",
+                    message=f"the result is too large to "
+                    f"send ({e.message}); ask for fewer samples or max_points",
+                )
             else:
                 log.exception("failed to send the result of request %r to %s", rid, self.peer)
-                error = Error(id=rid, code="internal", message="the server failed to send this "
-                              "result; the server log has the details")
+                error = Error(
+                    id=rid,
+                    code="internal",
+                    message="the server failed to send this result; the server log has the details",
+                )
             try:
                 await self._send(error, binary)
             except ConnectionClosed:
@@ -338,8 +441,11 @@ class Connection:
             del self.jobs[rid]
 
 
-def _check_extent(strokes: Sequence[Sequence[tuple[float, float]]],
-                  bounds: tuple[float, float, float, float] | None, rid: RequestId) -> None:
+def _check_extent(
+    strokes: Sequence[Sequence[tuple[float, float]]],
+    bounds: tuple[float, float, float, float] | None,
+    rid: RequestId,
+) -> None:
     """Refuse a drawing area too wide for a float: the strokes drawn in it would overflow too."""
     if strokes:
         xs = [x for stroke in strokes for x, _ in stroke]
@@ -351,15 +457,25 @@ def _check_extent(strokes: Sequence[Sequence[tuple[float, float]]],
     else:
         return
     if not (math.isfinite(width) and math.isfinite(height)):
-        raise ProtocolError("bad_request", f"{what} span an area too wide to compute with "
-                            "(its width or height overflows a 64-bit float); draw in a smaller "
-                            "area", rid)
-    corners = ([abs(v) for stroke in strokes for p in stroke for v in p] if strokes
-               else [abs(v) for v in (bounds or ())])
+        raise ProtocolError(
+            "bad_request",
+            f"{what} span an area too wide to compute with "
+            "(its width or height overflows a 64-bit float); draw in a smaller "
+            "area",
+            rid,
+        )
+    corners = (
+        [abs(v) for stroke in strokes for p in stroke for v in p]
+        if strokes
+        else [abs(v) for v in (bounds or ())]
+    )
     if max(corners, default=0.0) > MAX_COORDINATE:
-        raise ProtocolError("bad_request", f"{what} reach coordinates beyond +-{MAX_COORDINATE:g}"
-                            ", where a drawing loses all precision; move it nearer the origin",
-                            rid)
+        raise ProtocolError(
+            "bad_request",
+            f"{what} reach coordinates beyond +-{MAX_COORDINATE:g}"
+            ", where a drawing loses all precision; move it nearer the origin",
+            rid,
+        )
 
 
 def _check_condition(info: ModelInfo, key: str, value: str, rid: RequestId) -> None:
@@ -367,11 +483,17 @@ def _check_condition(info: ModelInfo, key: str, value: str, rid: RequestId) -> N
     allowed = info.conditions.get(key)
     if allowed is None:
         takes = ", ".join(map(repr, info.conditions)) or "none"
-        raise ProtocolError("unknown_condition", f"model {info.name!r} has no condition {key!r}; "
-                            f"it takes: {takes}", rid)
+        raise ProtocolError(
+            "unknown_condition",
+            f"model {info.name!r} has no condition {key!r}; it takes: {takes}",
+            rid,
+        )
     if allowed and value not in allowed:
         shown = ", ".join(map(repr, allowed[:CONDITIONS_SHOWN]))
         more = len(allowed) - CONDITIONS_SHOWN
         rest = f" and {more} more (the welcome message lists them all)" if more > 0 else ""
-        raise ProtocolError("unknown_condition", f"{value!r} is not a {key} model {info.name!r} "
-                            f"knows; it knows {shown}{rest}", rid)
+        raise ProtocolError(
+            "unknown_condition",
+            f"{value!r} is not a {key} model {info.name!r} knows; it knows {shown}{rest}",
+            rid,
+        )

@@ -89,10 +89,17 @@ class Job:
 class Engine:
     """Loaded models plus the worker thread that samples from them."""
 
-    def __init__(self, models: Mapping[str, Checkpoint], *, max_jobs: int = 64,
-                 max_rows: int = 64, reserve_rows: int = 16, threads: int = 1,
-                 libraries: Mapping[str, SketchLibrary] | None = None,
-                 reference_decoder: bool = False) -> None:
+    def __init__(
+        self,
+        models: Mapping[str, Checkpoint],
+        *,
+        max_jobs: int = 64,
+        max_rows: int = 64,
+        reserve_rows: int = 16,
+        threads: int = 1,
+        libraries: Mapping[str, SketchLibrary] | None = None,
+        reference_decoder: bool = False,
+    ) -> None:
         if not models:
             raise ValueError("the engine needs at least one model")
         self.models = dict(models)
@@ -131,8 +138,9 @@ class Engine:
             self._thread.join(timeout=10)
             self._thread = None
 
-    def submit(self, model: str, request: Request, loop: asyncio.AbstractEventLoop,
-               owner: Any = None) -> Job:
+    def submit(
+        self, model: str, request: Request, loop: asyncio.AbstractEventLoop, owner: Any = None
+    ) -> Job:
         """Queue a job for `owner` (a connection); raises EngineBusy when max_jobs are open."""
         if model not in self.models:
             raise KeyError(model)
@@ -140,8 +148,9 @@ class Engine:
             if self._stop.is_set():
                 raise EngineBusy("the server is shutting down; try again when it is back")
             if self._open >= self.max_jobs:
-                raise EngineBusy(f"the server is drawing {self._open} sketches already; "
-                                 "try again in a moment")
+                raise EngineBusy(
+                    f"the server is drawing {self._open} sketches already; try again in a moment"
+                )
             self._open += 1
         job = Job(model, request, loop, owner=owner)
         self._intake.put(job)
@@ -174,26 +183,35 @@ class Engine:
             except Exception:  # a bug here must not strand every open job: end them and go on
                 log.exception("the engine worker failed; ending the jobs it held")
                 for job in [*waiting, *active]:
-                    self._finish(job, FailedOut("internal", "the server's engine failed; "
-                                                "the server log has the details"))
+                    self._finish(
+                        job,
+                        FailedOut(
+                            "internal", "the server's engine failed; the server log has the details"
+                        ),
+                    )
                 waiting.clear()
                 active.clear()
                 sessions = self._sessions()
         for job in [*waiting, *active]:
-            self._finish(job, FailedOut("busy", "the server is shutting down; "
-                                        "try again when it is back"))
+            self._finish(
+                job, FailedOut("busy", "the server is shutting down; try again when it is back")
+            )
         while True:  # jobs submitted while the worker was stopping
             try:
                 item = self._intake.get_nowait()
             except queue.Empty:
                 break
             if item is not None:
-                self._finish(item, FailedOut("busy", "the server is shutting down; "
-                                             "try again when it is back"))
+                self._finish(
+                    item,
+                    FailedOut("busy", "the server is shutting down; try again when it is back"),
+                )
 
     def _sessions(self) -> dict[str, Session]:
-        return {name: Session(ckpt, self.libraries.get(name), fast=self.fast)
-                for name, ckpt in self.models.items()}
+        return {
+            name: Session(ckpt, self.libraries.get(name), fast=self.fast)
+            for name, ckpt in self.models.items()
+        }
 
     def _turn(self, sessions: dict[str, Session], waiting: deque[Job], active: set[Job]) -> None:
         """Take in new jobs, drop cancelled ones, start waiting ones, then step every batch."""
@@ -247,8 +265,13 @@ class Engine:
                 continue
             except Exception:
                 log.exception("could not start a job on model %s", job.model)
-                self._finish(job, FailedOut("internal", "the model failed to start this sketch; "
-                                            "the server log has the details"))
+                self._finish(
+                    job,
+                    FailedOut(
+                        "internal",
+                        "the model failed to start this sketch; the server log has the details",
+                    ),
+                )
                 continue
             job.samples = [[] for _ in range(job.request.n)]
             job.sources = ["model"] * job.request.n
@@ -281,8 +304,12 @@ class Engine:
     @staticmethod
     def _done(job: Job, cancelled: bool) -> DoneOut:
         elapsed = (time.perf_counter() - job.started) * 1000.0
-        return DoneOut(job.samples or [[] for _ in range(job.request.n)], elapsed, cancelled,
-                       job.sources or ["model"] * job.request.n)
+        return DoneOut(
+            job.samples or [[] for _ in range(job.request.n)],
+            elapsed,
+            cancelled,
+            job.sources or ["model"] * job.request.n,
+        )
 
 
 def modes(ckpt: Checkpoint) -> tuple[str, ...]:
@@ -290,8 +317,9 @@ def modes(ckpt: Checkpoint) -> tuple[str, ...]:
     return ("complete", "generate", "refine") if ckpt.config.variational else ("complete", "refine")
 
 
-def describe(models: Mapping[str, Checkpoint],
-             libraries: Mapping[str, SketchLibrary] | None = None) -> list[dict[str, Any]]:
+def describe(
+    models: Mapping[str, Checkpoint], libraries: Mapping[str, SketchLibrary] | None = None
+) -> list[dict[str, Any]]:
     """Name, description, conditions, modes and library of each model, as the welcome lists them."""
     libraries = libraries or {}
     return [
@@ -299,11 +327,20 @@ def describe(models: Mapping[str, Checkpoint],
             "name": name,
             "description": str(ckpt.meta.get("description") or f"{ckpt.config.preset} model"),
             "conditions": {a: list(ckpt.vocab.values[a]) for a in ckpt.vocab.attributes}
-            if ckpt.config.use_condition else {},
+            if ckpt.config.use_condition
+            else {},
             "modes": list(modes(ckpt)),
-            **({"library": {"size": len(lib), "licence": lib.library.licence,
-                            "source": lib.library.source}}
-               if (lib := libraries.get(name)) is not None else {}),
+            **(
+                {
+                    "library": {
+                        "size": len(lib),
+                        "licence": lib.library.licence,
+                        "source": lib.library.source,
+                    }
+                }
+                if (lib := libraries.get(name)) is not None
+                else {}
+            ),
         }
         for name, ckpt in models.items()
     ]

@@ -20,8 +20,14 @@ from .protocol import ModelInfo
 
 log = logging.getLogger("sketch_server")
 
-__all__ = ["device_label", "load_libraries", "load_models", "model_infos", "model_name",
-           "resolve_device"]
+__all__ = [
+    "device_label",
+    "load_libraries",
+    "load_models",
+    "model_infos",
+    "model_name",
+    "resolve_device",
+]
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -43,8 +49,10 @@ def load_models(dirs: tuple[Path, ...], device: torch.device) -> dict[str, Check
     for directory in dirs or tuple(shipped(name) for name in SHIPPED_MODELS):
         name = model_name(directory)
         if name in models:
-            raise ConfigError(f"two models are named {name!r} (models are named by folder); "
-                              "rename one of the folders")
+            raise ConfigError(
+                f"two models are named {name!r} (models are named by folder); "
+                "rename one of the folders"
+            )
         if not Path(directory).is_dir():
             raise ConfigError(f"model folder {directory} does not exist")
         try:
@@ -54,8 +62,9 @@ def load_models(dirs: tuple[Path, ...], device: torch.device) -> dict[str, Check
     return models
 
 
-def load_libraries(dirs: tuple[Path, ...], models: Mapping[str, Checkpoint]
-                   ) -> dict[str, SketchLibrary]:
+def load_libraries(
+    dirs: tuple[Path, ...], models: Mapping[str, Checkpoint]
+) -> dict[str, SketchLibrary]:
     """The sketch library beside each served model that has one, keyed by model name."""
     libraries = {}
     for directory in dirs or tuple(shipped(name) for name in SHIPPED_MODELS):
@@ -71,7 +80,8 @@ def load_libraries(dirs: tuple[Path, ...], models: Mapping[str, Checkpoint]
     return libraries
 
 
-def model_infos(models: Mapping[str, Checkpoint],
-                libraries: Mapping[str, SketchLibrary] | None = None) -> dict[str, ModelInfo]:
+def model_infos(
+    models: Mapping[str, Checkpoint], libraries: Mapping[str, SketchLibrary] | None = None
+) -> dict[str, ModelInfo]:
     """What the welcome says about each model, by name, in the order given."""
     return {d["name"]: ModelInfo(**d) for d in describe(models, libraries)}

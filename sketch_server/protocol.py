@@ -42,8 +42,16 @@ MAX_CONTAINERS = 2 * (MAX_POINTS + MAX_STROKES)
 INT_MIN, INT_MAX = -(1 << 63), (1 << 64) - 1  # what msgpack can carry; bounds ids and seeds
 
 MODES = ("complete", "generate", "refine")
-ERROR_CODES = ("bad_request", "unsupported_protocol", "unauthorized", "unknown_model",
-               "unknown_condition", "too_large", "busy", "internal")
+ERROR_CODES = (
+    "bad_request",
+    "unsupported_protocol",
+    "unauthorized",
+    "unknown_model",
+    "unknown_condition",
+    "too_large",
+    "busy",
+    "internal",
+)
 
 Point = tuple[float, float]
 Stroke = tuple[Point, ...]
@@ -77,8 +85,16 @@ def _bad(message: str) -> ProtocolError:
 
 def _kind(v: Any) -> str:
     """The wire-level name of a value's type, for error messages."""
-    for t, name in ((type(None), "null"), (bool, "boolean"), (int, "integer"), (float, "number"),
-                    (str, "string"), (bytes, "binary"), ((list, tuple), "list"), (Mapping, "map")):
+    for t, name in (
+        (type(None), "null"),
+        (bool, "boolean"),
+        (int, "integer"),
+        (float, "number"),
+        (str, "string"),
+        (bytes, "binary"),
+        ((list, tuple), "list"),
+        (Mapping, "map"),
+    ):
         if isinstance(v, t):
             return name
     return type(v).__name__
@@ -165,16 +181,21 @@ def _stroke(v: Any, path: str) -> Stroke:
     """One polyline as a tuple of float pairs; a stroke needs at least 2 points."""
     _list(v, path, "[x, y] points")
     if len(v) < 2:
-        raise _bad(f"{path} has {len(v)} point{'' if len(v) == 1 else 's'}; "
-                   "a stroke needs at least 2")
+        raise _bad(
+            f"{path} has {len(v)} point{'' if len(v) == 1 else 's'}; a stroke needs at least 2"
+        )
     out = []
     for j, p in enumerate(v):
         if not isinstance(p, (list, tuple)) or len(p) != 2:
             what = f"a list of {len(p)}" if isinstance(p, (list, tuple)) else _kind(p)
             raise _bad(f"{path}[{j}] must be an [x, y] pair, not {what}")
         x, y = p
-        if (isinstance(x, bool) or isinstance(y, bool)
-                or not isinstance(x, (int, float)) or not isinstance(y, (int, float))):
+        if (
+            isinstance(x, bool)
+            or isinstance(y, bool)
+            or not isinstance(x, (int, float))
+            or not isinstance(y, (int, float))
+        ):
             raise _bad(f"{path}[{j}] must hold two numbers, not [{_kind(x)}, {_kind(y)}]")
         try:
             fx, fy = float(x), float(y)
@@ -197,8 +218,9 @@ def _sketch(v: Any, path: str) -> Sketch:
         raise ProtocolError("too_large", f"{path} has {len(v)} strokes; the limit is {MAX_STROKES}")
     total = _count_points(v)
     if total > MAX_POINTS:
-        raise ProtocolError("too_large",
-                            f"{path} has {total} points in total; the limit is {MAX_POINTS}")
+        raise ProtocolError(
+            "too_large", f"{path} has {total} points in total; the limit is {MAX_POINTS}"
+        )
     return tuple(_stroke(s, f"{path}[{i}]") for i, s in enumerate(v))
 
 
@@ -210,18 +232,27 @@ def _condition_map(v: Any, path: str, lists: bool) -> Mapping[str, Any]:
     out = {}
     for k, item in v.items():
         if not isinstance(k, str) or not k or len(k) > MAX_NAME_LEN:
-            raise _bad(f"{path} has a key {_show(k)} that is not a name "
-                       f"(a string of 1 to {MAX_NAME_LEN} characters)")
+            raise _bad(
+                f"{path} has a key {_show(k)} that is not a name "
+                f"(a string of 1 to {MAX_NAME_LEN} characters)"
+            )
         p = f"{path}.{k}"
-        out[k] = (tuple(_text(x, f"{p}[{i}]", MAX_NAME_LEN) for i, x in enumerate(
-            _list(item, p, "strings"))) if lists else _text(item, p, MAX_NAME_LEN))
+        out[k] = (
+            tuple(
+                _text(x, f"{p}[{i}]", MAX_NAME_LEN) for i, x in enumerate(_list(item, p, "strings"))
+            )
+            if lists
+            else _text(item, p, MAX_NAME_LEN)
+        )
     return MappingProxyType(out)
 
 
 def _protocol(v: Any) -> int:
     if _int(v, "protocol", INT_MIN, INT_MAX) != PROTOCOL_VERSION:
-        raise ProtocolError("unsupported_protocol",
-                            f"protocol {v} is not supported; this side speaks {PROTOCOL_VERSION}")
+        raise ProtocolError(
+            "unsupported_protocol",
+            f"protocol {v} is not supported; this side speaks {PROTOCOL_VERSION}",
+        )
     return PROTOCOL_VERSION
 
 
@@ -290,7 +321,8 @@ class _Message:
                 if v is not None:
                     kwargs[f.name] = v
                 elif f.name in cls._WIRE_REQUIRED or (
-                        f.default is MISSING and f.default_factory is MISSING):
+                    f.default is MISSING and f.default_factory is MISSING
+                ):
                     raise _bad(f"{f.name} is required")
             return cls(**kwargs)
         except ProtocolError as e:
@@ -331,10 +363,17 @@ class ModelInfo(_Message):
         _text(self.name, "name", MAX_NAME_LEN)
         if self.library is not None:
             lib = _map(self.library, "library")
-            _set(self, "library", MappingProxyType({
-                "size": _int(lib.get("size"), "library.size", 0, INT_MAX),
-                "licence": _text(lib.get("licence"), "library.licence"),
-                "source": _text(lib.get("source"), "library.source")}))
+            _set(
+                self,
+                "library",
+                MappingProxyType(
+                    {
+                        "size": _int(lib.get("size"), "library.size", 0, INT_MAX),
+                        "licence": _text(lib.get("licence"), "library.licence"),
+                        "source": _text(lib.get("source"), "library.source"),
+                    }
+                ),
+            )
         if not isinstance(self.description, str):
             raise _bad(f"description must be a string, not {_kind(self.description)}")
         _set(self, "conditions", _condition_map(self.conditions, "conditions", lists=True))
@@ -343,8 +382,9 @@ class ModelInfo(_Message):
             raise _bad("modes must name at least one mode")
         for i, m in enumerate(modes):
             if m not in MODES or modes.index(m) != i:
-                raise _bad(f"modes[{i}] is {_show(m)}; expected each of "
-                           f"{', '.join(MODES)} at most once")
+                raise _bad(
+                    f"modes[{i}] is {_show(m)}; expected each of {', '.join(MODES)} at most once"
+                )
         _set(self, "modes", modes)
 
 
@@ -407,12 +447,17 @@ class Suggest(_Message):
             raise _bad(f"mode {_show(self.mode)} is not one of {', '.join(MODES)}")
         _set(self, "strokes", _sketch(self.strokes, "strokes"))
         if self.mode != "generate" and not self.strokes:
-            raise _bad(f"mode '{self.mode}' needs at least one stroke in strokes; "
-                       "use mode 'generate' to draw from nothing")
+            raise _bad(
+                f"mode '{self.mode}' needs at least one stroke in strokes; "
+                "use mode 'generate' to draw from nothing"
+            )
         _set(self, "conditions", _condition_map(self.conditions, "conditions", lists=False))
         _int(self.n, "n", 1, MAX_N)
-        _set(self, "temperature", _num(self.temperature, "temperature",
-                                       MIN_TEMPERATURE, MAX_TEMPERATURE))
+        _set(
+            self,
+            "temperature",
+            _num(self.temperature, "temperature", MIN_TEMPERATURE, MAX_TEMPERATURE),
+        )
         if self.seed is not None:
             _int(self.seed, "seed", INT_MIN, INT_MAX)
         _int(self.max_points, "max_points", 1, MAX_MAX_POINTS)
@@ -420,8 +465,7 @@ class Suggest(_Message):
             b = _list(self.bounds, "bounds", "4 numbers [x0, y0, x1, y1]")
             if len(b) != 4:
                 raise _bad(f"bounds must be 4 numbers [x0, y0, x1, y1], not a list of {len(b)}")
-            x0, y0, x1, y1 = (_num(v, f"bounds[{i}]", -math.inf, math.inf)
-                              for i, v in enumerate(b))
+            x0, y0, x1, y1 = (_num(v, f"bounds[{i}]", -math.inf, math.inf) for i, v in enumerate(b))
             if not (x0 < x1 and y0 < y1):
                 raise _bad(f"bounds [{x0:g}, {y0:g}, {x1:g}, {y1:g}] must have x0 < x1 and y0 < y1")
             _set(self, "bounds", (x0, y0, x1, y1))
@@ -450,8 +494,9 @@ class StrokeChunk(_Message):
         _int(self.index, "index", 0, MAX_STROKES - 1)
         points = _list(self.points, "points", "[x, y] points")
         if len(points) > MAX_POINTS:
-            raise ProtocolError("too_large",
-                                f"points has {len(points)} points; the limit is {MAX_POINTS}")
+            raise ProtocolError(
+                "too_large", f"points has {len(points)} points; the limit is {MAX_POINTS}"
+            )
         _set(self, "points", _stroke(points, "points"))
 
 
@@ -469,15 +514,22 @@ class Done(_Message):
 
     def _check(self) -> None:
         if self.sources is not None:
-            _set(self, "sources", tuple(_text(x, f"sources[{i}]", MAX_NAME_LEN) for i, x in
-                                        enumerate(_list(self.sources, "sources", "strings"))))
+            _set(
+                self,
+                "sources",
+                tuple(
+                    _text(x, f"sources[{i}]", MAX_NAME_LEN)
+                    for i, x in enumerate(_list(self.sources, "sources", "strings"))
+                ),
+            )
         samples = _list(self.samples, "samples", "sketches")
         if len(samples) > MAX_N:
             raise _bad(f"samples has {len(samples)} sketches; the limit is {MAX_N}")
         total = sum(_count_points(s) for s in samples if isinstance(s, (list, tuple)))
         if total > MAX_POINTS:
-            raise ProtocolError("too_large",
-                                f"samples have {total} points in total; the limit is {MAX_POINTS}")
+            raise ProtocolError(
+                "too_large", f"samples have {total} points in total; the limit is {MAX_POINTS}"
+            )
         _set(self, "samples", tuple(_sketch(s, f"samples[{i}]") for i, s in enumerate(samples)))
         _int(self.elapsed_ms, "elapsed_ms", 0, INT_MAX)
         if not isinstance(self.cancelled, bool):
@@ -561,18 +613,30 @@ class Error(_Message):
 ClientMessage = Hello | Suggest | Cancel | Guide
 ServerMessage = Welcome | StrokeChunk | Done | GuideResult | Error
 Message = ClientMessage | ServerMessage
-_CLIENT_TYPES: dict[str, Any] = {"hello": Hello, "suggest": Suggest, "cancel": Cancel,
-                                 "guide": Guide}
-_SERVER_TYPES: dict[str, Any] = {"welcome": Welcome, "stroke": StrokeChunk, "done": Done,
-                                 "guide": GuideResult, "error": Error}
+_CLIENT_TYPES: dict[str, Any] = {
+    "hello": Hello,
+    "suggest": Suggest,
+    "cancel": Cancel,
+    "guide": Guide,
+}
+_SERVER_TYPES: dict[str, Any] = {
+    "welcome": Welcome,
+    "stroke": StrokeChunk,
+    "done": Done,
+    "guide": GuideResult,
+    "error": Error,
+}
 
 
 def _parse(d: Any, types: dict[str, Any]) -> Any:
     d = _frame_map(d)
     cls = types.get(d["type"])
     if cls is None:
-        raise ProtocolError("bad_request", f"unknown message type {_show(d['type'])}; expected "
-                            f"one of {', '.join(types)}", readable_id(d))
+        raise ProtocolError(
+            "bad_request",
+            f"unknown message type {_show(d['type'])}; expected one of {', '.join(types)}",
+            readable_id(d),
+        )
     return cls.from_wire(d)
 
 
@@ -588,8 +652,10 @@ def parse_server_message(d: Mapping[str, Any]) -> ServerMessage:
 
 # --- framing ----------------------------------------------------------------------------------
 
-_TOO_MANY_CONTAINERS = (f"frame holds more than {MAX_CONTAINERS} lists and maps; "
-                        f"a request may carry at most {MAX_POINTS} points")
+_TOO_MANY_CONTAINERS = (
+    f"frame holds more than {MAX_CONTAINERS} lists and maps; "
+    f"a request may carry at most {MAX_POINTS} points"
+)
 
 
 def _container_budget() -> Callable[[Any], Any]:
@@ -625,8 +691,9 @@ def _frame_map(obj: Any) -> dict[str, Any]:
     if "type" not in obj:
         raise ProtocolError("bad_request", "frame has no 'type' field", readable_id(obj))
     if not isinstance(obj["type"], str):
-        raise ProtocolError("bad_request", f"type must be a string, not {_kind(obj['type'])}",
-                            readable_id(obj))
+        raise ProtocolError(
+            "bad_request", f"type must be a string, not {_kind(obj['type'])}", readable_id(obj)
+        )
     return dict(obj)
 
 
@@ -648,16 +715,26 @@ def decode(frame: bytes | bytearray | memoryview | str) -> dict[str, Any]:
         else:
             hook = _container_budget()
             obj = msgpack.unpackb(
-                frame, raw=False, strict_map_key=True, use_list=True, list_hook=hook,
-                object_hook=hook, max_str_len=MAX_FRAME_BYTES, max_bin_len=MAX_FRAME_BYTES,
-                max_array_len=MAX_FRAME_BYTES, max_map_len=MAX_FRAME_BYTES // 2, max_ext_len=0)
+                frame,
+                raw=False,
+                strict_map_key=True,
+                use_list=True,
+                list_hook=hook,
+                object_hook=hook,
+                max_str_len=MAX_FRAME_BYTES,
+                max_bin_len=MAX_FRAME_BYTES,
+                max_array_len=MAX_FRAME_BYTES,
+                max_map_len=MAX_FRAME_BYTES // 2,
+                max_ext_len=0,
+            )
     except ProtocolError:
         raise
     except json.JSONDecodeError as e:
         raise _bad(f"text frame is not valid JSON: {e.msg} at character {e.pos}") from None
     except Exception:  # anything else the parser raises (nesting, huge ints) means a bad frame
-        raise _bad("text frame is not valid JSON" if text
-                   else "binary frame is not valid msgpack") from None
+        raise _bad(
+            "text frame is not valid JSON" if text else "binary frame is not valid msgpack"
+        ) from None
     return _frame_map(obj)
 
 
@@ -674,6 +751,7 @@ def encode(msg: Message | Mapping[str, Any], *, binary: bool = True) -> bytes | 
         data = json.dumps(wire, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         size = len(data.encode("utf-8", "surrogatepass"))
     if size > MAX_FRAME_BYTES:
-        raise ProtocolError("too_large", f"{wire.get('type')} frame is {size} bytes; "
-                                         f"the limit is {MAX_FRAME_BYTES}")
+        raise ProtocolError(
+            "too_large", f"{wire.get('type')} frame is {size} bytes; the limit is {MAX_FRAME_BYTES}"
+        )
     return data

@@ -42,8 +42,14 @@ from .protocol import Welcome, encode
 
 log = logging.getLogger("sketch_server")
 
-__all__ = ["SERVER_NAME", "SketchServer", "model_name", "resolve_device", "run_server",
-           "start_server"]
+__all__ = [
+    "SERVER_NAME",
+    "SketchServer",
+    "model_name",
+    "resolve_device",
+    "run_server",
+    "start_server",
+]
 
 AUTH_FREE, AUTH_WINDOW, AUTH_MAX_DELAY = 3, 60.0, 5.0  # failed hellos: free, per s, most delay
 
@@ -68,8 +74,12 @@ def _one_thread() -> None:
 class SketchServer:
     """A running server: the engine, the listening socket and every open connection."""
 
-    def __init__(self, config: ServerConfig, models: Mapping[str, Checkpoint],
-                 libraries: Mapping[str, SketchLibrary] | None = None) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        models: Mapping[str, Checkpoint],
+        libraries: Mapping[str, SketchLibrary] | None = None,
+    ) -> None:
         if not models:
             raise ConfigError("the server needs at least one model")
         self.config = config
@@ -80,11 +90,18 @@ class SketchServer:
         devices = {ckpt.device for ckpt in self.models.values()}
         self.device = ", ".join(sorted(map(device_label, devices)))
         welcome = Welcome(server=SERVER_NAME, device=self.device, models=tuple(self.infos.values()))
-        self.welcome_frames = {True: encode(welcome, binary=True),
-                               False: encode(welcome, binary=False)}
-        self.engine = Engine(self.models, max_jobs=config.max_jobs, max_rows=config.max_rows,
-                             threads=config.torch_threads, libraries=self.libraries,
-                             reference_decoder=config.reference_decoder)
+        self.welcome_frames = {
+            True: encode(welcome, binary=True),
+            False: encode(welcome, binary=False),
+        }
+        self.engine = Engine(
+            self.models,
+            max_jobs=config.max_jobs,
+            max_rows=config.max_rows,
+            threads=config.torch_threads,
+            libraries=self.libraries,
+            reference_decoder=config.reference_decoder,
+        )
         # Guides run one at a time beside the engine: each is a few milliseconds of search.
         self.guides = ThreadPoolExecutor(1, "sketch-guide", initializer=_one_thread)
         self.ws: Server | None = None
@@ -115,17 +132,24 @@ class SketchServer:
         cfg = self.config
         try:
             self.ws = await serve(
-                self._handle, cfg.host, cfg.port,
+                self._handle,
+                cfg.host,
+                cfg.port,
                 origins=self.ws_origins,  # a second guard behind check_origin
                 process_request=self._process_request,
                 compression=None,  # loopback traffic: deflate would only cost CPU
-                max_size=cfg.max_frame, ping_interval=cfg.ping_interval,
-                ping_timeout=cfg.ping_timeout, close_timeout=cfg.close_timeout,
-                logger=logging.getLogger("sketch_server.websockets"))
+                max_size=cfg.max_frame,
+                ping_interval=cfg.ping_interval,
+                ping_timeout=cfg.ping_timeout,
+                close_timeout=cfg.close_timeout,
+                logger=logging.getLogger("sketch_server.websockets"),
+            )
         except OSError as e:
             await asyncio.to_thread(self.engine.close)
-            raise ConfigError(f"cannot listen on {cfg.host}:{cfg.port}: {e.strerror or e}; "
-                              "is another server running there? Pick another --port") from None
+            raise ConfigError(
+                f"cannot listen on {cfg.host}:{cfg.port}: {e.strerror or e}; "
+                "is another server running there? Pick another --port"
+            ) from None
         sockets = self.ws.sockets
         self.port = sockets[0].getsockname()[1]
         own = web.page_origins(cfg.host, self.port)
@@ -133,8 +157,11 @@ class SketchServer:
         self.ws_origins.extend(own)
         self.site.csp = web.content_security_policy(own)
         if len({s.getsockname()[1] for s in sockets}) > 1:
-            log.warning("%s resolved to several addresses that got different ports; "
-                        "clients should use %s", cfg.host, self.url)
+            log.warning(
+                "%s resolved to several addresses that got different ports; clients should use %s",
+                cfg.host,
+                self.url,
+            )
 
     async def close(self) -> None:
         """End every open request with an error, close every connection (code 1001), stop
@@ -147,17 +174,20 @@ class SketchServer:
         await asyncio.to_thread(self.engine.close)
         self.guides.shutdown(wait=False, cancel_futures=True)
 
-    def _process_request(self, connection: ServerConnection,
-                         request: HttpRequest) -> HttpResponse | None:
+    def _process_request(
+        self, connection: ServerConnection, request: HttpRequest
+    ) -> HttpResponse | None:
         """Refuse foreign Origins (403); serve the page to plain GETs; let upgrades through."""
         refusal = web.check_origin(connection, request, self.allowed_origins)
         if refusal is not None:
             return refusal
         if web.is_upgrade(request) and len(self.connections) >= self.config.max_connections:
             log.warning("refused a connection: %d are open, the limit", len(self.connections))
-            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE,
-                                      f"the server has {len(self.connections)} connections open, "
-                                      "its limit; close one and try again\n")
+            return connection.respond(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                f"the server has {len(self.connections)} connections open, "
+                "its limit; close one and try again\n",
+            )
         return None if web.is_upgrade(request) else self.site.respond(connection, request)
 
     async def _handle(self, ws: ServerConnection) -> None:
@@ -184,9 +214,11 @@ class SketchServer:
         self.auth_failures.setdefault(host, deque(maxlen=64)).append(time.monotonic())
 
 
-async def start_server(config: ServerConfig,
-                       models: Mapping[str, Checkpoint] | None = None,
-                       libraries: Mapping[str, SketchLibrary] | None = None) -> SketchServer:
+async def start_server(
+    config: ServerConfig,
+    models: Mapping[str, Checkpoint] | None = None,
+    libraries: Mapping[str, SketchLibrary] | None = None,
+) -> SketchServer:
     """Load the configured models and their libraries (unless given), start the engine and listen.
 
     Raises ConfigError with a message for people when a model, device or port is unusable.
@@ -203,10 +235,11 @@ async def start_server(config: ServerConfig,
 
 
 @asynccontextmanager
-async def run_server(config: ServerConfig,
-                     models: Mapping[str, Checkpoint] | None = None,
-                     libraries: Mapping[str, SketchLibrary] | None = None
-                     ) -> AsyncIterator[SketchServer]:
+async def run_server(
+    config: ServerConfig,
+    models: Mapping[str, Checkpoint] | None = None,
+    libraries: Mapping[str, SketchLibrary] | None = None,
+) -> AsyncIterator[SketchServer]:
     """`async with run_server(config) as server:` a started server, closed on the way out."""
     server = await start_server(config, models, libraries)
     try:

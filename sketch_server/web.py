@@ -55,8 +55,10 @@ def load_assets(folder: Path = STATIC) -> dict[str, Asset]:
         etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
         assets["/" + path.name] = Asset(body, content_type, etag)
     if "/index.html" not in assets:
-        raise FileNotFoundError(f"{folder} has no index.html; the package was installed without "
-                                "its static files (reinstall it with pip install)")
+        raise FileNotFoundError(
+            f"{folder} has no index.html; the package was installed without "
+            "its static files (reinstall it with pip install)"
+        )
     assets["/"] = assets["/index.html"]
     return assets
 
@@ -74,32 +76,45 @@ def content_security_policy(origins: Iterable[str]) -> str:
 
     IPv6 literals are left out (browsers reject them in CSP); 'self' covers the page's own host.
     """
-    sockets = " ".join("ws://" + origin.removeprefix("http://") for origin in origins
-                       if "[" not in origin)
-    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-            f"connect-src 'self' {sockets}; object-src 'none'; base-uri 'none'; "
-            "form-action 'none'; frame-ancestors 'none'")
+    sockets = " ".join(
+        "ws://" + origin.removeprefix("http://") for origin in origins if "[" not in origin
+    )
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        f"connect-src 'self' {sockets}; object-src 'none'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    )
 
 
 def is_upgrade(request: Request) -> bool:
     """Whether the request asks for a WebSocket (`Upgrade: websocket`), not a page."""
-    return any(token.strip().lower() == "websocket"
-               for value in request.headers.get_all("Upgrade") for token in value.split(","))
+    return any(
+        token.strip().lower() == "websocket"
+        for value in request.headers.get_all("Upgrade")
+        for token in value.split(",")
+    )
 
 
-def check_origin(connection: ServerConnection, request: Request,
-                 allowed: tuple[str, ...]) -> Response | None:
+def check_origin(
+    connection: ServerConnection, request: Request, allowed: tuple[str, ...]
+) -> Response | None:
     """Refuse browsers on other sites: a request with a foreign Origin gets HTTP 403."""
     origins = request.headers.get_all("Origin")
     refused = [o for o in origins if o not in allowed]
     if not refused and len(origins) <= 1:
         return None
     origin = refused[0] if refused else ", ".join(origins)
-    log.warning("refused a %s from Origin %s (allow it with --allow-origin %s)",
-                "WebSocket handshake" if is_upgrade(request) else "page request", origin, origin)
-    return connection.respond(HTTPStatus.FORBIDDEN,
-                              f"Origin {origin} may not use this server; start it with "
-                              f"--allow-origin {origin} to allow that page.\n")
+    log.warning(
+        "refused a %s from Origin %s (allow it with --allow-origin %s)",
+        "WebSocket handshake" if is_upgrade(request) else "page request",
+        origin,
+        origin,
+    )
+    return connection.respond(
+        HTTPStatus.FORBIDDEN,
+        f"Origin {origin} may not use this server; start it with "
+        f"--allow-origin {origin} to allow that page.\n",
+    )
 
 
 class Site:
@@ -112,30 +127,34 @@ class Site:
     def respond(self, connection: ServerConnection, request: Request) -> Response:
         """The file at the request's path (query ignored), 304 if unchanged, 404 or 405."""
         if request.method not in ("GET", "HEAD"):
-            response = connection.respond(HTTPStatus.METHOD_NOT_ALLOWED,
-                                          "The drawing page is read-only: use GET.\n")
+            response = connection.respond(
+                HTTPStatus.METHOD_NOT_ALLOWED, "The drawing page is read-only: use GET.\n"
+            )
             response.headers["Allow"] = "GET, HEAD"
             return response
         path = request.path.partition("?")[0]  # exact match against the listed files only
         asset = self.assets.get(path)
         if asset is None:
-            response = connection.respond(HTTPStatus.NOT_FOUND, "This address is not part of "
-                                          "the drawing page; open / in a browser.\n")
+            response = connection.respond(
+                HTTPStatus.NOT_FOUND,
+                "This address is not part of the drawing page; open / in a browser.\n",
+            )
             response.headers["X-Content-Type-Options"] = "nosniff"
             return response
-        headers = Headers([
-            ("Date", formatdate(usegmt=True)),
-            ("Connection", "close"),
-            ("Cache-Control", "no-cache"),  # revalidate by ETag: a new version shows at once
-            ("ETag", asset.etag),
-            ("X-Content-Type-Options", "nosniff"),
-            ("Referrer-Policy", "no-referrer"),
-        ])
+        headers = Headers(
+            [
+                ("Date", formatdate(usegmt=True)),
+                ("Connection", "close"),
+                ("Cache-Control", "no-cache"),  # revalidate by ETag: a new version shows at once
+                ("ETag", asset.etag),
+                ("X-Content-Type-Options", "nosniff"),
+                ("Referrer-Policy", "no-referrer"),
+            ]
+        )
         if asset.content_type.startswith("text/html"):
             headers["Content-Security-Policy"] = self.csp
         if asset.etag in ",".join(request.headers.get_all("If-None-Match")):
-            return Response(HTTPStatus.NOT_MODIFIED.value, HTTPStatus.NOT_MODIFIED.phrase,
-                            headers)
+            return Response(HTTPStatus.NOT_MODIFIED.value, HTTPStatus.NOT_MODIFIED.phrase, headers)
         headers["Content-Type"] = asset.content_type
         headers["Content-Length"] = str(len(asset.body))
         body = asset.body if request.method == "GET" else b""

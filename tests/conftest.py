@@ -36,8 +36,11 @@ def find_test_model() -> Path:
     fallback = os.environ.get(MODEL_ENV)
     if fallback:
         return Path(fallback)
-    pytest.fail(f"no model to serve: {default} has no config.json yet; train or copy the default "
-                f"model there, or point {MODEL_ENV} at a checkpoint folder", pytrace=False)
+    pytest.fail(
+        f"no model to serve: {default} has no config.json yet; train or copy the default "
+        f"model there, or point {MODEL_ENV} at a checkpoint folder",
+        pytrace=False,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -59,8 +62,9 @@ def model(model_dir: Path) -> str:
 
 
 @pytest.fixture
-async def make_server(checkpoint: Checkpoint, model_dir: Path
-                      ) -> AsyncIterator[Callable[..., Awaitable[SketchServer]]]:
+async def make_server(
+    checkpoint: Checkpoint, model_dir: Path
+) -> AsyncIterator[Callable[..., Awaitable[SketchServer]]]:
     """A factory for servers on 127.0.0.1:0 with config overrides, all closed after the test."""
     async with AsyncExitStack() as stack:
 
@@ -126,8 +130,9 @@ class Client:
         self.pending: list[dict[str, Any]] = []  # received but not yet asked for
 
     @classmethod
-    async def open(cls, url: str, *, binary: bool = True, hello: bool = True,
-                   **connect_args: Any) -> Client:
+    async def open(
+        cls, url: str, *, binary: bool = True, hello: bool = True, **connect_args: Any
+    ) -> Client:
         ws = await asyncio.wait_for(connect(url, open_timeout=TIMEOUT, **connect_args), TIMEOUT)
         client = cls(ws, binary)
         if hello:
@@ -142,8 +147,9 @@ class Client:
     async def send(self, msg: Mapping[str, Any], binary: bool | None = None) -> None:
         """Send a map as is (no validation), msgpack or JSON by this client's frame kind."""
         binary = self.binary if binary is None else binary
-        await self.send_raw(msgpack.packb(dict(msg), use_bin_type=True) if binary
-                            else json.dumps(dict(msg)))
+        await self.send_raw(
+            msgpack.packb(dict(msg), use_bin_type=True) if binary else json.dumps(dict(msg))
+        )
 
     async def send_raw(self, frame: bytes | str) -> None:
         await asyncio.wait_for(self.ws.send(frame), TIMEOUT)

@@ -14,12 +14,17 @@ coord = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False)
 points3 = st.lists(st.tuples(coord, coord, coord), min_size=1, max_size=20)
 
 
-def matrix(tx: float = 0.0, ty: float = 0.0, tz: float = 0.0, scale: float = 1.0,
-           rz_degrees: float = 0.0) -> tuple[tuple[float, ...], ...]:
+def matrix(
+    tx: float = 0.0, ty: float = 0.0, tz: float = 0.0, scale: float = 1.0, rz_degrees: float = 0.0
+) -> tuple[tuple[float, ...], ...]:
     """A Blender-style 4x4 (row-major): scale, then a rotation about Z, then a translation."""
     c, s = math.cos(math.radians(rz_degrees)), math.sin(math.radians(rz_degrees))
-    return ((c * scale, -s * scale, 0.0, tx), (s * scale, c * scale, 0.0, ty),
-            (0.0, 0.0, scale, tz), (0.0, 0.0, 0.0, 1.0))
+    return (
+        (c * scale, -s * scale, 0.0, tx),
+        (s * scale, c * scale, 0.0, ty),
+        (0.0, 0.0, scale, tz),
+        (0.0, 0.0, 0.0, 1.0),
+    )
 
 
 def close(a, b, tol: float = 1e-6) -> bool:
@@ -37,7 +42,8 @@ def test_front_view_maps_x_right_and_z_up_to_protocol_y_down():
 def test_protocol_points_round_trip_through_the_plane(points, depth):
     """2-D -> 3-D (at any depth) -> 2-D gives the same points back, at the same scale."""
     assert g.to_protocol(g.from_protocol(points, depth=depth)) == [
-        (float(x), float(y)) for x, y in points]
+        (float(x), float(y)) for x, y in points
+    ]
     assert all(p[1] == depth for p in g.from_protocol(points, depth=depth))
 
 
@@ -50,8 +56,7 @@ def test_layer_transforms_round_trip(points, tx, ty, tz, scale, angle):
         assert close(g.transform(inverse, g.transform(m, p)), p, tol=1e-6)
     flat = g.to_protocol(points, m)
     depths = [g.transform(m, p)[1] for p in points]
-    back = [g.transform(inverse, g.from_protocol([uv], depth=d)[0])
-            for uv, d in zip(flat, depths)]
+    back = [g.transform(inverse, g.from_protocol([uv], depth=d)[0]) for uv, d in zip(flat, depths)]
     assert all(close(a, b, tol=1e-5) for a, b in zip(back, points))
 
 
@@ -64,8 +69,9 @@ def test_layer_translation_and_scale_move_protocol_points():
 def test_inverse_of_a_matrix_and_a_zero_scale():
     """invert() undoes a transform; a zero scale cannot be undone and says what to fix."""
     m = matrix(1, 2, 3, 2.5, 30)
-    product = [[sum(m[i][k] * g.invert(m)[k][j] for k in range(4)) for j in range(4)]
-               for i in range(4)]
+    product = [
+        [sum(m[i][k] * g.invert(m)[k][j] for k in range(4)) for j in range(4)] for i in range(4)
+    ]
     assert all(close(row, ident) for row, ident in zip(product, g.IDENTITY))
     with pytest.raises(g.GeometryError, match="zero scale"):
         g.invert(matrix(scale=0.0))

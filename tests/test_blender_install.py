@@ -32,8 +32,13 @@ def home(tmp_path, monkeypatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
-    for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "APPDATA", "LOCALAPPDATA",
-                "BLENDER_USER_RESOURCES"):
+    for var in (
+        "XDG_DATA_HOME",
+        "XDG_CONFIG_HOME",
+        "APPDATA",
+        "LOCALAPPDATA",
+        "BLENDER_USER_RESOURCES",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(install, "_system", lambda: "Linux")
     return home
@@ -71,8 +76,11 @@ def versions(home: Path, *names: str) -> dict[str, Path]:
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 def test_installs_into_every_blender_43_or_newer(home, capsys):
@@ -83,13 +91,27 @@ def test_installs_into_every_blender_43_or_newer(home, capsys):
     assert code == 0, out
     for name in ("4.5", "5.0"):
         package = dirs[name] / EXTENSION
-        for f in ("__init__.py", "blender_manifest.toml", "geometry.py", "gpencil.py",
-                  "operators.py", "panels.py", "preferences.py", "properties.py", "session.py",
-                  "controller.py", "client.py", "suggestion.py", "guide.py", "protocol.py",
-                  "install.json"):
+        for f in (
+            "__init__.py",
+            "blender_manifest.toml",
+            "geometry.py",
+            "gpencil.py",
+            "operators.py",
+            "panels.py",
+            "preferences.py",
+            "properties.py",
+            "session.py",
+            "controller.py",
+            "client.py",
+            "suggestion.py",
+            "guide.py",
+            "protocol.py",
+            "install.json",
+        ):
             assert (package / f).is_file(), f
         assert (package / "protocol.py").read_bytes() == (
-            install.REPO / "sketch_server" / "protocol.py").read_bytes()
+            install.REPO / "sketch_server" / "protocol.py"
+        ).read_bytes()
         assert (package / "vendor" / "websockets" / "sync" / "client.py").is_file()
         assert (package / "vendor" / "msgpack" / "fallback.py").is_file()
         assert not [p for p in package.rglob("*") if p.suffix in (".so", ".pyd", ".dylib")]
@@ -105,11 +127,18 @@ def test_installed_extension_imports_without_blender(home, capsys, tmp_path):
     versions(home, "4.5")
     assert run(capsys)[0] == 0
     root = home / ".config" / "blender" / "4.5" / EXTENSION.parent
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import ai_sketcher as a; "
-            "a._load_vendored(); from ai_sketcher import client, geometry, session; "
-            "print(client.protocol.PROTOCOL_VERSION, client.DEFAULT_URL)")
-    done = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", code, str(root)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import ai_sketcher as a; "
+        "a._load_vendored(); from ai_sketcher import client, geometry, session; "
+        "print(client.protocol.PROTOCOL_VERSION, client.DEFAULT_URL)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", code, str(root)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "ws://127.0.0.1:8737"]
 
@@ -167,11 +196,15 @@ def test_python_with_bpy_is_called_as_python(home, capsys, tmp_path, blender):
     python = tmp_path / "bin" / "python3.11"
     python.write_text((tmp_path / "bin" / "blender").read_text())
     python.chmod(0o755)
-    assert run(capsys, "--blender-dir", str(tmp_path / "user"), "--blender-exe", str(python))[
-        0] == 0
+    assert (
+        run(capsys, "--blender-dir", str(tmp_path / "user"), "--blender-exe", str(python))[0] == 0
+    )
     (call,) = calls(blender)
     assert call["argv"][0] == "-c" and call["argv"][-3:] == [
-        "enable", "bl_ext.user_default.ai_sketcher", ""]  # any folder name: no version check
+        "enable",
+        "bl_ext.user_default.ai_sketcher",
+        "",
+    ]  # any folder name: no version check
 
 
 def test_running_twice_changes_nothing_and_uninstall_leaves_only_the_users_files(home, capsys):
@@ -218,16 +251,22 @@ def test_no_blender_folder_creates_nothing(home, capsys):
     assert snapshot(home) == {}
 
 
-@pytest.mark.parametrize("system, env, expected", [
-    ("Linux", {}, "HOME/.config/blender"),
-    ("Linux", {"XDG_CONFIG_HOME": "XDG"}, "XDG/blender"),
-    ("Darwin", {}, "HOME/Library/Application Support/Blender"),
-    ("Windows", {"APPDATA": "APPDATA"}, "APPDATA/Blender Foundation/Blender"),
-])
+@pytest.mark.parametrize(
+    "system, env, expected",
+    [
+        ("Linux", {}, "HOME/.config/blender"),
+        ("Linux", {"XDG_CONFIG_HOME": "XDG"}, "XDG/blender"),
+        ("Darwin", {}, "HOME/Library/Application Support/Blender"),
+        ("Windows", {"APPDATA": "APPDATA"}, "APPDATA/Blender Foundation/Blender"),
+    ],
+)
 def test_blender_folder_per_system(home, monkeypatch, system, env, expected):
     for key, value in env.items():
         monkeypatch.setenv(key, str(home.parent / value))
     root = install.blender_config_root(system)
-    assert root == Path(expected.replace("HOME", str(home)).replace(
-        "XDG", str(home.parent / "XDG")).replace("APPDATA", str(home.parent / "APPDATA")))
+    assert root == Path(
+        expected.replace("HOME", str(home))
+        .replace("XDG", str(home.parent / "XDG"))
+        .replace("APPDATA", str(home.parent / "APPDATA"))
+    )
     assert os.fspath(root)

@@ -31,8 +31,9 @@ def url():
         yield address
 
 
-@pytest.fixture(scope="module", params=PYTHONS, ids=lambda p: Path(p).parent.parent.name
-                if p else "no-bpy")
+@pytest.fixture(
+    scope="module", params=PYTHONS, ids=lambda p: Path(p).parent.parent.name if p else "no-bpy"
+)
 def python(request) -> str:
     reason = harness.missing(request.param)
     if reason:
@@ -46,8 +47,7 @@ def run(python, url, tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("blender")
     try:
         installed = harness.install(python, work / "user")
-        report = harness.run_script(python, "scenario.py", work / "user", url,
-                                    work / "report.json")
+        report = harness.run_script(python, "scenario.py", work / "user", url, work / "report.json")
     except harness.HarnessError as e:
         pytest.fail(str(e), pytrace=False)
     assert "error" not in report, report["error"] + report["log"]
@@ -124,7 +124,7 @@ def test_accept_adds_the_strokes_in_one_undo_step_and_leaves_the_artists_untouch
     assert accept["result"] == ["FINISHED"] and accept["layers"] == ["Lines"]
     assert accept["original_untouched"]
     shown = run.get("flip", run["suggest"])["shown"]
-    old, new = accept["artist"][:len(run["original"])], accept["artist"][len(run["original"]):]
+    old, new = accept["artist"][: len(run["original"])], accept["artist"][len(run["original"]) :]
     assert old == run["original"]
     same(flat(new, run["layer_matrix"]), flat(shown))
     assert [s["material"] for s in new] == [1] * len(shown)
@@ -171,8 +171,9 @@ def test_autodraw_box_with_an_orthographic_camera_or_none(run):
     camera = run["camera"]
     basis = [row[:3] for row in camera["matrix"][:3]]
     origins = [geometry.transform(camera["matrix"], c) for c in run["ortho"]["frame"]]
-    view = geometry.camera_box(origins, [geometry.rotate(basis, (0, 0, -1))] * 4,
-                               run["object_matrix"])
+    view = geometry.camera_box(
+        origins, [geometry.rotate(basis, (0, 0, -1))] * 4, run["object_matrix"]
+    )
     assert run["ortho"]["where"] == "camera's view"
     assert run["ortho"]["bounds"] == pytest.approx(list(geometry.shrink(view, 0.1)), abs=TOL)
     assert run["no_camera"]["where"] == "object's strokes"
@@ -184,7 +185,7 @@ def test_accepting_a_face_keeps_the_artists_strokes(run):
     auto = run["autodraw"]
     assert auto["accept"] == ["FINISHED"] and auto["original_untouched"]
     assert len(auto["artist"]) == len(run["original"]) + len(auto["shown"])
-    assert auto["artist"][:len(run["original"])] == run["original"]
+    assert auto["artist"][: len(run["original"])] == run["original"]
 
 
 def test_autodraw_all_fills_every_selected_object_with_its_own_seed(run):

@@ -9,15 +9,21 @@ from addons.blender import session as s
 from addons.blender.session import ANY, Job, Request, Session, Target
 
 A = [[0.0, 0.0], [1.0, 1.0]]
-FACE_MODEL = {"category": ("cat", "face"), "gender": ("female", "male"),
-              "emotion": ("happy", "sad"), "style": (), "view": ("front", "side")}
+FACE_MODEL = {
+    "category": ("cat", "face"),
+    "gender": ("female", "male"),
+    "emotion": ("happy", "sad"),
+    "style": (),
+    "view": ("front", "side"),
+}
 OBJECTS_MODEL = {"category": ("cat", "face", "tree")}
 
 
 def test_a_blender_job_targets_an_object_frame_by_name():
     """Blender's jobs carry names and frame numbers only (undo replaces Blender data)."""
-    session = Session("suggest", [Job(Target("Sketch", "Lines", 1),
-                                      Request(mode="complete", strokes=[A]))], 2)
+    session = Session(
+        "suggest", [Job(Target("Sketch", "Lines", 1), Request(mode="complete", strokes=[A]))], 2
+    )
     assert [j.target.frame for j in session.to_submit()] == [1]
 
 
@@ -33,7 +39,10 @@ def test_autodraw_asks_for_a_face_and_the_face_conditions_the_model_offers():
     """Faces: category=face, plus gender/emotion/style/view when the model lists them."""
     chosen = {"category": "cat", "gender": "male", "emotion": ANY, "style": "ink", "view": "up"}
     assert s.conditions_for(FACE_MODEL, chosen, face=True) == {
-        "category": "face", "gender": "male", "style": "ink"}  # view "up" is not offered
+        "category": "face",
+        "gender": "male",
+        "style": "ink",
+    }  # view "up" is not offered
     assert s.conditions_for(OBJECTS_MODEL, chosen, face=True) == {"category": "face"}
     assert s.conditions_for({}, chosen, face=True) == {}
 
@@ -45,11 +54,17 @@ def test_suggest_sends_only_the_chosen_conditions():
     assert s.conditions_for(OBJECTS_MODEL, {"category": ""}, face=False) == {}
 
 
-@pytest.mark.parametrize(("offered", "problem"), [
-    (OBJECTS_MODEL, None), (FACE_MODEL, None), ({}, None), ({"category": ()}, None),
-    ({"category": ("cat", "tree")}, "no 'face' category"),
-    ({"category": ("cat",), "gender": ("male",)}, None),
-])
+@pytest.mark.parametrize(
+    ("offered", "problem"),
+    [
+        (OBJECTS_MODEL, None),
+        (FACE_MODEL, None),
+        ({}, None),
+        ({"category": ()}, None),
+        ({"category": ("cat", "tree")}, "no 'face' category"),
+        ({"category": ("cat",), "gender": ("male",)}, None),
+    ],
+)
 def test_face_problem(offered, problem):
     """Only a model whose categories leave out faces (and has no face conditions) cannot."""
     found = s.face_problem(offered)
@@ -74,7 +89,7 @@ def test_wrap():
 
 
 def test_auto_model_prefers_the_one_that_draws_faces():
-    """"Auto" picks the model with face conditions, else the server's default; None before a
+    """ "Auto" picks the model with face conditions, else the server's default; None before a
     welcome."""
     from sketch_server.protocol import ModelInfo
 

@@ -24,7 +24,8 @@ def small_model(name: str = "ai-sketcher") -> SketchModel:
 
 def same_sketches(a, b) -> bool:
     return len(a) == len(b) and all(
-        len(x) == len(y) and all(np.array_equal(p, q) for p, q in zip(x, y)) for x, y in zip(a, b))
+        len(x) == len(y) and all(np.array_equal(p, q) for p, q in zip(x, y)) for x, y in zip(a, b)
+    )
 
 
 @pytest.mark.parametrize("name", ["ai-sketcher", "sketch-rnn", "sketch-pix2seq"])

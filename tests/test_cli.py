@@ -34,8 +34,14 @@ def _env() -> dict[str, str]:
 
 def command(*args: str) -> subprocess.CompletedProcess[str]:
     """`python -m ARGS` from the repository root, as the README runs it."""
-    return subprocess.run([sys.executable, "-m", *args], cwd=REPO, env=_env(),
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=REPO,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def one_line_error(args: tuple[str, ...], *needles: str) -> str:
@@ -64,54 +70,107 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (root / "image.json").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
     (root / "model").mkdir()
     (root / "model" / "config.json").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
-    return {"tiny": str(root / "tiny.npz"), "png": str(root / "image.npz"),
-            "png_json": str(root / "image.json"), "bad_model": str(root / "model"),
-            "missing": str(root / "nope.npz"), "missing_dir": str(root / "nope"),
-            "root": str(root)}
+    return {
+        "tiny": str(root / "tiny.npz"),
+        "png": str(root / "image.npz"),
+        "png_json": str(root / "image.json"),
+        "bad_model": str(root / "model"),
+        "missing": str(root / "nope.npz"),
+        "missing_dir": str(root / "nope"),
+        "root": str(root),
+    }
 
 
 CASES = {
     "train": [
         ("missing", ("--data", "{missing}", "--out", "{root}/run"), ["nope.npz: no such file"]),
         ("wrong kind", ("--data", "{png}", "--out", "{root}/run"), ["it is a PNG image"]),
-        ("unknown name", ("--data", "{tiny}", "--out", "{root}/run", "--config", "sketch-rn"),
-         ["sketch-rn"]),
-        ("unwritable", ("--data", "{tiny}", "--out", f"{NOT_A_FOLDER}/run"),
-         ["cannot write", "README.md is a file"]),
+        (
+            "unknown name",
+            ("--data", "{tiny}", "--out", "{root}/run", "--config", "sketch-rn"),
+            ["sketch-rn"],
+        ),
+        (
+            "unwritable",
+            ("--data", "{tiny}", "--out", f"{NOT_A_FOLDER}/run"),
+            ["cannot write", "README.md is a file"],
+        ),
     ],
     "evaluate": [
-        ("missing", ("--checkpoint", "{missing_dir}", "--data", "{tiny}"),
-         ["nope: no such checkpoint folder"]),
+        (
+            "missing",
+            ("--checkpoint", "{missing_dir}", "--data", "{tiny}"),
+            ["nope: no such checkpoint folder"],
+        ),
         ("wrong kind", ("--checkpoint", OBJECTS, "--data", "{png}"), ["it is a PNG image"]),
-        ("unknown name", ("--checkpoint", OBJECTS, "--data", "{tiny}", "--categories", "kat"),
-         ["no category 'kat'"]),
-        ("unwritable", ("--checkpoint", OBJECTS, "--data", "{tiny}", "--json",
-                        f"{NOT_A_FOLDER}/x.json"), ["cannot write"]),
+        (
+            "unknown name",
+            ("--checkpoint", OBJECTS, "--data", "{tiny}", "--categories", "kat"),
+            ["no category 'kat'"],
+        ),
+        (
+            "unwritable",
+            ("--checkpoint", OBJECTS, "--data", "{tiny}", "--json", f"{NOT_A_FOLDER}/x.json"),
+            ["cannot write"],
+        ),
     ],
     "classifier": [
         ("missing", ("--data", "{missing}", "--out", "{root}/clf"), ["nope.npz: no such file"]),
         ("wrong kind", ("--data", "{png}", "--out", "{root}/clf"), ["it is a PNG image"]),
-        ("unknown name", ("--data", "{tiny}", "--out", "{root}/clf", "--attribute", "mood"),
-         ["no attribute 'mood'"]),
+        (
+            "unknown name",
+            ("--data", "{tiny}", "--out", "{root}/clf", "--attribute", "mood"),
+            ["no attribute 'mood'"],
+        ),
         ("unwritable", ("--data", "{tiny}", "--out", f"{NOT_A_FOLDER}/clf"), ["cannot write"]),
     ],
     "sample": [
-        ("missing", ("--checkpoint", "{missing_dir}", "--out", "{root}/g.svg"),
-         ["no such checkpoint folder"]),
-        ("wrong kind", ("--checkpoint", "{bad_model}", "--out", "{root}/g.svg"),
-         ["config.json is not valid JSON"]),
-        ("unknown name", ("--checkpoint", OBJECTS, "--condition", "category=kat", "--out",
-                          "{root}/g.svg"), ["unknown value 'kat'", "'cat'"]),
-        ("unwritable", ("--checkpoint", OBJECTS, "--out", "{root}/g.jpg"),
-         ["name a .svg or .png file"]),
+        (
+            "missing",
+            ("--checkpoint", "{missing_dir}", "--out", "{root}/g.svg"),
+            ["no such checkpoint folder"],
+        ),
+        (
+            "wrong kind",
+            ("--checkpoint", "{bad_model}", "--out", "{root}/g.svg"),
+            ["config.json is not valid JSON"],
+        ),
+        (
+            "unknown name",
+            ("--checkpoint", OBJECTS, "--condition", "category=kat", "--out", "{root}/g.svg"),
+            ["unknown value 'kat'", "'cat'"],
+        ),
+        (
+            "unwritable",
+            ("--checkpoint", OBJECTS, "--out", "{root}/g.jpg"),
+            ["name a .svg or .png file"],
+        ),
     ],
     "reference": [
-        ("missing", ("--pretrained", "{missing}", "--data", "{tiny}", "--checkpoint", OBJECTS),
-         ["no such file", "nope.npz"]),
-        ("wrong kind", ("--pretrained", "{png_json}", "--data", "{tiny}", "--checkpoint",
-                        OBJECTS), ["image.json is not a sketch-rnn-js model"]),
-        ("unknown name", ("--pretrained", "{png_json}", "--data", "{tiny}", "--checkpoint",
-                          OBJECTS, "--splits", "tset"), ["unknown split 'tset'"]),
+        (
+            "missing",
+            ("--pretrained", "{missing}", "--data", "{tiny}", "--checkpoint", OBJECTS),
+            ["no such file", "nope.npz"],
+        ),
+        (
+            "wrong kind",
+            ("--pretrained", "{png_json}", "--data", "{tiny}", "--checkpoint", OBJECTS),
+            ["image.json is not a sketch-rnn-js model"],
+        ),
+        (
+            "unknown name",
+            (
+                "--pretrained",
+                "{png_json}",
+                "--data",
+                "{tiny}",
+                "--checkpoint",
+                OBJECTS,
+                "--splits",
+                "tset",
+            ),
+            ["unknown split 'tset'"],
+        ),
     ],
     "checkpoint": [
         ("missing", ("{missing_dir}", "{root}/export"), ["no such checkpoint folder"]),
@@ -120,41 +179,78 @@ CASES = {
     ],
     "prepare": [
         ("missing", ("--out", "{root}/p.npz", "{missing_dir}"), ["nope: no such file"]),
-        ("wrong kind", ("--out", "{root}/p.npz", "{png}", "--quiet"),
-         ["image.npz: not a Sketch-RNN .npz archive: it is a PNG image"]),
-        ("unknown name", ("--out", "{root}/p.npz", "--quickdraw", "kat", "--from", "{root}"),
-         ["no file for QuickDraw category 'kat'"]),
+        (
+            "wrong kind",
+            ("--out", "{root}/p.npz", "{png}", "--quiet"),
+            ["image.npz: not a Sketch-RNN .npz archive: it is a PNG image"],
+        ),
+        (
+            "unknown name",
+            ("--out", "{root}/p.npz", "--quickdraw", "kat", "--from", "{root}"),
+            ["no file for QuickDraw category 'kat'"],
+        ),
         ("unwritable", ("--out", f"{NOT_A_FOLDER}/p.npz", "{tiny}"), ["cannot write"]),
     ],
     "datasets.faces": [
         ("unwritable", ("--n", "2", "--out", f"{NOT_A_FOLDER}/f.npz"), ["cannot write"]),
-        ("wrong kind", ("--n", "2", "--out", "{root}/f.npz", "--grid", "{root}/g.jpg"),
-         ["--grid must name a .png or .svg file"]),
+        (
+            "wrong kind",
+            ("--n", "2", "--out", "{root}/f.npz", "--grid", "{root}/g.jpg"),
+            ["--grid must name a .png or .svg file"],
+        ),
     ],
     "library": [
-        ("missing", ("build", "--data", "{missing}", "--checkpoint", OBJECTS, "--out",
-                     "{root}/lib"), ["nope.npz: no such file"]),
-        ("wrong kind", ("build", "--data", "{png}", "--checkpoint", OBJECTS, "--out",
-                        "{root}/lib"), ["it is a PNG image"]),
-        ("unknown name", ("build", "--data", "{tiny}", "--checkpoint", OBJECTS, "--out",
-                          "{root}/lib", "--split", "tset"), ["--split takes"]),
-        ("unwritable", ("build", "--data", "{tiny}", "--checkpoint", OBJECTS, "--out",
-                        f"{NOT_A_FOLDER}/lib"), ["cannot write"]),
+        (
+            "missing",
+            ("build", "--data", "{missing}", "--checkpoint", OBJECTS, "--out", "{root}/lib"),
+            ["nope.npz: no such file"],
+        ),
+        (
+            "wrong kind",
+            ("build", "--data", "{png}", "--checkpoint", OBJECTS, "--out", "{root}/lib"),
+            ["it is a PNG image"],
+        ),
+        (
+            "unknown name",
+            (
+                "build",
+                "--data",
+                "{tiny}",
+                "--checkpoint",
+                OBJECTS,
+                "--out",
+                "{root}/lib",
+                "--split",
+                "tset",
+            ),
+            ["--split takes"],
+        ),
+        (
+            "unwritable",
+            ("build", "--data", "{tiny}", "--checkpoint", OBJECTS, "--out", f"{NOT_A_FOLDER}/lib"),
+            ["cannot write"],
+        ),
     ],
     "sketch_server": [
         ("missing", ("--port", "0", "--model", "{missing_dir}"), ["nope does not exist"]),
-        ("wrong kind", ("--port", "0", "--model", "{bad_model}"),
-         ["config.json is not valid JSON"]),
+        (
+            "wrong kind",
+            ("--port", "0", "--model", "{bad_model}"),
+            ["config.json is not valid JSON"],
+        ),
         ("unknown name", ("--port", "0", "--device", "tpu"), ["'tpu'"]),
     ],
 }
 
 
-@pytest.mark.parametrize(("module", "case", "args", "needles"), [
-    (m, case, args, needles) for m, cases in CASES.items() for case, args, needles in cases],
-    ids=[f"{m}-{case}" for m, cases in CASES.items() for case, _, _ in cases])
-def test_every_command_fails_in_one_line(files: dict[str, str], module: str, case: str,
-                                         args: tuple[str, ...], needles: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("module", "case", "args", "needles"),
+    [(m, case, args, needles) for m, cases in CASES.items() for case, args, needles in cases],
+    ids=[f"{m}-{case}" for m, cases in CASES.items() for case, _, _ in cases],
+)
+def test_every_command_fails_in_one_line(
+    files: dict[str, str], module: str, case: str, args: tuple[str, ...], needles: list[str]
+) -> None:
     """A mistake gives exit status 2 and one stderr line naming the command, with no traceback."""
     prefix = "" if module == "sketch_server" else "model."
     filled = tuple(a.format(**files) for a in args)
@@ -162,10 +258,21 @@ def test_every_command_fails_in_one_line(files: dict[str, str], module: str, cas
     assert not Path(files["root"], "run").exists(), "nothing is written when the input is bad"
 
 
-@pytest.mark.parametrize("module", ["model.train", "model.evaluate", "model.classifier",
-                                    "model.sample", "model.reference", "model.checkpoint",
-                                    "model.prepare", "model.datasets.faces", "model.library",
-                                    "sketch_server"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "model.train",
+        "model.evaluate",
+        "model.classifier",
+        "model.sample",
+        "model.reference",
+        "model.checkpoint",
+        "model.prepare",
+        "model.datasets.faces",
+        "model.library",
+        "sketch_server",
+    ],
+)
 def test_help_stands_alone(module: str) -> None:
     """--help starts with a one-line description and states the defaults it has."""
     done = command(module, "--help")
@@ -179,8 +286,14 @@ def test_help_stands_alone(module: str) -> None:
 
 def test_debug_shows_the_traceback(files: dict[str, str]) -> None:
     """--debug (or AI_SKETCHER_DEBUG=1) adds the traceback above the same one-line error."""
-    done = command("model.sample", "--checkpoint", files["missing_dir"], "--out",
-                   f"{files['root']}/g.svg", "--debug")
+    done = command(
+        "model.sample",
+        "--checkpoint",
+        files["missing_dir"],
+        "--out",
+        f"{files['root']}/g.svg",
+        "--debug",
+    )
     assert done.returncode == 2
     assert "Traceback" in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("python -m model.sample: error: ")
@@ -191,8 +304,10 @@ def test_a_usage_error_is_one_line_too() -> None:
     done = command("model.sample", "--n", "2")
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1, done.stderr
-    assert lines[0].startswith("python -m model.sample: error: the following arguments are "
-                               "required") and "--help" in lines[0]
+    assert (
+        lines[0].startswith("python -m model.sample: error: the following arguments are required")
+        and "--help" in lines[0]
+    )
 
 
 def test_output_checks(tmp_path: Path) -> None:
@@ -217,16 +332,20 @@ def test_describe_keeps_bugs_as_tracebacks() -> None:
     assert cli.describe(KeyError("x")) is None
     assert cli.describe(ValueError("x")) is None
     assert cli.describe(FileNotFoundError(2, "No such file", "a.npz")) == (
-        "a.npz: no such file or folder; check the path")
+        "a.npz: no such file or folder; check the path"
+    )
     with pytest.raises(json.JSONDecodeError) as raised:
         json.loads("{")
     assert "not valid JSON" in str(cli.describe(raised.value))
-    assert cli.run(lambda argv: (_ for _ in ()).throw(cli.CommandError("bad\n  input")),
-                   "prog", []) == 2
+    assert (
+        cli.run(lambda argv: (_ for _ in ()).throw(cli.CommandError("bad\n  input")), "prog", [])
+        == 2
+    )
 
 
-def test_quick_shrinks_only_when_asked(monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture) -> None:
+def test_quick_shrinks_only_when_asked(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     """AI_SKETCHER_DOCS_QUICK caps long runs (for tests/test_docs.py) and says so on stderr."""
     monkeypatch.delenv(cli.QUICK_ENV, raising=False)
     assert cli.quick(5000, 2, "steps") == 5000

@@ -185,8 +185,9 @@ def test_cancel_ends_the_job_with_a_cancelled_done(start_server, make_client):
     """cancel() stops a long request; it still ends with one done, marked cancelled."""
     c = make_client(start_server().url)
     drain(c, state_is("connected"))
-    job = c.suggest("generate", [], n=8, max_points=1000, temperature=1.0, seed=1,
-                    use_library=False)  # long enough to cancel
+    job = c.suggest(
+        "generate", [], n=8, max_points=1000, temperature=1.0, seed=1, use_library=False
+    )  # long enough to cancel
     c.cancel(job)
     seen = drain(c, ends(job))
     assert isinstance(seen[-1], protocol.Done) and seen[-1].cancelled
@@ -201,8 +202,9 @@ def test_reconnects_after_the_server_restarts(start_server, make_client):
     first = start_server()
     c = make_client(first.url)
     drain(c, state_is("connected"))
-    job = c.suggest("generate", [], n=8, max_points=1000, temperature=1.0, seed=5,
-                    use_library=False)  # the network draws for long enough to be cut off
+    job = c.suggest(
+        "generate", [], n=8, max_points=1000, temperature=1.0, seed=5, use_library=False
+    )  # the network draws for long enough to be cut off
     drain(c, lambda m: isinstance(m, protocol.StrokeChunk))  # the job is being drawn
     first.stop()
     seen = drain(c, ends(job))
@@ -224,9 +226,11 @@ def test_says_how_to_start_the_server_when_none_is_running(make_client):
     port = free_port()
     c = make_client(f"ws://127.0.0.1:{port}")
     drain(c, state_is("disconnected"))
-    assert c.error == (f"no AI-Sketcher server is running at ws://127.0.0.1:{port}; start it "
-                       f"with `python -m sketch_server --port {port}` and this add-on connects "
-                       "by itself")
+    assert c.error == (
+        f"no AI-Sketcher server is running at ws://127.0.0.1:{port}; start it "
+        f"with `python -m sketch_server --port {port}` and this add-on connects "
+        "by itself"
+    )
     assert client_module.start_command(client_module.DEFAULT_URL) == "python -m sketch_server"
     assert client_module.DEFAULT_PORT == DEFAULT_PORT  # the add-on looks where the server listens
 
@@ -265,10 +269,20 @@ def wait_for_hangup(ws: Any) -> None:
 
 def test_wrong_protocol_version_is_explained(make_client, stub_server):
     """A server that answers with another protocol version gets a 'same version' sentence."""
+
     def newer_server(ws: Any) -> None:
         ws.recv()
-        ws.send(msgpack.packb({"type": "welcome", "protocol": 2, "server": "ai-sketcher/9",
-                               "device": "cpu", "models": []}))
+        ws.send(
+            msgpack.packb(
+                {
+                    "type": "welcome",
+                    "protocol": 2,
+                    "server": "ai-sketcher/9",
+                    "device": "cpu",
+                    "models": [],
+                }
+            )
+        )
         wait_for_hangup(ws)
 
     c = make_client(stub_server(newer_server))
@@ -278,10 +292,14 @@ def test_wrong_protocol_version_is_explained(make_client, stub_server):
 
 def test_server_refusing_our_protocol_is_explained(make_client, stub_server):
     """An unsupported_protocol error reply to hello is reported the same way."""
+
     def older_server(ws: Any) -> None:
         ws.recv()
-        ws.send(protocol.encode(protocol.Error(code="unsupported_protocol",
-                                               message="protocol 1 is not supported")))
+        ws.send(
+            protocol.encode(
+                protocol.Error(code="unsupported_protocol", message="protocol 1 is not supported")
+            )
+        )
         wait_for_hangup(ws)
 
     c = make_client(stub_server(older_server))
@@ -291,6 +309,7 @@ def test_server_refusing_our_protocol_is_explained(make_client, stub_server):
 
 def test_something_else_on_the_port_is_named(make_client):
     """An HTTP server that is not a WebSocket server is reported as not an AI-Sketcher server."""
+
     class Page(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 

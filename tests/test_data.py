@@ -33,8 +33,9 @@ def zigzag(n: int, step: int = 5, strokes: int = 1) -> np.ndarray:
 
 def make_data(specs: list[tuple[int, str, str, dict]]) -> PreparedData:
     """PreparedData from (length, category, split, attributes) tuples."""
-    sketches = [Sketch(zigzag(n, strokes=1 + n // 10), cat, attrs, split)
-                for n, cat, split, attrs in specs]
+    sketches = [
+        Sketch(zigzag(n, strokes=1 + n // 10), cat, attrs, split) for n, cat, split, attrs in specs
+    ]
     codes = np.array([{"train": 0, "valid": 1, "test": 2}[s] for _, _, s, _ in specs])
     return build(sketches, codes, max_len=250)
 
@@ -42,8 +43,15 @@ def make_data(specs: list[tuple[int, str, str, dict]]) -> PreparedData:
 @pytest.fixture
 def data() -> PreparedData:
     rng = np.random.default_rng(1)
-    specs = [(int(rng.integers(2, 60)), ["apple", "cat", "dog"][i % 3], "train",
-              {"style": "ink"} if i % 4 == 0 else {}) for i in range(90)]
+    specs = [
+        (
+            int(rng.integers(2, 60)),
+            ["apple", "cat", "dog"][i % 3],
+            "train",
+            {"style": "ink"} if i % 4 == 0 else {},
+        )
+        for i in range(90)
+    ]
     specs += [(7, "cat", "valid", {}), (9, "dog", "valid", {}), (3, "apple", "valid", {})]
     return make_data(specs)
 
@@ -71,18 +79,22 @@ def _rewrite(path: Path, **changes: object) -> None:
     np.savez_compressed(path, **arrays)
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"meta": {"format": "ai-sketcher-prepared/2"}}, "format 'ai-sketcher-prepared/2' is not"),
-    ({"meta": {"format": "other"}}, "not an AI-Sketcher prepared file"),
-    ({"meta": {"attributes": ["label", "category"]}}, "starting with 'category'"),
-    ({"meta": {"scale_factor": -1}}, "scale_factor must be a positive number"),
-    ({"offsets": np.array([0, 5], dtype=np.int64)}, "offsets must rise from 0"),
-    ({"points": np.zeros((4, 2), dtype=np.int16)}, "points must be int16 (rows, 3)"),
-    ({"split": np.full(93, 7, dtype=np.uint8)}, "split must be uint8"),
-    ({"labels": np.full((93, 2), 9, dtype=np.int16)}, "labels of 'category' must lie in"),
-])
-def test_load_rejects_bad_files(tmp_path: Path, data: PreparedData, changes: dict,
-                                message: str) -> None:
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"meta": {"format": "ai-sketcher-prepared/2"}}, "format 'ai-sketcher-prepared/2' is not"),
+        ({"meta": {"format": "other"}}, "not an AI-Sketcher prepared file"),
+        ({"meta": {"attributes": ["label", "category"]}}, "starting with 'category'"),
+        ({"meta": {"scale_factor": -1}}, "scale_factor must be a positive number"),
+        ({"offsets": np.array([0, 5], dtype=np.int64)}, "offsets must rise from 0"),
+        ({"points": np.zeros((4, 2), dtype=np.int16)}, "points must be int16 (rows, 3)"),
+        ({"split": np.full(93, 7, dtype=np.uint8)}, "split must be uint8"),
+        ({"labels": np.full((93, 2), 9, dtype=np.int16)}, "labels of 'category' must lie in"),
+    ],
+)
+def test_load_rejects_bad_files(
+    tmp_path: Path, data: PreparedData, changes: dict, message: str
+) -> None:
     path = tmp_path / "d.npz"
     data.save(path)
     _rewrite(path, **changes)
@@ -112,10 +124,16 @@ def test_merge_unites_vocabularies_and_remaps_labels() -> None:
     merged = PreparedData.merge([a, b])
     assert merged.attributes == ("category", "label", "style")
     assert merged.meta["vocab"]["category"] == ["apple", "cat", "zebra"]
-    named = [{attr: merged.meta["vocab"][attr][v] for attr, v in zip(merged.attributes, row)
-              if v >= 0} for row in merged.labels.tolist()]
-    assert named == [{"category": "cat", "label": "1"}, {"category": "zebra", "label": "0"},
-                     {"category": "apple", "style": "ink"}, {"category": "cat"}]
+    named = [
+        {attr: merged.meta["vocab"][attr][v] for attr, v in zip(merged.attributes, row) if v >= 0}
+        for row in merged.labels.tolist()
+    ]
+    assert named == [
+        {"category": "cat", "label": "1"},
+        {"category": "zebra", "label": "0"},
+        {"category": "apple", "style": "ink"},
+        {"category": "cat"},
+    ]
     assert merged.split.tolist() == [0, 1, 0, 2]
     np.testing.assert_array_equal(merged.sketch(2), b.sketch(0))
     np.testing.assert_array_equal(merged.sketch(-1), b.sketch(1))
@@ -125,16 +143,18 @@ def test_merge_unites_vocabularies_and_remaps_labels() -> None:
 
 
 def test_condition_vocab_encode_decode_and_errors() -> None:
-    vocab = ConditionVocab(("category", "style"),
-                           {"category": ("apple", "cat", "dog"), "style": ("ink", "pencil")})
+    vocab = ConditionVocab(
+        ("category", "style"), {"category": ("apple", "cat", "dog"), "style": ("ink", "pencil")}
+    )
     assert vocab.dim == 5
     vec = vocab.encode({"category": "dog", "style": "ink"})
     assert vec.dtype == np.float32 and vec.tolist() == [0, 0, 1, 1, 0]
     assert vocab.decode(vec) == {"category": "dog", "style": "ink"}
     assert vocab.encode({"style": "pencil"}).tolist() == [0, 0, 0, 0, 1]
     assert vocab.decode(vocab.encode({})) == {}
-    with pytest.raises(ValueError, match="unknown value 'cow' for condition 'category'; "
-                                         "known: apple, cat, dog"):
+    with pytest.raises(
+        ValueError, match="unknown value 'cow' for condition 'category'; known: apple, cat, dog"
+    ):
         vocab.encode({"category": "cow"})
     with pytest.raises(ValueError, match="unknown condition 'colour'; known: category, style"):
         vocab.encode({"colour": "red"})
@@ -156,9 +176,14 @@ def positions(s3: np.ndarray) -> np.ndarray:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.lists(st.tuples(st.integers(-40, 40), st.integers(-40, 40)), min_size=1,
-                         max_size=12), min_size=1, max_size=5),
-       st.integers(0, 2**32 - 1))
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(-40, 40), st.integers(-40, 40)), min_size=1, max_size=12),
+        min_size=1,
+        max_size=5,
+    ),
+    st.integers(0, 2**32 - 1),
+)
 def test_drop_points_keeps_stroke_ends_and_pen_structure(strokes: list, seed: int) -> None:
     rows = []
     for stroke in strokes:
@@ -204,13 +229,15 @@ def test_batch_layout(data: PreparedData) -> None:
         s3 = data.sketch(i)
         assert lengths[b] == len(s3)
         np.testing.assert_array_equal(strokes[b, 0], START_TOKEN)
-        real = strokes[b, 1:lengths[b] + 1]
+        real = strokes[b, 1 : lengths[b] + 1]
         np.testing.assert_allclose(real[:, :2] * data.scale_factor, s3[:, :2], rtol=1e-5)
         np.testing.assert_array_equal(real[:, 3], s3[:, 2])
-        pads = strokes[b, lengths[b] + 1:]
+        pads = strokes[b, lengths[b] + 1 :]
         assert len(pads) >= 1 and (pads == PAD_ROW).all()
-        assert data.vocab.decode(batch.conditions[b].numpy())["category"] == \
-            data.meta["vocab"]["category"][data.labels[i, 0]]
+        assert (
+            data.vocab.decode(batch.conditions[b].numpy())["category"]
+            == data.meta["vocab"]["category"][data.labels[i, 0]]
+        )
     moved = batch.to("cpu")
     assert moved.strokes.device.type == "cpu" and moved.raster is not None
 
@@ -271,8 +298,9 @@ def test_batcher_speaks_a_checkpoint_vocabulary_and_scale(data: PreparedData) ->
     from model.data import ConditionVocab
 
     names = list(data.vocab.values["category"])
-    other = ConditionVocab(("shape", "category"), {"shape": ("round",),
-                                                   "category": (names[1], "zebra", names[0])})
+    other = ConditionVocab(
+        ("shape", "category"), {"shape": ("round",), "category": (names[1], "zebra", names[0])}
+    )
     batcher = Batcher(data, "train", 8, raster_size=0, scale=2.0, vocab=other, seed=3)
     batch = next(batcher)
     for b, i in enumerate(batch.indices.tolist()):
@@ -285,8 +313,17 @@ def test_batcher_speaks_a_checkpoint_vocabulary_and_scale(data: PreparedData) ->
 
 def test_prefix_batches_show_the_encoders_whole_first_strokes(data: PreparedData) -> None:
     """With prefix_prob 1 the encoders see the first k < all strokes; the decoder sees all."""
-    batcher = Batcher(data, "train", 8, augment=True, raster_size=0, seed=2, prefix_prob=1.0,
-                      drop_prob=0.0, scale_jitter=0.0)
+    batcher = Batcher(
+        data,
+        "train",
+        8,
+        augment=True,
+        raster_size=0,
+        seed=2,
+        prefix_prob=1.0,
+        drop_prob=0.0,
+        scale_jitter=0.0,
+    )
     batch = next(batcher)
     assert batch.enc_lengths is not None
     for b, i in enumerate(batch.indices.tolist()):

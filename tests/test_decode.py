@@ -24,8 +24,9 @@ def test_steps_match_nn_lstm_teacher_forcing(checkpoint: Checkpoint) -> None:
     points[torch.arange(3)[:, None], torch.arange(40), pen] = 1
     with torch.no_grad():
         h0, c0 = decoder.initial_state(z)
-        lstm_out, _ = decoder.rnn(torch.cat([points, z[:, None].expand(-1, 40, -1)], -1),
-                                  (h0[None], c0[None]))
+        lstm_out, _ = decoder.rnn(
+            torch.cat([points, z[:, None].expand(-1, 40, -1)], -1), (h0[None], c0[None])
+        )
         head = decoder.head.proj(lstm_out).numpy()
     const = fast.constant(z.numpy())
     h, c = h0.numpy(), c0.numpy()
@@ -45,8 +46,9 @@ def test_draw_matches_the_mixture_sampler(checkpoint: Checkpoint) -> None:
     temperature = rng.uniform(0.05, 2.0, 64).astype(np.float32)
     with torch.no_grad():
         params = decoder.head(torch.from_numpy(h))
-        want = mixture_sample(params, torch.from_numpy(temperature),
-                              torch.from_numpy(noise).float()).numpy()
+        want = mixture_sample(
+            params, torch.from_numpy(temperature), torch.from_numpy(noise).float()
+        ).numpy()
     got = fast.draw(fast.head(h), temperature, noise.astype(np.float32))
     np.testing.assert_array_equal(got[:, 2:], want[:, 2:])
     np.testing.assert_allclose(got[:, :2], want[:, :2], atol=1e-4)
@@ -67,8 +69,16 @@ def test_a_seeded_request_draws_the_same_on_both_paths(checkpoint: Checkpoint, m
     """The same seeded request gives the same strokes on the fast and the reference path."""
     strokes = [[[10, 10], [60, 12], [62, 58]], [[20, 30], [40, 31]]] if mode != "generate" else []
     for seed in range(3):
-        req = Request(mode=mode, strokes=strokes, conditions={"category": "cat"}, n=3,
-                      seed=seed, max_points=150, temperature=0.6, use_library=False)
+        req = Request(
+            mode=mode,
+            strokes=strokes,
+            conditions={"category": "cat"},
+            n=3,
+            seed=seed,
+            max_points=150,
+            temperature=0.6,
+            use_library=False,
+        )
         fast = _drawn(Session(checkpoint, fast=True), req)
         slow = _drawn(Session(checkpoint, fast=False), req)
         assert [len(s) for s in fast] == [len(s) for s in slow]

@@ -51,15 +51,20 @@ def shell_blocks(path: Path) -> list[Block]:
         if not fence:
             i += 1
             continue
-        end = next((j for j in range(i + 1, len(lines))
-                    if lines[j].strip() == "```"), len(lines))
+        end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == "```"), len(lines))
         if fence["lang"] in SHELLS:
             indent = len(fence["indent"])
-            body = "\n".join(line[indent:] for line in lines[i + 1:end])
+            body = "\n".join(line[indent:] for line in lines[i + 1 : end])
             above = next((lines[j] for j in range(i - 1, -1, -1) if lines[j].strip()), "")
             marker = SKIP.search(above)
-            blocks.append(Block(str(path.relative_to(REPO)), i + 1, body + "\n",
-                                marker["reason"] if marker else None))
+            blocks.append(
+                Block(
+                    str(path.relative_to(REPO)),
+                    i + 1,
+                    body + "\n",
+                    marker["reason"] if marker else None,
+                )
+            )
         i = end + 1
     return blocks
 
@@ -84,11 +89,16 @@ def checkout(tmp: Path) -> Path:
 def environment(tmp: Path) -> dict[str, str]:
     """This Python first on PATH, the repository's code, a private HOME, quick runs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AI_SKETCHER_")}
-    env.update({
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
-        "PYTHONPATH": str(REPO), "HOME": str(tmp / "home"), cli.QUICK_ENV: "1",
-        "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
-    })
+    env.update(
+        {
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
+            "PYTHONPATH": str(REPO),
+            "HOME": str(tmp / "home"),
+            cli.QUICK_ENV: "1",
+            "OMP_NUM_THREADS": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
     return env
 
 
@@ -110,9 +120,16 @@ def test_documented_commands_run(block: Block, tmp_path: Path) -> None:
     if "../shared" in block.script and not SHARED.is_dir():
         pytest.skip(f"needs the project's data folder {SHARED}")
     work = checkout(tmp_path)
-    done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", block.script], cwd=work,
-                          env=environment(tmp_path), capture_output=True, text=True, timeout=540)
+    done = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", block.script],
+        cwd=work,
+        env=environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
     assert done.returncode == 0, (
         f"{block.doc}:{block.line} failed ({done.returncode}):\n{block.script}\n"
-        f"--- stdout (end)\n{done.stdout[-3000:]}\n--- stderr (end)\n{done.stderr[-3000:]}")
+        f"--- stdout (end)\n{done.stdout[-3000:]}\n--- stderr (end)\n{done.stderr[-3000:]}"
+    )
     assert "Traceback" not in done.stderr

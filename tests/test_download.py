@@ -21,6 +21,7 @@ from .sketches import circle, square
 
 def sketchrnn_npz(path: Path) -> bytes:
     """A small Sketch-RNN .npz (object arrays, as Google's files are) and its bytes."""
+
     def s3(poly: np.ndarray) -> np.ndarray:
         d = np.diff(np.vstack([[0, 0], poly.round()]), axis=0)
         return np.column_stack([d, np.r_[np.zeros(len(d) - 1), 1]]).astype(np.int16)
@@ -64,8 +65,10 @@ class Bucket(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def bucket(tmp_path: Path) -> Iterator[str]:
-    Bucket.files = {"/sketchrnn/cat.npz": sketchrnn_npz(tmp_path / "cat.npz"),
-                    "/sketchrnn/smiley%20face.npz": sketchrnn_npz(tmp_path / "smiley.npz")}
+    Bucket.files = {
+        "/sketchrnn/cat.npz": sketchrnn_npz(tmp_path / "cat.npz"),
+        "/sketchrnn/smiley%20face.npz": sketchrnn_npz(tmp_path / "smiley.npz"),
+    }
     Bucket.seen, Bucket.corrupt = [], False
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Bucket)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -79,8 +82,10 @@ def test_download_writes_the_file_and_its_checksum(bucket, tmp_path):
     """A fresh download lands whole, with a .sha256 record; a second call fetches nothing."""
     path = locate("cat", bucket, tmp_path / "cache", progress=False)
     assert path.read_bytes() == Bucket.files["/sketchrnn/cat.npz"]
-    assert path.with_name("cat.npz.sha256").read_text().split()[0] == \
-        hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (
+        path.with_name("cat.npz.sha256").read_text().split()[0]
+        == hashlib.sha256(path.read_bytes()).hexdigest()
+    )
     locate("cat", bucket, tmp_path / "cache", progress=False)
     assert len(Bucket.seen) == 1
 
@@ -116,12 +121,39 @@ def test_missing_category_is_named(bucket, tmp_path):
 def test_prepare_quickdraw_from_url_and_from_folder(bucket, tmp_path):
     """--quickdraw reads categories from a URL (downloading) or a folder, keeping their splits."""
     out = tmp_path / "qd.npz"
-    assert prepare_main(["--out", str(out), "--quiet", "--quickdraw", "cat", "smiley face",
-                         "--from", bucket, "--cache", str(tmp_path / "cache")]) == 0
+    assert (
+        prepare_main(
+            [
+                "--out",
+                str(out),
+                "--quiet",
+                "--quickdraw",
+                "cat",
+                "smiley face",
+                "--from",
+                bucket,
+                "--cache",
+                str(tmp_path / "cache"),
+            ]
+        )
+        == 0
+    )
     data = PreparedData.load(out)
     assert data.vocab.values["category"] == ("cat", "smiley face")
     assert [len(data.indices(s)) for s in ("train", "valid", "test")] == [10, 4, 4]
     again = tmp_path / "again.npz"
-    assert prepare_main(["--out", str(again), "--quiet", "--quickdraw", "cat",
-                         "--from", str(tmp_path / "cache")]) == 0
+    assert (
+        prepare_main(
+            [
+                "--out",
+                str(again),
+                "--quiet",
+                "--quickdraw",
+                "cat",
+                "--from",
+                str(tmp_path / "cache"),
+            ]
+        )
+        == 0
+    )
     assert len(PreparedData.load(again)) == 9

@@ -31,8 +31,17 @@ LONG = Request(mode="complete", strokes=FACE, n=8, max_points=1000, seed=1)
 
 
 def short(seed: int = 0, **fields: Any) -> Request:
-    return Request(**{"mode": "complete", "strokes": FACE, "n": 2, "max_points": 20,
-                      "seed": seed, "conditions": {"category": "cat"}, **fields})
+    return Request(
+        **{
+            "mode": "complete",
+            "strokes": FACE,
+            "n": 2,
+            "max_points": 20,
+            "seed": seed,
+            "conditions": {"category": "cat"},
+            **fields,
+        }
+    )
 
 
 async def outcome(job: Job) -> tuple[list[StrokeOut], DoneOut | FailedOut]:
@@ -97,8 +106,7 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
 
 
 @pytest.fixture
-async def make_engine(checkpoint: Checkpoint, model: str
-                      ) -> AsyncIterator[Callable[..., Engine]]:
+async def make_engine(checkpoint: Checkpoint, model: str) -> AsyncIterator[Callable[..., Engine]]:
     """A factory for engines over the test model, each closed after the test."""
     engines: list[Engine] = []
 
@@ -111,8 +119,9 @@ async def make_engine(checkpoint: Checkpoint, model: str
         await asyncio.to_thread(e.close)
 
 
-async def test_job_streams_strokes_then_done_on_the_cpu(make_engine: Callable[..., Engine],
-                                                        model: str, recorder: Recorder) -> None:
+async def test_job_streams_strokes_then_done_on_the_cpu(
+    make_engine: Callable[..., Engine], model: str, recorder: Recorder
+) -> None:
     """A job streams finished strokes in document units, then DoneOut, on a 1-thread CPU worker."""
     engine = make_engine()
     engine.start()
@@ -129,8 +138,9 @@ async def test_job_streams_strokes_then_done_on_the_cpu(make_engine: Callable[..
     assert torch.get_num_threads() >= 1
 
 
-async def test_jobs_submitted_together_share_one_batch(make_engine: Callable[..., Engine],
-                                                       model: str, recorder: Recorder) -> None:
+async def test_jobs_submitted_together_share_one_batch(
+    make_engine: Callable[..., Engine], model: str, recorder: Recorder
+) -> None:
     """Jobs waiting together are drawn in one batch: one step covers every alternative of all."""
     engine = make_engine()
     loop = asyncio.get_running_loop()
@@ -152,8 +162,9 @@ async def test_same_seed_same_result(make_engine: Callable[..., Engine], model: 
         assert len(a) == len(b) and all(np.array_equal(p, q) for p, q in zip(a, b))
 
 
-async def test_cancel_running_job(make_engine: Callable[..., Engine], model: str,
-                                  recorder: Recorder) -> None:
+async def test_cancel_running_job(
+    make_engine: Callable[..., Engine], model: str, recorder: Recorder
+) -> None:
     """Cancelling a running job ends it with DoneOut(cancelled) and the strokes drawn so far."""
     engine = make_engine()
     recorder.gate.clear()
@@ -194,8 +205,9 @@ async def test_busy_when_full(make_engine: Callable[..., Engine], model: str) ->
     check_done(*await outcome(engine.submit(model, short(), loop)), 2)
 
 
-async def test_failing_jobs_do_not_affect_others(make_engine: Callable[..., Engine],
-                                                 model: str) -> None:
+async def test_failing_jobs_do_not_affect_others(
+    make_engine: Callable[..., Engine], model: str
+) -> None:
     """Jobs the model refuses fail alone with their codes; the jobs beside them finish."""
     engine = make_engine()
     loop = asyncio.get_running_loop()
@@ -215,7 +227,8 @@ async def test_failing_jobs_do_not_affect_others(make_engine: Callable[..., Engi
 
 
 async def test_failed_step_ends_its_batch_and_the_engine_goes_on(
-        make_engine: Callable[..., Engine], model: str, recorder: Recorder) -> None:
+    make_engine: Callable[..., Engine], model: str, recorder: Recorder
+) -> None:
     """A sampling step that raises ends that batch's jobs as `internal`; later jobs still run."""
     engine = make_engine()
     recorder.fail_next = True
@@ -227,8 +240,9 @@ async def test_failed_step_ends_its_batch_and_the_engine_goes_on(
     assert engine.open_jobs == 0
 
 
-async def test_max_rows_queues_first_come_first_served(make_engine: Callable[..., Engine],
-                                                       model: str, recorder: Recorder) -> None:
+async def test_max_rows_queues_first_come_first_served(
+    make_engine: Callable[..., Engine], model: str, recorder: Recorder
+) -> None:
     """A batch never exceeds max_rows; a job that does not fit waits, and later ones behind it."""
     engine = make_engine(max_rows=8)
     loop = asyncio.get_running_loop()
@@ -243,14 +257,28 @@ async def test_max_rows_queues_first_come_first_served(make_engine: Callable[...
 
 
 async def test_a_newcomer_starts_while_another_owner_fills_the_batch(
-        make_engine: Callable[..., Engine], model: str, recorder: Recorder) -> None:
+    make_engine: Callable[..., Engine], model: str, recorder: Recorder
+) -> None:
     """With the batch full of one connection's long jobs, another connection's request starts at
     the next step (from the reserve) and ends long before them."""
     engine = make_engine(max_rows=16, reserve_rows=4)
     loop = asyncio.get_running_loop()
-    heavy = [engine.submit(model, Request(mode="generate", conditions={"category": "cat"}, n=8,
-                                          max_points=1000, seed=i, temperature=1.5), loop,
-                           owner="heavy") for i in range(4)]
+    heavy = [
+        engine.submit(
+            model,
+            Request(
+                mode="generate",
+                conditions={"category": "cat"},
+                n=8,
+                max_points=1000,
+                seed=i,
+                temperature=1.5,
+            ),
+            loop,
+            owner="heavy",
+        )
+        for i in range(4)
+    ]
     engine.start()
     assert await asyncio.to_thread(recorder.stepped.wait, TIMEOUT)
     newcomer = engine.submit(model, short(seed=9, n=1), loop, owner="newcomer")
@@ -263,8 +291,9 @@ async def test_a_newcomer_starts_while_another_owner_fills_the_batch(
         await outcome(job)
 
 
-async def test_close_ends_open_jobs(make_engine: Callable[..., Engine], model: str,
-                                    recorder: Recorder) -> None:
+async def test_close_ends_open_jobs(
+    make_engine: Callable[..., Engine], model: str, recorder: Recorder
+) -> None:
     """Closing the engine ends the jobs it still holds with `busy`, and refuses new ones."""
     engine = make_engine()
     recorder.gate.clear()

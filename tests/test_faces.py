@@ -65,8 +65,15 @@ def brow_droop(parts: list[tuple[str, np.ndarray]]) -> float:
 
 def test_attributes_are_facex_order() -> None:
     assert list(ATTRIBUTES) == ["gender", "emotion", "style", "view"]
-    assert ATTRIBUTES["emotion"] == ("neutral", "happy", "sad", "angry", "fearful", "surprised",
-                                     "disgusted")
+    assert ATTRIBUTES["emotion"] == (
+        "neutral",
+        "happy",
+        "sad",
+        "angry",
+        "fearful",
+        "surprised",
+        "disgusted",
+    )
     assert ATTRIBUTES["view"] == ("frontal", "mid-profile left", "mid-profile right")
 
 
@@ -100,11 +107,16 @@ def test_given_attributes_are_checked() -> None:
     rng = np.random.default_rng(0)
     _, used = generate_face(rng, {"emotion": "sad"})
     assert used["emotion"] == "sad" and set(used) == set(ATTRIBUTES)
-    with pytest.raises(ValueError, match="unknown emotion 'bored'; use one of neutral, happy, "
-                                         "sad, angry, fearful, surprised, disgusted"):
+    with pytest.raises(
+        ValueError,
+        match="unknown emotion 'bored'; use one of neutral, happy, "
+        "sad, angry, fearful, surprised, disgusted",
+    ):
         generate_face(rng, {"emotion": "bored"})
-    with pytest.raises(ValueError, match="unknown face attribute 'age'; the attributes are "
-                                         "gender, emotion, style, view"):
+    with pytest.raises(
+        ValueError,
+        match="unknown face attribute 'age'; the attributes are gender, emotion, style, view",
+    ):
         generate_face(rng, {"age": "old"})
     with pytest.raises(ValueError, match="n must be a whole number"):
         list(faces(-1, 0))
@@ -118,8 +130,9 @@ def test_emotion_cues(style: str) -> None:
     base = {"view": "frontal", "style": style}
     for k in range(N):
         gender = ATTRIBUTES["gender"][k % 2]
-        look = {e: parts_of({**base, "gender": gender, "emotion": e}, k)
-                for e in ATTRIBUTES["emotion"]}
+        look = {
+            e: parts_of({**base, "gender": gender, "emotion": e}, k) for e in ATTRIBUTES["emotion"]
+        }
         assert mouth_bend(look["happy"], "max") > 0.1  # a smile: middle below the corners
         assert mouth_bend(look["sad"], "min") < -0.1  # a frown
         assert abs(mouth_bend(look["neutral"])) < 0.06
@@ -131,8 +144,10 @@ def test_emotion_cues(style: str) -> None:
         wave = tagged(look["fearful"], "mouth")[0]
         assert (np.diff(np.sign(np.diff(wave[:, 1]))) != 0).sum() >= 3  # a trembling line
         assert tagged(look["disgusted"], "wrinkle")  # a wrinkled nose
-        eye_h = {e: np.mean([np.ptp(p[:, 1]) for p in tagged(look[e], "eye")])
-                 for e in ("surprised", "neutral")}
+        eye_h = {
+            e: np.mean([np.ptp(p[:, 1]) for p in tagged(look[e], "eye")])
+            for e in ("surprised", "neutral")
+        }
         assert eye_h["surprised"] > eye_h["neutral"]
 
 
@@ -141,8 +156,9 @@ def test_gender_cues() -> None:
         for k in range(N):
             reach, jaw = {}, {}
             for g in ATTRIBUTES["gender"]:
-                parts = parts_of({"gender": g, "style": style, "view": "frontal",
-                                  "emotion": "neutral"}, k)
+                parts = parts_of(
+                    {"gender": g, "style": style, "view": "frontal", "emotion": "neutral"}, k
+                )
                 _, cy, _, h = head_box(parts)
                 hair = np.concatenate(tagged(parts, "hair"))
                 reach[g] = (hair[:, 1].max() - cy) / h  # how far down the hair comes
@@ -153,8 +169,9 @@ def test_gender_cues() -> None:
     widths = {g: [] for g in ATTRIBUTES["gender"]}
     for k in range(2 * N):
         for g in widths:
-            head = tagged(parts_of({"gender": g, "style": "realistic", "view": "frontal"}, k),
-                          "head")[0]
+            head = tagged(
+                parts_of({"gender": g, "style": "realistic", "view": "frontal"}, k), "head"
+            )[0]
             cy, h = (head[:, 1].max() + head[:, 1].min()) / 2, np.ptp(head[:, 1])
             y = cy + 0.4 * h  # near the chin
             near = head[np.abs(head[:, 1] - y) < 0.06 * h]
@@ -210,8 +227,9 @@ def test_lengths_within_limits() -> None:
 
 def test_cli_writes_prepared_data(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out, grid = tmp_path / "faces.npz", tmp_path / "grid.png"
-    assert main(["--n", "40", "--seed", "2", "--out", str(out), "--grid", str(grid),
-                 "--quiet"]) == 0
+    assert (
+        main(["--n", "40", "--seed", "2", "--out", str(out), "--grid", str(grid), "--quiet"]) == 0
+    )
     printed = capsys.readouterr().out
     assert "emotion:" in printed and "median" in printed and grid.stat().st_size > 1000
     data = PreparedData.load(out)
@@ -222,8 +240,9 @@ def test_cli_writes_prepared_data(tmp_path: Path, capsys: pytest.CaptureFixture)
     expected = list(faces(40, 2))
     for i in (0, 17, 39):
         assert np.array_equal(data.sketch(i), expected[i].stroke3)
-        decoded = {a: data.vocab.values[a][data.labels[i, j]]
-                   for j, a in enumerate(data.attributes)}
+        decoded = {
+            a: data.vocab.values[a][data.labels[i, j]] for j, a in enumerate(data.attributes)
+        }
         assert decoded == {"category": "face", **expected[i].attributes}
     assert data.meta["sources"][0]["licence"].startswith("original procedural data")
     assert sorted(np.bincount(data.split).tolist()) == [4, 4, 32]

@@ -86,12 +86,15 @@ def test_an_empty_layer_is_skipped():
     assert not g.due(1.0)
 
 
-@pytest.mark.parametrize(("weights", "expected"), [
-    ([0.5, 0.25, 0.25], [1.0, 0.5, 0.5]),
-    ([0.97, 0.01, 0.01, 0.01], [1.0, MIN_SHARE, MIN_SHARE, MIN_SHARE]),
-    ([0.0, 0.0], [1.0, 1.0]),
-    ([], []),
-])
+@pytest.mark.parametrize(
+    ("weights", "expected"),
+    [
+        ([0.5, 0.25, 0.25], [1.0, 0.5, 0.5]),
+        ([0.97, 0.01, 0.01, 0.01], [1.0, MIN_SHARE, MIN_SHARE, MIN_SHARE]),
+        ([0.0, 0.0], [1.0, 1.0]),
+        ([], []),
+    ],
+)
 def test_opacity_follows_weight(weights, expected):
     """The best-fitting drawing is the darkest; none vanishes altogether."""
     assert opacities(weights) == pytest.approx(expected)

@@ -29,8 +29,13 @@ def home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
-    for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "APPDATA", "LOCALAPPDATA",
-                "BLENDER_USER_RESOURCES"):
+    for var in (
+        "XDG_DATA_HOME",
+        "XDG_CONFIG_HOME",
+        "APPDATA",
+        "LOCALAPPDATA",
+        "BLENDER_USER_RESOURCES",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(install, "_system", lambda: "Linux")
     return home
@@ -38,8 +43,11 @@ def home(tmp_path, monkeypatch) -> Path:
 
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file under root (relative path -> bytes), bytecode left out."""
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 def run(capsys, *args: str) -> tuple[int, str]:
@@ -59,14 +67,28 @@ def test_installs_the_krita_plugin(home, capsys):
     pykrita = plugin_dir(home)
     package = pykrita / "ai_sketcher"
     assert "X-KDE-Library=ai_sketcher" in (pykrita / "ai_sketcher.desktop").read_text()
-    assert 'name="ai_sketcher_suggest"' in (home / ".local/share/krita/actions/"
-                                            "ai_sketcher.action").read_text()
-    for name in ("__init__.py", "canvas.py", "controller.py", "docker.py", "extension.py",
-                 "svg.py", "selftest.py", "client.py", "suggestion.py", "guide.py", "protocol.py",
-                 "install.json"):
+    assert (
+        'name="ai_sketcher_suggest"'
+        in (home / ".local/share/krita/actions/ai_sketcher.action").read_text()
+    )
+    for name in (
+        "__init__.py",
+        "canvas.py",
+        "controller.py",
+        "docker.py",
+        "extension.py",
+        "svg.py",
+        "selftest.py",
+        "client.py",
+        "suggestion.py",
+        "guide.py",
+        "protocol.py",
+        "install.json",
+    ):
         assert (package / name).is_file(), name
-    assert (package / "protocol.py").read_bytes() == (install.REPO / "sketch_server" /
-                                                      "protocol.py").read_bytes()
+    assert (package / "protocol.py").read_bytes() == (
+        install.REPO / "sketch_server" / "protocol.py"
+    ).read_bytes()
     vendor = package / "vendor"
     assert (vendor / "websockets" / "sync" / "client.py").is_file()
     assert (vendor / "msgpack" / "fallback.py").is_file()
@@ -81,16 +103,23 @@ def test_installs_the_krita_plugin(home, capsys):
 def test_installed_plugin_imports_on_its_own(home, capsys, tmp_path):
     """Outside the repository and site-packages, the installed package imports its own copies."""
     assert run(capsys, "--only", "krita")[0] == 0
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import ai_sketcher;"
-            "from ai_sketcher import client, protocol, svg;"
-            "import msgpack, websockets;"
-            "assert client.protocol is protocol, client.protocol;"
-            "assert msgpack.Packer.__module__ == 'msgpack.fallback';"
-            "assert websockets.__file__.startswith(sys.argv[1]), websockets.__file__;"
-            "print(client.SuggestClient.__name__, svg.path_data([(0, 0), (1, 2)]))")
-    done = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", code, str(plugin_dir(home))],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=60,
-                          check=False)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import ai_sketcher;"
+        "from ai_sketcher import client, protocol, svg;"
+        "import msgpack, websockets;"
+        "assert client.protocol is protocol, client.protocol;"
+        "assert msgpack.Packer.__module__ == 'msgpack.fallback';"
+        "assert websockets.__file__.startswith(sys.argv[1]), websockets.__file__;"
+        "print(client.SuggestClient.__name__, svg.path_data([(0, 0), (1, 2)]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", code, str(plugin_dir(home))],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "SuggestClient M0 0L1 2"
 
@@ -114,8 +143,10 @@ def test_kritarc_is_backed_up_and_other_keys_kept(home, capsys):
     assert run(capsys, "--only", "krita")[0] == 0
     assert (home / ".config" / "kritarc.ai-sketcher-backup").read_text() == KRITARC
     new = rc.read_text()
-    assert new == KRITARC.replace("enable_lastdocumentsdocker=false\n",
-                                  "enable_lastdocumentsdocker=false\nenable_ai_sketcher=true\n")
+    assert new == KRITARC.replace(
+        "enable_lastdocumentsdocker=false\n",
+        "enable_lastdocumentsdocker=false\nenable_ai_sketcher=true\n",
+    )
     assert run(capsys, "--only", "krita", "--uninstall")[0] == 0
     assert rc.read_text() == KRITARC
     assert not (home / ".config" / "kritarc.ai-sketcher-backup").exists()  # nothing to keep
@@ -177,19 +208,25 @@ def test_refuses_to_replace_a_folder_it_did_not_make(home, capsys):
 def test_missing_dependency_is_explained(home, capsys, monkeypatch):
     """Without websockets in this Python, install.py says how to get it and installs nothing."""
     real = install.importlib.util.find_spec
-    monkeypatch.setattr(install.importlib.util, "find_spec",
-                        lambda name: None if name == "websockets" else real(name))
+    monkeypatch.setattr(
+        install.importlib.util,
+        "find_spec",
+        lambda name: None if name == "websockets" else real(name),
+    )
     code, out = run(capsys, "--only", "krita")
     assert code == 1 and "pip install -e ." in out
     assert not plugin_dir(home).exists()
 
 
-@pytest.mark.parametrize("system, env, expected", [
-    ("Linux", {}, "HOME/.local/share/krita"),
-    ("Linux", {"XDG_DATA_HOME": "XDG"}, "XDG/krita"),
-    ("Darwin", {}, "HOME/Library/Application Support/krita"),
-    ("Windows", {"APPDATA": "APPDATA"}, "APPDATA/krita"),
-])
+@pytest.mark.parametrize(
+    "system, env, expected",
+    [
+        ("Linux", {}, "HOME/.local/share/krita"),
+        ("Linux", {"XDG_DATA_HOME": "XDG"}, "XDG/krita"),
+        ("Darwin", {}, "HOME/Library/Application Support/krita"),
+        ("Windows", {"APPDATA": "APPDATA"}, "APPDATA/krita"),
+    ],
+)
 def test_krita_folder_per_system(home, monkeypatch, system, env, expected):
     """The resource folder is where Krita looks on each system."""
     for key, value in env.items():
@@ -207,25 +244,33 @@ def test_kritarc_per_system(home, monkeypatch):
     assert install.kritarc_path("Windows") == home / "Local" / "kritarc"
 
 
-@pytest.mark.parametrize("before, after", [
-    ("", "[python]\nk=true\n"),
-    ("[a]\nx=1", "[a]\nx=1\n\n[python]\nk=true\n"),
-    ("[python]\nk=false\nother=1\n[b]\n", "[python]\nk=true\nother=1\n[b]\n"),
-    ("[python]\nk=1\nk=2\n", "[python]\nk=true\n"),
-    ("[python]\r\n# note\r\nother=1\r\n\r\n[b]\r\n",
-     ("[python]\r\n# note\r\nother=1\r\nk=true\r\n\r\n[b]\r\n")),
-])
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        ("", "[python]\nk=true\n"),
+        ("[a]\nx=1", "[a]\nx=1\n\n[python]\nk=true\n"),
+        ("[python]\nk=false\nother=1\n[b]\n", "[python]\nk=true\nother=1\n[b]\n"),
+        ("[python]\nk=1\nk=2\n", "[python]\nk=true\n"),
+        (
+            "[python]\r\n# note\r\nother=1\r\n\r\n[b]\r\n",
+            ("[python]\r\n# note\r\nother=1\r\nk=true\r\n\r\n[b]\r\n"),
+        ),
+    ],
+)
 def test_edit_ini_sets_one_key(before, after):
     """Setting the key touches only its own line, in the file's own line endings."""
     assert install.edit_ini(before, "python", "k", "true") == after
 
 
-@pytest.mark.parametrize("before, after", [
-    ("[a]\nx=1\n\n[python]\nk=true\n", "[a]\nx=1\n"),
-    ("[python]\nk=true\nother=1\n", "[python]\nother=1\n"),
-    ("[python]\n# mine\nk=true\n", "[python]\n# mine\n"),
-    ("[a]\nk=true\n", "[a]\nk=true\n"),
-])
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        ("[a]\nx=1\n\n[python]\nk=true\n", "[a]\nx=1\n"),
+        ("[python]\nk=true\nother=1\n", "[python]\nother=1\n"),
+        ("[python]\n# mine\nk=true\n", "[python]\n# mine\n"),
+        ("[a]\nk=true\n", "[a]\nk=true\n"),
+    ],
+)
 def test_edit_ini_removes_one_key(before, after):
     """Removing the key drops its group only if nothing else was in it."""
     assert install.edit_ini(before, "python", "k", None) == after

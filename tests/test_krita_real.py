@@ -27,8 +27,10 @@ def session(tmp_path_factory, model_dir) -> harness.Run:
     if reason:
         pytest.skip(reason)
     if not harness.SYSTEM_PYQT.is_dir():
-        pytest.fail(f"Krita is installed but python3-pyqt5 is not, so Krita cannot load Python "
-                    f"plugins; install with: {harness.APT_LINE}")
+        pytest.fail(
+            f"Krita is installed but python3-pyqt5 is not, so Krita cannot load Python "
+            f"plugins; install with: {harness.APT_LINE}"
+        )
     work = tmp_path_factory.mktemp("krita")
     shot = Path(os.environ.get(SCREENSHOT_ENV) or work / "krita-docker.png")
     try:
@@ -90,8 +92,10 @@ def test_next_shows_the_next_alternative_with_strokes(report):
     """Next hides the alternative on show and shows the next one that has strokes."""
     counts = {int(k): v for k, v in report["after_suggest"]["alternatives"].items()}
     if sum(1 for v in counts.values() if v) < 2:
-        pytest.skip(f"the model drew only one alternative with strokes ({counts}) in "
-                    f"{report['attempts']} tries, so Next had nothing else to show")
+        pytest.skip(
+            f"the model drew only one alternative with strokes ({counts}) in "
+            f"{report['attempts']} tries, so Next had nothing else to show"
+        )
     before = report["after_suggest"]["showing"][0] - 1
     after = report["after_next"]
     shown = after["showing"][0] - 1
@@ -111,8 +115,10 @@ def test_accept_copies_the_chosen_strokes_in_one_undo_step(report):
     assert all(shape in shapes for shape in original)  # every original shape, unchanged
     assert after["active_layer"] == "Sketch"
     n = report["chosen_strokes"]
-    assert after["history"][-2:] == ["Remove Layer",
-                                     "Create shape" if n == 1 else f"Create {n} shapes"]
+    assert after["history"][-2:] == [
+        "Remove Layer",
+        "Create shape" if n == 1 else f"Create {n} shapes",
+    ]
     assert report["after_undo"]["artist_svg_is_original"]
     assert "Undo" in after["message"]
 
@@ -170,8 +176,7 @@ def test_shadow_guide_follows_each_stroke_on_a_faint_locked_layer_below(report):
     assert second["artist_svg"] != first["artist_svg"]  # the second stroke is on the layer
 
 
-def test_saving_with_the_guide_on_keeps_the_artists_work_and_off_removes_the_guide(session,
-                                                                                   report):
+def test_saving_with_the_guide_on_keeps_the_artists_work_and_off_removes_the_guide(session, report):
     """A .kra saved with the guide on holds the artist's layer with their strokes; turning
     the guide off removes its layer and nothing else."""
     import zipfile

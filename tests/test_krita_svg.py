@@ -10,13 +10,16 @@ import pytest
 from addons.krita.ai_sketcher import svg
 
 # What Krita 5.1.5 really hands out (recorded under Xvfb): one shape, then a whole layer.
-KRITA_SHAPE = ('<path id="shape0" transform="translate(10, 10)" fill="none" stroke="#ff0000" '
-               'stroke-width="3" stroke-linecap="butt" stroke-linejoin="miter" '
-               'stroke-miterlimit="2" d="M0 0L50 2C60 10 70 20 52 48" '
-               'sodipodi:nodetypes="ccc"/>')
+KRITA_SHAPE = (
+    '<path id="shape0" transform="translate(10, 10)" fill="none" stroke="#ff0000" '
+    'stroke-width="3" stroke-linecap="butt" stroke-linejoin="miter" '
+    'stroke-miterlimit="2" d="M0 0L50 2C60 10 70 20 52 48" '
+    'sodipodi:nodetypes="ccc"/>'
+)
 KRITA_LAYER = f"""<?xml version="1.0" standalone="no"?>
-<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 20010904//EN" "{'http://www.w3.org/TR/2001/'
-                                                     'REC-SVG-20010904/DTD/svg10.dtd'}">
+<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 20010904//EN" "{
+    "http://www.w3.org/TR/2001/REC-SVG-20010904/DTD/svg10.dtd"
+}">
 <!-- Created using Krita: https://krita.org -->
 <svg xmlns="http://www.w3.org/2000/svg"
     xmlns:xlink="http://www.w3.org/1999/xlink"
@@ -39,8 +42,10 @@ def close(a, b, tol=1e-6) -> bool:
 
 def cubic(p0, p1, p2, p3, t):
     u = 1 - t
-    return tuple(u**3 * a + 3 * u * u * t * b + 3 * u * t * t * c + t**3 * d
-                 for a, b, c, d in zip(p0, p1, p2, p3))
+    return tuple(
+        u**3 * a + 3 * u * u * t * b + 3 * u * t * t * c + t**3 * d
+        for a, b, c, d in zip(p0, p1, p2, p3)
+    )
 
 
 def distance_to_polyline(p, line) -> float:
@@ -56,8 +61,7 @@ def distance_to_polyline(p, line) -> float:
 def test_lines_absolute_relative_and_implicit():
     """M/L/H/V, their relative forms and extra pairs after a moveto all become one polyline."""
     [line] = svg.path_to_polylines("M10 10 20 10 l0 10 H0 v-5 h5 V0 L1e1,0")
-    assert close(line, [(10, 10), (20, 10), (20, 20), (0, 20), (0, 15), (5, 15), (5, 0),
-                        (10, 0)])
+    assert close(line, [(10, 10), (20, 10), (20, 20), (0, 20), (0, 15), (5, 15), (5, 0), (10, 0)])
 
 
 def test_subpaths_are_separate_strokes_and_lone_movetos_are_dropped():
@@ -127,18 +131,27 @@ def test_arc_with_compact_flags_and_tiny_radius():
     assert line[-1] == (20, 0) and all(abs(math.dist(p, (10, 0)) - 10) < 1e-6 for p in line)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("translate(5)", (1, 0, 0, 1, 5, 0)),
-    ("translate(5, -2)", (1, 0, 0, 1, 5, -2)),
-    ("scale(2)", (2, 0, 0, 2, 0, 0)),
-    ("scale(2 3)", (2, 0, 0, 3, 0, 0)),
-    ("matrix(1 2 3 4 5 6)", (1, 2, 3, 4, 5, 6)),
-    ("translate(10,0) scale(2)", (2, 0, 0, 2, 10, 0)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("translate(5)", (1, 0, 0, 1, 5, 0)),
+        ("translate(5, -2)", (1, 0, 0, 1, 5, -2)),
+        ("scale(2)", (2, 0, 0, 2, 0, 0)),
+        ("scale(2 3)", (2, 0, 0, 3, 0, 0)),
+        ("matrix(1 2 3 4 5 6)", (1, 2, 3, 4, 5, 6)),
+        ("translate(10,0) scale(2)", (2, 0, 0, 2, 10, 0)),
+    ],
+)
 def test_transform_parsing(text, expected):
     """SVG transform lists compose left to right, as nested groups would."""
-    assert close([svg.parse_transform(text)[:2], svg.parse_transform(text)[2:4],
-                  svg.parse_transform(text)[4:]], [expected[:2], expected[2:4], expected[4:]])
+    assert close(
+        [
+            svg.parse_transform(text)[:2],
+            svg.parse_transform(text)[2:4],
+            svg.parse_transform(text)[4:],
+        ],
+        [expected[:2], expected[2:4], expected[4:]],
+    )
 
 
 def test_rotate_about_a_centre_and_skew():
@@ -175,20 +188,24 @@ def test_krita_layer_document_with_matrix_transform():
 
 def test_nested_groups_compose_and_hidden_or_defs_are_skipped():
     """Group transforms apply to children; hidden elements and defs contribute nothing."""
-    doc = ('<svg xmlns="http://www.w3.org/2000/svg"><defs><path d="M0 0 L9 9"/></defs>'
-           '<g transform="translate(100 0)"><g transform="scale(2)">'
-           '<path d="M1 1 L2 2"/><path d="M0 0 L5 5" style="display: none"/></g></g>'
-           '<path d="M0 0 L5 5" visibility="hidden"/></svg>')
+    doc = (
+        '<svg xmlns="http://www.w3.org/2000/svg"><defs><path d="M0 0 L9 9"/></defs>'
+        '<g transform="translate(100 0)"><g transform="scale(2)">'
+        '<path d="M1 1 L2 2"/><path d="M0 0 L5 5" style="display: none"/></g></g>'
+        '<path d="M0 0 L5 5" visibility="hidden"/></svg>'
+    )
     assert svg.svg_to_polylines(doc) == [[(102, 2), (104, 4)]]
 
 
 def test_basic_shapes():
     """line, polyline, polygon, rect, circle and ellipse become strokes; circles close."""
-    doc = ('<svg xmlns="http://www.w3.org/2000/svg">'
-           '<line x1="0" y1="0" x2="3" y2="4"/><polyline points="0,0 1,1 2,0"/>'
-           '<polygon points="0 0 4 0 4 4"/><rect x="1" y="2" width="3" height="4"/>'
-           '<circle cx="10" cy="10" r="5"/><ellipse cx="0" cy="0" rx="4" ry="2"/>'
-           '<rect width="0" height="5"/></svg>')
+    doc = (
+        '<svg xmlns="http://www.w3.org/2000/svg">'
+        '<line x1="0" y1="0" x2="3" y2="4"/><polyline points="0,0 1,1 2,0"/>'
+        '<polygon points="0 0 4 0 4 4"/><rect x="1" y="2" width="3" height="4"/>'
+        '<circle cx="10" cy="10" r="5"/><ellipse cx="0" cy="0" rx="4" ry="2"/>'
+        '<rect width="0" height="5"/></svg>'
+    )
     line, polyline, polygon, rect, circle, ellipse = svg.svg_to_polylines(doc)
     assert line == [(0, 0), (3, 4)] and polyline == [(0, 0), (1, 1), (2, 0)]
     assert polygon == [(0, 0), (4, 0), (4, 4), (0, 0)]

@@ -69,8 +69,9 @@ def test_fit_recovers_a_moved_scaled_turned_drawing(objects_library, seed: int) 
     rng = np.random.default_rng(seed)
     lib = objects_library.library
     drawing = lib.polylines(int(rng.integers(len(lib))))
-    truth = Similarity(rng.uniform(0.3, 4.0), rng.uniform(-0.15, 0.15),
-                       tuple(rng.uniform(-1000, 1000, 2)))
+    truth = Similarity(
+        rng.uniform(0.3, 4.0), rng.uniform(-0.15, 0.15), tuple(rng.uniform(-1000, 1000, 2))
+    )
     target = truth.apply_all(drawing)
     found = fit(drawing, target)
     points = np.concatenate(drawing)
@@ -137,9 +138,17 @@ def test_generate_serves_real_drawings_of_the_category(checkpoint, objects_libra
     for e in done:
         source = lib.polylines(lib.ids.index(e.source))
         assert 0 < distance(e.strokes, source) < 0.1
-    alone = [e for e in stream(checkpoint, Request(mode="generate", conditions={"category": "cat"},
-                                                   n=1, seed=4, use_library=False),
-                               objects_library) if isinstance(e, DoneEvent)]
+    alone = [
+        e
+        for e in stream(
+            checkpoint,
+            Request(
+                mode="generate", conditions={"category": "cat"}, n=1, seed=4, use_library=False
+            ),
+            objects_library,
+        )
+        if isinstance(e, DoneEvent)
+    ]
     assert alone[0].source == "model"
 
 
@@ -150,14 +159,22 @@ def test_complete_keeps_the_artist_strokes_and_adds_aligned_ones(checkpoint, obj
     cat = int(np.flatnonzero(lib.matching({"category": "cat"}))[3])
     whole = Similarity(3.0, 0.0, (500.0, 200.0)).apply_all(lib.polylines(cat))
     half = whole[: len(whole) // 2]
-    out = sample(checkpoint, Request(mode="complete", strokes=[p.tolist() for p in half],
-                                     conditions={"category": "cat"}, n=1, seed=0),
-                 objects_library)[0]
+    out = sample(
+        checkpoint,
+        Request(
+            mode="complete",
+            strokes=[p.tolist() for p in half],
+            conditions={"category": "cat"},
+            n=1,
+            seed=0,
+        ),
+        objects_library,
+    )[0]
     assert len(out) > len(half)
     for given, back in zip(half, out):
         assert np.array_equal(given, back)
     box = np.concatenate(whole)
-    new = np.concatenate(out[len(half):])
+    new = np.concatenate(out[len(half) :])
     assert (new.min(0) > box.min(0) - 0.5 * size_of(box)).all()
     assert (new.max(0) < box.max(0) + 0.5 * size_of(box)).all()
 
@@ -165,20 +182,64 @@ def test_complete_keeps_the_artist_strokes_and_adds_aligned_ones(checkpoint, obj
 def test_build_command_writes_a_servable_folder(tmp_path: Path) -> None:
     """`python -m model.library build` on prepared data writes weights, config and library."""
     data = tmp_path / "cats.npz"
-    subprocess.run([sys.executable, "-m", "model.prepare", "--out", str(data),
-                    str(ROOT.parent / "shared/data/quickdraw/simplified_first25/cat.ndjson")],
-                   check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "model.prepare",
+            "--out",
+            str(data),
+            str(ROOT.parent / "shared/data/quickdraw/simplified_first25/cat.ndjson"),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
     out = tmp_path / "model"
-    done = subprocess.run([sys.executable, "-m", "model.library", "build", "--data", str(data),
-                           "--checkpoint", str(shipped("objects")), "--out", str(out),
-                           "--part", "1/2"], capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "model.library",
+            "build",
+            "--data",
+            str(data),
+            "--checkpoint",
+            str(shipped("objects")),
+            "--out",
+            str(out),
+            "--part",
+            "1/2",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr
-    assert {p.name for p in out.iterdir()} >= {"weights.safetensors", "config.json",
-                                               "library.npz", "library.json"}
+    assert {p.name for p in out.iterdir()} >= {
+        "weights.safetensors",
+        "config.json",
+        "library.npz",
+        "library.json",
+    }
     lib = Library.load(out)
     assert len(lib) == 13 and all(i.startswith("quickdraw:cat:") for i in lib.ids)
-    bad = subprocess.run([sys.executable, "-m", "model.library", "build", "--data", str(data),
-                          "--checkpoint", str(tmp_path / "nothing"), "--out", str(out)],
-                         capture_output=True, text=True, cwd=ROOT)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "model.library",
+            "build",
+            "--data",
+            str(data),
+            "--checkpoint",
+            str(tmp_path / "nothing"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.startswith("python -m model.library build: error:")

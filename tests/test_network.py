@@ -42,8 +42,15 @@ def test_forward_gives_finite_scalar_terms(name):
 def test_each_config_overfits_one_batch(name):
     """Training on one small batch halves its loss within 80 steps."""
     torch.manual_seed(0)
-    cfg = preset(name, small=True, condition_dim=2, max_seq_len=40, kl_weight=0.01,
-                 kl_weight_start=0.01, sketch_dropout=0.0)
+    cfg = preset(
+        name,
+        small=True,
+        condition_dim=2,
+        max_seq_len=40,
+        kl_weight=0.01,
+        kl_weight_start=0.01,
+        sketch_dropout=0.0,
+    )
     model = SketchModel(cfg)
     batch = batch_for(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -65,9 +72,10 @@ def test_each_config_overfits_one_batch(name):
 def test_ablations_change_the_decoder_input():
     """Switching off z_r, the influence layer or the condition shrinks the decoder's input."""
     full = SketchModel(preset("ai-sketcher", small=True, condition_dim=2))
-    sizes = {name: SketchModel(preset("ai-sketcher", small=True, condition_dim=2,
-                                      **{name: False})).z_dim
-             for name in ("use_raster", "use_influence", "use_condition")}
+    sizes = {
+        name: SketchModel(preset("ai-sketcher", small=True, condition_dim=2, **{name: False})).z_dim
+        for name in ("use_raster", "use_influence", "use_condition")
+    }
     assert sizes["use_raster"] == full.z_dim - full.cfg.raster_z_size
     assert sizes["use_influence"] == full.z_dim - full.cfg.influence_size
     assert sizes["use_condition"] == full.z_dim - 2
@@ -98,16 +106,16 @@ def test_prior_dropout_hides_the_sketch_from_the_decoder():
     """With prior_dropout 1 each training row gets what "generate" gives: noise z_s, z_r = ad = 0
     (the condition is all that is left)."""
     torch.manual_seed(0)
-    cfg = preset("ai-sketcher", small=True, condition_dim=2, sketch_dropout=0.0,
-                 prior_dropout=1.0)
+    cfg = preset("ai-sketcher", small=True, condition_dim=2, sketch_dropout=0.0, prior_dropout=1.0)
     model = SketchModel(cfg).train()
     inp = batch_for(cfg)
     z = model.encode(inp, sample=True).z
     z_s, rest = z[:, : cfg.z_size], z[:, cfg.z_size : -2]
     assert torch.all(rest == 0)
     assert torch.equal(z[:, -2:], inp.conditions)
-    mu_s = model.latent(torch.cat([model.stroke_encoder(inp.strokes[:, 1:], inp.lengths)[1],
-                                   inp.conditions], -1))[:, : cfg.z_size]
+    mu_s = model.latent(
+        torch.cat([model.stroke_encoder(inp.strokes[:, 1:], inp.lengths)[1], inp.conditions], -1)
+    )[:, : cfg.z_size]
     assert not torch.allclose(z_s, mu_s, atol=0.5)  # z_s no longer tracks the encoder
     model.eval()  # at evaluation the encoder is used as usual
     z_eval = model.encode(inp, sample=False).z

@@ -39,20 +39,28 @@ def sources(tmp_path: Path) -> Path:
     """A folder with a labelled .npz, simplified + raw ndjson (one shared key) and two SVGs."""
     root = tmp_path / "src"
     (root / "house").mkdir(parents=True)
-    np.savez(root / "sheep.npz", train=object_array([zigzag(5), zigzag(6), zigzag(300)]),
-             valid=object_array([zigzag(4)]), test=object_array([zigzag(3), zigzag(1)]),
-             train_label=np.array([0, 1, 1]), valid_label=np.array([1]),
-             test_label=np.array([0, 0]))
+    np.savez(
+        root / "sheep.npz",
+        train=object_array([zigzag(5), zigzag(6), zigzag(300)]),
+        valid=object_array([zigzag(4)]),
+        test=object_array([zigzag(3), zigzag(1)]),
+        train_label=np.array([0, 1, 1]),
+        valid_label=np.array([1]),
+        test_label=np.array([0, 0]),
+    )
     simple = [[[0, 50, 100], [0, 80, 0]], [[10, 20], [30, 40]]]
-    (root / "cat.ndjson").write_text("\n".join(
-        ndjson("cat", f"k{i}", simple) for i in range(5)) + "\n{broken\n")
+    (root / "cat.ndjson").write_text(
+        "\n".join(ndjson("cat", f"k{i}", simple) for i in range(5)) + "\n{broken\n"
+    )
     raw = [[[100, 400, 700], [100, 600, 100], [0, 10, 20]]]
     (root / "cat_raw.ndjson").write_text(
-        ndjson("cat", "k0", raw) + "\n" + ndjson("cat", "r1", raw) + "\n")
+        ndjson("cat", "k0", raw) + "\n" + ndjson("cat", "r1", raw) + "\n"
+    )
     for i in range(3):
         (root / "house" / f"h{i}.svg").write_text(
             '<svg xmlns="http://www.w3.org/2000/svg"><g transform="scale(3)">'
-            f'<path d="M0 0 L 50 {i * 10} L 50 50 Z"/></g><polyline points="0,0 9,9"/></svg>')
+            f'<path d="M0 0 L 50 {i * 10} L 50 50 Z"/></g><polyline points="0,0 9,9"/></svg>'
+        )
     return root
 
 
@@ -64,8 +72,12 @@ def test_prepare_end_to_end(tmp_path: Path, sources: Path, capsys: pytest.Captur
 
     with np.load(out, allow_pickle=False) as raw:  # no object arrays anywhere
         assert {k: raw[k].dtype for k in raw.files} == {
-            "points": np.int16, "offsets": np.int64, "split": np.uint8, "labels": np.int16,
-            "meta": np.uint8}
+            "points": np.int16,
+            "offsets": np.int64,
+            "split": np.uint8,
+            "labels": np.int16,
+            "meta": np.uint8,
+        }
     data = PreparedData.load(out)
     meta = data.meta
     assert meta["attributes"] == ["category", "label"]
@@ -76,8 +88,13 @@ def test_prepare_end_to_end(tmp_path: Path, sources: Path, capsys: pytest.Captur
     assert counts["dropped_long"] == 1 and counts["dropped_short"] == 1
     assert counts["dropped_duplicate"] == 1 and counts["dropped_malformed"] == 1
     assert {s["path"]: s["sketches"] for s in meta["sources"]} == {
-        "sheep.npz": 4, "cat.ndjson": 5, "cat_raw.ndjson": 1, "h0.svg": 1, "h1.svg": 1,
-        "h2.svg": 1}
+        "sheep.npz": 4,
+        "cat.ndjson": 5,
+        "cat_raw.ndjson": 1,
+        "h0.svg": 1,
+        "h1.svg": 1,
+        "h2.svg": 1,
+    }
     assert {s["licence"] for s in meta["sources"]} == {"CC BY 4.0"}
 
     cats = np.array(meta["vocab"]["category"])[data.labels[:, 0]]
@@ -133,8 +150,10 @@ def test_prepare_bad_input_gives_messages(tmp_path: Path, capsys: pytest.Capture
         main(["--out", out, str(empty)])
     bad = tmp_path / "bad.ndjson"
     bad.write_text("{nope\n")
-    with pytest.raises(CommandError, match="no usable sketches were read from bad.ndjson: "
-                       "bad.ndjson:1: not valid JSON"):
+    with pytest.raises(
+        CommandError,
+        match="no usable sketches were read from bad.ndjson: bad.ndjson:1: not valid JSON",
+    ):
         main(["--out", out, str(bad), "--quiet"])
     nothing = tmp_path / "nothing.ndjson"
     nothing.write_text("")
@@ -150,8 +169,10 @@ def test_prepare_bad_input_gives_messages(tmp_path: Path, capsys: pytest.Capture
 @pytest.mark.skipif(not SHARED.is_dir(), reason="shared/data is not available")
 def test_smoke_real_quickdraw(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     raw = SHARED / "quickdraw" / "raw_first100KB"
-    simplified = [SHARED / "quickdraw" / "simplified_first25" / f"{c}.ndjson"
-                  for c in ("cat", "face", "zebra")]
+    simplified = [
+        SHARED / "quickdraw" / "simplified_first25" / f"{c}.ndjson"
+        for c in ("cat", "face", "zebra")
+    ]
     out = tmp_path / "qd.npz"
     assert main(["--out", str(out), str(raw), *map(str, simplified), "--quiet"]) == 0
     data = PreparedData.load(out)

@@ -22,8 +22,10 @@ def test_pretrained_bird_prefers_real_birds_to_scribbles():
     decoder = MagentaDecoder(BIRD)
     assert decoder.name == "bird" and decoder.hidden == 512 and decoder.num_mixture == 20
     lines = BIRDS.read_text().splitlines()[:5]
-    birds = [to_box([np.array(s, float).T for s in json.loads(line)["drawing"]]).astype(float)
-             for line in lines]
+    birds = [
+        to_box([np.array(s, float).T for s in json.loads(line)["drawing"]]).astype(float)
+        for line in lines
+    ]
     rng = np.random.default_rng(0)
     scribbles = []
     for b in birds:
@@ -39,7 +41,15 @@ def test_missing_files_are_named_not_a_traceback(tmp_path, capsys):
     from model.reference import main
 
     with pytest.raises(SystemExit) as exit_:
-        main(["--pretrained", str(tmp_path / "cat.gen.json"), "--data", str(tmp_path / "d.npz"),
-              "--checkpoint", str(tmp_path)])
+        main(
+            [
+                "--pretrained",
+                str(tmp_path / "cat.gen.json"),
+                "--data",
+                str(tmp_path / "d.npz"),
+                "--checkpoint",
+                str(tmp_path),
+            ]
+        )
     assert exit_.value.code == 2
     assert "no such file" in capsys.readouterr().err

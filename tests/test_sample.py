@@ -47,7 +47,8 @@ def moved(strokes, k=3.0, offset=(1000.0, -2000.0)):
 def close(a, b, atol=1e-6) -> bool:
     return len(a) == len(b) and all(
         len(x) == len(y) and all(np.allclose(p, q, atol=atol) for p, q in zip(x, y))
-        for x, y in zip(a, b))
+        for x, y in zip(a, b)
+    )
 
 
 def test_completion_keeps_the_given_strokes_exactly(ckpt):
@@ -57,7 +58,7 @@ def test_completion_keeps_the_given_strokes_exactly(ckpt):
     out = sample(ckpt, Request(mode="complete", strokes=given, n=2, seed=3, max_points=30))
     for sketch in out:
         assert all(np.array_equal(a, b) for a, b in zip(sketch[: len(given)], before))
-        assert 1 <= sum(len(s) for s in sketch[len(given):]) <= 30
+        assert 1 <= sum(len(s) for s in sketch[len(given) :]) <= 30
     assert all(np.array_equal(a, b) for a, b in zip(given, before))
 
 
@@ -81,8 +82,9 @@ def test_same_seed_same_sketch_other_seed_other_sketch(ckpt):
     """A seed fixes the drawing; another seed gives another one."""
     req = Request(conditions={"category": "cat"}, n=2, seed=42, max_points=50, temperature=1.0)
     assert close(sample(ckpt, req), sample(ckpt, req), atol=0)
-    other = sample(ckpt, Request(conditions={"category": "cat"}, n=2, seed=43, max_points=50,
-                                 temperature=1.0))
+    other = sample(
+        ckpt, Request(conditions={"category": "cat"}, n=2, seed=43, max_points=50, temperature=1.0)
+    )
     assert not close(sample(ckpt, req), other)
 
 
@@ -132,20 +134,37 @@ def test_cancel_removes_a_request_from_the_batch(ckpt):
     session.step()
 
 
-@pytest.mark.parametrize("req, error, message", [
-    (Request(mode="complete", strokes=[[[0, 0], [1, 2]], [[0, 0], [1]]]), StrokeError,
-     r"strokes\[1\]\[1\] is not an \[x, y\] pair"),
-    (Request(mode="refine", strokes=[[[0, 0], [float("nan"), 2]]]), StrokeError,
-     r"strokes\[0\]\[1\] has a value that is not finite"),
-    (Request(mode="refine", strokes=[[[x, (x // 10 % 2) * 3000] for x in range(0, 3000, 10)]]),
-     ValueError, r"the strokes have 298 points after simplification; the model reads at most "
-                 r"250"),
-    (Request(conditions={"category": "dragon"}), ConditionError,
-     r"unknown value 'dragon' for condition 'category'; known: cat, face"),
-    (Request(conditions={"colour": "red"}), ConditionError, r"unknown condition 'colour'"),
-    (Request(mode="complete"), ValueError, r"mode 'complete' needs at least one stroke"),
-    (Request(mode="paint"), ValueError, r"mode must be one of generate, complete, refine"),
-])
+@pytest.mark.parametrize(
+    "req, error, message",
+    [
+        (
+            Request(mode="complete", strokes=[[[0, 0], [1, 2]], [[0, 0], [1]]]),
+            StrokeError,
+            r"strokes\[1\]\[1\] is not an \[x, y\] pair",
+        ),
+        (
+            Request(mode="refine", strokes=[[[0, 0], [float("nan"), 2]]]),
+            StrokeError,
+            r"strokes\[0\]\[1\] has a value that is not finite",
+        ),
+        (
+            Request(
+                mode="refine", strokes=[[[x, (x // 10 % 2) * 3000] for x in range(0, 3000, 10)]]
+            ),
+            ValueError,
+            r"the strokes have 298 points after simplification; the model reads at most "
+            r"250",
+        ),
+        (
+            Request(conditions={"category": "dragon"}),
+            ConditionError,
+            r"unknown value 'dragon' for condition 'category'; known: cat, face",
+        ),
+        (Request(conditions={"colour": "red"}), ConditionError, r"unknown condition 'colour'"),
+        (Request(mode="complete"), ValueError, r"mode 'complete' needs at least one stroke"),
+        (Request(mode="paint"), ValueError, r"mode must be one of generate, complete, refine"),
+    ],
+)
 def test_bad_requests_raise_clear_errors(untrained, req, error, message):
     """Ragged strokes, NaN, too many points, unknown conditions and bad modes are named."""
     with pytest.raises(error, match=message):
@@ -154,10 +173,10 @@ def test_bad_requests_raise_clear_errors(untrained, req, error, message):
 
 def test_completion_reads_only_the_most_recent_strokes_that_fit(untrained):
     """A drawing longer than the model reads is completed from its latest strokes."""
-    zigzags = [[[x, y0 + (x // 10 % 2) * 900] for x in range(0, 1000, 10)]
-               for y0 in (0, 1000, 2000)]
-    out = sample(untrained, Request(mode="complete", strokes=zigzags, n=1, seed=0,
-                                    max_points=5))
+    zigzags = [
+        [[x, y0 + (x // 10 % 2) * 900] for x in range(0, 1000, 10)] for y0 in (0, 1000, 2000)
+    ]
+    out = sample(untrained, Request(mode="complete", strokes=zigzags, n=1, seed=0, max_points=5))
     assert [s.tolist() for s in out[0][:3]] == [np.asarray(z, float).tolist() for z in zigzags]
 
 

@@ -69,8 +69,17 @@ async def test_hello_gets_welcome(server: SketchServer, model: str) -> None:
 async def test_text_hello_gets_text_replies(server: SketchServer) -> None:
     """After a JSON hello every reply is a text frame, even to a binary request."""
     c = await Client.open(server.url, binary=False)
-    await c.send({"type": "suggest", "id": 1, "mode": "complete", "strokes": FACE, "seed": 3,
-                  "max_points": 10}, binary=True)
+    await c.send(
+        {
+            "type": "suggest",
+            "id": 1,
+            "mode": "complete",
+            "strokes": FACE,
+            "seed": 3,
+            "max_points": 10,
+        },
+        binary=True,
+    )
     check_result(await c.result(1), 1)
     await c.close()
 
@@ -117,8 +126,9 @@ async def test_no_hello_in_time_closes(make_server: Any) -> None:
 async def test_suggest_streams_strokes_then_done(client: Client, mode: str) -> None:
     """Each mode streams `stroke` messages and ends with a `done` holding the same strokes."""
     strokes = [] if mode == "generate" else FACE
-    result = await client.suggest(mode=mode, strokes=strokes, n=8, seed=5,
-                                  conditions={"category": "cat"}, max_points=30)
+    result = await client.suggest(
+        mode=mode, strokes=strokes, n=8, seed=5, conditions={"category": "cat"}, max_points=30
+    )
     check_result(result, 8)
     assert result.strokes, "the model drew nothing at all"
     assert result.end["cancelled"] is False
@@ -148,8 +158,17 @@ async def test_same_seed_same_result(client: Client) -> None:
 
 async def test_cancel(client: Client, hold: Hold) -> None:
     """A cancel ends the request with done(cancelled) holding exactly the strokes streamed."""
-    await client.send({"type": "suggest", "id": "long", "mode": "complete", "strokes": FACE,
-                       "n": 8, "max_points": 1000, "seed": 1})
+    await client.send(
+        {
+            "type": "suggest",
+            "id": "long",
+            "mode": "complete",
+            "strokes": FACE,
+            "n": 8,
+            "max_points": 1000,
+            "seed": 1,
+        }
+    )
     await client.send({"type": "cancel", "id": "long"})
     await client.send({"type": "hello", "protocol": 1, "client": "pytest/1"})
     await client.expect_error("bad_request", "already said hello")  # the cancel has been read
@@ -168,8 +187,14 @@ async def test_cancel_of_unknown_id_is_ignored(client: Client) -> None:
 
 async def test_duplicate_id_in_flight(client: Client, hold: Hold) -> None:
     """A second request with the id of one still open gets bad_request; the first goes on."""
-    ask = {"type": "suggest", "id": 7, "mode": "complete", "strokes": FACE, "n": 8,
-           "max_points": 1000}
+    ask = {
+        "type": "suggest",
+        "id": 7,
+        "mode": "complete",
+        "strokes": FACE,
+        "n": 8,
+        "max_points": 1000,
+    }
     await client.send(ask)
     await client.send(ask)
     error = await client.expect_error("bad_request", "request id 7 is still in flight")
@@ -184,15 +209,17 @@ async def test_two_clients_at_once(server: SketchServer) -> None:
     a, b = await Client.open(server.url), await Client.open(server.url, binary=False)
     ra, rb = await asyncio.gather(
         a.suggest("x", mode="complete", strokes=FACE, n=4, seed=1, max_points=60),
-        b.suggest("x", mode="refine", strokes=FACE, n=2, seed=2, max_points=60))
+        b.suggest("x", mode="refine", strokes=FACE, n=2, seed=2, max_points=60),
+    )
     check_result(ra, 4)
     check_result(rb, 2)
     await a.close()
     await b.close()
 
 
-async def test_disconnect_mid_job_frees_it(server: SketchServer, hold: Hold,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_disconnect_mid_job_frees_it(
+    server: SketchServer, hold: Hold, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A client that leaves mid-request has its jobs cancelled, and other clients carry on."""
     jobs: list[Job] = []
     submit = server.engine.submit
@@ -204,8 +231,16 @@ async def test_disconnect_mid_job_frees_it(server: SketchServer, hold: Hold,
     monkeypatch.setattr(server.engine, "submit", recording_submit)
     leaver = await Client.open(server.url)
     for rid in (1, 2):
-        await leaver.send({"type": "suggest", "id": rid, "mode": "complete", "strokes": FACE,
-                           "n": 8, "max_points": 1000})
+        await leaver.send(
+            {
+                "type": "suggest",
+                "id": rid,
+                "mode": "complete",
+                "strokes": FACE,
+                "n": 8,
+                "max_points": 1000,
+            }
+        )
     await wait_until(lambda: server.engine.open_jobs == 2)
     assert await asyncio.to_thread(hold.stepping.wait, TIMEOUT)  # the engine is drawing them
     leaver.ws.transport.abort()  # gone without a closing handshake, as a crash would
@@ -217,11 +252,20 @@ async def test_disconnect_mid_job_frees_it(server: SketchServer, hold: Hold,
     await stayer.close()
 
 
-async def test_pings_and_clients_are_served_while_drawing(server: SketchServer, client: Client,
-                                                          hold: Hold) -> None:
+async def test_pings_and_clients_are_served_while_drawing(
+    server: SketchServer, client: Client, hold: Hold
+) -> None:
     """While the engine is inside a sampling step, pings, cancels and new clients are served."""
-    await client.send({"type": "suggest", "id": "big", "mode": "complete", "strokes": FACE,
-                       "n": 8, "max_points": 1000})
+    await client.send(
+        {
+            "type": "suggest",
+            "id": "big",
+            "mode": "complete",
+            "strokes": FACE,
+            "n": 8,
+            "max_points": 1000,
+        }
+    )
     assert await asyncio.to_thread(hold.stepping.wait, TIMEOUT)
     pong = await client.ws.ping()
     await asyncio.wait_for(pong, 5)
@@ -237,8 +281,16 @@ async def test_busy_per_connection(make_server: Any, hold: Hold) -> None:
     server = await make_server(max_jobs_per_connection=2)
     c = await Client.open(server.url)
     for rid in (1, 2, 3):
-        await c.send({"type": "suggest", "id": rid, "mode": "complete", "strokes": FACE, "n": 8,
-                      "max_points": 1000})
+        await c.send(
+            {
+                "type": "suggest",
+                "id": rid,
+                "mode": "complete",
+                "strokes": FACE,
+                "n": 8,
+                "max_points": 1000,
+            }
+        )
     error = await c.expect_error("busy", "already has 2 requests open")
     assert error["id"] == 3
     for rid in (1, 2):
@@ -253,8 +305,16 @@ async def test_busy_engine(make_server: Any, hold: Hold) -> None:
     """When the engine holds max_jobs open requests, another client's request gets busy."""
     server = await make_server(max_jobs=1)
     a, b = await Client.open(server.url), await Client.open(server.url)
-    await a.send({"type": "suggest", "id": 1, "mode": "complete", "strokes": FACE, "n": 8,
-                  "max_points": 1000})
+    await a.send(
+        {
+            "type": "suggest",
+            "id": 1,
+            "mode": "complete",
+            "strokes": FACE,
+            "n": 8,
+            "max_points": 1000,
+        }
+    )
     await wait_until(lambda: server.engine.open_jobs == 1)
     busy = await b.suggest(1, mode="complete", strokes=FACE)
     assert busy.end["code"] == "busy" and "try again" in busy.end["message"]
@@ -266,8 +326,9 @@ async def test_busy_engine(make_server: Any, hold: Hold) -> None:
     await b.close()
 
 
-async def test_mode_the_model_does_not_offer(server: SketchServer, model: str,
-                                             client: Client) -> None:
+async def test_mode_the_model_does_not_offer(
+    server: SketchServer, model: str, client: Client
+) -> None:
     """A mode missing from the model's `modes` gets bad_request."""
     server.infos[model] = dataclasses.replace(server.infos[model], modes=("complete", "refine"))
     result = await client.suggest(mode="generate")
@@ -276,8 +337,10 @@ async def test_mode_the_model_does_not_offer(server: SketchServer, model: str,
 
 
 async def test_unexpected_failure_is_internal_and_the_server_goes_on(
-        server: SketchServer, client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    server: SketchServer, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A bug met while handling a request becomes an `internal` error; nothing else breaks."""
+
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("injected failure")
 
@@ -292,60 +355,149 @@ async def test_unexpected_failure_is_internal_and_the_server_goes_on(
 
 POINT_HEAVY = [[[float(i), float(j)] for j in range(300)] for i in range(100)]  # 30,000 points
 MALFORMED: list[tuple[str, bytes | str, str, str, str | None]] = [
-    ("wrong type", msgpack.packb({"type": "suggest", "id": "r", "mode": "generate", "n": "2"}),
-     "bad_request", "n must be an integer, not string", "r"),
-    ("missing field", msgpack.packb({"type": "suggest", "id": "r"}),
-     "bad_request", "mode is required", "r"),
-    ("NaN", msgpack.packb({"type": "suggest", "id": "r", "mode": "generate",
-                           "temperature": math.nan}),
-     "bad_request", "temperature must be a finite number", "r"),
-    ("NaN point", msgpack.packb({"type": "suggest", "id": "r", "mode": "refine",
-                                 "strokes": [[[0, 0], [math.inf, 1]]]}),
-     "bad_request", "strokes[0][1] has a value that is not finite", "r"),
-    ("NaN in JSON", '{"type": "suggest", "id": "r", "mode": "generate", "temperature": NaN}',
-     "bad_request", "numbers must be finite", None),
-    ("huge array", msgpack.packb({"type": "suggest", "id": "r", "mode": "refine",
-                                  "strokes": POINT_HEAVY}),
-     "too_large", "30000 points in total; the limit is 20000", "r"),
-    ("too many strokes", msgpack.packb({"type": "suggest", "id": "r", "mode": "refine",
-                                        "strokes": [[[0, 0], [1, 1]]] * 1001}),
-     "too_large", "1001 strokes; the limit is 1000", "r"),
-    ("frame over 1 MiB", msgpack.packb({"type": "suggest", "id": "r", "mode": "generate",
-                                        "pad": "x" * (MAX_FRAME_BYTES + 10)}),
-     "too_large", "the limit is 1048576", None),
-    ("unknown type", msgpack.packb({"type": "paint", "id": "r"}),
-     "bad_request", "unknown message type 'paint'", "r"),
+    (
+        "wrong type",
+        msgpack.packb({"type": "suggest", "id": "r", "mode": "generate", "n": "2"}),
+        "bad_request",
+        "n must be an integer, not string",
+        "r",
+    ),
+    (
+        "missing field",
+        msgpack.packb({"type": "suggest", "id": "r"}),
+        "bad_request",
+        "mode is required",
+        "r",
+    ),
+    (
+        "NaN",
+        msgpack.packb({"type": "suggest", "id": "r", "mode": "generate", "temperature": math.nan}),
+        "bad_request",
+        "temperature must be a finite number",
+        "r",
+    ),
+    (
+        "NaN point",
+        msgpack.packb(
+            {"type": "suggest", "id": "r", "mode": "refine", "strokes": [[[0, 0], [math.inf, 1]]]}
+        ),
+        "bad_request",
+        "strokes[0][1] has a value that is not finite",
+        "r",
+    ),
+    (
+        "NaN in JSON",
+        '{"type": "suggest", "id": "r", "mode": "generate", "temperature": NaN}',
+        "bad_request",
+        "numbers must be finite",
+        None,
+    ),
+    (
+        "huge array",
+        msgpack.packb({"type": "suggest", "id": "r", "mode": "refine", "strokes": POINT_HEAVY}),
+        "too_large",
+        "30000 points in total; the limit is 20000",
+        "r",
+    ),
+    (
+        "too many strokes",
+        msgpack.packb(
+            {"type": "suggest", "id": "r", "mode": "refine", "strokes": [[[0, 0], [1, 1]]] * 1001}
+        ),
+        "too_large",
+        "1001 strokes; the limit is 1000",
+        "r",
+    ),
+    (
+        "frame over 1 MiB",
+        msgpack.packb(
+            {"type": "suggest", "id": "r", "mode": "generate", "pad": "x" * (MAX_FRAME_BYTES + 10)}
+        ),
+        "too_large",
+        "the limit is 1048576",
+        None,
+    ),
+    (
+        "unknown type",
+        msgpack.packb({"type": "paint", "id": "r"}),
+        "bad_request",
+        "unknown message type 'paint'",
+        "r",
+    ),
     ("no type", msgpack.packb({"id": "r"}), "bad_request", "frame has no 'type' field", "r"),
     ("type not a string", '{"type": 3, "id": 7}', "bad_request", "type must be a string", 7),
     ("not a map", msgpack.packb([1, 2, 3]), "bad_request", "frame must be a map", None),
     ("bad msgpack", b"\xc1\x00\x01", "bad_request", "binary frame is not valid msgpack", None),
-    ("lone surrogate", '{"type": "suggest", "id": "\\ud800", "mode": "generate"}',
-     "bad_request", "unpaired UTF-16 surrogate", None),
+    (
+        "lone surrogate",
+        '{"type": "suggest", "id": "\\ud800", "mode": "generate"}',
+        "bad_request",
+        "unpaired UTF-16 surrogate",
+        None,
+    ),
     ("bad JSON", '{"type": "suggest", ', "bad_request", "text frame is not valid JSON", None),
-    ("one-point stroke", msgpack.packb({"type": "suggest", "id": "r", "mode": "refine",
-                                        "strokes": [[[5, 5]]]}),
-     "bad_request", "strokes[0] has 1 point; a stroke needs at least 2", "r"),
-    ("n too big", msgpack.packb({"type": "suggest", "id": "r", "mode": "generate", "n": 9}),
-     "bad_request", "n must be between 1 and 8", "r"),
-    ("unknown model", msgpack.packb({"type": "suggest", "id": "r", "mode": "generate",
-                                     "model": "picasso"}),
-     "unknown_model", "model 'picasso' is not on this server", "r"),
-    ("unknown condition", msgpack.packb({"type": "suggest", "id": "r", "mode": "generate",
-                                         "conditions": {"style": "sketchy"}}),
-     "unknown_condition", "has no condition 'style'", "r"),
-    ("overflowing bounds", msgpack.packb({"type": "suggest", "id": "r", "mode": "generate",
-                                          "bounds": [-1e308, 0, 1e308, 10]}),
-     "bad_request", "too wide", "r"),
-    ("unknown category", msgpack.packb({"type": "suggest", "id": "r", "mode": "generate",
-                                        "conditions": {"category": "unicorn"}}),
-     "unknown_condition", "'unicorn' is not a category", "r"),
+    (
+        "one-point stroke",
+        msgpack.packb({"type": "suggest", "id": "r", "mode": "refine", "strokes": [[[5, 5]]]}),
+        "bad_request",
+        "strokes[0] has 1 point; a stroke needs at least 2",
+        "r",
+    ),
+    (
+        "n too big",
+        msgpack.packb({"type": "suggest", "id": "r", "mode": "generate", "n": 9}),
+        "bad_request",
+        "n must be between 1 and 8",
+        "r",
+    ),
+    (
+        "unknown model",
+        msgpack.packb({"type": "suggest", "id": "r", "mode": "generate", "model": "picasso"}),
+        "unknown_model",
+        "model 'picasso' is not on this server",
+        "r",
+    ),
+    (
+        "unknown condition",
+        msgpack.packb(
+            {"type": "suggest", "id": "r", "mode": "generate", "conditions": {"style": "sketchy"}}
+        ),
+        "unknown_condition",
+        "has no condition 'style'",
+        "r",
+    ),
+    (
+        "overflowing bounds",
+        msgpack.packb(
+            {"type": "suggest", "id": "r", "mode": "generate", "bounds": [-1e308, 0, 1e308, 10]}
+        ),
+        "bad_request",
+        "too wide",
+        "r",
+    ),
+    (
+        "unknown category",
+        msgpack.packb(
+            {
+                "type": "suggest",
+                "id": "r",
+                "mode": "generate",
+                "conditions": {"category": "unicorn"},
+            }
+        ),
+        "unknown_condition",
+        "'unicorn' is not a category",
+        "r",
+    ),
 ]
 
 
-@pytest.mark.parametrize("frame,code,text,rid", [m[1:] for m in MALFORMED],
-                         ids=[m[0] for m in MALFORMED])
-async def test_malformed_message(client: Client, frame: bytes | str, code: str, text: str,
-                                 rid: str | None) -> None:
+@pytest.mark.parametrize(
+    "frame,code,text,rid", [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
+)
+async def test_malformed_message(
+    client: Client, frame: bytes | str, code: str, text: str, rid: str | None
+) -> None:
     """Each malformed frame gets its error code, with the id when readable; the connection lives."""
     await client.send_raw(frame)
     error = await client.expect_error(code, text)
@@ -355,13 +507,23 @@ async def test_malformed_message(client: Client, frame: bytes | str, code: str, 
 
 async def test_json_text_frames_work_on_a_binary_connection(client: Client) -> None:
     """A valid JSON text request on a binary connection is served, with binary replies."""
-    await client.send_raw(json.dumps({"type": "suggest", "id": "t\U0001f600", "mode": "complete",
-                                      "strokes": FACE, "max_points": 5}))  # a surrogate pair
+    await client.send_raw(
+        json.dumps(
+            {
+                "type": "suggest",
+                "id": "t\U0001f600",
+                "mode": "complete",
+                "strokes": FACE,
+                "max_points": 5,
+            }
+        )
+    )  # a surrogate pair
     check_result(await client.result("t\U0001f600"), 1)
 
 
-async def test_frame_far_over_the_limit_closes_only_that_connection(server: SketchServer,
-                                                                    client: Client) -> None:
+async def test_frame_far_over_the_limit_closes_only_that_connection(
+    server: SketchServer, client: Client
+) -> None:
     """A frame over websockets' max_size closes that connection with 1009; others go on."""
     other = await Client.open(server.url)
     await client.send_raw(b"\x00" * (server.config.max_frame + 1))
@@ -442,10 +604,13 @@ async def test_connections_beyond_the_limit_are_refused(make_server: Any) -> Non
     await third.close()
 
 
-@pytest.mark.parametrize("fields", [
-    {"mode": "generate", "bounds": [1e300, 1e300, 1.7e300, 1.7e300]},
-    {"mode": "complete", "strokes": [[[1e13, 0], [1e13 + 5, 5]]]},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"mode": "generate", "bounds": [1e300, 1e300, 1.7e300, 1.7e300]},
+        {"mode": "complete", "strokes": [[[1e13, 0], [1e13 + 5, 5]]]},
+    ],
+)
 async def test_coordinates_too_large_for_float_math_are_refused(client: Client, fields) -> None:
     """Bounds or strokes far beyond any document get bad_request naming them, not internal."""
     await client.send({"type": "suggest", "id": "big", "max_points": 5, **fields})
@@ -453,14 +618,20 @@ async def test_coordinates_too_large_for_float_math_are_refused(client: Client, 
     assert error["id"] == "big"
 
 
-async def test_shutdown_ends_each_open_request_with_one_error(make_server: Any, hold: Hold
-                                                            ) -> None:
+async def test_shutdown_ends_each_open_request_with_one_error(make_server: Any, hold: Hold) -> None:
     """Requests in flight when the server stops each get one `error` (busy), then the close."""
     server = await make_server()
     c = await Client.open(server.url)
     for rid in ("a", "b"):
-        await c.send({"type": "suggest", "id": rid, "mode": "generate", "max_points": 500,
-                      "use_library": False})
+        await c.send(
+            {
+                "type": "suggest",
+                "id": rid,
+                "mode": "generate",
+                "max_points": 500,
+                "use_library": False,
+            }
+        )
     await asyncio.to_thread(hold.stepping.wait, TIMEOUT)
     closing = asyncio.create_task(server.close())
     got = [await c.recv(), await c.recv()]
@@ -495,18 +666,28 @@ async def test_a_pipelining_client_does_not_hold_up_another(server: SketchServer
 # --- fuzzing ------------------------------------------------------------------------------
 
 _any = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1)
-    | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=12) | st.binary(max_size=4),
-    lambda kids: (st.lists(kids, max_size=4)
-                  | st.dictionaries(st.text(max_size=6), kids, max_size=3)),
-    max_leaves=12)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12)
+    | st.binary(max_size=4),
+    lambda kids: (
+        st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=6), kids, max_size=3)
+    ),
+    max_leaves=12,
+)
 _point = st.lists(st.integers(-5, 300) | st.floats(-1e6, 1e6) | _any, min_size=1, max_size=3)
 _FIELDS = {
     "id": st.text(max_size=70) | st.integers(-(2**63), 2**64 - 1) | _any,
     "mode": st.sampled_from(["complete", "generate", "refine"]) | _any,
     "strokes": st.lists(st.lists(_point, max_size=5), max_size=4) | _any,
-    "conditions": st.dictionaries(st.sampled_from(["category", "style"]),
-                                  st.sampled_from(["cat", "unicorn"]) | _any, max_size=2) | _any,
+    "conditions": st.dictionaries(
+        st.sampled_from(["category", "style"]),
+        st.sampled_from(["cat", "unicorn"]) | _any,
+        max_size=2,
+    )
+    | _any,
     "n": st.integers(-1, 9) | _any,
     "temperature": st.floats(allow_nan=True) | _any,
     "seed": st.integers(-(2**63), 2**64 - 1) | _any,
@@ -519,20 +700,34 @@ _FIELDS = {
 }
 _coordinate = st.floats(-1e4, 1e4) | st.integers(-100, 400)
 _GOOD_SUGGEST = st.fixed_dictionaries(
-    {"type": st.just("suggest"), "id": st.text(min_size=1, max_size=6) | st.integers(0, 99),
-     "mode": st.sampled_from(["complete", "generate", "refine"]),
-     "strokes": st.lists(st.lists(st.lists(_coordinate, min_size=2, max_size=2), min_size=2,
-                                  max_size=6), min_size=1, max_size=3)},
-    optional={"n": st.integers(1, 3), "max_points": st.integers(1, 15),
-              "temperature": st.floats(0.01, 2.0), "seed": st.integers(0, 2**64 - 1),
-              "conditions": st.just({"category": "cat"}), "bounds": st.just([0, 0, 50, 80])})
+    {
+        "type": st.just("suggest"),
+        "id": st.text(min_size=1, max_size=6) | st.integers(0, 99),
+        "mode": st.sampled_from(["complete", "generate", "refine"]),
+        "strokes": st.lists(
+            st.lists(st.lists(_coordinate, min_size=2, max_size=2), min_size=2, max_size=6),
+            min_size=1,
+            max_size=3,
+        ),
+    },
+    optional={
+        "n": st.integers(1, 3),
+        "max_points": st.integers(1, 15),
+        "temperature": st.floats(0.01, 2.0),
+        "seed": st.integers(0, 2**64 - 1),
+        "conditions": st.just({"category": "cat"}),
+        "bounds": st.just([0, 0, 50, 80]),
+    },
+)
 # Mostly valid requests with a field or two broken, then maps of anything.
-_MESSAGES = (
-    st.builds(lambda good, broken: {**good, **broken}, _GOOD_SUGGEST,
-              st.dictionaries(st.sampled_from(sorted(_FIELDS)), _any, max_size=2))
-    | st.fixed_dictionaries(
-        {"type": st.sampled_from(["hello", "suggest", "cancel", "welcome", "done"]) | _any},
-        optional=_FIELDS))
+_MESSAGES = st.builds(
+    lambda good, broken: {**good, **broken},
+    _GOOD_SUGGEST,
+    st.dictionaries(st.sampled_from(sorted(_FIELDS)), _any, max_size=2),
+) | st.fixed_dictionaries(
+    {"type": st.sampled_from(["hello", "suggest", "cancel", "welcome", "done"]) | _any},
+    optional=_FIELDS,
+)
 
 
 def _frame(msg: dict[str, Any], text: bool) -> bytes | str:
@@ -544,11 +739,15 @@ def _frame(msg: dict[str, Any], text: bool) -> bytes | str:
     return msgpack.packb(msg, use_bin_type=True)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(msg=_MESSAGES, text=st.booleans(), raw=st.none() | st.binary(max_size=40))
-async def test_fuzzed_messages_never_crash_or_hang(server: SketchServer, msg: dict[str, Any],
-                                                   text: bool, raw: bytes | None) -> None:
+async def test_fuzzed_messages_never_crash_or_hang(
+    server: SketchServer, msg: dict[str, Any], text: bool, raw: bytes | None
+) -> None:
     """Random maps and bytes get valid replies (never `internal`), and the connection lives on."""
     c = await Client.open(server.url)
     try:
@@ -563,10 +762,12 @@ async def test_fuzzed_messages_never_crash_or_hang(server: SketchServer, msg: di
         replies: list[dict[str, Any]] = []
 
         def finished() -> bool:
-            sentinel = any(r["type"] == "error" and "already said hello" in r["message"]
-                           for r in replies)
+            sentinel = any(
+                r["type"] == "error" and "already said hello" in r["message"] for r in replies
+            )
             ended = not isinstance(started, Suggest) or any(
-                r["type"] in ("done", "error") and r.get("id") == started.id for r in replies)
+                r["type"] in ("done", "error") and r.get("id") == started.id for r in replies
+            )
             return sentinel and ended
 
         async with asyncio.timeout(TIMEOUT):

@@ -20,16 +20,28 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_command_line_ready_and_signal(model_dir: Path, sig: signal.Signals) -> None:
     """`python -m sketch_server --port 0` prints one `ready` line, serves, exits 0 on a signal."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sketch_server", "--port", "0", "--model", str(model_dir),
-        cwd=REPO, env=_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "sketch_server",
+        "--port",
+        "0",
+        "--model",
+        str(model_dir),
+        cwd=REPO,
+        env=_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()  # type: ignore[union-attr]
         if not line:
@@ -57,8 +69,16 @@ async def test_command_line_serves_the_shipped_objects_and_faces_models() -> Non
     """With no --model the server loads both shipped models by name, lists their conditions in
     the welcome and draws with each; a value the faces model does not know is refused."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sketch_server", "--port", "0", cwd=REPO, env=_env(),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "sketch_server",
+        "--port",
+        "0",
+        cwd=REPO,
+        env=_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()  # type: ignore[union-attr]
         assert line.startswith("ready ws://"), line
@@ -70,24 +90,59 @@ async def test_command_line_serves_the_shipped_objects_and_faces_models() -> Non
         assert all("CC BY 4.0" in m["library"]["licence"] for m in (objects, faces))
         assert {"cat", "face", "rabbit", "pig"} <= set(objects["conditions"]["category"])
         assert set(faces["conditions"]["gender"]) == {"female", "male"}
-        assert set(faces["conditions"]["emotion"]) == {"neutral", "happy", "sad", "angry",
-                                                      "fearful", "surprised", "disgusted"}
+        assert set(faces["conditions"]["emotion"]) == {
+            "neutral",
+            "happy",
+            "sad",
+            "angry",
+            "fearful",
+            "surprised",
+            "disgusted",
+        }
         assert set(faces["conditions"]["style"]) == {"realistic", "cartoon", "abstract"}
-        assert set(faces["conditions"]["view"]) == {"frontal", "mid-profile left",
-                                                   "mid-profile right"}
-        face = {"category": "face", "gender": "female", "emotion": "happy", "style": "cartoon",
-                "view": "frontal"}
-        drawn = await c.suggest(model="faces", mode="generate", conditions=face, seed=1,
-                               max_points=250)
+        assert set(faces["conditions"]["view"]) == {
+            "frontal",
+            "mid-profile left",
+            "mid-profile right",
+        }
+        face = {
+            "category": "face",
+            "gender": "female",
+            "emotion": "happy",
+            "style": "cartoon",
+            "view": "frontal",
+        }
+        drawn = await c.suggest(
+            model="faces", mode="generate", conditions=face, seed=1, max_points=250
+        )
         check_result(drawn, 1)
         assert sum(len(s) for s in drawn.samples[0]) >= 30, "a face has more than a few points"
         for mode in ("complete", "refine"):
-            check_result(await c.suggest(rid=mode, model="faces", mode=mode, strokes=FACE,
-                                         conditions=face, seed=2), 1)
-        check_result(await c.suggest(model="objects", mode="generate",
-                                     conditions={"category": "cat"}, seed=1, max_points=40), 1)
-        await c.send({"type": "suggest", "id": 9, "model": "faces", "mode": "generate",
-                      "conditions": {**face, "emotion": "bored"}})
+            check_result(
+                await c.suggest(
+                    rid=mode, model="faces", mode=mode, strokes=FACE, conditions=face, seed=2
+                ),
+                1,
+            )
+        check_result(
+            await c.suggest(
+                model="objects",
+                mode="generate",
+                conditions={"category": "cat"},
+                seed=1,
+                max_points=40,
+            ),
+            1,
+        )
+        await c.send(
+            {
+                "type": "suggest",
+                "id": 9,
+                "model": "faces",
+                "mode": "generate",
+                "conditions": {**face, "emotion": "bored"},
+            }
+        )
         error = (await c.result(9)).end
         assert error["type"] == "error" and "bored" in error["message"], error
         await c.close()
@@ -99,8 +154,18 @@ async def test_command_line_serves_the_shipped_objects_and_faces_models() -> Non
 async def test_command_line_bad_model_dir(tmp_path: Path) -> None:
     """A --model folder that is not a checkpoint gives one error line and exit code 2."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sketch_server", "--port", "0", "--model", str(tmp_path / "nope"),
-        cwd=REPO, env=_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "sketch_server",
+        "--port",
+        "0",
+        "--model",
+        str(tmp_path / "nope"),
+        cwd=REPO,
+        env=_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 2
     assert out == b""
@@ -110,13 +175,23 @@ async def test_command_line_bad_model_dir(tmp_path: Path) -> None:
 
 async def _start(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sketch_server", "--port", "0", *args, cwd=REPO,
-        env=env or _env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "sketch_server",
+        "--port",
+        "0",
+        *args,
+        cwd=REPO,
+        env=env or _env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 @pytest.mark.parametrize("source", ["environment", "file"])
-async def test_token_from_the_environment_or_a_private_file(model_dir: Path, tmp_path: Path,
-                                                            source: str) -> None:
+async def test_token_from_the_environment_or_a_private_file(
+    model_dir: Path, tmp_path: Path, source: str
+) -> None:
     """AI_SKETCHER_TOKEN or --token-file (mode 600) set the token, kept out of `ps`."""
     env, args = _env(), ["--model", str(model_dir)]
     if source == "environment":

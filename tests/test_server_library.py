@@ -55,8 +55,15 @@ async def test_guide_lays_the_library_drawing_under_its_own_copy(client: Client,
     """When the artist's drawing is a moved, scaled library drawing, the best guide drawing is
     that drawing, lying on the artist's strokes, with weights that sum to 1."""
     cat = a_cat(library)
-    await client.send({"type": "guide", "id": "g1", "strokes": wire(cat),
-                       "conditions": {"category": "cat"}, "k": 3})
+    await client.send(
+        {
+            "type": "guide",
+            "id": "g1",
+            "strokes": wire(cat),
+            "conditions": {"category": "cat"},
+            "k": 3,
+        }
+    )
     reply = await client.recv()
     assert reply["type"] == "guide" and reply["id"] == "g1", reply
     drawings = reply["drawings"]
@@ -72,8 +79,9 @@ async def test_guide_follows_a_half_drawn_sketch(client: Client, library) -> Non
     """From the first half of a drawing's strokes, the guide offers whole drawings around it."""
     cat = a_cat(library, 2)
     half = cat[: max(1, len(cat) // 2)]
-    await client.send({"type": "guide", "id": 7, "strokes": wire(half),
-                       "conditions": {"category": "cat"}})
+    await client.send(
+        {"type": "guide", "id": 7, "strokes": wire(half), "conditions": {"category": "cat"}}
+    )
     reply = await client.recv()
     assert len(reply["drawings"]) == 4
     assert lies_on(half, [np.asarray(s) for s in reply["drawings"][0]["strokes"]], 0.05)
@@ -84,8 +92,14 @@ async def test_complete_leaves_the_artist_strokes_and_adds_library_ones(client, 
     naming its source; with three alternatives the last is the network's own."""
     cat = a_cat(library, 1)
     half = cat[: max(1, len(cat) // 2)]
-    result = await client.suggest(mode="complete", strokes=wire(half), n=3, max_points=250,
-                                  conditions={"category": "cat"}, seed=3)
+    result = await client.suggest(
+        mode="complete",
+        strokes=wire(half),
+        n=3,
+        max_points=250,
+        conditions={"category": "cat"},
+        seed=3,
+    )
     check_result(result, 3)
     sources = result.end["sources"]
     assert [s.split(":")[0] for s in sources] == ["quickdraw", "quickdraw", "model"]
@@ -96,8 +110,14 @@ async def test_complete_leaves_the_artist_strokes_and_adds_library_ones(client, 
 
 async def test_generate_serves_varied_real_drawings(client: Client) -> None:
     """generate gives library drawings of the category, inside the bounds, never exact copies."""
-    result = await client.suggest(mode="generate", n=4, max_points=250, seed=9,
-                                  conditions={"category": "flower"}, bounds=[0, 0, 500, 500])
+    result = await client.suggest(
+        mode="generate",
+        n=4,
+        max_points=250,
+        seed=9,
+        conditions={"category": "flower"},
+        bounds=[0, 0, 500, 500],
+    )
     check_result(result, 4)
     assert all(s.startswith("quickdraw:flower:") for s in result.end["sources"])
     assert len(set(result.end["sources"])) == 4
@@ -109,8 +129,14 @@ async def test_refine_strength_runs_from_redraw_to_projection(client: Client, li
     """Strength 0 is the model's own redraw (as without the library); strength 1 decodes the
     projection onto the nearest real drawings, and says which."""
     cat = wire(a_cat(library, 4))
-    ask: dict[str, Any] = {"mode": "refine", "strokes": cat, "seed": 5, "max_points": 120,
-                           "conditions": {"category": "cat"}, "temperature": 0.2}
+    ask: dict[str, Any] = {
+        "mode": "refine",
+        "strokes": cat,
+        "seed": 5,
+        "max_points": 120,
+        "conditions": {"category": "cat"},
+        "temperature": 0.2,
+    }
     redraw = await client.suggest("a", strength=0.0, **ask)
     alone = await client.suggest("b", use_library=False, **ask)
     projected = await client.suggest("c", strength=1.0, **ask)
@@ -119,17 +145,20 @@ async def test_refine_strength_runs_from_redraw_to_projection(client: Client, li
     assert projected.samples != redraw.samples
 
 
-@pytest.mark.parametrize("fields, code, text", [
-    ({"type": "suggest", "mode": "refine", "strength": 1.5}, "bad_request", "strength"),
-    ({"type": "suggest", "mode": "refine", "strength": "max"}, "bad_request", "strength"),
-    ({"type": "suggest", "mode": "complete", "use_library": 1}, "bad_request", "use_library"),
-    ({"type": "guide", "k": 0}, "bad_request", "k must be between 1 and 16"),
-    ({"type": "guide", "k": 17}, "bad_request", "k must be between 1 and 16"),
-    ({"type": "guide", "strokes": []}, "bad_request", "strokes must hold at least one"),
-    ({"type": "guide", "conditions": {"category": "unicorn"}}, "unknown_condition", "unicorn"),
-    ({"type": "guide", "conditions": {"mood": "happy"}}, "unknown_condition", "mood"),
-    ({"type": "guide", "model": "nope"}, "unknown_model", "nope"),
-])
+@pytest.mark.parametrize(
+    "fields, code, text",
+    [
+        ({"type": "suggest", "mode": "refine", "strength": 1.5}, "bad_request", "strength"),
+        ({"type": "suggest", "mode": "refine", "strength": "max"}, "bad_request", "strength"),
+        ({"type": "suggest", "mode": "complete", "use_library": 1}, "bad_request", "use_library"),
+        ({"type": "guide", "k": 0}, "bad_request", "k must be between 1 and 16"),
+        ({"type": "guide", "k": 17}, "bad_request", "k must be between 1 and 16"),
+        ({"type": "guide", "strokes": []}, "bad_request", "strokes must hold at least one"),
+        ({"type": "guide", "conditions": {"category": "unicorn"}}, "unknown_condition", "unicorn"),
+        ({"type": "guide", "conditions": {"mood": "happy"}}, "unknown_condition", "mood"),
+        ({"type": "guide", "model": "nope"}, "unknown_model", "nope"),
+    ],
+)
 async def test_bad_library_fields_are_named(client: Client, fields, code, text) -> None:
     """A bad strength, use_library, k or condition gets an error naming it, with the id."""
     msg = {"id": "x", "strokes": [[[0, 0], [10, 10]]], **fields}

@@ -32,8 +32,9 @@ def absolute(s3: np.ndarray) -> np.ndarray:
     return np.cumsum(np.asarray(s3, dtype=np.float64)[:, :2], axis=0)
 
 
-SQUARE = np.array([[10, 10, 0], [50, 0, 0], [0, 50, 0], [-50, 0, 1], [5, 5, 0], [3, 3, 1]],
-                  dtype=np.int16)
+SQUARE = np.array(
+    [[10, 10, 0], [50, 0, 0], [0, 50, 0], [-50, 0, 1], [5, 5, 0], [3, 3, 1]], dtype=np.int16
+)
 
 
 def write_npz(path: Path, **arrays: np.ndarray) -> Path:
@@ -42,15 +43,24 @@ def write_npz(path: Path, **arrays: np.ndarray) -> Path:
 
 
 def test_npz_keeps_splits_labels_and_int16(tmp_path: Path) -> None:
-    path = write_npz(tmp_path / "sheep.npz",
-                     train=object_array([SQUARE, SQUARE[:3]]), valid=object_array([SQUARE]),
-                     test=object_array([SQUARE[:2]]), train_label=np.array([0, 2]),
-                     valid_label=np.array([1]), test_label=np.array([2]))
+    path = write_npz(
+        tmp_path / "sheep.npz",
+        train=object_array([SQUARE, SQUARE[:3]]),
+        valid=object_array([SQUARE]),
+        test=object_array([SQUARE[:2]]),
+        train_label=np.array([0, 2]),
+        valid_label=np.array([1]),
+        test_label=np.array([2]),
+    )
     report = ReadReport(str(path), "npz")
     sketches = list(read_sketchrnn_npz(path, report=report))
     assert [s.split for s in sketches] == ["train", "train", "valid", "test"]
-    assert [s.attributes for s in sketches] == [{"label": "0"}, {"label": "2"}, {"label": "1"},
-                                                {"label": "2"}]
+    assert [s.attributes for s in sketches] == [
+        {"label": "0"},
+        {"label": "2"},
+        {"label": "1"},
+        {"label": "2"},
+    ]
     assert {s.category for s in sketches} == {"sheep"}
     assert all(s.stroke3.dtype == np.int16 for s in sketches)
     np.testing.assert_array_equal(sketches[0].stroke3, SQUARE)
@@ -88,22 +98,31 @@ def test_npz_file_errors_name_the_file(tmp_path: Path) -> None:
     other = write_npz(tmp_path / "other.npz", x=np.zeros(3))
     with pytest.raises(SourceError, match="other.npz: has no train, valid or test array"):
         list(read_sketchrnn_npz(other))
-    short = write_npz(tmp_path / "short.npz", train=object_array([SQUARE]),
-                      train_label=np.array([0, 1]))
+    short = write_npz(
+        tmp_path / "short.npz", train=object_array([SQUARE]), train_label=np.array([0, 1])
+    )
     with pytest.raises(SourceError, match="train_label"):
         list(read_sketchrnn_npz(short))
 
 
 def ndjson_line(drawing: list, word: str = "face", recognized: bool = True, key: str = "1") -> str:
-    return json.dumps({"word": word, "countrycode": "US", "recognized": recognized,
-                       "key_id": key, "drawing": drawing})
+    return json.dumps(
+        {
+            "word": word,
+            "countrycode": "US",
+            "recognized": recognized,
+            "key_id": key,
+            "drawing": drawing,
+        }
+    )
 
 
 def test_ndjson_simplified(tmp_path: Path) -> None:
     path = tmp_path / "face.ndjson"
     drawing = [[[0, 100, 100], [0, 0, 50]], [[10, 20], [200, 255]]]
-    path.write_text(ndjson_line(drawing, key="77") + "\n\n" +
-                    ndjson_line(drawing, recognized=False) + "\n")
+    path.write_text(
+        ndjson_line(drawing, key="77") + "\n\n" + ndjson_line(drawing, recognized=False) + "\n"
+    )
     report = ReadReport(str(path), "ndjson")
     sketches = list(read_ndjson(path, report=report))
     assert report.read == 2 and report.unrecognized == 1
@@ -130,15 +149,20 @@ def test_ndjson_raw_is_fitted_and_simplified(tmp_path: Path) -> None:
     np.testing.assert_array_equal(lines[1], [[0, 0], [0, 128]])  # y 400..900 -> 0..127.5
 
 
-@pytest.mark.parametrize("drawing, message", [
-    ([[[1, 2], [3, 4]], [[1], [2]], [[1, 2, 3]]],
-     "face.ndjson:2: drawing[2] has 1 list; expected [xs, ys] or [xs, ys, ts]"),
-    ([[[1, 2], [3]]], "face.ndjson:2: drawing[0] has lists of different lengths (2 and 1)"),
-    ([[[1, 2], ["a", 3]]], "face.ndjson:2: drawing[0][1] is not a list of numbers"),
-    ([[[1, 2], [3, 4]], [[1, 2], [3, 4], [0, 1]]], "face.ndjson:2: mixes raw"),
-    ([], "face.ndjson:2: 'drawing' must be a non-empty list of strokes"),
-    ([7], "face.ndjson:2: drawing[0] is not a list"),
-])
+@pytest.mark.parametrize(
+    "drawing, message",
+    [
+        (
+            [[[1, 2], [3, 4]], [[1], [2]], [[1, 2, 3]]],
+            "face.ndjson:2: drawing[2] has 1 list; expected [xs, ys] or [xs, ys, ts]",
+        ),
+        ([[[1, 2], [3]]], "face.ndjson:2: drawing[0] has lists of different lengths (2 and 1)"),
+        ([[[1, 2], ["a", 3]]], "face.ndjson:2: drawing[0][1] is not a list of numbers"),
+        ([[[1, 2], [3, 4]], [[1, 2], [3, 4], [0, 1]]], "face.ndjson:2: mixes raw"),
+        ([], "face.ndjson:2: 'drawing' must be a non-empty list of strokes"),
+        ([7], "face.ndjson:2: drawing[0] is not a list"),
+    ],
+)
 def test_ndjson_malformed_lines_are_named(tmp_path: Path, drawing: list, message: str) -> None:
     path = tmp_path / "face.ndjson"
     good = ndjson_line([[[0, 9], [0, 9]]])
@@ -186,8 +210,9 @@ def test_svg_shapes_transforms_and_category(tmp_path: Path) -> None:
     assert len(lines) == 4
     f = 255 / 200  # extent is 0..120 wide, 0..200 tall
     np.testing.assert_allclose(lines[0], np.array([[100, 0], [120, 0]]) * f, atol=0.6)
-    np.testing.assert_allclose(lines[1], np.array([[0, 100], [40, 100], [40, 120], [0, 120],
-                                                   [0, 100]]) * f, atol=0.6)
+    np.testing.assert_allclose(
+        lines[1], np.array([[0, 100], [40, 100], [40, 120], [0, 120], [0, 100]]) * f, atol=0.6
+    )
     curve = lines[2]  # flattened cubic: ends at (100, 200), peaks at y = 170 in the middle
     assert len(curve) > 3
     np.testing.assert_allclose(curve[[0, -1]], np.array([[0, 200], [100, 200]]) * f, atol=0.6)
@@ -199,8 +224,10 @@ def test_svg_shapes_transforms_and_category(tmp_path: Path) -> None:
 
 def test_svg_relative_commands_and_quadratics(tmp_path: Path) -> None:
     path = tmp_path / "q.svg"
-    path.write_text('<svg xmlns="http://www.w3.org/2000/svg"><path d="M10 10 q 50 100 100 0 '
-                    'T 200 0 M 10 10 V 0 H 200"/></svg>')
+    path.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg"><path d="M10 10 q 50 100 100 0 '
+        'T 200 0 M 10 10 V 0 H 200"/></svg>'
+    )
     (sketch,) = read_svg(path)
     curve, corner = stroke3_to_polylines(sketch.stroke3)
     assert len(curve) > 4  # two flattened quadratics
@@ -212,16 +239,19 @@ def test_svg_relative_commands_and_quadratics(tmp_path: Path) -> None:
     assert curve[:, 1].max() > corner[0, 1] + 30 and curve[:, 1].min() < corner[1, 1] - 20
 
 
-@pytest.mark.parametrize("text, message", [
-    ('<!DOCTYPE svg [<!ENTITY a "aaaa">]><svg>&a;</svg>', "DOCTYPE or ENTITY"),
-    ("<svg><path d='M 0 0 L 10'/></svg>", "<path> #1: 'L' needs 2 numbers"),
-    ("<svg><path d='M 0 0 X 10 10'/></svg>", "<path> #1: bad path data near 'X 10 10'"),
-    ("<svg><polyline points='0 0 1'/></svg>", "odd count"),
-    ("<svg><g transform='spin(3)'><line x2='1'/></g></svg>", "cannot read transform"),
-    ("<svg><text>no strokes</text></svg>", "has no <path>"),
-    ("<svg><line x2='1'", "not well-formed XML"),
-    ("<html/>", "not <svg>"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('<!DOCTYPE svg [<!ENTITY a "aaaa">]><svg>&a;</svg>', "DOCTYPE or ENTITY"),
+        ("<svg><path d='M 0 0 L 10'/></svg>", "<path> #1: 'L' needs 2 numbers"),
+        ("<svg><path d='M 0 0 X 10 10'/></svg>", "<path> #1: bad path data near 'X 10 10'"),
+        ("<svg><polyline points='0 0 1'/></svg>", "odd count"),
+        ("<svg><g transform='spin(3)'><line x2='1'/></g></svg>", "cannot read transform"),
+        ("<svg><text>no strokes</text></svg>", "has no <path>"),
+        ("<svg><line x2='1'", "not well-formed XML"),
+        ("<html/>", "not <svg>"),
+    ],
+)
 def test_svg_errors_are_actionable(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad.svg"
     path.write_text(text)

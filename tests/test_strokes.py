@@ -73,8 +73,10 @@ def test_validate_polylines_returns_float64_arrays_and_keeps_empty_strokes():
 @pytest.mark.parametrize(
     ("strokes", "message"),
     [
-        ([[[0, 0]], [[1, 1]], [[0, 0], [1, 1], [2, 2], [3, 3], [4, 4], [5]]],
-         "strokes[2][5] is not an [x, y] pair"),
+        (
+            [[[0, 0]], [[1, 1]], [[0, 0], [1, 1], [2, 2], [3, 3], [4, 4], [5]]],
+            "strokes[2][5] is not an [x, y] pair",
+        ),
         ([[[0, 0]], [[float("nan"), 0]]], "strokes[1][0] has a value that is not finite"),
         ([[[0, 0], [1, float("inf")]]], "strokes[0][1] has a value that is not finite"),
         ([[[0, 0], [1, 2, 3]]], "strokes[0][1] is not an [x, y] pair"),
@@ -115,13 +117,22 @@ def test_validate_stroke3_accepts_empty():
 @pytest.mark.parametrize(
     ("sketch", "kwargs", "message"),
     [
-        (np.zeros((4, 2)), {},
-         "sketch must be an (N, 3) array of (dx, dy, pen_lifted); got shape (4, 2)"),
-        ([[0, 0, 0], [1, 2]], {},
-         "sketch must be an (N, 3) array of (dx, dy, pen_lifted); sketch[1] has 2 values"),
-        ([[0, 0, 0], [1, "x", 0]], {},
-         "sketch must be an (N, 3) array of (dx, dy, pen_lifted); "
-         "sketch[1] is not a row of 3 numbers"),
+        (
+            np.zeros((4, 2)),
+            {},
+            "sketch must be an (N, 3) array of (dx, dy, pen_lifted); got shape (4, 2)",
+        ),
+        (
+            [[0, 0, 0], [1, 2]],
+            {},
+            "sketch must be an (N, 3) array of (dx, dy, pen_lifted); sketch[1] has 2 values",
+        ),
+        (
+            [[0, 0, 0], [1, "x", 0]],
+            {},
+            "sketch must be an (N, 3) array of (dx, dy, pen_lifted); "
+            "sketch[1] is not a row of 3 numbers",
+        ),
         ([[0, 0, 0]] * 7 + [[float("nan"), 0, 0]], {}, "sketch[7] has a value that is not finite"),
         ([[0, 0, 0], [0, float("-inf"), 1]], {}, "sketch[1] has a value that is not finite"),
         ([[0, 0, 0], [1, 1, 0.5]], {}, "sketch[1] has pen_lifted 0.5; it must be 0 or 1"),
@@ -245,9 +256,7 @@ def test_property_stroke3_polylines_round_trip_is_exact(s3, origin):
 
 _float_polylines = st.lists(
     st.lists(
-        st.tuples(
-            st.floats(-1e4, 1e4, allow_nan=False), st.floats(-1e4, 1e4, allow_nan=False)
-        ),
+        st.tuples(st.floats(-1e4, 1e4, allow_nan=False), st.floats(-1e4, 1e4, allow_nan=False)),
         min_size=0,
         max_size=8,
     ),
@@ -274,8 +283,9 @@ def test_stroke3_to_stroke5_pads_with_pad_rows():
     s5 = stroke3_to_stroke5(TWO_STROKES_S3, max_len=8)
     assert s5.dtype == np.float32 and s5.shape == (8, 5)
     np.testing.assert_array_equal(s5[:5, :2], TWO_STROKES_S3[:, :2])
-    np.testing.assert_array_equal(s5[:5, 2:], [[1, 0, 0], [1, 0, 0], [0, 1, 0], [1, 0, 0],
-                                               [0, 1, 0]])
+    np.testing.assert_array_equal(
+        s5[:5, 2:], [[1, 0, 0], [1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 1, 0]]
+    )
     np.testing.assert_array_equal(s5[5:], np.tile(PAD_ROW, (3, 1)))
 
 

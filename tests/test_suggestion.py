@@ -107,8 +107,7 @@ def test_empty_empty_result_and_errors_are_summed_up():
     failed = started(n=1)
     assert failed.error("j1", "Model 'x' is not on this server.")
     assert not failed.running
-    assert s.summary(failed) == ("The server could not draw this: Model 'x' is not on this "
-                                 "server.")
+    assert s.summary(failed) == ("The server could not draw this: Model 'x' is not on this server.")
 
 
 def test_at_most_three_jobs_are_open_at_once():
@@ -128,12 +127,15 @@ def test_at_most_three_jobs_are_open_at_once():
 def test_summary_counts_frames_and_progress():
     session = started(n=1, jobs=2)
     session.stroke("j1", 0, 0, A)
-    assert s.summary(session) == ("Drawing (0 of 2 done)... alternative 1 has 1 stroke so far "
-                                  "on 2 frames.")
+    assert s.summary(session) == (
+        "Drawing (0 of 2 done)... alternative 1 has 1 stroke so far on 2 frames."
+    )
     session.done("j1", [[A]])
     session.done("j2", [[B, C]])
-    assert s.summary(session) == ("Alternative 1 of 1: 3 strokes on 2 frames. Accept adds it "
-                                  "to your layer, Reject removes it.")
+    assert s.summary(session) == (
+        "Alternative 1 of 1: 3 strokes on 2 frames. Accept adds it "
+        "to your layer, Reject removes it."
+    )
 
 
 def test_take_new_hands_out_every_alternatives_new_strokes_once():

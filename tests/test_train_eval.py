@@ -20,8 +20,11 @@ from .sketches import circle, square
 
 def drawing(kind: str, rng: np.random.Generator) -> list[list[list[int]]]:
     """A QuickDraw simplified drawing: strokes as [[xs], [ys]] in the 0-255 box."""
-    shape = circle(r=60 + 30 * rng.random(), n=12) if kind == "circle" else square(
-        20 + 20 * rng.random(), 30, 120 + 60 * rng.random())
+    shape = (
+        circle(r=60 + 30 * rng.random(), n=12)
+        if kind == "circle"
+        else square(20 + 20 * rng.random(), 30, 120 + 60 * rng.random())
+    )
     xs, ys = np.clip(shape + rng.normal(0, 2, shape.shape), 0, 255).round().astype(int).T
     return [[xs.tolist(), ys.tolist()]]
 
@@ -31,8 +34,17 @@ def prepared(tmp_path_factory) -> str:
     folder = tmp_path_factory.mktemp("data")
     rng = np.random.default_rng(0)
     for kind in ("circle", "square"):
-        lines = [json.dumps({"word": kind, "key_id": f"{kind}{i}", "recognized": True,
-                             "drawing": drawing(kind, rng)}) for i in range(30)]
+        lines = [
+            json.dumps(
+                {
+                    "word": kind,
+                    "key_id": f"{kind}{i}",
+                    "recognized": True,
+                    "drawing": drawing(kind, rng),
+                }
+            )
+            for i in range(30)
+        ]
         (folder / f"{kind}.ndjson").write_text("\n".join(lines) + "\n")
     out = folder / "shapes.npz"
     assert prepare_main(["--out", str(out), "--quiet", str(folder)]) == 0
@@ -42,8 +54,22 @@ def prepared(tmp_path_factory) -> str:
 def test_train_writes_a_checkpoint_and_resumes_where_it_stopped(prepared, tmp_path, capsys):
     """model.train saves a loadable checkpoint; running it again with more steps resumes."""
     out = tmp_path / "run"
-    args = ["--config", "ai-sketcher", "--small", "--data", prepared, "--out", str(out),
-            "--batch-size", "8", "--quiet", "--set", "eval_every=4", "--set", "save_every=4"]
+    args = [
+        "--config",
+        "ai-sketcher",
+        "--small",
+        "--data",
+        prepared,
+        "--out",
+        str(out),
+        "--batch-size",
+        "8",
+        "--quiet",
+        "--set",
+        "eval_every=4",
+        "--set",
+        "save_every=4",
+    ]
     train_main([*args, "--steps", "4"])
     first = checkpoint.load(out)
     assert first.step == 4 and first.meta["metrics"]["step"] == 4
@@ -58,8 +84,7 @@ def test_train_writes_a_checkpoint_and_resumes_where_it_stopped(prepared, tmp_pa
     err = capsys.readouterr().err
     assert "these are ignored: prior_dropout=0.5 (it has 0.0)" in err, err
     assert checkpoint.load(out).config.prior_dropout == 0.0
-    drawn = sample(second, Request(conditions={"category": "circle"}, n=2, seed=0,
-                                   max_points=20))
+    drawn = sample(second, Request(conditions={"category": "circle"}, n=2, seed=0, max_points=20))
     assert len(drawn) == 2
 
 
@@ -76,13 +101,41 @@ def test_classifier_and_evaluate_print_their_tables(prepared, tmp_path, capsys):
     classifier_main(["--data", prepared, "--out", str(clf_dir), "--steps", "60", "--quiet"])
     model, accuracy = load_classifier(clf_dir)
     assert model.cfg.classes == ("circle", "square") and accuracy["test"] >= 0.75
-    train_main(["--small", "--data", prepared, "--out", str(run), "--steps", "3",
-                "--batch-size", "8", "--quiet"])
+    train_main(
+        [
+            "--small",
+            "--data",
+            prepared,
+            "--out",
+            str(run),
+            "--steps",
+            "3",
+            "--batch-size",
+            "8",
+            "--quiet",
+        ]
+    )
     report_file = tmp_path / "report.json"
-    evaluate_main(["--checkpoint", str(run), "--data", prepared, "--classifier", str(clf_dir),
-                   "--categories", "circle,square", "--per-category", "3",
-                   "--diversity-inputs", "2", "--json", str(report_file),
-                   "--attribute-classifier", f"category={clf_dir}"])
+    evaluate_main(
+        [
+            "--checkpoint",
+            str(run),
+            "--data",
+            prepared,
+            "--classifier",
+            str(clf_dir),
+            "--categories",
+            "circle,square",
+            "--per-category",
+            "3",
+            "--diversity-inputs",
+            "2",
+            "--json",
+            str(report_file),
+            "--attribute-classifier",
+            f"category={clf_dir}",
+        ]
+    )
     printed = capsys.readouterr().out
     assert "| test |" in printed and "recognised:" in printed and "diversity:" in printed
     report = json.loads(report_file.read_text())

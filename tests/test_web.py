@@ -73,8 +73,11 @@ def test_the_page_is_served_with_types_and_a_strict_policy(served: Served) -> No
     assert "default-src 'self'" in csp and "script-src 'self'" in csp
     assert f"connect-src 'self' ws://127.0.0.1:{served.port} ws://localhost:{served.port}" in csp
     assert headers["x-content-type-options"] == "nosniff"
-    for name, kind in [("app.js", "text/javascript"), ("style.css", "text/css"),
-                       ("favicon.svg", "image/svg+xml")]:
+    for name, kind in [
+        ("app.js", "text/javascript"),
+        ("style.css", "text/css"),
+        ("favicon.svg", "image/svg+xml"),
+    ]:
         status, headers, body = http_get(served.port, f"/{name}?v=1")
         assert status == 200 and headers["content-type"].startswith(kind), name
         assert body == (STATIC / name).read_bytes()
@@ -86,8 +89,18 @@ def test_the_page_is_served_with_types_and_a_strict_policy(served: Served) -> No
     assert status == 405 and headers["allow"] == "GET, HEAD"
 
 
-@pytest.mark.parametrize("path", ["/nope.js", "/../sketch_server/web.py", "/%2e%2e/web.py",
-                                  "/static/app.js", "//etc/passwd", "/.hidden", "/index.html/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/nope.js",
+        "/../sketch_server/web.py",
+        "/%2e%2e/web.py",
+        "/static/app.js",
+        "//etc/passwd",
+        "/.hidden",
+        "/index.html/",
+    ],
+)
 def test_unknown_paths_are_404(served: Served, path: str) -> None:
     """Only the listed files are served: no other path, and no way out of the static folder."""
     status, headers, body = http_get(served.port, path)
@@ -101,8 +114,12 @@ def test_foreign_origins_are_refused_and_the_pages_own_are_let_in(served: Served
         with connect(served.ws_url + "/ws", origin=origin, open_timeout=TIMEOUT) as ws:  # type: ignore[arg-type]
             ws.send(json.dumps({"type": "hello", "protocol": 1, "client": "pytest/1"}))
             assert json.loads(ws.recv(TIMEOUT))["type"] == "welcome"
-    for origin in (f"http://127.0.0.1:{served.port + 1}", "http://evil.example",
-                   f"https://127.0.0.1:{served.port}", "null"):
+    for origin in (
+        f"http://127.0.0.1:{served.port + 1}",
+        "http://evil.example",
+        f"https://127.0.0.1:{served.port}",
+        "null",
+    ):
         with pytest.raises(InvalidStatus) as refused:
             connect(served.ws_url, origin=origin, open_timeout=TIMEOUT)  # type: ignore[arg-type]
         assert refused.value.response.status_code == 403, origin
@@ -112,8 +129,11 @@ def test_foreign_origins_are_refused_and_the_pages_own_are_let_in(served: Served
 def test_the_pages_own_origins_follow_host() -> None:
     """A --host that names this machine on the network lets its page in; a wildcard does not
     add itself, and IPv6 literals stay out of the CSP (browsers reject them there)."""
-    assert page_origins("127.0.0.1", 8737) == ("http://127.0.0.1:8737", "http://localhost:8737",
-                                               "http://[::1]:8737")
+    assert page_origins("127.0.0.1", 8737) == (
+        "http://127.0.0.1:8737",
+        "http://localhost:8737",
+        "http://[::1]:8737",
+    )
     assert page_origins("192.168.1.5", 80)[-1] == "http://192.168.1.5:80"
     assert page_origins("fe80::1", 80)[-1] == "http://[fe80::1]:80"
     assert len(page_origins("0.0.0.0", 80)) == len(page_origins("::", 80)) == 3
@@ -153,16 +173,19 @@ def tab(browser: Any) -> Iterator[Tab]:
 
 
 @needs_browser
-def test_draw_suggest_flip_accept_export(served: Served, tab: Tab, tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_draw_suggest_flip_accept_export(
+    served: Served, tab: Tab, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Two strokes drawn, Suggest streams strokes in another colour, Next flips, Accept keeps
     the one on show after the artist's untouched strokes, and the SVG export holds them all."""
     tab.open(served.page_url)
     timing = tab.js("""() => ({...window.sketcher.timing(),
         dom: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd})""")
     with capsys.disabled():
-        print(f"\n[web page] script ready {timing['ready']:.0f} ms, DOMContentLoaded "
-              f"{timing['dom']:.0f} ms, welcome {timing['welcome']:.0f} ms after navigation")
+        print(
+            f"\n[web page] script ready {timing['ready']:.0f} ms, DOMContentLoaded "
+            f"{timing['dom']:.0f} ms, welcome {timing['welcome']:.0f} ms after navigation"
+        )
     assert timing["ready"] < 1000, f"the page took {timing['ready']:.0f} ms to become drawable"
 
     names = [m["name"] for m in tab.js("window.sketcher.models()")]
@@ -291,8 +314,10 @@ def test_a_server_that_goes_away_is_said_to_be_unreachable(browser: Any, model_d
         tab.open(server.page_url)
         # Record every status the page shows: on a busy machine the first can be gone before a
         # poll from here sees it.
-        tab.js("() => { window.seen = []; setInterval(() => "
-               "window.seen.push(window.sketcher.status()), 2); }")
+        tab.js(
+            "() => { window.seen = []; setInterval(() => "
+            "window.seen.push(window.sketcher.status()), 2); }"
+        )
         server.close()
         tab.wait("window.sketcher.state() === 'unreachable'")
         seen = tab.js("() => window.seen")
@@ -310,8 +335,7 @@ def test_a_server_that_goes_away_is_said_to_be_unreachable(browser: Any, model_d
 
 
 @needs_browser
-def test_guide_refused_by_an_older_server_is_said_in_plain_words(served: Served,
-                                                                 tab: Tab) -> None:
+def test_guide_refused_by_an_older_server_is_said_in_plain_words(served: Served, tab: Tab) -> None:
     """A server that answers guide with an error (as today's does) gets a status line, the
     toggle goes off, and nothing is logged to the console."""
     MockServer(tab.page, guide_reply=UNKNOWN_GUIDE)
@@ -357,22 +381,42 @@ def test_guide_one_question_at_a_time_stale_answers_dropped(served: Served, tab:
     tab.until(lambda: mock.questions("suggest"))
     refine = mock.questions("suggest")[0]
     assert refine["mode"] == "refine" and refine["strength"] == 0.8
-    mock.send({"type": "stroke", "id": refine["id"], "sample": 0, "index": 0,
-               "points": [[100, 100], [240, 200]]})
-    mock.send({"type": "done", "id": refine["id"], "samples": [[[[100, 100], [240, 200]]]] * 3,
-               "elapsed_ms": 5, "cancelled": False, "sources": ["quickdraw:cat:7"] * 3})
+    mock.send(
+        {
+            "type": "stroke",
+            "id": refine["id"],
+            "sample": 0,
+            "index": 0,
+            "points": [[100, 100], [240, 200]],
+        }
+    )
+    mock.send(
+        {
+            "type": "done",
+            "id": refine["id"],
+            "samples": [[[[100, 100], [240, 200]]]] * 3,
+            "elapsed_ms": 5,
+            "cancelled": False,
+            "sources": ["quickdraw:cat:7"] * 3,
+        }
+    )
     tab.wait("window.sketcher.status().includes('from quickdraw:cat:7')")
     tab.keys("Enter")  # refine's alternative takes the place of the strokes it redrew
-    assert [s["points"] for s in tab.js("window.sketcher.strokes()")] == [[[100, 100],
-                                                                          [240, 200]]]
+    assert [s["points"] for s in tab.js("window.sketcher.strokes()")] == [[[100, 100], [240, 200]]]
     tab.keys("g")
     assert tab.js("window.sketcher.guide()") is None
 
     tab.keys("s")
     tab.until(lambda: len(mock.questions("suggest")) == 2)
     busy = mock.questions("suggest")[1]
-    mock.send({"type": "error", "id": busy["id"], "code": "busy",
-               "message": "the server has 64 requests open, the most it takes."})
+    mock.send(
+        {
+            "type": "error",
+            "id": busy["id"],
+            "code": "busy",
+            "message": "the server has 64 requests open, the most it takes.",
+        }
+    )
     tab.wait("window.sketcher.status().startsWith('The server is busy')")
     assert tab.js("window.sketcher.suggestion()") is None
     assert tab.errors == []
@@ -385,8 +429,10 @@ def test_guide_from_the_real_server(served: Served, tab: Tab) -> None:
     tab.open(served.page_url)
     with_library = [m["name"] for m in tab.js("window.sketcher.models()") if m.get("library")]
     if not with_library:
-        pytest.skip("the server's welcome advertises no models[].library yet; this test runs "
-                    "once the guide message is on the server")
+        pytest.skip(
+            "the server's welcome advertises no models[].library yet; this test runs "
+            "once the guide message is on the server"
+        )
     tab.page.select_option("#model", with_library[0])
     tab.keys("g")
     tab.draw(head(470, 340))
@@ -401,11 +447,17 @@ def test_guide_from_the_real_server(served: Served, tab: Tab) -> None:
 
 # --- screens, pointers and accessibility --------------------------------------------------
 
+
 @needs_browser
 def test_a_phone_draws_with_a_finger(served: Served, browser: Any) -> None:
     """On a 360-px-wide phone nothing sticks out sideways and a finger draws a stroke."""
-    tab = Tab(browser, viewport={"width": 360, "height": 740}, has_touch=True, is_mobile=True,
-              device_scale_factor=2)
+    tab = Tab(
+        browser,
+        viewport={"width": 360, "height": 740},
+        has_touch=True,
+        is_mobile=True,
+        device_scale_factor=2,
+    )
     try:
         tab.open(served.page_url)
         layout = tab.js(LAYOUT)
@@ -433,17 +485,47 @@ def test_a_pen_draws_its_pressure_as_width(served: Served, tab: Tab) -> None:
     cdp = tab.context.new_cdp_session(tab.page)
     pen = {"pointerType": "pen", "button": "left"}
     x, y = box["x"] + 100, box["y"] + 100
-    cdp.send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": x, "y": y,
-                                          "force": 0.1, "buttons": 1, "clickCount": 1, **pen})
+    cdp.send(
+        "Input.dispatchMouseEvent",
+        {
+            "type": "mousePressed",
+            "x": x,
+            "y": y,
+            "force": 0.1,
+            "buttons": 1,
+            "clickCount": 1,
+            **pen,
+        },
+    )
     for i in range(1, 9):
-        cdp.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x + 20 * i, "y": y,
-                                              "force": 0.1 * (i + 1), "buttons": 1, **pen})
-    cdp.send("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": x + 160, "y": y,
-                                          "force": 0, "buttons": 0, "clickCount": 1, **pen})
+        cdp.send(
+            "Input.dispatchMouseEvent",
+            {
+                "type": "mouseMoved",
+                "x": x + 20 * i,
+                "y": y,
+                "force": 0.1 * (i + 1),
+                "buttons": 1,
+                **pen,
+            },
+        )
+    cdp.send(
+        "Input.dispatchMouseEvent",
+        {
+            "type": "mouseReleased",
+            "x": x + 160,
+            "y": y,
+            "force": 0,
+            "buttons": 0,
+            "clickCount": 1,
+            **pen,
+        },
+    )
     tab.wait("window.sketcher.strokes().length === 1")
     pressure = tab.js("window.sketcher.strokes()[0].pressure")
-    assert pressure[0] == pytest.approx(0.1, abs=0.01) and pressure[-1] == pytest.approx(0.9,
-                                                                                       abs=0.01)
+    assert pressure[0] == pytest.approx(0.1, abs=0.01) and pressure[-1] == pytest.approx(
+        0.9, abs=0.01
+    )
     assert pressure == sorted(pressure)
     assert tab.errors == []
 
@@ -466,9 +548,11 @@ def test_a_wide_desktop_and_keyboard_users(served: Served, browser: Any) -> None
         outlines = set()
         for _ in range(8):
             tab.page.keyboard.press("Tab")
-            outlines.add(tab.js("""() => { const el = document.activeElement;
+            outlines.add(
+                tab.js("""() => { const el = document.activeElement;
                 const s = getComputedStyle(el);
-                return `${el.tagName} ${s.outlineStyle} ${s.outlineWidth}`; }"""))
+                return `${el.tagName} ${s.outlineStyle} ${s.outlineWidth}`; }""")
+            )
         assert all(o.endswith("solid 3px") for o in outlines), outlines
         assert tab.errors == []
     finally:

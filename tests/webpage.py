@@ -24,15 +24,24 @@ REPO = Path(__file__).resolve().parent.parent
 STATIC = REPO / "sketch_server" / "static"
 CHROMIUM = Path(os.environ.get("AI_SKETCHER_CHROMIUM", "/usr/bin/chromium"))
 # Root in a container: no sandbox; nothing may reach out of the machine either.
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def browser_missing() -> str | None:
     """Why the browser tests cannot run here, or None when they can."""
     if not CHROMIUM.is_file():
-        return (f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does) or point "
-                "AI_SKETCHER_CHROMIUM at a Chromium")
+        return (
+            f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does) or point "
+            "AI_SKETCHER_CHROMIUM at a Chromium"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -44,11 +53,20 @@ class Served:
     """`python -m sketch_server --port 0` in a subprocess: its addresses and its stderr lines."""
 
     def __init__(self, *args: str) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
+            ),
+        }
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sketch_server", "--port", "0", "--device", "cpu", *args],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.err: list[str] = []
         threading.Thread(target=self._drain, daemon=True).start()
         line = self.proc.stdout.readline()  # type: ignore[union-attr]
@@ -84,13 +102,19 @@ class Served:
                 self.proc.wait()
 
 
-def http_get(port: int, path: str, headers: dict[str, str] | None = None, method: str = "GET"
-             ) -> tuple[int, dict[str, str], bytes]:
+def http_get(
+    port: int, path: str, headers: dict[str, str] | None = None, method: str = "GET"
+) -> tuple[int, dict[str, str], bytes]:
     """One raw request (the path is sent exactly as given, no normalising): status, headers,
     body."""
     with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
-        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}",
-                 *(f"{k}: {v}" for k, v in (headers or {}).items()), "", ""]
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: 127.0.0.1:{port}",
+            *(f"{k}: {v}" for k, v in (headers or {}).items()),
+            "",
+            "",
+        ]
         sock.sendall("\r\n".join(lines).encode())
         data = b""
         while chunk := sock.recv(65536):
@@ -105,16 +129,21 @@ class Tab:
     """A page in a fresh context, with every console error and uncaught exception it logs."""
 
     def __init__(self, browser: Any, **context: Any) -> None:
-        self.context = browser.new_context(**{"viewport": {"width": 1280, "height": 800},
-                                              "accept_downloads": True, **context})
+        self.context = browser.new_context(
+            **{"viewport": {"width": 1280, "height": 800}, "accept_downloads": True, **context}
+        )
         self.context.set_default_timeout(TIMEOUT * 1000)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         self.frames: list[dict[str, Any]] = []  # what the server sent, in order
-        self.page.on("websocket", lambda ws: ws.on(
-            "framereceived", lambda payload: self.frames.append(json.loads(payload))))
+        self.page.on(
+            "websocket",
+            lambda ws: ws.on(
+                "framereceived", lambda payload: self.frames.append(json.loads(payload))
+            ),
+        )
 
     def open(self, url: str, state: str = "ready") -> None:
         self.page.goto(url)
@@ -156,27 +185,37 @@ class Tab:
 
 def head(cx: float, cy: float) -> list[tuple[float, float]]:
     """A head's outline: an oval of 41 points."""
-    return [(cx + 110 * math.cos(2 * math.pi * i / 40), cy + 130 * math.sin(2 * math.pi * i / 40))
-            for i in range(41)]
+    return [
+        (cx + 110 * math.cos(2 * math.pi * i / 40), cy + 130 * math.sin(2 * math.pi * i / 40))
+        for i in range(41)
+    ]
 
 
 def svg_strokes(svg: str) -> list[list[list[float]]]:
     """The strokes of an exported SVG, read back from each path's "M x y L x y ..." data."""
     root = ET.fromstring(svg)
-    return [[[float(x), float(y)] for x, y in re.findall(r"[ML](-?[\d.]+) (-?[\d.]+)", p.get("d"))]
-            for p in root.iter("{http://www.w3.org/2000/svg}path")]
+    return [
+        [[float(x), float(y)] for x, y in re.findall(r"[ML](-?[\d.]+) (-?[\d.]+)", p.get("d"))]
+        for p in root.iter("{http://www.w3.org/2000/svg}path")
+    ]
 
 
 def close_to(a: list[list[float]], b: list[list[float]], tol: float = 0.006) -> bool:
-    return len(a) == len(b) and all(abs(p - q) <= tol for u, v in zip(a, b)
-                                    for p, q in zip(u, v))
+    return len(a) == len(b) and all(abs(p - q) <= tol for u, v in zip(a, b) for p, q in zip(u, v))
 
 
-MOCK_MODEL = {"name": "objects", "description": "", "conditions": {"category": ["cat"]},
-              "modes": ["complete", "generate", "refine"],
-              "library": {"size": 3, "licence": "CC BY 4.0", "source": "test"}}
-UNKNOWN_GUIDE = {"type": "error", "code": "bad_request",  # what a server from before guide says
-                 "message": "unknown message type 'guide'; expected one of hello, suggest, cancel"}
+MOCK_MODEL = {
+    "name": "objects",
+    "description": "",
+    "conditions": {"category": ["cat"]},
+    "modes": ["complete", "generate", "refine"],
+    "library": {"size": 3, "licence": "CC BY 4.0", "source": "test"},
+}
+UNKNOWN_GUIDE = {
+    "type": "error",
+    "code": "bad_request",  # what a server from before guide says
+    "message": "unknown message type 'guide'; expected one of hello, suggest, cancel",
+}
 
 
 class MockServer:
@@ -195,8 +234,15 @@ class MockServer:
     def _message(self, frame: str | bytes) -> None:
         msg = json.loads(frame)
         if msg["type"] == "hello":
-            self.send({"type": "welcome", "protocol": 1, "server": "mock/1", "device": "cpu",
-                       "models": [MOCK_MODEL]})
+            self.send(
+                {
+                    "type": "welcome",
+                    "protocol": 1,
+                    "server": "mock/1",
+                    "device": "cpu",
+                    "models": [MOCK_MODEL],
+                }
+            )
         elif msg["type"] == "guide" and self.guide_reply is not None:
             self.send(self.guide_reply)
         else:

@@ -72,17 +72,27 @@ class Controller:
 
     # --- starting and ending suggestions --------------------------------------------------
 
-    def start(self, kind: str, jobs: Sequence[Job], settings: Any, conditions: dict[str, str],
-              model: str | None) -> None:
+    def start(
+        self,
+        kind: str,
+        jobs: Sequence[Job],
+        settings: Any,
+        conditions: dict[str, str],
+        model: str | None,
+    ) -> None:
         """Replace any suggestion on show with a new session and send its first jobs."""
         self.end(remove=True, objects={job.target.object_name for job in jobs})
         for job in jobs:
             gpencil.prepare(bpy.data.objects[job.target.object_name], job.target.frame)
         self.session = Session(kind, jobs, settings.alternatives)
         self.layer_names = {j.target.object_name: j.target.layer_name for j in jobs}
-        self._options = dict(conditions=conditions, n=settings.alternatives,
-                             temperature=settings.variety, model=model,
-                             strength=settings.strength if kind == "refine" else None)
+        self._options = dict(
+            conditions=conditions,
+            n=settings.alternatives,
+            temperature=settings.variety,
+            model=model,
+            strength=settings.strength if kind == "refine" else None,
+        )
         self._submit()
         self.message = summary(self.session)
 
@@ -96,8 +106,12 @@ class Controller:
             r = job.request
             try:
                 job_id = self.client.suggest(
-                    r.mode, client_module.recent_strokes(r.strokes), seed=r.seed,
-                    bounds=r.bounds, **self._options)
+                    r.mode,
+                    client_module.recent_strokes(r.strokes),
+                    seed=r.seed,
+                    bounds=r.bounds,
+                    **self._options,
+                )
             except protocol.ProtocolError as e:
                 s.failed(job, f"cannot ask for this suggestion ({e.message})")
                 continue
@@ -161,8 +175,9 @@ class Controller:
         if changed:
             gpencil.tag_redraw()
         running = self.session is not None and self.session.running
-        waiting = self.guide.enabled and (self.guide.in_flight is not None
-                                          or self.guide.changed_at is not None)
+        waiting = self.guide.enabled and (
+            self.guide.in_flight is not None or self.guide.changed_at is not None
+        )
         return BUSY_INTERVAL if running or waiting else IDLE_INTERVAL
 
     # --- the shadow guide -----------------------------------------------------------------
@@ -173,8 +188,10 @@ class Controller:
             return
         if on:
             self.guide.turn_on()
-            self.message = ("Shadow guide on: real drawings like yours appear faintly under "
-                            "your layer after each stroke.")
+            self.message = (
+                "Shadow guide on: real drawings like yours appear faintly under "
+                "your layer after each stroke."
+            )
             return
         self.guide.turn_off()
         self._guide_for = None
@@ -221,9 +238,14 @@ class Controller:
 
         conditions = conditions_for(offered(settings), settings.chosen(), face=False)
         try:
-            self.guide.sent(self.client.guide(client_module.recent_strokes(request.strokes),
-                                              conditions, k=GUIDE_K,
-                                              model=model_name(settings)))
+            self.guide.sent(
+                self.client.guide(
+                    client_module.recent_strokes(request.strokes),
+                    conditions,
+                    k=GUIDE_K,
+                    model=model_name(settings),
+                )
+            )
         except protocol.ProtocolError as e:
             self.guide.skipped()
             self.message = f"Cannot ask for a guide: {e.message}."
@@ -239,8 +261,9 @@ class Controller:
         if not gpencil.is_gp(ob) or ob.data.layers.get(layer) is None:
             return
         alphas = opacities([d.weight for d in drawings])
-        gpencil.show_guide(ob, layer, frame, [(d.strokes, a) for d, a in zip(drawings, alphas)],
-                           request)
+        gpencil.show_guide(
+            ob, layer, frame, [(d.strokes, a) for d, a in zip(drawings, alphas)], request
+        )
 
     def apply(self) -> bool:
         """Draw the strokes of the alternative on show that are not on their layers yet."""
@@ -253,8 +276,10 @@ class Controller:
             ob = bpy.data.objects.get(t.object_name)
             if not gpencil.is_gp(ob) or gpencil.suggestion_layer(ob) is None:
                 self.end(remove=False)
-                self.message = (f"The '{gpencil.LAYER}' layer of '{t.object_name}' was removed "
-                                "(or undone), so the suggestion was stopped.")
+                self.message = (
+                    f"The '{gpencil.LAYER}' layer of '{t.object_name}' was removed "
+                    "(or undone), so the suggestion was stopped."
+                )
                 return True
             gpencil.draw(ob, t.frame, draw.strokes, draw.job.request, clear=draw.clear)
             s.drawn(draw)

@@ -18,7 +18,8 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in protocol units, y d
 Matrix = Sequence[Sequence[float]]
 
 IDENTITY: tuple[tuple[float, ...], ...] = tuple(
-    tuple(1.0 if i == j else 0.0 for j in range(4)) for i in range(4))
+    tuple(1.0 if i == j else 0.0 for j in range(4)) for i in range(4)
+)
 DEFAULT_BOX: Box = (-1.0, -1.0, 1.0, 1.0)  # 2 x 2 units around the object's origin
 MIN_SIDE = 1e-6  # a box thinner than this (in local units) is treated as no box at all
 
@@ -33,29 +34,37 @@ def transform(matrix: Matrix | None, p: Sequence[float]) -> Vec3:
     if matrix is None:
         return (x, y, z)
     m = matrix
-    return (m[0][0] * x + m[0][1] * y + m[0][2] * z + m[0][3],
-            m[1][0] * x + m[1][1] * y + m[1][2] * z + m[1][3],
-            m[2][0] * x + m[2][1] * y + m[2][2] * z + m[2][3])
+    return (
+        m[0][0] * x + m[0][1] * y + m[0][2] * z + m[0][3],
+        m[1][0] * x + m[1][1] * y + m[1][2] * z + m[1][3],
+        m[2][0] * x + m[2][1] * y + m[2][2] * z + m[2][3],
+    )
 
 
 def rotate(matrix: Matrix, d: Sequence[float]) -> Vec3:
     """A direction `d` moved by `matrix`, without its translation."""
     m = matrix
-    return (m[0][0] * d[0] + m[0][1] * d[1] + m[0][2] * d[2],
-            m[1][0] * d[0] + m[1][1] * d[1] + m[1][2] * d[2],
-            m[2][0] * d[0] + m[2][1] * d[1] + m[2][2] * d[2])
+    return (
+        m[0][0] * d[0] + m[0][1] * d[1] + m[0][2] * d[2],
+        m[1][0] * d[0] + m[1][1] * d[1] + m[1][2] * d[2],
+        m[2][0] * d[0] + m[2][1] * d[1] + m[2][2] * d[2],
+    )
 
 
 def invert(matrix: Matrix) -> tuple[tuple[float, ...], ...]:
     """The inverse of a 4x4 matrix (Gauss-Jordan with partial pivoting)."""
-    a = [[float(v) for v in row] + [1.0 if i == j else 0.0 for j in range(4)]
-         for i, row in enumerate(matrix)]
+    a = [
+        [float(v) for v in row] + [1.0 if i == j else 0.0 for j in range(4)]
+        for i, row in enumerate(matrix)
+    ]
     for col in range(4):
         pivot = max(range(col, 4), key=lambda r: abs(a[r][col]))
         if abs(a[pivot][col]) < 1e-12:
-            raise GeometryError("the object or layer has a zero scale on some axis, so its "
-                                "strokes cannot be mapped to the drawing plane; give it a "
-                                "non-zero scale")
+            raise GeometryError(
+                "the object or layer has a zero scale on some axis, so its "
+                "strokes cannot be mapped to the drawing plane; give it a "
+                "non-zero scale"
+            )
         a[col], a[pivot] = a[pivot], a[col]
         f = a[col][col]
         a[col] = [v / f for v in a[col]]
@@ -75,8 +84,9 @@ def to_protocol(points: Iterable[Sequence[float]], matrix: Matrix | None = None)
     return out
 
 
-def from_protocol(points: Iterable[Sequence[float]], matrix: Matrix | None = None,
-                  depth: float = 0.0) -> list[Vec3]:
+def from_protocol(
+    points: Iterable[Sequence[float]], matrix: Matrix | None = None, depth: float = 0.0
+) -> list[Vec3]:
     """Protocol points as 3-D points on the plane local y = `depth`, then moved by `matrix`."""
     return [transform(matrix, (float(u), depth, -float(v))) for u, v in points]
 
@@ -96,8 +106,12 @@ def bounds(strokes: Iterable[Iterable[Sequence[float]]]) -> Box | None:
 
 def usable(box: Box | None) -> bool:
     """Whether a box is wide and tall enough to draw in."""
-    return (box is not None and all(math.isfinite(v) for v in box)
-            and box[2] - box[0] > MIN_SIDE and box[3] - box[1] > MIN_SIDE)
+    return (
+        box is not None
+        and all(math.isfinite(v) for v in box)
+        and box[2] - box[0] > MIN_SIDE
+        and box[3] - box[1] > MIN_SIDE
+    )
 
 
 def shrink(box: Box, margin: float) -> Box:
@@ -116,8 +130,9 @@ def mean_depth(points: Iterable[Sequence[float]], matrix: Matrix | None = None) 
     return total / count if count else 0.0
 
 
-def camera_box(origins: Sequence[Sequence[float]], directions: Sequence[Sequence[float]],
-               object_matrix: Matrix) -> Box | None:
+def camera_box(
+    origins: Sequence[Sequence[float]], directions: Sequence[Sequence[float]], object_matrix: Matrix
+) -> Box | None:
     """Where a camera's corner rays (world space) meet the object's drawing plane, as a box.
 
     Returns None when a ray runs parallel to the plane or meets it behind the camera, i.e. the

@@ -53,8 +53,10 @@ def artist_layer(ob: Any) -> Any:
     if layer is None:
         raise GPencilError(f"'{ob.name}' has no active layer; add a layer and select it")
     if layer.name in (LAYER, GUIDE_LAYER):
-        raise GPencilError(f"the active layer is AI Sketcher's '{layer.name}'; select your own "
-                           "layer in the Grease Pencil layer list")
+        raise GPencilError(
+            f"the active layer is AI Sketcher's '{layer.name}'; select your own "
+            "layer in the Grease Pencil layer list"
+        )
     return layer
 
 
@@ -87,7 +89,7 @@ def _read(drawing: Any) -> list[list[tuple[float, float, float]]]:
         return []
     flat = [0.0] * (offsets[-1] * 3)
     drawing.attributes["position"].data.foreach_get("vector", flat)
-    points = [tuple(flat[i:i + 3]) for i in range(0, len(flat), 3)]
+    points = [tuple(flat[i : i + 3]) for i in range(0, len(flat), 3)]
     return [points[a:b] for a, b in zip(offsets, offsets[1:])]
 
 
@@ -114,22 +116,27 @@ def suggest_request(ob: Any, frame: int) -> Request:
     strokes3 = _read(found.drawing) if found is not None else []
     strokes3 = [s for s in strokes3 if len(s) >= 2]
     if not strokes3:
-        raise GPencilError(f"the layer '{layer.name}' has no strokes on frame {frame} to "
-                           "continue; draw a few, or use Autodraw face")
+        raise GPencilError(
+            f"the layer '{layer.name}' has no strokes on frame {frame} to "
+            "continue; draw a few, or use Autodraw face"
+        )
     matrix = _rows(layer.matrix_local)
     radii = _point_values(found.drawing, "radius")
     return Request(
-        mode="complete", strokes=[geometry.to_protocol(s, matrix) for s in strokes3],
+        mode="complete",
+        strokes=[geometry.to_protocol(s, matrix) for s in strokes3],
         depth=geometry.mean_depth((p for s in strokes3 for p in s), matrix),
         radius=statistics.median(radii) if radii else DEFAULT_RADIUS,
-        material_index=ob.active_material_index)
+        material_index=ob.active_material_index,
+    )
 
 
 def _object_box(ob: Any, frame: int) -> geometry.Box | None:
     strokes = []
     for layer in ob.data.layers:
-        found = None if layer.name in (LAYER, GUIDE_LAYER) or layer.hide \
-            else _frame_at(layer, frame)
+        found = (
+            None if layer.name in (LAYER, GUIDE_LAYER) or layer.hide else _frame_at(layer, frame)
+        )
         if found is not None:
             matrix = _rows(layer.matrix_local)
             strokes += [geometry.to_protocol(s, matrix) for s in _read(found.drawing)]
@@ -163,8 +170,12 @@ def autodraw_request(scene: Any, ob: Any, frame: int) -> tuple[Request, str]:
         box, where = _object_box(ob, frame), "object's strokes"
     if box is None:
         box, where = geometry.DEFAULT_BOX, "default box around the object's origin"
-    return Request(mode="generate", bounds=box, radius=geometry.stroke_radius(box),
-                   material_index=ob.active_material_index), where
+    return Request(
+        mode="generate",
+        bounds=box,
+        radius=geometry.stroke_radius(box),
+        material_index=ob.active_material_index,
+    ), where
 
 
 def suggestion_layer(ob: Any, create: bool = False) -> Any:
@@ -187,21 +198,34 @@ def prepare(ob: Any, frame: int) -> None:
         drawing.remove_strokes()
 
 
-def draw(ob: Any, frame: int, strokes: Sequence[Sequence[Sequence[float]]], request: Request,
-         clear: bool = False) -> None:
+def draw(
+    ob: Any,
+    frame: int,
+    strokes: Sequence[Sequence[Sequence[float]]],
+    request: Request,
+    clear: bool = False,
+) -> None:
     """Append protocol strokes to the suggestion layer at `frame` (emptied first if `clear`)."""
     drawing = _exact_frame(suggestion_layer(ob, create=True), frame, create=True).drawing
     if clear and len(drawing.strokes):
         drawing.remove_strokes()
     strokes = [s for s in strokes if len(s) >= 2]
-    _append(drawing, [geometry.from_protocol(s, depth=request.depth) for s in strokes],
-            [[request.radius] * len(s) for s in strokes], [[1.0] * len(s) for s in strokes],
-            [request.material_index] * len(strokes))
+    _append(
+        drawing,
+        [geometry.from_protocol(s, depth=request.depth) for s in strokes],
+        [[request.radius] * len(s) for s in strokes],
+        [[1.0] * len(s) for s in strokes],
+        [request.material_index] * len(strokes),
+    )
 
 
-def _append(drawing: Any, strokes: Sequence[Sequence[Sequence[float]]],
-            radii: Sequence[Sequence[float]], opacities: Sequence[Sequence[float]],
-            materials: Sequence[int]) -> None:
+def _append(
+    drawing: Any,
+    strokes: Sequence[Sequence[Sequence[float]]],
+    radii: Sequence[Sequence[float]],
+    opacities: Sequence[Sequence[float]],
+    materials: Sequence[int],
+) -> None:
     """Add strokes after the drawing's own; every value is given per point or per stroke."""
     if not strokes:
         return
@@ -258,11 +282,18 @@ def accept(ob: Any, target: Any) -> int:
         opacities = _point_values(drawing, "opacity") or [1.0] * count
         ends = list(itertools.accumulate(map(len, strokes)))
         spans = list(zip([0, *ends], ends))
-        moved = [[geometry.transform(into_layer, geometry.transform(from_layer, p)) for p in s]
-                 for s in strokes]
+        moved = [
+            [geometry.transform(into_layer, geometry.transform(from_layer, p)) for p in s]
+            for s in strokes
+        ]
         into = _frame_at(target, frame.frame_number, create=True).drawing
-        _append(into, moved, [radii[a:b] for a, b in spans], [opacities[a:b] for a, b in spans],
-                [s.material_index for s in drawing.strokes])
+        _append(
+            into,
+            moved,
+            [radii[a:b] for a, b in spans],
+            [opacities[a:b] for a, b in spans],
+            [s.material_index for s in drawing.strokes],
+        )
         copied += len(strokes)
     ob.data.layers.remove(source)
     return copied
@@ -312,18 +343,26 @@ def _guide_layer(ob: Any, below: str) -> Any:
     return layer
 
 
-def show_guide(ob: Any, below: str, frame: int,
-               drawings: Sequence[tuple[Sequence[Sequence[Sequence[float]]], float]],
-               request: Request) -> None:
+def show_guide(
+    ob: Any,
+    below: str,
+    frame: int,
+    drawings: Sequence[tuple[Sequence[Sequence[Sequence[float]]], float]],
+    request: Request,
+) -> None:
     """Replace the guide at `frame` with `drawings`, each (protocol strokes, opacity 0..1),
     drawn in the artist's plane, radius and material."""
     drawing = _exact_frame(_guide_layer(ob, below), frame, create=True).drawing
     if len(drawing.strokes):
         drawing.remove_strokes()
     strokes = [(s, alpha) for sketch, alpha in drawings for s in sketch if len(s) >= 2]
-    _append(drawing, [geometry.from_protocol(s, depth=request.depth) for s, _ in strokes],
-            [[request.radius] * len(s) for s, _ in strokes],
-            [[alpha] * len(s) for s, alpha in strokes], [request.material_index] * len(strokes))
+    _append(
+        drawing,
+        [geometry.from_protocol(s, depth=request.depth) for s, _ in strokes],
+        [[request.radius] * len(s) for s, _ in strokes],
+        [[alpha] * len(s) for s, alpha in strokes],
+        [request.material_index] * len(strokes),
+    )
 
 
 def remove_guide(ob: Any) -> bool:

@@ -60,8 +60,13 @@ class SKETCH_OT_suggest(_NeedsGreasePencil, bpy.types.Operator):
             return {"CANCELLED"}
         request.seed = seed_for(c.base_seed(settings), ob.name, frame)
         conditions = conditions_for(offered(settings), settings.chosen(), face=False)
-        c.start("suggest", [Job(Target(ob.name, layer.name, frame), request)], settings,
-                conditions, model_name(settings))
+        c.start(
+            "suggest",
+            [Job(Target(ob.name, layer.name, frame), request)],
+            settings,
+            conditions,
+            model_name(settings),
+        )
         return {"FINISHED"}
 
 
@@ -88,8 +93,13 @@ class SKETCH_OT_refine(_NeedsGreasePencil, bpy.types.Operator):
         request.mode = "refine"
         request.seed = seed_for(c.base_seed(settings), ob.name, frame)
         conditions = conditions_for(offered(settings), settings.chosen(), face=False)
-        c.start("refine", [Job(Target(ob.name, layer.name, frame), request)], settings,
-                conditions, model_name(settings))
+        c.start(
+            "refine",
+            [Job(Target(ob.name, layer.name, frame), request)],
+            settings,
+            conditions,
+            model_name(settings),
+        )
         return {"FINISHED"}
 
 
@@ -122,8 +132,13 @@ class SKETCH_OT_autodraw(_NeedsGreasePencil, bpy.types.Operator):
             self.report({"WARNING"}, sentence(str(e)))
             return {"CANCELLED"}
         request.seed = seed_for(c.base_seed(settings), ob.name, frame)
-        c.start("autodraw", [Job(Target(ob.name, layer.name, frame), request)], settings,
-                conditions, model_name(settings))
+        c.start(
+            "autodraw",
+            [Job(Target(ob.name, layer.name, frame), request)],
+            settings,
+            conditions,
+            model_name(settings),
+        )
         self.report({"INFO"}, f"Drawing a face in the {where}.")
         return {"FINISHED"}
 
@@ -154,8 +169,11 @@ class SKETCH_OT_autodraw_all(bpy.types.Operator):
         for ob in gpencil.selected_gp_objects(context):
             try:
                 layer = gpencil.artist_layer(ob)
-                frames = ([scene.frame_current] if settings.autodraw_scope == "OBJECTS" else
-                          gpencil.keyframes(ob, scene.frame_start, scene.frame_end))
+                frames = (
+                    [scene.frame_current]
+                    if settings.autodraw_scope == "OBJECTS"
+                    else gpencil.keyframes(ob, scene.frame_start, scene.frame_end)
+                )
                 for frame in frames:
                     request, _ = gpencil.autodraw_request(scene, ob, frame)
                     request.seed = seed_for(base, ob.name, frame)
@@ -163,9 +181,14 @@ class SKETCH_OT_autodraw_all(bpy.types.Operator):
             except (gpencil.GPencilError, geometry.GeometryError) as e:
                 skipped.append(f"{ob.name}: {e}")
         if not jobs:
-            why = skipped[0] if skipped else (
-                f"the active layers have no keyframes between frames {scene.frame_start} and "
-                f"{scene.frame_end}")
+            why = (
+                skipped[0]
+                if skipped
+                else (
+                    f"the active layers have no keyframes between frames {scene.frame_start} and "
+                    f"{scene.frame_end}"
+                )
+            )
             self.report({"WARNING"}, sentence(f"Nothing to autodraw: {why}"))
             return {"CANCELLED"}
         c.start("autodraw_all", jobs, settings, conditions, model_name(settings))
@@ -181,9 +204,14 @@ class SKETCH_OT_alternative(bpy.types.Operator):
     bl_label = "Next / previous alternative"
     bl_options = UNDO
 
-    direction: EnumProperty(name="Direction", default="NEXT",
-                            items=[("NEXT", "Next", "Show the next alternative"),
-                                   ("PREVIOUS", "Previous", "Show the previous alternative")])
+    direction: EnumProperty(
+        name="Direction",
+        default="NEXT",
+        items=[
+            ("NEXT", "Next", "Show the next alternative"),
+            ("PREVIOUS", "Previous", "Show the previous alternative"),
+        ],
+    )
 
     @classmethod
     def poll(cls, context: Any) -> bool:
@@ -208,7 +236,8 @@ class _HasSuggestion:
     def poll(cls, context: Any) -> bool:
         ob = context.active_object
         if controller.get().session is not None or (
-                gpencil.is_gp(ob) and gpencil.suggestion_layer(ob) is not None):
+            gpencil.is_gp(ob) and gpencil.suggestion_layer(ob) is not None
+        ):
             return True
         cls.poll_message_set("There is no suggestion; suggest strokes first")
         return False
@@ -232,8 +261,11 @@ class SKETCH_OT_accept(_HasSuggestion, bpy.types.Operator):
             self.report({"ERROR"}, sentence(str(e)))
             return {"CANCELLED"}
         if not any(gpencil.suggestion_count(ob) for ob in objects):
-            self.report({"WARNING"}, "There are no suggested strokes to accept yet; wait for "
-                                     "them, or reject the suggestion.")
+            self.report(
+                {"WARNING"},
+                "There are no suggested strokes to accept yet; wait for "
+                "them, or reject the suggestion.",
+            )
             return {"CANCELLED"}
         c.end(remove=False)
         copied, into = 0, []
@@ -242,8 +274,10 @@ class SKETCH_OT_accept(_HasSuggestion, bpy.types.Operator):
             copied += n
             if n:
                 into.append(f"'{layer.name}' of '{ob.name}'")
-        c.message = (f"Added {plural(copied, 'stroke')} to {', '.join(into)}; Edit > Undo takes "
-                     f"{'them' if copied > 1 else 'it'} back.")
+        c.message = (
+            f"Added {plural(copied, 'stroke')} to {', '.join(into)}; Edit > Undo takes "
+            f"{'them' if copied > 1 else 'it'} back."
+        )
         self.report({"INFO"}, c.message)
         return {"FINISHED"}
 
@@ -257,14 +291,25 @@ class SKETCH_OT_reject(_HasSuggestion, bpy.types.Operator):
 
     def execute(self, context: Any) -> set[str]:
         c = controller.get()
-        removed = c.end(remove=True, objects={
-            ob.name for ob in gpencil.selected_gp_objects(context)})
-        c.message = "Suggestion removed; your layers are as they were." if removed else \
-            "There was no suggestion layer to remove."
+        removed = c.end(
+            remove=True, objects={ob.name for ob in gpencil.selected_gp_objects(context)}
+        )
+        c.message = (
+            "Suggestion removed; your layers are as they were."
+            if removed
+            else "There was no suggestion layer to remove."
+        )
         self.report({"INFO"}, c.message)
         return {"FINISHED"}
 
 
-classes = (SKETCH_OT_suggest, SKETCH_OT_refine, SKETCH_OT_autodraw, SKETCH_OT_autodraw_all,
-           SKETCH_OT_alternative, SKETCH_OT_accept, SKETCH_OT_reject)
+classes = (
+    SKETCH_OT_suggest,
+    SKETCH_OT_refine,
+    SKETCH_OT_autodraw,
+    SKETCH_OT_autodraw_all,
+    SKETCH_OT_alternative,
+    SKETCH_OT_accept,
+    SKETCH_OT_reject,
+)
 register, unregister = bpy.utils.register_classes_factory(classes)

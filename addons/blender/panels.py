@@ -29,8 +29,11 @@ class SKETCH_PT_sidebar(bpy.types.Panel):
         layout = self.layout
         c = controller.get()
         settings = context.scene.ai_sketcher
-        icon = "CHECKMARK" if c.connected else ("SORTTIME" if c.client.state == "connecting"
-                                                  else "ERROR")
+        icon = (
+            "CHECKMARK"
+            if c.connected
+            else ("SORTTIME" if c.client.state == "connecting" else "ERROR")
+        )
         _text(layout.box(), c.connection_text, icon)
 
         col = layout.column()
@@ -63,11 +66,13 @@ class SKETCH_PT_sidebar(bpy.types.Panel):
             box = layout.box()
             if s is not None and s.n > 1:
                 row = box.row(align=True)
-                row.operator("ai_sketcher.alternative", text="",
-                             icon="TRIA_LEFT").direction = "PREVIOUS"
+                row.operator(
+                    "ai_sketcher.alternative", text="", icon="TRIA_LEFT"
+                ).direction = "PREVIOUS"
                 row.label(text=f"Alternative {s.current + 1} of {s.n}")
-                row.operator("ai_sketcher.alternative", text="",
-                             icon="TRIA_RIGHT").direction = "NEXT"
+                row.operator(
+                    "ai_sketcher.alternative", text="", icon="TRIA_RIGHT"
+                ).direction = "NEXT"
             row = box.row(align=True)
             row.operator("ai_sketcher.accept", icon="CHECKMARK")
             row.operator("ai_sketcher.reject", icon="X")

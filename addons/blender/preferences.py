@@ -19,12 +19,19 @@ class SketchPreferences(bpy.types.AddonPreferences):
 
     bl_idname = __package__
 
-    server: StringProperty(name="Server", default=client_module.DEFAULT_URL, update=_reconnect,
-                           description="Address of the AI-Sketcher server, as its `ready` "
-                                       "line prints it")
-    token: StringProperty(name="Token", default="", subtype="PASSWORD", update=_reconnect,
-                          description="The secret the server was started with (--token); "
-                                      "leave empty if it has none")
+    server: StringProperty(
+        name="Server",
+        default=client_module.DEFAULT_URL,
+        update=_reconnect,
+        description="Address of the AI-Sketcher server, as its `ready` line prints it",
+    )
+    token: StringProperty(
+        name="Token",
+        default="",
+        subtype="PASSWORD",
+        update=_reconnect,
+        description="The secret the server was started with (--token); leave empty if it has none",
+    )
 
     def draw(self, context: Any) -> None:
         layout = self.layout

@@ -66,41 +66,75 @@ def _guide_toggled(self: Any, context: Any) -> None:
 class SketchSettings(bpy.types.PropertyGroup):
     """What the next suggestion asks for; saved with the .blend file."""
 
-    model: EnumProperty(name="Model", description="Which of the server's models draws",
-                        items=_model_items)
-    category: EnumProperty(name="Category", items=_condition_items("category"),
-                           description="What Suggest strokes draws (Autodraw face always "
-                                       "asks for a face)")
+    model: EnumProperty(
+        name="Model", description="Which of the server's models draws", items=_model_items
+    )
+    category: EnumProperty(
+        name="Category",
+        items=_condition_items("category"),
+        description="What Suggest strokes draws (Autodraw face always asks for a face)",
+    )
     gender: EnumProperty(name="Gender", items=_condition_items("gender"))
     emotion: EnumProperty(name="Emotion", items=_condition_items("emotion"))
     style: EnumProperty(name="Style", items=_condition_items("style"))
     view: EnumProperty(name="View", items=_condition_items("view"))
-    variety: FloatProperty(name="Variety", default=protocol.DEFAULT_TEMPERATURE,
-                           min=protocol.MIN_TEMPERATURE, max=protocol.MAX_TEMPERATURE,
-                           precision=2,
-                           description="How adventurous the strokes are (the sampling "
-                                       "temperature): low is safe, high is wild")
-    strength: FloatProperty(name="Strength", default=protocol.DEFAULT_STRENGTH, min=0.0,
-                            max=1.0, precision=2,
-                            description="Optimize my drawing: 0 keeps the model's own redraw "
-                                        "of your strokes, 1 moves it onto the nearest real "
-                                        "drawings")
-    guide: BoolProperty(name="Shadow guide", default=False, update=_guide_toggled,
-                        description="After each stroke, show real drawings like yours faintly "
-                                    "on a locked layer under yours")
-    alternatives: IntProperty(name="Alternatives", default=3, min=1, max=protocol.MAX_N,
-                              description="How many different suggestions to draw; Next and "
-                                          "Previous flip between them")
-    seed: IntProperty(name="Seed", default=0, min=0,
-                      description="Same seed, same strokes (on the same server); 0 draws a "
-                                  "new random seed every time")
+    variety: FloatProperty(
+        name="Variety",
+        default=protocol.DEFAULT_TEMPERATURE,
+        min=protocol.MIN_TEMPERATURE,
+        max=protocol.MAX_TEMPERATURE,
+        precision=2,
+        description="How adventurous the strokes are (the sampling "
+        "temperature): low is safe, high is wild",
+    )
+    strength: FloatProperty(
+        name="Strength",
+        default=protocol.DEFAULT_STRENGTH,
+        min=0.0,
+        max=1.0,
+        precision=2,
+        description="Optimize my drawing: 0 keeps the model's own redraw "
+        "of your strokes, 1 moves it onto the nearest real "
+        "drawings",
+    )
+    guide: BoolProperty(
+        name="Shadow guide",
+        default=False,
+        update=_guide_toggled,
+        description="After each stroke, show real drawings like yours faintly "
+        "on a locked layer under yours",
+    )
+    alternatives: IntProperty(
+        name="Alternatives",
+        default=3,
+        min=1,
+        max=protocol.MAX_N,
+        description="How many different suggestions to draw; Next and Previous flip between them",
+    )
+    seed: IntProperty(
+        name="Seed",
+        default=0,
+        min=0,
+        description="Same seed, same strokes (on the same server); 0 draws a "
+        "new random seed every time",
+    )
     autodraw_scope: EnumProperty(
-        name="Autodraw all", default="OBJECTS",
-        items=[("OBJECTS", "Selected objects",
-                "The current frame of every selected Grease Pencil object"),
-               ("KEYFRAMES", "Keyframes in range",
+        name="Autodraw all",
+        default="OBJECTS",
+        items=[
+            (
+                "OBJECTS",
+                "Selected objects",
+                "The current frame of every selected Grease Pencil object",
+            ),
+            (
+                "KEYFRAMES",
+                "Keyframes in range",
                 "Every keyframe of the active layer in the scene's frame range, on every "
-                "selected Grease Pencil object")])
+                "selected Grease Pencil object",
+            ),
+        ],
+    )
 
     def chosen(self) -> dict[str, str]:
         """The panel's condition choices, by condition name."""

@@ -57,8 +57,9 @@ def seed_for(base: int, object_name: str, frame: int) -> int:
     return int.from_bytes(digest, "little")
 
 
-def conditions_for(offered: Mapping[str, Sequence[str]], chosen: Mapping[str, str],
-                   face: bool) -> dict[str, str]:
+def conditions_for(
+    offered: Mapping[str, Sequence[str]], chosen: Mapping[str, str], face: bool
+) -> dict[str, str]:
     """The conditions to send: the chosen ones the model offers, and category=face for faces.
 
     `offered` is the model's conditions from the welcome (empty list: any value); `chosen` maps
@@ -80,15 +81,20 @@ def conditions_for(offered: Mapping[str, Sequence[str]], chosen: Mapping[str, st
 def preferred_model(models: Sequence[Any]) -> Any:
     """The model "Auto" picks: the first that takes face conditions (this add-on draws faces for
     storyboards), else the server's default; None before the welcome lists any."""
-    return next((m for m in models if any(n in m.conditions for n in FACE_CONDITIONS)),
-                models[0] if models else None)
+    return next(
+        (m for m in models if any(n in m.conditions for n in FACE_CONDITIONS)),
+        models[0] if models else None,
+    )
 
 
 def face_problem(offered: Mapping[str, Sequence[str]]) -> str | None:
     """Why a model cannot autodraw faces, or None when it can."""
     categories = offered.get("category")
-    if categories and "face" not in categories and not any(
-            name in offered for name in FACE_CONDITIONS):
+    if (
+        categories
+        and "face" not in categories
+        and not any(name in offered for name in FACE_CONDITIONS)
+    ):
         return "this model has no 'face' category, so it cannot autodraw faces; pick another model"
     return None
 

@@ -95,9 +95,16 @@ def recent_strokes(strokes: Sequence[Sequence[Sequence[float]]]) -> list[Sequenc
 class SuggestClient:
     """A protocol v1 connection run by a worker thread; the caller only queues and drains."""
 
-    def __init__(self, url: str, client_name: str, token: str | None = None, *,
-                 open_timeout: float = 3.0, hello_timeout: float = 5.0,
-                 backoff: tuple[float, float] = (0.25, 4.0)) -> None:
+    def __init__(
+        self,
+        url: str,
+        client_name: str,
+        token: str | None = None,
+        *,
+        open_timeout: float = 3.0,
+        hello_timeout: float = 5.0,
+        backoff: tuple[float, float] = (0.25, 4.0),
+    ) -> None:
         self.url = url
         self.client_name = client_name  # "name/version", sent in hello
         # The server's own variable, so a token set once for both reaches the add-ons too.
@@ -129,37 +136,64 @@ class SuggestClient:
     def start(self) -> None:
         """Start the worker thread, which connects and keeps reconnecting until close()."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="ai-sketcher-client",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, name="ai-sketcher-client", daemon=True
+            )
             self._thread.start()
 
-    def suggest(self, mode: str, strokes: Sequence[Sequence[Sequence[float]]],
-                conditions: Mapping[str, str] | None = None, n: int = 1,
-                temperature: float = protocol.DEFAULT_TEMPERATURE, seed: int | None = None,
-                max_points: int | None = None,
-                bounds: Sequence[float] | None = None, model: str | None = None,
-                strength: float | None = None, use_library: bool | None = None) -> str:
+    def suggest(
+        self,
+        mode: str,
+        strokes: Sequence[Sequence[Sequence[float]]],
+        conditions: Mapping[str, str] | None = None,
+        n: int = 1,
+        temperature: float = protocol.DEFAULT_TEMPERATURE,
+        seed: int | None = None,
+        max_points: int | None = None,
+        bounds: Sequence[float] | None = None,
+        model: str | None = None,
+        strength: float | None = None,
+        use_library: bool | None = None,
+    ) -> str:
         """Queue a request and return its job id; raises protocol.ProtocolError if it is invalid.
 
         Options left as None take the protocol's defaults."""
         job = f"j{next(self._ids)}"
         given = {"max_points": max_points, "strength": strength, "use_library": use_library}
         msg = protocol.Suggest(
-            id=job, model=model, mode=mode, strokes=_sketch(strokes),
-            conditions=dict(conditions or {}), n=n, temperature=temperature, seed=seed,
+            id=job,
+            model=model,
+            mode=mode,
+            strokes=_sketch(strokes),
+            conditions=dict(conditions or {}),
+            n=n,
+            temperature=temperature,
+            seed=seed,
             bounds=None if bounds is None else tuple(bounds),
-            **{k: v for k, v in given.items() if v is not None})
+            **{k: v for k, v in given.items() if v is not None},
+        )
         self._outbox.put(msg)
         return job
 
-    def guide(self, strokes: Sequence[Sequence[Sequence[float]]],
-              conditions: Mapping[str, str] | None = None, k: int = protocol.DEFAULT_GUIDE_K,
-              model: str | None = None) -> str:
+    def guide(
+        self,
+        strokes: Sequence[Sequence[Sequence[float]]],
+        conditions: Mapping[str, str] | None = None,
+        k: int = protocol.DEFAULT_GUIDE_K,
+        model: str | None = None,
+    ) -> str:
         """Ask for the real drawings that fit the strokes (a shadow guide); returns its id.
         The answer is a protocol.GuideResult (or an Error) with that id."""
         job = f"g{next(self._ids)}"
-        self._outbox.put(protocol.Guide(id=job, model=model, strokes=_sketch(strokes),
-                                        conditions=dict(conditions or {}), k=k))
+        self._outbox.put(
+            protocol.Guide(
+                id=job,
+                model=model,
+                strokes=_sketch(strokes),
+                conditions=dict(conditions or {}),
+                k=k,
+            )
+        )
         return job
 
     def cancel(self, job_id: str) -> None:
@@ -199,16 +233,20 @@ class SuggestClient:
                     try:
                         self._serve(ws)
                     finally:
-                        self._end_open_jobs("the add-on was closed" if self._stop.is_set() else
-                                            "the connection to the server was lost before this "
-                                            "suggestion was finished; try again once it is back")
+                        self._end_open_jobs(
+                            "the add-on was closed"
+                            if self._stop.is_set()
+                            else "the connection to the server was lost before this "
+                            "suggestion was finished; try again once it is back"
+                        )
                 continue
             except _RefusedError as e:
                 self._set_state(e.state, e.message)
             except Exception as e:  # a bug must not kill the only thread the host relies on
                 log.exception("the connection worker failed")
-                self._set_state("disconnected", f"the add-on's connection failed ({e!r}); "
-                                                "reconnecting")
+                self._set_state(
+                    "disconnected", f"the add-on's connection failed ({e!r}); reconnecting"
+                )
             self._wait(delay)
             delay = min(delay * 2, self.backoff[1])
         self._end_open_jobs("the add-on was closed")
@@ -239,28 +277,42 @@ class SuggestClient:
         """Open the WebSocket, or raise _RefusedError saying why it cannot be opened."""
         url = self.url
         try:
-            return connect(url, open_timeout=self.open_timeout, proxy=None, compression=None,
-                           max_size=4 * protocol.MAX_FRAME_BYTES, user_agent_header=None)
+            return connect(
+                url,
+                open_timeout=self.open_timeout,
+                proxy=None,
+                compression=None,
+                max_size=4 * protocol.MAX_FRAME_BYTES,
+                user_agent_header=None,
+            )
         except InvalidURI:
-            raise _RefusedError("error", f"'{url}' is not a server address; it should look like "
-                                    f"{DEFAULT_URL}") from None
+            raise _RefusedError(
+                "error", f"'{url}' is not a server address; it should look like {DEFAULT_URL}"
+            ) from None
         except InvalidStatus as e:
-            raise _RefusedError("error", f"something at {url} answered with HTTP "
-                                    f"{e.response.status_code}, but it is not an AI-Sketcher "
-                                    "server; check the address and port") from None
+            raise _RefusedError(
+                "error",
+                f"something at {url} answered with HTTP "
+                f"{e.response.status_code}, but it is not an AI-Sketcher "
+                "server; check the address and port",
+            ) from None
         except InvalidHandshake as e:
             if not isinstance(e.__cause__, (EOFError, OSError)):  # else: it hung up on us
-                raise _RefusedError("error", f"something at {url} answered, but it is not an "
-                                        "AI-Sketcher server; check the address and port"
-                               ) from None
+                raise _RefusedError(
+                    "error",
+                    f"something at {url} answered, but it is not an "
+                    "AI-Sketcher server; check the address and port",
+                ) from None
             raise _RefusedError("disconnected", self._not_running()) from None
         except (OSError, TimeoutError, EOFError, ConnectionClosed) as e:
             log.debug("cannot connect to %s: %r", url, e)
             raise _RefusedError("disconnected", self._not_running()) from None
 
     def _not_running(self) -> str:
-        return (f"no AI-Sketcher server is running at {self.url}; start it with "
-                f"`{start_command(self.url)}` and this add-on connects by itself")
+        return (
+            f"no AI-Sketcher server is running at {self.url}; start it with "
+            f"`{start_command(self.url)}` and this add-on connects by itself"
+        )
 
     def _greet(self, ws: ClientConnection) -> None:
         """Exchange hello and welcome, or raise _RefusedError saying why the server refused."""
@@ -268,34 +320,46 @@ class SuggestClient:
         try:
             ws.send(protocol.encode(protocol.Hello(client=self.client_name, token=self.token)))
             reply = protocol.parse_server_message(
-                protocol.decode(ws.recv(timeout=self.hello_timeout)))
+                protocol.decode(ws.recv(timeout=self.hello_timeout))
+            )
         except protocol.ProtocolError as e:
             if e.code == "unsupported_protocol":
                 raise _RefusedError("error", self._version_message(e.message)) from None
-            raise _RefusedError("error", f"the server at {url} sent a welcome this add-on cannot "
-                                    f"read ({e.message}); install matching versions of the "
-                                    "add-on and the server") from None
+            raise _RefusedError(
+                "error",
+                f"the server at {url} sent a welcome this add-on cannot "
+                f"read ({e.message}); install matching versions of the "
+                "add-on and the server",
+            ) from None
         except (ConnectionClosed, TimeoutError, OSError):
-            raise _RefusedError("disconnected", f"the server at {url} closed the connection before "
-                                           "greeting this add-on; it may be starting or "
-                                           "stopping, so the add-on keeps trying") from None
+            raise _RefusedError(
+                "disconnected",
+                f"the server at {url} closed the connection before "
+                "greeting this add-on; it may be starting or "
+                "stopping, so the add-on keeps trying",
+            ) from None
         if isinstance(reply, protocol.Welcome):
             self.welcome = reply
             self._inbox.put(reply)
             return
         if isinstance(reply, protocol.Error) and reply.code == "unauthorized":
-            raise _RefusedError("error", f"the server at {url} needs a token: enter the one it was "
-                                    "started with in the add-on's settings, or set "
-                                    "AI_SKETCHER_TOKEN where the host app starts")
+            raise _RefusedError(
+                "error",
+                f"the server at {url} needs a token: enter the one it was "
+                "started with in the add-on's settings, or set "
+                "AI_SKETCHER_TOKEN where the host app starts",
+            )
         if isinstance(reply, protocol.Error) and reply.code == "unsupported_protocol":
             raise _RefusedError("error", self._version_message(reply.message))
         detail = reply.message if isinstance(reply, protocol.Error) else reply.TYPE
         raise _RefusedError("error", f"the server at {url} refused this add-on ({detail})")
 
     def _version_message(self, detail: str) -> str:
-        return (f"the server at {self.url} speaks another protocol version ({detail}); "
-                "install the add-on and the server from the same AI-Sketcher version "
-                "(run install.py again from the server's folder)")
+        return (
+            f"the server at {self.url} speaks another protocol version ({detail}); "
+            "install the add-on and the server from the same AI-Sketcher version "
+            "(run install.py again from the server's folder)"
+        )
 
     def _serve(self, ws: ClientConnection) -> None:
         """Send what the caller queued and queue what arrives, until closed or stopped."""
@@ -306,8 +370,7 @@ class SuggestClient:
             except TimeoutError:
                 continue
             except ConnectionClosed:
-                self._set_state("disconnected", f"the server at {self.url} went away; "
-                                                "reconnecting")
+                self._set_state("disconnected", f"the server at {self.url} went away; reconnecting")
                 return
             self._receive(frame)
 
@@ -337,12 +400,19 @@ class SuggestClient:
             rid = e.id if e.id is not None and str(e.id) in self._open_jobs else None
             if rid is not None:
                 self._open_jobs.discard(str(rid))
-            self._inbox.put(protocol.Error(
-                id=rid, code="internal", message=f"the server sent a message this add-on "
-                f"cannot read ({e.message}); install matching versions of both"))
+            self._inbox.put(
+                protocol.Error(
+                    id=rid,
+                    code="internal",
+                    message=f"the server sent a message this add-on "
+                    f"cannot read ({e.message}); install matching versions of both",
+                )
+            )
             return
-        if isinstance(msg, (protocol.Done, protocol.GuideResult, protocol.Error)) \
-                and msg.id is not None:
+        if (
+            isinstance(msg, (protocol.Done, protocol.GuideResult, protocol.Error))
+            and msg.id is not None
+        ):
             self._open_jobs.discard(str(msg.id))
         self._inbox.put(msg)
 

@@ -46,8 +46,13 @@ class GuideState:
 
     def due(self, now: float) -> bool:
         """Whether to send a guide request now."""
-        return (self.enabled and self.in_flight is None and self.changed_at is not None
-                and now - self.changed_at >= self.debounce and self.seen != self.shown)
+        return (
+            self.enabled
+            and self.in_flight is None
+            and self.changed_at is not None
+            and now - self.changed_at >= self.debounce
+            and self.seen != self.shown
+        )
 
     def sent(self, request_id: str) -> None:
         """A request for the drawing last seen went out with this id."""

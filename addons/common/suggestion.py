@@ -72,7 +72,7 @@ class Session:
         """Jobs to send now: the next ones in line, keeping at most MAX_IN_FLIGHT open."""
         open_jobs = sum(job.running for job in self.jobs)
         waiting = [job for job in self.jobs if job.id is None and not job.finished]
-        return waiting[:max(0, MAX_IN_FLIGHT - open_jobs)]
+        return waiting[: max(0, MAX_IN_FLIGHT - open_jobs)]
 
     def submitted(self, job: Job, job_id: str) -> None:
         job.id, job.running = job_id, True
@@ -147,7 +147,7 @@ class Session:
         alternative on show not drawn yet (call drawn() once they are)."""
         out = []
         for job in self.jobs:
-            strokes = job.strokes(self.current)[job.drawn:]
+            strokes = job.strokes(self.current)[job.drawn :]
             if strokes or job.clear:
                 out.append(Draw(job, job.clear, strokes))
         return out
@@ -161,7 +161,7 @@ class Session:
         since the last call, in order (sample -> strokes); each stroke is handed out once."""
         out = {}
         for sample in sorted(job.samples):
-            strokes = job.strokes(sample)[job.taken.get(sample, 0):]
+            strokes = job.strokes(sample)[job.taken.get(sample, 0) :]
             if strokes:
                 out[sample] = strokes
                 job.taken[sample] = job.taken.get(sample, 0) + len(strokes)
@@ -187,21 +187,28 @@ def summary(session: Session) -> str:
     """A sentence for the panel or docker about where the session stands."""
     counts = session.counts()
     shown = counts[session.current]
-    where = (f" on {plural(len(session.jobs), 'frame')}" if len(session.jobs) > 1 else "")
+    where = f" on {plural(len(session.jobs), 'frame')}" if len(session.jobs) > 1 else ""
     if session.running:
         if session.cancelled:
             return "Stopping..."
         done = sum(job.finished for job in session.jobs)
         progress = f" ({done} of {len(session.jobs)} done)" if len(session.jobs) > 1 else ""
-        return f"Drawing{progress}... alternative {session.current + 1} has " \
-               f"{plural(shown, 'stroke')} so far{where}."
+        return (
+            f"Drawing{progress}... alternative {session.current + 1} has "
+            f"{plural(shown, 'stroke')} so far{where}."
+        )
     errors = session.errors()
     if not any(counts):
-        return ("The server could not draw this: " + errors[0]) if errors else \
-            "The model had nothing to add this time; try again or raise Variety."
+        return (
+            ("The server could not draw this: " + errors[0])
+            if errors
+            else "The model had nothing to add this time; try again or raise Variety."
+        )
     stopped = "Stopped. " if session.cancelled else ""
     flip = " Next/Previous flip between them." if sum(1 for c in counts if c) > 1 else ""
     failed = f" {plural(len(errors), 'frame')} failed: {errors[0]}" if errors else ""
-    return (f"{stopped}Alternative {session.current + 1} of {session.n}: "
-            f"{plural(shown, 'stroke')}{where}."
-            f"{flip} Accept adds it to your layer, Reject removes it.{failed}")
+    return (
+        f"{stopped}Alternative {session.current + 1} of {session.n}: "
+        f"{plural(shown, 'stroke')}{where}."
+        f"{flip} Accept adds it to your layer, Reject removes it.{failed}"
+    )

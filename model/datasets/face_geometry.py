@@ -70,8 +70,9 @@ def _bernstein(degree: int, n: int) -> np.ndarray:
 
 def _catmull(per: int) -> np.ndarray:
     t = np.linspace(0.0, 1.0, per, endpoint=False)[:, None]
-    return 0.5 * np.hstack([-t**3 + 2 * t**2 - t, 3 * t**3 - 5 * t**2 + 2,
-                            -3 * t**3 + 4 * t**2 + t, t**3 - t**2])
+    return 0.5 * np.hstack(
+        [-(t**3) + 2 * t**2 - t, 3 * t**3 - 5 * t**2 + 2, -3 * t**3 + 4 * t**2 + t, t**3 - t**2]
+    )
 
 
 def spline(points: np.ndarray | list, per: int = 6) -> np.ndarray:
@@ -80,20 +81,29 @@ def spline(points: np.ndarray | list, per: int = 6) -> np.ndarray:
     if len(p) < 3:
         return p
     padded = np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]])
-    windows = np.stack([padded[i:i + len(p) - 1] for i in range(4)], axis=1)  # (S, 4, 2)
+    windows = np.stack([padded[i : i + len(p) - 1] for i in range(4)], axis=1)  # (S, 4, 2)
     out = np.einsum("tk,skd->std", _catmull(per), windows).reshape(-1, 2)
     return np.vstack([out, p[-1:]])
 
 
-def arc(cx: float, cy: float, rx: float, ry: float, t0: float, t1: float,
-        n: int = 20) -> np.ndarray:
+def arc(
+    cx: float, cy: float, rx: float, ry: float, t0: float, t1: float, n: int = 20
+) -> np.ndarray:
     """Points on an ellipse from angle t0 to t1 (y down, so angles grow clockwise on screen)."""
     t = np.linspace(t0, t1, n)
     return np.column_stack([cx + rx * np.cos(t), cy + ry * np.sin(t)])
 
 
-def loop(cx: float, cy: float, rx: float, ry: float, drawer: Drawer, n: int = 28,
-         start: float | None = None, shape: float = 2.0) -> np.ndarray:
+def loop(
+    cx: float,
+    cy: float,
+    rx: float,
+    ry: float,
+    drawer: Drawer,
+    n: int = 28,
+    start: float | None = None,
+    shape: float = 2.0,
+) -> np.ndarray:
     """A closed (super)ellipse drawn by hand: drawer's start and direction, overshoot, spiral."""
     t0 = drawer.start if start is None else start
     sweep = (2 * math.pi + drawer.overshoot) * (1 if drawer.clockwise else -1)
@@ -133,8 +143,9 @@ def wobble(strokes: list[np.ndarray], rng: np.random.Generator, drawer: Drawer) 
     k = len(strokes)
     lam = drawer.wavelength * rng.uniform(0.7, 1.3, (k, 3)) * [1.0, 0.55, 0.3]
     phase = rng.uniform(0.0, 2 * math.pi, (k, 3))
-    waves = np.sin(2 * math.pi * s[:, None] / np.repeat(lam, sizes, axis=0)
-                   + np.repeat(phase, sizes, axis=0))
+    waves = np.sin(
+        2 * math.pi * s[:, None] / np.repeat(lam, sizes, axis=0) + np.repeat(phase, sizes, axis=0)
+    )
     d = amp * (waves @ np.array([1.0, 0.45, 0.2]))
     index = np.arange(len(pts))
     owner = np.repeat(np.arange(k), sizes)
@@ -150,8 +161,8 @@ def split_stroke(poly: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]
     k = int(rng.integers(len(poly) * 3 // 10, max(len(poly) * 7 // 10, len(poly) * 3 // 10 + 1)))
     k = min(max(k, 1), len(poly) - 2)
     back = int(rng.integers(0, 2))  # restart on or just before the lift point
-    restart = poly[k - back:] + rng.normal(0.0, 1.5, 2)
-    return [poly[:k + 1], restart]
+    restart = poly[k - back :] + rng.normal(0.0, 1.5, 2)
+    return [poly[: k + 1], restart]
 
 
 def count_points(strokes: list[np.ndarray]) -> int:
@@ -164,6 +175,7 @@ def count_points(strokes: list[np.ndarray]) -> int:
         return dots
     coords = np.concatenate(lines)
     index = np.repeat(np.arange(len(lines)), [len(s) for s in lines])
-    simple = shapely.simplify(shapely.linestrings(coords, indices=index),
-                              EPSILON * extent / BOX, preserve_topology=False)
+    simple = shapely.simplify(
+        shapely.linestrings(coords, indices=index), EPSILON * extent / BOX, preserve_topology=False
+    )
     return int(shapely.get_num_coordinates(simple).sum()) + dots

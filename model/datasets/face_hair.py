@@ -18,8 +18,7 @@ from model.datasets.face_parts import Face
 PI = math.pi
 
 
-def _sides(face: Face, v: float, reach: float, side_out: float,
-           wave: float = 0.0) -> np.ndarray:
+def _sides(face: Face, v: float, reach: float, side_out: float, wave: float = 0.0) -> np.ndarray:
     """Outer contour of hair hanging to y = reach on both sides, over the skull at volume v."""
     a, b, rng = face.a, face.b, face.rng
     left = [(-a - side_out * 0.9, reach), (-a - side_out, 0.45 * b), (-a - side_out * 0.8, 0.0)]
@@ -39,7 +38,7 @@ def _long(face: Face, wavy: bool = False, swept: bool = False) -> bool:
     outer = _sides(face, v, reach, out, 0.07 if wavy else 0.0)
     if rng.random() < face.drawer.split_p + 0.2:
         half = len(outer) // 2
-        face.add("hair", outer[:half + 1][::-1])
+        face.add("hair", outer[: half + 1][::-1])
         face.add("hair", outer[half:])
     else:
         face.add("hair", outer, long=True)
@@ -52,10 +51,13 @@ def _long(face: Face, wavy: bool = False, swept: bool = False) -> bool:
         inner_x = -a * 1.0 - 0.02 * a
         sweep = swept and side * part < 0  # the side the hair is swept across
         mid_y = fringe + (0.05 * b if sweep else -0.12 * b)
-        ctrl = [(part, -0.97 * b),
-                (part + side * (0.45 if sweep else 0.3) * a, mid_y - 0.12 * b),
-                (side * 0.8 * a, mid_y), (side * 0.97 * a, 0.15 * b),
-                (side * -inner_x, reach - 0.05 * b)]
+        ctrl = [
+            (part, -0.97 * b),
+            (part + side * (0.45 if sweep else 0.3) * a, mid_y - 0.12 * b),
+            (side * 0.8 * a, mid_y),
+            (side * 0.97 * a, 0.15 * b),
+            (side * -inner_x, reach - 0.05 * b),
+        ]
         if wavy:
             ctrl.insert(4, (side * (1.0 * a + 0.05 * a), 0.6 * b))
         pts = face.curve(ctrl, 5)
@@ -63,8 +65,9 @@ def _long(face: Face, wavy: bool = False, swept: bool = False) -> bool:
     for side in face.pair():
         if rng.random() < 0.6:
             x = side * (a + out * 0.45)
-            strand = face.curve([(x, -0.1 * b), (x + side * 0.04 * a, 0.4 * b),
-                                 (x, reach * 0.85)], 4)
+            strand = face.curve(
+                [(x, -0.1 * b), (x + side * 0.04 * a, 0.4 * b), (x, reach * 0.85)], 4
+            )
             face.add("hair", strand, priority=2)
     return True
 
@@ -75,9 +78,17 @@ def _bob(face: Face) -> bool:
     out = a * rng.uniform(0.15, 0.28)
     face.add("hair", _sides(face, v, reach, out), long=True)
     fringe = min(-0.28 * b, face.brow_top - 0.06 * a)
-    inner = [(-1.0 * a, reach), (-0.97 * a, 0.1 * b), (-0.85 * a, fringe + 0.05 * b),
-             (-0.4 * a, fringe + rng.normal(0, 2)), (0.0, fringe), (0.4 * a, fringe),
-             (0.85 * a, fringe + 0.05 * b), (0.97 * a, 0.1 * b), (1.0 * a, reach)]
+    inner = [
+        (-1.0 * a, reach),
+        (-0.97 * a, 0.1 * b),
+        (-0.85 * a, fringe + 0.05 * b),
+        (-0.4 * a, fringe + rng.normal(0, 2)),
+        (0.0, fringe),
+        (0.4 * a, fringe),
+        (0.85 * a, fringe + 0.05 * b),
+        (0.97 * a, 0.1 * b),
+        (1.0 * a, reach),
+    ]
     face.add("hair", face.project(face.curve(inner, 4)), long=True)
     for side in face.pair():
         face.add("hair", [(side * (a + out * 0.9), reach), (side * a, reach)], priority=1)
@@ -90,14 +101,26 @@ def _hairline(face: Face, height: float, v: float, outer: bool = True) -> None:
     """A close cap: the outline over the skull and the hairline across the forehead."""
     a, b, rng = face.a, face.b, face.rng
     dip = rng.normal(0, 0.04) * a
-    line = [(-0.98 * a, -0.02 * b), (-0.93 * a, -0.4 * b), (-0.6 * a, height + 0.06 * b),
-            (dip, height), (0.6 * a, height + 0.06 * b), (0.93 * a, -0.4 * b),
-            (0.98 * a, -0.02 * b)]
+    line = [
+        (-0.98 * a, -0.02 * b),
+        (-0.93 * a, -0.4 * b),
+        (-0.6 * a, height + 0.06 * b),
+        (dip, height),
+        (0.6 * a, height + 0.06 * b),
+        (0.93 * a, -0.4 * b),
+        (0.98 * a, -0.02 * b),
+    ]
     line = np.array(line) + rng.normal(0, 1.5, (7, 2))
     if outer:
-        cap = [line[0], face.skull(1.08 * PI, v * 0.6), face.skull(1.25 * PI, v),
-               face.skull(1.5 * PI, v), face.skull(1.75 * PI, v), face.skull(1.92 * PI, v * 0.6),
-               line[-1]]
+        cap = [
+            line[0],
+            face.skull(1.08 * PI, v * 0.6),
+            face.skull(1.25 * PI, v),
+            face.skull(1.5 * PI, v),
+            face.skull(1.75 * PI, v),
+            face.skull(1.92 * PI, v * 0.6),
+            line[-1],
+        ]
         face.add("hair", face.curve(cap, 5), long=True)
     face.add("hair", face.project(face.curve(line[::-1], 5)))
 
@@ -113,9 +136,14 @@ def _ponytail(face: Face, both: bool = False) -> bool:
     for s in sides:
         y0 = -0.3 * b if both else -0.7 * b
         spread = 1.55 if both else 1.35
-        ctrl = [(s * 0.9 * a, y0), (s * spread * a, y0 + 0.15 * b),
-                (s * (spread + 0.1) * a, 0.3 * b),
-                (s * 1.3 * a, reach), (s * 1.08 * a, 0.5 * b), (s * 0.98 * a, y0 + 0.2 * b)]
+        ctrl = [
+            (s * 0.9 * a, y0),
+            (s * spread * a, y0 + 0.15 * b),
+            (s * (spread + 0.1) * a, 0.3 * b),
+            (s * 1.3 * a, reach),
+            (s * 1.08 * a, 0.5 * b),
+            (s * 0.98 * a, y0 + 0.2 * b),
+        ]
         face.add("hair", face.curve(ctrl, 5))
         if rng.random() < 0.6:
             r = 0.05 * a
@@ -131,8 +159,12 @@ def _bun(face: Face) -> bool:
     face.add("hair", loop(rng.normal(0, 6), -b - v - 0.75 * r, r, 0.85 * r, face.drawer, n=16))
     for s in face.pair():
         wave = rng.uniform(0.03, 0.07) * a
-        lock = [(s * 0.92 * a, -0.35 * b), (s * (1.0 * a + wave), 0.05 * b),
-                (s * (0.98 * a - wave), 0.45 * b), (s * 1.05 * a, 0.85 * b)]
+        lock = [
+            (s * 0.92 * a, -0.35 * b),
+            (s * (1.0 * a + wave), 0.05 * b),
+            (s * (0.98 * a - wave), 0.45 * b),
+            (s * 1.05 * a, 0.85 * b),
+        ]
         face.add("hair", face.curve(lock, 5))
     return False
 
@@ -147,11 +179,27 @@ def _side_part(face: Face) -> bool:
     v = a * rng.uniform(0.15, 0.25)
     _hairline(face, -0.58 * face.b, v)
     s = rng.choice([-1, 1])
-    face.add("hair", face.project(face.curve([face.skull(1.5 * PI + s * 0.2 * PI, v * 0.8),
-                                              (s * 0.35 * a, -0.8 * b),
-                                              (s * 0.3 * a, -0.6 * b)], 4)), priority=1)
-    face.add("hair", face.project(face.curve([(s * 0.3 * a, -0.75 * b), (0.0, -0.7 * b),
-                                              (-s * 0.7 * a, -0.55 * b)], 4)), priority=2)
+    face.add(
+        "hair",
+        face.project(
+            face.curve(
+                [
+                    face.skull(1.5 * PI + s * 0.2 * PI, v * 0.8),
+                    (s * 0.35 * a, -0.8 * b),
+                    (s * 0.3 * a, -0.6 * b),
+                ],
+                4,
+            )
+        ),
+        priority=1,
+    )
+    face.add(
+        "hair",
+        face.project(
+            face.curve([(s * 0.3 * a, -0.75 * b), (0.0, -0.7 * b), (-s * 0.7 * a, -0.55 * b)], 4)
+        ),
+        priority=2,
+    )
     return False
 
 
@@ -179,13 +227,21 @@ def _quiff(face: Face) -> bool:
     v = a * rng.uniform(0.06, 0.12)
     peak = rng.uniform(1.35, 1.65) * PI
     t = np.linspace(1.08 * PI, 1.92 * PI, 9)
-    grow = v + a * rng.uniform(0.2, 0.3) * np.exp(-((t - peak) / 0.25) ** 2)
-    pts = [(-0.98 * a, -0.02 * b)] + [face.skull(ti, gi) for ti, gi in zip(t, grow)] + \
-        [(0.98 * a, -0.02 * b)]
+    grow = v + a * rng.uniform(0.2, 0.3) * np.exp(-(((t - peak) / 0.25) ** 2))
+    pts = (
+        [(-0.98 * a, -0.02 * b)]
+        + [face.skull(ti, gi) for ti, gi in zip(t, grow)]
+        + [(0.98 * a, -0.02 * b)]
+    )
     face.add("hair", face.curve(pts, 4), long=True)
     cx, cy = face.skull(peak, v)
-    face.add("hair", face.curve([(cx - 0.2 * a, cy + 0.15 * b), (cx, cy - 0.05 * b),
-                                 (cx + 0.25 * a, cy + 0.12 * b)], 4), priority=2)
+    face.add(
+        "hair",
+        face.curve(
+            [(cx - 0.2 * a, cy + 0.15 * b), (cx, cy - 0.05 * b), (cx + 0.25 * a, cy + 0.12 * b)], 4
+        ),
+        priority=2,
+    )
     _hairline(face, -0.6 * b, v, outer=False)
     return False
 
@@ -209,23 +265,41 @@ def _curly(face: Face) -> bool:
 def _balding(face: Face) -> bool:
     a, b, rng = face.a, face.b, face.rng
     for s in face.pair():
-        tuft = [(s * 0.82 * a, -0.6 * b), (s * 1.07 * a, -0.35 * b), (s * 1.05 * a, -0.05 * b),
-                (s * 0.97 * a, 0.02 * b)]
+        tuft = [
+            (s * 0.82 * a, -0.6 * b),
+            (s * 1.07 * a, -0.35 * b),
+            (s * 1.05 * a, -0.05 * b),
+            (s * 0.97 * a, 0.02 * b),
+        ]
         face.add("hair", face.curve(tuft, 4))
     for _ in range(int(rng.integers(0, 3))):
         x = rng.uniform(-0.3, 0.3) * a
-        face.add("hair", face.curve([(x, -1.0 * b), (x + 0.1 * a, -1.08 * b),
-                                     (x + 0.2 * a, -1.0 * b)], 3), priority=2)
+        face.add(
+            "hair",
+            face.curve([(x, -1.0 * b), (x + 0.1 * a, -1.08 * b), (x + 0.2 * a, -1.0 * b)], 3),
+            priority=2,
+        )
     return False
 
 
 FEMALE_HAIR: dict[str, Callable[[Face], bool]] = {
-    "long": _long, "wavy": lambda f: _long(f, wavy=True),
+    "long": _long,
+    "wavy": lambda f: _long(f, wavy=True),
     "side-swept": lambda f: _long(f, swept=True),
-    "bob": _bob, "ponytail": _ponytail, "pigtails": lambda f: _ponytail(f, both=True), "bun": _bun}
+    "bob": _bob,
+    "ponytail": _ponytail,
+    "pigtails": lambda f: _ponytail(f, both=True),
+    "bun": _bun,
+}
 MALE_HAIR: dict[str, Callable[[Face], bool]] = {
-    "crop": _crop, "side part": _side_part, "spiky": _spiky, "buzz": _buzz, "quiff": _quiff,
-    "curly": _curly, "balding": _balding}
+    "crop": _crop,
+    "side part": _side_part,
+    "spiky": _spiky,
+    "buzz": _buzz,
+    "quiff": _quiff,
+    "curly": _curly,
+    "balding": _balding,
+}
 COVERS_TOP = {"long", "wavy", "side-swept", "bob"}
 
 
@@ -249,8 +323,9 @@ def beard(face: Face) -> None:
         return
     if roll < chance:
         t = np.linspace(PI * 0.98, PI * 0.02, 5 if face.abstract else 13)
-        pts = face.head_points(t) * [1.08, 1.0] + np.column_stack([np.zeros_like(t),
-                                                                   0.13 * b * np.sin(t) ** 2])
+        pts = face.head_points(t) * [1.08, 1.0] + np.column_stack(
+            [np.zeros_like(t), 0.13 * b * np.sin(t) ** 2]
+        )
         pts = np.vstack([[[-0.98 * a, -0.02 * b]], pts, [[0.98 * a, -0.02 * b]]])
         face.add("beard", face.project(pts), priority=1)
     else:

@@ -69,8 +69,9 @@ def _longest_run(mask: np.ndarray) -> slice:
 class Face:
     """One face being drawn: attributes, proportions, expression, drawer and the parts so far."""
 
-    def __init__(self, rng: np.random.Generator, gender: str, emotion: str, style: str,
-                 view: str) -> None:
+    def __init__(
+        self, rng: np.random.Generator, gender: str, emotion: str, style: str, view: str
+    ) -> None:
         self.rng, self.gender, self.emotion, self.style = rng, gender, emotion, style
         self.female = gender == "female"
         self.abstract, self.cartoon = style == "abstract", style == "cartoon"
@@ -160,8 +161,9 @@ class Face:
         """A smooth curve through control points; abstract faces keep the straight segments."""
         return np.asarray(ctrl, dtype=float) if self.abstract else spline(ctrl, per)
 
-    def add(self, tag: str, points: np.ndarray | list, priority: int = 0,
-            long: bool = False) -> None:
+    def add(
+        self, tag: str, points: np.ndarray | list, priority: int = 0, long: bool = False
+    ) -> None:
         self.parts.append(Part(tag, np.asarray(points, dtype=float), priority, long))
 
     def pair(self) -> tuple[int, int]:
@@ -178,11 +180,15 @@ class Face:
         x, y = pts[:, 0].copy(), pts[:, 1]
 
         def bump(mu: float, sd: float) -> np.ndarray:
-            return np.exp(-((y - mu) / sd) ** 2)
+            return np.exp(-(((y - mu) / sd) ** 2))
 
         brow_y = self.eye_y - self.eh - 0.1 * a
-        profile = (0.05 * bump(brow_y, 0.1 * b) - 0.06 * bump(self.eye_y + 0.12 * b, 0.1 * b)
-                   + 0.04 * bump(self.nose_y, 0.12 * b) - 0.03 * bump(self.mouth_y, 0.1 * b))
+        profile = (
+            0.05 * bump(brow_y, 0.1 * b)
+            - 0.06 * bump(self.eye_y + 0.12 * b, 0.1 * b)
+            + 0.04 * bump(self.nose_y, 0.12 * b)
+            - 0.03 * bump(self.mouth_y, 0.1 * b)
+        )
         front = np.clip(f * x / a, 0.0, 1.0) ** 2
         back = np.clip(-f * x / a, 0.0, 1.0) * (1.0 - np.clip(y / (0.6 * b), 0.0, 1.0))
         chin = np.clip((y - 0.45 * b) / (0.55 * b), 0.0, 1.0) ** 2
@@ -197,9 +203,14 @@ class Face:
             m = int(rng.integers(2, 4))
             top = math.pi * (1.0 + (np.arange(m) + 1) / (m + 1)) + rng.normal(0, 0.06, m)
             chin = [0.27, 0.5, 0.73] if self.female else [0.22, 0.42, 0.58, 0.78]
-            angles = np.concatenate([[math.pi + rng.normal(0, 0.05)], top,
-                                     [2 * math.pi + rng.normal(0, 0.05)],
-                                     2 * math.pi + math.pi * np.array(chin)])
+            angles = np.concatenate(
+                [
+                    [math.pi + rng.normal(0, 0.05)],
+                    top,
+                    [2 * math.pi + rng.normal(0, 0.05)],
+                    2 * math.pi + math.pi * np.array(chin),
+                ]
+            )
             start = int(np.argmin(np.abs(np.angle(np.exp(1j * (angles - d.start))))))
             angles = np.roll(angles, -start)
             verts = self._turn_outline(self.head_points(angles))
@@ -281,7 +292,7 @@ class Face:
         upper, lower = np.column_stack([x, cy + up]), np.column_stack([x, cy + lo])
         if d.one_stroke_eyes or not self.realistic:
             extra = min(len(upper) - 1, 1 + int(d.overshoot * 6))
-            outline = np.vstack([upper, lower[::-1][1:], upper[1:1 + extra]])
+            outline = np.vstack([upper, lower[::-1][1:], upper[1 : 1 + extra]])
             self.add("eye", self.project(outline))
         else:
             self.add("eye", self.project(upper))
@@ -292,8 +303,17 @@ class Face:
             crease = np.column_stack([x, cy + up - 0.35 * ht * sin - 0.02 * self.a])[2:-2]
             self.add("eye", self.project(crease), priority=2)
 
-    def _pupil(self, side: int, cx: float, cy: float, w: float, ht: float,
-               x: np.ndarray, y_up: np.ndarray, y_lo: np.ndarray) -> None:
+    def _pupil(
+        self,
+        side: int,
+        cx: float,
+        cy: float,
+        w: float,
+        ht: float,
+        x: np.ndarray,
+        y_up: np.ndarray,
+        y_lo: np.ndarray,
+    ) -> None:
         """Iris and pupil; wide-open eyes get a small iris with white around it."""
         d, rng = self.drawer, self.rng
         wide = self.open > 1.15
@@ -354,14 +374,22 @@ class Face:
         for side in sides:
             if f:
                 x0 = side * a * math.cos(self.yaw) * 0.95
-                ctrl = [[x0, top], [x0 + side * 0.9 * width, top - 0.03 * b],
-                        [x0 + side * 1.1 * width, mid], [x0 + side * 0.6 * width, bot],
-                        [x0 - side * 0.02 * a, bot - 0.03 * b]]
+                ctrl = [
+                    [x0, top],
+                    [x0 + side * 0.9 * width, top - 0.03 * b],
+                    [x0 + side * 1.1 * width, mid],
+                    [x0 + side * 0.6 * width, bot],
+                    [x0 - side * 0.02 * a, bot - 0.03 * b],
+                ]
             else:
                 xt, xb = side * self.half_width(top) * 0.98, side * self.half_width(bot) * 0.98
-                ctrl = [[xt, top], [xt + side * 0.8 * width, top - 0.03 * b],
-                        [xt + side * width, mid], [xb + side * 0.6 * width, bot],
-                        [xb, bot + 0.02 * b]]
+                ctrl = [
+                    [xt, top],
+                    [xt + side * 0.8 * width, top - 0.03 * b],
+                    [xt + side * width, mid],
+                    [xb + side * 0.6 * width, bot],
+                    [xb, bot + 0.02 * b],
+                ]
             pts = self.curve(ctrl, 4)
             if self.abstract:
                 pts = pts[[0, 1, 3, 4]]
@@ -383,10 +411,18 @@ class Face:
         length = b * rng.uniform(0.3, 0.45)
         for side in self.pair():
             x0 = side * half + shift
-            pts = np.array([[x0, y0], [x0 + side * 0.03 * a, y0 + 0.5 * length],
-                            [x0 + side * 0.07 * a, y0 + length]])
+            pts = np.array(
+                [
+                    [x0, y0],
+                    [x0 + side * 0.03 * a, y0 + 0.5 * length],
+                    [x0 + side * 0.07 * a, y0 + length],
+                ]
+            )
             self.add("neck", pts if self.abstract else spline(pts, 3), priority=2)
         if self.realistic and not self.female and rng.random() < 0.5:
             y = y0 + 0.45 * length
-            self.add("neck", [[shift - 0.05 * a, y], [shift, y - 0.03 * b],
-                              [shift + 0.05 * a, y]], priority=2)
+            self.add(
+                "neck",
+                [[shift - 0.05 * a, y], [shift, y - 0.03 * b], [shift + 0.05 * a, y]],
+                priority=2,
+            )

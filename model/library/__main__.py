@@ -21,7 +21,8 @@ def _part(text: str) -> tuple[int, int]:
         k, n = (int(x) for x in text.split("/"))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"--part must look like K/N, e.g. 1/2; got {text!r}") from None
+            f"--part must look like K/N, e.g. 1/2; got {text!r}"
+        ) from None
     if not (n >= 1 and 1 <= k <= n):
         raise argparse.ArgumentTypeError(f"--part K/N needs 1 <= K <= N; got {text!r}")
     return k - 1, n
@@ -31,28 +32,60 @@ PROG = "python -m model.library"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    ap = cli.parser(PROG, "Build a model's sketch library: the drawings it suggests from.",
-                    epilog="example:\n  python -m model.library build --data data/objects.npz "
-                    "--checkpoint runs/objects --out runs/objects")
+    ap = cli.parser(
+        PROG,
+        "Build a model's sketch library: the drawings it suggests from.",
+        epilog="example:\n  python -m model.library build --data data/objects.npz "
+        "--checkpoint runs/objects --out runs/objects",
+    )
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    b = sub.add_parser("build", help="embed prepared drawings and save them beside a model",
-                       description="Embed prepared drawings with a model and save them, with "
-                       "the model's weights and config, in --out.",
-                       formatter_class=cli.HelpFormatter)
-    b.add_argument("--data", nargs="+", required=True, type=Path, metavar="NPZ",
-                   help="prepared data files (python -m model.prepare)")
-    b.add_argument("--checkpoint", required=True, type=Path, metavar="DIR",
-                   help="model folder to embed with")
-    b.add_argument("--out", required=True, type=Path, metavar="DIR",
-                   help="folder to write: the model's weights and config plus the library")
-    b.add_argument("--split", default="train,valid,test",
-                   help="comma-separated splits whose drawings go in")
-    b.add_argument("--part", type=_part, default="1/1", metavar="K/N",
-                   help="keep the K-th of N interleaved parts of each category (e.g. 1/2)")
-    b.add_argument("--per-combination", type=int, default=0, metavar="N",
-                   help="at most N drawings per label combination (0: all)")
-    b.add_argument("--debug", action="store_true",
-                   help=f"show the full traceback of an error (or set {cli.DEBUG_ENV}=1)")
+    b = sub.add_parser(
+        "build",
+        help="embed prepared drawings and save them beside a model",
+        description="Embed prepared drawings with a model and save them, with "
+        "the model's weights and config, in --out.",
+        formatter_class=cli.HelpFormatter,
+    )
+    b.add_argument(
+        "--data",
+        nargs="+",
+        required=True,
+        type=Path,
+        metavar="NPZ",
+        help="prepared data files (python -m model.prepare)",
+    )
+    b.add_argument(
+        "--checkpoint", required=True, type=Path, metavar="DIR", help="model folder to embed with"
+    )
+    b.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="folder to write: the model's weights and config plus the library",
+    )
+    b.add_argument(
+        "--split", default="train,valid,test", help="comma-separated splits whose drawings go in"
+    )
+    b.add_argument(
+        "--part",
+        type=_part,
+        default="1/1",
+        metavar="K/N",
+        help="keep the K-th of N interleaved parts of each category (e.g. 1/2)",
+    )
+    b.add_argument(
+        "--per-combination",
+        type=int,
+        default=0,
+        metavar="N",
+        help="at most N drawings per label combination (0: all)",
+    )
+    b.add_argument(
+        "--debug",
+        action="store_true",
+        help=f"show the full traceback of an error (or set {cli.DEBUG_ENV}=1)",
+    )
     return ap.parse_args(argv)
 
 
@@ -77,9 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.copyfile(args.checkpoint / name, args.out / name)
     library.save(args.out)
     size = (args.out / ARRAYS).stat().st_size
-    print(f"wrote {args.out}: {len(library)} drawings, {len(library.entry_drawing)} entries, "
-          f"{size / 1e6:.1f} MB, in {time.perf_counter() - started:.1f} s\n"
-          f"source: {library.source}\nlicence: {library.licence}")
+    print(
+        f"wrote {args.out}: {len(library)} drawings, {len(library.entry_drawing)} entries, "
+        f"{size / 1e6:.1f} MB, in {time.perf_counter() - started:.1f} s\n"
+        f"source: {library.source}\nlicence: {library.licence}"
+    )
     return 0
 
 

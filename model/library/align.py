@@ -42,8 +42,9 @@ class Similarity:
     def then(self, other: Similarity) -> Similarity:
         """The transform that applies self, then other."""
         shift = other.apply(np.asarray(self.shift)[None])[0]
-        return Similarity(self.scale * other.scale, self.angle + other.angle,
-                          (float(shift[0]), float(shift[1])))
+        return Similarity(
+            self.scale * other.scale, self.angle + other.angle, (float(shift[0]), float(shift[1]))
+        )
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ class Fit:
     full_error: float  # the same over every point: what a part that matches nothing costs
 
 
-def resample(polylines: Sequence[np.ndarray], count: int = RESAMPLE_POINTS
-             ) -> tuple[np.ndarray, np.ndarray]:
+def resample(
+    polylines: Sequence[np.ndarray], count: int = RESAMPLE_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
     """`count` points spread evenly along the strokes' total length, and each point's unit normal.
 
     A stroke gets points in proportion to its length (at least one); a point's normal is
@@ -106,8 +108,15 @@ def _solve(p: np.ndarray, q: np.ndarray, n: np.ndarray, max_angle: float) -> Sim
     to converge on curves), a little point-to-point (so lines cannot slide); angle clamped."""
     w = POINT_WEIGHT
     # x' = a x - b y + tx, y' = b x + a y + ty: linear in (a, b, tx, ty).
-    line = np.stack([n[:, 0] * p[:, 0] + n[:, 1] * p[:, 1], n[:, 1] * p[:, 0] - n[:, 0] * p[:, 1],
-                     n[:, 0], n[:, 1]], axis=1)
+    line = np.stack(
+        [
+            n[:, 0] * p[:, 0] + n[:, 1] * p[:, 1],
+            n[:, 1] * p[:, 0] - n[:, 0] * p[:, 1],
+            n[:, 0],
+            n[:, 1],
+        ],
+        axis=1,
+    )
     one, zero = np.ones(len(p)), np.zeros(len(p))
     px = np.stack([p[:, 0], -p[:, 1], one, zero], axis=1)
     py = np.stack([p[:, 1], p[:, 0], zero, one], axis=1)
@@ -120,9 +129,13 @@ def _solve(p: np.ndarray, q: np.ndarray, n: np.ndarray, max_angle: float) -> Sim
     angle = float(np.clip(angle, -max_angle, max_angle))  # re-solve scale and shift at the limit
     c, s = np.cos(angle), np.sin(angle)
     rp = p @ np.array([[c, -s], [s, c]]).T
-    rows = np.concatenate([np.stack([(n * rp).sum(1), n[:, 0], n[:, 1]], axis=1),
-                           w * np.stack([rp[:, 0], one, zero], axis=1),
-                           w * np.stack([rp[:, 1], zero, one], axis=1)])
+    rows = np.concatenate(
+        [
+            np.stack([(n * rp).sum(1), n[:, 0], n[:, 1]], axis=1),
+            w * np.stack([rp[:, 0], one, zero], axis=1),
+            w * np.stack([rp[:, 1], zero, one], axis=1),
+        ]
+    )
     scale, tx, ty = np.linalg.lstsq(rows, rhs, rcond=None)[0]
     return Similarity(max(float(scale), 1e-9), angle, (float(tx), float(ty)))
 
@@ -131,8 +144,12 @@ def _trimmed(d: np.ndarray) -> np.ndarray:
     return np.argsort(d)[: max(3, int(len(d) * KEEP))]
 
 
-def fit(source: Sequence[np.ndarray], target: Sequence[np.ndarray],
-        max_angle: float = MAX_ROTATION, rounds: int = ROUNDS) -> Fit:
+def fit(
+    source: Sequence[np.ndarray],
+    target: Sequence[np.ndarray],
+    max_angle: float = MAX_ROTATION,
+    rounds: int = ROUNDS,
+) -> Fit:
     """The similarity that best lays `source` over `target`, and its error.
 
     Starts from matching centroids and spreads, then refines by trimmed ICP.

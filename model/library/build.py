@@ -15,8 +15,10 @@ from model.strokes import stroke3_to_polylines
 from .embed import embed, latents, stages
 from .store import Library
 
-QUICKDRAW_LICENCE = ("Quick, Draw! drawings by Google, Inc. and its players, CC BY 4.0 "
-                     "(https://quickdraw.withgoogle.com/data)")
+QUICKDRAW_LICENCE = (
+    "Quick, Draw! drawings by Google, Inc. and its players, CC BY 4.0 "
+    "(https://quickdraw.withgoogle.com/data)"
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ def _provenance(data: PreparedData) -> tuple[str, str]:
         kinds.append(kind)
         licences.append(licence)
     return ", ".join(dict.fromkeys(kinds)) or "unknown", "; ".join(
-        dict.fromkeys(x for x in licences if x)) or "unknown"
+        dict.fromkeys(x for x in licences if x)
+    ) or "unknown"
 
 
 def _label_table(data: PreparedData, ckpt: Checkpoint) -> np.ndarray:
@@ -75,8 +78,12 @@ def _label_table(data: PreparedData, ckpt: Checkpoint) -> np.ndarray:
     return out
 
 
-def build(ckpt: Checkpoint, datasets: Sequence[PreparedData], sel: Selection = Selection(),
-          progress: bool = True) -> Library:
+def build(
+    ckpt: Checkpoint,
+    datasets: Sequence[PreparedData],
+    sel: Selection = Selection(),
+    progress: bool = True,
+) -> Library:
     """A library of the selected drawings, embedded with `ckpt`'s encoders."""
     data = PreparedData.merge(list(datasets)) if len(datasets) > 1 else datasets[0]
     chosen = select(data, sel)
@@ -84,10 +91,13 @@ def build(ckpt: Checkpoint, datasets: Sequence[PreparedData], sel: Selection = S
         raise ValueError("no drawings were selected for the library; check --split and --part")
     labels = _label_table(data, ckpt)[chosen]
     if (labels[:, 0] < 0).any():
-        unknown = sorted({data.vocab.values["category"][data.labels[i, 0]]
-                          for i in chosen[labels[:, 0] < 0]})
-        raise ValueError(f"the model does not know the categories {', '.join(unknown[:8])}; "
-                         "build the library from data the model was trained on")
+        unknown = sorted(
+            {data.vocab.values["category"][data.labels[i, 0]] for i in chosen[labels[:, 0] < 0]}
+        )
+        raise ValueError(
+            f"the model does not know the categories {', '.join(unknown[:8])}; "
+            "build the library from data the model was trained on"
+        )
     sketches = [data.sketch(int(i)) for i in chosen]
     entry_drawing, entry_strokes, views = [], [], []
     for j, s3 in enumerate(sketches):
@@ -96,18 +106,22 @@ def build(ckpt: Checkpoint, datasets: Sequence[PreparedData], sel: Selection = S
             entry_drawing.append(j)
             entry_strokes.append(k)
             views.append(lines[:k])
-    bar = tqdm(total=len(views) + len(sketches), desc="embedding", unit="drawing",
-               disable=not progress)
+    bar = tqdm(
+        total=len(views) + len(sketches), desc="embedding", unit="drawing", disable=not progress
+    )
     vectors = []
     for start in range(0, len(views), 1024):
-        vectors.append(embed(ckpt, views[start:start + 1024]))
-        bar.update(len(views[start:start + 1024]))
-    conditions = ckpt.vocab.encode_labels(labels) if ckpt.config.use_condition else \
-        np.zeros((len(labels), 0), np.float32)
+        vectors.append(embed(ckpt, views[start : start + 1024]))
+        bar.update(len(views[start : start + 1024]))
+    conditions = (
+        ckpt.vocab.encode_labels(labels)
+        if ckpt.config.use_condition
+        else np.zeros((len(labels), 0), np.float32)
+    )
     zs = []
     for start in range(0, len(sketches), 1024):
-        zs.append(latents(ckpt, sketches[start:start + 1024], conditions[start:start + 1024]))
-        bar.update(len(sketches[start:start + 1024]))
+        zs.append(latents(ckpt, sketches[start : start + 1024], conditions[start : start + 1024]))
+        bar.update(len(sketches[start : start + 1024]))
     bar.close()
     source, licence = _provenance(data)
     tag = "faces" if "procedural faces" in source else "quickdraw"
@@ -118,11 +132,22 @@ def build(ckpt: Checkpoint, datasets: Sequence[PreparedData], sel: Selection = S
         ids.append(f"quickdraw:{category}:{key}" if key else f"{tag}:{category}:{int(i)}")
     offsets = np.concatenate([[0], np.cumsum([len(s) for s in sketches])]).astype(np.int64)
     return Library(
-        points=np.concatenate(sketches).astype(np.int16), offsets=offsets, labels=labels,
+        points=np.concatenate(sketches).astype(np.int16),
+        offsets=offsets,
+        labels=labels,
         entry_drawing=np.asarray(entry_drawing, np.int32),
         entry_strokes=np.asarray(entry_strokes, np.int16),
         embeddings=np.concatenate(vectors).astype(np.float16),
-        latents=np.concatenate(zs).astype(np.float16), vocab=ckpt.vocab, ids=ids,
-        licence=licence, source=source,
-        meta={"drawings": len(chosen), "entries": len(views), "splits": list(sel.splits),
-              "part": list(sel.part), "per_combination": sel.per_combination})
+        latents=np.concatenate(zs).astype(np.float16),
+        vocab=ckpt.vocab,
+        ids=ids,
+        licence=licence,
+        source=source,
+        meta={
+            "drawings": len(chosen),
+            "entries": len(views),
+            "splits": list(sel.splits),
+            "part": list(sel.part),
+            "per_combination": sel.per_combination,
+        },
+    )

@@ -25,8 +25,10 @@ SIMPLIFY = 2.0  # the training data's RDP epsilon in the box; queries are simpli
 def search_dim(ckpt: Checkpoint) -> int:
     """Length of a search embedding for this model."""
     if not ckpt.config.needs_raster:
-        raise ValueError(f"the {ckpt.config.preset} model has no raster branch to search with; "
-                         "a library needs an ai-sketcher or sketch-pix2seq model")
+        raise ValueError(
+            f"the {ckpt.config.preset} model has no raster branch to search with; "
+            "a library needs an ai-sketcher or sketch-pix2seq model"
+        )
     return ckpt.config.raster_z_size
 
 
@@ -37,7 +39,7 @@ def embed(ckpt: Checkpoint, drawings: Sequence[Sequence[np.ndarray]]) -> np.ndar
     size = ckpt.config.raster_size
     out = []
     for start in range(0, len(drawings), BATCH):
-        images = np.stack([rasterize(d, size=size) for d in drawings[start:start + BATCH]])
+        images = np.stack([rasterize(d, size=size) for d in drawings[start : start + BATCH]])
         x = torch.from_numpy(images[:, None]).to(ckpt.device)
         out.append(ckpt.model.raster_encoder(x).float().cpu().numpy())
     vectors = np.concatenate(out) if out else np.zeros((0, search_dim(ckpt)), np.float32)
@@ -56,8 +58,7 @@ def query_polylines(polylines: Sequence[np.ndarray]) -> list[np.ndarray]:
 
 
 @torch.no_grad()
-def latents(ckpt: Checkpoint, sketches: Sequence[np.ndarray], conditions: np.ndarray
-            ) -> np.ndarray:
+def latents(ckpt: Checkpoint, sketches: Sequence[np.ndarray], conditions: np.ndarray) -> np.ndarray:
     """The decoder's latent z (its condition block left out) of each stroke-3 sketch (box units).
 
     conditions is (B, vocab.dim); the encoder reads c too, so a drawing's latent is taken under
@@ -66,16 +67,19 @@ def latents(ckpt: Checkpoint, sketches: Sequence[np.ndarray], conditions: np.nda
     cfg, model = ckpt.config, ckpt.model
     out = []
     for start in range(0, len(sketches), BATCH):
-        part = [np.asarray(s, dtype=np.float64)[: cfg.max_seq_len]
-                for s in sketches[start:start + BATCH]]
-        out.append(_latent_batch(ckpt, part, conditions[start:start + BATCH]))
+        part = [
+            np.asarray(s, dtype=np.float64)[: cfg.max_seq_len]
+            for s in sketches[start : start + BATCH]
+        ]
+        out.append(_latent_batch(ckpt, part, conditions[start : start + BATCH]))
     if not out:
         return np.zeros((0, model.z_dim - model.cond_dim), np.float32)
     return np.concatenate(out)
 
 
-def _latent_batch(ckpt: Checkpoint, sketches: list[np.ndarray], conditions: np.ndarray
-                  ) -> np.ndarray:
+def _latent_batch(
+    ckpt: Checkpoint, sketches: list[np.ndarray], conditions: np.ndarray
+) -> np.ndarray:
     cfg, model, device = ckpt.config, ckpt.model, ckpt.device
     longest = max(len(s) for s in sketches)
     rows = np.zeros((len(sketches), longest + 1, 5), dtype=np.float32)
@@ -84,12 +88,16 @@ def _latent_batch(ckpt: Checkpoint, sketches: list[np.ndarray], conditions: np.n
         rows[b, 1:] = S.stroke3_to_stroke5(S.normalize(s, ckpt.scale_factor), longest)
     raster = None
     if cfg.needs_raster:
-        images = np.stack([rasterize(S.stroke3_to_polylines(s), size=cfg.raster_size)
-                           for s in sketches])
+        images = np.stack(
+            [rasterize(S.stroke3_to_polylines(s), size=cfg.raster_size) for s in sketches]
+        )
         raster = torch.from_numpy(images[:, None]).to(device)
-    inp = Inputs(torch.from_numpy(rows).to(device),
-                 torch.tensor([len(s) for s in sketches], device=device),
-                 torch.from_numpy(np.asarray(conditions, np.float32)).to(device), raster)
+    inp = Inputs(
+        torch.from_numpy(rows).to(device),
+        torch.tensor([len(s) for s in sketches], device=device),
+        torch.from_numpy(np.asarray(conditions, np.float32)).to(device),
+        raster,
+    )
     z = model.encode(inp, sample=False).z
     return z[:, : model.z_dim - model.cond_dim].float().cpu().numpy()
 

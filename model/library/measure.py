@@ -25,8 +25,14 @@ from .suggest import SketchLibrary, distance
 
 
 def _images(sketches: Sequence[Sequence[np.ndarray]], size: int) -> np.ndarray:
-    return np.stack([rasterize(s, size=size) if any(len(p) for p in s)
-                     else np.zeros((size, size), np.float32) for s in sketches])
+    return np.stack(
+        [
+            rasterize(s, size=size)
+            if any(len(p) for p in s)
+            else np.zeros((size, size), np.float32)
+            for s in sketches
+        ]
+    )
 
 
 def _held_out(data: PreparedData, category: str, limit: int) -> list[int]:
@@ -35,22 +41,33 @@ def _held_out(data: PreparedData, category: str, limit: int) -> list[int]:
     if category not in col:
         return []
     label = col.index(category)
-    idx = np.flatnonzero((data.labels[:, 0] == label)
-                         & np.isin(data.split, [SPLIT_CODES["valid"], SPLIT_CODES["test"]]))
+    idx = np.flatnonzero(
+        (data.labels[:, 0] == label)
+        & np.isin(data.split, [SPLIT_CODES["valid"], SPLIT_CODES["test"]])
+    )
     keep = [int(i) for i in idx if (data.sketch(int(i))[:, 2] == 1).sum() >= 2]
     return keep[:limit]
 
 
-def _drawn(ckpt: Checkpoint, req: Request, library: SketchLibrary | None
-           ) -> list[tuple[list[np.ndarray], str]]:
-    done = sorted((e for e in stream(ckpt, req, library) if isinstance(e, DoneEvent)),
-                  key=lambda e: e.sample)
+def _drawn(
+    ckpt: Checkpoint, req: Request, library: SketchLibrary | None
+) -> list[tuple[list[np.ndarray], str]]:
+    done = sorted(
+        (e for e in stream(ckpt, req, library) if isinstance(e, DoneEvent)), key=lambda e: e.sample
+    )
     return [(e.strokes, e.source) for e in done]
 
 
-def library_report(ckpt: Checkpoint, library: SketchLibrary, classifier_dir: str | Path,
-                   data: PreparedData, categories: Sequence[str], per_category: int,
-                   temperature: float, seed: int = 0) -> dict[str, Any]:
+def library_report(
+    ckpt: Checkpoint,
+    library: SketchLibrary,
+    classifier_dir: str | Path,
+    data: PreparedData,
+    categories: Sequence[str],
+    per_category: int,
+    temperature: float,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Recognised shares per category and mode, with and without the library, and distances."""
     clf, own = load_classifier(classifier_dir)
     classes = list(clf.cfg.classes)
@@ -68,8 +85,14 @@ def library_report(ckpt: Checkpoint, library: SketchLibrary, classifier_dir: str
         row["real"] = recognised([S.stroke3_to_polylines(data.sketch(i)) for i in held], name)
         for use in (True, False):
             tag = "library" if use else "network"
-            req = Request(mode="generate", conditions={"category": name}, n=per_category,
-                          temperature=temperature, seed=seed + k, use_library=use)
+            req = Request(
+                mode="generate",
+                conditions={"category": name},
+                n=per_category,
+                temperature=temperature,
+                seed=seed + k,
+                use_library=use,
+            )
             made = _drawn(ckpt, req, library)
             row[f"generate {tag}"] = recognised([s for s, _ in made], name)
             if use:
@@ -81,28 +104,53 @@ def library_report(ckpt: Checkpoint, library: SketchLibrary, classifier_dir: str
             for j, i in enumerate(held):
                 lines = S.stroke3_to_polylines(data.sketch(i))
                 half = lines[: len(lines) // 2]
-                req = Request(mode="complete", strokes=half, conditions={"category": name},
-                              n=1, temperature=temperature, seed=seed + 1000 * k + j,
-                              use_library=use)
+                req = Request(
+                    mode="complete",
+                    strokes=half,
+                    conditions={"category": name},
+                    n=1,
+                    temperature=temperature,
+                    seed=seed + 1000 * k + j,
+                    use_library=use,
+                )
                 completed.append([*half, *_drawn(ckpt, req, library)[0][0]])
             row[f"complete {tag}"] = recognised(completed, name)
-    columns = ["real", "generate library", "generate network", "complete library",
-               "complete network"]
-    totals = {c: float(np.mean([x for r in rows.values() for x in r[c]] or [np.nan]))
-              for c in columns}
+    columns = [
+        "real",
+        "generate library",
+        "generate network",
+        "complete library",
+        "complete network",
+    ]
+    totals = {
+        c: float(np.mean([x for r in rows.values() for x in r[c]] or [np.nan])) for c in columns
+    }
     counts = {c: sum(len(r[c]) for r in rows.values()) for c in columns}
-    return {"per_category": {n: {c: float(np.mean(r[c])) if r[c] else None for c in columns}
-                             for n, r in rows.items()},
-            "mean": totals, "counts": counts,
-            "distance_to_source": {"mean": float(np.mean(distances)),
-                                   "min": float(np.min(distances)), "n": len(distances)},
-            "classifier_test_accuracy": own.get("test"), "classes": len(classes),
-            "library_drawings": len(library)}
+    return {
+        "per_category": {
+            n: {c: float(np.mean(r[c])) if r[c] else None for c in columns} for n, r in rows.items()
+        },
+        "mean": totals,
+        "counts": counts,
+        "distance_to_source": {
+            "mean": float(np.mean(distances)),
+            "min": float(np.min(distances)),
+            "n": len(distances),
+        },
+        "classifier_test_accuracy": own.get("test"),
+        "classes": len(classes),
+        "library_drawings": len(library),
+    }
 
 
 def print_library_report(report: dict[str, Any]) -> None:
-    columns = ["real", "generate library", "generate network", "complete library",
-               "complete network"]
+    columns = [
+        "real",
+        "generate library",
+        "generate network",
+        "complete library",
+        "complete network",
+    ]
     print("\n| category | " + " | ".join(columns) + " |\n|---|" + "---|" * len(columns))
     for name, row in report["per_category"].items():
         cells = ["-" if row[c] is None else f"{row[c]:.0%}" for c in columns]
@@ -110,7 +158,9 @@ def print_library_report(report: dict[str, Any]) -> None:
     cells = [f"**{report['mean'][c]:.1%}** ({report['counts'][c]})" for c in columns]
     print("| all | " + " | ".join(cells) + " |")
     d = report["distance_to_source"]
-    print(f"\nlibrary of {report['library_drawings']} drawings; judge: {report['classes']} "
-          f"classes, its own test accuracy {report['classifier_test_accuracy']:.1%}\n"
-          f"generated drawings lie {d['mean']:.1%} of their size from their source on average "
-          f"(least {d['min']:.1%}; symmetric mean nearest-point distance, {d['n']} drawings)")
+    print(
+        f"\nlibrary of {report['library_drawings']} drawings; judge: {report['classes']} "
+        f"classes, its own test accuracy {report['classifier_test_accuracy']:.1%}\n"
+        f"generated drawings lie {d['mean']:.1%} of their size from their source on average "
+        f"(least {d['min']:.1%}; symmetric mean nearest-point distance, {d['n']} drawings)"
+    )

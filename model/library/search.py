@@ -17,8 +17,9 @@ EXACT_BELOW = 50_000  # allowed entries under which a filtered search is exact a
 
 
 class VectorIndex(Protocol):
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The k best entries for a unit query (d,): indices and cosine similarities, best
         first; `allowed` is a boolean mask over entries (None: all)."""
         ...
@@ -41,8 +42,9 @@ class ExactIndex:
     def __len__(self) -> int:
         return len(self.vectors)
 
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         q = np.asarray(query, dtype=np.float32)
         if allowed is None:
             scores = self.vectors @ q
@@ -64,8 +66,7 @@ class FaissIndex:
         v = self.exact.vectors
         n, d = v.shape
         nlist = int(min(4096, max(16, 4 * np.sqrt(n))))
-        self._index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist,
-                                         faiss.METRIC_INNER_PRODUCT)
+        self._index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(seed)
         sample = v[rng.choice(n, size=min(n, 64 * nlist), replace=False)]
         self._index.train(sample)
@@ -76,8 +77,9 @@ class FaissIndex:
     def __len__(self) -> int:
         return len(self.exact)
 
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         q = np.asarray(query, dtype=np.float32)[None]
         params = None
         if allowed is not None:
@@ -86,7 +88,8 @@ class FaissIndex:
             bitmap = np.packbits(allowed.astype(np.uint8), bitorder="little")
             params = self._faiss.SearchParametersIVF(
                 sel=self._faiss.IDSelectorBitmap(len(allowed), self._faiss.swig_ptr(bitmap)),
-                nprobe=self._index.nprobe)
+                nprobe=self._index.nprobe,
+            )
         scores, ids = self._index.search(q, k, params=params)
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep]

@@ -24,8 +24,7 @@ from model.strokes import stroke3_to_polylines
 
 FORMAT = "ai-sketcher-library/1"
 ARRAYS, META = "library.npz", "library.json"
-_KEYS = ("points", "offsets", "labels", "entry_drawing", "entry_strokes", "embeddings",
-         "latents")
+_KEYS = ("points", "offsets", "labels", "entry_drawing", "entry_strokes", "embeddings", "latents")
 
 
 class LibraryError(ValueError):
@@ -58,16 +57,30 @@ class Library:
     def __post_init__(self) -> None:
         n, e = len(self.offsets) - 1, len(self.entry_drawing)
         checks = (
-            (self.points.dtype == np.int16 and self.points.ndim == 2
-             and self.points.shape[1] == 3, "points must be int16 (rows, 3)"),
-            (self.offsets.dtype == np.int64 and n >= 0 and self.offsets[0] == 0
-             and self.offsets[-1] == len(self.points) and (np.diff(self.offsets) > 0).all(),
-             "offsets must rise from 0 to the row count"),
-            (self.labels.dtype == np.int16 and self.labels.shape == (n, len(self.vocab.attributes)),
-             f"labels must be int16 ({n}, {len(self.vocab.attributes)})"),
-            (self.entry_strokes.shape == (e,) and ((self.entry_drawing >= 0)
-                                                   & (self.entry_drawing < n)).all(),
-             "entries must name drawings of the library"),
+            (
+                self.points.dtype == np.int16
+                and self.points.ndim == 2
+                and self.points.shape[1] == 3,
+                "points must be int16 (rows, 3)",
+            ),
+            (
+                self.offsets.dtype == np.int64
+                and n >= 0
+                and self.offsets[0] == 0
+                and self.offsets[-1] == len(self.points)
+                and (np.diff(self.offsets) > 0).all(),
+                "offsets must rise from 0 to the row count",
+            ),
+            (
+                self.labels.dtype == np.int16
+                and self.labels.shape == (n, len(self.vocab.attributes)),
+                f"labels must be int16 ({n}, {len(self.vocab.attributes)})",
+            ),
+            (
+                self.entry_strokes.shape == (e,)
+                and ((self.entry_drawing >= 0) & (self.entry_drawing < n)).all(),
+                "entries must name drawings of the library",
+            ),
             (self.embeddings.ndim == 2 and len(self.embeddings) == e, "one embedding per entry"),
             (self.latents.ndim == 2 and len(self.latents) == n, "one latent per drawing"),
             (len(self.ids) == n, "one id per drawing"),
@@ -80,7 +93,7 @@ class Library:
         return len(self.offsets) - 1
 
     def stroke3(self, i: int) -> np.ndarray:
-        return self.points[self.offsets[i]:self.offsets[i + 1]]
+        return self.points[self.offsets[i] : self.offsets[i + 1]]
 
     def polylines(self, i: int, strokes: int | None = None) -> list[np.ndarray]:
         """Drawing i (its first `strokes` strokes) as polylines in the 256 box."""
@@ -96,8 +109,11 @@ class Library:
 
     def conditions(self, i: int) -> dict[str, str]:
         """The labels of drawing i by attribute name."""
-        return {a: self.vocab.values[a][v] for a, v in zip(self.vocab.attributes, self.labels[i])
-                if v >= 0}
+        return {
+            a: self.vocab.values[a][v]
+            for a, v in zip(self.vocab.attributes, self.labels[i])
+            if v >= 0
+        }
 
     def matching(self, conditions: Mapping[str, str]) -> np.ndarray:
         """Boolean (n,): drawings whose labels agree with every given condition the library has.
@@ -120,14 +136,26 @@ class Library:
         out.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=ARRAYS, suffix=".tmp", dir=out)
         with os.fdopen(fd, "wb") as handle:
-            np.savez_compressed(handle, points=self.points, offsets=self.offsets,
-                                labels=self.labels, entry_drawing=self.entry_drawing,
-                                entry_strokes=self.entry_strokes,
-                                embeddings=self.embeddings, latents=self.latents)
+            np.savez_compressed(
+                handle,
+                points=self.points,
+                offsets=self.offsets,
+                labels=self.labels,
+                entry_drawing=self.entry_drawing,
+                entry_strokes=self.entry_strokes,
+                embeddings=self.embeddings,
+                latents=self.latents,
+            )
         os.chmod(tmp, 0o644)
         os.replace(tmp, out / ARRAYS)
-        meta = {"format": FORMAT, "conditions": self.vocab.to_json(), "ids": self.ids,
-                "licence": self.licence, "source": self.source, "meta": self.meta}
+        meta = {
+            "format": FORMAT,
+            "conditions": self.vocab.to_json(),
+            "ids": self.ids,
+            "licence": self.licence,
+            "source": self.source,
+            "meta": self.meta,
+        }
         (out / META).write_text(json.dumps(meta, ensure_ascii=False))
         return out
 
@@ -138,8 +166,9 @@ class Library:
         try:
             meta = json.loads((folder / META).read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise LibraryError(f"{folder} has no {META}; build one with "
-                               "`python -m model.library build`") from None
+            raise LibraryError(
+                f"{folder} has no {META}; build one with `python -m model.library build`"
+            ) from None
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise LibraryError(f"{folder / META} is not JSON: {e}") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -148,9 +177,14 @@ class Library:
             with np.load(folder / ARRAYS, allow_pickle=False) as archive:
                 arrays = {k: archive[k] for k in _KEYS}
             vocab = ConditionVocab.from_json(meta["conditions"])
-            return cls(**arrays, vocab=vocab, ids=[str(i) for i in meta["ids"]],
-                       licence=str(meta["licence"]), source=str(meta["source"]),
-                       meta=dict(meta.get("meta") or {}))
+            return cls(
+                **arrays,
+                vocab=vocab,
+                ids=[str(i) for i in meta["ids"]],
+                licence=str(meta["licence"]),
+                source=str(meta["source"]),
+                meta=dict(meta.get("meta") or {}),
+            )
         except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as e:
             if isinstance(e, LibraryError):
                 raise

@@ -46,8 +46,10 @@ class SketchLibrary:
 
     def __init__(self, library: Library, ckpt: Checkpoint) -> None:
         if library.latents.shape[1] != ckpt.model.z_dim - ckpt.model.cond_dim:
-            raise ValueError("the library was built with another model; rebuild it with "
-                             "`python -m model.library build`")
+            raise ValueError(
+                "the library was built with another model; rebuild it with "
+                "`python -m model.library build`"
+            )
         self.library, self.ckpt = library, ckpt
         self.index: VectorIndex = make_index(library.embeddings.astype(np.float32))
         self.latents = library.latents.astype(np.float32)
@@ -62,8 +64,13 @@ class SketchLibrary:
             allowed &= lib.entry_strokes < lib.stroke_counts[lib.entry_drawing]
         return allowed
 
-    def neighbours(self, polylines: Sequence[np.ndarray], conditions: Mapping[str, str],
-                   k: int, unfinished: bool = False) -> list[Neighbour]:
+    def neighbours(
+        self,
+        polylines: Sequence[np.ndarray],
+        conditions: Mapping[str, str],
+        k: int,
+        unfinished: bool = False,
+    ) -> list[Neighbour]:
         """The k library drawings that best fit the artist's strokes, best first.
 
         `unfinished` keeps only stages that leave strokes to add (for completion).
@@ -82,13 +89,16 @@ class SketchLibrary:
             if len(seen) >= max(k, CANDIDATES):
                 break
         target = [np.asarray(p, dtype=np.float64) for p in polylines if len(p)]
-        found = [Neighbour(d, shown, fit(lib.polylines(d, shown), target), lib.ids[d])
-                 for d, shown in seen.items()]
+        found = [
+            Neighbour(d, shown, fit(lib.polylines(d, shown), target), lib.ids[d])
+            for d, shown in seen.items()
+        ]
         found.sort(key=lambda n: n.fit.error)
         return found[:k]
 
-    def guide(self, polylines: Sequence[np.ndarray], conditions: Mapping[str, str], k: int
-              ) -> list[tuple[list[np.ndarray], float, str]]:
+    def guide(
+        self, polylines: Sequence[np.ndarray], conditions: Mapping[str, str], k: int
+    ) -> list[tuple[list[np.ndarray], float, str]]:
         """The k best-fitting whole drawings in document coordinates, with blend weights."""
         found = self.neighbours(polylines, conditions, k)
         if not found:
@@ -96,23 +106,32 @@ class SketchLibrary:
         errors = np.array([n.fit.error for n in found])
         weights = np.exp(-(errors - errors.min()) / GUIDE_SHARPNESS)
         weights /= weights.sum()
-        return [(n.fit.transform.apply_all(self.library.polylines(n.drawing)), float(w), n.source)
-                for n, w in zip(found, weights)]
+        return [
+            (n.fit.transform.apply_all(self.library.polylines(n.drawing)), float(w), n.source)
+            for n, w in zip(found, weights)
+        ]
 
-    def continuations(self, polylines: Sequence[np.ndarray], conditions: Mapping[str, str],
-                      n: int, temperature: float, seed: int) -> list[Drawn]:
+    def continuations(
+        self,
+        polylines: Sequence[np.ndarray],
+        conditions: Mapping[str, str],
+        n: int,
+        temperature: float,
+        seed: int,
+    ) -> list[Drawn]:
         """Up to n completions: the strokes each best-fitting neighbour has beyond the part that
         matches the artist's, fitted onto the artist's drawing and lightly varied."""
         out = []
         for i, nb in enumerate(self.neighbours(polylines, conditions, n, unfinished=True)):
-            rest = self.library.polylines(nb.drawing)[nb.shown:]
+            rest = self.library.polylines(nb.drawing)[nb.shown :]
             rng = np.random.default_rng([seed % 2**64, i, 2])
             varied = vary(rest, rng, temperature, whole=False)
             out.append(Drawn(nb.fit.transform.apply_all(varied), nb.source))
         return out
 
-    def drawings(self, conditions: Mapping[str, str], n: int, temperature: float, seed: int
-                 ) -> list[Drawn]:
+    def drawings(
+        self, conditions: Mapping[str, str], n: int, temperature: float, seed: int
+    ) -> list[Drawn]:
         """n different library drawings of the conditions (box units), each varied; fewer when
         the library holds fewer."""
         matching = np.flatnonzero(self.library.matching(conditions))
@@ -122,13 +141,18 @@ class SketchLibrary:
         picks = rng.choice(matching, size=min(n, len(matching)), replace=False)
         out = []
         for i, d in enumerate(picks):
-            varied = vary(self.library.polylines(int(d)),
-                          np.random.default_rng([seed % 2**64, i, 4]), temperature, whole=True)
+            varied = vary(
+                self.library.polylines(int(d)),
+                np.random.default_rng([seed % 2**64, i, 4]),
+                temperature,
+                whole=True,
+            )
             out.append(Drawn(varied, self.library.ids[int(d)]))
         return out
 
-    def project(self, z: np.ndarray, conditions: Mapping[str, str], k: int = 8
-                ) -> tuple[np.ndarray, list[tuple[str, float]]] | None:
+    def project(
+        self, z: np.ndarray, conditions: Mapping[str, str], k: int = 8
+    ) -> tuple[np.ndarray, list[tuple[str, float]]] | None:
         """Sketch2Anime's projection: the convex combination of the k nearest library latents
         closest to z, and the (id, weight) of each neighbour used; None if nothing matches."""
         matching = np.flatnonzero(self.library.matching(conditions))
@@ -164,8 +188,9 @@ def project_simplex(v: np.ndarray) -> np.ndarray:
     return np.maximum(v - css[rho] / (rho + 1.0), 0.0)
 
 
-def vary(polylines: Sequence[np.ndarray], rng: np.random.Generator, temperature: float,
-         whole: bool) -> list[np.ndarray]:
+def vary(
+    polylines: Sequence[np.ndarray], rng: np.random.Generator, temperature: float, whole: bool
+) -> list[np.ndarray]:
     """A hand-made variation of real strokes: each stroke nudged, turned and bent a little, and
     (for a whole drawing) the drawing stretched, more at higher temperature."""
     lines = [np.asarray(p, dtype=np.float64) for p in polylines if len(p)]

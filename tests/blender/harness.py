@@ -24,8 +24,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 BPY_ENV = "AI_SKETCHER_BPY_PYTHON"
-SETUP = ("python3.11 -m venv /tmp/bpy45 && /tmp/bpy45/bin/pip install bpy==4.5.15, then "
-         f"{BPY_ENV}=/tmp/bpy45/bin/python")
+SETUP = (
+    "python3.11 -m venv /tmp/bpy45 && /tmp/bpy45/bin/pip install bpy==4.5.15, then "
+    f"{BPY_ENV}=/tmp/bpy45/bin/python"
+)
 SERVER_START_TIMEOUT = 180.0  # importing torch on a busy 2-core box is slow
 BPY_TIMEOUT = 240.0  # one scenario run, Blender's start included
 INSTALL_TIMEOUT = 300.0
@@ -61,8 +63,9 @@ def server(model_dir: Path | None = None) -> Iterator[str]:
     cmd = [sys.executable, "-m", "sketch_server", "--port", "0", "--log-level", "warning"]
     if model_dir is not None:
         cmd += ["--model", str(model_dir)]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         yield _ready_url(proc)
     finally:
@@ -83,37 +86,63 @@ def _ready_url(proc: subprocess.Popen[str]) -> str:
             if line.startswith("ready "):
                 return line.split(" ", 1)[1]
         if proc.poll() is not None:
-            raise HarnessError(f"the server exited with code {proc.returncode} before it was "
-                               f"ready:\n{proc.stderr.read() if proc.stderr else ''}")
+            raise HarnessError(
+                f"the server exited with code {proc.returncode} before it was "
+                f"ready:\n{proc.stderr.read() if proc.stderr else ''}"
+            )
     raise HarnessError(f"the server was not ready within {SERVER_START_TIMEOUT:.0f} s")
 
 
 def install(python: str, user_dir: Path) -> str:
     """install.py --only blender into `user_dir`, enabling the extension with that bpy."""
     run = subprocess.run(
-        [sys.executable, str(REPO / "install.py"), "--only", "blender", "--blender-dir",
-         str(user_dir), "--blender-exe", python], cwd=REPO, capture_output=True, text=True,
-        timeout=INSTALL_TIMEOUT, check=False)
+        [
+            sys.executable,
+            str(REPO / "install.py"),
+            "--only",
+            "blender",
+            "--blender-dir",
+            str(user_dir),
+            "--blender-exe",
+            python,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT,
+        check=False,
+    )
     if run.returncode:
         raise HarnessError(f"install.py failed ({run.returncode}):\n{run.stdout}{run.stderr}")
     return run.stdout
 
 
-def run_script(python: str, script: str, user_dir: Path, url: str, report: Path,
-               args: Sequence[str] = ()) -> dict[str, Any]:
+def run_script(
+    python: str, script: str, user_dir: Path, url: str, report: Path, args: Sequence[str] = ()
+) -> dict[str, Any]:
     """Run tests/blender/SCRIPT in that bpy; returns the JSON report it wrote."""
     env = bpy_env(user_dir, AI_SKETCHER_SERVER=url)
     try:
-        run = subprocess.run([python, str(HERE / script), *args, str(report)], env=env,
-                             cwd=user_dir, capture_output=True, text=True, timeout=BPY_TIMEOUT,
-                             check=False)
+        run = subprocess.run(
+            [python, str(HERE / script), *args, str(report)],
+            env=env,
+            cwd=user_dir,
+            capture_output=True,
+            text=True,
+            timeout=BPY_TIMEOUT,
+            check=False,
+        )
     except subprocess.TimeoutExpired as e:
-        raise HarnessError(f"{script} in {python} did not finish within {BPY_TIMEOUT:.0f} s "
-                           f"(Blender 4.5 hangs at exit if a class stays registered):\n"
-                           f"{_text(e.stdout)[-3000:]}{_text(e.stderr)[-3000:]}") from None
+        raise HarnessError(
+            f"{script} in {python} did not finish within {BPY_TIMEOUT:.0f} s "
+            f"(Blender 4.5 hangs at exit if a class stays registered):\n"
+            f"{_text(e.stdout)[-3000:]}{_text(e.stderr)[-3000:]}"
+        ) from None
     if not report.is_file():
-        raise HarnessError(f"{script} wrote no report (exit code {run.returncode}):\n"
-                           f"{run.stdout[-3000:]}{run.stderr[-3000:]}")
+        raise HarnessError(
+            f"{script} wrote no report (exit code {run.returncode}):\n"
+            f"{run.stdout[-3000:]}{run.stderr[-3000:]}"
+        )
     result = json.loads(report.read_text())
     result["log"] = run.stdout[-5000:] + run.stderr[-5000:]
     return result
@@ -133,8 +162,9 @@ def replay(url: str, job: dict[str, Any], options: dict[str, Any]) -> list[list[
         end = time.monotonic() + 30
         while client.state != "connected" and time.monotonic() < end:
             time.sleep(0.05)
-        job_id = client.suggest(job["mode"], job["strokes"], seed=job["seed"],
-                                bounds=job["bounds"], **options)
+        job_id = client.suggest(
+            job["mode"], job["strokes"], seed=job["seed"], bounds=job["bounds"], **options
+        )
         end = time.monotonic() + 90
         while time.monotonic() < end:
             for msg in client.poll():
@@ -148,8 +178,7 @@ def replay(url: str, job: dict[str, Any], options: dict[str, Any]) -> list[list[
         client.close()
 
 
-def render(out: Path, python: str | None = None,
-           script: str = "render_faces.py") -> dict[str, Any]:
+def render(out: Path, python: str | None = None, script: str = "render_faces.py") -> dict[str, Any]:
     """Run a render script in real Blender (render_faces.py: faces autodrawn on three storyboard
     keyframes; render_guide.py: the shadow guide) and put its Workbench renders side by side in
     `out` (a PNG)."""
@@ -165,14 +194,18 @@ def render(out: Path, python: str | None = None,
         user = Path(tmp) / "user"
         install(python, user)
         with server() as url:
-            result = run_script(python, script, user, url, Path(tmp) / "report.json",
-                                [tmp])
+            result = run_script(python, script, user, url, Path(tmp) / "report.json", [tmp])
         if "error" in result:
             raise HarnessError(result["error"] + result["log"])
-        frames = [ImageOps.expand(Image.open(p).convert("RGB"), border=2, fill=(90, 90, 90))
-                  for p in result["frames"]]
-        strip = Image.new("RGB", (sum(f.width for f in frames) + 16 * (len(frames) + 1),
-                                  frames[0].height + 32), (235, 235, 235))
+        frames = [
+            ImageOps.expand(Image.open(p).convert("RGB"), border=2, fill=(90, 90, 90))
+            for p in result["frames"]
+        ]
+        strip = Image.new(
+            "RGB",
+            (sum(f.width for f in frames) + 16 * (len(frames) + 1), frames[0].height + 32),
+            (235, 235, 235),
+        )
         x = 16
         for frame in frames:
             strip.paste(frame, (x, 16))

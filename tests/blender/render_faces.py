@@ -41,8 +41,9 @@ def build() -> tuple[Any, Any]:
     for frame in FRAMES:  # the artist's ground line, different in each shot
         drawing = layer.frames.new(frame).drawing
         tilt = 0.15 * (frame - 2)
-        add_stroke(drawing, [(-3.4, 0.0, -1.8 + tilt), (3.4, 0.0, -1.8 - tilt)], radius=0.02,
-                   opacity=1.0)
+        add_stroke(
+            drawing, [(-3.4, 0.0, -1.8 + tilt), (3.4, 0.0, -1.8 - tilt)], radius=0.02, opacity=1.0
+        )
     bpy.context.view_layer.objects.active = ob
     ob.select_set(True)
     return scene, ob
@@ -79,8 +80,9 @@ def main(report: dict, folder: str) -> None:
     report["session"] = {k: v for k, v in run.session_info().items() if k != "jobs"}
     report["seeds"] = [j.request.seed for j in run.c.session.jobs]
     report["accept"] = run.op("accept")
-    report["strokes"] = {str(f.frame_number): len(f.drawing.strokes)
-                         for f in ob.data.layers["Lines"].frames}
+    report["strokes"] = {
+        str(f.frame_number): len(f.drawing.strokes) for f in ob.data.layers["Lines"].frames
+    }
     report["frames"] = render(scene, folder)
 
 

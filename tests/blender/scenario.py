@@ -51,10 +51,14 @@ def strokes(ob: Any, layer_name: str, frame: int) -> list[dict] | None:
     out = []
     for s in found.drawing.strokes:
         points = list(s.points)
-        out.append({"points": [list(p.position) for p in points],
-                    "radius": [p.radius for p in points],
-                    "opacity": [p.opacity for p in points],
-                    "material": s.material_index})
+        out.append(
+            {
+                "points": [list(p.position) for p in points],
+                "radius": [p.radius for p in points],
+                "opacity": [p.opacity for p in points],
+                "material": s.material_index,
+            }
+        )
     return out
 
 
@@ -64,19 +68,32 @@ def fingerprint(ob: Any, layer_name: str) -> dict[str, list]:
     out = {}
     for frame in layer.frames:
         out[str(frame.frame_number)] = [
-            [f32([v for p in s.points for v in p.position]), f32([p.radius for p in s.points]),
-             f32([p.opacity for p in s.points]), s.material_index, s.cyclic]
-            for s in frame.drawing.strokes]
+            [
+                f32([v for p in s.points for v in p.position]),
+                f32([p.radius for p in s.points]),
+                f32([p.opacity for p in s.points]),
+                s.material_index,
+                s.cyclic,
+            ]
+            for s in frame.drawing.strokes
+        ]
     return out
 
 
 def arc(a0: float, a1: float, n: int, r: float, cx: float, cz: float) -> list[tuple]:
-    return [(cx + r * math.cos(a0 + (a1 - a0) * t / (n - 1)), 0.0,
-             cz + r * math.sin(a0 + (a1 - a0) * t / (n - 1))) for t in range(n)]
+    return [
+        (
+            cx + r * math.cos(a0 + (a1 - a0) * t / (n - 1)),
+            0.0,
+            cz + r * math.sin(a0 + (a1 - a0) * t / (n - 1)),
+        )
+        for t in range(n)
+    ]
 
 
-def add_stroke(drawing: Any, points: list[tuple], radius: float = 0.02, opacity: float = 0.9,
-               material: int = 0) -> None:
+def add_stroke(
+    drawing: Any, points: list[tuple], radius: float = 0.02, opacity: float = 0.9, material: int = 0
+) -> None:
     drawing.add_strokes([len(points)])
     s = drawing.strokes[len(drawing.strokes) - 1]
     s.material_index = material
@@ -168,16 +185,29 @@ class Run:
         s = self.c.session
         if s is None:
             return None
-        return {"current": s.current, "n": s.n, "counts": s.counts(), "message": self.c.message,
-                "options": self.c._options,
-                "jobs": [{"object": j.target.object_name, "layer": j.target.layer_name,
-                          "frame": j.target.frame, "mode": j.request.mode,
-                          "strokes": [list(map(list, st)) for st in j.request.strokes],
-                          "bounds": j.request.bounds, "seed": j.request.seed,
-                          "depth": j.request.depth, "radius": j.request.radius,
-                          "material_index": j.request.material_index,
-                          "per_sample": [len(j.strokes(i)) for i in range(s.n)]}
-                         for j in s.jobs]}
+        return {
+            "current": s.current,
+            "n": s.n,
+            "counts": s.counts(),
+            "message": self.c.message,
+            "options": self.c._options,
+            "jobs": [
+                {
+                    "object": j.target.object_name,
+                    "layer": j.target.layer_name,
+                    "frame": j.target.frame,
+                    "mode": j.request.mode,
+                    "strokes": [list(map(list, st)) for st in j.request.strokes],
+                    "bounds": j.request.bounds,
+                    "seed": j.request.seed,
+                    "depth": j.request.depth,
+                    "radius": j.request.radius,
+                    "material_index": j.request.material_index,
+                    "per_sample": [len(j.strokes(i)) for i in range(s.n)],
+                }
+                for j in s.jobs
+            ],
+        }
 
 
 def undo() -> list[str]:
@@ -194,11 +224,13 @@ class Layout:
 
     def __getattr__(self, name):
         def call(*args, **kwargs):
-            self.calls.append([name, [str(a) for a in args], kwargs.get("text", ""),
-                               kwargs.get("icon", "")])
+            self.calls.append(
+                [name, [str(a) for a in args], kwargs.get("text", ""), kwargs.get("icon", "")]
+            )
             if name == "prop":
                 getattr(args[0], args[1])  # raises if the property does not exist
             return Layout(self.calls)
+
         return call
 
 
@@ -207,10 +239,15 @@ def panel_calls(context: Any) -> dict:
     calls = []
     panels.SKETCH_PT_sidebar.draw(type("Panel", (), {"layout": Layout(calls)})(), context)
     icons = set(bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items.keys())
-    return {"calls": calls, "bad_icons": sorted({c[3] for c in calls if c[3]} - icons),
-            "operators_missing": sorted(
-                c[1][0] for c in calls if c[0] == "operator"
-                and not hasattr(bpy.ops.ai_sketcher, c[1][0].split(".")[1]))}
+    return {
+        "calls": calls,
+        "bad_icons": sorted({c[3] for c in calls if c[3]} - icons),
+        "operators_missing": sorted(
+            c[1][0]
+            for c in calls
+            if c[0] == "operator" and not hasattr(bpy.ops.ai_sketcher, c[1][0].split(".")[1])
+        ),
+    }
 
 
 def layers(ob: Any) -> list[str]:
@@ -222,8 +259,10 @@ def setup(run: Run, report: dict) -> tuple[Any, Any, Any]:
     report["version"] = bpy.app.version_string
     bpy.ops.wm.read_userpref()  # a fresh bpy starts from factory settings; install.py saved ours
     report["enabled"] = list(addon_utils.check(MODULE))
-    report["operators"] = [hasattr(bpy.ops.ai_sketcher, n) for n in (
-        "suggest", "autodraw", "autodraw_all", "alternative", "accept", "reject")]
+    report["operators"] = [
+        hasattr(bpy.ops.ai_sketcher, n)
+        for n in ("suggest", "autodraw", "autodraw_all", "alternative", "accept", "reject")
+    ]
     scene, camera, ob, layer = build_scene()
     report["connection"] = run.connect()
     settings = scene.ai_sketcher
@@ -249,46 +288,69 @@ def suggest_accept_undo(run: Run, report: dict, ob: Any, original: dict) -> Any:
         growth = run.wait(ob)
         if run.c.session is None or any(run.c.session.counts()):
             break
-    report["suggest"] = {"result": result, "growth": growth, "session": run.session_info(),
-                         "layers": layers(ob), "active_layer": ob.data.layers.active.name,
-                         "shown": strokes(ob, LAYER, 1)}
+    report["suggest"] = {
+        "result": result,
+        "growth": growth,
+        "session": run.session_info(),
+        "layers": layers(ob),
+        "active_layer": ob.data.layers.active.name,
+        "shown": strokes(ob, LAYER, 1),
+    }
     s = run.c.session
     if s is not None and sum(1 for c in s.counts() if c) > 1:
-        report["flip"] = {"result": run.op("alternative", direction="NEXT"),
-                          "current": run.c.session.current, "shown": strokes(ob, LAYER, 1)}
+        report["flip"] = {
+            "result": run.op("alternative", direction="NEXT"),
+            "current": run.c.session.current,
+            "shown": strokes(ob, LAYER, 1),
+        }
     report["panel_during_suggestion"] = panel_calls(bpy.context)
     shown = fingerprint(ob, LAYER)
-    report["accept"] = {"result": run.op("accept"), "message": run.c.message,
-                        "layers": layers(ob), "artist": strokes(ob, "Lines", 1)}
+    report["accept"] = {
+        "result": run.op("accept"),
+        "message": run.c.message,
+        "layers": layers(ob),
+        "artist": strokes(ob, "Lines", 1),
+    }
     after = fingerprint(ob, "Lines")
-    report["accept"]["original_untouched"] = after["1"][:len(original["1"])] == original["1"]
+    report["accept"]["original_untouched"] = after["1"][: len(original["1"])] == original["1"]
     report["undo"] = {"result": undo()}
     ob = bpy.data.objects["Storyboard"]  # undo replaced every datablock
-    report["undo"].update(layers=layers(ob),
-                          artist_is_original=fingerprint(ob, "Lines") == original,
-                          suggestion_is_back=LAYER in ob.data.layers
-                          and fingerprint(ob, LAYER) == shown)
-    report["reject"] = {"result": run.op("reject"), "layers": layers(ob),
-                        "artist_is_original": fingerprint(ob, "Lines") == original}
+    report["undo"].update(
+        layers=layers(ob),
+        artist_is_original=fingerprint(ob, "Lines") == original,
+        suggestion_is_back=LAYER in ob.data.layers and fingerprint(ob, LAYER) == shown,
+    )
+    report["reject"] = {
+        "result": run.op("reject"),
+        "layers": layers(ob),
+        "artist_is_original": fingerprint(ob, "Lines") == original,
+    }
     return ob
 
 
 def autodraw(run: Run, report: dict, scene: Any, camera: Any, ob: Any, original: dict) -> None:
     """Autodraw face inside the camera's view, then accept it."""
     scene.ai_sketcher.seed = 5
-    report["camera"] = {"matrix": rows(camera.matrix_world), "type": camera.data.type,
-                        "frame": [list(v) for v in camera.data.view_frame(scene=scene)]}
+    report["camera"] = {
+        "matrix": rows(camera.matrix_world),
+        "type": camera.data.type,
+        "frame": [list(v) for v in camera.data.view_frame(scene=scene)],
+    }
     auto = report["autodraw"] = {"result": run.op("autodraw")}
     auto.update(growth=run.wait(ob), session=run.session_info(), shown=strokes(ob, LAYER, 1))
     auto["accept"] = run.op("accept")
     auto["artist"] = strokes(ob, "Lines", 1)
     auto["original_untouched"] = (
-        fingerprint(ob, "Lines")["1"][:len(original["1"])] == original["1"])
+        fingerprint(ob, "Lines")["1"][: len(original["1"])] == original["1"]
+    )
     camera.data.type, camera.data.ortho_scale = "ORTHO", 6.0  # parallel rays: no server needed
     gpencil = importlib.import_module(MODULE + ".gpencil")
     request, where = gpencil.autodraw_request(scene, ob, 1)
-    report["ortho"] = {"frame": [list(v) for v in camera.data.view_frame(scene=scene)],
-                       "bounds": list(request.bounds), "where": where}
+    report["ortho"] = {
+        "frame": [list(v) for v in camera.data.view_frame(scene=scene)],
+        "bounds": list(request.bounds),
+        "where": where,
+    }
     scene.camera = None
     request, where = gpencil.autodraw_request(scene, ob, 1)
     report["no_camera"] = {"bounds": list(request.bounds), "where": where}
@@ -306,8 +368,11 @@ def autodraw_all(run: Run, report: dict, ob: Any) -> None:
     settings.seed, settings.autodraw_scope = 9, "OBJECTS"
     both = report["all_objects"] = {"result": run.op("autodraw_all")}
     run.wait()
-    both.update(session=run.session_info(), layers={o.name: layers(o) for o in (ob, other)},
-                shown={o.name: strokes(o, LAYER, 1) for o in (ob, other)})
+    both.update(
+        session=run.session_info(),
+        layers={o.name: layers(o) for o in (ob, other)},
+        shown={o.name: strokes(o, LAYER, 1) for o in (ob, other)},
+    )
     both["reject"] = run.op("reject")
     both["layers_after_reject"] = {o.name: layers(o) for o in (ob, other)}
     other.select_set(False)
@@ -316,8 +381,10 @@ def autodraw_all(run: Run, report: dict, ob: Any) -> None:
     settings.autodraw_scope = "KEYFRAMES"
     keys = report["keyframes"] = {"result": run.op("autodraw_all")}
     run.wait()
-    keys.update(session=run.session_info(), suggestion_frames=sorted(
-        f.frame_number for f in ob.data.layers[LAYER].frames))
+    keys.update(
+        session=run.session_info(),
+        suggestion_frames=sorted(f.frame_number for f in ob.data.layers[LAYER].frames),
+    )
     run.op("reject")
 
 
@@ -351,8 +418,11 @@ def refine(run: Run, report: dict, ob: Any) -> None:
         settings.strength = strength
         result = run.op("refine")
         run.wait(ob)
-        out[str(strength)] = {"result": result, "session": run.session_info(),
-                              "shown": strokes(ob, LAYER, 1)}
+        out[str(strength)] = {
+            "result": result,
+            "session": run.session_info(),
+            "shown": strokes(ob, LAYER, 1),
+        }
         run.op("reject")
     out["artist_untouched"] = fingerprint(ob, "Lines") == before
 
@@ -364,8 +434,11 @@ def guide_until_shown(run: Run, ob: Any) -> bool:
         run.ctl.tick()
         g = run.c.guide
         gpencil = importlib.import_module(MODULE + ".gpencil")
-        if g.in_flight is None and g.shown == gpencil.guide_signature(ob, 1) \
-                and g.changed_at is None:
+        if (
+            g.in_flight is None
+            and g.shown == gpencil.guide_signature(ob, 1)
+            and g.changed_at is None
+        ):
             return True
         time.sleep(0.05)
     return False
@@ -373,9 +446,13 @@ def guide_until_shown(run: Run, ob: Any) -> bool:
 
 def guide_state(ob: Any) -> dict:
     layer = ob.data.layers.get(GUIDE)
-    return {"layers": layers(ob), "active_layer": ob.data.layers.active.name,
-            "opacity": layer.opacity if layer else None, "lock": layer.lock if layer else None,
-            "strokes": strokes(ob, GUIDE, 1) if layer else None}
+    return {
+        "layers": layers(ob),
+        "active_layer": ob.data.layers.active.name,
+        "opacity": layer.opacity if layer else None,
+        "lock": layer.lock if layer else None,
+        "strokes": strokes(ob, GUIDE, 1) if layer else None,
+    }
 
 
 def guide(run: Run, report: dict, ob: Any) -> None:
@@ -387,8 +464,10 @@ def guide(run: Run, report: dict, ob: Any) -> None:
     settings.guide = True
     steps = report["guide"] = {"on": run.c.guide.enabled, "steps": []}
     drawing = ob.data.layers["Lines"].get_frame_at(1).drawing
-    for points in (arc(1.1 * math.pi, 1.9 * math.pi, 8, 0.4, 0.0, 1.4),  # a mouth
-                   [(-0.4, 0.0, 1.8), (-0.3, 0.0, 1.9), (-0.2, 0.0, 1.8)]):  # an eye
+    for points in (
+        arc(1.1 * math.pi, 1.9 * math.pi, 8, 0.4, 0.0, 1.4),  # a mouth
+        [(-0.4, 0.0, 1.8), (-0.3, 0.0, 1.9), (-0.2, 0.0, 1.8)],
+    ):  # an eye
         add_stroke(drawing, points)  # the artist's stroke
         drawn = fingerprint(ob, "Lines")
         step = {"shown": guide_until_shown(run, ob), "message": run.c.message}

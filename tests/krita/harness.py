@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-APT_LINE = ("apt-get install -y --no-install-recommends krita python3-pyqt5 python3-sip xvfb "
-            "xauth")
+APT_LINE = "apt-get install -y --no-install-recommends krita python3-pyqt5 python3-sip xvfb xauth"
 SYSTEM_PYQT = Path("/usr/lib/python3/dist-packages/PyQt5")
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 SERVER_START_TIMEOUT = 120.0  # seconds: importing torch on a busy 2-core box is slow
@@ -83,20 +82,35 @@ def run_krita(work: Path, model_dir: Path, screenshot: Path) -> Run:
     runtime.chmod(0o700)
     # Krita's embedded Python finds its home through the first python3 on PATH; a pyenv or venv
     # python3 there would hide the system's PyQt5 from it, so Krita gets the system PATH only.
-    base = {"PATH": SYSTEM_PATH, "HOME": str(home), "LANG": "C.UTF-8", "TMPDIR": str(tmp),
-            "XDG_RUNTIME_DIR": str(runtime)}
-    installed = subprocess.run([sys.executable, str(REPO / "install.py"), "--only", "krita"],
-                               env={**base, "PATH": os.environ.get("PATH", SYSTEM_PATH)},
-                               capture_output=True, text=True, timeout=120, check=False)
+    base = {
+        "PATH": SYSTEM_PATH,
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "TMPDIR": str(tmp),
+        "XDG_RUNTIME_DIR": str(runtime),
+    }
+    installed = subprocess.run(
+        [sys.executable, str(REPO / "install.py"), "--only", "krita"],
+        env={**base, "PATH": os.environ.get("PATH", SYSTEM_PATH)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if installed.returncode:
         raise HarnessError(f"install.py failed:\n{installed.stdout}{installed.stderr}")
     with contextlib.ExitStack() as stack:
         url = _start_server(work, model_dir, stack)
         display = _start_xvfb(stack)
         report_path = work / "report.json"
-        env = {**base, "DISPLAY": f":{display}", "QT_QPA_PLATFORM": "xcb",
-               "AI_SKETCHER_SELFTEST": str(report_path),
-               "AI_SKETCHER_SCREENSHOT": str(screenshot), "AI_SKETCHER_SERVER": url}
+        env = {
+            **base,
+            "DISPLAY": f":{display}",
+            "QT_QPA_PLATFORM": "xcb",
+            "AI_SKETCHER_SELFTEST": str(report_path),
+            "AI_SKETCHER_SCREENSHOT": str(screenshot),
+            "AI_SKETCHER_SERVER": url,
+        }
         started = time.monotonic()
         code = _run_krita(env, work / "krita.log")
         if not report_path.is_file():
@@ -114,8 +128,12 @@ def _start_server(work: Path, model_dir: Path, stack: contextlib.ExitStack) -> s
     log = stack.enter_context(open(log_path, "w"))  # closed by the stack
     server = subprocess.Popen(
         [sys.executable, "-m", "sketch_server", "--port", "0", "--model", str(model_dir)],
-        cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
-        stderr=log, text=True)
+        cwd=REPO,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
     stack.callback(_stop, server)
     try:
         ready = _read_line(server, SERVER_START_TIMEOUT, "the server")
@@ -130,9 +148,21 @@ def _start_server(work: Path, model_dir: Path, stack: contextlib.ExitStack) -> s
 
 def _start_xvfb(stack: contextlib.ExitStack) -> str:
     """An X server on a free display, stopped when `stack` closes; returns the display number."""
-    xvfb = subprocess.Popen([shutil.which("Xvfb") or "Xvfb", "-displayfd", "1", "-screen", "0",
-                             "1280x1024x24", "-nolisten", "tcp"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    xvfb = subprocess.Popen(
+        [
+            shutil.which("Xvfb") or "Xvfb",
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1280x1024x24",
+            "-nolisten",
+            "tcp",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     stack.callback(_stop, xvfb)
     return _read_line(xvfb, 30, "Xvfb")
 
@@ -141,8 +171,13 @@ def _run_krita(env: dict[str, str], log_path: Path) -> int | str:
     """Run `krita --nosplash` until the self-test ends it; its exit code, or why it was killed."""
     with open(log_path, "w") as log:
         try:
-            return subprocess.run([shutil.which("krita") or "krita", "--nosplash"], env=env,
-                                  stdout=log, stderr=subprocess.STDOUT, timeout=KRITA_TIMEOUT,
-                                  check=False).returncode
+            return subprocess.run(
+                [shutil.which("krita") or "krita", "--nosplash"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=KRITA_TIMEOUT,
+                check=False,
+            ).returncode
         except subprocess.TimeoutExpired:
             return f"killed after {KRITA_TIMEOUT:.0f} s"

@@ -29,7 +29,8 @@ def _load_vendored() -> None:
                 f"AI Sketcher cannot load {name} ({type(e).__name__}: {e}) in this Python "
                 f"{python}. Run `python install.py` again from the AI-Sketcher folder, then "
                 "restart Krita; it copies websockets and msgpack into "
-                f"{VENDOR}.") from None
+                f"{VENDOR}."
+            ) from None
 
 
 _load_vendored()

@@ -88,12 +88,16 @@ def active_target() -> Target:
     if layer is None:
         raise CanvasError("Pick a vector layer in the Layers docker first.")
     if layer.name() in (SUGGESTION_LAYER, GUIDE_LAYER):
-        raise CanvasError(f"'{layer.name()}' belongs to AI Sketcher; pick your own vector "
-                          "layer, the one you draw on, and try again.")
+        raise CanvasError(
+            f"'{layer.name()}' belongs to AI Sketcher; pick your own vector "
+            "layer, the one you draw on, and try again."
+        )
     if layer.type() != "vectorlayer":
-        raise CanvasError("Suggestions need a vector layer for now: add one with Layer > New > "
-                          "Add Vector Layer (or pick one), draw a few strokes on it with a "
-                          "vector tool, and suggest again.")
+        raise CanvasError(
+            "Suggestions need a vector layer for now: add one with Layer > New > "
+            "Add Vector Layer (or pick one), draw a few strokes on it with a "
+            "vector tool, and suggest again."
+        )
     return Target(doc, layer, _pen(doc), _size_pt(doc))
 
 
@@ -165,8 +169,9 @@ def add_suggestion_layer(target: Target) -> Any:
     return layer
 
 
-def add_strokes(target: Target, layer: Any, strokes: Sequence[Sequence[Sequence[float]]],
-                hidden: bool = False) -> list[Any]:
+def add_strokes(
+    target: Target, layer: Any, strokes: Sequence[Sequence[Sequence[float]]], hidden: bool = False
+) -> list[Any]:
     """Add strokes as vector paths in one undo step, on top of the layer; returns the shapes."""
     if not strokes:
         return []
@@ -197,16 +202,20 @@ def add_guide_layer(target: Target) -> Any:
     return layer
 
 
-def set_guide_strokes(layer: Any, target: Target,
-                      drawings: Sequence[tuple[Sequence[Sequence[Sequence[float]]], float]]
-                      ) -> None:
+def set_guide_strokes(
+    layer: Any,
+    target: Target,
+    drawings: Sequence[tuple[Sequence[Sequence[Sequence[float]]], float]],
+) -> None:
     """Replace the guide layer's shapes with `drawings`, each (strokes, opacity 0..1)."""
     layer.setLocked(False)
     try:
         for shape in layer.shapes():
             shape.remove()
-        body = "".join(svg.paths_svg(strokes, GUIDE_COLOUR, target.pen.width, opacity=alpha)
-                       for strokes, alpha in drawings)
+        body = "".join(
+            svg.paths_svg(strokes, GUIDE_COLOUR, target.pen.width, opacity=alpha)
+            for strokes, alpha in drawings
+        )
         if body:
             layer.addShapesFromSvg(svg.svg_document(body, *target.size))
     finally:

@@ -61,17 +61,25 @@ class Controller(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self.server_url = (os.environ.get(SERVER_ENV)
-                           or canvas.read_setting("server", client_module.DEFAULT_URL))
+        self.server_url = os.environ.get(SERVER_ENV) or canvas.read_setting(
+            "server", client_module.DEFAULT_URL
+        )
         self.token = os.environ.get(TOKEN_ENV) or canvas.read_setting("token", "") or None
         protocol = client_module.protocol
-        self.temperature = min(max(_float(canvas.read_setting("temperature", ""),
-                                          protocol.DEFAULT_TEMPERATURE),
-                                   protocol.MIN_TEMPERATURE), protocol.MAX_TEMPERATURE)
-        self.strength = min(max(_float(canvas.read_setting("strength", ""),
-                                       protocol.DEFAULT_STRENGTH), 0.0), 1.0)
-        self.alternatives = min(max(int(_float(canvas.read_setting("alternatives", ""),
-                                               DEFAULT_ALTERNATIVES)), 1), protocol.MAX_N)
+        self.temperature = min(
+            max(
+                _float(canvas.read_setting("temperature", ""), protocol.DEFAULT_TEMPERATURE),
+                protocol.MIN_TEMPERATURE,
+            ),
+            protocol.MAX_TEMPERATURE,
+        )
+        self.strength = min(
+            max(_float(canvas.read_setting("strength", ""), protocol.DEFAULT_STRENGTH), 0.0), 1.0
+        )
+        self.alternatives = min(
+            max(int(_float(canvas.read_setting("alternatives", ""), DEFAULT_ALTERNATIVES)), 1),
+            protocol.MAX_N,
+        )
         self.model = canvas.read_setting("model", "") or None
         self.conditions: dict[str, dict[str, str]] = _json(canvas.read_setting("conditions", ""))
         self.message = ""  # the latest thing the artist should know, in plain words
@@ -111,8 +119,11 @@ class Controller(QObject):
         if info is None:
             return {}
         saved = self.conditions.get(info.name, {})
-        return {k: v for k, v in saved.items()
-                if k in info.conditions and (not info.conditions[k] or v in info.conditions[k])}
+        return {
+            k: v
+            for k, v in saved.items()
+            if k in info.conditions and (not info.conditions[k] or v in info.conditions[k])
+        }
 
     @property
     def running(self) -> bool:
@@ -195,8 +206,9 @@ class Controller(QObject):
         except (canvas.CanvasError, svg.SvgError) as e:
             return self._say(str(e))
         if kind == "refine" and not strokes:
-            return self._say("Optimize redraws your strokes, and this layer has none yet; draw "
-                             "a few first.")
+            return self._say(
+                "Optimize redraws your strokes, and this layer has none yet; draw a few first."
+            )
         if self.client.state != "connected":
             return self._say(self.connection_text)
         self.reject(quiet=True)
@@ -204,19 +216,30 @@ class Controller(QObject):
         mode = "refine" if kind == "refine" else "complete" if strokes else "generate"
         try:
             job = self.client.suggest(
-                mode, strokes, self.chosen_conditions(), n=self.alternatives,
-                temperature=self.temperature, model=info.name if info else None,
+                mode,
+                strokes,
+                self.chosen_conditions(),
+                n=self.alternatives,
+                temperature=self.temperature,
+                model=info.name if info else None,
                 bounds=None if strokes else (0.0, 0.0, *target.size),
-                strength=self.strength if mode == "refine" else None)
+                strength=self.strength if mode == "refine" else None,
+            )
         except client_module.protocol.ProtocolError as e:
             return self._say(f"Cannot ask for this suggestion: {e.message}.")
-        session = suggestion_module.Session(kind, [suggestion_module.Job(target.layer.name())],
-                                            self.alternatives)
+        session = suggestion_module.Session(
+            kind, [suggestion_module.Job(target.layer.name())], self.alternatives
+        )
         session.submitted(session.jobs[0], job)
         self.suggestion = Suggestion(session, target)
         self.timer.setInterval(BUSY_TICK_MS)
-        self._say("Redrawing your strokes..." if mode == "refine" else "Drawing..."
-                  if strokes else "Your layer is empty, so the model draws something new...")
+        self._say(
+            "Redrawing your strokes..."
+            if mode == "refine"
+            else "Drawing..."
+            if strokes
+            else "Your layer is empty, so the model draws something new..."
+        )
 
     def stop(self) -> None:
         s = self.suggestion
@@ -234,8 +257,10 @@ class Controller(QObject):
         s.session.flip(step)
         self._show_current(s)
         count = len(s.job.strokes(s.session.current))
-        self._say(f"Alternative {s.session.current + 1} of {s.session.n}: "
-                  f"{suggestion_module.plural(count, 'stroke')}.")
+        self._say(
+            f"Alternative {s.session.current + 1} of {s.session.n}: "
+            f"{suggestion_module.plural(count, 'stroke')}."
+        )
 
     def _show_current(self, s: Suggestion) -> None:
         """Make only the shapes of the alternative on show visible."""
@@ -253,11 +278,13 @@ class Controller(QObject):
         if not strokes:
             return self._say("This alternative has no strokes yet; wait, flip, or reject it.")
         if not canvas.attached(s.target.layer):
-            return self._say("Your layer is gone, so there is nothing to accept onto; "
-                             "reject the suggestion.")
+            return self._say(
+                "Your layer is gone, so there is nothing to accept onto; reject the suggestion."
+            )
         if not canvas.is_active(s.target.document):
-            return self._say(f"Switch back to '{s.target.document.name()}' to accept its "
-                             "suggestion.")
+            return self._say(
+                f"Switch back to '{s.target.document.name()}' to accept its suggestion."
+            )
         for job_id in s.session.open_ids():
             self.client.cancel(job_id)
         # Removing first leaves "Create shape" on top of the undo stack: one Ctrl+Z undoes Accept.
@@ -265,8 +292,10 @@ class Controller(QObject):
         canvas.add_strokes(s.target, s.target.layer, strokes)
         self._end()
         many = len(strokes) != 1
-        self._say(f"Added {len(strokes)} stroke{'s' if many else ''} to "
-                  f"'{s.target.layer.name()}'; Edit > Undo takes {'them' if many else 'it'} back.")
+        self._say(
+            f"Added {len(strokes)} stroke{'s' if many else ''} to "
+            f"'{s.target.layer.name()}'; Edit > Undo takes {'them' if many else 'it'} back."
+        )
 
     def reject(self, quiet: bool = False) -> None:
         """Stop the suggestion and remove its layer; the artist's layer was never touched."""
@@ -318,8 +347,11 @@ class Controller(QObject):
             canvas.keep_artist_layer_active(s.target, s.layer)
             s.refocus -= 1
         changed |= self._guide_tick()
-        if self.guide_refocus > 0 and self.guide_layer is not None \
-                and self.guide_target is not None:
+        if (
+            self.guide_refocus > 0
+            and self.guide_layer is not None
+            and self.guide_target is not None
+        ):
             canvas.keep_artist_layer_active(self.guide_target, self.guide_layer)
             self.guide_refocus -= 1
         if changed:
@@ -327,8 +359,9 @@ class Controller(QObject):
 
     def _apply(self, s: Suggestion) -> bool:
         """Draw what arrived and follow the session's alternative on show; True if it changed."""
-        if not canvas.attached(s.target.layer) or (s.layer is not None
-                                                   and not canvas.attached(s.layer)):
+        if not canvas.attached(s.target.layer) or (
+            s.layer is not None and not canvas.attached(s.layer)
+        ):
             self.reject(quiet=True)
             self.message = "The layer went away, so the suggestion was dropped."
             return True
@@ -339,8 +372,9 @@ class Controller(QObject):
             s.layer = canvas.add_suggestion_layer(s.target)
             s.refocus = 20
         for sample, strokes in new.items():
-            shapes = canvas.add_strokes(s.target, s.layer, strokes,
-                                        hidden=sample != s.session.current)
+            shapes = canvas.add_strokes(
+                s.target, s.layer, strokes, hidden=sample != s.session.current
+            )
             s.shapes.setdefault(sample, []).extend(shapes)
         self._show_current(s)
         if not s.session.running and not s.finished:
@@ -363,8 +397,10 @@ class Controller(QObject):
             return
         if on:
             self.guide.turn_on()
-            self._say("Shadow guide on: real drawings like yours appear faintly under your "
-                      "layer after each stroke.")
+            self._say(
+                "Shadow guide on: real drawings like yours appear faintly under your "
+                "layer after each stroke."
+            )
         else:
             self.guide.turn_off()
             self._remove_guide()
@@ -401,8 +437,11 @@ class Controller(QObject):
             return True
         info = self.model_info()
         try:
-            self.guide.sent(self.client.guide(strokes, self.chosen_conditions(), k=GUIDE_K,
-                                              model=info.name if info else None))
+            self.guide.sent(
+                self.client.guide(
+                    strokes, self.chosen_conditions(), k=GUIDE_K, model=info.name if info else None
+                )
+            )
         except client_module.protocol.ProtocolError as e:
             self.guide.skipped()
             self.message = f"Cannot ask for a guide: {e.message}."
@@ -417,12 +456,16 @@ class Controller(QObject):
 
     def _show_guide(self, drawings: Any) -> None:
         target = self.guide_target
-        if target is None or not canvas.attached(target.layer) \
-                or not canvas.is_active(target.document):
+        if (
+            target is None
+            or not canvas.attached(target.layer)
+            or not canvas.is_active(target.document)
+        ):
             return
         alphas = guide_module.opacities([d.weight for d in drawings])
-        canvas.set_guide_strokes(self._guide_layer(target), target,
-                                 [(d.strokes, a) for d, a in zip(drawings, alphas)])
+        canvas.set_guide_strokes(
+            self._guide_layer(target), target, [(d.strokes, a) for d, a in zip(drawings, alphas)]
+        )
 
 
 def _float(text: str, default: float) -> float:

@@ -32,8 +32,12 @@ MAX_N = client_module.protocol.MAX_N
 TITLE = "AI Sketcher"
 ANY = "(any)"  # a condition left to the model
 SEARCHABLE = 12  # condition lists longer than this get a type-to-search box
-STATE_COLOURS = {"connected": "#3a9d4f", "connecting": "#c9a227", "disconnected": "#c0392b",
-                 "error": "#c0392b"}
+STATE_COLOURS = {
+    "connected": "#3a9d4f",
+    "connecting": "#c9a227",
+    "disconnected": "#c0392b",
+    "error": "#c0392b",
+}
 
 
 class SketcherDocker(DockWidget):
@@ -60,9 +64,12 @@ class SketcherDocker(DockWidget):
         self.conditions_form.setContentsMargins(0, 0, 0, 0)
         form.addRow(self.conditions_form)
         protocol = client_module.protocol
-        self.variety = QSlider(Qt.Horizontal, minimum=round(protocol.MIN_TEMPERATURE * 100),
-                               maximum=round(protocol.MAX_TEMPERATURE * 100),
-                               toolTip="Low keeps close to typical drawings; high is wilder")
+        self.variety = QSlider(
+            Qt.Horizontal,
+            minimum=round(protocol.MIN_TEMPERATURE * 100),
+            maximum=round(protocol.MAX_TEMPERATURE * 100),
+            toolTip="Low keeps close to typical drawings; high is wilder",
+        )
         self.variety.setValue(round(controller.temperature * 100))
         self.variety_label = QLabel()
         self.variety.valueChanged.connect(self._variety_changed)
@@ -70,9 +77,13 @@ class SketcherDocker(DockWidget):
         row.addWidget(self.variety)
         row.addWidget(self.variety_label)
         form.addRow("Variety", row)
-        self.strength = QSlider(Qt.Horizontal, minimum=0, maximum=100,
-                                toolTip="Optimize: 0 keeps the model's own redraw of your strokes, "
-                                        "1 moves it onto the nearest real drawings")
+        self.strength = QSlider(
+            Qt.Horizontal,
+            minimum=0,
+            maximum=100,
+            toolTip="Optimize: 0 keeps the model's own redraw of your strokes, "
+            "1 moves it onto the nearest real drawings",
+        )
         self.strength.setValue(round(controller.strength * 100))
         self.strength_label = QLabel()
         self.strength.valueChanged.connect(self._strength_changed)
@@ -80,8 +91,12 @@ class SketcherDocker(DockWidget):
         row.addWidget(self.strength)
         row.addWidget(self.strength_label)
         form.addRow("Strength", row)
-        self.alternatives = QSpinBox(minimum=1, maximum=MAX_N, value=controller.alternatives,
-                                     toolTip="How many different suggestions to draw at once")
+        self.alternatives = QSpinBox(
+            minimum=1,
+            maximum=MAX_N,
+            value=controller.alternatives,
+            toolTip="How many different suggestions to draw at once",
+        )
         self.alternatives.valueChanged.connect(controller.set_alternatives)
         form.addRow("Alternatives", self.alternatives)
         layout.addLayout(form)
@@ -91,13 +106,19 @@ class SketcherDocker(DockWidget):
         self.suggest.setMinimumHeight(32)
         self.suggest.clicked.connect(controller.suggest_or_stop)
         layout.addWidget(self.suggest)
-        self.refine = QPushButton("Optimize my drawing", clicked=controller.refine_or_stop,
-                                  toolTip="Redraw your strokes as a suggestion; Strength sets how "
-                                          "far towards real drawings")
+        self.refine = QPushButton(
+            "Optimize my drawing",
+            clicked=controller.refine_or_stop,
+            toolTip="Redraw your strokes as a suggestion; Strength sets how "
+            "far towards real drawings",
+        )
         layout.addWidget(self.refine)
-        self.guide = QCheckBox("Shadow guide", toggled=controller.set_guide,
-                               toolTip="After each stroke, show real drawings like yours faintly "
-                                       "on a locked layer under yours")
+        self.guide = QCheckBox(
+            "Shadow guide",
+            toggled=controller.set_guide,
+            toolTip="After each stroke, show real drawings like yours faintly "
+            "on a locked layer under yours",
+        )
         layout.addWidget(self.guide)
 
         flip = QHBoxLayout()
@@ -108,10 +129,16 @@ class SketcherDocker(DockWidget):
             flip.addWidget(w)
         layout.addLayout(flip)
         decide = QHBoxLayout()
-        self.accept = QPushButton("Accept", clicked=controller.accept,
-                                  toolTip="Add the strokes on show to your layer (one undo step)")
-        self.reject = QPushButton("Reject", clicked=lambda: controller.reject(),
-                                  toolTip="Remove the suggestion; your layer stays as it was")
+        self.accept = QPushButton(
+            "Accept",
+            clicked=controller.accept,
+            toolTip="Add the strokes on show to your layer (one undo step)",
+        )
+        self.reject = QPushButton(
+            "Reject",
+            clicked=lambda: controller.reject(),
+            toolTip="Remove the suggestion; your layer stays as it was",
+        )
         decide.addWidget(self.accept)
         decide.addWidget(self.reject)
         layout.addLayout(decide)
@@ -121,10 +148,16 @@ class SketcherDocker(DockWidget):
 
         server = QGroupBox("Server")
         server_form = QFormLayout(server)
-        self.url = QLineEdit(controller.server_url, toolTip="Where `python -m sketch_server` "
-                             "listens; it prints the address when it is ready")
-        self.token = QLineEdit(controller.token or "", echoMode=QLineEdit.Password,
-                               placeholderText="only if the server has --token")
+        self.url = QLineEdit(
+            controller.server_url,
+            toolTip="Where `python -m sketch_server` "
+            "listens; it prints the address when it is ready",
+        )
+        self.token = QLineEdit(
+            controller.token or "",
+            echoMode=QLineEdit.Password,
+            placeholderText="only if the server has --token",
+        )
         for edit in (self.url, self.token):
             edit.editingFinished.connect(self._server_edited)
         server_form.addRow("Address", self.url)
@@ -144,8 +177,9 @@ class SketcherDocker(DockWidget):
     def refresh(self) -> None:
         c = self.controller
         colour = STATE_COLOURS.get(c.state, "#888888")
-        self.connection.setText(f'<span style="color:{colour}">&#9679;</span> '
-                                f"{_escape(c.connection_text)}")
+        self.connection.setText(
+            f'<span style="color:{colour}">&#9679;</span> {_escape(c.connection_text)}'
+        )
         self._fill_models()
         _quietly(self.variety.setValue, round(c.temperature * 100))
         _quietly(self.alternatives.setValue, c.alternatives)
@@ -160,8 +194,10 @@ class SketcherDocker(DockWidget):
         running = c.running
         shortcut = c.shortcuts.get("ai_sketcher_suggest", "")
         self.suggest.setText("Stop" if running else "Suggest strokes")
-        self.suggest.setToolTip(f"Suggest the next strokes for the active vector layer"
-                                f"{f' ({shortcut})' if shortcut else ''}; while drawing, stop")
+        self.suggest.setToolTip(
+            f"Suggest the next strokes for the active vector layer"
+            f"{f' ({shortcut})' if shortcut else ''}; while drawing, stop"
+        )
         self.refine.setText("Stop" if running else "Optimize my drawing")
         shown, total = c.showing
         self.which.setText(f"{shown} / {total}" if total else "")
@@ -210,7 +246,9 @@ class SketcherDocker(DockWidget):
             box.setCurrentText(chosen.get(key, ANY))
             box.currentTextChanged.connect(
                 lambda text, key=key, allowed=tuple(allowed): self._condition_changed(
-                    key, text, allowed))
+                    key, text, allowed
+                )
+            )
             self._condition_boxes[key] = box
             self.conditions_form.addRow(key.capitalize(), box)
 

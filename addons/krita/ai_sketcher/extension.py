@@ -27,8 +27,11 @@ ACTIONS: tuple[tuple[str, str, Any], ...] = (
     ("ai_sketcher_accept", "AI Sketcher: Accept Suggestion", Controller.accept),
     ("ai_sketcher_reject", "AI Sketcher: Reject Suggestion", lambda c: c.reject()),
     ("ai_sketcher_refine", "AI Sketcher: Optimize My Drawing", Controller.refine_or_stop),
-    ("ai_sketcher_guide", "AI Sketcher: Shadow Guide On/Off",
-     lambda c: c.set_guide(not c.guide.enabled)),
+    (
+        "ai_sketcher_guide",
+        "AI Sketcher: Shadow Guide On/Off",
+        lambda c: c.set_guide(not c.guide.enabled),
+    ),
 )
 
 _kept: list[Any] = []  # Python owns these; Krita only borrows them
@@ -47,15 +50,17 @@ class SketcherExtension(canvas.Extension):
         if report:
             from . import selftest
 
-            canvas.on_window_created(lambda: QTimer.singleShot(
-                1500, lambda: selftest.run(self.controller, report)))
+            canvas.on_window_created(
+                lambda: QTimer.singleShot(1500, lambda: selftest.run(self.controller, report))
+            )
 
     def createActions(self, window: Any) -> None:  # Krita's name
         for action_id, text, handler in ACTIONS:
             action = window.createAction(action_id, text, MENU)
             action.triggered.connect(lambda _=False, h=handler: h(self.controller))
             self.controller.shortcuts[action_id] = action.shortcut().toString(
-                QKeySequence.NativeText)
+                QKeySequence.NativeText
+            )
         self.controller.changed.emit()
 
 

@@ -91,9 +91,14 @@ def vector_shapes(layer: Any) -> list[dict[str, Any]]:
 
 
 def layers(doc: Any) -> list[dict[str, Any]]:
-    return [{"name": n.name(), "type": n.type(),
-             "shapes": len(n.shapes()) if n.type() == "vectorlayer" else None}
-            for n in doc.rootNode().childNodes()]
+    return [
+        {
+            "name": n.name(),
+            "type": n.type(),
+            "shapes": len(n.shapes()) if n.type() == "vectorlayer" else None,
+        }
+        for n in doc.rootNode().childNodes()
+    ]
 
 
 def undo_history() -> list[str]:
@@ -166,8 +171,10 @@ def _session(c: Controller, r: dict[str, Any]) -> Iterator[Wait]:
     yield until(lambda: c.state == "connected", CONNECT_TIMEOUT)
     r["connected"] = c.state == "connected"
     r["connection_text"] = c.connection_text
-    r["models"] = [{"name": m.name, "conditions": {k: len(v) for k, v in m.conditions.items()}}
-                   for m in c.models]
+    r["models"] = [
+        {"name": m.name, "conditions": {k: len(v) for k, v in m.conditions.items()}}
+        for m in c.models
+    ]
     info = c.model_info()
     if info is not None and "cat" in info.conditions.get("category", ()):
         c.set_condition("category", "cat")
@@ -195,7 +202,8 @@ def _session(c: Controller, r: dict[str, Any]) -> Iterator[Wait]:
         "showing": list(c.showing),
         "message": c.message,
         "visible": [sh["visible"] for sh in vector_shapes(suggestion_layer)]
-        if suggestion_layer else [],
+        if suggestion_layer
+        else [],
     }
     shot = os.environ.get(SCREENSHOT_ENV)
     if shot:
@@ -219,23 +227,31 @@ def _session(c: Controller, r: dict[str, Any]) -> Iterator[Wait]:
     }
     app.action("edit_undo").trigger()
     yield pause(0.5)
-    r["after_undo"] = {"layers": layers(doc),
-                       "artist_svg_is_original": sketch.toSvg() == original_svg}
+    r["after_undo"] = {
+        "layers": layers(doc),
+        "artist_svg_is_original": sketch.toSvg() == original_svg,
+    }
 
     r["second_attempts"] = yield from suggest(c, 1)
     r["second_suggestion_layers"] = layers(doc)
     app.action("ai_sketcher_reject").trigger()
     yield pause(0.5)
-    r["after_reject"] = {"message": c.message, "layers": layers(doc),
-                         "artist_svg_is_original": sketch.toSvg() == original_svg}
+    r["after_reject"] = {
+        "message": c.message,
+        "layers": layers(doc),
+        "artist_svg_is_original": sketch.toSvg() == original_svg,
+    }
 
     background = next(n for n in doc.rootNode().childNodes() if n.type() == "paintlayer")
     doc.setActiveNode(background)
     yield until(is_active(doc, background), 5.0)
     app.action("ai_sketcher_suggest").trigger()
     yield pause(0.2)
-    r["paint_layer"] = {"active_layer": doc.activeNode().name(), "message": c.message,
-                        "layers": layers(doc)}
+    r["paint_layer"] = {
+        "active_layer": doc.activeNode().name(),
+        "message": c.message,
+        "layers": layers(doc),
+    }
 
     doc.setActiveNode(sketch)
     yield until(is_active(doc, sketch), 5.0)
@@ -252,9 +268,11 @@ def refine(c: Controller, r: dict[str, Any], sketch: Any, original_svg: str) -> 
         canvas.app().action("ai_sketcher_refine").trigger()
         yield until(lambda: c.suggestion is not None and not c.running, SUGGEST_TIMEOUT)
         s = c.suggestion
-        out[str(strength)] = {"kind": s.session.kind if s else None,
-                              "strokes": s.session.shown_strokes() if s else [],
-                              "message": c.message}
+        out[str(strength)] = {
+            "kind": s.session.kind if s else None,
+            "strokes": s.session.shown_strokes() if s else [],
+            "message": c.message,
+        }
         c.reject(quiet=True)
         yield pause(0.3)
     r["refine"] = out
@@ -264,11 +282,14 @@ def refine(c: Controller, r: dict[str, Any], sketch: Any, original_svg: str) -> 
 def guide_state(doc: Any, sketch: Any) -> dict[str, Any]:
     names = [n.name() for n in doc.rootNode().childNodes()]
     layer = next((n for n in doc.rootNode().childNodes() if n.name() == canvas.GUIDE_LAYER), None)
-    return {"layers": names, "active_layer": doc.activeNode().name(),
-            "shapes": vector_shapes(layer) if layer is not None else [],
-            "opacity": layer.opacity() if layer is not None else None,
-            "locked": layer.locked() if layer is not None else None,
-            "artist_svg": sketch.toSvg()}
+    return {
+        "layers": names,
+        "active_layer": doc.activeNode().name(),
+        "shapes": vector_shapes(layer) if layer is not None else [],
+        "opacity": layer.opacity() if layer is not None else None,
+        "locked": layer.locked() if layer is not None else None,
+        "artist_svg": sketch.toSvg(),
+    }
 
 
 def guide(c: Controller, r: dict[str, Any], doc: Any, sketch: Any) -> Iterator[Wait]:
@@ -277,17 +298,24 @@ def guide(c: Controller, r: dict[str, Any], doc: Any, sketch: Any) -> Iterator[W
     app = canvas.app()
     app.action("ai_sketcher_guide").trigger()
     r["guide_on"] = c.guide.enabled
-    strokes = ('<path d="M 250 320 C 290 350 350 350 390 320" fill="none" stroke="#202020" '
-               'stroke-width="3"/>',
-               '<path d="M 300 120 L 280 80 L 320 110" fill="none" stroke="#202020" '
-               'stroke-width="3"/>')
+    strokes = (
+        '<path d="M 250 320 C 290 350 350 350 390 320" fill="none" stroke="#202020" '
+        'stroke-width="3"/>',
+        '<path d="M 300 120 L 280 80 L 320 110" fill="none" stroke="#202020" stroke-width="3"/>',
+    )
     steps = []
     for stroke in strokes:
         sketch.addShapesFromSvg(svg.svg_document(stroke, 640, 400))  # the artist's stroke
         yield pause(0.2)
         drawn = sketch.toSvg()
-        yield until(lambda drawn=drawn: c.guide.shown is not None and c.guide.shown[1] == drawn
-                    and c.guide.in_flight is None, 20.0)
+        yield until(
+            lambda drawn=drawn: (
+                c.guide.shown is not None
+                and c.guide.shown[1] == drawn
+                and c.guide.in_flight is None
+            ),
+            20.0,
+        )
         yield pause(0.5)
         step = guide_state(doc, sketch)
         step["guided_this_drawing"] = c.guide.shown is not None and c.guide.shown[1] == drawn

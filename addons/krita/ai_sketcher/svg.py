@@ -22,8 +22,23 @@ IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 DEFAULT_TOLERANCE = 0.25  # user units; a quarter point is below what a screen shows at 100 %
 MAX_SEGMENTS = 256  # per curve, whatever the tolerance
 SVG_NS = "http://www.w3.org/2000/svg"
-SKIPPED = {"defs", "clipPath", "mask", "marker", "pattern", "symbol", "linearGradient",
-           "radialGradient", "filter", "metadata", "title", "desc", "style", "text", "use"}
+SKIPPED = {
+    "defs",
+    "clipPath",
+    "mask",
+    "marker",
+    "pattern",
+    "symbol",
+    "linearGradient",
+    "radialGradient",
+    "filter",
+    "metadata",
+    "title",
+    "desc",
+    "style",
+    "text",
+    "use",
+}
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _SEPARATORS = " \t\r\n,"
@@ -41,8 +56,14 @@ def multiply(m: Matrix, n: Matrix) -> Matrix:
     """The transform that applies `n` first, then `m` (SVG's `transform="m n"`)."""
     a, b, c, d, e, f = m
     p, q, r, s, t, u = n
-    return (a * p + c * q, b * p + d * q, a * r + c * s, b * r + d * s,
-            a * t + c * u + e, b * t + d * u + f)
+    return (
+        a * p + c * q,
+        b * p + d * q,
+        a * r + c * s,
+        b * r + d * s,
+        a * t + c * u + e,
+        b * t + d * u + f,
+    )
 
 
 def apply(m: Matrix, x: float, y: float) -> Point:
@@ -82,8 +103,10 @@ def _transform(name: str, v: list[float], text: str) -> Matrix:
             return (1.0, math.tan(math.radians(v[0])), 0.0, 1.0, 0.0, 0.0)
     except IndexError:
         pass
-    raise SvgError(f"transform {text!r} has {name}({', '.join(f'{x:g}' for x in v)}), "
-                   "which is not a valid SVG transform")
+    raise SvgError(
+        f"transform {text!r} has {name}({', '.join(f'{x:g}' for x in v)}), "
+        "which is not a valid SVG transform"
+    )
 
 
 def _scale(m: Matrix) -> float:
@@ -133,16 +156,20 @@ class _Scanner:
         raise SvgError(f"path data {self._where()} should have an arc flag (0 or 1)")
 
     def _where(self) -> str:
-        shown = self.d[self.i:self.i + 12]
+        shown = self.d[self.i : self.i + 12]
         return f"at character {self.i} ({shown!r})" if shown else "ends where it"
 
 
 def _wang(points: Sequence[Point], tolerance: float) -> int:
     """Segments a Bezier needs to stay within `tolerance` of the curve (Wang's formula)."""
     degree = len(points) - 1
-    worst = max(math.hypot(points[i][0] - 2 * points[i + 1][0] + points[i + 2][0],
-                           points[i][1] - 2 * points[i + 1][1] + points[i + 2][1])
-                for i in range(degree - 1))
+    worst = max(
+        math.hypot(
+            points[i][0] - 2 * points[i + 1][0] + points[i + 2][0],
+            points[i][1] - 2 * points[i + 1][1] + points[i + 2][1],
+        )
+        for i in range(degree - 1)
+    )
     n = math.ceil(math.sqrt(degree * (degree - 1) / 8 * worst / tolerance)) if worst else 1
     return max(1, min(MAX_SEGMENTS, n))
 
@@ -159,13 +186,22 @@ def _bezier(points: Sequence[Point], tolerance: float) -> list[Point]:
             w = (u * u, 2 * u * t, t * t)
         else:
             w = (u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t)
-        out.append((sum(wi * p[0] for wi, p in zip(w, points)),
-                    sum(wi * p[1] for wi, p in zip(w, points))))
+        out.append(
+            (sum(wi * p[0] for wi, p in zip(w, points)), sum(wi * p[1] for wi, p in zip(w, points)))
+        )
     return out
 
 
-def _arc(p0: Point, rx: float, ry: float, angle: float, large: bool, sweep: bool, p1: Point,
-         tolerance: float) -> list[Point]:
+def _arc(
+    p0: Point,
+    rx: float,
+    ry: float,
+    angle: float,
+    large: bool,
+    sweep: bool,
+    p1: Point,
+    tolerance: float,
+) -> list[Point]:
     """Points along an SVG elliptical arc after p0, ending on p1 (SVG 1.1 appendix F.6)."""
     rx, ry = abs(rx), abs(ry)
     if rx == 0 or ry == 0 or p0 == p1:
@@ -262,8 +298,11 @@ def path_to_polylines(d: str, tolerance: float = DEFAULT_TOLERANCE) -> list[Stro
             if kind == "C":
                 c1 = (ox + scan.number(), oy + scan.number())
             else:  # reflect the previous cubic's second control point
-                c1 = ((2 * x - last_control[0], 2 * y - last_control[1])
-                      if last_control and last_cmd in "CcSs" else (x, y))
+                c1 = (
+                    (2 * x - last_control[0], 2 * y - last_control[1])
+                    if last_control and last_cmd in "CcSs"
+                    else (x, y)
+                )
             c2 = (ox + scan.number(), oy + scan.number())
             end = (ox + scan.number(), oy + scan.number())
             current.extend(_bezier(((x, y), c1, c2, end), tolerance))
@@ -272,8 +311,11 @@ def path_to_polylines(d: str, tolerance: float = DEFAULT_TOLERANCE) -> list[Stro
             if kind == "Q":
                 c = (ox + scan.number(), oy + scan.number())
             else:
-                c = ((2 * x - last_control[0], 2 * y - last_control[1])
-                     if last_control and last_cmd in "QqTt" else (x, y))
+                c = (
+                    (2 * x - last_control[0], 2 * y - last_control[1])
+                    if last_control and last_cmd in "QqTt"
+                    else (x, y)
+                )
             end = (ox + scan.number(), oy + scan.number())
             current.extend(_bezier(((x, y), c, end), tolerance))
             control, (x, y) = c, end
@@ -311,8 +353,10 @@ def _hidden(el: ET.Element) -> bool:
 
 def _ellipse(cx: float, cy: float, rx: float, ry: float, tolerance: float) -> Stroke:
     n = max(8, _arc_segments(max(rx, ry), 2 * math.pi, tolerance))
-    pts = [(cx + rx * math.cos(2 * math.pi * i / n), cy + ry * math.sin(2 * math.pi * i / n))
-           for i in range(n)]
+    pts = [
+        (cx + rx * math.cos(2 * math.pi * i / n), cy + ry * math.sin(2 * math.pi * i / n))
+        for i in range(n)
+    ]
     return pts + [pts[0]]
 
 
@@ -394,12 +438,19 @@ def path_data(stroke: Sequence[Sequence[float]]) -> str:
     return "M" + pts[0] + ("L" + "L".join(pts[1:]) if len(pts) > 1 else "")
 
 
-def paths_svg(strokes: Iterable[Sequence[Sequence[float]]], colour: str = "#000000",
-              width: float = 2.0, hidden: bool = False, opacity: float | None = None) -> str:
+def paths_svg(
+    strokes: Iterable[Sequence[Sequence[float]]],
+    colour: str = "#000000",
+    width: float = 2.0,
+    hidden: bool = False,
+    opacity: float | None = None,
+) -> str:
     """One `<path>` element per stroke, stroked in `colour` at `width` user units, unfilled
     (and at `opacity`, 0..1, when given: the guide's fainter drawings)."""
-    style = (f'fill="none" stroke="{colour}" stroke-width="{_num(width)}" '
-             'stroke-linecap="round" stroke-linejoin="round"')
+    style = (
+        f'fill="none" stroke="{colour}" stroke-width="{_num(width)}" '
+        'stroke-linecap="round" stroke-linejoin="round"'
+    )
     if opacity is not None:
         style += f' stroke-opacity="{_num(min(max(opacity, 0.0), 1.0))}"'
     if hidden:
@@ -409,5 +460,7 @@ def paths_svg(strokes: Iterable[Sequence[Sequence[float]]], colour: str = "#0000
 
 def svg_document(body: str, width: float, height: float) -> str:
     """A complete SVG whose user unit is one point, as addShapesFromSvg wants it."""
-    return (f'<svg xmlns="{SVG_NS}" width="{_num(width)}pt" height="{_num(height)}pt" '
-            f'viewBox="0 0 {_num(width)} {_num(height)}">{body}</svg>')
+    return (
+        f'<svg xmlns="{SVG_NS}" width="{_num(width)}pt" height="{_num(height)}pt" '
+        f'viewBox="0 0 {_num(width)} {_num(height)}">{body}</svg>'
+    )
