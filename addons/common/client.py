@@ -346,7 +346,7 @@ class SuggestClient:
             raise _RefusedError(
                 "error",
                 f"the server at {url} needs a token: enter the one it was "
-                "started with in the add-on's settings, or set "
+                "started with (--token) in the add-on's settings, or set "
                 "AI_SKETCHER_TOKEN where the host app starts",
             )
         if isinstance(reply, protocol.Error) and reply.code == "unsupported_protocol":
