@@ -381,6 +381,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--seed", type=int, default=0, help="random seed; the same seed draws the same sketches"
     )
+    ap.add_argument(
+        "--no-library",
+        action="store_true",
+        help="the network alone, even when the checkpoint folder has a library of drawings",
+    )
     args = ap.parse_args(argv)
     pairs = [c.partition("=") for c in args.condition]
     bad = [
@@ -400,8 +405,13 @@ def main(argv: list[str] | None = None) -> None:
         ckpt.vocab.encode(conditions)
     except ValueError as e:
         raise ConditionError(f"{args.checkpoint}: {e}") from None
+    from .library import open_library
+
+    library = None if args.no_library else open_library(args.checkpoint, ckpt)
     sketches = sample(
-        ckpt, Request(conditions=conditions, n=args.n, temperature=args.temperature, seed=args.seed)
+        ckpt,
+        Request(conditions=conditions, n=args.n, temperature=args.temperature, seed=args.seed),
+        library,
     )
     label = ", ".join(f"{k}={v}" for k, v in conditions.items()) or "unconditional"
     write_grid(args.out, sketches, [label] * len(sketches))
