@@ -70,6 +70,59 @@ def sketch_l_r(ckpt: Checkpoint, batch: Batch, n_max: int) -> list[float]:
     ).tolist()
 
 
+PRIOR_DRAWS = 4  # z_s draws per sketch for the generate-path l_r
+
+
+@torch.no_grad()
+def l_r_paths(ckpt: Checkpoint, data: PreparedData, split: str = "test") -> dict[str, float]:
+    """Mean l_r of a split by what the decoder is given, so a side channel cannot flatter it:
+
+    posterior: the encoders' means, as reported in training (z_s, z_r, ad, c);
+    no sketch channel: the same with z_r and ad zeroed (only z_s and c carry the drawing);
+    generate path: z_s drawn from the prior, z_r = ad = 0, the drawing's own conditions, which
+    is what `generate` gives the decoder (PRIOR_DRAWS draws per sketch, seeded).
+    """
+    model, cfg = ckpt.model, ckpt.config
+    batcher = Batcher(
+        data,
+        split,
+        100,
+        max_len=cfg.max_seq_len,
+        raster_size=cfg.raster_size if cfg.needs_raster else 0,
+        scale=ckpt.scale_factor,
+        vocab=ckpt.vocab,
+    )
+    sums = {"posterior": 0.0, "no sketch channel": 0.0, "generate path": 0.0}
+    count = 0
+    g = torch.Generator(device="cpu").manual_seed(0)
+    sketch = slice(cfg.z_size, model.z_dim - model.cond_dim)  # z_r and ad
+    for batch in batcher.iterate_once():
+        inp = to_inputs(batch, ckpt.device)
+        z = model.encode(inp, sample=False).z
+        blind = z.clone()
+        blind[:, sketch] = 0.0
+        n = len(batch.lengths)
+        prior = 0.0
+        for _ in range(PRIOR_DRAWS):
+            noise = torch.randn(n, cfg.z_size + cfg.influence_size, generator=g).to(z.device)
+            prior += _mean_l_r(ckpt, inp, model.prior_z(inp.conditions, noise)) / PRIOR_DRAWS
+        sums["posterior"] += _mean_l_r(ckpt, inp, z) * n
+        sums["no sketch channel"] += _mean_l_r(ckpt, inp, blind) * n
+        sums["generate path"] += prior * n
+        count += n
+    return {k: v / max(count, 1) for k, v in sums.items()}
+
+
+def _mean_l_r(ckpt: Checkpoint, inp: Any, z: torch.Tensor) -> float:
+    model = ckpt.model
+    params, _ = model.decoder.run(inp.strokes[:, :-1], z, model.decoder.initial_state(z))
+    return float(
+        reconstruction_loss(
+            params, inp.strokes[:, 1:], inp.lengths, ckpt.config.max_seq_len, mask_pen=True
+        )
+    )
+
+
 @torch.no_grad()
 def per_category_l_r(
     ckpt: Checkpoint, data: PreparedData, split: str = "test"
@@ -266,6 +319,8 @@ def evaluate(
         for split in ("valid", "test")
         if len(data.indices(split))
     }
+    if len(data.indices("test")):
+        report["test_l_r_paths"] = l_r_paths(ckpt, data, "test")
     if "category" in data.attributes:
         report["test_l_r_per_category"] = per_category_l_r(ckpt, data, "test")
     if classifier and ckpt.config.use_condition and categories:
@@ -282,6 +337,10 @@ def print_report(report: dict[str, Any], categories: list[str]) -> None:
     print("| split | l_r | l_kl | l_z | l_a |\n|---|---|---|---|---|")
     for split, t in report["splits"].items():
         print(f"| {split} | {t['l_r']:.4f} | {t['l_kl']:.4f} | {t['l_z']:.4f} | {t['l_a']:.4f} |")
+    if "test_l_r_paths" in report:
+        paths = report["test_l_r_paths"]
+        print("\n| test l_r given | " + " | ".join(paths) + " |\n|---|" + "---|" * len(paths))
+        print("| the decoder | " + " | ".join(f"{v:.4f}" for v in paths.values()) + " |")
     per_cat = report.get("test_l_r_per_category", {})
     rec = report.get("recognisability", {}).get("per_category", {})
     shown = [c for c in categories if c in per_cat or c in rec]

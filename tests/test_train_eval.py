@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,3 +147,19 @@ def test_classifier_and_evaluate_print_their_tables(prepared, tmp_path, capsys):
     assert 0 <= report["attributes"]["category"]["recognised"] <= 1
     assert 0 <= report["attributes"]["category"]["refined"] <= 1  # refined test sketches
     assert "category: " in printed
+    paths = report["test_l_r_paths"]
+    assert list(paths) == ["posterior", "no sketch channel", "generate path"]
+    assert paths["posterior"] == pytest.approx(report["splits"]["test"]["l_r"], abs=1e-4)
+    assert "| test l_r given |" in printed
+
+
+def test_l_r_paths_show_what_the_sketch_channel_carries(checkpoint) -> None:
+    """On the shipped model, hiding z_r and ad, or drawing z_s from the prior, costs l_r."""
+    from model.data import PreparedData
+    from model.evaluate import l_r_paths
+
+    out = Path(tempfile.mkdtemp()) / "cats.npz"
+    shared = Path(__file__).resolve().parents[2] / "shared/data/quickdraw/simplified_first25"
+    prepare_main(["--out", str(out), "--split", "0,0,1", str(shared / "cat.ndjson")])
+    paths = l_r_paths(checkpoint, PreparedData.load(out), "test")
+    assert paths["posterior"] < paths["no sketch channel"] < paths["generate path"] + 0.05
