@@ -335,3 +335,46 @@ def test_prefix_batches_show_the_encoders_whole_first_strokes(data: PreparedData
             assert k == len(s3)
     plain = next(Batcher(data, "train", 8, raster_size=0, seed=2))
     assert torch.equal(plain.enc_lengths, plain.lengths)
+
+
+def _magenta_augment_strokes(strokes: list[list[int]], u: np.ndarray, prob: float) -> np.ndarray:
+    """magenta/models/sketch_rnn/utils.py augment_strokes, restated line for line, with its
+    np.random.rand() calls replaced by u (one per row, in order)."""
+    result, prev_stroke, count, stroke = [], [0, 0, 1], 0, [0, 0, 1]
+    for i in range(len(strokes)):
+        candidate = [strokes[i][0], strokes[i][1], strokes[i][2]]
+        if candidate[2] == 1 or prev_stroke[2] == 1:
+            count = 0
+        else:
+            count += 1
+        if candidate[2] == 0 and prev_stroke[2] == 0 and count > 2 and u[i] < prob:
+            stroke[0] += candidate[0]
+            stroke[1] += candidate[1]
+        else:
+            stroke = candidate
+            prev_stroke = stroke
+            result.append(stroke)
+    return np.array(result)
+
+
+class _Uniforms:
+    def __init__(self, u: np.ndarray) -> None:
+        self.u = u
+
+    def random(self, n: int) -> np.ndarray:
+        assert n == len(self.u)
+        return self.u
+
+
+def test_drop_points_is_magentas_augment_strokes() -> None:
+    """On the same random numbers, drop_points keeps and merges exactly the rows magenta does."""
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        n = int(rng.integers(2, 60))
+        s3 = np.zeros((n, 3), dtype=np.int16)
+        s3[:, :2] = rng.integers(-20, 20, (n, 2))
+        s3[:, 2] = rng.random(n) < 0.2
+        s3[-1, 2] = rng.random() < 0.7
+        u, prob = rng.random(n), float(rng.choice([0.1, 0.5, 0.9]))
+        want = _magenta_augment_strokes(s3.tolist(), u, prob)
+        np.testing.assert_array_equal(drop_points(s3, _Uniforms(u), prob), want)
