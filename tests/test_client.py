@@ -181,14 +181,14 @@ def test_requests_are_checked_before_they_are_queued(make_client):
         c.suggest("complete", [])
 
 
-def test_cancel_ends_the_job_with_a_cancelled_done(start_server, make_client):
+def test_cancel_ends_the_job_with_a_cancelled_done(start_server, make_client, hold):
     """cancel() stops a long request; it still ends with one done, marked cancelled."""
     c = make_client(start_server().url)
     drain(c, state_is("connected"))
-    job = c.suggest(
-        "generate", [], n=8, max_points=1000, temperature=1.0, seed=1, use_library=False
-    )  # long enough to cancel
+    job = c.suggest("generate", [], n=8, max_points=1000, seed=1, use_library=False)
+    assert hold.stepping.wait(TIMEOUT)  # the job is in the batch, its step held
     c.cancel(job)
+    threading.Timer(0.5, hold.release).start()  # let the cancel arrive first
     seen = drain(c, ends(job))
     assert isinstance(seen[-1], protocol.Done) and seen[-1].cancelled
     assert sum(isinstance(m, (protocol.Done, protocol.Error)) for m in seen) == 1
@@ -197,15 +197,14 @@ def test_cancel_ends_the_job_with_a_cancelled_done(start_server, make_client):
     assert isinstance(drain(c, ends(job2))[-1], protocol.Done)
 
 
-def test_reconnects_after_the_server_restarts(start_server, make_client):
+def test_reconnects_after_the_server_restarts(start_server, make_client, hold):
     """When the server stops, the open job ends with its error saying so; it reconnects later."""
     first = start_server()
     c = make_client(first.url)
     drain(c, state_is("connected"))
-    job = c.suggest(
-        "generate", [], n=8, max_points=1000, temperature=1.0, seed=5, use_library=False
-    )  # the network draws for long enough to be cut off
-    drain(c, lambda m: isinstance(m, protocol.StrokeChunk))  # the job is being drawn
+    job = c.suggest("generate", [], n=8, max_points=1000, seed=5, use_library=False)
+    assert hold.stepping.wait(TIMEOUT)  # the job is in the batch, its step held
+    threading.Timer(1.0, hold.release).start()  # the engine stops only after its step ends
     first.stop()
     seen = drain(c, ends(job))
     assert isinstance(seen[-1], protocol.Error) and "shutting down" in seen[-1].message

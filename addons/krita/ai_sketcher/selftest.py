@@ -160,7 +160,7 @@ def _session(c: Controller, r: dict[str, Any]) -> Iterator[Wait]:
     sketch.addShapesFromSvg(svg.svg_document(INPUT_SVG, 640, 400))
     yield pause(0.3)
     doc.setActiveNode(sketch)
-    yield until(is_active(doc, sketch), 5.0)
+    yield until(is_active(doc, sketch), 30.0)
     r["sketch_active"] = is_active(doc, sketch)()
     app.action("zoom_to_100pct").trigger()
     r["pen"] = [canvas.active_target().pen.colour, window.activeView().brushSize()]
@@ -244,7 +244,7 @@ def _session(c: Controller, r: dict[str, Any]) -> Iterator[Wait]:
 
     background = next(n for n in doc.rootNode().childNodes() if n.type() == "paintlayer")
     doc.setActiveNode(background)
-    yield until(is_active(doc, background), 5.0)
+    yield until(is_active(doc, background), 30.0)
     app.action("ai_sketcher_suggest").trigger()
     yield pause(0.2)
     r["paint_layer"] = {
@@ -254,7 +254,7 @@ def _session(c: Controller, r: dict[str, Any]) -> Iterator[Wait]:
     }
 
     doc.setActiveNode(sketch)
-    yield until(is_active(doc, sketch), 5.0)
+    yield until(is_active(doc, sketch), 30.0)
     yield from refine(c, r, sketch, original_svg)
     yield from guide(c, r, doc, sketch)
 
@@ -263,8 +263,13 @@ def refine(c: Controller, r: dict[str, Any], sketch: Any, original_svg: str) -> 
     """Optimize my drawing at Strength 0 and 1: both redraw the strokes, differently."""
     c.set_alternatives(1)
     out = {}
+    doc = canvas.app().activeDocument()
     for strength in (0.0, 1.0):
         c.set_strength(strength)
+        # Krita activates a new layer in its own time; on a busy machine the suggestion layer
+        # of the step before can still take focus, so make sure the artist's layer has it.
+        doc.setActiveNode(sketch)
+        yield until(is_active(doc, sketch), 30.0)
         canvas.app().action("ai_sketcher_refine").trigger()
         yield until(lambda: c.suggestion is not None and not c.running, SUGGEST_TIMEOUT)
         s = c.suggestion
@@ -296,6 +301,8 @@ def guide(c: Controller, r: dict[str, Any], doc: Any, sketch: Any) -> Iterator[W
     """Shadow guide on; a stroke, then a second: the guide layer below follows; then save the
     document with the guide on and turn it off."""
     app = canvas.app()
+    doc.setActiveNode(sketch)  # the guide follows the active layer: make it the artist's
+    yield until(is_active(doc, sketch), 30.0)
     app.action("ai_sketcher_guide").trigger()
     r["guide_on"] = c.guide.enabled
     strokes = (
@@ -314,7 +321,7 @@ def guide(c: Controller, r: dict[str, Any], doc: Any, sketch: Any) -> Iterator[W
                 and c.guide.shown[1] == drawn
                 and c.guide.in_flight is None
             ),
-            20.0,
+            60.0,
         )
         yield pause(0.5)
         step = guide_state(doc, sketch)
