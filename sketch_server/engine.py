@@ -310,37 +310,3 @@ class Engine:
             cancelled,
             job.sources or ["model"] * job.request.n,
         )
-
-
-def modes(ckpt: Checkpoint) -> tuple[str, ...]:
-    """The protocol modes a model can run: generating from nothing needs a variational prior."""
-    return ("complete", "generate", "refine") if ckpt.config.variational else ("complete", "refine")
-
-
-def describe(
-    models: Mapping[str, Checkpoint], libraries: Mapping[str, SketchLibrary] | None = None
-) -> list[dict[str, Any]]:
-    """Name, description, conditions, modes and library of each model, as the welcome lists them."""
-    libraries = libraries or {}
-    return [
-        {
-            "name": name,
-            "description": str(ckpt.meta.get("description") or f"{ckpt.config.preset} model"),
-            "conditions": {a: list(ckpt.vocab.values[a]) for a in ckpt.vocab.attributes}
-            if ckpt.config.use_condition
-            else {},
-            "modes": list(modes(ckpt)),
-            **(
-                {
-                    "library": {
-                        "size": len(lib),
-                        "licence": lib.library.licence,
-                        "source": lib.library.source,
-                    }
-                }
-                if (lib := libraries.get(name)) is not None
-                else {}
-            ),
-        }
-        for name, ckpt in models.items()
-    ]

@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -15,7 +16,6 @@ from model.device import resolve_device as _resolve
 from model.library import LibraryError, SketchLibrary, open_library
 
 from .config import ConfigError
-from .engine import describe
 from .protocol import ModelInfo
 
 log = logging.getLogger("sketch_server")
@@ -85,3 +85,37 @@ def model_infos(
 ) -> dict[str, ModelInfo]:
     """What the welcome says about each model, by name, in the order given."""
     return {d["name"]: ModelInfo(**d) for d in describe(models, libraries)}
+
+
+def modes(ckpt: Checkpoint) -> tuple[str, ...]:
+    """The protocol modes a model can run: generating from nothing needs a variational prior."""
+    return ("complete", "generate", "refine") if ckpt.config.variational else ("complete", "refine")
+
+
+def describe(
+    models: Mapping[str, Checkpoint], libraries: Mapping[str, SketchLibrary] | None = None
+) -> list[dict[str, Any]]:
+    """Name, description, conditions, modes and library of each model, as the welcome lists them."""
+    libraries = libraries or {}
+    return [
+        {
+            "name": name,
+            "description": str(ckpt.meta.get("description") or f"{ckpt.config.preset} model"),
+            "conditions": {a: list(ckpt.vocab.values[a]) for a in ckpt.vocab.attributes}
+            if ckpt.config.use_condition
+            else {},
+            "modes": list(modes(ckpt)),
+            **(
+                {
+                    "library": {
+                        "size": len(lib),
+                        "licence": lib.library.licence,
+                        "source": lib.library.source,
+                    }
+                }
+                if (lib := libraries.get(name)) is not None
+                else {}
+            ),
+        }
+        for name, ckpt in models.items()
+    ]

@@ -21,8 +21,8 @@ from sketch_server.engine import (
     FailedOut,
     Job,
     StrokeOut,
-    describe,
 )
+from sketch_server.models import describe
 
 from .conftest import FACE, TIMEOUT
 
