@@ -4,7 +4,10 @@ python -m model.reference --pretrained bird.gen.json ... --data PREPARED --check
 
 Loads each unconditional decoder (int16 weights scaled by 10 / 32767, TensorFlow's LSTM gate
 order i, j, f, o with forget bias 1) and prints its l_r beside the checkpoint's on the same
-drawings of that category, both normalised by N_max = 250. Reference only: never shipped.
+drawings of that category, both normalised by N_max = 250 and both in the same units: each model
+scores offsets divided by its own scale factor, so the offset densities are brought back to the
+256 box (a density in units of 1/s is s^2 times one in box units, per point). Reference only:
+never shipped.
 """
 
 from __future__ import annotations
@@ -26,6 +29,12 @@ from .losses import reconstruction_loss
 from .mixture import MixtureParams
 
 N_MAX = 250
+
+
+def box_units(l_r: float, scale: float, points: int) -> float:
+    """An l_r computed on offsets divided by `scale`, as it reads for offsets in box units:
+    each of the `points` offset densities is divided by scale^2 (l_r is per N_MAX)."""
+    return l_r + 2.0 * float(np.log(scale)) * points / N_MAX
 
 
 class MagentaDecoder:
@@ -74,25 +83,22 @@ class MagentaDecoder:
         )
 
     def l_r(self, sketches: list[np.ndarray]) -> float:
-        """Mean l_r (magenta's eval: real points only) over stroke-3 sketches in the 256 box."""
+        """Mean l_r (magenta's eval: real points only) over stroke-3 sketches, in box units."""
         values = []
         for s3 in sketches:
             s5 = S.stroke3_to_stroke5(S.normalize(s3, self.scale))
             seq = torch.tensor(np.concatenate([S.START_TOKEN[None], s5, S.PAD_ROW[None]]))[None]
             p = self.params(seq[:, :-1])
-            values.append(
-                float(
-                    reconstruction_loss(
-                        p, seq[:, 1:], torch.tensor([len(s3)]), N_MAX, mask_pen=True
-                    )
-                )
+            l_r = float(
+                reconstruction_loss(p, seq[:, 1:], torch.tensor([len(s3)]), N_MAX, mask_pen=True)
             )
+            values.append(box_units(l_r, self.scale, len(s3)))
         return float(np.mean(values))
 
 
 @torch.no_grad()
 def checkpoint_l_r(ckpt: Checkpoint, data: PreparedData, indices: np.ndarray) -> float:
-    """Mean l_r of a checkpoint on the given sketches, normalised by N_MAX like the reference."""
+    """Mean l_r of a checkpoint on the given sketches, per N_MAX and in box units."""
     cfg = ckpt.config
     batcher = Batcher(
         data,
@@ -103,7 +109,11 @@ def checkpoint_l_r(ckpt: Checkpoint, data: PreparedData, indices: np.ndarray) ->
         vocab=ckpt.vocab,
         indices=indices,
     )
-    values = [v for batch in batcher.iterate_once() for v in sketch_l_r(ckpt, batch, N_MAX)]
+    values = [
+        box_units(v, ckpt.scale_factor, int(n))
+        for batch in batcher.iterate_once()
+        for v, n in zip(sketch_l_r(ckpt, batch, N_MAX), batch.lengths.tolist())
+    ]
     return float(np.mean(values))
 
 
@@ -142,7 +152,10 @@ def main(argv: list[str] | None = None) -> None:
     references = [MagentaDecoder(path) for path in args.pretrained]
     data, ckpt = PreparedData.load(args.data), load(args.checkpoint)
     names = data.vocab.values["category"]
-    print(f"l_r on the same QuickDraw drawings ({'+'.join(splits)} splits), N_max {N_MAX}\n")
+    print(
+        f"l_r on the same QuickDraw drawings ({'+'.join(splits)} splits), N_max {N_MAX}, "
+        "offsets in the 256 box for both\n"
+    )
     print("| category | drawings | Magenta Sketch-RNN (pretrained) | this checkpoint |")
     print("|---|---|---|---|")
     for ref in references:

@@ -53,3 +53,15 @@ def test_missing_files_are_named_not_a_traceback(tmp_path, capsys):
         )
     assert exit_.value.code == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_box_units_move_each_offset_density_by_the_scale() -> None:
+    """Offsets scored after dividing by s are s^2 denser per point: l_r grows by 2 ln s per point
+    (per N_max), so models with other scale factors compare in one unit."""
+    import math
+
+    from model.reference import N_MAX, box_units
+
+    assert box_units(0.25, 1.0, 100) == 0.25
+    assert math.isclose(box_units(0.0, math.exp(0.5), N_MAX), 1.0)
+    assert math.isclose(box_units(0.1, 37.0, 50), 0.1 + 2 * math.log(37.0) * 50 / N_MAX)
