@@ -188,7 +188,7 @@ class Controller(ShadowGuide, QObject):
     # --- actions --------------------------------------------------------------------------
 
     def suggest_or_stop(self) -> None:
-        """Start a suggestion for the active vector layer, or stop the one that is streaming."""
+        """Start a suggestion for the active paint or vector layer, or stop the streaming one."""
         self._start_or_stop("suggest")
 
     def refine_or_stop(self) -> None:
