@@ -79,28 +79,33 @@ def trace_ink(ink: np.ndarray) -> list[list[tuple[float, float]]]:
     return out
 
 
-def _neighbours(skeleton: np.ndarray, p: Pixel) -> list[Pixel]:
-    """8-neighbours on the skeleton, without a diagonal that a 4-neighbour already links."""
-    r, c = p
+def _links(skeleton: np.ndarray) -> dict[Pixel, list[Pixel]]:
+    """Each skeleton pixel's 8-neighbours, without a diagonal that a 4-neighbour already links
+    (the corner pixel of a staircase carries that link, so steps make no triangles)."""
     h, w = skeleton.shape
+    padded = np.pad(skeleton, 1)
 
-    def on(rr: int, cc: int) -> bool:
-        return 0 <= rr < h and 0 <= cc < w and bool(skeleton[rr, cc])
+    def shifted(dr: int, dc: int) -> np.ndarray:
+        return padded[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w]
 
-    out = []
+    masks = []
     for dr, dc in _STEPS:
-        if not on(r + dr, c + dc):
-            continue
-        if dr and dc and (on(r + dr, c) or on(r, c + dc)):
-            continue  # the staircase's corner pixel carries this link: no triangle
-        out.append((r + dr, c + dc))
-    return out
+        m = skeleton & shifted(dr, dc)
+        if dr and dc:
+            m &= ~shifted(dr, 0) & ~shifted(0, dc)
+        masks.append(m)
+    rows, cols = np.nonzero(skeleton)
+    has = np.stack(masks, -1)[rows, cols].tolist()  # [pixel, direction]
+    return {
+        (r, c): [(r + dr, c + dc) for (dr, dc), on in zip(_STEPS, row) if on]
+        for r, c, row in zip(rows.tolist(), cols.tolist(), has)
+    }
 
 
 def _segments(skeleton: np.ndarray) -> list[list[Pixel]]:
     """The skeleton cut at every end and junction; a ring without either is one closed list."""
-    pixels = [(int(r), int(c)) for r, c in zip(*np.nonzero(skeleton))]
-    links = {p: _neighbours(skeleton, p) for p in pixels}
+    links = _links(skeleton.astype(bool))
+    pixels = list(links)
     nodes = {p for p, n in links.items() if len(n) != 2}
     seen: set[frozenset[Pixel]] = set()
     segments = []

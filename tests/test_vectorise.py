@@ -80,3 +80,17 @@ def test_bytes_that_are_not_a_png_are_refused():
     """Broken bytes raise VectoriseError naming raster.png."""
     with pytest.raises(VectoriseError, match="raster.png could not be decoded"):
         vectorise(b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, (0, 0, 1, 1))
+
+
+def test_a_face_is_a_closed_outline_and_two_open_eyes():
+    """An outline with two arched eyes inside: one closed stroke and two open ones."""
+
+    def face(d, ink):
+        d.ellipse([250, 146, 390, 294], outline=ink, width=4)
+        d.arc([290, 190, 306, 206], 180, 360, fill=ink, width=4)
+        d.arc([334, 190, 350, 206], 180, 360, fill=ink, width=4)
+
+    strokes = vectorise(png(face, size=(640, 400)), (0, 0, 640, 400))
+    closed = [s for s in strokes if s[0] == s[-1]]
+    assert len(strokes) == 3 and len(closed) == 1
+    assert all(280 < x < 360 and 180 < y < 205 for s in strokes if s not in closed for x, y in s)
