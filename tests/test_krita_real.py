@@ -167,6 +167,13 @@ def test_reject_on_a_paint_layer_leaves_nothing_behind(report):
         assert report[step]["showing"] == [0, 0]
 
 
+def test_a_paint_layer_is_read_inside_the_selection_or_where_it_has_paint(report):
+    """The raster covers the selection (or the canvas) cropped to where the layer has paint."""
+    x0, y0, x1, y1 = report["paint_whole_box"]  # the face: 250..390 x 146..294, 4 px pen
+    assert 245 <= x0 <= 250 and 141 <= y0 <= 146 and 390 <= x1 <= 395 and 294 <= y1 <= 299
+    assert report["paint_selection_box"] == [300, 150, x1, 210]  # selected 300..400 x 150..210
+
+
 def test_shadow_guide_follows_a_paint_layer(report):
     """With the guide on, painting on a paint layer brings a guide layer below it with shapes;
     the paint layer's pixels stay as painted, and turning the guide off removes it."""

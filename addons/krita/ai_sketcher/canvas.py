@@ -118,6 +118,13 @@ def _pen(doc: Any) -> Pen:
     return Pen(colour, max(MIN_WIDTH, view.brushSize() * 72.0 / doc.xRes()))
 
 
+def select_rect(doc: Any, x: int, y: int, width: int, height: int) -> None:
+    """Select a rectangle of the document, as the rectangle selection tool would."""
+    selection = krita.Selection()
+    selection.select(x, y, width, height, 255)
+    doc.setSelection(selection)
+
+
 def set_pen(colour: str, size_px: float) -> None:
     """Set the active view's foreground colour and brush size, as the artist would."""
     view = app().activeWindow().activeView()

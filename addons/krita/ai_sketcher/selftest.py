@@ -397,6 +397,15 @@ def paint_layer(c: Controller, r: dict[str, Any], doc: Any) -> Iterator[Wait]:
     yield pause(0.5)
     r["paint_reject_again"] = paint_state(c, doc, original)
 
+    canvas.select_rect(doc, 300, 150, 100, 60)  # the raster is the selection's part of the layer
+    yield pause(0.3)
+    sent = canvas.layer_raster(canvas.active_target())
+    r["paint_selection_box"] = sent[1] if sent else None
+    app.action("deselect").trigger()
+    yield pause(0.3)
+    whole = canvas.layer_raster(canvas.active_target())
+    r["paint_whole_box"] = whole[1] if whole else None
+
     app.action("ai_sketcher_guide").trigger()
     ink = next(n for n in doc.rootNode().childNodes() if n.name() == "Ink")
     doc.setActiveNode(ink)
