@@ -181,6 +181,8 @@ def test_shadow_guide_follows_a_paint_layer(report):
     assert guide["guided"], guide["message"]
     assert guide["layers"] == ["Background", "Sketch", "AI guide", "Ink"]
     assert guide["shapes"] > 0 and guide["pixels_unchanged"]
+    before, after = report["paint_thumbnail_signatures"]  # big layers: through a thumbnail
+    assert before != after
     off = report["paint_guide_off"]
     assert off["layers"] == ["Background", "Sketch", "Ink"] and off["pixels_unchanged"]
 

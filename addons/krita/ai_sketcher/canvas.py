@@ -29,6 +29,8 @@ GUIDE_LAYER = "AI guide"
 GUIDE_OPACITY = 64  # of 255, about 25 %: a shadow to draw over, not a drawing
 GUIDE_COLOUR = "#3b6ea8"
 MIN_WIDTH = 0.5  # points; thinner strokes vanish at normal zoom
+SIGNATURE_PIXELS = 2_000_000  # paint layers up to this many pixels are fingerprinted in full
+SIGNATURE_SIDE = 1024  # larger ones through a thumbnail this big
 
 
 class CanvasError(Exception):
@@ -178,12 +180,17 @@ def _rgba(layer: Any, area: Any) -> QImage:
 
 
 def raster_signature(layer: Any) -> str:
-    """A cheap fingerprint of a paint layer's pixels: changes whenever the artist paints."""
+    """A fingerprint of a paint layer's pixels that changes whenever the artist paints (the
+    guide's timer takes it four times a second, so big layers are fingerprinted scaled down)."""
     r = layer.bounds()
     if r.isEmpty():
         return "empty"
-    crc = zlib.crc32(bytes(layer.pixelData(r.x(), r.y(), r.width(), r.height())))
-    return f"{r.x()},{r.y()},{r.width()},{r.height()}:{crc:08x}"
+    if r.width() * r.height() <= SIGNATURE_PIXELS:
+        data = bytes(layer.pixelData(r.x(), r.y(), r.width(), r.height()))
+    else:
+        thumb = layer.thumbnail(SIGNATURE_SIDE, SIGNATURE_SIDE)
+        data = bytes(thumb.constBits().asstring(thumb.sizeInBytes()))
+    return f"{r.x()},{r.y()},{r.width()},{r.height()}:{zlib.crc32(data):08x}"
 
 
 def pixels(layer: Any) -> bytes:

@@ -410,10 +410,14 @@ def paint_layer(c: Controller, r: dict[str, Any], doc: Any) -> Iterator[Wait]:
     ink = next(n for n in doc.rootNode().childNodes() if n.name() == "Ink")
     doc.setActiveNode(ink)
     yield until(is_active(doc, ink), 5.0)
+    full, canvas.SIGNATURE_PIXELS = canvas.SIGNATURE_PIXELS, 0  # the big layers' thumbnail way
+    before = canvas.raster_signature(ink)
     canvas.set_pixels(
         ink, painted(640, 400, lambda p: (cat_face(p), p.drawLine(250, 320, 390, 320)))
     )
     doc.refreshProjection()
+    r["paint_thumbnail_signatures"] = [before, canvas.raster_signature(ink)]
+    canvas.SIGNATURE_PIXELS = full
     stroked = canvas.pixels(ink)
     look = (canvas.node_id(ink), canvas.raster_signature(ink))
     yield until(

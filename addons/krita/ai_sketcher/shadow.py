@@ -8,7 +8,7 @@ it follows a checksum of its pixels and sends them as a raster for the server to
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import canvas, svg
 
@@ -35,9 +35,11 @@ class ShadowGuide:
     guide_refocus: int
     message: str
 
-    def _say(self, text: str) -> None: ...  # the Controller's
-    def model_info(self) -> Any: ...
-    def chosen_conditions(self) -> dict[str, str]: ...
+    if TYPE_CHECKING:  # the Controller's
+
+        def _say(self, text: str) -> None: ...
+        def model_info(self) -> Any: ...
+        def chosen_conditions(self) -> dict[str, str]: ...
 
     def set_guide(self, on: bool) -> None:
         """Turn the shadow guide on or off; off removes the guide layer."""
