@@ -687,7 +687,7 @@ def test_docs_examples_are_valid_messages() -> None:
     doc = (MODULE_PATH.parents[1] / "docs" / "protocol.md").read_text()
     examples = [block.strip() for block in re.findall(r"```json\n(.*?)```", doc, re.S)]
     session = re.search(r"## Example session.*?```\n(.*?)```", doc, re.S)
-    assert session and len(examples) == 9
+    assert session and len(examples) == 10
     lines = re.split(r"\n(?=[→←] )", session.group(1).strip())
     examples += [line[2:].replace("\n", " ") for line in lines[:-2]]
     for frame in examples:
