@@ -84,3 +84,19 @@ async def test_an_empty_or_broken_raster_gets_an_error_and_the_connection_goes_o
     await client.expect_error("bad_request", "raster.png could not be decoded")
     result = await client.suggest("after", mode="generate", n=1)
     assert result.end["type"] == "done"
+
+
+async def test_a_raster_that_traces_to_too_many_strokes_is_too_large(client: Client) -> None:
+    """1,200 separate dashes are more strokes than a request may carry: too_large, and the
+    message says to select a smaller area."""
+    im = Image.new("RGBA", (480, 360), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(im)
+    for row in range(30):
+        for col in range(40):
+            draw.line([(col * 12 + 2, row * 12 + 5), (col * 12 + 9, row * 12 + 5)], fill="black")
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    raster = {"png": buf.getvalue(), "box": [0, 0, 480, 360]}
+    await client.send({"type": "guide", "id": "many", "raster": raster})
+    error = await client.expect_error("too_large", "traces to 1200 strokes")
+    assert "select a smaller area" in error["message"] and error["id"] == "many"
