@@ -176,10 +176,32 @@ def _join(segments: list[list[Pixel]], spur: float, cluster: float) -> list[list
             p = parent[p]
         return p
 
+    at: dict[Pixel, list[tuple[int, bool]]] = {}  # segment ends at each junction
+    for i, s in enumerate(segments):
+        for at_start in (True, False):
+            if (s[0] if at_start else s[-1]) in junctions:
+                at.setdefault(s[0] if at_start else s[-1], []).append((i, at_start))
+
+    def shared(i: int) -> bool:
+        """A shallow crossing: two lines overlap along segment i, so both run on through it."""
+        s = segments[i]
+        for end, inward in ((s[0], _direction(s, True)), (s[-1], _direction(s, False))):
+            others = [e for e in at.get(end, []) if e[0] != i]
+            if len(others) != 2 or any(
+                float(_direction(segments[j], st) @ inward) > STRAIGHT_COS for j, st in others
+            ):
+                return False
+        return True
+
     kept = []
-    for s in segments:
-        if s[0] in junctions and s[-1] in junctions and s[0] != s[-1] and _length(s) < cluster:
-            parent[find(s[0])] = find(s[-1])
+    for i, s in enumerate(segments):
+        if (
+            s[0] in junctions
+            and s[-1] in junctions
+            and s[0] != s[-1]
+            and (_length(s) < cluster or shared(i))
+        ):
+            parent[find(s[0])] = find(s[-1])  # one crossing; its lines jump straight across
         else:
             kept.append(s)
     # every segment end at a crossing, grouped by crossing

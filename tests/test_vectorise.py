@@ -94,3 +94,17 @@ def test_a_face_is_a_closed_outline_and_two_open_eyes():
     closed = [s for s in strokes if s[0] == s[-1]]
     assert len(strokes) == 3 and len(closed) == 1
     assert all(280 < x < 360 and 180 < y < 205 for s in strokes if s not in closed for x, y in s)
+
+
+@pytest.mark.parametrize("width", [2, 3, 5])  # at 8 px and 15 degrees: 3 strokes
+def test_lines_crossing_at_a_shallow_angle_are_two_strokes(width):
+    """Where two lines overlap along a stretch (a 15 degree crossing), both run on through it."""
+
+    def cross(d, ink):
+        d.line([(20, 128), (236, 128)], fill=ink, width=width)
+        d.line([(20, 100), (236, 156)], fill=ink, width=width)
+
+    strokes = vectorise(png(cross, size=(256, 256)), (0, 0, 256, 256))
+    assert len(strokes) == 2
+    for s in strokes:  # each goes from the left edge to the right edge
+        assert min(x for x, _ in s) < 30 and max(x for x, _ in s) > 226
