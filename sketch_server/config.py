@@ -42,9 +42,9 @@ class ServerConfig:
     ping_timeout: float | None = 20.0  # seconds to wait for a pong before dropping the client
     close_timeout: float = 5.0  # seconds to wait for the closing handshake at shutdown
     hello_timeout: float = 10.0  # seconds a new connection has to get a welcome, or be closed
-    # websockets' own frame limit, set above the protocol's 1 MiB so that frames up to this size
+    # websockets' own frame limit, set above the protocol's 12 MiB so that frames up to this size
     # get an `error` too_large reply; larger ones close the connection with code 1009.
-    max_frame: int = 4 << 20
+    max_frame: int = 16 << 20
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "models", tuple(Path(m) for m in self.models))

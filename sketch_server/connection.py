@@ -41,6 +41,7 @@ from .protocol import (
     parse_client_message,
     readable_id,
 )
+from .rasters import from_raster
 
 if TYPE_CHECKING:
     from .server import SketchServer
@@ -182,6 +183,7 @@ class Connection:
                 msg = await asyncio.to_thread(_parse, frame, greeted)
             else:
                 msg = _parse(frame, greeted)
+            msg = await from_raster(msg)  # a paint layer's pixels become strokes
             if isinstance(msg, Hello):
                 await self._hello(msg, frame_binary)
             elif isinstance(msg, Suggest):
@@ -460,8 +462,7 @@ def _check_extent(
         raise ProtocolError(
             "bad_request",
             f"{what} span an area too wide to compute with "
-            "(its width or height overflows a 64-bit float); draw in a smaller "
-            "area",
+            "(its width or height overflows a 64-bit float); draw in a smaller area",
             rid,
         )
     corners = (

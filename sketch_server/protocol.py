@@ -6,8 +6,11 @@ docs/protocol.md is the specification this module implements.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
+import struct
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from types import MappingProxyType
@@ -21,7 +24,11 @@ if TYPE_CHECKING:
 PROTOCOL_VERSION = 1
 # The port the server listens on and the add-ons try first (an arbitrary unprivileged one).
 DEFAULT_PORT = 8737
-MAX_FRAME_BYTES = 1 << 20
+# 12 MiB: room for a raster's largest PNG (8 MB) as base64 text in a JSON frame.
+MAX_FRAME_BYTES = 12 << 20
+MAX_RASTER_BYTES = 8_000_000  # a paint layer's PNG, before base64
+MAX_RASTER_SIDE = 4096  # pixels, each way
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_STROKES = 1000  # per request
 MAX_POINTS = 20000  # per request, all strokes together; also per done message
 MAX_N = 8
@@ -224,6 +231,59 @@ def _sketch(v: Any, path: str) -> Sketch:
     return tuple(_stroke(s, f"{path}[{i}]") for i, s in enumerate(v))
 
 
+def _box(v: Any, path: str) -> tuple[float, float, float, float]:
+    """A box [x0, y0, x1, y1] of finite numbers with x0 < x1 and y0 < y1."""
+    b = _list(v, path, "4 numbers [x0, y0, x1, y1]")
+    if len(b) != 4:
+        raise _bad(f"{path} must be 4 numbers [x0, y0, x1, y1], not a list of {len(b)}")
+    x0, y0, x1, y1 = (_num(x, f"{path}[{i}]", -math.inf, math.inf) for i, x in enumerate(b))
+    if not (x0 < x1 and y0 < y1):
+        raise _bad(f"{path} [{x0:g}, {y0:g}, {x1:g}, {y1:g}] must have x0 < x1 and y0 < y1")
+    return (x0, y0, x1, y1)
+
+
+def _png(v: Any, path: str) -> bytes:
+    """PNG bytes (msgpack bin, or base64 text in JSON), checked by size and IHDR header only."""
+    if isinstance(v, str):
+        if len(v) > MAX_RASTER_BYTES * 4 // 3 + 4:
+            raise ProtocolError(
+                "too_large",
+                f"{path} is over {MAX_RASTER_BYTES} bytes; select a smaller area and try again",
+            )
+        try:
+            v = base64.b64decode(v, validate=True)
+        except (binascii.Error, ValueError):
+            raise _bad(f"{path} is text but not valid base64") from None
+    elif isinstance(v, (bytearray, memoryview)):
+        v = bytes(v)
+    if not isinstance(v, bytes):
+        raise _bad(f"{path} must be PNG bytes (binary, or base64 text in JSON), not {_kind(v)}")
+    if len(v) > MAX_RASTER_BYTES:
+        raise ProtocolError(
+            "too_large",
+            f"{path} is {len(v)} bytes; the limit is {MAX_RASTER_BYTES}; "
+            "select a smaller area and try again",
+        )
+    if len(v) < 24 or v[:8] != PNG_MAGIC or v[12:16] != b"IHDR":
+        raise _bad(f"{path} is not a PNG image (it must start with the PNG signature and IHDR)")
+    width, height = struct.unpack(">II", v[16:24])
+    if not (width and height):
+        raise _bad(f"{path} is {width} x {height} pixels; it must have at least one pixel")
+    if width > MAX_RASTER_SIDE or height > MAX_RASTER_SIDE:
+        raise ProtocolError(
+            "too_large",
+            f"{path} is {width} x {height} pixels; the limit is {MAX_RASTER_SIDE} x "
+            f"{MAX_RASTER_SIDE}; select a smaller area and try again",
+        )
+    return v
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """A checked PNG's (width, height) in pixels, read from its IHDR chunk."""
+    width, height = struct.unpack(">II", png[16:24])
+    return width, height
+
+
 def _condition_map(v: Any, path: str, lists: bool) -> Mapping[str, Any]:
     """A read-only map of condition names to a name each, or to a list of names if `lists`."""
     _map(v, path)
@@ -419,6 +479,28 @@ class Welcome(_Message):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Raster(_Message):
+    """A paint layer's pixels: a PNG and the document box [x0, y0, x1, y1] its pixels cover."""
+
+    png: bytes
+    box: tuple[float, float, float, float]
+
+    def _check(self) -> None:
+        _set(self, "png", _png(self.png, "raster.png"))
+        _set(self, "box", _box(self.box, "raster.box"))
+
+
+def _raster(v: Any) -> Raster:
+    if isinstance(v, Raster):
+        return v
+    d = _map(v, "raster")
+    for name in ("png", "box"):
+        if d.get(name) is None:
+            raise _bad(f"raster.{name} is required")
+    return Raster(png=d["png"], box=d["box"])
+
+
+@dataclass(frozen=True, kw_only=True)
 class Suggest(_Message):
     """client -> server: draw `n` sketches that complete, generate or refine `strokes`."""
 
@@ -435,10 +517,13 @@ class Suggest(_Message):
     bounds: tuple[float, float, float, float] | None = None  # used only when strokes is empty
     use_library: bool = True  # False: the network alone, without the model's real drawings
     strength: float = DEFAULT_STRENGTH  # refine: 0 the model's redraw .. 1 the projection
+    raster: Raster | None = None  # a paint layer's pixels; used only when strokes is empty
 
     def _check(self) -> None:
         if self.model is not None:
             _text(self.model, "model", MAX_NAME_LEN)
+        if self.raster is not None:
+            _set(self, "raster", _raster(self.raster))
         _bool(self.use_library, "use_library")
         _set(self, "strength", _num(self.strength, "strength", 0.0, 1.0))
         if not isinstance(self.mode, str):
@@ -446,9 +531,9 @@ class Suggest(_Message):
         if self.mode not in MODES:
             raise _bad(f"mode {_show(self.mode)} is not one of {', '.join(MODES)}")
         _set(self, "strokes", _sketch(self.strokes, "strokes"))
-        if self.mode != "generate" and not self.strokes:
+        if self.mode != "generate" and not self.strokes and self.raster is None:
             raise _bad(
-                f"mode '{self.mode}' needs at least one stroke in strokes; "
+                f"mode '{self.mode}' needs at least one stroke in strokes (or a raster); "
                 "use mode 'generate' to draw from nothing"
             )
         _set(self, "conditions", _condition_map(self.conditions, "conditions", lists=False))
@@ -462,13 +547,7 @@ class Suggest(_Message):
             _int(self.seed, "seed", INT_MIN, INT_MAX)
         _int(self.max_points, "max_points", 1, MAX_MAX_POINTS)
         if self.bounds is not None:
-            b = _list(self.bounds, "bounds", "4 numbers [x0, y0, x1, y1]")
-            if len(b) != 4:
-                raise _bad(f"bounds must be 4 numbers [x0, y0, x1, y1], not a list of {len(b)}")
-            x0, y0, x1, y1 = (_num(v, f"bounds[{i}]", -math.inf, math.inf) for i, v in enumerate(b))
-            if not (x0 < x1 and y0 < y1):
-                raise _bad(f"bounds [{x0:g}, {y0:g}, {x1:g}, {y1:g}] must have x0 < x1 and y0 < y1")
-            _set(self, "bounds", (x0, y0, x1, y1))
+            _set(self, "bounds", _box(self.bounds, "bounds"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -543,16 +622,19 @@ class Guide(_Message):
     TYPE: ClassVar[str] = "guide"
     id: RequestId
     model: str | None = None  # None: the server's first model
-    strokes: Sketch
+    strokes: Sketch = ()
     conditions: Mapping[str, str] = field(default_factory=dict)
     k: int = DEFAULT_GUIDE_K
+    raster: Raster | None = None  # a paint layer's pixels; used only when strokes is empty
 
     def _check(self) -> None:
         if self.model is not None:
             _text(self.model, "model", MAX_NAME_LEN)
+        if self.raster is not None:
+            _set(self, "raster", _raster(self.raster))
         _set(self, "strokes", _sketch(self.strokes, "strokes"))
-        if not self.strokes:
-            raise _bad("strokes must hold at least one stroke to guide")
+        if not self.strokes and self.raster is None:
+            raise _bad("strokes must hold at least one stroke to guide (or send a raster)")
         _set(self, "conditions", _condition_map(self.conditions, "conditions", lists=False))
         _int(self.k, "k", 1, MAX_GUIDE_K)
 
@@ -738,6 +820,13 @@ def decode(frame: bytes | bytearray | memoryview | str) -> dict[str, Any]:
     return _frame_map(obj)
 
 
+def _base64(v: Any) -> str:
+    """Bytes (a raster's PNG) as base64 text, since JSON has no binary type."""
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(v)).decode("ascii")
+    raise TypeError(f"{type(v).__name__} cannot go in a JSON frame")
+
+
 def encode(msg: Message | Mapping[str, Any], *, binary: bool = True) -> bytes | str:
     """One frame for `msg`: msgpack bytes for a binary frame, compact JSON for a text frame.
 
@@ -748,7 +837,9 @@ def encode(msg: Message | Mapping[str, Any], *, binary: bool = True) -> bytes | 
         data: bytes | str = msgpack.packb(wire, use_bin_type=True)
         size = len(data)
     else:
-        data = json.dumps(wire, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        data = json.dumps(
+            wire, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_base64
+        )
         size = len(data.encode("utf-8", "surrogatepass"))
     if size > MAX_FRAME_BYTES:
         raise ProtocolError(

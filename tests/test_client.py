@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.server
+import io
 import socket
 import threading
 import time
@@ -14,6 +15,7 @@ from typing import Any
 
 import msgpack
 import pytest
+from PIL import Image, ImageDraw
 from websockets.sync.server import serve as sync_serve
 
 from addons.common import client as client_module
@@ -160,6 +162,22 @@ def test_streams_strokes_then_done(start_server, make_client):
     assert len(done.samples) == 2
     for i, sample in enumerate(done.samples):
         assert [streamed.get(i, {})[j] for j in range(len(sample))] == list(sample)
+
+
+def test_suggest_and_guide_send_a_paint_layer_raster(start_server, make_client):
+    """A (PNG, box) raster with no strokes is traced by the server: suggest and guide answer."""
+    im = Image.new("RGBA", (120, 120), (0, 0, 0, 0))
+    ImageDraw.Draw(im).ellipse([20, 20, 100, 100], outline=(0, 0, 0, 255), width=3)
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    raster = (buf.getvalue(), [100, 100, 220, 220])
+    c = make_client(start_server().url)
+    drain(c, state_is("connected"))
+    job = c.suggest("complete", [], {}, n=1, seed=1, max_points=40, raster=raster)
+    assert isinstance(drain(c, ends(job))[-1], protocol.Done)
+    guide = c.guide([], {}, k=2, raster=raster)
+    reply = drain(c, lambda m: getattr(m, "id", None) == guide)[-1]
+    assert isinstance(reply, protocol.GuideResult), reply
 
 
 def test_recent_strokes_fit_one_request():

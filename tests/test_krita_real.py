@@ -2,7 +2,7 @@
 
 One Krita session (tests/krita/harness.py) installs the plugin with install.py, starts Krita,
 and the plugin's self-test hook presses the real actions: Suggest on a vector layer, Next,
-Accept, Undo, Suggest + Reject, and Suggest on a paint layer. These tests check its report.
+Accept, Undo, Suggest + Reject, and the same on a paint layer. These tests check its report.
 Skipped, with the reason, where Krita or Xvfb is not installed.
 """
 
@@ -131,12 +131,60 @@ def test_reject_removes_the_suggestion_layer_only(report):
     assert after["artist_svg_is_original"]
 
 
-def test_paint_layer_gets_a_plain_explanation(report):
-    """On a paint layer, Suggest explains that suggestions need a vector layer for now."""
-    paint = report["paint_layer"]
-    assert paint["active_layer"] == "Background"
-    assert paint["message"].startswith("Suggestions need a vector layer for now")
-    assert [layer["name"] for layer in paint["layers"]] == ["Background", "Sketch"]
+def test_suggest_and_next_on_a_paint_layer_leave_its_pixels_alone(report):
+    """On a paint layer the plugin sends its pixels; suggestions appear on the vector
+    "AI suggestions" layer above it, Next flips them, and the layer's pixels do not change."""
+    assert report["paint_original_ink"] > 1000  # the painted cat face is there
+    after = report["paint_suggest"]
+    assert any(after["alternatives"]), f"no strokes in {report['paint_attempts']} suggestions"
+    assert after["layers"] == ["Background", "Sketch", "Ink", "AI suggestions"]
+    assert after["active_layer"] == "Ink" and after["pixels_unchanged"]
+    if sum(1 for v in after["alternatives"] if v) >= 2:
+        assert report["paint_next"]["showing"] != after["showing"]
+    assert report["paint_next"]["pixels_unchanged"]
+
+
+def test_accept_on_a_paint_layer_paints_the_strokes_in_one_undo_step(report):
+    """Accept merges the alternative on show down into the paint layer in the pen's colour
+    (one "Merge Down" step); one Undo gives back the exact pixels and the suggestion."""
+    accept = report["paint_accept"]
+    assert report["paint_chosen"] > 0
+    assert accept["layers"] == ["Background", "Sketch", "Ink"], accept["message"]
+    assert not accept["pixels_unchanged"] and accept["pen_pixels"] > 20
+    assert accept["history"][-1] == "Merge Down", accept["history"]
+    assert "Undo" in accept["message"]
+    undo = report["paint_undo"]
+    assert undo["pixels_unchanged"] and undo["pen_pixels"] == 0
+    assert undo["layers"] == ["Background", "Sketch", "Ink", "AI suggestions"]
+    assert undo["showing"][1] > 0, undo["message"]  # the suggestion is back to accept or reject
+
+
+def test_reject_on_a_paint_layer_leaves_nothing_behind(report):
+    """Reject removes the suggestion layer; the paint layer's pixels are as painted."""
+    for step in ("paint_reject", "paint_reject_again"):
+        assert report[step]["layers"] == ["Background", "Sketch", "Ink"]
+        assert report[step]["pixels_unchanged"]
+        assert report[step]["showing"] == [0, 0]
+
+
+def test_a_paint_layer_is_read_inside_the_selection_or_where_it_has_paint(report):
+    """The raster covers the selection (or the canvas) cropped to where the layer has paint."""
+    x0, y0, x1, y1 = report["paint_whole_box"]  # the face: 250..390 x 146..294, 4 px pen
+    assert 245 <= x0 <= 250 and 141 <= y0 <= 146 and 390 <= x1 <= 395 and 294 <= y1 <= 299
+    assert report["paint_selection_box"] == [300, 150, x1, 210]  # selected 300..400 x 150..210
+
+
+def test_shadow_guide_follows_a_paint_layer(report):
+    """With the guide on, painting on a paint layer brings a guide layer below it with shapes;
+    the paint layer's pixels stay as painted, and turning the guide off removes it."""
+    guide = report["paint_guide"]
+    assert guide["guided"], guide["message"]
+    assert guide["layers"] == ["Background", "Sketch", "AI guide", "Ink"]
+    assert guide["shapes"] > 0 and guide["pixels_unchanged"]
+    before, after = report["paint_thumbnail_signatures"]  # big layers: through a thumbnail
+    assert before != after
+    off = report["paint_guide_off"]
+    assert off["layers"] == ["Background", "Sketch", "Ink"] and off["pixels_unchanged"]
 
 
 def test_screenshot_of_the_docker(session):

@@ -244,7 +244,9 @@ def test_limits_accept_exact_maximums() -> None:
 
 NAN, INF = math.nan, math.inf
 SEED_RANGE = "between -9223372036854775808 and 18446744073709551615"
-NEEDS_STROKES = "needs at least one stroke in strokes; use mode 'generate' to draw from nothing"
+NEEDS_STROKES = (
+    "needs at least one stroke in strokes (or a raster); use mode 'generate' to draw from nothing"
+)
 CLIENT_ERRORS = [
     (_suggest(strokes="abc"), "bad_request", "strokes must be a list of strokes, not string"),
     (
@@ -558,7 +560,11 @@ BINARY_FRAMES = [
     (msgpack.packb("hello"), "bad_request", "frame must be a map with a 'type' field, not string"),
     (msgpack.packb({b"type": "hello"}), "bad_request", "frame has no 'type' field"),
     (msgpack.packb({"type": None}), "bad_request", "type must be a string, not null"),
-    (b"\x00" * (MAX_FRAME_BYTES + 1), "too_large", "frame is 1048577 bytes; the limit is 1048576"),
+    (
+        b"\x00" * (MAX_FRAME_BYTES + 1),
+        "too_large",
+        "frame is 12582913 bytes; the limit is 12582912",
+    ),
     (
         msgpack.packb({"type": "x", "a": [[]] * (MAX_CONTAINERS + 1)}),
         "too_large",
@@ -612,11 +618,11 @@ TEXT_FRAMES = [
     ("[1]", "bad_request", "frame must be a map with a 'type' field, not list"),
     ('{"id":1}', "bad_request", "frame has no 'type' field"),
     ('{"type":1}', "bad_request", "type must be a string, not integer"),
-    (" " * (MAX_FRAME_BYTES + 1), "too_large", "frame is 1048577 bytes; the limit is 1048576"),
+    (" " * (MAX_FRAME_BYTES + 1), "too_large", "frame is 12582913 bytes; the limit is 12582912"),
     (
         "\u00e9" * (MAX_FRAME_BYTES // 2 + 1),
         "too_large",
-        "frame is 1048578 bytes; the limit is 1048576",
+        "frame is 12582914 bytes; the limit is 12582912",
     ),
     ('{"type":"x","a":[' + "[]," * MAX_CONTAINERS + "[]]}", "too_large", TOO_MANY_CONTAINERS),
 ]
@@ -648,7 +654,7 @@ def test_encode_refuses_frames_the_peer_would_reject() -> None:
         with pytest.raises(ProtocolError) as info:
             encode(big, binary=binary)
         assert info.value.code == "too_large"
-        assert re.fullmatch(r"error frame is \d+ bytes; the limit is 1048576", info.value.message)
+        assert re.fullmatch(r"error frame is \d+ bytes; the limit is 12582912", info.value.message)
 
 
 def test_module_imports_only_stdlib_and_msgpack() -> None:
@@ -681,7 +687,7 @@ def test_docs_examples_are_valid_messages() -> None:
     doc = (MODULE_PATH.parents[1] / "docs" / "protocol.md").read_text()
     examples = [block.strip() for block in re.findall(r"```json\n(.*?)```", doc, re.S)]
     session = re.search(r"## Example session.*?```\n(.*?)```", doc, re.S)
-    assert session and len(examples) == 9
+    assert session and len(examples) == 10
     lines = re.split(r"\n(?=[→←] )", session.group(1).strip())
     examples += [line[2:].replace("\n", " ") for line in lines[:-2]]
     for frame in examples:

@@ -409,12 +409,12 @@ MALFORMED: list[tuple[str, bytes | str, str, str, str | None]] = [
         "r",
     ),
     (
-        "frame over 1 MiB",
+        "frame over 12 MiB",
         msgpack.packb(
             {"type": "suggest", "id": "r", "mode": "generate", "pad": "x" * (MAX_FRAME_BYTES + 10)}
         ),
         "too_large",
-        "the limit is 1048576",
+        f"the limit is {MAX_FRAME_BYTES}",
         None,
     ),
     (

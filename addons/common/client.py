@@ -154,10 +154,12 @@ class SuggestClient:
         model: str | None = None,
         strength: float | None = None,
         use_library: bool | None = None,
+        raster: tuple[bytes, Sequence[float]] | None = None,
     ) -> str:
         """Queue a request and return its job id; raises protocol.ProtocolError if it is invalid.
 
-        Options left as None take the protocol's defaults."""
+        Options left as None take the protocol's defaults. `raster` is (PNG bytes, document box
+        [x0, y0, x1, y1]) of a paint layer, traced by the server when `strokes` is empty."""
         job = f"j{next(self._ids)}"
         given = {"max_points": max_points, "strength": strength, "use_library": use_library}
         msg = protocol.Suggest(
@@ -170,6 +172,7 @@ class SuggestClient:
             temperature=temperature,
             seed=seed,
             bounds=None if bounds is None else tuple(bounds),
+            raster=_raster(raster),
             **{k: v for k, v in given.items() if v is not None},
         )
         self._outbox.put(msg)
@@ -181,9 +184,11 @@ class SuggestClient:
         conditions: Mapping[str, str] | None = None,
         k: int = protocol.DEFAULT_GUIDE_K,
         model: str | None = None,
+        raster: tuple[bytes, Sequence[float]] | None = None,
     ) -> str:
         """Ask for the real drawings that fit the strokes (a shadow guide); returns its id.
-        The answer is a protocol.GuideResult (or an Error) with that id."""
+        The answer is a protocol.GuideResult (or an Error) with that id. `raster` is as for
+        suggest: a paint layer's (PNG, box), used when `strokes` is empty."""
         job = f"g{next(self._ids)}"
         self._outbox.put(
             protocol.Guide(
@@ -192,6 +197,7 @@ class SuggestClient:
                 strokes=_sketch(strokes),
                 conditions=dict(conditions or {}),
                 k=k,
+                raster=_raster(raster),
             )
         )
         return job
@@ -419,3 +425,11 @@ class SuggestClient:
 
 def _sketch(strokes: Sequence[Sequence[Sequence[float]]]) -> protocol.Sketch:
     return tuple(tuple(tuple(p) for p in s) for s in strokes)  # type: ignore[misc]
+
+
+def _raster(raster: tuple[bytes, Sequence[float]] | None) -> Any:
+    """A (PNG bytes, box) pair as a protocol.Raster, or None."""
+    if raster is None:
+        return None
+    png, box = raster
+    return protocol.Raster(png=bytes(png), box=tuple(box))

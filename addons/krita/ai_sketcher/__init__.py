@@ -1,4 +1,4 @@
-"""AI Sketcher for Krita: suggests the next strokes on a vector layer from a local server.
+"""AI Sketcher for Krita: suggests the next strokes on a paint or vector layer from a local server.
 
 Krita imports this package at start-up. It puts the bundled pure-Python packages (vendor/,
 filled by install.py) on sys.path, checks them, and registers the extension and the docker.

@@ -1,7 +1,8 @@
 """Everything that touches Krita's API: the only module of the plugin that imports `krita`.
 
-It reads strokes from the artist's vector layer, makes and removes the suggestion layer, adds
-shapes from SVG and shows or hides them, and hands docker.py and extension.py Krita's base
+It reads strokes from the artist's vector layer (or a paint layer's pixels as a PNG), makes and
+removes the suggestion layer, adds shapes from SVG and shows or hides them, merges an accepted
+suggestion down into a paint layer, and hands docker.py and extension.py Krita's base
 classes. The rest of the plugin passes the objects it gets from here around without looking
 inside (only the self-test drives Krita further, through app()). Shapes are in points (1/72
 inch); so are the strokes.
@@ -9,13 +10,15 @@ inch); so are the strokes.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import krita
 from krita import DockWidget, DockWidgetFactoryBase, Extension  # noqa: F401  (host base classes)
-from PyQt5.QtGui import QColor
+from PyQt5.QtCore import QBuffer, QByteArray, QIODevice, QRect
+from PyQt5.QtGui import QColor, QImage
 
 from . import svg
 
@@ -26,6 +29,8 @@ GUIDE_LAYER = "AI guide"
 GUIDE_OPACITY = 64  # of 255, about 25 %: a shadow to draw over, not a drawing
 GUIDE_COLOUR = "#3b6ea8"
 MIN_WIDTH = 0.5  # points; thinner strokes vanish at normal zoom
+SIGNATURE_PIXELS = 2_000_000  # paint layers up to this many pixels are fingerprinted in full
+SIGNATURE_SIDE = 1024  # larger ones through a thumbnail this big
 
 
 class CanvasError(Exception):
@@ -42,12 +47,13 @@ class Pen:
 
 @dataclass
 class Target:
-    """The document and vector layer a suggestion is for, and the pen it is drawn with."""
+    """The document and layer a suggestion is for, and the pen it is drawn with."""
 
     document: Any  # krita.Document
-    layer: Any  # krita.VectorLayer
+    layer: Any  # krita.VectorLayer, or a paint layer's krita.Node when `paint`
     pen: Pen
     size: tuple[float, float]  # document width and height in points
+    paint: bool = False  # a paint layer: its pixels go as a raster, Accept merges into it
 
 
 def app() -> Any:
@@ -83,22 +89,22 @@ def active_target() -> Target:
     """The active document and layer, if the layer can take suggestions; else CanvasError."""
     doc = app().activeDocument()
     if doc is None:
-        raise CanvasError("Open or create a document first, then pick a vector layer in it.")
+        raise CanvasError("Open or create a document first, then pick the layer you draw on.")
     layer = doc.activeNode()
     if layer is None:
-        raise CanvasError("Pick a vector layer in the Layers docker first.")
+        raise CanvasError("Pick the layer you draw on in the Layers docker first.")
     if layer.name() in (SUGGESTION_LAYER, GUIDE_LAYER):
         raise CanvasError(
-            f"'{layer.name()}' belongs to AI Sketcher; pick your own vector "
-            "layer, the one you draw on, and try again."
+            f"'{layer.name()}' belongs to AI Sketcher; pick your own layer, the one you "
+            "draw on, and try again."
         )
-    if layer.type() != "vectorlayer":
+    if layer.type() not in ("vectorlayer", "paintlayer"):
         raise CanvasError(
-            "Suggestions need a vector layer for now: add one with Layer > New > "
-            "Add Vector Layer (or pick one), draw a few strokes on it with a "
-            "vector tool, and suggest again."
+            f"Suggestions work on a paint layer or a vector layer, and '{layer.name()}' is a "
+            f"{layer.type()}: pick the layer you draw on (or add one with Layer > New), "
+            "draw a few strokes, and suggest again."
         )
-    return Target(doc, layer, _pen(doc), _size_pt(doc))
+    return Target(doc, layer, _pen(doc), _size_pt(doc), layer.type() == "paintlayer")
 
 
 def _size_pt(doc: Any) -> tuple[float, float]:
@@ -112,6 +118,13 @@ def _pen(doc: Any) -> Pen:
         return Pen("#000000", 2.0)
     colour = view.foregroundColor().colorForCanvas(view.canvas()).name()
     return Pen(colour, max(MIN_WIDTH, view.brushSize() * 72.0 / doc.xRes()))
+
+
+def select_rect(doc: Any, x: int, y: int, width: int, height: int) -> None:
+    """Select a rectangle of the document, as the rectangle selection tool would."""
+    selection = krita.Selection()
+    selection.select(x, y, width, height, 255)
+    doc.setSelection(selection)
 
 
 def set_pen(colour: str, size_px: float) -> None:
@@ -130,8 +143,71 @@ def layer_svg(layer: Any) -> str:
     return layer.toSvg()
 
 
+def layer_raster(target: Target) -> tuple[bytes, list[float]] | None:
+    """A paint layer's pixels inside the selection (or the canvas) as a PNG, with the box they
+    cover in points; None when that part of the layer is empty."""
+    doc, layer = target.document, target.layer
+    area = QRect(0, 0, doc.width(), doc.height())
+    selection = doc.selection()
+    if selection is not None and selection.width() > 0 and selection.height() > 0:
+        area = area.intersected(
+            QRect(selection.x(), selection.y(), selection.width(), selection.height())
+        )
+    area = area.intersected(layer.bounds())
+    if area.isEmpty():
+        return None
+    buffer = QBuffer()
+    buffer.open(QIODevice.WriteOnly)
+    if not _rgba(layer, area).save(buffer, "PNG"):
+        raise CanvasError("Krita could not make a PNG of this layer; try a smaller selection.")
+    sx, sy = 72.0 / doc.xRes(), 72.0 / doc.yRes()
+    x0, y0, x1, y1 = area.x(), area.y(), area.x() + area.width(), area.y() + area.height()
+    return bytes(buffer.data()), [x0 * sx, y0 * sy, x1 * sx, y1 * sy]
+
+
+def _rgba(layer: Any, area: Any) -> QImage:
+    """The layer's pixels in `area` as a QImage (8-bit RGBA layers only)."""
+    if (layer.colorModel(), layer.colorDepth()) != ("RGBA", "U8"):
+        raise CanvasError(
+            f"'{layer.name()}' is {layer.colorModel()} {layer.colorDepth()}; AI Sketcher reads "
+            "8-bit RGB/Alpha paint layers: convert it with Layer > Convert > Convert Layer "
+            "Color Space, or draw on a vector layer."
+        )
+    data = bytes(layer.pixelData(area.x(), area.y(), area.width(), area.height()))
+    # Krita keeps 8-bit RGBA as B, G, R, A bytes: QImage's ARGB32 on a little-endian machine.
+    image = QImage(data, area.width(), area.height(), area.width() * 4, QImage.Format_ARGB32)
+    return image.copy()  # own the pixels: `data` goes away with this frame
+
+
+def raster_signature(layer: Any) -> str:
+    """A fingerprint of a paint layer's pixels that changes whenever the artist paints (the
+    guide's timer takes it four times a second, so big layers are fingerprinted scaled down)."""
+    r = layer.bounds()
+    if r.isEmpty():
+        return "empty"
+    if r.width() * r.height() <= SIGNATURE_PIXELS:
+        data = bytes(layer.pixelData(r.x(), r.y(), r.width(), r.height()))
+    else:
+        thumb = layer.thumbnail(SIGNATURE_SIDE, SIGNATURE_SIDE)
+        data = bytes(thumb.constBits().asstring(thumb.sizeInBytes()))
+    return f"{r.x()},{r.y()},{r.width()},{r.height()}:{zlib.crc32(data):08x}"
+
+
+def pixels(layer: Any) -> bytes:
+    """All of a layer's pixel bytes over the canvas (the self-test compares them)."""
+    doc = app().activeDocument()
+    return bytes(layer.pixelData(0, 0, doc.width(), doc.height()))
+
+
+def set_pixels(layer: Any, image: QImage) -> None:
+    """Replace a paint layer's pixels from the top-left with an image (the self-test paints)."""
+    image = image.convertToFormat(QImage.Format_ARGB32)
+    data = QByteArray(bytes(image.constBits().asstring(image.sizeInBytes())))
+    layer.setPixelData(data, 0, 0, image.width(), image.height())
+
+
 def guide_target() -> Target | None:
-    """The active vector layer the guide follows, or None when the artist is elsewhere."""
+    """The active layer the guide follows, or None when the artist is elsewhere."""
     try:
         target = active_target()
     except CanvasError:
@@ -220,6 +296,26 @@ def set_guide_strokes(
             layer.addShapesFromSvg(svg.svg_document(body, *target.size))
     finally:
         layer.setLocked(True)
+
+
+def paint_down(target: Target, layer: Any) -> Any:
+    """Merge the suggestion layer (only its visible alternative shows) down into the artist's
+    paint layer, as Layer > Merge Down does: one undo step. Returns the merged layer."""
+    siblings = list(layer.parentNode().childNodes())
+    index = next(i for i, n in enumerate(siblings) if same_node(n, layer))
+    if index == 0 or not same_node(siblings[index - 1], target.layer):
+        raise CanvasError(
+            f"Move '{SUGGESTION_LAYER}' back right above '{target.layer.name()}', then accept."
+        )
+    layer.setOpacity(255)  # paint the strokes as the pen draws them, not as the faint hint
+    merged = layer.mergeDown()
+    target.document.waitForDone()
+    return merged
+
+
+def restore_suggestion_look(layer: Any) -> None:
+    """The suggestion layer's faint look again, once Undo has brought it back."""
+    layer.setOpacity(SUGGESTION_OPACITY)
 
 
 def set_visible(shapes: Sequence[Any], visible: bool) -> None:

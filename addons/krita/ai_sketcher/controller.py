@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 
 from . import CLIENT_NAME, canvas, svg
+from .shadow import ShadowGuide
 
 try:  # the copies install.py puts into the plugin
     from . import client as client_module
@@ -33,7 +33,6 @@ TOKEN_ENV = "AI_SKETCHER_TOKEN"
 BUSY_TICK_MS = 40  # how often the client is drained while a suggestion streams in
 IDLE_TICK_MS = 250  # otherwise: connection changes are not urgent
 DEFAULT_ALTERNATIVES = 3
-GUIDE_K = 4  # real drawings in the shadow guide
 
 
 @dataclass
@@ -54,7 +53,7 @@ class Suggestion:
         return self.session.jobs[0]
 
 
-class Controller(QObject):
+class Controller(ShadowGuide, QObject):
     """Holds the settings and the suggestion in progress; the docker and actions call it."""
 
     changed = pyqtSignal()  # anything the docker shows may have changed
@@ -85,6 +84,7 @@ class Controller(QObject):
         self.message = ""  # the latest thing the artist should know, in plain words
         self.shortcuts: dict[str, str] = {}  # action id -> its key sequence, for tooltips
         self.suggestion: Suggestion | None = None
+        self.painted: Suggestion | None = None  # merged into a paint layer; back if undone
         self.guide = guide_module.GuideState()
         self.guide_layer: Any = None  # the guide's vector layer while it is on
         self.guide_for: Any = None  # the artist's layer it is drawn for
@@ -188,7 +188,7 @@ class Controller(QObject):
     # --- actions --------------------------------------------------------------------------
 
     def suggest_or_stop(self) -> None:
-        """Start a suggestion for the active vector layer, or stop the one that is streaming."""
+        """Start a suggestion for the active paint or vector layer, or stop the streaming one."""
         self._start_or_stop("suggest")
 
     def refine_or_stop(self) -> None:
@@ -200,12 +200,16 @@ class Controller(QObject):
         if self.running:
             self.stop()
             return
+        raster = None
         try:
             target = canvas.active_target()
-            strokes = client_module.recent_strokes(canvas.layer_strokes(target.layer))
+            if target.paint:  # the server traces the pixels into strokes
+                strokes, raster = [], canvas.layer_raster(target)
+            else:
+                strokes = client_module.recent_strokes(canvas.layer_strokes(target.layer))
         except (canvas.CanvasError, svg.SvgError) as e:
             return self._say(str(e))
-        if kind == "refine" and not strokes:
+        if kind == "refine" and not strokes and raster is None:
             return self._say(
                 "Optimize redraws your strokes, and this layer has none yet; draw a few first."
             )
@@ -213,7 +217,8 @@ class Controller(QObject):
             return self._say(self.connection_text)
         self.reject(quiet=True)
         info = self.model_info()
-        mode = "refine" if kind == "refine" else "complete" if strokes else "generate"
+        drawn = bool(strokes) or raster is not None
+        mode = "refine" if kind == "refine" else "complete" if drawn else "generate"
         try:
             job = self.client.suggest(
                 mode,
@@ -222,8 +227,9 @@ class Controller(QObject):
                 n=self.alternatives,
                 temperature=self.temperature,
                 model=info.name if info else None,
-                bounds=None if strokes else (0.0, 0.0, *target.size),
+                bounds=None if drawn else (0.0, 0.0, *target.size),
                 strength=self.strength if mode == "refine" else None,
+                raster=raster,
             )
         except client_module.protocol.ProtocolError as e:
             return self._say(f"Cannot ask for this suggestion: {e.message}.")
@@ -231,13 +237,13 @@ class Controller(QObject):
             kind, [suggestion_module.Job(target.layer.name())], self.alternatives
         )
         session.submitted(session.jobs[0], job)
-        self.suggestion = Suggestion(session, target)
+        self.suggestion, self.painted = Suggestion(session, target), None
         self.timer.setInterval(BUSY_TICK_MS)
         self._say(
             "Redrawing your strokes..."
             if mode == "refine"
             else "Drawing..."
-            if strokes
+            if drawn
             else "Your layer is empty, so the model draws something new..."
         )
 
@@ -287,6 +293,8 @@ class Controller(QObject):
             )
         for job_id in s.session.open_ids():
             self.client.cancel(job_id)
+        if s.target.paint:
+            return self._paint(s, len(strokes))
         # Removing first leaves "Create shape" on top of the undo stack: one Ctrl+Z undoes Accept.
         canvas.remove_layer(s.layer)
         canvas.add_strokes(s.target, s.target.layer, strokes)
@@ -296,6 +304,32 @@ class Controller(QObject):
             f"Added {len(strokes)} stroke{'s' if many else ''} to "
             f"'{s.target.layer.name()}'; Edit > Undo takes {'them' if many else 'it'} back."
         )
+
+    def _paint(self, s: Suggestion, count: int) -> None:
+        """Accept on a paint layer: merge the alternative on show down into it (one undo step)."""
+        try:
+            canvas.paint_down(s.target, s.layer)
+        except canvas.CanvasError as e:
+            return self._say(str(e))
+        self._end()
+        self.painted = s
+        self._say(
+            f"Painted {suggestion_module.plural(count, 'stroke')} into '{s.target.layer.name()}' "
+            "in your colour and brush size; one Edit > Undo (Merge Down) takes them back and "
+            "brings the suggestion back."
+        )
+
+    def _unpainted(self) -> bool:
+        """After Undo of a paint-layer Accept, take the suggestion that came back up again."""
+        s = self.painted
+        if s is None or self.suggestion is not None:
+            return False
+        if not (canvas.attached(s.layer) and canvas.attached(s.target.layer)):
+            return False
+        self.painted, self.suggestion = None, s
+        canvas.restore_suggestion_look(s.layer)
+        self.message = "Accept undone: the suggestion is back; accept, flip or reject it."
+        return True
 
     def reject(self, quiet: bool = False) -> None:
         """Stop the suggestion and remove its layer; the artist's layer was never touched."""
@@ -341,6 +375,7 @@ class Controller(QObject):
                         self.message = f"The server could not show a guide: {why}"
                 elif s is None or msg_id is None or not s.session.error(msg_id, why):
                     self.message = f"The server said: {why}"
+        changed |= self._unpainted()
         if s is not None and s is self.suggestion:
             changed |= self._apply(s)
         if s is not None and s is self.suggestion and s.refocus > 0 and s.layer is not None:
@@ -388,84 +423,6 @@ class Controller(QObject):
         if new:
             self.message = suggestion_module.summary(s.session)
         return bool(new)
-
-    # --- the shadow guide -----------------------------------------------------------------
-
-    def set_guide(self, on: bool) -> None:
-        """Turn the shadow guide on or off; off removes the guide layer."""
-        if on == self.guide.enabled:
-            return
-        if on:
-            self.guide.turn_on()
-            self._say(
-                "Shadow guide on: real drawings like yours appear faintly under your "
-                "layer after each stroke."
-            )
-        else:
-            self.guide.turn_off()
-            self._remove_guide()
-            self._say("Shadow guide off.")
-
-    def _remove_guide(self) -> None:
-        canvas.remove_layer(self.guide_layer)
-        self.guide_layer = self.guide_for = None
-
-    def _guide_tick(self) -> bool:
-        """Look at the artist's layer; ask for a guide once it has been still for a moment."""
-        if not self.guide.enabled:
-            return False
-        target = canvas.guide_target()
-        if target is None:  # no vector layer of the artist's is active: leave the guide as is
-            return False
-        if self.guide_for is not None and not canvas.same_node(self.guide_for, target.layer):
-            self._remove_guide()  # another layer: its guide goes below that one
-        svg_text = canvas.layer_svg(target.layer)
-        now = time.monotonic()
-        self.guide.look((canvas.node_id(target.layer), svg_text), now)
-        if not self.guide.due(now) or self.client.state != "connected":
-            return False
-        try:
-            strokes = client_module.recent_strokes(svg.svg_to_polylines(svg_text))
-        except svg.SvgError as e:
-            self.guide.skipped()
-            self.message = f"The guide cannot read this layer: {e}"
-            return True
-        self.guide_for, self.guide_target = target.layer, target
-        if not strokes:
-            self.guide.skipped()
-            canvas.set_guide_strokes(self._guide_layer(target), target, [])
-            return True
-        info = self.model_info()
-        try:
-            self.guide.sent(
-                self.client.guide(
-                    strokes, self.chosen_conditions(), k=GUIDE_K, model=info.name if info else None
-                )
-            )
-        except client_module.protocol.ProtocolError as e:
-            self.guide.skipped()
-            self.message = f"Cannot ask for a guide: {e.message}."
-            return True
-        return False
-
-    def _guide_layer(self, target: canvas.Target) -> Any:
-        if self.guide_layer is None or not canvas.attached(self.guide_layer):
-            self.guide_layer = canvas.add_guide_layer(target)
-            self.guide_refocus = 20
-        return self.guide_layer
-
-    def _show_guide(self, drawings: Any) -> None:
-        target = self.guide_target
-        if (
-            target is None
-            or not canvas.attached(target.layer)
-            or not canvas.is_active(target.document)
-        ):
-            return
-        alphas = guide_module.opacities([d.weight for d in drawings])
-        canvas.set_guide_strokes(
-            self._guide_layer(target), target, [(d.strokes, a) for d, a in zip(drawings, alphas)]
-        )
 
 
 def _float(text: str, default: float) -> float:

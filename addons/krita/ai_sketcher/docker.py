@@ -195,7 +195,7 @@ class SketcherDocker(DockWidget):
         shortcut = c.shortcuts.get("ai_sketcher_suggest", "")
         self.suggest.setText("Stop" if running else "Suggest strokes")
         self.suggest.setToolTip(
-            f"Suggest the next strokes for the active vector layer"
+            f"Suggest the next strokes for the active paint or vector layer"
             f"{f' ({shortcut})' if shortcut else ''}; while drawing, stop"
         )
         self.refine.setText("Stop" if running else "Optimize my drawing")

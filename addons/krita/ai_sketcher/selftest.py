@@ -22,7 +22,8 @@ import traceback
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
-from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtCore import QRectF, Qt, QTimer
+from PyQt5.QtGui import QColor, QImage, QPainter, QPen
 from PyQt5.QtWidgets import QAbstractItemView, QApplication, QDockWidget, QMdiArea
 
 from . import canvas, svg
@@ -242,21 +243,11 @@ def _session(c: Controller, r: dict[str, Any]) -> Iterator[Wait]:
         "artist_svg_is_original": sketch.toSvg() == original_svg,
     }
 
-    background = next(n for n in doc.rootNode().childNodes() if n.type() == "paintlayer")
-    doc.setActiveNode(background)
-    yield until(is_active(doc, background), 30.0)
-    app.action("ai_sketcher_suggest").trigger()
-    yield pause(0.2)
-    r["paint_layer"] = {
-        "active_layer": doc.activeNode().name(),
-        "message": c.message,
-        "layers": layers(doc),
-    }
-
     doc.setActiveNode(sketch)
     yield until(is_active(doc, sketch), 30.0)
     yield from refine(c, r, sketch, original_svg)
     yield from guide(c, r, doc, sketch)
+    yield from paint_layer(c, r, doc)
 
 
 def refine(c: Controller, r: dict[str, Any], sketch: Any, original_svg: str) -> Iterator[Wait]:
@@ -343,3 +334,112 @@ def guide(c: Controller, r: dict[str, Any], doc: Any, sketch: Any) -> Iterator[W
     yield pause(0.5)
     r["guide_off"] = guide_state(doc, sketch)
     r["saved_artist_svg"] = steps[-1]["artist_svg"] if steps else ""
+
+
+def painted(width: int, height: int, draw: Callable[[QPainter], None]) -> QImage:
+    """A transparent image with `draw` done on it in dark grey, 4 px wide, antialiased."""
+    image = QImage(width, height, QImage.Format_ARGB32)
+    image.fill(Qt.transparent)
+    p = QPainter(image)
+    p.setRenderHint(QPainter.Antialiasing)
+    p.setPen(QPen(QColor("#202020"), 4))
+    draw(p)
+    p.end()
+    return image
+
+
+def cat_face(p: QPainter) -> None:
+    p.drawEllipse(QRectF(250, 146, 140, 148))
+    p.drawArc(QRectF(290, 190, 16, 16), 0, 180 * 16)
+    p.drawArc(QRectF(334, 190, 16, 16), 0, 180 * 16)
+
+
+def paint_state(c: Controller, doc: Any, original: bytes) -> dict[str, Any]:
+    ink = next(n for n in doc.rootNode().childNodes() if n.name() == "Ink")
+    data = canvas.pixels(ink)
+    s = c.suggestion
+    return {
+        "message": c.message,
+        "layers": [n.name() for n in doc.rootNode().childNodes()],
+        "active_layer": doc.activeNode().name(),
+        "pixels_unchanged": data == original,
+        "pen_pixels": data.count(bytes(reversed(bytes.fromhex(PEN[0][1:]))) + b"\xff"),
+        "alternatives": list(s.session.counts()) if s else [],
+        "showing": list(c.showing),
+        "history": undo_history()[-3:],
+    }
+
+
+def paint_layer(c: Controller, r: dict[str, Any], doc: Any) -> Iterator[Wait]:
+    """A paint layer with a painted cat face: Suggest, Next, Accept (merged down in the pen's
+    colour), Undo (pixels back, suggestion back), Reject; then the guide from its pixels."""
+    app = canvas.app()
+    ink = doc.createNode("Ink", "paintlayer")
+    doc.rootNode().addChildNode(ink, None)
+    canvas.set_pixels(ink, painted(640, 400, cat_face))
+    doc.refreshProjection()
+    doc.setActiveNode(ink)
+    yield until(is_active(doc, ink), 5.0)
+    original = canvas.pixels(ink)
+    r["paint_original_ink"] = len(original) - original.count(b"\x00\x00\x00\x00")
+    c.set_alternatives(4)
+    r["paint_attempts"] = yield from suggest(c, 2)
+    r["paint_suggest"] = paint_state(c, doc, original)
+    app.action("ai_sketcher_next").trigger()
+    yield pause(0.3)
+    r["paint_next"] = paint_state(c, doc, original)
+    s = c.suggestion
+    r["paint_chosen"] = len(s.session.shown_strokes()) if s else 0
+    app.action("ai_sketcher_accept").trigger()
+    yield pause(1.0)
+    r["paint_accept"] = paint_state(c, doc, original)
+    app.action("edit_undo").trigger()
+    yield pause(1.0)
+    r["paint_undo"] = paint_state(c, doc, original)
+    app.action("ai_sketcher_reject").trigger()
+    yield pause(0.5)
+    r["paint_reject"] = paint_state(c, doc, original)
+    yield from suggest(c, 1)
+    app.action("ai_sketcher_reject").trigger()
+    yield pause(0.5)
+    r["paint_reject_again"] = paint_state(c, doc, original)
+
+    canvas.select_rect(doc, 300, 150, 100, 60)  # the raster is the selection's part of the layer
+    yield pause(0.3)
+    sent = canvas.layer_raster(canvas.active_target())
+    r["paint_selection_box"] = sent[1] if sent else None
+    app.action("deselect").trigger()
+    yield pause(0.3)
+    whole = canvas.layer_raster(canvas.active_target())
+    r["paint_whole_box"] = whole[1] if whole else None
+
+    app.action("ai_sketcher_guide").trigger()
+    ink = next(n for n in doc.rootNode().childNodes() if n.name() == "Ink")
+    doc.setActiveNode(ink)
+    yield until(is_active(doc, ink), 5.0)
+    full, canvas.SIGNATURE_PIXELS = canvas.SIGNATURE_PIXELS, 0  # the big layers' thumbnail way
+    before = canvas.raster_signature(ink)
+    canvas.set_pixels(
+        ink, painted(640, 400, lambda p: (cat_face(p), p.drawLine(250, 320, 390, 320)))
+    )
+    doc.refreshProjection()
+    r["paint_thumbnail_signatures"] = [before, canvas.raster_signature(ink)]
+    canvas.SIGNATURE_PIXELS = full
+    stroked = canvas.pixels(ink)
+    look = (canvas.node_id(ink), canvas.raster_signature(ink))
+    yield until(
+        lambda: c.guide.shown == look and c.guide.in_flight is None,
+        20.0,
+    )
+    yield pause(0.5)
+    guide_layer = next(
+        (n for n in doc.rootNode().childNodes() if n.name() == canvas.GUIDE_LAYER), None
+    )
+    r["paint_guide"] = {
+        **paint_state(c, doc, stroked),
+        "guided": c.guide.shown == look,
+        "shapes": len(guide_layer.shapes()) if guide_layer is not None else 0,
+    }
+    app.action("ai_sketcher_guide").trigger()
+    yield pause(0.5)
+    r["paint_guide_off"] = paint_state(c, doc, stroked)
