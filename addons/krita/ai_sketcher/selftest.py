@@ -379,7 +379,7 @@ def paint_layer(c: Controller, r: dict[str, Any], doc: Any) -> Iterator[Wait]:
     canvas.set_pixels(ink, painted(640, 400, cat_face))
     doc.refreshProjection()
     doc.setActiveNode(ink)
-    yield until(is_active(doc, ink), 5.0)
+    yield until(is_active(doc, ink), 30.0)
     original = canvas.pixels(ink)
     r["paint_original_ink"] = len(original) - original.count(b"\x00\x00\x00\x00")
     c.set_alternatives(4)
@@ -416,7 +416,7 @@ def paint_layer(c: Controller, r: dict[str, Any], doc: Any) -> Iterator[Wait]:
     app.action("ai_sketcher_guide").trigger()
     ink = next(n for n in doc.rootNode().childNodes() if n.name() == "Ink")
     doc.setActiveNode(ink)
-    yield until(is_active(doc, ink), 5.0)
+    yield until(is_active(doc, ink), 30.0)
     full, canvas.SIGNATURE_PIXELS = canvas.SIGNATURE_PIXELS, 0  # the big layers' thumbnail way
     before = canvas.raster_signature(ink)
     canvas.set_pixels(
