@@ -2,6 +2,8 @@
 
 Runs unchanged on a 2-core CPU (use --small) and on a GPU (cuDNN LSTM, bf16 autocast). The output
 folder is always a loadable checkpoint; running the same command again resumes from it.
+Under `torchrun --nproc_per_node=N -m model.train ...` it trains one model with
+DistributedDataParallel (model/distributed.py); rank 0 alone writes and reports.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from . import checkpoint, cli
+from . import checkpoint, cli, distributed
 from .config import PRESETS, ModelConfig, TrainConfig, from_dict, preset
 from .data import Batch, Batcher, ConditionVocab, PreparedData
 from .device import DeviceError, resolve_device
@@ -111,8 +113,16 @@ def train(
     device: torch.device,
     description: str = "",
     quiet: bool = False,
+    ctx: distributed.Context | None = None,
+    budget_seconds: float | None = None,
 ) -> Path:
-    """Train (or resume) into `out`; returns the checkpoint folder."""
+    """Train (or resume) into `out`; returns the checkpoint folder.
+
+    ctx is this process's place in a torchrun job (None: one process). budget_seconds stops the
+    run early, saving a checkpoint, when that much wall time has passed.
+    """
+    ctx = ctx or distributed.Context(device=device)
+    say = print if ctx.is_main else (lambda *a, **k: None)
     data = PreparedData.merge([PreparedData.load(p) for p in data_paths])
     vocab = data.vocab
     step, optimizer_state = 0, False
@@ -125,7 +135,7 @@ def train(
             if getattr(asked, f.name) != getattr(ckpt.config, f.name)
         ]
         if ignored:
-            print(
+            say(
                 f"note: {out} keeps the model config it was built with, so these are ignored: "
                 f"{', '.join(ignored)}; use a new --out to train that model",
                 file=sys.stderr,
@@ -136,7 +146,7 @@ def train(
             raise cli.CommandError(
                 f"{out} was trained with other conditions than the --data holds; use a new --out"
             )
-        print(f"resuming {out} at step {step}", file=sys.stderr)
+        say(f"resuming {out} at step {step}", file=sys.stderr)
     else:
         model_cfg = dataclasses.replace(model_cfg, condition_dim=vocab.dim)
         model = SketchModel(model_cfg).to(device)
@@ -146,7 +156,19 @@ def train(
     if step:
         optimizer_state = checkpoint.load_optimizer(out, optimizer)
         if not optimizer_state:
-            print("no optimizer state saved; Adam starts fresh", file=sys.stderr)
+            say("no optimizer state saved; Adam starts fresh", file=sys.stderr)
+    net: torch.nn.Module = model
+    if ctx.active:
+        # DDP broadcasts rank 0's weights at wrap time and averages gradients in backward().
+        ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        torch.manual_seed(train_cfg.seed + step + 7919 * ctx.rank)  # own dropout and z noise
+    say(
+        f"{ctx.world} process{'es' if ctx.world > 1 else ''} x batch {train_cfg.batch_size} = "
+        f"effective batch {ctx.world * train_cfg.batch_size}; learning rate "
+        f"{train_cfg.learning_rate:g} (not scaled with the process count)",
+        file=sys.stderr,
+    )
     raster = model_cfg.raster_size if model_cfg.needs_raster else 0
     batches = Batcher(
         data,
@@ -155,10 +177,11 @@ def train(
         max_len=model_cfg.max_seq_len,
         augment=True,
         raster_size=raster,
-        seed=train_cfg.seed + step,
+        seed=train_cfg.seed + step + 7919 * ctx.rank,
         scale_jitter=train_cfg.augment_scale,
         drop_prob=train_cfg.augment_drop,
         prefix_prob=train_cfg.prefix_prob if model_cfg.encoder == "rnn" else 0.0,
+        indices=distributed.share(data.indices("train"), ctx),
     )
     use_amp = train_cfg.amp and device.type == "cuda"
     params = sum(p.numel() for p in model.parameters())
@@ -169,13 +192,24 @@ def train(
         "parameters": params,
         "command": " ".join(["python -m model.train", *sys.argv[1:]]) if sys.argv else "",
         "commit": git_commit(),
-        "device": str(device),
+        "device": str(ctx.device),
         "host": platform.node(),
+        "processes": ctx.world,
+        "effective_batch_size": ctx.world * train_cfg.batch_size,
     }
     metrics: dict[str, Any] = {}
+    saved_at = -1
 
     def save(at: int) -> None:
-        meta.update(metrics=metrics, trained_steps=at)
+        nonlocal saved_at
+        saved_at = at
+        sums = distributed.gather_checksums(ctx, model)  # a collective: every rank takes part
+        if any(s != sums[0] for s in sums):
+            raise RuntimeError(f"the {ctx.world} ranks' weights differ at step {at}; DDP broke")
+        if not ctx.is_main:
+            distributed.barrier(ctx)
+            return
+        meta.update(metrics=metrics, trained_steps=at, ranks_in_sync=len(sums))
         checkpoint.save(
             out,
             model,
@@ -186,16 +220,18 @@ def train(
             meta=meta,
             optimizer=optimizer,
         )
+        distributed.barrier(ctx)
 
     bar = tqdm(
         total=train_cfg.steps,
         initial=step,
         desc=f"{model_cfg.preset}",
         unit="step",
-        disable=quiet,
+        disable=quiet or not ctx.is_main,
         dynamic_ncols=True,
     )
     started = time.perf_counter()
+    first_step = step
     while step < train_cfg.steps:
         lr = learning_rate(step, train_cfg)
         for group in optimizer.param_groups:
@@ -203,30 +239,32 @@ def train(
         alpha = kl_weight(
             step, model_cfg.kl_weight, model_cfg.kl_weight_start, model_cfg.kl_decay_rate
         )
-        inp = to_inputs(next(batches), device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            terms = model(inp, alpha)
+        inp = to_inputs(next(batches), ctx.device)
+        with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=use_amp):
+            terms = net(inp, alpha)
         optimizer.zero_grad(set_to_none=True)
         terms.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
         optimizer.step()
         step += 1
-        loss_value = float(terms.loss.detach())
+        shown = {k: float(getattr(terms, k).detach()) for k in ("loss", "l_r", "l_kl", "l_img")}
+        spent = budget_seconds is not None and time.perf_counter() - started > budget_seconds
+        shown = distributed.mean(ctx, {**shown, "spent": float(spent)})  # one collective a step
+        loss_value, spent = shown.pop("loss"), shown.pop("spent") > 0
         if not math.isfinite(loss_value):
             raise SystemExit(
                 f"the loss became {loss_value} at step {step}; "
                 "lower the learning rate or check the data"
             )
         bar.update(1)
-        shown = {k: float(getattr(terms, k).detach()) for k in ("l_r", "l_kl", "l_img")}
         bar.set_postfix(
             loss=f"{loss_value:.3f}",
             **{k: f"{v:.3f}" for k, v in shown.items()},
             lr=f"{lr:.1e}",
             refresh=False,
         )
-        if step % train_cfg.eval_every == 0 or step == train_cfg.steps:
-            valid = evaluate_losses(model, data, "valid", device, train_cfg.batch_size)
+        if ctx.is_main and (step % train_cfg.eval_every == 0 or step == train_cfg.steps):
+            valid = evaluate_losses(model, data, "valid", ctx.device, train_cfg.batch_size)
             metrics = {
                 "step": step,
                 "valid": valid,
@@ -238,8 +276,12 @@ def train(
             )
         if step % train_cfg.save_every == 0 or step == train_cfg.steps:
             save(step)
+        if spent:
+            if ctx.is_main:
+                bar.write(f"time budget spent at step {step}; saving and stopping")
+            break
     bar.close()
-    if not (out / checkpoint.CONFIG).exists():
+    if saved_at != step and (step > first_step or not (out / checkpoint.CONFIG).exists()):
         save(step)
     return out
 
@@ -323,6 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="auto (CUDA if there is a GPU, else CPU), cpu, cuda or cuda:N",
     )
+    run.add_argument(
+        "--budget-minutes",
+        type=float,
+        metavar="MIN",
+        help="stop and save once this much wall time has passed (default: no limit)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     return ap
 
@@ -356,8 +404,27 @@ def main(argv: list[str] | None = None) -> None:
     )
     out = cli.output_dir(args.out)
     device = pick_device(args.device)
-    out = train(model_cfg, train_cfg, args.data, out, device, args.description, args.quiet)
-    print(f"checkpoint: {out}")
+    try:
+        ctx = distributed.init(device)
+    except distributed.DistributedError as e:
+        raise cli.CommandError(str(e)) from None
+    budget = None if args.budget_minutes is None else args.budget_minutes * 60.0
+    try:
+        out = train(
+            model_cfg,
+            train_cfg,
+            args.data,
+            out,
+            ctx.device,
+            args.description,
+            args.quiet,
+            ctx,
+            budget,
+        )
+    finally:
+        distributed.shutdown(ctx)
+    if ctx.is_main:
+        print(f"checkpoint: {out}")
 
 
 if __name__ == "__main__":
