@@ -16,18 +16,21 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm import tqdm
 
-from . import checkpoint, cli, distributed
+from . import checkpoint, cli, distributed, shards
 from .config import PRESETS, ModelConfig, TrainConfig, from_dict, preset
 from .data import Batch, Batcher, ConditionVocab, PreparedData
 from .device import DeviceError, resolve_device
 from .losses import kl_weight
 from .network import Inputs, SketchModel
+
+VALID_SAMPLE = 5000  # validation sketches held in memory when training streams shards
 
 
 def pick_device(name: str) -> torch.device:
@@ -123,7 +126,14 @@ def train(
     """
     ctx = ctx or distributed.Context(device=device)
     say = print if ctx.is_main else (lambda *a, **k: None)
-    data = PreparedData.merge([PreparedData.load(p) for p in data_paths])
+    sharded = None
+    if any(shards.is_shard_folder(p) for p in data_paths):
+        if len(data_paths) > 1:
+            raise cli.CommandError("--data: a shard folder is streamed alone; name only it")
+        sharded = shards.ShardedData(data_paths[0])  # streamed; only a validation sample is held
+        data = sharded.sample("valid", VALID_SAMPLE)
+    else:
+        data = PreparedData.merge([PreparedData.load(p) for p in data_paths])
     vocab = data.vocab
     step, optimizer_state = 0, False
     if (out / checkpoint.CONFIG).exists():
@@ -170,19 +180,33 @@ def train(
         file=sys.stderr,
     )
     raster = model_cfg.raster_size if model_cfg.needs_raster else 0
-    batches = Batcher(
-        data,
-        "train",
-        train_cfg.batch_size,
+    batch_args: dict[str, Any] = dict(
         max_len=model_cfg.max_seq_len,
         augment=True,
         raster_size=raster,
-        seed=train_cfg.seed + step + 7919 * ctx.rank,
         scale_jitter=train_cfg.augment_scale,
         drop_prob=train_cfg.augment_drop,
         prefix_prob=train_cfg.prefix_prob if model_cfg.encoder == "rnn" else 0.0,
-        indices=distributed.share(data.indices("train"), ctx),
     )
+    batches: Iterator[Batch]
+    if sharded is not None:  # blocks of random shards; every rank reads only its own blocks
+        batches = shards.StreamBatcher(
+            sharded,
+            train_cfg.batch_size,
+            rank=ctx.rank,
+            world=ctx.world,
+            seed=train_cfg.seed + step,
+            **batch_args,
+        )
+    else:
+        batches = Batcher(
+            data,
+            "train",
+            train_cfg.batch_size,
+            seed=train_cfg.seed + step + 7919 * ctx.rank,
+            indices=distributed.share(data.indices("train"), ctx),
+            **batch_args,
+        )
     use_amp = train_cfg.amp and device.type == "cuda"
     params = sum(p.numel() for p in model.parameters())
     meta: dict[str, Any] = {
@@ -321,7 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         required=True,
         metavar="NPZ",
-        help="prepared .npz file(s) from python -m model.prepare (merged)",
+        help="prepared .npz file(s) from python -m model.prepare (merged), or one shard folder "
+        "(--shard-size), which is streamed",
     )
     io.add_argument(
         "--out", required=True, metavar="DIR", help="checkpoint folder, resumed if it holds one"
