@@ -222,7 +222,18 @@ def train(
         "effective_batch_size": ctx.world * train_cfg.batch_size,
     }
     metrics: dict[str, Any] = {}
-    saved_at = -1
+    saved_at, paused = -1, 0.0  # paused: seconds spent evaluating and saving, not training
+
+    def throughput() -> dict[str, float]:
+        """Training speed of this run so far, evaluation and saving left out."""
+        seconds = max(time.perf_counter() - started - paused, 1e-9)
+        sketches = (step - first_step) * ctx.world * train_cfg.batch_size
+        return {
+            "steps": step - first_step,
+            "seconds": round(seconds, 2),
+            "steps_per_s": round((step - first_step) / seconds, 3),
+            "sketches_per_s": round(sketches / seconds, 1),
+        }
 
     def save(at: int) -> None:
         nonlocal saved_at
@@ -233,7 +244,9 @@ def train(
         if not ctx.is_main:
             distributed.barrier(ctx)
             return
-        meta.update(metrics=metrics, trained_steps=at, ranks_in_sync=len(sums))
+        meta.update(
+            metrics=metrics, trained_steps=at, ranks_in_sync=len(sums), throughput=throughput()
+        )
         checkpoint.save(
             out,
             model,
@@ -287,6 +300,7 @@ def train(
             lr=f"{lr:.1e}",
             refresh=False,
         )
+        pause_from = time.perf_counter()
         if ctx.is_main and (step % train_cfg.eval_every == 0 or step == train_cfg.steps):
             valid = evaluate_losses(model, data, "valid", ctx.device, train_cfg.batch_size)
             metrics = {
@@ -300,6 +314,7 @@ def train(
             )
         if step % train_cfg.save_every == 0 or step == train_cfg.steps:
             save(step)
+        paused += time.perf_counter() - pause_from
         if spent:
             if ctx.is_main:
                 bar.write(f"time budget spent at step {step}; saving and stopping")
@@ -307,6 +322,13 @@ def train(
     bar.close()
     if saved_at != step and (step > first_step or not (out / checkpoint.CONFIG).exists()):
         save(step)
+    if step > first_step:
+        speed = throughput()
+        say(
+            f"trained {speed['steps']} steps in {speed['seconds']:.1f} s: "
+            f"{speed['sketches_per_s']:.0f} sketches/s ({speed['steps_per_s']:.2f} steps/s)",
+            file=sys.stderr,
+        )
     return out
 
 
