@@ -4,7 +4,7 @@
     python bench/bench_train.py --steps 100 --batch-size 64
 
 Generates procedural faces into a temporary folder, then runs `python -m model.train` (1 CPU
-process, all threads), `torchrun --nproc_per_node=2 -m model.train` (2 CPU processes, one thread
+process with 1 thread and with every core's thread), `torchrun --nproc_per_node=2 -m model.train` (2 CPU processes, one thread
 each) and, where CUDA exists, the paper-size model on the GPU with bf16 autocast. Each figure is
 model.train's own meta.throughput: optimiser steps x processes x batch over the training time,
 evaluation and saving left out.
@@ -55,8 +55,9 @@ def main() -> None:
         train += ["--batch-size", str(args.batch_size), "--set", f"eval_every={10**9}"]
         rows = []
         small = [*train, "--small", "--device", "cpu"]
-        one = run([sys.executable, *small, "--out", f"{tmp}/one"], None)
-        rows.append(("cpu, 1 process", f"{cores} threads", args.batch_size, one))
+        for threads in sorted({1, cores}):
+            one = run([sys.executable, *small, "--out", f"{tmp}/one{threads}"], threads)
+            rows.append(("cpu, 1 process", f"{threads} thread(s)", args.batch_size, one))
         two = run(
             [sys.executable, "-m", "torch.distributed.run", "--standalone"]
             + ["--nproc_per_node=2", *small, "--out", f"{tmp}/two"],
