@@ -4,10 +4,10 @@
     python bench/bench_train.py --steps 100 --batch-size 64
 
 Generates procedural faces into a temporary folder, then runs `python -m model.train` (1 CPU
-process with 1 thread and with every core's thread), `torchrun --nproc_per_node=2 -m model.train` (2 CPU processes, one thread
-each) and, where CUDA exists, the paper-size model on the GPU with bf16 autocast. Each figure is
-model.train's own meta.throughput: optimiser steps x processes x batch over the training time,
-evaluation and saving left out.
+process, with 1 thread and with a thread per core), `torchrun --nproc_per_node=2 -m model.train`
+(2 CPU processes, cores/2 threads each) and, where CUDA exists, the paper-size model on the GPU
+with bf16 autocast. Each figure is model.train's own meta.throughput: optimiser steps x
+processes x batch over the training time, evaluation and saving left out.
 """
 
 from __future__ import annotations
