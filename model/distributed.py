@@ -112,6 +112,16 @@ def gather_checksums(ctx: Context, model: torch.nn.Module) -> list[list[float]]:
     return [t.tolist() for t in out]
 
 
+def gather_int(ctx: Context, value: int) -> list[int]:
+    """Every rank's `value`, rank order (to check that all ranks resumed the same step)."""
+    if not ctx.active:
+        return [value]
+    mine = torch.tensor([value], dtype=torch.int64, device=ctx.device)
+    out = [torch.empty_like(mine) for _ in range(ctx.world)]
+    dist.all_gather(out, mine)
+    return [int(t.item()) for t in out]
+
+
 def share(indices: np.ndarray, ctx: Context) -> np.ndarray:
     """Rank r's interleaved share indices[r::world] (every rank gets a similar mix)."""
     return indices[ctx.rank :: ctx.world]

@@ -168,6 +168,12 @@ def train(
     else:
         model_cfg = dataclasses.replace(model_cfg, condition_dim=vocab.dim)
         model = SketchModel(model_cfg).to(device)
+    steps = distributed.gather_int(ctx, step)
+    if len(set(steps)) > 1:
+        raise cli.CommandError(
+            f"the ranks found different checkpoints in {out} (steps {steps}); on several "
+            "machines --out must be a folder every machine sees (shared storage)"
+        )
     model.train()
     torch.manual_seed(train_cfg.seed + step)
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.learning_rate)

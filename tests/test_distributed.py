@@ -67,3 +67,19 @@ def test_a_bad_rank_is_reported(monkeypatch):
     monkeypatch.setenv("RANK", "5")
     with pytest.raises(distributed.DistributedError, match="RANK 5"):
         distributed.init(distributed.torch.device("cpu"))
+
+
+def test_two_processes_stream_shards_in_sync(tmp_path):
+    """Under torchrun each rank streams its own shard blocks and the ranks stay in sync."""
+    from model.shards import ShardWriter
+
+    from .test_shards import synthetic
+
+    writer = ShardWriter(tmp_path / "shards", 60)
+    writer.add(synthetic(240, 12, 2))
+    out = tmp_path / "run"
+    args = ["--small", "--data", str(writer.close()), "--out", str(out), "--batch-size", "4"]
+    run = torchrun(2, [*args, "--quiet", "--steps", "2"])
+    assert run.returncode == 0, run.stderr[-3000:]
+    ckpt = checkpoint.load(out)
+    assert ckpt.step == 2 and ckpt.meta["ranks_in_sync"] == 2
