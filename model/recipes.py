@@ -75,6 +75,7 @@ def run(
     device_name: str,
     data_args: list[str],
     quiet: bool = False,
+    categories: tuple[str, ...] = (),
 ) -> dict:
     """Run a recipe into `out` (data/, model/, clf-*/, export/, report.json); returns the report."""
     import torch
@@ -155,6 +156,7 @@ def run(
             evaluate += ["--attribute-classifier", f"{a}={out / f'clf-{a}'}"]
     else:
         evaluate += ["--classifier", str(out / "clf-category")]
+        evaluate += ["--categories", ",".join(categories)] if categories else []
     print(_wait(_python(*evaluate, threads=cores), "evaluation").rstrip(), flush=True)
     checkpoint.export(model_dir, out / "export", half=True)
     report = json.loads(report_path.read_text())
@@ -202,10 +204,12 @@ def main(argv: list[str] | None = None) -> None:
             ap.error(f"--faces must be at least 10; got {args.faces}")
         cfg = dataclasses.replace(cfg, faces=args.faces)
     data_args: list[str] = []
+    categories: tuple[str, ...] = ()
     if args.kind == "objects":
         if not args.source or not args.categories:
             ap.error("objects needs --from DIR (QuickDraw category files) and --categories")
-        data_args = ["--quickdraw", *args.categories.split(","), "--from", args.source]
+        categories = tuple(c.strip() for c in args.categories.split(",") if c.strip())
+        data_args = ["--quickdraw", *categories, "--from", args.source]
     if args.gpu and not _cuda():
         raise cli.CommandError("--gpu: no CUDA GPU here; leave --gpu out to run on the CPU")
     out = cli.output_dir(args.out)
@@ -217,6 +221,7 @@ def main(argv: list[str] | None = None) -> None:
         "cuda" if args.gpu else "cpu",
         data_args,
         args.quiet,
+        categories,
     )
 
 

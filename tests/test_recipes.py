@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from safetensors.numpy import load_file
 
 from model import checkpoint, cli
 from model.recipes import main as recipe_main
+
+from .test_train_eval import prepared  # noqa: F401  (the module-scoped data fixture)
 
 
 def test_faces_recipe_stops_at_its_budget_then_evaluates_and_exports(tmp_path, monkeypatch):
@@ -43,3 +46,20 @@ def cli_has_cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def test_objects_recipe_trains_on_quickdraw_files_that_are_present(
+    prepared,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    """objects reads the category files from --from, trains within the budget and exports."""
+    monkeypatch.setenv(cli.QUICK_ENV, "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    out = tmp_path / "objects"
+    src = str(Path(prepared).parent)
+    args = ["objects", "--from", src, "--categories", "circle,square", "--out", str(out)]
+    recipe_main([*args, "--budget-minutes", "0.05", "--quiet"])
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["recognisability"]["per_category"]) == {"circle", "square"}
+    assert checkpoint.load(out / "export").step == report["recipe"]["steps"] >= 1
