@@ -172,11 +172,16 @@ def faces(n: int, seed: int) -> Iterator[Sketch]:
         yield face_sketch(seed, i)
 
 
-def generate(n: int, seed: int, workers: int = 1, progress: bool = False) -> list[Sketch]:
-    """faces(n, seed) as a list, made by `workers` processes (the same sketches in any case)."""
+def generate(
+    n: int, seed: int, workers: int = 1, progress: bool = False, min_parallel: int = 2000
+) -> list[Sketch]:
+    """faces(n, seed) as a list, made by `workers` processes (the same sketches in any case).
+
+    Fewer than min_parallel faces are made in this process: starting workers costs seconds.
+    """
     n, seed = _check_count(n, "n"), _check_count(seed, "seed")
     bar = dict(total=n, desc="faces", unit="face", disable=not progress or None, mininterval=0.5)
-    if workers <= 1 or n < 2000:
+    if workers <= 1 or n < min_parallel:
         return list(tqdm(faces(n, seed), **bar))
     import multiprocessing
 
