@@ -53,7 +53,7 @@ def main() -> None:
         )
         train = ["-m", "model.train", "--data", data, "--steps", str(args.steps), "--quiet"]
         train += ["--batch-size", str(args.batch_size), "--set", f"eval_every={10**9}"]
-        rows = []
+        rows: list[tuple[str, str, int, dict | None]] = []
         small = [*train, "--small", "--device", "cpu"]
         for threads in sorted({1, cores}):
             one = run([sys.executable, *small, "--out", f"{tmp}/one{threads}"], threads)
@@ -82,12 +82,12 @@ def main() -> None:
             rows.append(("cuda", "not available here", 0, None))
     print(f"{args.steps} steps of the faces model ({args.faces} faces); small sizes on the CPU")
     print(f"{'path':52} {'threads':22} {'eff. batch':>10} {'steps/s':>8} {'sketches/s':>11}")
-    for name, threads, batch, t in rows:
+    for name, used, batch, t in rows:
         if t is None:
-            print(f"{name:52} {threads:22} {'-':>10} {'-':>8} {'-':>11}")
+            print(f"{name:52} {used:22} {'-':>10} {'-':>8} {'-':>11}")
         else:
             print(
-                f"{name:52} {threads:22} {batch:>10} {t['steps_per_s']:>8.2f} "
+                f"{name:52} {used:22} {batch:>10} {t['steps_per_s']:>8.2f} "
                 f"{t['sketches_per_s']:>11.0f}"
             )
 

@@ -361,7 +361,7 @@ def split_codes(
     splits = np.zeros(len(sketches), dtype=np.uint8)
     given = np.array([s.split is not None for s in sketches], dtype=bool)
     for i in np.flatnonzero(given):
-        splits[i] = SPLIT_CODES[sketches[i].split]
+        splits[i] = SPLIT_CODES[str(sketches[i].split)]
     free = np.flatnonzero(~given)
     splits[free] = assign_splits([sketches[i].category for i in free], fractions, seed)
     return splits

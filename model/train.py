@@ -44,7 +44,7 @@ def pick_device(name: str) -> torch.device:
 def to_inputs(batch: Batch, device: torch.device) -> Inputs:
     """A data batch as network inputs on the device (through pinned memory to a GPU)."""
     if device.type == "cuda":
-        moved = {
+        moved: dict[str, Any] = {
             f.name: None if v is None else v.pin_memory().to(device, non_blocking=True)
             for f in dataclasses.fields(batch)
             for v in [getattr(batch, f.name)]
