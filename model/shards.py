@@ -193,36 +193,47 @@ class ShardedData:
             ]
         return self._luts[k]
 
+    def _maps(self, k: int) -> dict[str, np.ndarray]:
+        """Shard k's arrays as read-only memory maps (dropped by the caller after copying)."""
+        name = self.shards[k]["name"]
+        return {
+            a: np.load(self.folder / f"{name}.{a}.npy", mmap_mode="r", allow_pickle=False)
+            for a in _ARRAYS
+        }
+
+    def _part(self, k: int, lengths: np.ndarray, split: np.ndarray, labels: np.ndarray) -> tuple:
+        """(lengths, split, labels remapped to the global vocabulary) of picked sketches."""
+        glob = np.full((len(lengths), len(self.meta["attributes"])), -1, np.int16)
+        for j, (col, lut) in enumerate(self._lut(k)):
+            glob[:, col] = lut[labels[:, j].astype(np.int64) + 1]
+        return lengths, split, glob
+
     def read(self, blocks: Sequence[Block], split: str | None = None) -> PreparedData:
         """The blocks' sketches (of one split, when given) as one in-memory PreparedData."""
-        points, lengths, splits, labels = [], [], [], []
+        parts = []
         for blk in blocks:
-            name = self.shards[blk.shard]["name"]
-            arrays = {
-                k: np.load(self.folder / f"{name}.{k}.npy", mmap_mode="r", allow_pickle=False)
-                for k in _ARRAYS
-            }
-            o = np.array(arrays["offsets"][blk.start : blk.stop + 1])
-            keep = np.array(arrays["split"][blk.start : blk.stop])
-            lab = np.array(arrays["labels"][blk.start : blk.stop])
-            rows = np.array(arrays["points"][o[0] : o[-1]])  # a copy; the map is dropped below
-            del arrays
+            maps = self._maps(blk.shard)
+            o = np.array(maps["offsets"][blk.start : blk.stop + 1])
+            keep = np.array(maps["split"][blk.start : blk.stop])
+            lab = np.array(maps["labels"][blk.start : blk.stop])
+            rows = np.array(maps["points"][o[0] : o[-1]])  # a copy; the maps are dropped below
+            del maps
             mine = np.ones(len(keep), bool) if split is None else keep == SPLIT_CODES[split]
-            cut = np.repeat(mine, np.diff(o))
-            points.append(rows[cut])
-            lengths.append(np.diff(o)[mine])
-            splits.append(keep[mine])
-            glob = np.full((int(mine.sum()), len(self.meta["attributes"])), -1, np.int16)
-            for j, (col, lut) in enumerate(self._lut(blk.shard)):
-                glob[:, col] = lut[lab[mine, j].astype(np.int64) + 1]
-            labels.append(glob)
+            lengths = np.diff(o)
+            parts.append(
+                (rows[np.repeat(mine, lengths)],)
+                + self._part(blk.shard, lengths[mine], keep[mine], lab[mine])
+            )
+        return self._assemble(parts)
+
+    def _assemble(self, parts: list[tuple]) -> PreparedData:
         n_attr = len(self.meta["attributes"])
-        lens = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
+        lens = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
         return PreparedData(
-            np.concatenate(points) if points else np.zeros((0, 3), np.int16),
+            np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, 3), np.int16),
             np.concatenate([[0], np.cumsum(lens)]).astype(np.int64),
-            np.concatenate(splits) if splits else np.zeros(0, np.uint8),
-            np.concatenate(labels) if labels else np.zeros((0, n_attr), np.int16),
+            np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.uint8),
+            np.concatenate([p[3] for p in parts]) if parts else np.zeros((0, n_attr), np.int16),
             dict(self.meta),
         )
 
@@ -240,12 +251,26 @@ class ShardedData:
         if not total:
             raise ShardError(f"{self.folder}: the shards hold no '{split}' sketches")
         take = min(1.0, limit / total)
-        blocks = [
-            Block(k, 0, s["sketches"] if take >= 1 else max(1, int(s["sketches"] * take)))
-            for k, s in enumerate(self.shards)
-            if s[split]
-        ]
-        return self.read(blocks, split)
+        parts = []
+        for k, shard in enumerate(self.shards):
+            if not shard[split]:
+                continue
+            maps = self._maps(k)
+            picked = np.flatnonzero(np.asarray(maps["split"]) == SPLIT_CODES[split])
+            picked = picked[: max(1, int(len(picked) * take))]
+            o = np.asarray(maps["offsets"])
+            rows = [np.array(maps["points"][o[i] : o[i + 1]]) for i in picked]  # these alone
+            parts.append(
+                (np.concatenate(rows),)
+                + self._part(
+                    k,
+                    np.diff(o)[picked],
+                    np.array(maps["split"][picked]),
+                    np.array(maps["labels"][picked]),
+                )
+            )
+            del maps, o
+        return self._assemble(parts)
 
 
 class StreamBatcher:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -108,3 +110,33 @@ def test_train_streams_a_shard_folder(tmp_path):
     train_main([*args, "--steps", "3", "--batch-size", "8", "--set", "eval_every=3"])
     ckpt = checkpoint.load(out)
     assert ckpt.step == 3 and ckpt.vocab.values["category"] == ("a", "b")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_training_on_200_mb_of_shards_grows_memory_by_under_a_quarter_of_it(tmp_path):
+    """model.train on ~196 MB of shards: the resident set (sampled every 10 ms) stays flat."""
+    warm = ShardWriter(tmp_path / "warm", 100)
+    warm.add(synthetic(300, 100, 9))
+    big = ShardWriter(tmp_path / "big", 20_000)
+    for part in range(16):
+        big.add(synthetic(20_000, 100, part))
+    data = ShardedData(big.close())
+    assert data.nbytes() > 190e6
+    args = ["--small", "--steps", "3", "--batch-size", "64", "--quiet", "--set", "max_seq_len=100"]
+    train_main([*args, "--data", str(warm.close()), "--out", str(tmp_path / "w")])  # warm up
+    base, samples, done = rss_mb(), [], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            samples.append(rss_mb())
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=sample)
+    watcher.start()
+    try:
+        train_main([*args, "--data", str(data.folder), "--out", str(tmp_path / "run")])
+    finally:
+        done.set()
+        watcher.join()
+    growth, budget = max(samples) - base, data.nbytes() / 1e6 / 4
+    assert growth < budget, f"RSS grew {growth:.1f} MB training on {4 * budget:.0f} MB of shards"
