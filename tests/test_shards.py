@@ -140,3 +140,14 @@ def test_training_on_200_mb_of_shards_grows_memory_by_under_a_quarter_of_it(tmp_
         watcher.join()
     growth, budget = max(samples) - base, data.nbytes() / 1e6 / 4
     assert growth < budget, f"RSS grew {growth:.1f} MB training on {4 * budget:.0f} MB of shards"
+
+
+def test_prepare_quickdraw_categories_as_shards(prepared, tmp_path):  # noqa: F811
+    """--quickdraw CAT... --shard-size reads each category file from --from into shards."""
+    src = str(Path(prepared).parent)
+    out = tmp_path / "qd"
+    args = ["--out", str(out), "--quickdraw", "circle", "square", "--from", src]
+    assert prepare_main([*args, "--shard-size", "20", "--quiet"]) == 0
+    data = ShardedData(out)
+    assert len(data) == 60 and [s["sketches"] for s in data.shards] == [20, 10, 20, 10]
+    assert data.index["vocab"]["category"] == ["circle", "square"]
