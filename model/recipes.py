@@ -168,9 +168,16 @@ def run(
         "throughput": ckpt_meta.get("throughput"),
         "budget_seconds": budget_s,
         "seconds": round(time.perf_counter() - started, 1),
+        "within_budget": time.perf_counter() - started <= budget_s,
         "config": dataclasses.asdict(cfg),
     }
     report_path.write_text(json.dumps(report, indent=2))
+    if not report["recipe"]["within_budget"]:
+        print(
+            f"note: evaluation and export took longer than the {cfg.reserve:.0%} of the budget "
+            "kept for them; the model itself stopped training on time",
+            file=sys.stderr,
+        )
     print(
         f"recipe {kind}: {report['recipe']['steps']} steps, "
         f"{report['recipe']['seconds']:.0f} s of {budget_s:.0f}; shippable fp16 model in "
