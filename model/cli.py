@@ -31,9 +31,11 @@ USER_ERRORS = frozenset(
     {
         ("model.checkpoint", "CheckpointError"),
         ("model.data", "PreparedDataError"),
+        ("model.distributed", "DistributedError"),
         ("model.download", "DownloadError"),
         ("model.library.store", "LibraryError"),
         ("model.sample", "ConditionError"),
+        ("model.shards", "ShardError"),
         ("model.sources", "SourceError"),
         ("model.strokes", "StrokeError"),
         ("model.cli", "CommandError"),

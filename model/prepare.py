@@ -21,6 +21,7 @@ from tqdm import tqdm
 from model import cli
 from model.data import FORMAT, SPLIT_CODES, PreparedData, sort_values, train_scale_factor
 from model.download import BUCKET, LAYOUT, locate
+from model.shards import ShardedData, ShardWriter
 from model.sources import ReadReport, Sketch, SourceError, find_sources, read_source, source_kind
 
 _SPLIT_NAMES = tuple(SPLIT_CODES)
@@ -316,6 +317,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--out", required=True, type=Path, metavar="NPZ", help="prepared .npz to write"
     )
     out.add_argument(
+        "--shard-size",
+        type=int,
+        metavar="N",
+        help="write --out as a folder of shards of at most N sketches (memory-mapped int16 "
+        "arrays + JSON), read one source file at a time, for data larger than memory; "
+        "model.train streams it",
+    )
+    out.add_argument(
         "--max-len",
         type=int,
         default=250,
@@ -334,6 +343,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not args.paths and not args.quickdraw:
         parser.error("name FILE_OR_DIR paths, or QuickDraw categories with --quickdraw")
+    if args.shard_size is not None and args.shard_size < 1:
+        parser.error(f"--shard-size must be at least 1; got {args.shard_size}")
     if args.max_len < 2:
         parser.error(f"--max-len must be at least 2; got {args.max_len}")
     if args.seed < 0:
@@ -343,26 +354,71 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def split_codes(
+    sketches: list[Sketch], fractions: tuple[float, float, float], seed: int
+) -> np.ndarray:
+    """The sources' own splits where given, else a per-category shuffle by `fractions`."""
+    splits = np.zeros(len(sketches), dtype=np.uint8)
+    given = np.array([s.split is not None for s in sketches], dtype=bool)
+    for i in np.flatnonzero(given):
+        splits[i] = SPLIT_CODES[str(sketches[i].split)]
+    free = np.flatnonzero(~given)
+    splits[free] = assign_splits([sketches[i].category for i in free], fractions, seed)
+    return splits
+
+
+def write_shards(
+    args: argparse.Namespace, files: list[Path], category: str | None, started: float
+) -> int:
+    """--shard-size: one source file in memory at a time, each written out as shards."""
+    writer = ShardWriter(args.out, args.shard_size)
+    tallies: list[SourceTally] = []
+    for path in files:
+        sketches, tally = _read_all([path], category, args.max_len, not args.quiet)
+        tallies += tally
+        if sketches:  # key_id duplicates are dropped within a file, not across files
+            splits = split_codes(sketches, args.split, args.seed)
+            writer.add(build(sketches, splits, max_len=args.max_len, sources=[], counts={}))
+        del sketches
+    if not writer.shards:
+        raise cli.CommandError(_nothing_usable(tallies, args.max_len))
+    sources = [
+        {"path": t.path.name, "kind": t.kind, "sketches": t.kept, "licence": args.licence}
+        for t in tallies
+    ]
+    writer.close(
+        sources, {"read": sum(t.read for t in tallies), "kept": sum(t.kept for t in tallies)}
+    )
+    data = ShardedData(args.out)
+    seconds = time.perf_counter() - started
+    print(
+        f"wrote {args.out}: {len(data)} sketches in {len(data.shards)} shards "
+        f"({data.nbytes() / 1e6:.1f} MB) in {seconds:.1f} s; train with "
+        f"`python -m model.train --data {args.out} ...`"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns 0 when written. Mistakes raise errors that cli.run reports."""
     args = parse_args(argv)
     started = time.perf_counter()
-    cli.output_file(args.out, (".npz",))
+    if args.shard_size is None:
+        cli.output_file(args.out, (".npz",))
+    else:
+        cli.output_dir(args.out)
     files = find_sources(args.paths) if args.paths else []
     files += [locate(c, args.source, args.cache, args.fmt, not args.quiet) for c in args.quickdraw]
     files = [f for f in files if f.resolve() != args.out.resolve()]  # an earlier output
     if not files:
         raise cli.CommandError(f"no .npz, .ndjson or .svg files found in {', '.join(args.paths)}")
     category = args.category.strip() if args.category else None
+    if args.shard_size is not None:
+        return write_shards(args, files, category, started)
     sketches, tallies = _read_all(files, category, args.max_len, not args.quiet)
     if not sketches:
         raise cli.CommandError(_nothing_usable(tallies, args.max_len))
-    splits = np.zeros(len(sketches), dtype=np.uint8)
-    given = np.array([s.split is not None for s in sketches])
-    for i in np.flatnonzero(given):
-        splits[i] = SPLIT_CODES[sketches[i].split]
-    free = np.flatnonzero(~given)
-    splits[free] = assign_splits([sketches[i].category for i in free], args.split, args.seed)
+    splits = split_codes(sketches, args.split, args.seed)
     dropped: Counter = sum((t.dropped for t in tallies), Counter())
     counts = {
         "read": sum(t.read for t in tallies),

@@ -2,6 +2,8 @@
 
 Runs unchanged on a 2-core CPU (use --small) and on a GPU (cuDNN LSTM, bf16 autocast). The output
 folder is always a loadable checkpoint; running the same command again resumes from it.
+Under `torchrun --nproc_per_node=N -m model.train ...` it trains one model with
+DistributedDataParallel (model/distributed.py); rank 0 alone writes and reports.
 """
 
 from __future__ import annotations
@@ -14,18 +16,21 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm import tqdm
 
-from . import checkpoint, cli
+from . import checkpoint, cli, distributed, shards
 from .config import PRESETS, ModelConfig, TrainConfig, from_dict, preset
 from .data import Batch, Batcher, ConditionVocab, PreparedData
 from .device import DeviceError, resolve_device
 from .losses import kl_weight
 from .network import Inputs, SketchModel
+
+VALID_SAMPLE = 5000  # validation sketches held in memory when training streams shards
 
 
 def pick_device(name: str) -> torch.device:
@@ -37,8 +42,16 @@ def pick_device(name: str) -> torch.device:
 
 
 def to_inputs(batch: Batch, device: torch.device) -> Inputs:
-    """A data batch as network inputs on the device."""
-    b = batch.to(device)
+    """A data batch as network inputs on the device (through pinned memory to a GPU)."""
+    if device.type == "cuda":
+        moved: dict[str, Any] = {
+            f.name: None if v is None else v.pin_memory().to(device, non_blocking=True)
+            for f in dataclasses.fields(batch)
+            for v in [getattr(batch, f.name)]
+        }
+        b = dataclasses.replace(batch, **moved)
+    else:
+        b = batch.to(device)
     return Inputs(b.strokes, b.lengths, b.conditions, b.raster, b.enc_lengths)
 
 
@@ -111,9 +124,24 @@ def train(
     device: torch.device,
     description: str = "",
     quiet: bool = False,
+    ctx: distributed.Context | None = None,
+    budget_seconds: float | None = None,
 ) -> Path:
-    """Train (or resume) into `out`; returns the checkpoint folder."""
-    data = PreparedData.merge([PreparedData.load(p) for p in data_paths])
+    """Train (or resume) into `out`; returns the checkpoint folder.
+
+    ctx is this process's place in a torchrun job (None: one process). budget_seconds stops the
+    run early, saving a checkpoint, when that much wall time has passed.
+    """
+    ctx = ctx or distributed.Context(device=device)
+    say = print if ctx.is_main else (lambda *a, **k: None)
+    sharded = None
+    if any(shards.is_shard_folder(p) for p in data_paths):
+        if len(data_paths) > 1:
+            raise cli.CommandError("--data: a shard folder is streamed alone; name only it")
+        sharded = shards.ShardedData(data_paths[0])  # streamed; only a validation sample is held
+        data = sharded.sample("valid", VALID_SAMPLE)
+    else:
+        data = PreparedData.merge([PreparedData.load(p) for p in data_paths])
     vocab = data.vocab
     step, optimizer_state = 0, False
     if (out / checkpoint.CONFIG).exists():
@@ -125,7 +153,7 @@ def train(
             if getattr(asked, f.name) != getattr(ckpt.config, f.name)
         ]
         if ignored:
-            print(
+            say(
                 f"note: {out} keeps the model config it was built with, so these are ignored: "
                 f"{', '.join(ignored)}; use a new --out to train that model",
                 file=sys.stderr,
@@ -136,30 +164,63 @@ def train(
             raise cli.CommandError(
                 f"{out} was trained with other conditions than the --data holds; use a new --out"
             )
-        print(f"resuming {out} at step {step}", file=sys.stderr)
+        say(f"resuming {out} at step {step}", file=sys.stderr)
     else:
         model_cfg = dataclasses.replace(model_cfg, condition_dim=vocab.dim)
         model = SketchModel(model_cfg).to(device)
+    steps = distributed.gather_int(ctx, step)
+    if len(set(steps)) > 1:
+        raise cli.CommandError(
+            f"the ranks found different checkpoints in {out} (steps {steps}); on several "
+            "machines --out must be a folder every machine sees (shared storage)"
+        )
     model.train()
     torch.manual_seed(train_cfg.seed + step)
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.learning_rate)
     if step:
         optimizer_state = checkpoint.load_optimizer(out, optimizer)
         if not optimizer_state:
-            print("no optimizer state saved; Adam starts fresh", file=sys.stderr)
+            say("no optimizer state saved; Adam starts fresh", file=sys.stderr)
+    net: torch.nn.Module = model
+    if ctx.active:
+        # DDP broadcasts rank 0's weights at wrap time and averages gradients in backward().
+        ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        torch.manual_seed(train_cfg.seed + step + 7919 * ctx.rank)  # own dropout and z noise
+    say(
+        f"{ctx.world} process{'es' if ctx.world > 1 else ''} x batch {train_cfg.batch_size} = "
+        f"effective batch {ctx.world * train_cfg.batch_size}; learning rate "
+        f"{train_cfg.learning_rate:g} (not scaled with the process count)",
+        file=sys.stderr,
+    )
     raster = model_cfg.raster_size if model_cfg.needs_raster else 0
-    batches = Batcher(
-        data,
-        "train",
-        train_cfg.batch_size,
+    batch_args: dict[str, Any] = dict(
         max_len=model_cfg.max_seq_len,
         augment=True,
         raster_size=raster,
-        seed=train_cfg.seed + step,
         scale_jitter=train_cfg.augment_scale,
         drop_prob=train_cfg.augment_drop,
         prefix_prob=train_cfg.prefix_prob if model_cfg.encoder == "rnn" else 0.0,
     )
+    batches: Iterator[Batch]
+    if sharded is not None:  # blocks of random shards; every rank reads only its own blocks
+        batches = shards.StreamBatcher(
+            sharded,
+            train_cfg.batch_size,
+            rank=ctx.rank,
+            world=ctx.world,
+            seed=train_cfg.seed + step,
+            **batch_args,
+        )
+    else:
+        batches = Batcher(
+            data,
+            "train",
+            train_cfg.batch_size,
+            seed=train_cfg.seed + step + 7919 * ctx.rank,
+            indices=distributed.share(data.indices("train"), ctx),
+            **batch_args,
+        )
     use_amp = train_cfg.amp and device.type == "cuda"
     params = sum(p.numel() for p in model.parameters())
     meta: dict[str, Any] = {
@@ -169,13 +230,37 @@ def train(
         "parameters": params,
         "command": " ".join(["python -m model.train", *sys.argv[1:]]) if sys.argv else "",
         "commit": git_commit(),
-        "device": str(device),
+        "device": str(ctx.device),
         "host": platform.node(),
+        "processes": ctx.world,
+        "effective_batch_size": ctx.world * train_cfg.batch_size,
     }
     metrics: dict[str, Any] = {}
+    saved_at, paused = -1, 0.0  # paused: seconds spent evaluating and saving, not training
+
+    def throughput() -> dict[str, float]:
+        """Training speed of this run so far, evaluation and saving left out."""
+        seconds = max(time.perf_counter() - started - paused, 1e-9)
+        sketches = (step - first_step) * ctx.world * train_cfg.batch_size
+        return {
+            "steps": step - first_step,
+            "seconds": round(seconds, 2),
+            "steps_per_s": round((step - first_step) / seconds, 3),
+            "sketches_per_s": round(sketches / seconds, 1),
+        }
 
     def save(at: int) -> None:
-        meta.update(metrics=metrics, trained_steps=at)
+        nonlocal saved_at
+        saved_at = at
+        sums = distributed.gather_checksums(ctx, model)  # a collective: every rank takes part
+        if any(s != sums[0] for s in sums):
+            raise RuntimeError(f"the {ctx.world} ranks' weights differ at step {at}; DDP broke")
+        if not ctx.is_main:
+            distributed.barrier(ctx)
+            return
+        meta.update(
+            metrics=metrics, trained_steps=at, ranks_in_sync=len(sums), throughput=throughput()
+        )
         checkpoint.save(
             out,
             model,
@@ -186,16 +271,18 @@ def train(
             meta=meta,
             optimizer=optimizer,
         )
+        distributed.barrier(ctx)
 
     bar = tqdm(
         total=train_cfg.steps,
         initial=step,
         desc=f"{model_cfg.preset}",
         unit="step",
-        disable=quiet,
+        disable=quiet or not ctx.is_main,
         dynamic_ncols=True,
     )
     started = time.perf_counter()
+    first_step = step
     while step < train_cfg.steps:
         lr = learning_rate(step, train_cfg)
         for group in optimizer.param_groups:
@@ -203,30 +290,33 @@ def train(
         alpha = kl_weight(
             step, model_cfg.kl_weight, model_cfg.kl_weight_start, model_cfg.kl_decay_rate
         )
-        inp = to_inputs(next(batches), device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            terms = model(inp, alpha)
+        inp = to_inputs(next(batches), ctx.device)
+        with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=use_amp):
+            terms = net(inp, alpha)
         optimizer.zero_grad(set_to_none=True)
         terms.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
         optimizer.step()
         step += 1
-        loss_value = float(terms.loss.detach())
+        shown = {k: float(getattr(terms, k).detach()) for k in ("loss", "l_r", "l_kl", "l_img")}
+        spent = budget_seconds is not None and time.perf_counter() - started > budget_seconds
+        shown = distributed.mean(ctx, {**shown, "spent": float(spent)})  # one collective a step
+        loss_value, spent = shown.pop("loss"), shown.pop("spent") > 0
         if not math.isfinite(loss_value):
             raise SystemExit(
                 f"the loss became {loss_value} at step {step}; "
                 "lower the learning rate or check the data"
             )
         bar.update(1)
-        shown = {k: float(getattr(terms, k).detach()) for k in ("l_r", "l_kl", "l_img")}
         bar.set_postfix(
             loss=f"{loss_value:.3f}",
             **{k: f"{v:.3f}" for k, v in shown.items()},
             lr=f"{lr:.1e}",
             refresh=False,
         )
-        if step % train_cfg.eval_every == 0 or step == train_cfg.steps:
-            valid = evaluate_losses(model, data, "valid", device, train_cfg.batch_size)
+        pause_from = time.perf_counter()
+        if ctx.is_main and (step % train_cfg.eval_every == 0 or step == train_cfg.steps):
+            valid = evaluate_losses(model, data, "valid", ctx.device, train_cfg.batch_size)
             metrics = {
                 "step": step,
                 "valid": valid,
@@ -238,9 +328,21 @@ def train(
             )
         if step % train_cfg.save_every == 0 or step == train_cfg.steps:
             save(step)
+        paused += time.perf_counter() - pause_from
+        if spent:
+            if ctx.is_main:
+                bar.write(f"time budget spent at step {step}; saving and stopping")
+            break
     bar.close()
-    if not (out / checkpoint.CONFIG).exists():
+    if saved_at != step and (step > first_step or not (out / checkpoint.CONFIG).exists()):
         save(step)
+    if step > first_step:
+        speed = throughput()
+        say(
+            f"trained {speed['steps']} steps in {speed['seconds']:.1f} s: "
+            f"{speed['sketches_per_s']:.0f} sketches/s ({speed['steps_per_s']:.2f} steps/s)",
+            file=sys.stderr,
+        )
     return out
 
 
@@ -279,7 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         required=True,
         metavar="NPZ",
-        help="prepared .npz file(s) from python -m model.prepare (merged)",
+        help="prepared .npz file(s) from python -m model.prepare (merged), or one shard folder "
+        "(--shard-size), which is streamed",
     )
     io.add_argument(
         "--out", required=True, metavar="DIR", help="checkpoint folder, resumed if it holds one"
@@ -323,6 +426,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="auto (CUDA if there is a GPU, else CPU), cpu, cuda or cuda:N",
     )
+    run.add_argument(
+        "--budget-minutes",
+        type=float,
+        metavar="MIN",
+        help="stop and save once this much wall time has passed (default: no limit)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     return ap
 
@@ -356,8 +465,27 @@ def main(argv: list[str] | None = None) -> None:
     )
     out = cli.output_dir(args.out)
     device = pick_device(args.device)
-    out = train(model_cfg, train_cfg, args.data, out, device, args.description, args.quiet)
-    print(f"checkpoint: {out}")
+    try:
+        ctx = distributed.init(device)
+    except distributed.DistributedError as e:
+        raise cli.CommandError(str(e)) from None
+    budget = None if args.budget_minutes is None else args.budget_minutes * 60.0
+    try:
+        out = train(
+            model_cfg,
+            train_cfg,
+            args.data,
+            out,
+            ctx.device,
+            args.description,
+            args.quiet,
+            ctx,
+            budget,
+        )
+    finally:
+        distributed.shutdown(ctx)
+    if ctx.is_main:
+        print(f"checkpoint: {out}")
 
 
 if __name__ == "__main__":

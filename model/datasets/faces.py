@@ -10,6 +10,7 @@ strokes. Sample i depends only on (seed, i). See docs/faces.md for the attribute
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import math
 import time
@@ -171,6 +172,25 @@ def faces(n: int, seed: int) -> Iterator[Sketch]:
         yield face_sketch(seed, i)
 
 
+def generate(
+    n: int, seed: int, workers: int = 1, progress: bool = False, min_parallel: int = 2000
+) -> list[Sketch]:
+    """faces(n, seed) as a list, made by `workers` processes (the same sketches in any case).
+
+    Fewer than min_parallel faces are made in this process: starting workers costs seconds.
+    """
+    n, seed = _check_count(n, "n"), _check_count(seed, "seed")
+    bar = dict(total=n, desc="faces", unit="face", disable=not progress or None, mininterval=0.5)
+    if workers <= 1 or n < min_parallel:
+        return list(tqdm(faces(n, seed), **bar))
+    import multiprocessing
+
+    # spawn: a forked child of a process that already runs torch's threads can deadlock
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        made = pool.imap(functools.partial(face_sketch, seed), range(n), chunksize=256)
+        return list(tqdm(made, **bar))
+
+
 # ---------------------------------------------------------------- CLI
 
 
@@ -274,8 +294,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=250,
         help="max_len recorded in the file; longer faces are an error",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes generating faces (the result is the same for any count)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1; got {args.workers}")
     if args.n < 1:
         parser.error(f"--n must be at least 1; got {args.n}")
     if args.seed < 0:
@@ -299,16 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parse_args(argv)
     started = time.perf_counter()
-    sketches = list(
-        tqdm(
-            faces(args.n, args.seed),
-            total=args.n,
-            desc="faces",
-            unit="face",
-            disable=args.quiet or None,
-            mininterval=0.5,
-        )
-    )
+    sketches = generate(args.n, args.seed, args.workers, progress=not args.quiet)
     longest = max(len(s.stroke3) for s in sketches)
     if longest > args.max_len:
         raise cli.CommandError(

@@ -1,0 +1,96 @@
+"""Training throughput: sketches/s for 1 and 2 CPU processes (torchrun, gloo) and the GPU path.
+
+    python bench/bench_train.py             # small model, 30 steps a run, batch 32 per process
+    python bench/bench_train.py --steps 100 --batch-size 64
+
+Generates procedural faces into a temporary folder, then runs `python -m model.train` (1 CPU
+process, with 1 thread and with a thread per core), `torchrun --nproc_per_node=2 -m model.train`
+(2 CPU processes, cores/2 threads each) and, where CUDA exists, the paper-size model on the GPU
+with bf16 autocast. Each figure is model.train's own meta.throughput: optimiser steps x
+processes x batch over the training time, evaluation and saving left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(cmd: list[str], threads: int | None) -> dict:
+    """Run one training command; its checkpoint's throughput record."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"bench_train: {' '.join(cmd[:6])} ... failed:\n{out.stderr[-2000:]}")
+    ckpt = cmd[cmd.index("--out") + 1]
+    return json.loads((Path(ckpt) / "config.json").read_text())["meta"]["throughput"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--steps", type=int, default=30, help="steps per run")
+    ap.add_argument("--batch-size", type=int, default=32, help="sketches per step per process")
+    ap.add_argument("--faces", type=int, default=2000, help="faces to generate")
+    args = ap.parse_args()
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp:
+        data = str(Path(tmp) / "faces.npz")
+        subprocess.run(
+            [sys.executable, "-m", "model.datasets.faces", "--n", str(args.faces), "--out", data]
+            + ["--quiet", "--workers", str(cores)],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        train = ["-m", "model.train", "--data", data, "--steps", str(args.steps), "--quiet"]
+        train += ["--batch-size", str(args.batch_size), "--set", f"eval_every={10**9}"]
+        rows: list[tuple[str, str, int, dict | None]] = []
+        small = [*train, "--small", "--device", "cpu"]
+        for threads in sorted({1, cores}):
+            one = run([sys.executable, *small, "--out", f"{tmp}/one{threads}"], threads)
+            rows.append(("cpu, 1 process", f"{threads} thread(s)", args.batch_size, one))
+        two = run(
+            [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+            + ["--nproc_per_node=2", *small, "--out", f"{tmp}/two"],
+            max(1, cores // 2),
+        )
+        rows.append(
+            ("cpu, 2 processes", f"{max(1, cores // 2)} thread(s) each", 2 * args.batch_size, two)
+        )
+        import torch
+
+        if torch.cuda.is_available():
+            gpu = run([sys.executable, *train, "--device", "cuda", "--out", f"{tmp}/gpu"], None)
+            rows.append(
+                (
+                    f"cuda ({torch.cuda.get_device_name()}), paper size, bf16",
+                    "-",
+                    args.batch_size,
+                    gpu,
+                )
+            )
+        else:
+            rows.append(("cuda", "not available here", 0, None))
+    print(f"{args.steps} steps of the faces model ({args.faces} faces); small sizes on the CPU")
+    print(f"{'path':52} {'threads':22} {'eff. batch':>10} {'steps/s':>8} {'sketches/s':>11}")
+    for name, used, batch, t in rows:
+        if t is None:
+            print(f"{name:52} {used:22} {'-':>10} {'-':>8} {'-':>11}")
+        else:
+            print(
+                f"{name:52} {used:22} {batch:>10} {t['steps_per_s']:>8.2f} "
+                f"{t['sketches_per_s']:>11.0f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
