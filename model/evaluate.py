@@ -28,7 +28,7 @@ from .data import Batch, Batcher, PreparedData
 from .library import SketchLibrary, open_library
 from .library.measure import library_report, print_library_report
 from .losses import reconstruction_loss
-from .raster import rasterize
+from .raster import rasterize_all
 from .sample import Request, sample
 from .train import evaluate_losses, to_inputs
 
@@ -73,6 +73,20 @@ def sketch_l_r(ckpt: Checkpoint, batch: Batch, n_max: int) -> list[float]:
 PRIOR_DRAWS = 4  # z_s draws per sketch for the generate-path l_r
 
 
+def held_out_batches(ckpt: Checkpoint, data: PreparedData, split: str) -> Batcher:
+    """Unaugmented batches of a split, fed as the checkpoint was trained (its scale, vocab)."""
+    cfg = ckpt.config
+    return Batcher(
+        data,
+        split,
+        100,
+        max_len=cfg.max_seq_len,
+        raster_size=cfg.raster_size if cfg.needs_raster else 0,
+        scale=ckpt.scale_factor,
+        vocab=ckpt.vocab,
+    )
+
+
 @torch.no_grad()
 def l_r_paths(ckpt: Checkpoint, data: PreparedData, split: str = "test") -> dict[str, float]:
     """Mean l_r of a split by what the decoder is given, so a side channel cannot flatter it:
@@ -83,15 +97,7 @@ def l_r_paths(ckpt: Checkpoint, data: PreparedData, split: str = "test") -> dict
     is what `generate` gives the decoder (PRIOR_DRAWS draws per sketch, seeded).
     """
     model, cfg = ckpt.model, ckpt.config
-    batcher = Batcher(
-        data,
-        split,
-        100,
-        max_len=cfg.max_seq_len,
-        raster_size=cfg.raster_size if cfg.needs_raster else 0,
-        scale=ckpt.scale_factor,
-        vocab=ckpt.vocab,
-    )
+    batcher = held_out_batches(ckpt, data, split)
     sums = {"posterior": 0.0, "no sketch channel": 0.0, "generate path": 0.0}
     count = 0
     g = torch.Generator(device="cpu").manual_seed(0)
@@ -133,31 +139,12 @@ def per_category_l_r(
     column = data.attributes.index("category")
     names = data.vocab.values["category"]
     sums: dict[str, list[float]] = defaultdict(list)
-    batcher = Batcher(
-        data,
-        split,
-        100,
-        max_len=cfg.max_seq_len,
-        raster_size=cfg.raster_size if cfg.needs_raster else 0,
-        scale=ckpt.scale_factor,
-        vocab=ckpt.vocab,
-    )
+    batcher = held_out_batches(ckpt, data, split)
     for batch in batcher.iterate_once():
         for i, value in zip(batch.indices.tolist(), sketch_l_r(ckpt, batch, cfg.max_seq_len)):
             label = int(data.labels[i, column])
             sums[names[label] if label >= 0 else "unknown"].append(value)
     return {k: (float(np.mean(v)), len(v)) for k, v in sums.items()}
-
-
-def _images(sketches: list[list[np.ndarray]], size: int) -> np.ndarray:
-    return np.stack(
-        [
-            rasterize(s, size=size)
-            if any(len(p) for p in s)
-            else np.zeros((size, size), np.float32)
-            for s in sketches
-        ]
-    )
 
 
 def recognisability(
@@ -182,7 +169,7 @@ def recognisability(
                 seed=seed + k,
             ),
         )
-        predicted = clf.predict(_images(drawn, clf.cfg.raster_size))
+        predicted = clf.predict(rasterize_all(drawn, clf.cfg.raster_size))
         hits[name] = float(np.mean([classes[p] == name for p in predicted]))
     return {
         "per_category": hits,
@@ -243,7 +230,9 @@ def attribute_recognition(
             truth.append(labels)
 
     def read_back(clf: Any, sketches: list, wanted: list[dict[str, str]], attribute: str) -> float:
-        got = [clf.cfg.classes[p] for p in clf.predict(_images(sketches, clf.cfg.raster_size))]
+        got = [
+            clf.cfg.classes[p] for p in clf.predict(rasterize_all(sketches, clf.cfg.raster_size))
+        ]
         return float(np.mean([g == w[attribute] for g, w in zip(got, wanted)]))
 
     report: dict[str, Any] = {}
@@ -291,7 +280,7 @@ def phash_diversity(
         )
         hashes = [
             imagehash.phash(Image.fromarray((255 - img * 255).astype(np.uint8)))
-            for img in _images(drawn, 64)
+            for img in rasterize_all(drawn, 64)
         ]
         distances += [a - b for a, b in itertools.combinations(hashes, 2)]
     return float(np.mean(distances)) if distances else float("nan")

@@ -70,3 +70,15 @@ def rasterize_stroke3(
 ) -> np.ndarray:
     """`rasterize` for a stroke-3 sketch; the origin does not matter since the raster is fitted."""
     return rasterize(stroke3_to_polylines(s3), size=size, line_width=line_width, margin=margin)
+
+
+def rasterize_all(sketches: Any, size: int) -> np.ndarray:
+    """Rasters (B, size, size) of many sketches as polylines; an empty sketch is a blank image."""
+    return np.stack(
+        [
+            rasterize(s, size=size)
+            if any(len(p) for p in s)
+            else np.zeros((size, size), np.float32)
+            for s in sketches
+        ]
+    )

@@ -18,21 +18,12 @@ from model import strokes as S
 from model.checkpoint import Checkpoint
 from model.classifier import load_classifier
 from model.data import SPLIT_CODES, PreparedData
-from model.raster import rasterize
+from model.raster import rasterize_all
 from model.sample import DoneEvent, Request, stream
 
 from .suggest import SketchLibrary, distance
 
-
-def _images(sketches: Sequence[Sequence[np.ndarray]], size: int) -> np.ndarray:
-    return np.stack(
-        [
-            rasterize(s, size=size)
-            if any(len(p) for p in s)
-            else np.zeros((size, size), np.float32)
-            for s in sketches
-        ]
-    )
+COLUMNS = ("real", "generate library", "generate network", "complete library", "complete network")
 
 
 def _held_out(data: PreparedData, category: str, limit: int) -> list[int]:
@@ -75,7 +66,9 @@ def library_report(
     def recognised(sketches: list[list[np.ndarray]], name: str) -> list[bool]:
         if not sketches:
             return []
-        return [classes[p] == name for p in clf.predict(_images(sketches, clf.cfg.raster_size))]
+        return [
+            classes[p] == name for p in clf.predict(rasterize_all(sketches, clf.cfg.raster_size))
+        ]
 
     rows: dict[str, dict[str, list[bool]]] = {}
     distances: list[float] = []
@@ -115,20 +108,13 @@ def library_report(
                 )
                 completed.append([*half, *_drawn(ckpt, req, library)[0][0]])
             row[f"complete {tag}"] = recognised(completed, name)
-    columns = [
-        "real",
-        "generate library",
-        "generate network",
-        "complete library",
-        "complete network",
-    ]
     totals = {
-        c: float(np.mean([x for r in rows.values() for x in r[c]] or [np.nan])) for c in columns
+        c: float(np.mean([x for r in rows.values() for x in r[c]] or [np.nan])) for c in COLUMNS
     }
-    counts = {c: sum(len(r[c]) for r in rows.values()) for c in columns}
+    counts = {c: sum(len(r[c]) for r in rows.values()) for c in COLUMNS}
     return {
         "per_category": {
-            n: {c: float(np.mean(r[c])) if r[c] else None for c in columns} for n, r in rows.items()
+            n: {c: float(np.mean(r[c])) if r[c] else None for c in COLUMNS} for n, r in rows.items()
         },
         "mean": totals,
         "counts": counts,
@@ -144,18 +130,11 @@ def library_report(
 
 
 def print_library_report(report: dict[str, Any]) -> None:
-    columns = [
-        "real",
-        "generate library",
-        "generate network",
-        "complete library",
-        "complete network",
-    ]
-    print("\n| category | " + " | ".join(columns) + " |\n|---|" + "---|" * len(columns))
+    print("\n| category | " + " | ".join(COLUMNS) + " |\n|---|" + "---|" * len(COLUMNS))
     for name, row in report["per_category"].items():
-        cells = ["-" if row[c] is None else f"{row[c]:.0%}" for c in columns]
+        cells = ["-" if row[c] is None else f"{row[c]:.0%}" for c in COLUMNS]
         print(f"| {name} | " + " | ".join(cells) + " |")
-    cells = [f"**{report['mean'][c]:.1%}** ({report['counts'][c]})" for c in columns]
+    cells = [f"**{report['mean'][c]:.1%}** ({report['counts'][c]})" for c in COLUMNS]
     print("| all | " + " | ".join(cells) + " |")
     d = report["distance_to_source"]
     print(
