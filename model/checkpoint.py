@@ -16,8 +16,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .config import ModelConfig, TrainConfig, from_dict, to_dict
-from .data import ConditionVocab
 from .network import SketchModel
+from .vocab import ConditionVocab
 
 FORMAT = "ai-sketcher-checkpoint/1"
 WEIGHTS, CONFIG, OPTIMIZER = "weights.safetensors", "config.json", "optimizer.safetensors"

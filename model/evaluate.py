@@ -30,7 +30,7 @@ from .library.measure import library_report, print_library_report
 from .losses import reconstruction_loss
 from .raster import rasterize_all
 from .sample import Request, sample
-from .train import evaluate_losses, to_inputs
+from .validation import evaluate_losses, to_inputs
 
 # The twenty categories of the AI-Sketcher slides (QuickDraw has no "ball": soccer ball instead).
 SLIDE_CATEGORIES = (

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from model.data import ConditionVocab
 from model.strokes import stroke3_to_polylines
+from model.vocab import ConditionVocab
 
 FORMAT = "ai-sketcher-library/1"
 ARRAYS, META = "library.npz", "library.json"
