@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -256,39 +258,27 @@ async def test_max_rows_queues_first_come_first_served(
     assert recorder.rows[0] == 6  # `small` would fit but may not pass `big`
 
 
-async def test_a_newcomer_starts_while_another_owner_fills_the_batch(
-    make_engine: Callable[..., Engine], model: str, recorder: Recorder
+async def test_a_newcomer_is_admitted_from_the_reserve_before_a_full_owner(
+    make_engine: Callable[..., Engine], model: str
 ) -> None:
-    """With the batch full of one connection's long jobs, another connection's request starts at
-    the next step (from the reserve) and ends long before them."""
+    """With the batch full of one connection's rows, another connection's request is admitted
+    at once (from the reserve rows), ahead of the full owner's next job, which waits."""
     engine = make_engine(max_rows=16, reserve_rows=4)
     loop = asyncio.get_running_loop()
-    heavy = [
-        engine.submit(
-            model,
-            Request(
-                mode="generate",
-                conditions={"category": "cat"},
-                n=8,
-                max_points=1000,
-                seed=i,
-                temperature=1.5,
-            ),
-            loop,
-            owner="heavy",
-        )
-        for i in range(4)
-    ]
-    engine.start()
-    assert await asyncio.to_thread(recorder.stepped.wait, TIMEOUT)
-    newcomer = engine.submit(model, short(seed=9, n=1), loop, owner="newcomer")
-    check_done(*await outcome(newcomer), 1)
-    assert max(recorder.rows) <= 16 + 4
-    assert sum(job.ended for job in heavy) == 0, "the newcomer waited for the heavy jobs"
-    for job in heavy:
-        engine.cancel(job)
-    for job in heavy:
-        await outcome(job)
+    session = engine._sessions()[model]
+    heavy = Request(mode="generate", conditions={"category": "cat"}, n=8, max_points=1000)
+    active = set()
+    for seed in range(2):  # 16 rows of owner "heavy" already drawing
+        job = Job(model, dataclasses.replace(heavy, seed=seed), loop, owner="heavy")
+        session.add(job.request, tag=job)
+        job.remaining = job.request.n
+        active.add(job)
+    more = Job(model, dataclasses.replace(heavy, seed=2), loop, owner="heavy")
+    newcomer = Job(model, short(seed=9, n=1), loop, owner="newcomer")
+    waiting = deque([more, newcomer])  # the newcomer arrived last
+    engine._admit(waiting, active, {model: session})
+    assert newcomer in active and list(waiting) == [more]
+    assert len(session.rows) == 17  # past max_rows, inside the reserve
 
 
 async def test_close_ends_open_jobs(
