@@ -120,24 +120,34 @@ def install(python: str, user_dir: Path) -> str:
 def run_script(
     python: str, script: str, user_dir: Path, url: str, report: Path, args: Sequence[str] = ()
 ) -> dict[str, Any]:
-    """Run tests/blender/SCRIPT in that bpy; returns the JSON report it wrote."""
+    """Run tests/blender/SCRIPT in that bpy; returns the JSON report it wrote.
+
+    bpy 5.0.1 in module mode has crashed (SIGSEGV) about once in six runs at an undo that
+    replaces every datablock; a script killed by a signal is run once more, and the report
+    says so in `crashed_once`. A second crash, or any other failure, fails the test.
+    """
     env = bpy_env(user_dir, AI_SKETCHER_SERVER=url)
-    try:
-        run = subprocess.run(
-            [python, str(HERE / script), *args, str(report)],
-            env=env,
-            cwd=user_dir,
-            capture_output=True,
-            text=True,
-            timeout=BPY_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as e:
-        raise HarnessError(
-            f"{script} in {python} did not finish within {BPY_TIMEOUT:.0f} s "
-            f"(Blender 4.5 hangs at exit if a class stays registered):\n"
-            f"{_text(e.stdout)[-3000:]}{_text(e.stderr)[-3000:]}"
-        ) from None
+    crashed = ""
+    for _ in range(2):
+        try:
+            run = subprocess.run(
+                [python, str(HERE / script), *args, str(report)],
+                env=env,
+                cwd=user_dir,
+                capture_output=True,
+                text=True,
+                timeout=BPY_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as e:
+            raise HarnessError(
+                f"{script} in {python} did not finish within {BPY_TIMEOUT:.0f} s "
+                f"(Blender 4.5 hangs at exit if a class stays registered):\n"
+                f"{_text(e.stdout)[-3000:]}{_text(e.stderr)[-3000:]}"
+            ) from None
+        if report.is_file() or run.returncode >= 0 or crashed:
+            break
+        crashed = f"exit code {run.returncode}: {run.stdout[-1000:]}{run.stderr[-1000:]}"
     if not report.is_file():
         raise HarnessError(
             f"{script} wrote no report (exit code {run.returncode}):\n"
@@ -145,6 +155,7 @@ def run_script(
         )
     result = json.loads(report.read_text())
     result["log"] = run.stdout[-5000:] + run.stderr[-5000:]
+    result["crashed_once"] = crashed
     return result
 
 
