@@ -26,22 +26,26 @@ def _env() -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-async def test_command_line_ready_and_signal(model_dir: Path, sig: signal.Signals) -> None:
-    """`python -m sketch_server --port 0` prints one `ready` line, serves, exits 0 on a signal."""
-    proc = await asyncio.create_subprocess_exec(
+async def _start(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
+    """`python -m sketch_server --port 0 ARGS...` with its stdout and stderr piped."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "sketch_server",
         "--port",
         "0",
-        "--model",
-        str(model_dir),
+        *args,
         cwd=REPO,
-        env=_env(),
+        env=env or _env(),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_command_line_ready_and_signal(model_dir: Path, sig: signal.Signals) -> None:
+    """`python -m sketch_server --port 0` prints one `ready` line, serves, exits 0 on a signal."""
+    proc = await _start("--model", str(model_dir))
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()  # type: ignore[union-attr]
         if not line:
@@ -68,17 +72,7 @@ async def test_command_line_ready_and_signal(model_dir: Path, sig: signal.Signal
 async def test_command_line_serves_the_shipped_objects_and_faces_models() -> None:
     """With no --model the server loads both shipped models by name, lists their conditions in
     the welcome and draws with each; a value the faces model does not know is refused."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "sketch_server",
-        "--port",
-        "0",
-        cwd=REPO,
-        env=_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await _start()
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()  # type: ignore[union-attr]
         assert line.startswith("ready ws://"), line
@@ -153,39 +147,12 @@ async def test_command_line_serves_the_shipped_objects_and_faces_models() -> Non
 
 async def test_command_line_bad_model_dir(tmp_path: Path) -> None:
     """A --model folder that is not a checkpoint gives one error line and exit code 2."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "sketch_server",
-        "--port",
-        "0",
-        "--model",
-        str(tmp_path / "nope"),
-        cwd=REPO,
-        env=_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await _start("--model", str(tmp_path / "nope"))
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 2
     assert out == b""
     lines = err.decode().strip().splitlines()
     assert len(lines) == 1 and "nope does not exist" in lines[0], err.decode()
-
-
-async def _start(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "sketch_server",
-        "--port",
-        "0",
-        *args,
-        cwd=REPO,
-        env=env or _env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
 
 
 @pytest.mark.parametrize("source", ["environment", "file"])

@@ -86,9 +86,11 @@ def main(report: dict, folder: str) -> None:
     report["frames"] = render(scene, folder)
 
 
-if __name__ == "__main__":
+def run_and_report(main: Any) -> None:
+    """Run main(report, folder) from the command line (FOLDER REPORT), write the report even on
+    failure, and leave without Blender's exit handlers (4.5 hangs in them)."""
     folder, report_path = sys.argv[-2:]
-    report = {}
+    report: dict = {}
     try:
         main(report, folder)
     except Exception:
@@ -100,3 +102,7 @@ if __name__ == "__main__":
         sys.stdout.flush()
         time.sleep(0.1)
         os._exit(0)
+
+
+if __name__ == "__main__":
+    run_and_report(main)

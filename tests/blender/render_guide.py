@@ -5,21 +5,15 @@ Usage: <python with bpy> render_guide.py FOLDER REPORT.json, with BLENDER_USER_R
 AI_SKETCHER_SERVER set as for scenario.py; it writes FOLDER/frame1.png.
 """
 
-import json
 import math
-import os
-import sys
-import time
-import traceback
 from typing import Any
 
 # isort: off
 import bpy  # first: importing it puts Blender's own modules (addon_utils) on sys.path
-import addon_utils
 # isort: on
 
-from render_faces import render
-from scenario import MODULE, Run, add_stroke, arc, guide_until_shown, new_gp_object
+from render_faces import render, run_and_report
+from scenario import Run, add_stroke, arc, guide_until_shown, new_gp_object
 
 
 def build() -> tuple[Any, Any]:
@@ -60,16 +54,4 @@ def main(report: dict, folder: str) -> None:
 
 
 if __name__ == "__main__":
-    folder, report_path = sys.argv[-2:]
-    report = {}
-    try:
-        main(report, folder)
-    except Exception:
-        report["error"] = traceback.format_exc()
-    finally:
-        addon_utils.disable(MODULE)
-        with open(report_path, "w") as f:
-            json.dump(report, f, indent=1)
-        sys.stdout.flush()
-        time.sleep(0.1)
-        os._exit(0)
+    run_and_report(main)
