@@ -39,6 +39,33 @@ def _connected(op: Any) -> Any:
     return c
 
 
+def _on_active_layer(op: Any, context: Any, mode: str) -> set[str]:
+    """Start a suggestion (complete or refine) from the active layer's strokes on this frame."""
+    c = _connected(op)
+    if c is None:
+        return {"CANCELLED"}
+    ob, scene = context.active_object, context.scene
+    settings, frame = scene.ai_sketcher, scene.frame_current
+    try:
+        layer = gpencil.artist_layer(ob)
+        request = gpencil.suggest_request(ob, frame)
+    except (gpencil.GPencilError, geometry.GeometryError) as e:
+        op.report({"WARNING"}, sentence(str(e)))
+        return {"CANCELLED"}
+    if mode == "refine":
+        request.mode = "refine"
+    request.seed = seed_for(c.base_seed(settings), ob.name, frame)
+    conditions = conditions_for(offered(settings), settings.chosen(), face=False)
+    c.start(
+        mode,
+        [Job(Target(ob.name, layer.name, frame), request)],
+        settings,
+        conditions,
+        model_name(settings),
+    )
+    return {"FINISHED"}
+
+
 class SKETCH_OT_suggest(_NeedsGreasePencil, bpy.types.Operator):
     """Continue the strokes of the active layer on the current frame"""
 
@@ -47,27 +74,7 @@ class SKETCH_OT_suggest(_NeedsGreasePencil, bpy.types.Operator):
     bl_options = UNDO
 
     def execute(self, context: Any) -> set[str]:
-        c = _connected(self)
-        if c is None:
-            return {"CANCELLED"}
-        ob, scene = context.active_object, context.scene
-        settings, frame = scene.ai_sketcher, scene.frame_current
-        try:
-            layer = gpencil.artist_layer(ob)
-            request = gpencil.suggest_request(ob, frame)
-        except (gpencil.GPencilError, geometry.GeometryError) as e:
-            self.report({"WARNING"}, sentence(str(e)))
-            return {"CANCELLED"}
-        request.seed = seed_for(c.base_seed(settings), ob.name, frame)
-        conditions = conditions_for(offered(settings), settings.chosen(), face=False)
-        c.start(
-            "suggest",
-            [Job(Target(ob.name, layer.name, frame), request)],
-            settings,
-            conditions,
-            model_name(settings),
-        )
-        return {"FINISHED"}
+        return _on_active_layer(self, context, "suggest")
 
 
 class SKETCH_OT_refine(_NeedsGreasePencil, bpy.types.Operator):
@@ -79,28 +86,7 @@ class SKETCH_OT_refine(_NeedsGreasePencil, bpy.types.Operator):
     bl_options = UNDO
 
     def execute(self, context: Any) -> set[str]:
-        c = _connected(self)
-        if c is None:
-            return {"CANCELLED"}
-        ob, scene = context.active_object, context.scene
-        settings, frame = scene.ai_sketcher, scene.frame_current
-        try:
-            layer = gpencil.artist_layer(ob)
-            request = gpencil.suggest_request(ob, frame)
-        except (gpencil.GPencilError, geometry.GeometryError) as e:
-            self.report({"WARNING"}, sentence(str(e)))
-            return {"CANCELLED"}
-        request.mode = "refine"
-        request.seed = seed_for(c.base_seed(settings), ob.name, frame)
-        conditions = conditions_for(offered(settings), settings.chosen(), face=False)
-        c.start(
-            "refine",
-            [Job(Target(ob.name, layer.name, frame), request)],
-            settings,
-            conditions,
-            model_name(settings),
-        )
-        return {"FINISHED"}
+        return _on_active_layer(self, context, "refine")
 
 
 def _face_conditions(op: Any, settings: Any) -> dict[str, str] | None:
