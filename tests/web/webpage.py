@@ -1,5 +1,5 @@
-"""Helpers for tests/test_web.py: servers as a person starts them, raw HTTP, a browser tab, and
-a stand-in server for protocol additions the real one does not have yet."""
+"""Helpers for the drawing page's tests (tests/web/): servers as a person starts them, raw
+HTTP, a browser tab, and a stand-in server for answers the real one rarely gives."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import TIMEOUT
+from ..conftest import TIMEOUT
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 STATIC = REPO / "sketch_server" / "static"
 CHROMIUM = Path(os.environ.get("AI_SKETCHER_CHROMIUM", "/usr/bin/chromium"))
 # Root in a container: no sandbox; nothing may reach out of the machine either.
@@ -47,6 +47,10 @@ def browser_missing() -> str | None:
     except ImportError:
         return "playwright is not installed: pip install -e '.[test]'"
     return None
+
+
+BROWSER_MISSING = browser_missing()
+needs_browser = pytest.mark.skipif(BROWSER_MISSING is not None, reason=BROWSER_MISSING or "")
 
 
 class Served:
