@@ -17,7 +17,7 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -265,12 +265,16 @@ class SuggestClient:
             if self._stop.wait(0.05):
                 return
 
-    def _fail_outbox(self, why: str) -> None:
+    def _take_outbox(self) -> Iterator[Any]:
+        """The messages queued by suggest() and cancel(), each taken once, until none is left."""
         while True:
             try:
-                msg = self._outbox.get_nowait()
+                yield self._outbox.get_nowait()
             except queue.Empty:
                 return
+
+    def _fail_outbox(self, why: str) -> None:
+        for msg in self._take_outbox():
             if isinstance(msg, (protocol.Suggest, protocol.Guide)):
                 self._inbox.put(protocol.Error(id=msg.id, code="internal", message=why))
 
@@ -381,11 +385,7 @@ class SuggestClient:
             self._receive(frame)
 
     def _flush(self, ws: ClientConnection) -> None:
-        while True:
-            try:
-                msg = self._outbox.get_nowait()
-            except queue.Empty:
-                return
+        for msg in self._take_outbox():
             if isinstance(msg, (protocol.Suggest, protocol.Guide)):
                 self._open_jobs.add(str(msg.id))
             elif str(msg.id) not in self._open_jobs:

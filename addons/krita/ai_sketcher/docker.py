@@ -4,6 +4,7 @@ and the Suggest / Previous / Next / Accept / Reject buttons. It only talks to th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PyQt5.QtCore import Qt
@@ -64,33 +65,23 @@ class SketcherDocker(DockWidget):
         self.conditions_form.setContentsMargins(0, 0, 0, 0)
         form.addRow(self.conditions_form)
         protocol = client_module.protocol
-        self.variety = QSlider(
-            Qt.Horizontal,
-            minimum=round(protocol.MIN_TEMPERATURE * 100),
-            maximum=round(protocol.MAX_TEMPERATURE * 100),
-            toolTip="Low keeps close to typical drawings; high is wilder",
+        self.variety, self.variety_label = _slider_row(
+            form,
+            "Variety",
+            (round(protocol.MIN_TEMPERATURE * 100), round(protocol.MAX_TEMPERATURE * 100)),
+            round(controller.temperature * 100),
+            "Low keeps close to typical drawings; high is wilder",
+            self._variety_changed,
         )
-        self.variety.setValue(round(controller.temperature * 100))
-        self.variety_label = QLabel()
-        self.variety.valueChanged.connect(self._variety_changed)
-        row = QHBoxLayout()
-        row.addWidget(self.variety)
-        row.addWidget(self.variety_label)
-        form.addRow("Variety", row)
-        self.strength = QSlider(
-            Qt.Horizontal,
-            minimum=0,
-            maximum=100,
-            toolTip="Optimize: 0 keeps the model's own redraw of your strokes, "
+        self.strength, self.strength_label = _slider_row(
+            form,
+            "Strength",
+            (0, 100),
+            round(controller.strength * 100),
+            "Optimize: 0 keeps the model's own redraw of your strokes, "
             "1 moves it onto the nearest real drawings",
+            self._strength_changed,
         )
-        self.strength.setValue(round(controller.strength * 100))
-        self.strength_label = QLabel()
-        self.strength.valueChanged.connect(self._strength_changed)
-        row = QHBoxLayout()
-        row.addWidget(self.strength)
-        row.addWidget(self.strength_label)
-        form.addRow("Strength", row)
         self.alternatives = QSpinBox(
             minimum=1,
             maximum=MAX_N,
@@ -276,6 +267,26 @@ class SketcherDocker(DockWidget):
 
     def _server_edited(self) -> None:
         self.controller.set_server(self.url.text(), self.token.text())
+
+
+def _slider_row(
+    form: Any,
+    name: str,
+    limits: tuple[int, int],
+    value: int,
+    tip: str,
+    changed: Callable[[int], None],
+) -> tuple[Any, Any]:
+    """A horizontal slider (hundredths) with its value label, added to `form` as one row."""
+    slider = QSlider(Qt.Horizontal, minimum=limits[0], maximum=limits[1], toolTip=tip)
+    slider.setValue(value)
+    label = QLabel()
+    slider.valueChanged.connect(changed)
+    row = QHBoxLayout()
+    row.addWidget(slider)
+    row.addWidget(label)
+    form.addRow(name, row)
+    return slider, label
 
 
 def _quietly(setter: Any, value: Any) -> None:
