@@ -18,7 +18,8 @@ import bpy  # first: importing it puts Blender's own modules (addon_utils) on sy
 import addon_utils
 # isort: on
 
-from scenario import MODULE, Run, add_stroke, new_gp_object
+from scenario import MODULE, Run
+from scene import add_stroke, new_gp_object
 
 FRAMES = (1, 2, 3)
 SEED = 5

@@ -13,7 +13,8 @@ import bpy  # first: importing it puts Blender's own modules (addon_utils) on sy
 # isort: on
 
 from render_faces import render, run_and_report
-from scenario import Run, add_stroke, arc, guide_until_shown, new_gp_object
+from scenario import Run, guide_until_shown
+from scene import add_stroke, arc, new_gp_object
 
 
 def build() -> tuple[Any, Any]:
