@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -203,3 +204,27 @@ async def client(server: SketchServer) -> AsyncIterator[Client]:
     c = await Client.open(server.url)
     yield c
     await c.close()
+
+
+def check_result(result: Result, n: int) -> None:
+    """A finished request: `done` holds exactly what the `stroke` messages streamed, per sample."""
+    assert result.end["type"] == "done", result.end
+    assert isinstance(result.end["elapsed_ms"], int) and result.end["elapsed_ms"] >= 0
+    samples = result.samples
+    assert len(samples) == n
+    streamed: list[list[Any]] = [[] for _ in range(n)]
+    for msg in result.strokes:
+        assert msg["index"] == len(streamed[msg["sample"]]), "indexes count up without gaps"
+        streamed[msg["sample"]].append(msg["points"])
+    assert streamed == samples
+    for sample in samples:
+        for stroke in sample:
+            assert len(stroke) >= 2
+            assert all(math.isfinite(v) for point in stroke for v in point)
+
+
+async def wait_until(condition: Any, timeout: float = TIMEOUT) -> None:
+    """Poll `condition()` until it is true, or fail after `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)

@@ -1,0 +1,148 @@
+"""The server's guards, each on a real server: Origin, token, connection limits, fairness,
+numbers too large for float math, and an orderly shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from sketch_server.server import SketchServer
+
+from .conftest import TIMEOUT, Client, Hold, wait_until
+
+pytestmark = pytest.mark.timeout(120)
+REPO = Path(__file__).resolve().parent.parent
+
+
+# --- safety -------------------------------------------------------------------------------
+
+
+async def test_foreign_origin_is_refused(server: SketchServer) -> None:
+    """A browser handshake from another site gets HTTP 403; the server keeps serving."""
+    with pytest.raises(InvalidStatus) as refused:
+        await Client.open(server.url, origin="http://evil.example")
+    assert refused.value.response.status_code == 403
+    c = await Client.open(server.url)
+    await c.close()
+
+
+async def test_allowed_origin_is_let_in(make_server: Any) -> None:
+    """An Origin on the allow list may connect; another one may not."""
+    server = await make_server(allowed_origins=("http://localhost:3000",))
+    c = await Client.open(server.url, origin="http://localhost:3000")
+    await c.close()
+    with pytest.raises(InvalidStatus):
+        await Client.open(server.url, origin="http://localhost:3001")
+
+
+async def test_token(make_server: Any) -> None:
+    """With a token, a hello without it or with a wrong one is unauthorized and the connection
+    is closed; a new connection with the right one works."""
+    server = await make_server(token="s3cret")
+    for hello, text in (({}, "needs a token"), ({"token": "guess"}, "hello.token is wrong")):
+        c = await Client.open(server.url, hello=False)
+        await c.send({"type": "hello", "protocol": 1, "client": "pytest/1", **hello})
+        await c.expect_error("unauthorized", text)
+        with pytest.raises(ConnectionClosed) as closed:
+            await c.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    c = await Client.open(server.url, hello=False)
+    await c.send({"type": "suggest", "id": 1, "mode": "generate"})
+    await c.expect_error("bad_request", "the first message must be hello")
+    assert (await c.hello(token="s3cret", client="pytest/\U0001f600"))["type"] == "welcome"
+    await c.close()
+
+
+async def test_repeated_wrong_tokens_are_slowed_down(make_server: Any) -> None:
+    """After three failed hellos a minute from one address, each answer waits longer."""
+    server = await make_server(token="s3cret")
+    waits = []
+    for _ in range(6):
+        c = await Client.open(server.url, hello=False)
+        started = asyncio.get_running_loop().time()
+        await c.send({"type": "hello", "protocol": 1, "client": "pytest/1", "token": "guess"})
+        await c.expect_error("unauthorized", "wrong")
+        waits.append(asyncio.get_running_loop().time() - started)
+        await c.close()
+    assert max(waits[:3]) < 1.0  # not slowed (generous: the machine may be busy)
+    assert waits[3] >= 0.25 and waits[4] >= 0.5 and waits[5] >= 1.0
+
+
+async def test_connections_beyond_the_limit_are_refused(make_server: Any) -> None:
+    """Past max_connections, a handshake gets HTTP 503 that says why; closing one lets in the
+    next."""
+    server = await make_server(max_connections=2)
+    first, second = await Client.open(server.url), await Client.open(server.url)
+    with pytest.raises(InvalidStatus) as refused:
+        await Client.open(server.url)
+    assert refused.value.response.status_code == 503
+    assert b"connections open" in refused.value.response.body
+    await first.close()
+    await wait_until(lambda: len(server.connections) < 2)
+    third = await Client.open(server.url)
+    await second.close()
+    await third.close()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"mode": "generate", "bounds": [1e300, 1e300, 1.7e300, 1.7e300]},
+        {"mode": "complete", "strokes": [[[1e13, 0], [1e13 + 5, 5]]]},
+    ],
+)
+async def test_coordinates_too_large_for_float_math_are_refused(client: Client, fields) -> None:
+    """Bounds or strokes far beyond any document get bad_request naming them, not internal."""
+    await client.send({"type": "suggest", "id": "big", "max_points": 5, **fields})
+    error = await client.expect_error("bad_request", "beyond +-1e+12")
+    assert error["id"] == "big"
+
+
+async def test_shutdown_ends_each_open_request_with_one_error(make_server: Any, hold: Hold) -> None:
+    """Requests in flight when the server stops each get one `error` (busy), then the close."""
+    server = await make_server()
+    c = await Client.open(server.url)
+    for rid in ("a", "b"):
+        await c.send(
+            {
+                "type": "suggest",
+                "id": rid,
+                "mode": "generate",
+                "max_points": 500,
+                "use_library": False,
+            }
+        )
+    await asyncio.to_thread(hold.stepping.wait, TIMEOUT)
+    closing = asyncio.create_task(server.close())
+    got = [await c.recv(), await c.recv()]
+    assert sorted(m["id"] for m in got) == ["a", "b"]
+    assert all(m["type"] == "error" and m["code"] == "busy" for m in got)
+    assert "shutting down" in got[0]["message"]
+    with pytest.raises(ConnectionClosed):
+        await c.recv()
+    hold.release()
+    await closing
+
+
+async def test_a_pipelining_client_does_not_hold_up_another(server: SketchServer) -> None:
+    """One client pouring thousands of frames in does not stall another client's answers."""
+    flood, other = await Client.open(server.url), await Client.open(server.url)
+    frame = msgpack.packb({"type": "cancel", "id": "nothing"})
+
+    async def pour() -> None:
+        for _ in range(3000):
+            await flood.ws.send(frame)
+
+    pouring = asyncio.create_task(pour())
+    started = asyncio.get_running_loop().time()
+    result = await other.suggest("mine", mode="generate", n=1)
+    took = asyncio.get_running_loop().time() - started
+    await pouring
+    assert result.end["type"] == "done" and took < 1.5, took  # it took 1.8 s before
+    await flood.close()
+    await other.close()
