@@ -1,6 +1,7 @@
 """AI-Sketcher wire protocol v1: message types, strict validation and frame encoding.
 
-Pure stdlib + msgpack, because the Krita and Blender add-ons copy this file verbatim.
+Pure stdlib + msgpack, because the Krita and Blender add-ons copy this file verbatim; there it
+imports the add-on's own copy of msgpack (`vendor/`, from install.py).
 docs/protocol.md is the specification this module implements.
 """
 
@@ -16,7 +17,10 @@ from dataclasses import MISSING, dataclass, field, fields
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import msgpack
+try:
+    from .vendor import msgpack  # inside an installed add-on: its own copy, never on sys.path
+except ImportError:  # the server, or the add-ons in a repository checkout
+    import msgpack
 
 if TYPE_CHECKING:
     from typing import Self  # typing.Self is 3.11+; a host embedding an older Python lacks it

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import install
+from installer import cli, paths
 
 EXTENSION = Path("extensions") / "user_default" / "ai_sketcher"
 FAKE_BLENDER = """#!{python}
@@ -40,7 +41,7 @@ def home(tmp_path, monkeypatch) -> Path:
         "BLENDER_USER_RESOURCES",
     ):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(install, "_system", lambda: "Linux")
+    monkeypatch.setattr(paths, "_system", lambda: "Linux")
     return home
 
 
@@ -110,7 +111,7 @@ def test_installs_into_every_blender_43_or_newer(home, capsys):
         ):
             assert (package / f).is_file(), f
         assert (package / "protocol.py").read_bytes() == (
-            install.REPO / "sketch_server" / "protocol.py"
+            paths.REPO / "sketch_server" / "protocol.py"
         ).read_bytes()
         assert (package / "vendor" / "websockets" / "sync" / "client.py").is_file()
         assert (package / "vendor" / "msgpack" / "fallback.py").is_file()
@@ -123,13 +124,19 @@ def test_installs_into_every_blender_43_or_newer(home, capsys):
 
 
 def test_installed_extension_imports_without_blender(home, capsys, tmp_path):
-    """In an isolated Python, the package's vendored websockets/msgpack and client import."""
+    """In an isolated Python, the package's vendored websockets/msgpack and client import, under
+    the extension's own package: sys.path is not touched and no top-level copy appears."""
     versions(home, "4.5")
     assert run(capsys)[0] == 0
     root = home / ".config" / "blender" / "4.5" / EXTENSION.parent
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import ai_sketcher as a; "
-        "a._load_vendored(); from ai_sketcher import client, geometry, session; "
+        "import sys; sys.path.insert(0, sys.argv[1]); path = list(sys.path);"
+        "import ai_sketcher as a; a._load_vendored();"
+        "from ai_sketcher import client, geometry, session;"
+        "assert sys.path == path, sys.path;"
+        "top = {'websockets', 'msgpack'} & set(sys.modules); assert not top, top;"
+        "assert 'ai_sketcher.vendor.websockets.sync.client' in sys.modules;"
+        "assert client.protocol.msgpack.__name__ == 'ai_sketcher.vendor.msgpack';"
         "print(client.protocol.PROTOCOL_VERSION, client.DEFAULT_URL)"
     )
     done = subprocess.run(
@@ -151,7 +158,7 @@ def test_version_and_folder_options(home, capsys, tmp_path):
     assert run(capsys, "--blender-dir", str(portable))[0] == 0
     assert (portable / EXTENSION / "__init__.py").is_file()
     with pytest.raises(SystemExit):
-        install.parse_args(["--blender-version", "latest"])
+        cli.parse_args(["--blender-version", "latest"])
     assert "is not a Blender version like 4.5" in capsys.readouterr().err
 
 
@@ -263,7 +270,7 @@ def test_no_blender_folder_creates_nothing(home, capsys):
 def test_blender_folder_per_system(home, monkeypatch, system, env, expected):
     for key, value in env.items():
         monkeypatch.setenv(key, str(home.parent / value))
-    root = install.blender_config_root(system)
+    root = paths.blender_config_root(system)
     assert root == Path(
         expected.replace("HOME", str(home))
         .replace("XDG", str(home.parent / "XDG"))

@@ -74,6 +74,8 @@ def test_install_py_installs_and_enables_the_extension(run):
     assert run["enabled"] == [True, True]
     assert all(run["operators"])
     assert run["connection"].startswith("Connected to ai-sketcher/")
+    # its own websockets and msgpack, under the extension's vendor/: none at the top level
+    assert run["top_level_modules"] == []
 
 
 def test_operators_need_a_grease_pencil_object(run):

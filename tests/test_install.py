@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import install
+from installer import kritarc, paths
 
 KRITARC = """[General]
 LastPreset=b) Basic-5 Size
@@ -37,7 +39,7 @@ def home(tmp_path, monkeypatch) -> Path:
         "BLENDER_USER_RESOURCES",
     ):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(install, "_system", lambda: "Linux")
+    monkeypatch.setattr(paths, "_system", lambda: "Linux")
     return home
 
 
@@ -87,7 +89,7 @@ def test_installs_the_krita_plugin(home, capsys):
     ):
         assert (package / name).is_file(), name
     assert (package / "protocol.py").read_bytes() == (
-        install.REPO / "sketch_server" / "protocol.py"
+        paths.REPO / "sketch_server" / "protocol.py"
     ).read_bytes()
     vendor = package / "vendor"
     assert (vendor / "websockets" / "sync" / "client.py").is_file()
@@ -101,15 +103,20 @@ def test_installs_the_krita_plugin(home, capsys):
 
 
 def test_installed_plugin_imports_on_its_own(home, capsys, tmp_path):
-    """Outside the repository and site-packages, the installed package imports its own copies."""
+    """Outside the repository and site-packages, the installed package imports its own copies,
+    relatively: sys.path is not touched and no top-level websockets or msgpack appears."""
     assert run(capsys, "--only", "krita")[0] == 0
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import ai_sketcher;"
+        "import sys; sys.path.insert(0, sys.argv[1]); path = list(sys.path); import ai_sketcher;"
         "from ai_sketcher import client, protocol, svg;"
-        "import msgpack, websockets;"
+        "assert sys.path == path, sys.path;"
+        "top = {'websockets', 'msgpack'} & set(sys.modules); assert not top, top;"
         "assert client.protocol is protocol, client.protocol;"
-        "assert msgpack.Packer.__module__ == 'msgpack.fallback';"
-        "assert websockets.__file__.startswith(sys.argv[1]), websockets.__file__;"
+        "assert protocol.msgpack.__name__ == 'ai_sketcher.vendor.msgpack';"
+        "assert protocol.msgpack.Packer.__module__ == 'ai_sketcher.vendor.msgpack.fallback';"
+        "assert client.connect.__module__ == 'ai_sketcher.vendor.websockets.sync.client';"
+        "assert protocol.decode(protocol.encode(protocol.Cancel(id=1))) == {'type': 'cancel', "
+        "'id': 1};"
         "print(client.SuggestClient.__name__, svg.path_data([(0, 0), (1, 2)]))"
     )
     done = subprocess.run(
@@ -122,6 +129,26 @@ def test_installed_plugin_imports_on_its_own(home, capsys, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "SuggestClient M0 0L1 2"
+
+
+IMPORT = "import sys; sys.path.insert(0, sys.argv[1]); import ai_sketcher"
+
+
+def test_a_broken_copy_says_to_run_install_again(home, capsys, tmp_path):
+    """A vendored package that does not import stops the plugin with what to do about it."""
+    assert run(capsys, "--only", "krita")[0] == 0
+    (plugin_dir(home) / "ai_sketcher" / "vendor" / "msgpack" / "fallback.py").unlink()
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", IMPORT, str(plugin_dir(home))],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "cannot load its copy of websockets or msgpack" in done.stderr
+    assert "Run `python install.py` again" in done.stderr
 
 
 def test_running_twice_changes_nothing(home, capsys):
@@ -207,9 +234,9 @@ def test_refuses_to_replace_a_folder_it_did_not_make(home, capsys):
 
 def test_missing_dependency_is_explained(home, capsys, monkeypatch):
     """Without websockets in this Python, install.py says how to get it and installs nothing."""
-    real = install.importlib.util.find_spec
+    real = importlib.util.find_spec
     monkeypatch.setattr(
-        install.importlib.util,
+        importlib.util,
         "find_spec",
         lambda name: None if name == "websockets" else real(name),
     )
@@ -233,15 +260,15 @@ def test_krita_folder_per_system(home, monkeypatch, system, env, expected):
         monkeypatch.setenv(key, str(home.parent / value))
     expected = expected.replace("HOME", str(home)).replace("XDG", str(home.parent / "XDG"))
     expected = expected.replace("APPDATA", str(home.parent / "APPDATA"))
-    assert install.krita_resource_dir(system) == Path(expected)
+    assert paths.krita_resource_dir(system) == Path(expected)
 
 
 def test_kritarc_per_system(home, monkeypatch):
     """kritarc is in ~/.config on Linux, Preferences on macOS, LOCALAPPDATA on Windows."""
     monkeypatch.setenv("LOCALAPPDATA", str(home / "Local"))
-    assert install.kritarc_path("Linux") == home / ".config" / "kritarc"
-    assert install.kritarc_path("Darwin") == home / "Library" / "Preferences" / "kritarc"
-    assert install.kritarc_path("Windows") == home / "Local" / "kritarc"
+    assert paths.kritarc_path("Linux") == home / ".config" / "kritarc"
+    assert paths.kritarc_path("Darwin") == home / "Library" / "Preferences" / "kritarc"
+    assert paths.kritarc_path("Windows") == home / "Local" / "kritarc"
 
 
 @pytest.mark.parametrize(
@@ -259,7 +286,7 @@ def test_kritarc_per_system(home, monkeypatch):
 )
 def test_edit_ini_sets_one_key(before, after):
     """Setting the key touches only its own line, in the file's own line endings."""
-    assert install.edit_ini(before, "python", "k", "true") == after
+    assert kritarc.edit_ini(before, "python", "k", "true") == after
 
 
 @pytest.mark.parametrize(
@@ -273,4 +300,4 @@ def test_edit_ini_sets_one_key(before, after):
 )
 def test_edit_ini_removes_one_key(before, after):
     """Removing the key drops its group only if nothing else was in it."""
-    assert install.edit_ini(before, "python", "k", None) == after
+    assert kritarc.edit_ini(before, "python", "k", None) == after

@@ -54,6 +54,8 @@ def test_install_enables_the_plugin_and_krita_loads_it(session, report):
     assert report["shortcuts"]["ai_sketcher_suggest"] == "Ctrl+Alt+A"
     assert report["docker_visible"]
     assert report["connected"], report["connection_text"]
+    # its own websockets and msgpack, under ai_sketcher.vendor: none at the top level
+    assert report["top_level_modules"] == []
 
 
 def test_reads_the_artists_strokes_with_curves_and_transforms(report):

@@ -22,13 +22,20 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-try:
-    from . import protocol  # the copy install.py puts beside this file in an add-on
-except ImportError:
-    from sketch_server import protocol  # a repository checkout
+try:  # installed: install.py puts protocol.py and vendor/ (its own websockets) beside this file
+    from . import protocol
+    from .vendor.websockets.exceptions import (
+        ConnectionClosed,
+        InvalidHandshake,
+        InvalidStatus,
+        InvalidURI,
+    )
+    from .vendor.websockets.sync.client import ClientConnection, connect
+except ImportError:  # a repository checkout: the server's protocol.py, this Python's websockets
+    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+    from websockets.sync.client import ClientConnection, connect
 
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
-from websockets.sync.client import ClientConnection, connect
+    from sketch_server import protocol
 
 log = logging.getLogger("ai_sketcher.client")
 

@@ -390,6 +390,7 @@ def main(report: dict) -> None:
     report["reconnected"] = run.connect()
     refine(run, report, ob)
     guide(run, report, ob)
+    report["top_level_modules"] = sorted({"websockets", "msgpack"} & set(sys.modules))
 
 
 def entry() -> None:

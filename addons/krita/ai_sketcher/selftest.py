@@ -58,6 +58,7 @@ def run(controller: Controller, report_path: str) -> None:
     _running.append(timer)
 
     def finish(code: int) -> None:
+        report["top_level_modules"] = sorted({"websockets", "msgpack"} & set(sys.modules))
         with open(report_path, "w", encoding="utf-8") as f:
             json.dump(report, f, indent=1)
         os._exit(code)
