@@ -15,26 +15,32 @@ def _system() -> str:
     return platform.system()
 
 
-def krita_resource_dir(system: str | None = None) -> Path:
-    """Krita's per-user resource folder: pykrita/ and actions/ live in it."""
+def _per_user(system: str | None, windows: tuple[str, str], mac: str, xdg: tuple[str, str]) -> Path:
+    """A per-user folder: Windows' (variable, fallback under the home), macOS' (under the home)
+    or the XDG one (variable, fallback under the home)."""
     system = system or _system()
     home = Path.home()
     if system == "Windows":
-        return Path(os.environ.get("APPDATA") or home / "AppData" / "Roaming") / "krita"
+        return Path(os.environ.get(windows[0]) or home / windows[1])
     if system == "Darwin":
-        return home / "Library" / "Application Support" / "krita"
-    return Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share") / "krita"
+        return home / mac
+    return Path(os.environ.get(xdg[0]) or home / xdg[1])
+
+
+def krita_resource_dir(system: str | None = None) -> Path:
+    """Krita's per-user resource folder: pykrita/ and actions/ live in it."""
+    where = (
+        ("APPDATA", "AppData/Roaming"),
+        "Library/Application Support",
+        ("XDG_DATA_HOME", ".local/share"),
+    )
+    return _per_user(system, *where) / "krita"
 
 
 def kritarc_path(system: str | None = None) -> Path:
     """Krita's settings file, where plugins are enabled."""
-    system = system or _system()
-    home = Path.home()
-    if system == "Windows":
-        return Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "kritarc"
-    if system == "Darwin":
-        return home / "Library" / "Preferences" / "kritarc"
-    return Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "kritarc"
+    where = ("LOCALAPPDATA", "AppData/Local"), "Library/Preferences", ("XDG_CONFIG_HOME", ".config")
+    return _per_user(system, *where) / "kritarc"
 
 
 def blender_config_root(system: str | None = None) -> Path:
