@@ -37,7 +37,7 @@ class SourceError(ValueError):
 
 
 @dataclass(frozen=True)
-class Sketch:
+class SourceDrawing:
     """One drawing: int16 stroke-3 rows in the 256 box, its labels and where it came from."""
 
     stroke3: np.ndarray
@@ -94,7 +94,7 @@ def _round_stroke3(s3: np.ndarray, where: str) -> np.ndarray:
 
 def read_sketchrnn_npz(
     path: str | Path, *, category: str | None = None, report: ReadReport | None = None
-) -> Iterator[Sketch]:
+) -> Iterator[SourceDrawing]:
     """Read a Sketch-RNN .npz (object arrays of stroke-3), keeping its train/valid/test splits.
 
     This unpickles the file, which can run code hidden in it: use it ONLY for files the user
@@ -143,7 +143,7 @@ def read_sketchrnn_npz(
                 attributes = {} if labels is None else {"label": str(int(labels[i]))}
                 if report is not None:
                     report.read += 1
-                yield Sketch(s3, category, attributes, split, str(path))
+                yield SourceDrawing(s3, category, attributes, split, str(path))
 
 
 # ---------------------------------------------------------------- Quick, Draw! .ndjson
@@ -176,7 +176,7 @@ def _ndjson_stroke(stroke: object, where: str, i: int) -> tuple[np.ndarray, bool
     return np.column_stack(columns[:2]) if len(columns[0]) else np.zeros((0, 2)), len(stroke) == 3
 
 
-def _ndjson_sketch(obj: object, where: str, category: str | None, path: Path) -> Sketch:
+def _ndjson_sketch(obj: object, where: str, category: str | None, path: Path) -> SourceDrawing:
     if not isinstance(obj, dict):
         raise SourceError(f"{where}: expected a JSON object with a 'drawing' field")
     drawing = obj.get("drawing")
@@ -201,12 +201,12 @@ def _ndjson_sketch(obj: object, where: str, category: str | None, path: Path) ->
     if category is None:
         category = word.strip() if isinstance(word, str) and word.strip() else path.stem
     key = obj.get("key_id")
-    return Sketch(s3, category, {}, None, str(path), None if key is None else str(key))
+    return SourceDrawing(s3, category, {}, None, str(path), None if key is None else str(key))
 
 
 def read_ndjson(
     path: str | Path, *, category: str | None = None, report: ReadReport | None = None
-) -> Iterator[Sketch]:
+) -> Iterator[SourceDrawing]:
     """Read Quick, Draw! ndjson, simplified or raw (detected per line); category from `word`.
 
     Raw drawings are fitted to the 255 box, RDP-simplified and rounded like Google's simplified
@@ -373,7 +373,7 @@ def _walk(
 
 def read_svg(
     path: str | Path, *, category: str | None = None, report: ReadReport | None = None
-) -> Iterator[Sketch]:
+) -> Iterator[SourceDrawing]:
     """Read one SVG drawing (category: the given one or the parent folder's name).
 
     Shapes become strokes in document order with their transforms applied, then are fitted to
@@ -413,7 +413,7 @@ def read_svg(
         raise SourceError(f"{name}: {exc}") from None
     if report is not None:
         report.read += 1
-    yield Sketch(s3, category, {}, None, str(path))
+    yield SourceDrawing(s3, category, {}, None, str(path))
 
 
 # ---------------------------------------------------------------- dispatch
@@ -445,7 +445,7 @@ def find_sources(paths: Iterable[str | Path]) -> list[Path]:
 
 def read_source(
     path: str | Path, *, category: str | None = None, report: ReadReport | None = None
-) -> Iterator[Sketch]:
+) -> Iterator[SourceDrawing]:
     """Read any supported file, choosing the reader by its extension."""
     readers = {"npz": read_sketchrnn_npz, "ndjson": read_ndjson, "svg": read_svg}
     kind = source_kind(path)
