@@ -22,7 +22,14 @@ from model import cli
 from model.data import FORMAT, SPLIT_CODES, PreparedData, sort_values, train_scale_factor
 from model.download import BUCKET, LAYOUT, locate
 from model.shards import ShardedData, ShardWriter
-from model.sources import ReadReport, Sketch, SourceError, find_sources, read_source, source_kind
+from model.sources import (
+    ReadReport,
+    SourceDrawing,
+    SourceError,
+    find_sources,
+    read_source,
+    source_kind,
+)
 
 _SPLIT_NAMES = tuple(SPLIT_CODES)
 _MAX_ROWS_PER_TABLE = 20  # more sources than this are summarised per folder and kind
@@ -86,7 +93,7 @@ def assign_splits(
 
 
 def build(
-    sketches: Sequence[Sketch],
+    sketches: Sequence[SourceDrawing],
     splits: np.ndarray,
     *,
     max_len: int,
@@ -131,9 +138,9 @@ def build(
 
 def _read_all(
     files: list[Path], category: str | None, max_len: int, progress: bool
-) -> tuple[list[Sketch], list[SourceTally]]:
+) -> tuple[list[SourceDrawing], list[SourceTally]]:
     """Read every file, keeping sketches of 2..max_len rows and dropping repeated key_ids."""
-    kept: list[Sketch] = []
+    kept: list[SourceDrawing] = []
     tallies: list[SourceTally] = []
     seen: set[str] = set()
     for path in tqdm(files, desc="files", unit="file", disable=not progress or None):
@@ -355,7 +362,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def split_codes(
-    sketches: list[Sketch], fractions: tuple[float, float, float], seed: int
+    sketches: list[SourceDrawing], fractions: tuple[float, float, float], seed: int
 ) -> np.ndarray:
     """The sources' own splits where given, else a per-category shuffle by `fractions`."""
     splits = np.zeros(len(sketches), dtype=np.uint8)

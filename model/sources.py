@@ -18,6 +18,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import numpy as np
+import svgelements
 
 from model.data import file_kind
 from model.strokes import StrokeError, fit_to_box, polylines_to_stroke3, simplify, validate_stroke3
@@ -36,7 +37,7 @@ class SourceError(ValueError):
 
 
 @dataclass(frozen=True)
-class Sketch:
+class SourceDrawing:
     """One drawing: int16 stroke-3 rows in the 256 box, its labels and where it came from."""
 
     stroke3: np.ndarray
@@ -93,7 +94,7 @@ def _round_stroke3(s3: np.ndarray, where: str) -> np.ndarray:
 
 def read_sketchrnn_npz(
     path: str | Path, *, category: str | None = None, report: ReadReport | None = None
-) -> Iterator[Sketch]:
+) -> Iterator[SourceDrawing]:
     """Read a Sketch-RNN .npz (object arrays of stroke-3), keeping its train/valid/test splits.
 
     This unpickles the file, which can run code hidden in it: use it ONLY for files the user
@@ -142,7 +143,7 @@ def read_sketchrnn_npz(
                 attributes = {} if labels is None else {"label": str(int(labels[i]))}
                 if report is not None:
                     report.read += 1
-                yield Sketch(s3, category, attributes, split, str(path))
+                yield SourceDrawing(s3, category, attributes, split, str(path))
 
 
 # ---------------------------------------------------------------- Quick, Draw! .ndjson
@@ -175,7 +176,7 @@ def _ndjson_stroke(stroke: object, where: str, i: int) -> tuple[np.ndarray, bool
     return np.column_stack(columns[:2]) if len(columns[0]) else np.zeros((0, 2)), len(stroke) == 3
 
 
-def _ndjson_sketch(obj: object, where: str, category: str | None, path: Path) -> Sketch:
+def _ndjson_sketch(obj: object, where: str, category: str | None, path: Path) -> SourceDrawing:
     if not isinstance(obj, dict):
         raise SourceError(f"{where}: expected a JSON object with a 'drawing' field")
     drawing = obj.get("drawing")
@@ -200,12 +201,12 @@ def _ndjson_sketch(obj: object, where: str, category: str | None, path: Path) ->
     if category is None:
         category = word.strip() if isinstance(word, str) and word.strip() else path.stem
     key = obj.get("key_id")
-    return Sketch(s3, category, {}, None, str(path), None if key is None else str(key))
+    return SourceDrawing(s3, category, {}, None, str(path), None if key is None else str(key))
 
 
 def read_ndjson(
     path: str | Path, *, category: str | None = None, report: ReadReport | None = None
-) -> Iterator[Sketch]:
+) -> Iterator[SourceDrawing]:
     """Read Quick, Draw! ndjson, simplified or raw (detected per line); category from `word`.
 
     Raw drawings are fitted to the 255 box, RDP-simplified and rounded like Google's simplified
@@ -242,12 +243,7 @@ def read_ndjson(
 
 # ---------------------------------------------------------------- SVG
 
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_NUMBER_RE = re.compile(_NUMBER)
-_PATH_TOKEN = re.compile(rf"([MmLlHhVvCcSsQqTtAaZz])|({_NUMBER})|([\s,]+)")
-_TRANSFORM_RE = re.compile(r"\s*(matrix|translate|scale|rotate)\s*\(([^)]*)\)\s*,?")
-_LENGTH_RE = re.compile(rf"\s*({_NUMBER})\s*(px)?\s*$")
-_ARITY = {"M": 2, "L": 2, "H": 1, "V": 1, "C": 6, "S": 4, "Q": 4, "T": 2, "A": 7, "Z": 0}
+_NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _GROUPS = {"svg", "g", "a", "switch"}
 _NOT_DRAWN = {
     "defs",
@@ -265,7 +261,18 @@ _NOT_DRAWN = {
     "radialGradient",
     "filter",
 }
-_CURVE_STEPS = 8
+_SHAPES = {
+    "polyline": svgelements.Polyline,
+    "polygon": svgelements.Polygon,
+    "line": svgelements.SimpleLine,
+    "rect": svgelements.Rect,
+    "circle": svgelements.Circle,
+    "ellipse": svgelements.Ellipse,
+}
+_CURVE_STEPS = 8  # points per Bezier
+_ARC_STEP = math.pi / 8  # radians per point along a path's arc
+_ROUND_STEP = math.pi / 16  # along circles and ellipses (32 points around)
+_PPI = 96.0  # CSS pixels per inch, for lengths given in mm, pt, in ...
 _MAX_DEPTH = 200
 
 
@@ -273,197 +280,68 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _numbers(text: str, where: str) -> list[float]:
-    """All numbers in `text`, which may hold only numbers, spaces and commas."""
-    if _NUMBER_RE.sub(" ", text).replace(",", " ").strip():
-        raise SourceError(f"{where}: expected numbers, got {text.strip()[:40]!r}")
-    return [float(v) for v in _NUMBER_RE.findall(text)]
+def _matrix(text: str, where: str) -> svgelements.Matrix:
+    """An SVG transform list; anything svgelements would silently skip is an error."""
+    if svgelements.REGEX_TRANSFORM_TEMPLATE.sub("", text.lower()).strip(" \t\r\n,"):
+        raise SourceError(
+            f"{where}: cannot read transform {text.strip()[:60]!r} (supported: matrix, "
+            "translate, scale, rotate, skewX, skewY)"
+        )
+    return svgelements.Matrix(text)
 
 
-def _transform(text: str, where: str) -> np.ndarray:
-    """An SVG transform list as a 3x3 affine matrix (applied right to left, as SVG does)."""
-    matrix, pos, text = np.eye(3), 0, text.strip()
-    while pos < len(text):
-        match = _TRANSFORM_RE.match(text, pos)
-        if not match:
-            raise SourceError(
-                f"{where}: cannot read transform {text[:60]!r} (supported: "
-                "matrix, translate, scale, rotate)"
-            )
-        name, args, pos = match.group(1), _numbers(match.group(2), where), match.end()
-        m, n = np.eye(3), len(args)
-        if name == "matrix" and n == 6:
-            m[:2, :] = np.array(args).reshape(3, 2).T
-        elif name == "translate" and n in (1, 2):
-            m[:2, 2] = (args[0], args[1] if n == 2 else 0.0)
-        elif name == "scale" and n in (1, 2):
-            m[0, 0], m[1, 1] = args[0], args[1] if n == 2 else args[0]
-        elif name == "rotate" and n in (1, 3):
-            a = math.radians(args[0])
-            m[:2, :2] = [[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]
-            if n == 3:
-                c = np.array(args[1:])
-                m[:2, 2] = c - m[:2, :2] @ c
-        else:
-            raise SourceError(f"{where}: {name}() cannot take {n} numbers")
-        matrix = matrix @ m
-    return matrix
+def _path_data(d: str, where: str) -> svgelements.Path:
+    """A path's `d`, read by svgelements' parser; data it stops at is an error, not dropped."""
+    path, lexer = svgelements.Path(), svgelements.SVGLexicalParser()
+    try:
+        lexer.parse(path, d)
+    except ValueError:
+        near = d[max(0, lexer.pos - 20) : lexer.pos + 10]
+        raise SourceError(f"{where}: a path command is missing numbers near {near!r}") from None
+    if d[lexer.pos :].strip(" \t\r\n,"):
+        raise SourceError(f"{where}: bad path data near {d[lexer.pos : lexer.pos + 20]!r}")
+    return path
 
 
-def _length(el: ET.Element, attr: str, where: str) -> float:
-    value = el.get(attr, "0")
-    match = _LENGTH_RE.match(value)
-    if not match:
-        raise SourceError(f"{where}: {attr}={value!r} must be a number (px or no unit)")
-    return float(match.group(1))
-
-
-def _bezier(points: np.ndarray) -> list[np.ndarray]:
-    """Points of a quadratic or cubic Bezier at t = 1/8 .. 1 (the start point is not repeated)."""
-    t = np.linspace(0.0, 1.0, _CURVE_STEPS + 1)[1:, None]
-    if len(points) == 3:
-        p0, p1, p2 = points
-        return list((1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2)
-    p0, p1, p2, p3 = points
-    return list((1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t**2 * p2 + t**3 * p3)
-
-
-def _arc(start: np.ndarray, args: list[float], end: np.ndarray) -> list[np.ndarray]:
-    """Points along an SVG elliptical arc (endpoint parameterisation, SVG 1.1 appendix F.6)."""
-    rx, ry, phi = abs(args[0]), abs(args[1]), math.radians(args[2])
-    large, sweep = args[3] != 0, args[4] != 0
-    if rx == 0 or ry == 0 or np.allclose(start, end):
-        return [end]
-    cos, sin = math.cos(phi), math.sin(phi)
-    hx, hy = (start - end) / 2
-    x1, y1 = cos * hx + sin * hy, -sin * hx + cos * hy
-    grow = x1**2 / rx**2 + y1**2 / ry**2
-    if grow > 1:
-        rx, ry = rx * math.sqrt(grow), ry * math.sqrt(grow)
-    den = rx**2 * y1**2 + ry**2 * x1**2
-    coef = math.sqrt(max(0.0, (rx**2 * ry**2 - den) / den)) * (-1 if large == sweep else 1)
-    cx1, cy1 = coef * rx * y1 / ry, -coef * ry * x1 / rx
-    centre = np.array([cos * cx1 - sin * cy1, sin * cx1 + cos * cy1]) + (start + end) / 2
-    theta = math.atan2((y1 - cy1) / ry, (x1 - cx1) / rx)
-    delta = math.atan2((-y1 - cy1) / ry, (-x1 - cx1) / rx) - theta
-    if sweep and delta < 0:
-        delta += 2 * math.pi
-    elif not sweep and delta > 0:
-        delta -= 2 * math.pi
-    steps = max(2, math.ceil(abs(delta) / (math.pi / 8)))
-    t = theta + delta * np.arange(1, steps) / steps
-    ux, uy = rx * np.cos(t), ry * np.sin(t)
-    inner = np.column_stack([cos * ux - sin * uy, sin * ux + cos * uy]) + centre
-    return [*inner, end]
-
-
-def _path(d: str, where: str) -> list[np.ndarray]:
-    """Polylines of an SVG path's `d` (all commands, absolute and relative; curves flattened)."""
-    tokens: list[str | float] = []
-    pos = 0
-    while pos < len(d):
-        match = _PATH_TOKEN.match(d, pos)
-        if not match:
-            raise SourceError(f"{where}: bad path data near {d[pos : pos + 20]!r}")
-        if match.group(1):
-            tokens.append(match.group(1))
-        elif match.group(2):
-            tokens.append(float(match.group(2)))
-        pos = match.end()
-    lines: list[np.ndarray] = []
-    current: list[np.ndarray] = []
-    point = start = np.zeros(2)
-    control, curve, cmd, i = None, "", "", 0  # curve: 'cubic'/'quad' when S/T may reflect
-
-    def flush() -> None:
-        if len(current) >= 2:
-            lines.append(np.array(current))
-        current.clear()
-
-    while i < len(tokens):
-        if isinstance(tokens[i], str):
-            cmd, i = str(tokens[i]), i + 1
-        elif not cmd or cmd in "Zz":
-            raise SourceError(
-                f"{where}: number {tokens[i]:g} in path data has no command "
-                "before it (path data starts with 'M')"
-            )
-        kind, rel = cmd.upper(), cmd.islower()
-        args = tokens[i : i + _ARITY[kind]]
-        if len(args) < _ARITY[kind] or any(isinstance(a, str) for a in args):
-            raise SourceError(f"{where}: '{cmd}' needs {_ARITY[kind]} numbers")
-        i += len(args)
-        vals = np.array(args, dtype=np.float64)
-        base = point if rel else np.zeros(2)
-        if kind == "Z":
-            if current and not np.array_equal(current[-1], start):
-                current.append(start)
-            flush()
-            point, curve = start, ""
-            continue
-        if kind == "M":
-            flush()
-            point = start = base + vals
-            current.append(point)
-            cmd = "l" if rel else "L"  # further pairs after a moveto are linetos
-            curve = ""
-            continue
-        if not current:
-            current.append(point)
-        if kind == "L":
-            new = [base + vals]
-        elif kind == "H":
-            new = [np.array([base[0] + vals[0], point[1]])]
-        elif kind == "V":
-            new = [np.array([point[0], base[1] + vals[0]])]
-        elif kind == "A":
-            new = _arc(point, list(vals[:5]), base + vals[5:])
-        else:  # Bezier curves; S and T reflect the previous curve's last control point
-            ctrl = list(base + vals.reshape(-1, 2))
-            if kind in "ST":
-                reflect = curve == ("cubic" if kind == "S" else "quad")
-                ctrl.insert(0, 2 * point - control if reflect else point)
-            ctrl = [point, *ctrl]
-            new = _bezier(np.array(ctrl))
-            control = ctrl[-2]
-        curve = "cubic" if kind in "CS" else "quad" if kind in "QT" else ""
-        current.extend(new)
-        point = current[-1]
-    flush()
-    return lines
-
-
-def _shape(el: ET.Element, tag: str, where: str) -> list[np.ndarray]:
-    """Polylines of one drawable SVG element, in its own coordinates."""
-    if tag in ("polyline", "polygon"):
-        values = _numbers(el.get("points", ""), where)
-        if len(values) % 2:
-            raise SourceError(f"{where}: points has an odd count of numbers ({len(values)})")
-        pts = np.array(values).reshape(-1, 2)
-        if tag == "polygon" and len(pts) > 1:
-            pts = np.vstack([pts, pts[:1]])
-        return [pts] if len(pts) >= 2 else []
-    if tag == "line":
-        x1, y1, x2, y2 = (_length(el, a, where) for a in ("x1", "y1", "x2", "y2"))
-        return [np.array([[x1, y1], [x2, y2]])]
+def _shape(el: ET.Element, tag: str, where: str) -> tuple[svgelements.Path, float]:
+    """One drawable element as a path in its own coordinates, and its arcs' step in radians."""
     if tag == "path":
-        return _path(el.get("d", ""), where)
-    if tag == "rect":
-        x, y, w, h = (_length(el, a, where) for a in ("x", "y", "width", "height"))
-        return [np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h], [x, y]])]
-    cx, cy = _length(el, "cx", where), _length(el, "cy", where)  # circle and ellipse
-    rx = _length(el, "r" if tag == "circle" else "rx", where)
-    ry = rx if tag == "circle" else _length(el, "ry", where)
-    t = np.linspace(0.0, 2 * math.pi, 33)
-    return [np.column_stack([cx + rx * np.cos(t), cy + ry * np.sin(t)])]
+        return _path_data(el.get("d", ""), where), _ARC_STEP
+    attrs = {_local(k): v for k, v in el.attrib.items() if _local(k) != "transform"}
+    if tag in ("polyline", "polygon") and len(_NUMBER_RE.findall(attrs.get("points", ""))) % 2:
+        raise SourceError(f"{where}: points has an odd count of numbers")
+    shape = _SHAPES[tag](attrs)
+    shape.render(ppi=_PPI)  # lengths with units (mm, pt, in) to user units
+    return svgelements.Path(shape), _ROUND_STEP
 
 
-_SHAPES = {"polyline", "polygon", "line", "path", "rect", "circle", "ellipse"}
+def _flatten(path: svgelements.Path, arc_step: float, m: svgelements.Matrix) -> list[np.ndarray]:
+    """Polylines of a path, one per subpath (a close ends one), curves sampled at fixed steps in
+    the path's own coordinates (so no transform changes how finely), then `m` applied."""
+    lines: list[np.ndarray] = []
+    points: list[np.ndarray] = []
+    for seg in path:
+        end = np.array(seg.end, dtype=np.float64)
+        if isinstance(seg, svgelements.Move):
+            lines, points = lines + [np.array(points)], [end]
+            continue
+        if isinstance(seg, (svgelements.CubicBezier, svgelements.QuadraticBezier)):
+            points += list(seg.npoint(np.arange(1, _CURVE_STEPS) / _CURVE_STEPS))
+        elif isinstance(seg, svgelements.Arc) and seg.sweep and seg.start != seg.end:
+            steps = max(2, math.ceil(abs(seg.sweep) / arc_step - 1e-6))
+            points += list(seg.npoint(np.arange(1, steps) / steps))
+        if not (isinstance(seg, svgelements.Close) and np.allclose(points[-1], end, 0, 1e-9)):
+            points.append(end)
+        if isinstance(seg, svgelements.Close):
+            lines, points = lines + [np.array(points)], [end]
+    lines.append(np.array(points))
+    a, b, c, d, e, f = m.a, m.b, m.c, m.d, m.e, m.f
+    return [line @ np.array([[a, b], [c, d]]) + (e, f) for line in lines if len(line) >= 2]
 
 
 def _walk(
     el: ET.Element,
-    ctm: np.ndarray,
+    ctm: svgelements.Matrix,
     out: list[np.ndarray],
     ignored: Counter,
     name: str,
@@ -483,20 +361,19 @@ def _walk(
         )
         if tag in _NOT_DRAWN or child.get("display") == "none":
             continue
-        if tag not in _GROUPS and tag not in _SHAPES:
+        if tag not in _GROUPS and tag not in _SHAPES and tag != "path":
             ignored[tag] += 1
             continue
-        m = ctm @ _transform(child.get("transform", ""), where)
+        m = _matrix(child.get("transform", ""), where) * ctm  # the child's own transform first
         if tag in _GROUPS:
             _walk(child, m, out, ignored, name, depth + 1)
             continue
-        for line in _shape(child, tag, where):
-            out.append(line @ m[:2, :2].T + m[:2, 2])
+        out += _flatten(*_shape(child, tag, where), m)
 
 
 def read_svg(
     path: str | Path, *, category: str | None = None, report: ReadReport | None = None
-) -> Iterator[Sketch]:
+) -> Iterator[SourceDrawing]:
     """Read one SVG drawing (category: the given one or the parent folder's name).
 
     Shapes become strokes in document order with their transforms applied, then are fitted to
@@ -523,7 +400,7 @@ def read_svg(
         raise SourceError(f"{name}: the root element is <{_local(root.tag)}>, not <svg>")
     polylines: list[np.ndarray] = []
     ignored: Counter = Counter()
-    _walk(root, _transform(root.get("transform", ""), f"{name}: <svg>"), polylines, ignored, name)
+    _walk(root, _matrix(root.get("transform", ""), f"{name}: <svg>"), polylines, ignored, name)
     if ignored and report is not None:
         kinds = ", ".join(f"<{t}> x{n}" for t, n in sorted(ignored.items()))
         report.warn(f"{name}: ignored elements it cannot draw: {kinds}")
@@ -536,7 +413,7 @@ def read_svg(
         raise SourceError(f"{name}: {exc}") from None
     if report is not None:
         report.read += 1
-    yield Sketch(s3, category, {}, None, str(path))
+    yield SourceDrawing(s3, category, {}, None, str(path))
 
 
 # ---------------------------------------------------------------- dispatch
@@ -568,7 +445,7 @@ def find_sources(paths: Iterable[str | Path]) -> list[Path]:
 
 def read_source(
     path: str | Path, *, category: str | None = None, report: ReadReport | None = None
-) -> Iterator[Sketch]:
+) -> Iterator[SourceDrawing]:
     """Read any supported file, choosing the reader by its extension."""
     readers = {"npz": read_sketchrnn_npz, "ndjson": read_ndjson, "svg": read_svg}
     kind = source_kind(path)

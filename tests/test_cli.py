@@ -19,7 +19,7 @@ import pytest
 
 from model import cli
 from model.prepare import build
-from model.sources import Sketch
+from model.sources import SourceDrawing
 
 REPO = Path(__file__).resolve().parent.parent
 OBJECTS = str(REPO / "model" / "weights" / "objects")
@@ -64,7 +64,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A tiny prepared file, a PNG renamed .npz, a non-JSON .json and paths that do not exist."""
     root = tmp_path_factory.mktemp("cli")
     square = np.array([[10, 10, 0], [50, 0, 0], [0, 50, 0], [-50, 0, 1]], dtype=np.int16)
-    sketches = [Sketch(square, c) for c in ("cat", "cat", "cat", "door", "door", "door")]
+    sketches = [SourceDrawing(square, c) for c in ("cat", "cat", "cat", "door", "door", "door")]
     build(sketches, np.array([0, 1, 2, 0, 1, 2]), max_len=250).save(root / "tiny.npz")
     (root / "image.npz").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
     (root / "image.json").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))

@@ -20,7 +20,7 @@ from model.data import (
     random_scale,
 )
 from model.prepare import build
-from model.sources import Sketch
+from model.sources import SourceDrawing
 from model.strokes import PAD_ROW, START_TOKEN, scale_factor, stroke3_to_polylines
 
 
@@ -34,7 +34,8 @@ def zigzag(n: int, step: int = 5, strokes: int = 1) -> np.ndarray:
 def make_data(specs: list[tuple[int, str, str, dict]]) -> PreparedData:
     """PreparedData from (length, category, split, attributes) tuples."""
     sketches = [
-        Sketch(zigzag(n, strokes=1 + n // 10), cat, attrs, split) for n, cat, split, attrs in specs
+        SourceDrawing(zigzag(n, strokes=1 + n // 10), cat, attrs, split)
+        for n, cat, split, attrs in specs
     ]
     codes = np.array([{"train": 0, "valid": 1, "test": 2}[s] for _, _, s, _ in specs])
     return build(sketches, codes, max_len=250)

@@ -239,11 +239,31 @@ def test_svg_relative_commands_and_quadratics(tmp_path: Path) -> None:
     assert curve[:, 1].max() > corner[0, 1] + 30 and curve[:, 1].min() < corner[1, 1] - 20
 
 
+def test_svg_arcs_circles_and_units(tmp_path: Path) -> None:
+    """Circles and path arcs are flattened onto the curve; lengths in inches become pixels."""
+    path = tmp_path / "round.svg"
+    path.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg"><circle cx="50" cy="50" r="50"/>'
+        '<path d="M 0 200 A 50 50 0 0 1 100 200"/><line x1="0" y1="0" x2="1in" y2="0"/></svg>'
+    )
+    (sketch,) = read_svg(path)
+    circle, arc, line = stroke3_to_polylines(sketch.stroke3)
+    f = 255 / 200  # extent is 0..100 wide (the line is 96 px), 0..200 tall
+    assert len(circle) > 8
+    np.testing.assert_allclose(np.hypot(*(circle - 50 * f).T), 50 * f, atol=2.5)
+    np.testing.assert_allclose(arc[[0, -1]], np.array([[0, 200], [100, 200]]) * f, atol=0.6)
+    assert abs(arc[:, 1].min() - 150 * f) < 1 and len(arc) > 3  # the upper half circle
+    np.testing.assert_allclose(line, np.array([[0, 0], [96, 0]]) * f, atol=0.6)
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
         ('<!DOCTYPE svg [<!ENTITY a "aaaa">]><svg>&a;</svg>', "DOCTYPE or ENTITY"),
-        ("<svg><path d='M 0 0 L 10'/></svg>", "<path> #1: 'L' needs 2 numbers"),
+        (
+            "<svg><path d='M 0 0 L 10'/></svg>",
+            "<path> #1: a path command is missing numbers near 'M 0 0 L 10'",
+        ),
         ("<svg><path d='M 0 0 X 10 10'/></svg>", "<path> #1: bad path data near 'X 10 10'"),
         ("<svg><polyline points='0 0 1'/></svg>", "odd count"),
         ("<svg><g transform='spin(3)'><line x2='1'/></g></svg>", "cannot read transform"),

@@ -277,7 +277,7 @@ class Controller:
             if not gpencil.is_gp(ob) or gpencil.suggestion_layer(ob) is None:
                 self.end(remove=False)
                 self.message = (
-                    f"The '{gpencil.LAYER}' layer of '{t.object_name}' was removed "
+                    f"The '{gpencil.SUGGESTION_LAYER}' layer of '{t.object_name}' was removed "
                     "(or undone), so the suggestion was stopped."
                 )
                 return True

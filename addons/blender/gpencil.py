@@ -19,7 +19,7 @@ from mathutils import Vector
 from . import geometry
 from .session import Request
 
-LAYER = "AI Sketcher"  # the suggestion layer's name
+SUGGESTION_LAYER = "AI Sketcher"  # the suggestion layer's name
 GUIDE_LAYER = "AI Guide"  # the shadow guide's layer, just below the artist's
 GUIDE_OPACITY = 0.25  # the guide layer's opacity: a shadow to draw over, not a drawing
 CAMERA_MARGIN = 0.1  # of the camera frame left free on each side when autodrawing
@@ -52,7 +52,7 @@ def artist_layer(ob: Any) -> Any:
     layer = ob.data.layers.active
     if layer is None:
         raise GPencilError(f"'{ob.name}' has no active layer; add a layer and select it")
-    if layer.name in (LAYER, GUIDE_LAYER):
+    if layer.name in (SUGGESTION_LAYER, GUIDE_LAYER):
         raise GPencilError(
             f"the active layer is AI Sketcher's '{layer.name}'; select your own "
             "layer in the Grease Pencil layer list"
@@ -135,7 +135,9 @@ def _object_box(ob: Any, frame: int) -> geometry.Box | None:
     strokes = []
     for layer in ob.data.layers:
         found = (
-            None if layer.name in (LAYER, GUIDE_LAYER) or layer.hide else _frame_at(layer, frame)
+            None
+            if layer.name in (SUGGESTION_LAYER, GUIDE_LAYER) or layer.hide
+            else _frame_at(layer, frame)
         )
         if found is not None:
             matrix = _rows(layer.matrix_local)
@@ -181,10 +183,10 @@ def autodraw_request(scene: Any, ob: Any, frame: int) -> tuple[Request, str]:
 def suggestion_layer(ob: Any, create: bool = False) -> Any:
     """The "AI Sketcher" layer of `ob` (made, not active, if `create`), or None."""
     gp = ob.data
-    layer = gp.layers.get(LAYER)
+    layer = gp.layers.get(SUGGESTION_LAYER)
     if layer is None and create:
         active = gp.layers.active
-        layer = gp.layers.new(LAYER, set_active=False)
+        layer = gp.layers.new(SUGGESTION_LAYER, set_active=False)
         if active is not None:
             gp.layers.active = active  # the artist keeps drawing on their own layer
     return layer
@@ -306,7 +308,7 @@ def guide_signature(ob: Any, frame: int) -> tuple[str, str, int, int] | None:
     """What the guide follows: the active layer's stroke count at `frame` (None: no layer of
     the artist's is active)."""
     layer = ob.data.layers.active
-    if layer is None or layer.name in (LAYER, GUIDE_LAYER):
+    if layer is None or layer.name in (SUGGESTION_LAYER, GUIDE_LAYER):
         return None
     found = _frame_at(layer, frame)
     return ob.name, layer.name, frame, len(found.drawing.strokes) if found is not None else 0

@@ -28,7 +28,7 @@ from model.datasets.face_geometry import MAX_POINTS, count_points, split_stroke,
 from model.datasets.face_hair import COVERS_TOP, beard, hair, hair_style
 from model.datasets.face_nose_mouth import mouth, nose
 from model.datasets.face_parts import Face, Part
-from model.sources import Sketch, to_box
+from model.sources import SourceDrawing, to_box
 
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "gender": ("female", "male"),
@@ -151,11 +151,11 @@ def face_attributes(seed: int, i: int) -> dict[str, str]:
     return dict(zip(ATTRIBUTES, combo))
 
 
-def face_sketch(seed: int, i: int) -> Sketch:
-    """Sample i of the data set with this seed, as a Sketch in QuickDraw's 255 box."""
+def face_sketch(seed: int, i: int) -> SourceDrawing:
+    """Sample i of the data set with this seed, as a SourceDrawing in QuickDraw's 255 box."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0, i)))
     strokes, attrs = generate_face(rng, face_attributes(seed, i))
-    return Sketch(to_box(strokes), CATEGORY, attrs, None, SOURCE, f"{seed}:{i}")
+    return SourceDrawing(to_box(strokes), CATEGORY, attrs, None, SOURCE, f"{seed}:{i}")
 
 
 def _check_count(value: object, name: str) -> int:
@@ -164,7 +164,7 @@ def _check_count(value: object, name: str) -> int:
     return int(value)
 
 
-def faces(n: int, seed: int) -> Iterator[Sketch]:
+def faces(n: int, seed: int) -> Iterator[SourceDrawing]:
     """n face sketches (category "face", attributes set, split None); the same for the same
     (n, seed), and sample i is the same whatever n is."""
     n, seed = _check_count(n, "n"), _check_count(seed, "seed")
@@ -174,7 +174,7 @@ def faces(n: int, seed: int) -> Iterator[Sketch]:
 
 def generate(
     n: int, seed: int, workers: int = 1, progress: bool = False, min_parallel: int = 2000
-) -> list[Sketch]:
+) -> list[SourceDrawing]:
     """faces(n, seed) as a list, made by `workers` processes (the same sketches in any case).
 
     Fewer than min_parallel faces are made in this process: starting workers costs seconds.

@@ -24,7 +24,7 @@ import addon_utils
 from scene import add_stroke, arc, build_scene, fingerprint, new_gp_object, rows, strokes
 
 MODULE = "bl_ext.user_default.ai_sketcher"
-LAYER = "AI Sketcher"
+SUGGESTION_LAYER = "AI Sketcher"  # as gpencil.SUGGESTION_LAYER: the name the artist sees
 WAIT = 90.0  # seconds any one suggestion may take on a busy machine
 
 
@@ -62,7 +62,7 @@ class Run:
                 raise TimeoutError("the suggestion did not finish in time")
             self.ctl.tick()
             if ob is not None:
-                got = strokes(ob, LAYER, frame)
+                got = strokes(ob, SUGGESTION_LAYER, frame)
                 growth.append(len(got) if got is not None else -1)
             time.sleep(0.02)
         self.ctl.tick()
@@ -181,17 +181,17 @@ def suggest_accept_undo(run: Run, report: dict, ob: Any, original: dict) -> Any:
         "session": run.session_info(),
         "layers": layers(ob),
         "active_layer": ob.data.layers.active.name,
-        "shown": strokes(ob, LAYER, 1),
+        "shown": strokes(ob, SUGGESTION_LAYER, 1),
     }
     s = run.c.session
     if s is not None and sum(1 for c in s.counts() if c) > 1:
         report["flip"] = {
             "result": run.op("alternative", direction="NEXT"),
             "current": run.c.session.current,
-            "shown": strokes(ob, LAYER, 1),
+            "shown": strokes(ob, SUGGESTION_LAYER, 1),
         }
     report["panel_during_suggestion"] = panel_calls(bpy.context)
-    shown = fingerprint(ob, LAYER)
+    shown = fingerprint(ob, SUGGESTION_LAYER)
     report["accept"] = {
         "result": run.op("accept"),
         "message": run.c.message,
@@ -205,7 +205,8 @@ def suggest_accept_undo(run: Run, report: dict, ob: Any, original: dict) -> Any:
     report["undo"].update(
         layers=layers(ob),
         artist_is_original=fingerprint(ob, "Lines") == original,
-        suggestion_is_back=LAYER in ob.data.layers and fingerprint(ob, LAYER) == shown,
+        suggestion_is_back=SUGGESTION_LAYER in ob.data.layers
+        and fingerprint(ob, SUGGESTION_LAYER) == shown,
     )
     report["reject"] = {
         "result": run.op("reject"),
@@ -224,7 +225,9 @@ def autodraw(run: Run, report: dict, scene: Any, camera: Any, ob: Any, original:
         "frame": [list(v) for v in camera.data.view_frame(scene=scene)],
     }
     auto = report["autodraw"] = {"result": run.op("autodraw")}
-    auto.update(growth=run.wait(ob), session=run.session_info(), shown=strokes(ob, LAYER, 1))
+    auto.update(
+        growth=run.wait(ob), session=run.session_info(), shown=strokes(ob, SUGGESTION_LAYER, 1)
+    )
     auto["accept"] = run.op("accept")
     auto["artist"] = strokes(ob, "Lines", 1)
     auto["original_untouched"] = (
@@ -258,7 +261,7 @@ def autodraw_all(run: Run, report: dict, ob: Any) -> None:
     both.update(
         session=run.session_info(),
         layers={o.name: layers(o) for o in (ob, other)},
-        shown={o.name: strokes(o, LAYER, 1) for o in (ob, other)},
+        shown={o.name: strokes(o, SUGGESTION_LAYER, 1) for o in (ob, other)},
     )
     both["reject"] = run.op("reject")
     both["layers_after_reject"] = {o.name: layers(o) for o in (ob, other)}
@@ -270,7 +273,7 @@ def autodraw_all(run: Run, report: dict, ob: Any) -> None:
     run.wait()
     keys.update(
         session=run.session_info(),
-        suggestion_frames=sorted(f.frame_number for f in ob.data.layers[LAYER].frames),
+        suggestion_frames=sorted(f.frame_number for f in ob.data.layers[SUGGESTION_LAYER].frames),
     )
     run.op("reject")
 
@@ -308,7 +311,7 @@ def refine(run: Run, report: dict, ob: Any) -> None:
         out[str(strength)] = {
             "result": result,
             "session": run.session_info(),
-            "shown": strokes(ob, LAYER, 1),
+            "shown": strokes(ob, SUGGESTION_LAYER, 1),
         }
         run.op("reject")
     out["artist_untouched"] = fingerprint(ob, "Lines") == before

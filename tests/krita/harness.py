@@ -2,7 +2,8 @@
 
 Nothing here is Krita-specific beyond the command line: it installs the plugin with install.py,
 starts a real server and an X server, runs `krita --nosplash` with the plugin's self-test hook
-(AI_SKETCHER_SELFTEST) and returns the JSON report the plugin wrote.
+(AI_SKETCHER_SELFTEST_SCRIPT: selftest.py beside this file; AI_SKETCHER_SELFTEST: its report)
+and returns the JSON report the self-test wrote.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def run_krita(work: Path, model_dir: Path, screenshot: Path) -> Run:
             "DISPLAY": f":{display}",
             "QT_QPA_PLATFORM": "xcb",
             "AI_SKETCHER_SELFTEST": str(report_path),
+            "AI_SKETCHER_SELFTEST_SCRIPT": str(Path(__file__).with_name("selftest.py")),
             "AI_SKETCHER_SCREENSHOT": str(screenshot),
             "AI_SKETCHER_SERVER": url,
         }

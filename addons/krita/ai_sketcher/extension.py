@@ -6,7 +6,9 @@ the artist can change them in Settings > Configure Krita > Keyboard Shortcuts.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from types import ModuleType
 from typing import Any
 
 from PyQt5.QtCore import QTimer
@@ -18,7 +20,8 @@ from .docker import SketcherDocker
 
 DOCKER_ID = "ai_sketcher_docker"
 MENU = "tools/scripts"
-SELFTEST_ENV = "AI_SKETCHER_SELFTEST"  # path of a JSON report; see selftest.py
+SELFTEST_ENV = "AI_SKETCHER_SELFTEST"  # path of a JSON report; see tests/krita/selftest.py
+SELFTEST_SCRIPT_ENV = "AI_SKETCHER_SELFTEST_SCRIPT"  # the test driver file, which is not shipped
 # id, menu text, what it does
 ACTIONS: tuple[tuple[str, str, Any], ...] = (
     ("ai_sketcher_suggest", "AI Sketcher: Suggest Strokes", Controller.suggest_or_stop),
@@ -46,10 +49,9 @@ class SketcherExtension(canvas.Extension):
 
     def setup(self) -> None:
         canvas.app().notifier().applicationClosing.connect(self.controller.shutdown)
-        report = os.environ.get(SELFTEST_ENV)
-        if report:
-            from . import selftest
-
+        report, script = os.environ.get(SELFTEST_ENV), os.environ.get(SELFTEST_SCRIPT_ENV)
+        if report and script:
+            selftest = _load_selftest(script)
             canvas.on_window_created(
                 lambda: QTimer.singleShot(1500, lambda: selftest.run(self.controller, report))
             )
@@ -62,6 +64,16 @@ class SketcherExtension(canvas.Extension):
                 QKeySequence.NativeText
             )
         self.controller.changed.emit()
+
+
+def _load_selftest(path: str) -> ModuleType:
+    """The test driver file that $AI_SKETCHER_SELFTEST_SCRIPT names, loaded as a module."""
+    spec = importlib.util.spec_from_file_location("ai_sketcher_selftest", path)
+    if spec is None or spec.loader is None or not os.path.isfile(path):
+        raise ImportError(f"{SELFTEST_SCRIPT_ENV}={path!r} is not a Python file; unset it")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class DockerFactory(canvas.DockWidgetFactoryBase):

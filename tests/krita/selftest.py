@@ -1,6 +1,9 @@
-"""A scripted session in the real Krita GUI, run when $AI_SKETCHER_SELFTEST names a report file.
+"""A scripted session in the real Krita GUI: the installed plugin loads this file when
+$AI_SKETCHER_SELFTEST_SCRIPT names it and $AI_SKETCHER_SELFTEST names a report file.
 
-tests/test_krita_real.py starts Krita with it. Once the window is up, this draws input strokes
+tests/test_krita_real.py starts Krita with both (tests/krita/harness.py). It is a test driver, so
+it lives here and is not installed with the plugin; it imports the installed plugin by its
+package name, ai_sketcher, as Krita loaded it. Once the window is up, this draws input strokes
 on a vector layer, triggers the plugin's real actions (Suggest, Next, Accept, Undo, Reject,
 Suggest on a paint layer, Optimize at two strengths, the shadow guide on and off), records what
 the layers hold after each step, writes the report as JSON and ends Krita with os._exit. Set
@@ -22,12 +25,11 @@ import traceback
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
+from ai_sketcher import canvas, svg  # the installed plugin, as Krita loaded it
+from ai_sketcher.controller import Controller
 from PyQt5.QtCore import QRectF, Qt, QTimer
 from PyQt5.QtGui import QColor, QImage, QPainter, QPen
 from PyQt5.QtWidgets import QAbstractItemView, QApplication, QDockWidget, QMdiArea
-
-from . import canvas, svg
-from .controller import Controller
 
 SCREENSHOT_ENV = "AI_SKETCHER_SCREENSHOT"
 CONNECT_TIMEOUT = 30.0  # seconds; the server may still be loading its model
