@@ -274,6 +274,8 @@ _ARC_STEP = math.pi / 8  # radians per point along a path's arc
 _ROUND_STEP = math.pi / 16  # along circles and ellipses (32 points around)
 _PPI = 96.0  # CSS pixels per inch, for lengths given in mm, pt, in ...
 _MAX_DEPTH = 200
+_LENGTH_ATTRS = ("x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "ry", "width", "height")
+_LENGTH_RE = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?(px|mm|cm|in|pt|pc|q)?\s*")
 
 
 def _local(tag: str) -> str:
@@ -310,6 +312,12 @@ def _shape(el: ET.Element, tag: str, where: str) -> tuple[svgelements.Path, floa
     attrs = {_local(k): v for k, v in el.attrib.items() if _local(k) != "transform"}
     if tag in ("polyline", "polygon") and len(_NUMBER_RE.findall(attrs.get("points", ""))) % 2:
         raise SourceError(f"{where}: points has an odd count of numbers")
+    for name in _LENGTH_ATTRS:  # svgelements would read a garbled length as 0
+        if name in attrs and not _LENGTH_RE.fullmatch(attrs[name]):
+            raise SourceError(
+                f"{where}: {name}={attrs[name][:30]!r} is not a length "
+                "(a number, optionally px, mm, cm, in, pt or pc)"
+            )
     shape = _SHAPES[tag](attrs)
     shape.render(ppi=_PPI)  # lengths with units (mm, pt, in) to user units
     return svgelements.Path(shape), _ROUND_STEP

@@ -266,6 +266,7 @@ def test_svg_arcs_circles_and_units(tmp_path: Path) -> None:
         ),
         ("<svg><path d='M 0 0 X 10 10'/></svg>", "<path> #1: bad path data near 'X 10 10'"),
         ("<svg><polyline points='0 0 1'/></svg>", "odd count"),
+        ("<svg><line x1='abc' x2='1'/></svg>", "<line> #1: x1='abc' is not a length"),
         ("<svg><g transform='spin(3)'><line x2='1'/></g></svg>", "cannot read transform"),
         ("<svg><text>no strokes</text></svg>", "has no <path>"),
         ("<svg><line x2='1'", "not well-formed XML"),
