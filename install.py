@@ -35,6 +35,8 @@ SHARED_FILES = (
     COMMON / "suggestion.py",
     COMMON / "guide.py",
     REPO / "sketch_server" / "protocol.py",
+    REPO / "sketch_server" / "protocol_core.py",  # protocol.py imports these two relatively
+    REPO / "sketch_server" / "protocol_frames.py",
 )
 VENDORED = ("websockets", "msgpack")
 COMPILED = (".so", ".pyd", ".dylib")  # C extensions: both packages fall back to pure Python
