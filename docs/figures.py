@@ -18,7 +18,7 @@ from model.checkpoint import load
 from model.data import PreparedData
 from model.evaluate import SLIDE_CATEGORIES
 from model.render import write_grid
-from model.sample import Request, sample
+from model.sample import SketchRequest, sample
 
 PROG = "python docs/figures.py"
 
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
             cond = {"category": category} if ckpt.config.use_condition else {}
             out = sample(
                 ckpt,
-                Request(
+                SketchRequest(
                     mode="refine",
                     strokes=given,
                     conditions=cond,
@@ -85,7 +85,9 @@ def main(argv: list[str] | None = None) -> None:
     for k, category in enumerate(drawn[: cli.quick(len(drawn), 2, "categories")]):
         out = sample(
             ckpt,
-            Request(conditions={"category": category}, n=2, seed=k, temperature=args.temperature),
+            SketchRequest(
+                conditions={"category": category}, n=2, seed=k, temperature=args.temperature
+            ),
         )
         sketches += out
         labels += [category] * 2

@@ -19,7 +19,7 @@ from model.checkpoint import Checkpoint, load
 from model.data import PreparedData
 from model.evaluate import labels_of
 from model.render import write_grid
-from model.sample import Request, sample
+from model.sample import SketchRequest, sample
 
 GENDERS = ("female", "male")
 VIEWS = ("frontal", "mid-profile left", "mid-profile right")
@@ -45,7 +45,8 @@ def autodraw(
                 "view": view,
             }
             sketches += sample(
-                ckpt, Request(conditions=conditions, seed=100 * r + c, temperature=temperature)
+                ckpt,
+                SketchRequest(conditions=conditions, seed=100 * r + c, temperature=temperature),
             )
             labels.append(f"{value} {gender[0]} {SHORT_VIEW[view]}")
     return sketches, labels
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
             cond = conditions if ckpt.config.use_condition else {}
             sketches += sample(
                 ckpt,
-                Request(
+                SketchRequest(
                     mode="refine",
                     strokes=given,
                     conditions=cond,
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
             labels.append(f"{name} refine")
         sketches += sample(
             first,
-            Request(
+            SketchRequest(
                 mode="complete",
                 strokes=given[:2],
                 conditions=conditions,

@@ -21,7 +21,7 @@ from model.data import PreparedData
 from model.evaluate import SLIDE_CATEGORIES
 from model.library import open_library
 from model.library.measure import _held_out
-from model.sample import Request, sample
+from model.sample import SketchRequest, sample
 
 CELL, LABEL = 128, 14
 GREY, BLUE, BLACK = (170, 170, 170), (30, 90, 200), (0, 0, 0)
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         for use in (False, True):
             drawn = sample(
                 ckpt,
-                Request(
+                SketchRequest(
                     mode="generate",
                     conditions={"category": name},
                     n=2,
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
             for use in (False, True):
                 out = sample(
                     ckpt,
-                    Request(
+                    SketchRequest(
                         mode="complete",
                         strokes=half,
                         n=1,

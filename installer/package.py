@@ -30,6 +30,8 @@ SHARED_FILES = (
     COMMON / "suggestion.py",
     COMMON / "guide.py",
     REPO / "sketch_server" / "protocol.py",
+    REPO / "sketch_server" / "protocol_core.py",  # protocol.py imports these two relatively
+    REPO / "sketch_server" / "protocol_frames.py",
 )
 VENDOR_INIT = COMMON / "vendor_init.py"  # installed as vendor/__init__.py
 VENDORED = ("websockets", "msgpack")

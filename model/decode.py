@@ -71,7 +71,7 @@ class FastDecoder:
         return h @ self.w_head + self.b_head
 
     def draw(self, out: np.ndarray, temperature: np.ndarray, noise: np.ndarray) -> np.ndarray:
-        """One stroke-5 row per sketch from head outputs, as model.mixture.sample draws it:
+        """One stroke-5 row per sketch from head outputs, as model.mixture.draw draws it:
         noise is [B, 4] (two uniforms for component and pen, two standard normals)."""
         m, n = self.mixtures, len(out)
         t = temperature[:, None]

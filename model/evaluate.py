@@ -29,7 +29,7 @@ from .library import SketchLibrary, open_library
 from .library.measure import library_report, print_library_report
 from .losses import reconstruction_loss
 from .raster import rasterize_all
-from .sample import Request, sample
+from .sample import SketchRequest, sample
 from .validation import evaluate_losses, to_inputs
 
 # The twenty categories of the AI-Sketcher slides (QuickDraw has no "ball": soccer ball instead).
@@ -162,7 +162,7 @@ def recognisability(
     for k, name in enumerate(categories):
         drawn = sample(
             ckpt,
-            Request(
+            SketchRequest(
                 conditions={clf.cfg.attribute: name},
                 n=per_category,
                 temperature=temperature,
@@ -208,7 +208,9 @@ def attribute_recognition(
     vocab = ckpt.vocab
     asked = [{a: str(rng.choice(vocab.values[a])) for a in vocab.attributes} for _ in range(n)]
     drawn = [
-        sample(ckpt, Request(conditions=c, temperature=temperature, seed=seed + k), library)[0]
+        sample(ckpt, SketchRequest(conditions=c, temperature=temperature, seed=seed + k), library)[
+            0
+        ]
         for k, c in enumerate(asked)
     ]
     refined, truth = [], []
@@ -219,7 +221,7 @@ def attribute_recognition(
             given = S.stroke3_to_polylines(data.sketch(i))
             refined += sample(
                 ckpt,
-                Request(
+                SketchRequest(
                     mode="refine",
                     strokes=given,
                     conditions=labels if ckpt.config.use_condition else {},
@@ -268,7 +270,7 @@ def phash_diversity(
                 conditions["category"] = name
         drawn = sample(
             ckpt,
-            Request(
+            SketchRequest(
                 mode="refine",
                 strokes=polylines,
                 conditions=conditions,

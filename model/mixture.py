@@ -69,7 +69,7 @@ def _pick(probs: Tensor, u: Tensor) -> Tensor:
     return idx.clamp_(max=probs.shape[-1] - 1)
 
 
-def sample(p: MixtureParams, temperature: Tensor, noise: Tensor) -> Tensor:
+def draw(p: MixtureParams, temperature: Tensor, noise: Tensor) -> Tensor:
     """Draw one stroke-5 row per sketch.
 
     p holds one step ([B, ...]); temperature is [B]; noise is [B, 4]: two uniforms (component,

@@ -1,9 +1,10 @@
 """Sampling: draw new sketches, complete a partial one, or refine one, in the caller's coordinates.
 
-`Session` is the engine: sketches join and leave a running batch at any step, each with its own
-random generator, so one decoder step serves every open request (the server batches clients
-this way) and a seed gives the same drawing whatever else is in the batch. `sample()` and
-`stream()` are the simple front doors on top of it.
+A `SketchRequest` is one job as the model needs it (the server builds one from each validated
+`suggest` message). `DecodeBatch` runs them: sketches join and leave a running batch at any step,
+each with its own random generator, so one decoder step serves every open request (the server
+batches clients this way) and a seed gives the same drawing whatever else is in the batch.
+`sample()` and `stream()` are the simple front doors on top of it.
 """
 
 from __future__ import annotations
@@ -20,19 +21,21 @@ from . import strokes as S
 from .checkpoint import Checkpoint, load
 from .decode import FastDecoder
 from .library.suggest import Drawn, SketchLibrary
-from .mixture import sample as draw
+from .mixture import draw
 from .network import Inputs
 from .raster import rasterize
 from .rows import DoneEvent, RowInfo, Rows, StrokeEvent
 
-MODES = ("generate", "complete", "refine")
+# What the model can draw; the wire protocol lists the same modes (tests/test_sample.py checks).
+MODES = ("complete", "generate", "refine")
+DEFAULT_TEMPERATURE = 0.5
+TEMPERATURES = (0.01, 2.0)  # the useful range: safe .. wild (the protocol's limits)
+DEFAULT_MAX_POINTS = 250  # new points per alternative
+DEFAULT_STRENGTH = 0.5  # refine: halfway between the artist's drawing and the library's
 
 
 class ConditionError(ValueError):
     """A condition name or value the model does not know; the message lists the known ones."""
-
-
-BOX = 255.0  # sketches are drawn in QuickDraw's box, as the training data is
 
 
 def filled_conditions(
@@ -54,40 +57,45 @@ def filled_conditions(
     return out
 
 
+def runnable_modes(ckpt: Checkpoint) -> tuple[str, ...]:
+    """The modes a checkpoint can run: generating from nothing needs a variational prior."""
+    return MODES if ckpt.config.variational else tuple(m for m in MODES if m != "generate")
+
+
 @dataclass(frozen=True)
-class Request:
+class SketchRequest:
     """One suggestion job: n alternatives of one sketch, in the caller's document units."""
 
-    mode: str = "generate"  # generate | complete | refine
+    mode: str = "generate"  # one of MODES
     strokes: Sequence[Any] = ()  # polylines [[x, y], ...] in document units, y down
     conditions: Mapping[str, str] = field(default_factory=dict)
     n: int = 1  # alternatives, sampled together
-    temperature: float = 0.5  # 0.01 (safe) .. 2.0 (wild)
+    temperature: float = DEFAULT_TEMPERATURE  # TEMPERATURES[0] (safe) .. TEMPERATURES[1] (wild)
     seed: int | None = None  # None draws a fresh one
-    max_points: int = 250  # new points per alternative
+    max_points: int = DEFAULT_MAX_POINTS  # new points per alternative
     bounds: tuple[float, float, float, float] | None = None  # where to draw with no strokes
     sample_latent: bool = False  # refine draws z from the posterior instead of its mean
     use_library: bool = True  # build alternatives from the library's real drawings, if any
-    strength: float = 0.5  # refine: 0 the model's own redraw .. 1 the projection onto the library
+    strength: float = DEFAULT_STRENGTH  # refine: 0 the model's own redraw .. 1 the projection
 
 
 @dataclass(frozen=True)
 class Placement:
-    """Maps the model's box (0..255, y down) to document units: doc = box * scale + offset."""
+    """Maps the model's box (0..S.BOX, y down) to document units: doc = box * scale + offset."""
 
     scale: float
     offset: tuple[float, float]
 
     @staticmethod
-    def for_request(req: Request, polylines: list[np.ndarray]) -> Placement:
-        """Fit the given strokes (or the bounds, or a 256 box) to the model's box."""
+    def for_request(req: SketchRequest, polylines: list[np.ndarray]) -> Placement:
+        """Fit the given strokes (or the bounds, or the model's own box) to the model's box."""
         if polylines and any(len(p) for p in polylines):
             x0, y0, x1, y1 = S.bounds(polylines)
-            return Placement(max(x1 - x0, y1 - y0, 1e-6) / BOX, (x0, y0))
-        x0, y0, x1, y1 = req.bounds if req.bounds is not None else (0.0, 0.0, BOX, BOX)
-        scale = max(min(x1 - x0, y1 - y0), 1e-6) / BOX
+            return Placement(max(x1 - x0, y1 - y0, 1e-6) / S.BOX, (x0, y0))
+        x0, y0, x1, y1 = req.bounds if req.bounds is not None else (0.0, 0.0, S.BOX, S.BOX)
+        scale = max(min(x1 - x0, y1 - y0), 1e-6) / S.BOX
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        return Placement(scale, (cx - BOX / 2 * scale, cy - BOX / 2 * scale))
+        return Placement(scale, (cx - S.BOX / 2 * scale, cy - S.BOX / 2 * scale))
 
     def to_box(self, polylines: list[np.ndarray]) -> list[np.ndarray]:
         ox, oy = self.offset
@@ -97,7 +105,7 @@ class Placement:
         return xy * self.scale + np.asarray(self.offset)
 
 
-class Session:
+class DecodeBatch:
     """A running batch of sketches sharing one decoder step.
 
     On the CPU the step is model.decode's fused numpy path; `fast=False` (or a decoder it does
@@ -124,7 +132,7 @@ class Session:
         return len(self.rows) + bool(self._ready)
 
     @torch.no_grad()
-    def add(self, req: Request, tag: Any = None) -> None:
+    def add(self, req: SketchRequest, tag: Any = None) -> None:
         """Encode a request (validating it) and add its n alternatives to the batch.
 
         With a library (and req.use_library), alternatives built from real drawings are ready
@@ -164,7 +172,7 @@ class Session:
 
     def _add_rows(
         self,
-        req: Request,
+        req: SketchRequest,
         tag: Any,
         polylines: list[np.ndarray],
         cond: np.ndarray,
@@ -255,7 +263,7 @@ class Session:
             )
 
     def _project(
-        self, z: torch.Tensor, library: SketchLibrary, req: Request
+        self, z: torch.Tensor, library: SketchLibrary, req: SketchRequest
     ) -> tuple[torch.Tensor, str]:
         """Blend the artist's latent with its projection onto the nearest real drawings
         (DeepFaceDrawing's slider): strength 0 keeps z, 1 takes the projection."""
@@ -321,17 +329,17 @@ def _limit(strokes: list[np.ndarray], max_points: int) -> list[np.ndarray]:
 
 
 def stream(
-    ckpt: Checkpoint, req: Request, library: SketchLibrary | None = None
+    ckpt: Checkpoint, req: SketchRequest, library: SketchLibrary | None = None
 ) -> Iterator[StrokeEvent | DoneEvent]:
     """Yield each alternative's strokes as they finish, then one DoneEvent per alternative."""
-    session = Session(ckpt, library)
-    session.add(req)
-    while len(session):
-        yield from session.step()
+    batch = DecodeBatch(ckpt, library)
+    batch.add(req)
+    while len(batch):
+        yield from batch.step()
 
 
 def sample(
-    ckpt: Checkpoint, req: Request, library: SketchLibrary | None = None
+    ckpt: Checkpoint, req: SketchRequest, library: SketchLibrary | None = None
 ) -> list[list[np.ndarray]]:
     """The n finished sketches of a request in document units.
 
@@ -375,8 +383,12 @@ def main(argv: list[str] | None = None) -> None:
         help="a condition, e.g. category=cat (repeatable; default: the model picks each at random)",
     )
     ap.add_argument("--n", type=int, default=8, help="sketches to draw")
+    low, high = TEMPERATURES
     ap.add_argument(
-        "--temperature", type=float, default=0.5, help="variety: 0.01 (safe) to 2.0 (wild)"
+        "--temperature",
+        type=float,
+        default=DEFAULT_TEMPERATURE,
+        help=f"variety: {low:g} (safe) to {high:g} (wild)",
     )
     ap.add_argument(
         "--seed", type=int, default=0, help="random seed; the same seed draws the same sketches"
@@ -396,7 +408,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.n < 1:
         ap.error(f"--n must be at least 1; got {args.n}")
     if not 0 < args.temperature <= 10:
-        ap.error(f"--temperature must be above 0 (0.01 safe .. 2.0 wild); got {args.temperature}")
+        ap.error(
+            f"--temperature must be above 0 ({low:g} safe .. {high:g} wild); got {args.temperature}"
+        )
     conditions = {name: value for name, _, value in pairs}
     args.n = cli.quick(args.n, 2, "--n")
     cli.output_file(args.out, (".svg", ".png"))
@@ -410,7 +424,9 @@ def main(argv: list[str] | None = None) -> None:
     library = None if args.no_library else open_library(args.checkpoint, ckpt)
     sketches = sample(
         ckpt,
-        Request(conditions=conditions, n=args.n, temperature=args.temperature, seed=args.seed),
+        SketchRequest(
+            conditions=conditions, n=args.n, temperature=args.temperature, seed=args.seed
+        ),
         library,
     )
     label = ", ".join(f"{k}={v}" for k, v in conditions.items()) or "unconditional"

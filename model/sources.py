@@ -21,9 +21,15 @@ import numpy as np
 import svgelements
 
 from model.data import file_kind
-from model.strokes import StrokeError, fit_to_box, polylines_to_stroke3, simplify, validate_stroke3
+from model.strokes import (
+    BOX,
+    StrokeError,
+    fit_to_box,
+    polylines_to_stroke3,
+    simplify,
+    validate_stroke3,
+)
 
-BOX = 255.0  # QuickDraw's simplified drawings span 0..255
 EPSILON = 2.0  # RDP tolerance of QuickDraw's simplified data and Sketch-RNN's sets
 KINDS = {".npz": "npz", ".ndjson": "ndjson", ".svg": "svg"}
 SPLITS = ("train", "valid", "test")

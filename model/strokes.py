@@ -11,7 +11,7 @@ Formats (defined once here; every other module refers to these names):
 - stroke-5: array (N, 5) of rows (dx, dy, p_down, p_up, p_end), one-hot pen state;
   p_up = pen_lifted; rows after the sketch's end are PAD rows (0, 0, 0, 0, 1).
   START_TOKEN = (0, 0, 1, 0, 0) is prepended by the batcher, not stored.
-- Units: whatever the caller's coordinates are; training data is in QuickDraw's 256-unit box,
+- Units: whatever the caller's coordinates are; training data is in QuickDraw's box (0..BOX),
   then divided by a dataset scale factor (see `scale_factor`, `normalize`).
 """
 
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+BOX = 255.0  # QuickDraw's simplified drawings span 0..BOX; the model draws in this box
 START_TOKEN = np.array([0.0, 0.0, 1.0, 0.0, 0.0], dtype=np.float32)
 PAD_ROW = np.array([0.0, 0.0, 0.0, 0.0, 1.0], dtype=np.float32)
 
@@ -288,7 +289,7 @@ def simplify(polylines: Any, epsilon: float = 2.0) -> list[np.ndarray]:
     return [_simplify_stroke(s, float(epsilon)) for s in validate_polylines(polylines)]
 
 
-def fit_to_box(polylines: Any, size: float = 255.0) -> list[np.ndarray]:
+def fit_to_box(polylines: Any, size: float = BOX) -> list[np.ndarray]:
     """Scale uniformly and translate so the bounds start at (0, 0) and the longer side is `size`.
 
     This is QuickDraw's simplified preprocessing. A sketch with zero extent is only translated;

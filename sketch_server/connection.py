@@ -7,9 +7,8 @@ import asyncio
 import hmac
 import json
 import logging
-import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,9 +17,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
 from model.library import SketchLibrary
-from model.sample import Request
+from model.sample import StrokeEvent
 
-from .engine import DoneOut, EngineBusy, Job, StrokeOut
+from .engine import DoneOut, EngineBusy, Job
 from .protocol import (
     Cancel,
     ClientMessage,
@@ -42,16 +41,14 @@ from .protocol import (
     readable_id,
 )
 from .rasters import from_raster
+from .requests import check_condition, check_extent, sketch_request
 
 if TYPE_CHECKING:
     from .server import SketchServer
 
 log = logging.getLogger("sketch_server")
 
-DEFAULT_BOUNDS = (0.0, 0.0, 255.0, 255.0)  # where to draw when a request has no strokes
 OFF_LOOP_BYTES = 64 << 10  # frames this big are decoded on a thread so pings keep flowing
-CONDITIONS_SHOWN = 12  # allowed values an unknown_condition message lists before "and N more"
-MAX_COORDINATE = 1e12  # beyond this a drawing's coordinates lose all precision in float math
 
 
 def _polyline(points: np.ndarray) -> list[list[float]]:
@@ -264,7 +261,7 @@ class Connection:
                 rid,
             )
         for key, value in conditions.items():
-            _check_condition(info, key, value, rid)
+            check_condition(info, key, value, rid)
         return name, info
 
     def _guide(self, msg: Guide, received: float, binary: bool) -> None:
@@ -284,7 +281,7 @@ class Connection:
                 rid,
             )
         name, _ = self._model(msg.model, msg.conditions, rid)
-        _check_extent(msg.strokes, None, rid)
+        check_extent(msg.strokes, None, rid)
         library = self.server.libraries.get(name)
         self.guides.add(rid)
         task = asyncio.create_task(self._answer_guide(msg, library, received, binary))
@@ -350,7 +347,7 @@ class Connection:
                 f"model {name!r} cannot {msg.mode}; it offers {', '.join(info.modes)}",
                 rid,
             )
-        _check_extent(msg.strokes, msg.bounds, rid)
+        check_extent(msg.strokes, msg.bounds, rid)
         if len(self.jobs) >= self.config.max_jobs_per_connection:
             raise ProtocolError(
                 "busy",
@@ -358,20 +355,10 @@ class Connection:
                 "open, the most it may; wait for one to end or cancel one",
                 rid,
             )
-        request = Request(
-            mode=msg.mode,
-            strokes=msg.strokes,
-            conditions=dict(msg.conditions),
-            n=msg.n,
-            temperature=msg.temperature,
-            seed=msg.seed,
-            max_points=msg.max_points,
-            bounds=msg.bounds if msg.bounds is not None else DEFAULT_BOUNDS,
-            use_library=msg.use_library,
-            strength=msg.strength,
-        )
         try:
-            job = self.engine.submit(name, request, asyncio.get_running_loop(), owner=self)
+            job = self.engine.submit(
+                name, sketch_request(msg), asyncio.get_running_loop(), owner=self
+            )
         except EngineBusy as e:
             raise ProtocolError("busy", str(e), rid) from None
         self.jobs[rid] = job
@@ -384,7 +371,7 @@ class Connection:
         try:
             while True:
                 event = await job.events.get()
-                if isinstance(event, StrokeOut):
+                if isinstance(event, StrokeEvent):
                     await self._send(
                         StrokeChunk(
                             id=rid,
@@ -441,60 +428,3 @@ class Connection:
     def _release(self, rid: RequestId, job: Job) -> None:
         if self.jobs.get(rid) is job:
             del self.jobs[rid]
-
-
-def _check_extent(
-    strokes: Sequence[Sequence[tuple[float, float]]],
-    bounds: tuple[float, float, float, float] | None,
-    rid: RequestId,
-) -> None:
-    """Refuse a drawing area too wide for a float: the strokes drawn in it would overflow too."""
-    if strokes:
-        xs = [x for stroke in strokes for x, _ in stroke]
-        ys = [y for stroke in strokes for _, y in stroke]
-        what, width, height = "strokes", max(xs) - min(xs), max(ys) - min(ys)
-    elif bounds is not None:
-        x0, y0, x1, y1 = bounds
-        what, width, height = "bounds", x1 - x0, y1 - y0
-    else:
-        return
-    if not (math.isfinite(width) and math.isfinite(height)):
-        raise ProtocolError(
-            "bad_request",
-            f"{what} span an area too wide to compute with "
-            "(its width or height overflows a 64-bit float); draw in a smaller area",
-            rid,
-        )
-    corners = (
-        [abs(v) for stroke in strokes for p in stroke for v in p]
-        if strokes
-        else [abs(v) for v in (bounds or ())]
-    )
-    if max(corners, default=0.0) > MAX_COORDINATE:
-        raise ProtocolError(
-            "bad_request",
-            f"{what} reach coordinates beyond +-{MAX_COORDINATE:g}"
-            ", where a drawing loses all precision; move it nearer the origin",
-            rid,
-        )
-
-
-def _check_condition(info: ModelInfo, key: str, value: str, rid: RequestId) -> None:
-    """Raise unknown_condition unless the model takes condition `key` with this `value`."""
-    allowed = info.conditions.get(key)
-    if allowed is None:
-        takes = ", ".join(map(repr, info.conditions)) or "none"
-        raise ProtocolError(
-            "unknown_condition",
-            f"model {info.name!r} has no condition {key!r}; it takes: {takes}",
-            rid,
-        )
-    if allowed and value not in allowed:
-        shown = ", ".join(map(repr, allowed[:CONDITIONS_SHOWN]))
-        more = len(allowed) - CONDITIONS_SHOWN
-        rest = f" and {more} more (the welcome message lists them all)" if more > 0 else ""
-        raise ProtocolError(
-            "unknown_condition",
-            f"{value!r} is not a {key} model {info.name!r} knows; it knows {shown}{rest}",
-            rid,
-        )

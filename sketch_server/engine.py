@@ -2,7 +2,7 @@
 
 The asyncio loop only submits jobs and reads their events, so pings, cancels and other clients
 are served while sketches are drawn. All open jobs of a model share one running batch
-(model.sample.Session): a job joins at the next step and leaves when its last alternative ends,
+(model.sample.DecodeBatch): a job joins at the next step and leaves when its last alternative ends,
 which batches requests across connections and across the n alternatives of each.
 """
 
@@ -12,7 +12,6 @@ import asyncio
 import logging
 import queue
 import threading
-import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ import torch
 
 from model.checkpoint import Checkpoint
 from model.library import SketchLibrary
-from model.sample import ConditionError, DoneEvent, Request, Session, StrokeEvent
+from model.sample import ConditionError, DecodeBatch, DoneEvent, SketchRequest, StrokeEvent
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +32,10 @@ class EngineBusy(Exception):
 
 
 @dataclass
-class StrokeOut:
-    """A finished stroke of one alternative, in document units."""
-
-    sample: int
-    index: int
-    points: np.ndarray
-
-
-@dataclass
 class DoneOut:
     """The job has ended: every alternative's new strokes, or cancelled early."""
 
     samples: list[list[np.ndarray]]
-    elapsed_ms: float
     cancelled: bool
     sources: list[str] = field(default_factory=list)  # per sample: library id or "model"
 
@@ -59,7 +48,8 @@ class FailedOut:
     message: str
 
 
-JobEvent = StrokeOut | DoneOut | FailedOut
+# A finished stroke is the model's own StrokeEvent (its tag is the job), passed on as it is.
+JobEvent = StrokeEvent | DoneOut | FailedOut
 
 
 @dataclass(eq=False)
@@ -67,12 +57,11 @@ class Job:
     """One request in flight; its events arrive on `events`, an asyncio queue of the caller."""
 
     model: str
-    request: Request
+    request: SketchRequest  # built by the connection from a validated protocol.Suggest
     loop: asyncio.AbstractEventLoop
     owner: Any = None  # whose job it is (a connection): the batch is shared fairly by owner
     events: asyncio.Queue[JobEvent] = field(default_factory=asyncio.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
-    started: float = field(default_factory=time.perf_counter)
     samples: list[list[np.ndarray]] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     remaining: int = 0
@@ -139,7 +128,7 @@ class Engine:
             self._thread = None
 
     def submit(
-        self, model: str, request: Request, loop: asyncio.AbstractEventLoop, owner: Any = None
+        self, model: str, request: SketchRequest, loop: asyncio.AbstractEventLoop, owner: Any = None
     ) -> Job:
         """Queue a job for `owner` (a connection); raises EngineBusy when max_jobs are open."""
         if model not in self.models:
@@ -174,12 +163,12 @@ class Engine:
     def _run(self) -> None:
         if self.threads:
             torch.set_num_threads(self.threads)  # per thread: the event loop's torch is untouched
-        sessions = self._sessions()
+        batches = self._batches()
         waiting: deque[Job] = deque()
         active: set[Job] = set()
         while not self._stop.is_set():
             try:
-                self._turn(sessions, waiting, active)
+                self._turn(batches, waiting, active)
             except Exception:  # a bug here must not strand every open job: end them and go on
                 log.exception("the engine worker failed; ending the jobs it held")
                 for job in [*waiting, *active]:
@@ -191,7 +180,7 @@ class Engine:
                     )
                 waiting.clear()
                 active.clear()
-                sessions = self._sessions()
+                batches = self._batches()
         for job in [*waiting, *active]:
             self._finish(
                 job, FailedOut("busy", "the server is shutting down; try again when it is back")
@@ -207,13 +196,13 @@ class Engine:
                     FailedOut("busy", "the server is shutting down; try again when it is back"),
                 )
 
-    def _sessions(self) -> dict[str, Session]:
+    def _batches(self) -> dict[str, DecodeBatch]:
         return {
-            name: Session(ckpt, self.libraries.get(name), fast=self.fast)
+            name: DecodeBatch(ckpt, self.libraries.get(name), fast=self.fast)
             for name, ckpt in self.models.items()
         }
 
-    def _turn(self, sessions: dict[str, Session], waiting: deque[Job], active: set[Job]) -> None:
+    def _turn(self, batches: dict[str, DecodeBatch], waiting: deque[Job], active: set[Job]) -> None:
         """Take in new jobs, drop cancelled ones, start waiting ones, then step every batch."""
         idle = not active and not waiting
         try:
@@ -225,15 +214,17 @@ class Engine:
         except queue.Empty:
             pass
         for job in [j for j in active if j.cancelled.is_set()]:
-            sessions[job.model].cancel(job)
+            batches[job.model].cancel(job)
             active.discard(job)
             self._finish(job, self._done(job, cancelled=True))
-        self._admit(waiting, active, sessions)
-        for session in sessions.values():
-            if len(session):
-                self._step(session, active)
+        self._admit(waiting, active, batches)
+        for batch in batches.values():
+            if len(batch):
+                self._step(batch, active)
 
-    def _admit(self, waiting: deque[Job], active: set[Job], sessions: dict[str, Session]) -> None:
+    def _admit(
+        self, waiting: deque[Job], active: set[Job], batches: dict[str, DecodeBatch]
+    ) -> None:
         """Move waiting jobs into their model's batch while it has room: the owner with the
         fewest rows in the batch first, first come first served among equals."""
         rows: dict[Any, int] = {}
@@ -245,18 +236,18 @@ class Engine:
         while queue:
             job = min(queue, key=lambda j: rows.get(j.owner, 0))  # min keeps arrival order
             queue.remove(job)
-            session = sessions[job.model]
+            batch = batches[job.model]
             if job.cancelled.is_set():
                 self._finish(job, self._done(job, cancelled=True))
                 continue
-            size, n = len(session), job.request.n
+            size, n = len(batch), job.request.n
             room = self.max_rows + (self.reserve_rows if not rows.get(job.owner) else 0)
             if job.model in full or (size and size + n > room):
                 full.add(job.model)
                 waiting.append(job)
                 continue
             try:
-                session.add(job.request, tag=job)
+                batch.add(job.request, tag=job)
             except ConditionError as e:
                 self._finish(job, FailedOut("unknown_condition", str(e)))
                 continue
@@ -279,13 +270,13 @@ class Engine:
             active.add(job)
             rows[job.owner] = rows.get(job.owner, 0) + n
 
-    def _step(self, session: Session, active: set[Job]) -> None:
+    def _step(self, batch: DecodeBatch, active: set[Job]) -> None:
         try:
-            events = session.step()
+            events = batch.step()
         except Exception:
             log.exception("a sampling step failed; ending the jobs in that batch")
-            for job in {info.tag for info in session.rows.info}:
-                session.cancel(job)
+            for job in {info.tag for info in batch.rows.info}:
+                batch.cancel(job)
                 active.discard(job)
                 self._finish(job, FailedOut("internal", "sampling failed; see the server log"))
             return
@@ -293,7 +284,7 @@ class Engine:
             job: Job = event.tag
             if isinstance(event, StrokeEvent):
                 job.samples[event.sample].append(event.points)
-                job.emit(StrokeOut(event.sample, event.index, event.points))
+                job.emit(event)
             elif isinstance(event, DoneEvent):
                 job.sources[event.sample] = event.source
                 job.remaining -= 1
@@ -303,10 +294,8 @@ class Engine:
 
     @staticmethod
     def _done(job: Job, cancelled: bool) -> DoneOut:
-        elapsed = (time.perf_counter() - job.started) * 1000.0
         return DoneOut(
             job.samples or [[] for _ in range(job.request.n)],
-            elapsed,
             cancelled,
             job.sources or ["model"] * job.request.n,
         )

@@ -14,6 +14,7 @@ from model.checkpoint import SHIPPED_MODELS, Checkpoint, CheckpointError, load, 
 from model.device import DeviceError, device_label
 from model.device import resolve_device as _resolve
 from model.library import LibraryError, SketchLibrary, open_library
+from model.sample import runnable_modes
 
 from .config import ConfigError
 from .protocol import ModelInfo
@@ -87,11 +88,6 @@ def model_infos(
     return {d["name"]: ModelInfo(**d) for d in describe(models, libraries)}
 
 
-def modes(ckpt: Checkpoint) -> tuple[str, ...]:
-    """The protocol modes a model can run: generating from nothing needs a variational prior."""
-    return ("complete", "generate", "refine") if ckpt.config.variational else ("complete", "refine")
-
-
 def describe(
     models: Mapping[str, Checkpoint], libraries: Mapping[str, SketchLibrary] | None = None
 ) -> list[dict[str, Any]]:
@@ -104,7 +100,7 @@ def describe(
             "conditions": {a: list(ckpt.vocab.values[a]) for a in ckpt.vocab.attributes}
             if ckpt.config.use_condition
             else {},
-            "modes": list(modes(ckpt)),
+            "modes": list(runnable_modes(ckpt)),
             **(
                 {
                     "library": {

@@ -19,7 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.protocol import State
 
 from model.checkpoint import Checkpoint, load, shipped
-from model.sample import Session
+from model.sample import DecodeBatch
 from sketch_server.config import ServerConfig
 from sketch_server.protocol import decode, parse_server_message
 from sketch_server.server import SketchServer, model_name, run_server
@@ -98,14 +98,14 @@ class Hold:
 def hold(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hold]:
     """Hold the engine's sampling steps (of every server in the test) until `release()`."""
     h = Hold()
-    step = Session.step
+    step = DecodeBatch.step
 
-    def held_step(self: Session) -> Any:
+    def held_step(self: DecodeBatch) -> Any:
         h.stepping.set()
         h.released.wait(TIMEOUT)
         return step(self)
 
-    monkeypatch.setattr(Session, "step", held_step)
+    monkeypatch.setattr(DecodeBatch, "step", held_step)
     yield h
     h.release()  # never leave a worker blocked
 

@@ -107,6 +107,8 @@ def test_installs_into_every_blender_43_or_newer(home, capsys):
             "suggestion.py",
             "guide.py",
             "protocol.py",
+            "protocol_core.py",
+            "protocol_frames.py",
             "install.json",
         ):
             assert (package / f).is_file(), f

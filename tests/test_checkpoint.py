@@ -12,7 +12,7 @@ from model import checkpoint
 from model.config import preset
 from model.data import ConditionVocab
 from model.network import SketchModel
-from model.sample import Request, sample
+from model.sample import SketchRequest, sample
 
 VOCAB = ConditionVocab(("category",), {"category": ("cat", "face")})
 
@@ -35,7 +35,7 @@ def test_save_load_gives_identical_samples(tmp_path, name):
     checkpoint.save(tmp_path, model, VOCAB, 30.0, meta={"description": "test"})
     loaded = checkpoint.load(tmp_path)
     original = checkpoint.Checkpoint(model, model.cfg, VOCAB, 30.0)
-    req = Request(conditions={"category": "cat"}, n=3, seed=7, max_points=40, temperature=0.8)
+    req = SketchRequest(conditions={"category": "cat"}, n=3, seed=7, max_points=40, temperature=0.8)
     assert same_sketches(sample(original, req), sample(loaded, req))
     assert loaded.vocab == VOCAB and loaded.scale_factor == 30.0
     assert loaded.meta["description"] == "test"

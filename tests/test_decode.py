@@ -8,8 +8,8 @@ import torch
 
 from model.checkpoint import Checkpoint
 from model.decode import FastDecoder
-from model.mixture import sample as mixture_sample
-from model.sample import DoneEvent, Request, Session
+from model.mixture import draw
+from model.sample import DecodeBatch, DoneEvent, SketchRequest
 
 
 def test_steps_match_nn_lstm_teacher_forcing(checkpoint: Checkpoint) -> None:
@@ -46,19 +46,17 @@ def test_draw_matches_the_mixture_sampler(checkpoint: Checkpoint) -> None:
     temperature = rng.uniform(0.05, 2.0, 64).astype(np.float32)
     with torch.no_grad():
         params = decoder.head(torch.from_numpy(h))
-        want = mixture_sample(
-            params, torch.from_numpy(temperature), torch.from_numpy(noise).float()
-        ).numpy()
+        want = draw(params, torch.from_numpy(temperature), torch.from_numpy(noise).float()).numpy()
     got = fast.draw(fast.head(h), temperature, noise.astype(np.float32))
     np.testing.assert_array_equal(got[:, 2:], want[:, 2:])
     np.testing.assert_allclose(got[:, :2], want[:, :2], atol=1e-4)
 
 
-def _drawn(session: Session, req: Request) -> list[list[np.ndarray]]:
-    session.add(req, tag="t")
+def _drawn(batch: DecodeBatch, req: SketchRequest) -> list[list[np.ndarray]]:
+    batch.add(req, tag="t")
     out: dict[int, list[np.ndarray]] = {}
-    while len(session):
-        for e in session.step():
+    while len(batch):
+        for e in batch.step():
             if isinstance(e, DoneEvent):
                 out[e.sample] = e.strokes
     return [out[i] for i in sorted(out)]
@@ -69,7 +67,7 @@ def test_a_seeded_request_draws_the_same_on_both_paths(checkpoint: Checkpoint, m
     """The same seeded request gives the same strokes on the fast and the reference path."""
     strokes = [[[10, 10], [60, 12], [62, 58]], [[20, 30], [40, 31]]] if mode != "generate" else []
     for seed in range(3):
-        req = Request(
+        req = SketchRequest(
             mode=mode,
             strokes=strokes,
             conditions={"category": "cat"},
@@ -79,8 +77,8 @@ def test_a_seeded_request_draws_the_same_on_both_paths(checkpoint: Checkpoint, m
             temperature=0.6,
             use_library=False,
         )
-        fast = _drawn(Session(checkpoint, fast=True), req)
-        slow = _drawn(Session(checkpoint, fast=False), req)
+        fast = _drawn(DecodeBatch(checkpoint, fast=True), req)
+        slow = _drawn(DecodeBatch(checkpoint, fast=False), req)
         assert [len(s) for s in fast] == [len(s) for s in slow]
         for a, b in zip(fast, slow):
             for p, q in zip(a, b):

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from model.checkpoint import Checkpoint
-from model.sample import Request, Session
+from model.sample import DecodeBatch, SketchRequest, StrokeEvent
 from sketch_server import engine as engine_module
 from sketch_server.engine import (
     DoneOut,
@@ -22,18 +22,17 @@ from sketch_server.engine import (
     EngineBusy,
     FailedOut,
     Job,
-    StrokeOut,
 )
 from sketch_server.models import describe
 
 from .conftest import FACE, TIMEOUT
 
 pytestmark = pytest.mark.timeout(120)
-LONG = Request(mode="complete", strokes=FACE, n=8, max_points=1000, seed=1)
+LONG = SketchRequest(mode="complete", strokes=FACE, n=8, max_points=1000, seed=1)
 
 
-def short(seed: int = 0, **fields: Any) -> Request:
-    return Request(
+def short(seed: int = 0, **fields: Any) -> SketchRequest:
+    return SketchRequest(
         **{
             "mode": "complete",
             "strokes": FACE,
@@ -46,18 +45,18 @@ def short(seed: int = 0, **fields: Any) -> Request:
     )
 
 
-async def outcome(job: Job) -> tuple[list[StrokeOut], DoneOut | FailedOut]:
+async def outcome(job: Job) -> tuple[list[StrokeEvent], DoneOut | FailedOut]:
     """A job's stroke events and its final event, within the test timeout."""
     strokes = []
     async with asyncio.timeout(TIMEOUT):
         while True:
             event = await job.events.get()
-            if not isinstance(event, StrokeOut):
+            if not isinstance(event, StrokeEvent):
                 return strokes, event
             strokes.append(event)
 
 
-def check_done(strokes: list[StrokeOut], end: DoneOut | FailedOut, n: int) -> DoneOut:
+def check_done(strokes: list[StrokeEvent], end: DoneOut | FailedOut, n: int) -> DoneOut:
     """The job ended with DoneOut holding exactly the streamed strokes, indexed from 0."""
     assert isinstance(end, DoneOut), end
     assert len(end.samples) == n
@@ -72,7 +71,7 @@ def check_done(strokes: list[StrokeOut], end: DoneOut | FailedOut, n: int) -> Do
 
 
 class Recorder:
-    """Replaces the engine's Session class: records batch sizes and can hold the worker."""
+    """Replaces the engine's DecodeBatch class: records batch sizes and can hold the worker."""
 
     def __init__(self) -> None:
         self.rows: list[int] = []  # batch size at every step
@@ -82,10 +81,10 @@ class Recorder:
         self.gate.set()
         self.fail_next = False
 
-    def session_class(self) -> type[Session]:
+    def batch_class(self) -> type[DecodeBatch]:
         recorder = self
 
-        class RecordingSession(Session):
+        class RecordingBatch(DecodeBatch):
             def step(self) -> list[Any]:
                 recorder.rows.append(len(self.rows))
                 recorder.threads.append(torch.get_num_threads())
@@ -97,13 +96,13 @@ class Recorder:
                 recorder.gate.wait(TIMEOUT)
                 return events
 
-        return RecordingSession
+        return RecordingBatch
 
 
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     r = Recorder()
-    monkeypatch.setattr(engine_module, "Session", r.session_class())
+    monkeypatch.setattr(engine_module, "DecodeBatch", r.batch_class())
     return r
 
 
@@ -265,20 +264,20 @@ async def test_a_newcomer_is_admitted_from_the_reserve_before_a_full_owner(
     at once (from the reserve rows), ahead of the full owner's next job, which waits."""
     engine = make_engine(max_rows=16, reserve_rows=4)
     loop = asyncio.get_running_loop()
-    session = engine._sessions()[model]
-    heavy = Request(mode="generate", conditions={"category": "cat"}, n=8, max_points=1000)
+    batch = engine._batches()[model]
+    heavy = SketchRequest(mode="generate", conditions={"category": "cat"}, n=8, max_points=1000)
     active = set()
     for seed in range(2):  # 16 rows of owner "heavy" already drawing
         job = Job(model, dataclasses.replace(heavy, seed=seed), loop, owner="heavy")
-        session.add(job.request, tag=job)
+        batch.add(job.request, tag=job)
         job.remaining = job.request.n
         active.add(job)
     more = Job(model, dataclasses.replace(heavy, seed=2), loop, owner="heavy")
     newcomer = Job(model, short(seed=9, n=1), loop, owner="newcomer")
     waiting = deque([more, newcomer])  # the newcomer arrived last
-    engine._admit(waiting, active, {model: session})
+    engine._admit(waiting, active, {model: batch})
     assert newcomer in active and list(waiting) == [more]
-    assert len(session.rows) == 17  # past max_rows, inside the reserve
+    assert len(batch.rows) == 17  # past max_rows, inside the reserve
 
 
 async def test_close_ends_open_jobs(

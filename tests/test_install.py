@@ -84,6 +84,8 @@ def test_installs_the_krita_plugin(home, capsys):
         "suggestion.py",
         "guide.py",
         "protocol.py",
+        "protocol_core.py",
+        "protocol_frames.py",
         "install.json",
     ):
         assert (package / name).is_file(), name

@@ -15,7 +15,7 @@ from model.library import Library, LibraryError, open_library
 from model.library.align import Similarity, fit, size_of
 from model.library.search import ExactIndex, FaissIndex
 from model.library.suggest import distance, project_simplex, simplex_least_squares, vary
-from model.sample import Request, sample
+from model.sample import SketchRequest, sample
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -129,7 +129,7 @@ def test_variation_is_never_a_verbatim_copy(objects_library) -> None:
 def test_generate_serves_real_drawings_of_the_category(checkpoint, objects_library) -> None:
     """generate returns varied library cats, each named by its source id; without the
     library the network draws."""
-    req = Request(mode="generate", conditions={"category": "cat"}, n=3, seed=4)
+    req = SketchRequest(mode="generate", conditions={"category": "cat"}, n=3, seed=4)
     from model.sample import DoneEvent, stream
 
     done = [e for e in stream(checkpoint, req, objects_library) if isinstance(e, DoneEvent)]
@@ -142,7 +142,7 @@ def test_generate_serves_real_drawings_of_the_category(checkpoint, objects_libra
         e
         for e in stream(
             checkpoint,
-            Request(
+            SketchRequest(
                 mode="generate", conditions={"category": "cat"}, n=1, seed=4, use_library=False
             ),
             objects_library,
@@ -161,7 +161,7 @@ def test_complete_keeps_the_artist_strokes_and_adds_aligned_ones(checkpoint, obj
     half = whole[: len(whole) // 2]
     out = sample(
         checkpoint,
-        Request(
+        SketchRequest(
             mode="complete",
             strokes=[p.tolist() for p in half],
             conditions={"category": "cat"},

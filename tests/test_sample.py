@@ -12,9 +12,9 @@ from model.data import ConditionVocab
 from model.network import SketchModel
 from model.sample import (
     ConditionError,
+    DecodeBatch,
     DoneEvent,
-    Request,
-    Session,
+    SketchRequest,
     StrokeEvent,
     filled_conditions,
     sample,
@@ -55,7 +55,7 @@ def test_completion_keeps_the_given_strokes_exactly(ckpt):
     """'complete' returns the given strokes unchanged, then new ones, and never edits input."""
     given = house()[:1]  # the walls of a house: there is more to draw
     before = [s.copy() for s in given]
-    out = sample(ckpt, Request(mode="complete", strokes=given, n=2, seed=3, max_points=30))
+    out = sample(ckpt, SketchRequest(mode="complete", strokes=given, n=2, seed=3, max_points=30))
     for sketch in out:
         assert all(np.array_equal(a, b) for a, b in zip(sketch[: len(given)], before))
         assert 1 <= sum(len(s) for s in sketch[len(given) :]) <= 30
@@ -65,46 +65,49 @@ def test_completion_keeps_the_given_strokes_exactly(ckpt):
 @pytest.mark.parametrize("mode", ["complete", "refine"])
 def test_results_follow_the_scale_and_place_of_the_given_strokes(ckpt, mode):
     """Moving and scaling the input moves and scales the output the same way."""
-    req = Request(mode=mode, strokes=house(), n=2, seed=11, max_points=40)
+    req = SketchRequest(mode=mode, strokes=house(), n=2, seed=11, max_points=40)
     a = sample(ckpt, req)
-    b = sample(ckpt, Request(mode=mode, strokes=moved(house()), n=2, seed=11, max_points=40))
+    b = sample(ckpt, SketchRequest(mode=mode, strokes=moved(house()), n=2, seed=11, max_points=40))
     assert close([moved(s) for s in a], b, atol=1e-3)
 
 
 def test_generate_draws_inside_the_given_bounds_frame(ckpt):
     """With no strokes, 'bounds' sets where the sketch goes and how large it is."""
-    a = sample(ckpt, Request(n=2, seed=5, max_points=40, bounds=(0, 0, 255, 255)))
-    b = sample(ckpt, Request(n=2, seed=5, max_points=40, bounds=(1000, -2000, 1765, -1235)))
+    a = sample(ckpt, SketchRequest(n=2, seed=5, max_points=40, bounds=(0, 0, 255, 255)))
+    b = sample(ckpt, SketchRequest(n=2, seed=5, max_points=40, bounds=(1000, -2000, 1765, -1235)))
     assert close([moved(s) for s in a], b, atol=1e-3)
 
 
 def test_same_seed_same_sketch_other_seed_other_sketch(ckpt):
     """A seed fixes the drawing; another seed gives another one."""
-    req = Request(conditions={"category": "cat"}, n=2, seed=42, max_points=50, temperature=1.0)
+    req = SketchRequest(
+        conditions={"category": "cat"}, n=2, seed=42, max_points=50, temperature=1.0
+    )
     assert close(sample(ckpt, req), sample(ckpt, req), atol=0)
     other = sample(
-        ckpt, Request(conditions={"category": "cat"}, n=2, seed=43, max_points=50, temperature=1.0)
+        ckpt,
+        SketchRequest(conditions={"category": "cat"}, n=2, seed=43, max_points=50, temperature=1.0),
     )
     assert not close(sample(ckpt, req), other)
 
 
 def test_alternatives_are_different(ckpt):
     """The n alternatives of one request are not copies of each other."""
-    a, b = sample(ckpt, Request(n=2, seed=1, max_points=50, temperature=1.0))
+    a, b = sample(ckpt, SketchRequest(n=2, seed=1, max_points=50, temperature=1.0))
     assert not close([a], [b])
 
 
 def test_a_sketch_is_the_same_alone_or_batched_with_others(ckpt):
     """Joining a running batch does not change a seeded sketch."""
-    req = Request(mode="complete", strokes=face(), n=2, seed=9, max_points=40)
+    req = SketchRequest(mode="complete", strokes=face(), n=2, seed=9, max_points=40)
     alone = sample(ckpt, req)
-    session = Session(ckpt)
-    session.add(Request(n=3, seed=1, max_points=60), tag="other")
-    session.step()
-    session.add(req, tag="mine")
+    batch = DecodeBatch(ckpt)
+    batch.add(SketchRequest(n=3, seed=1, max_points=60), tag="other")
+    batch.step()
+    batch.add(req, tag="mine")
     done = {}
-    while len(session):
-        for event in session.step():
+    while len(batch):
+        for event in batch.step():
             if isinstance(event, DoneEvent) and event.tag == "mine":
                 done[event.sample] = [*face(), *event.strokes]
     assert close(alone, [done[0], done[1]], atol=1e-4)
@@ -112,7 +115,7 @@ def test_a_sketch_is_the_same_alone_or_batched_with_others(ckpt):
 
 def test_stream_yields_strokes_as_they_finish_then_done(ckpt):
     """Strokes stream one by one and each alternative ends with a DoneEvent holding them all."""
-    events = list(stream(ckpt, Request(n=2, seed=2, max_points=60, temperature=1.0)))
+    events = list(stream(ckpt, SketchRequest(n=2, seed=2, max_points=60, temperature=1.0)))
     strokes = [e for e in events if isinstance(e, StrokeEvent)]
     done = [e for e in events if isinstance(e, DoneEvent)]
     assert sorted(d.sample for d in done) == [0, 1]
@@ -125,30 +128,30 @@ def test_stream_yields_strokes_as_they_finish_then_done(ckpt):
 
 def test_cancel_removes_a_request_from_the_batch(ckpt):
     """Cancelling a tag drops its sketches and leaves the others running."""
-    session = Session(ckpt)
-    session.add(Request(n=2, seed=1, max_points=100), tag="a")
-    session.add(Request(n=3, seed=2, max_points=100), tag="b")
-    session.step()
-    session.cancel("a")
-    assert {r.tag for r in session.rows.info} <= {"b"}
-    session.step()
+    batch = DecodeBatch(ckpt)
+    batch.add(SketchRequest(n=2, seed=1, max_points=100), tag="a")
+    batch.add(SketchRequest(n=3, seed=2, max_points=100), tag="b")
+    batch.step()
+    batch.cancel("a")
+    assert {r.tag for r in batch.rows.info} <= {"b"}
+    batch.step()
 
 
 @pytest.mark.parametrize(
     "req, error, message",
     [
         (
-            Request(mode="complete", strokes=[[[0, 0], [1, 2]], [[0, 0], [1]]]),
+            SketchRequest(mode="complete", strokes=[[[0, 0], [1, 2]], [[0, 0], [1]]]),
             StrokeError,
             r"strokes\[1\]\[1\] is not an \[x, y\] pair",
         ),
         (
-            Request(mode="refine", strokes=[[[0, 0], [float("nan"), 2]]]),
+            SketchRequest(mode="refine", strokes=[[[0, 0], [float("nan"), 2]]]),
             StrokeError,
             r"strokes\[0\]\[1\] has a value that is not finite",
         ),
         (
-            Request(
+            SketchRequest(
                 mode="refine", strokes=[[[x, (x // 10 % 2) * 3000] for x in range(0, 3000, 10)]]
             ),
             ValueError,
@@ -156,19 +159,27 @@ def test_cancel_removes_a_request_from_the_batch(ckpt):
             r"250",
         ),
         (
-            Request(conditions={"category": "dragon"}),
+            SketchRequest(conditions={"category": "dragon"}),
             ConditionError,
             r"unknown value 'dragon' for condition 'category'; known: cat, face",
         ),
-        (Request(conditions={"colour": "red"}), ConditionError, r"unknown condition 'colour'"),
-        (Request(mode="complete"), ValueError, r"mode 'complete' needs at least one stroke"),
-        (Request(mode="paint"), ValueError, r"mode must be one of generate, complete, refine"),
+        (
+            SketchRequest(conditions={"colour": "red"}),
+            ConditionError,
+            r"unknown condition 'colour'",
+        ),
+        (SketchRequest(mode="complete"), ValueError, r"mode 'complete' needs at least one stroke"),
+        (
+            SketchRequest(mode="paint"),
+            ValueError,
+            r"mode must be one of complete, generate, refine",
+        ),
     ],
 )
 def test_bad_requests_raise_clear_errors(untrained, req, error, message):
     """Ragged strokes, NaN, too many points, unknown conditions and bad modes are named."""
     with pytest.raises(error, match=message):
-        Session(untrained).add(req)
+        DecodeBatch(untrained).add(req)
 
 
 def test_completion_reads_only_the_most_recent_strokes_that_fit(untrained):
@@ -176,7 +187,9 @@ def test_completion_reads_only_the_most_recent_strokes_that_fit(untrained):
     zigzags = [
         [[x, y0 + (x // 10 % 2) * 900] for x in range(0, 1000, 10)] for y0 in (0, 1000, 2000)
     ]
-    out = sample(untrained, Request(mode="complete", strokes=zigzags, n=1, seed=0, max_points=5))
+    out = sample(
+        untrained, SketchRequest(mode="complete", strokes=zigzags, n=1, seed=0, max_points=5)
+    )
     assert [s.tolist() for s in out[0][:3]] == [np.asarray(z, float).tolist() for z in zigzags]
 
 
@@ -184,8 +197,8 @@ def test_dense_input_is_simplified_like_the_training_data(untrained):
     """Refining a densely sampled line gives the same result as refining its simplification."""
     dense = [np.stack([np.linspace(0, 200, 400), np.linspace(0, 100, 400)], 1)]
     sparse = [dense[0][[0, -1]]]
-    a = sample(untrained, Request(mode="refine", strokes=dense, seed=4, max_points=20))
-    b = sample(untrained, Request(mode="refine", strokes=sparse, seed=4, max_points=20))
+    a = sample(untrained, SketchRequest(mode="refine", strokes=dense, seed=4, max_points=20))
+    b = sample(untrained, SketchRequest(mode="refine", strokes=sparse, seed=4, max_points=20))
     assert close(a, b, atol=1e-6)
 
 
@@ -198,6 +211,6 @@ def test_generate_draws_each_condition_left_out_per_alternative():
     assert all(set(f) == {"category", "gender", "emotion", "style", "view"} for f in filled)
     assert len({tuple(sorted(f.items())) for f in filled}) > 1
     assert filled == filled_conditions(faces, {"emotion": "happy"}, seed=5, n=6)
-    left_out = sample(faces, Request(conditions={"emotion": "happy"}, seed=5, max_points=60))
-    spelt = sample(faces, Request(conditions=filled[0], seed=5, max_points=60))
+    left_out = sample(faces, SketchRequest(conditions={"emotion": "happy"}, seed=5, max_points=60))
+    spelt = sample(faces, SketchRequest(conditions=filled[0], seed=5, max_points=60))
     assert close(left_out[0], spelt[0])

@@ -14,7 +14,7 @@ from model.classifier import load_classifier
 from model.classifier import main as classifier_main
 from model.evaluate import main as evaluate_main
 from model.prepare import main as prepare_main
-from model.sample import Request, sample
+from model.sample import SketchRequest, sample
 from model.train import main as train_main
 
 from .sketches import circle, square
@@ -86,7 +86,9 @@ def test_train_writes_a_checkpoint_and_resumes_where_it_stopped(prepared, tmp_pa
     err = capsys.readouterr().err
     assert "these are ignored: prior_dropout=0.5 (it has 0.0)" in err, err
     assert checkpoint.load(out).config.prior_dropout == 0.0
-    drawn = sample(second, Request(conditions={"category": "circle"}, n=2, seed=0, max_points=20))
+    drawn = sample(
+        second, SketchRequest(conditions={"category": "circle"}, n=2, seed=0, max_points=20)
+    )
     assert len(drawn) == 2
 
 

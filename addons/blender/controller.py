@@ -11,7 +11,9 @@ import logging
 import os
 import random
 import time
+import tomllib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import bpy
@@ -25,13 +27,22 @@ from .session import Job, Session, preferred_model, summary
 log = logging.getLogger(__package__)
 protocol = client_module.protocol
 
-VERSION = "0.1.0"
+MANIFEST = Path(__file__).with_name("blender_manifest.toml")  # the one place the version is
+
+
+def _version() -> str:
+    """The extension's version, read from its manifest (Blender's own record of it)."""
+    with MANIFEST.open("rb") as f:
+        return str(tomllib.load(f)["version"])
+
+
+VERSION = _version()
 CLIENT_NAME = f"blender-ai-sketcher/{VERSION}"
 SERVER_ENV = "AI_SKETCHER_SERVER"  # overrides the server address in the preferences
 TOKEN_ENV = "AI_SKETCHER_TOKEN"
 BUSY_INTERVAL = 0.05  # seconds between timer ticks while strokes stream in
 IDLE_INTERVAL = 0.5  # otherwise: connection changes are not urgent
-GUIDE_K = 4  # real drawings in the shadow guide
+GUIDE_K = protocol.DEFAULT_GUIDE_K  # real drawings in the shadow guide
 
 
 class Controller:

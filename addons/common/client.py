@@ -7,7 +7,7 @@ backoff when the server goes away, and turns every failure into a sentence an ar
 Contract for poll(): it returns protocol messages (Welcome, StrokeChunk, Done, Error) and
 StateChanged events, in order. Every job id that suggest() returned ends with exactly one Done
 or Error, also when the connection drops or was never up (the Error then has code "internal" and
-says what happened). Pure Python: install.py copies this file and protocol.py into each add-on.
+says what happened). Pure Python: install.py copies this file and protocol*.py into each add-on.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-try:  # installed: install.py puts protocol.py and vendor/ (its own websockets) beside this file
+try:  # installed: install.py puts protocol*.py and vendor/ (its own websockets) beside this file
     from . import protocol
     from .vendor.websockets.exceptions import (
         ConnectionClosed,

@@ -1,7 +1,7 @@
 """Curves and hand-drawn effects for the face generator: splines, wobble, overshoot, drawer habits.
 
-Units: the head's half-width is about 100, y points down; the sketch is fitted to the 255 box
-later, so one unit here is roughly one unit of QuickDraw's box.
+Units: the head's half-width is about 100, y points down; the sketch is fitted to the model's
+box (model.strokes.BOX) later, so one unit here is roughly one unit of QuickDraw's box.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from functools import cache
 import numpy as np
 import shapely
 
-BOX = 255.0
+from model.strokes import BOX
+
 EPSILON = 2.0
 MAX_POINTS = 200  # stroke-3 rows after to_box; the model's sequences hold a little more
 

@@ -19,7 +19,7 @@ from model.checkpoint import Checkpoint
 from model.classifier import load_classifier
 from model.data import SPLIT_CODES, PreparedData
 from model.raster import rasterize_all
-from model.sample import DoneEvent, Request, stream
+from model.sample import DoneEvent, SketchRequest, stream
 
 from .suggest import SketchLibrary, distance
 
@@ -41,7 +41,7 @@ def _held_out(data: PreparedData, category: str, limit: int) -> list[int]:
 
 
 def _drawn(
-    ckpt: Checkpoint, req: Request, library: SketchLibrary | None
+    ckpt: Checkpoint, req: SketchRequest, library: SketchLibrary | None
 ) -> list[tuple[list[np.ndarray], str]]:
     done = sorted(
         (e for e in stream(ckpt, req, library) if isinstance(e, DoneEvent)), key=lambda e: e.sample
@@ -78,7 +78,7 @@ def library_report(
         row["real"] = recognised([S.stroke3_to_polylines(data.sketch(i)) for i in held], name)
         for use in (True, False):
             tag = "library" if use else "network"
-            req = Request(
+            req = SketchRequest(
                 mode="generate",
                 conditions={"category": name},
                 n=per_category,
@@ -97,7 +97,7 @@ def library_report(
             for j, i in enumerate(held):
                 lines = S.stroke3_to_polylines(data.sketch(i))
                 half = lines[: len(lines) // 2]
-                req = Request(
+                req = SketchRequest(
                     mode="complete",
                     strokes=half,
                     conditions={"category": name},

@@ -28,8 +28,6 @@ from PyQt5.QtWidgets import (
 from .canvas import DockWidget
 from .controller import Controller, client_module
 
-MAX_N = client_module.protocol.MAX_N
-
 TITLE = "AI Sketcher"
 ANY = "(any)"  # a condition left to the model
 SEARCHABLE = 12  # condition lists longer than this get a type-to-search box
@@ -84,7 +82,7 @@ class SketcherDocker(DockWidget):
         )
         self.alternatives = QSpinBox(
             minimum=1,
-            maximum=MAX_N,
+            maximum=protocol.MAX_N,
             value=controller.alternatives,
             toolTip="How many different suggestions to draw at once",
         )

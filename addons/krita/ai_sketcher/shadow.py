@@ -21,7 +21,7 @@ except ModuleNotFoundError as e:
     from addons.common import client as client_module  # a repository checkout
     from addons.common import guide as guide_module
 
-GUIDE_K = 4  # real drawings in the shadow guide
+GUIDE_K = client_module.protocol.DEFAULT_GUIDE_K  # real drawings in the shadow guide
 
 
 class ShadowGuide:
