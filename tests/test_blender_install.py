@@ -138,7 +138,8 @@ def test_installed_extension_imports_without_blender(home, capsys, tmp_path):
         "assert sys.path == path, sys.path;"
         "top = {'websockets', 'msgpack'} & set(sys.modules); assert not top, top;"
         "assert 'ai_sketcher.vendor.websockets.sync.client' in sys.modules;"
-        "assert client.protocol.msgpack.__name__ == 'ai_sketcher.vendor.msgpack';"
+        "frames = sys.modules['ai_sketcher.protocol_frames'];"
+        "assert frames.msgpack.__name__ == 'ai_sketcher.vendor.msgpack';"
         "print(client.protocol.PROTOCOL_VERSION, client.DEFAULT_URL)"
     )
     done = subprocess.run(
