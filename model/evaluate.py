@@ -22,9 +22,10 @@ from PIL import Image
 
 from . import cli
 from . import strokes as S
+from .batches import Batch, Batcher
 from .checkpoint import Checkpoint, load
 from .classifier import load_classifier
-from .data import Batch, Batcher, PreparedData
+from .data import PreparedData
 from .library import SketchLibrary, open_library
 from .library.measure import library_report, print_library_report
 from .losses import reconstruction_loss

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from model.data import FORMAT, SPLIT_CODES, Batch, Batcher, PreparedData, sort_values
+from model.batches import Batch, Batcher
+from model.data import FORMAT, SPLIT_CODES, PreparedData, sort_values
 
 SHARD_FORMAT = "ai-sketcher-shards/1"
 INDEX = "index.json"

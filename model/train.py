@@ -24,8 +24,9 @@ import torch
 from tqdm import tqdm
 
 from . import checkpoint, cli, distributed, shards
+from .batches import Batch, Batcher
 from .config import PRESETS, ModelConfig, TrainConfig, from_dict, preset
-from .data import Batch, Batcher, PreparedData
+from .data import PreparedData
 from .device import DeviceError, resolve_device
 from .losses import kl_weight
 from .network import SketchModel
