@@ -24,9 +24,10 @@ class Batch:
     """One training batch; strokes[:, 0] is START_TOKEN and rows after lengths[i] + 1 are PAD.
 
     strokes float32 [B, T+1, 5] (T = longest sketch in the batch + 1, so every sketch has an end
-    row and the pen loss learns to stop; offsets divided by the scale
-    factor); lengths int64 [B]; conditions float32 [B, vocab.dim]; raster float32 [B, 1, R, R]
-    or None; labels int64 [B, n_attributes]; indices int64 [B] (which sketches these are);
+    row and the pen loss learns to stop, or T = N_max when the Batcher pads to it as magenta
+    does; offsets divided by the scale factor); lengths int64 [B]; conditions float32
+    [B, vocab.dim]; raster float32 [B, 1, R, R] or None; labels int64 [B, n_attributes];
+    indices int64 [B] (which sketches these are);
     enc_lengths int64 [B]: the rows the encoders see (a prefix of whole strokes when the batcher
     teaches completion, else lengths); the raster shows the same prefix.
     """
@@ -65,7 +66,9 @@ class Batcher:
     """Batches of one split: endless shuffled epochs via iteration, or one pass via iterate_once.
 
     With bucket=True sketches of similar length are batched together (buckets of batch_size * 8
-    in length order), so each batch pads only to its own longest sketch.
+    in length order), so each batch pads only to its own longest sketch + 1. With
+    pad_to_max_len every batch is padded to max_len rows instead (magenta's N_max padding; a
+    sketch of exactly max_len rows then has no end row, as in magenta).
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class Batcher:
         scale: float | None = None,
         vocab: ConditionVocab | None = None,
         indices: np.ndarray | None = None,
+        pad_to_max_len: bool = False,
     ) -> None:
         """scale and vocab default to the data's; a checkpoint's own are passed when a model is
         evaluated on other data, so offsets and condition vectors mean what they meant in training.
@@ -113,6 +117,7 @@ class Batcher:
         self.max_len, self.augment, self.raster_size = max_len, augment, raster_size
         self.bucket, self.scale_jitter, self.drop_prob = bucket, scale_jitter, drop_prob
         self.prefix_prob = prefix_prob  # chance, when augmenting, that encoders see a prefix
+        self.pad_to_max_len = pad_to_max_len
         self.indices = indices[fits]
         self.vocab = vocab or data.vocab
         self.scale = data.scale_factor if scale is None else float(scale)
@@ -166,11 +171,14 @@ class Batcher:
                 )
                 for s in sketches
             ]
-        longest = max(len(s) for s in sketches) + 1  # every sketch gets an end row to learn
-        strokes = np.empty((len(idx), longest + 1, 5), dtype=np.float32)
+        if self.pad_to_max_len:
+            rows = self.max_len
+        else:
+            rows = max(len(s) for s in sketches) + 1  # every sketch gets an end row to learn
+        strokes = np.empty((len(idx), rows + 1, 5), dtype=np.float32)
         strokes[:, 0] = START_TOKEN
         for b, s in enumerate(sketches):
-            strokes[b, 1:] = stroke3_to_stroke5(normalize(s, self.scale), longest)
+            strokes[b, 1:] = stroke3_to_stroke5(normalize(s, self.scale), rows)
         seen = [self._prefix_length(s) if augment else len(s) for s in sketches]
         raster = None
         if self.raster_size:

@@ -147,6 +147,7 @@ def train(
         scale_jitter=train_cfg.augment_scale,
         drop_prob=train_cfg.augment_drop,
         prefix_prob=train_cfg.prefix_prob if model_cfg.encoder == "rnn" else 0.0,
+        pad_to_max_len=train_cfg.pen_loss_rows == "padded",
     )
     batches: Iterator[Batch]
     if sharded is not None:  # blocks of random shards; every rank reads only its own blocks
