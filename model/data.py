@@ -27,6 +27,15 @@ SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
 _ARRAYS = ("points", "offsets", "split", "labels", "meta")
 _MAX_VOCAB = 32767  # label indices are int16
 
+# Data conventions recorded in meta (docs/models.md, "Data conventions"). Files written before
+# they were recorded hold neither field and read as these defaults, which is what they are.
+DEFAULT_N_MAX = 250  # N_max: what l_r is normalised by and magenta pads to
+# Row 0 of a sketch: "box", the first point's position in QuickDraw's 0..255 box (what ndjson
+# and SVG sources give); "start", no position: row 0's offset is (0, 0) for drawings read from
+# ndjson or SVG, and a Sketch-RNN .npz's own (small) first offset is kept as recorded.
+ROW0 = ("box", "start")
+DEFAULT_ROW0 = "box"
+
 
 class PreparedDataError(ValueError):
     """A prepared data file or array is malformed; the message says which part and why."""
@@ -58,6 +67,14 @@ def train_scale_factor(points: np.ndarray, offsets: np.ndarray, split: np.ndarra
     in_train = np.repeat(split == SPLIT_CODES["train"], np.diff(offsets))
     rows = points[in_train] if in_train.any() else points
     return scale_factor([rows])
+
+
+def start_row0(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """A copy of concatenated stroke-3 rows with each sketch's row 0 offset set to (0, 0):
+    the "box" row-0 convention turned into "start"."""
+    out = points.copy()
+    out[offsets[:-1], :2] = 0
+    return out
 
 
 def _check(cond: bool, message: str) -> None:
@@ -106,6 +123,13 @@ def _check_meta(meta: Any) -> None:
         isinstance(max_len, int) and max_len >= 1,
         f"meta.max_len must be a positive integer; got {max_len!r}",
     )
+    n_max = meta.get("n_max", DEFAULT_N_MAX)
+    _check(
+        isinstance(n_max, int) and not isinstance(n_max, bool) and n_max >= 1,
+        f"meta.n_max must be a positive integer; got {n_max!r}",
+    )
+    row0 = meta.get("row0", DEFAULT_ROW0)
+    _check(row0 in ROW0, f"meta.row0 must be one of {', '.join(ROW0)}; got {row0!r}")
     _check(isinstance(meta.get("sources", []), list), "meta.sources must be a list")
     _check(isinstance(meta.get("counts", {}), dict), "meta.counts must be an object")
     keys = meta.get("keys", [])
@@ -147,6 +171,11 @@ class PreparedData:
             f"offsets must rise from 0 to {len(p)} (the row count), every sketch non-empty",
         )
         n = len(o) - 1
+        longest = int(np.diff(o).max()) if n else 0
+        _check(
+            longest <= self.meta.get("n_max", longest),
+            f"meta.n_max is {self.meta.get('n_max')}, below the longest sketch ({longest} rows)",
+        )
         _check(
             s.dtype == np.uint8 and s.shape == (n,) and (s <= 2).all(),
             f"split must be uint8 ({n},) of 0/1/2; got {s.dtype} {s.shape}",
@@ -177,7 +206,18 @@ class PreparedData:
 
     @property
     def max_len(self) -> int:
+        """The length limit sketches were kept under when prepared (longer ones were dropped)."""
         return int(self.meta["max_len"])
+
+    @property
+    def n_max(self) -> int:
+        """N_max: the longest sketch of the data set, as magenta's get_max_len (or as given)."""
+        return int(self.meta.get("n_max", DEFAULT_N_MAX))
+
+    @property
+    def row0(self) -> str:
+        """What row 0 of a sketch holds: "box" or "start" (see ROW0)."""
+        return str(self.meta.get("row0", DEFAULT_ROW0))
 
     @cached_property
     def lengths(self) -> np.ndarray:
@@ -296,7 +336,11 @@ class PreparedData:
 
     @classmethod
     def merge(cls, datasets: Sequence[PreparedData]) -> PreparedData:
-        """Concatenate datasets: vocabularies united, labels remapped, scale factor recomputed."""
+        """Concatenate datasets: vocabularies united, labels remapped, scale factor recomputed.
+
+        N_max is the largest of the datasets'. When their row-0 conventions differ, every
+        sketch is put in the "start" one (a "box" start point can be dropped, not made up).
+        """
         if not datasets:
             raise ValueError("merge needs at least one dataset")
         attrs = ["category"]
@@ -315,7 +359,10 @@ class PreparedData:
                 lut = np.array([index[a][v] for v in d.meta["vocab"][a]] + [-1], dtype=np.int16)
                 labels[row : row + len(d), attrs.index(a)] = lut[d.labels[:, j]]  # -1 -> lut[-1]
             row += len(d)
-        points = np.concatenate([d.points for d in datasets])
+        row0 = datasets[0].row0 if len({d.row0 for d in datasets}) == 1 else "start"
+        points = np.concatenate(
+            [start_row0(d.points, d.offsets) if d.row0 != row0 else d.points for d in datasets]
+        )
         starts = np.cumsum([0] + [len(d.points) for d in datasets])
         offsets = np.concatenate([[0]] + [d.offsets[1:] + s for d, s in zip(datasets, starts)])
         split = np.concatenate([d.split for d in datasets])
@@ -330,6 +377,8 @@ class PreparedData:
             "vocab": vocab,
             "scale_factor": train_scale_factor(points, offsets, split),
             "max_len": max(d.max_len for d in datasets),
+            "n_max": max(d.n_max for d in datasets),
+            "row0": row0,
             "sources": [s for d in datasets for s in d.meta.get("sources", [])],
             "counts": counts,
         }

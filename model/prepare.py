@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import zipfile
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -19,7 +20,15 @@ import numpy as np
 from tqdm import tqdm
 
 from model import cli
-from model.data import FORMAT, SPLIT_CODES, PreparedData, sort_values, train_scale_factor
+from model.data import (
+    DEFAULT_ROW0,
+    FORMAT,
+    ROW0,
+    SPLIT_CODES,
+    PreparedData,
+    sort_values,
+    train_scale_factor,
+)
 from model.download import BUCKET, LAYOUT, locate
 from model.shards import ShardedData, ShardWriter
 from model.sources import ReadReport, Sketch, SourceError, find_sources, read_source, source_kind
@@ -92,10 +101,25 @@ def build(
     max_len: int,
     sources: list[dict] | None = None,
     counts: dict | None = None,
+    n_max: int | None = None,
+    row0: str = DEFAULT_ROW0,
 ) -> PreparedData:
-    """Pack sketches with their split codes into PreparedData (vocabularies sorted)."""
+    """Pack sketches with their split codes into PreparedData (vocabularies sorted).
+
+    n_max defaults to the longest sketch (magenta's get_max_len over every split). row0
+    "start" drops the start point that ndjson and SVG sources put in row 0; "box" keeps it and
+    refuses Sketch-RNN .npz sketches, which have no box position (docs/models.md).
+    """
     if not sketches:
         raise ValueError("there are no sketches to write")
+    if row0 not in ROW0:
+        raise ValueError(f"row0 must be one of {', '.join(ROW0)}; got {row0!r}")
+    from_npz = [source_kind(s.source) == "npz" for s in sketches]
+    if row0 == "box" and any(from_npz):
+        raise ValueError(
+            "Sketch-RNN .npz drawings have no position in the box for row 0; "
+            "prepare them with row0 'start'"
+        )
     extra = sorted({a for s in sketches for a in s.attributes} - {"category"})
     attributes = ["category", *extra]
     vocab = {"category": sort_values([s.category for s in sketches])}
@@ -114,6 +138,11 @@ def build(
     points = np.concatenate([s.stroke3 for s in sketches]).astype(np.int16)
     offsets = np.concatenate([[0], np.cumsum([len(s.stroke3) for s in sketches])])
     offsets = offsets.astype(np.int64)
+    if row0 == "start":  # npz sketches keep their own first offset, as Sketch-RNN recorded it
+        points[offsets[:-1][~np.array(from_npz)], :2] = 0
+    longest = int(np.diff(offsets).max())
+    if n_max is not None and n_max < longest:
+        raise ValueError(f"n_max {n_max} is below the longest sketch ({longest} rows)")
     splits = np.asarray(splits, dtype=np.uint8)
     meta = {
         "format": FORMAT,
@@ -121,12 +150,25 @@ def build(
         "vocab": vocab,
         "scale_factor": train_scale_factor(points, offsets, splits),
         "max_len": max_len,
+        "n_max": longest if n_max is None else n_max,
+        "row0": row0,
         "sources": sources or [],
         "counts": counts or {},
     }
     if any(s.key for s in sketches):  # provenance of each drawing, e.g. QuickDraw key_ids
         meta["keys"] = [s.key for s in sketches]
     return PreparedData(points, offsets, splits, labels, meta)
+
+
+def _sketchrnn_npz(path: Path) -> bool:
+    """Whether a source is a Sketch-RNN .npz (not an earlier prepared file, which is skipped)."""
+    if source_kind(path) != "npz":
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "offsets.npy" not in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return True  # reading it will report the problem
 
 
 def _read_all(
@@ -235,7 +277,8 @@ def summary(tallies: list[SourceTally], data: PreparedData, out: Path, seconds: 
         lines.append(f"read with recognized: false (kept like the rest): {unrecognized}")
     lines.append(f"scale factor (train dx/dy std): {data.scale_factor:.4f}")
     lines.append(
-        f"rows: {len(data.points)}; longest sketch {int(data.lengths.max())} (limit {data.max_len})"
+        f"rows: {len(data.points)}; longest sketch {int(data.lengths.max())} (limit "
+        f"{data.max_len}); N_max {data.n_max}; row 0: {data.row0}"
     )
     warnings = [w for t in tallies for w in t.warnings]
     if warnings:
@@ -332,6 +375,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="drop sketches with more stroke-3 rows than this",
     )
     out.add_argument(
+        "--n-max",
+        type=int,
+        metavar="N",
+        help="N_max recorded for training (l_r's normaliser, magenta's padding); default: the "
+        "longest sketch kept, as magenta computes it",
+    )
+    out.add_argument(
+        "--row0",
+        choices=ROW0,
+        help="row 0 of each sketch: 'box' keeps the start point in the 0..255 box that ndjson "
+        "and SVG give, 'start' drops it as Sketch-RNN's data does (default: box, or start when "
+        "a Sketch-RNN .npz is among the sources, so that all sketches agree)",
+    )
+    out.add_argument(
         "--split",
         type=parse_split,
         default="0.8,0.1,0.1",
@@ -347,6 +404,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"--shard-size must be at least 1; got {args.shard_size}")
     if args.max_len < 2:
         parser.error(f"--max-len must be at least 2; got {args.max_len}")
+    if args.n_max is not None and args.n_max < 2:
+        parser.error(f"--n-max must be at least 2; got {args.n_max}")
     if args.seed < 0:
         parser.error(f"--seed must be 0 or more; got {args.seed}")
     if args.category is not None and not args.category.strip():
@@ -378,7 +437,17 @@ def write_shards(
         tallies += tally
         if sketches:  # key_id duplicates are dropped within a file, not across files
             splits = split_codes(sketches, args.split, args.seed)
-            writer.add(build(sketches, splits, max_len=args.max_len, sources=[], counts={}))
+            writer.add(
+                build(
+                    sketches,
+                    splits,
+                    max_len=args.max_len,
+                    sources=[],
+                    counts={},
+                    n_max=args.n_max,
+                    row0=args.row0,
+                )
+            )
         del sketches
     if not writer.shards:
         raise cli.CommandError(_nothing_usable(tallies, args.max_len))
@@ -413,6 +482,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not files:
         raise cli.CommandError(f"no .npz, .ndjson or .svg files found in {', '.join(args.paths)}")
     category = args.category.strip() if args.category else None
+    if args.row0 is None:  # one convention for all: npz drawings cannot be given a box position
+        args.row0 = "start" if any(_sketchrnn_npz(f) for f in files) else "box"
     if args.shard_size is not None:
         return write_shards(args, files, category, started)
     sketches, tallies = _read_all(files, category, args.max_len, not args.quiet)
@@ -431,7 +502,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         {"path": t.path.name, "kind": t.kind, "sketches": t.kept, "licence": args.licence}
         for t in tallies
     ]
-    data = build(sketches, splits, max_len=args.max_len, sources=sources, counts=counts)
+    try:
+        data = build(
+            sketches,
+            splits,
+            max_len=args.max_len,
+            sources=sources,
+            counts=counts,
+            n_max=args.n_max,
+            row0=args.row0,
+        )
+    except ValueError as exc:  # --n-max below the longest sketch, --row0 box with npz sources
+        raise cli.CommandError(str(exc)) from None
     data.save(args.out)
     print(summary(tallies, data, args.out, time.perf_counter() - started))
     return 0

@@ -76,6 +76,9 @@ def _rewrite(path: Path, **changes: object) -> None:
         ({"meta": {"format": "other"}}, "not an AI-Sketcher prepared file"),
         ({"meta": {"attributes": ["label", "category"]}}, "starting with 'category'"),
         ({"meta": {"scale_factor": -1}}, "scale_factor must be a positive number"),
+        ({"meta": {"n_max": 0}}, "n_max must be a positive integer"),
+        ({"meta": {"n_max": 3}}, "n_max is 3, below the longest sketch"),
+        ({"meta": {"row0": "corner"}}, "row0 must be one of box, start"),
         ({"offsets": np.array([0, 5], dtype=np.int64)}, "offsets must rise from 0"),
         ({"points": np.zeros((4, 2), dtype=np.int16)}, "points must be int16 (rows, 3)"),
         ({"split": np.full(93, 7, dtype=np.uint8)}, "split must be uint8"),
@@ -159,3 +162,49 @@ def test_condition_vocab_encode_decode_and_errors() -> None:
     assert ConditionVocab.from_json(json.dumps(vocab.to_json())) == vocab
     with pytest.raises(ValueError, match="distinct"):
         ConditionVocab(("category",), {"category": ("a", "a")})
+
+
+def test_n_max_is_the_longest_sketch_and_old_files_read_250(tmp_path: Path) -> None:
+    """build records N_max as magenta's get_max_len; a file without the field reads 250."""
+    data = make_data([(12, "a", "train", {}), (30, "b", "valid", {}), (5, "a", "test", {})])
+    assert data.n_max == 30 and data.max_len == 250
+    given = build([Sketch(zigzag(9), "a", {}, "train")], np.zeros(1), max_len=250, n_max=40)
+    assert given.n_max == 40
+    with pytest.raises(ValueError, match="below the longest"):
+        build([Sketch(zigzag(9), "a", {}, "train")], np.zeros(1), max_len=250, n_max=8)
+    path = tmp_path / "old.npz"
+    data.save(path)
+    with np.load(path, allow_pickle=False) as z:  # as written before issue 15: no fields
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(arrays["meta"].tobytes())
+    del meta["n_max"], meta["row0"]
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez_compressed(path, **arrays)
+    old = PreparedData.load(path)
+    assert "n_max" not in old.meta and old.n_max == 250 and old.row0 == "box"
+    merged = PreparedData.merge([data, given])
+    assert merged.n_max == 40
+    assert PreparedData.merge([old, data]).n_max == 250
+
+
+def test_row0_start_drops_the_box_start_point_and_merges_agree() -> None:
+    """'start' zeroes row 0 of ndjson/SVG drawings, keeps a Sketch-RNN .npz's own; merging
+    data of both conventions puts every sketch in 'start'."""
+    s3 = zigzag(6)
+    s3[0, :2] = (70, 90)  # the first point, 70 and 90 units into the box
+    npz_s3 = zigzag(6)
+    npz_s3[0, :2] = (3, -2)
+    sketches = [Sketch(s3, "a", {}, "train", "a.ndjson"), Sketch(npz_s3, "a", {}, "train", "b.npz")]
+    box = build(sketches[:1], np.zeros(1), max_len=250)
+    start = build(sketches, np.zeros(2), max_len=250, row0="start")
+    assert box.row0 == "box" and box.sketch(0)[0, :2].tolist() == [70, 90]
+    assert start.row0 == "start"
+    assert start.sketch(0)[0, :2].tolist() == [0, 0] and start.sketch(1)[0, :2].tolist() == [3, -2]
+    np.testing.assert_array_equal(start.sketch(0)[1:], s3[1:])
+    with pytest.raises(ValueError, match="no position in the box"):
+        build(sketches, np.zeros(2), max_len=250)
+    merged = PreparedData.merge([box, start])
+    assert merged.row0 == "start" and merged.sketch(0)[0, :2].tolist() == [0, 0]
+    assert merged.scale_factor == pytest.approx(scale_factor([merged.points]))
+    assert PreparedData.merge([box]).row0 == "box"  # one dataset: nothing converted
+    np.testing.assert_array_equal(PreparedData.merge([box]).points, box.points)
