@@ -97,3 +97,41 @@ def test_drop_points_is_magentas_augment_strokes() -> None:
         u, prob = rng.random(n), float(rng.choice([0.1, 0.5, 0.9]))
         want = _magenta_augment_strokes(s3.tolist(), u, prob)
         np.testing.assert_array_equal(drop_points(s3, _Uniforms(u), prob), want)
+
+
+def _magenta_random_scale(data: np.ndarray, u: np.ndarray, factor: float) -> np.ndarray:
+    """magenta's DataLoader.random_scale with its two np.random.random() calls replaced by u."""
+    x_scale_factor = (u[0] - 0.5) * 2 * factor + 1.0
+    y_scale_factor = (u[1] - 0.5) * 2 * factor + 1.0
+    result = np.copy(data).astype(np.float64)
+    result[:, 0] *= x_scale_factor
+    result[:, 1] *= y_scale_factor
+    return result
+
+
+def _magenta_to_big_strokes(stroke: np.ndarray, max_len: int) -> np.ndarray:
+    """magenta's utils.to_big_strokes, restated."""
+    result = np.zeros((max_len, 5), dtype=float)
+    n = len(stroke)
+    result[0:n, 0:2] = stroke[:, 0:2]
+    result[0:n, 3] = stroke[:, 2]
+    result[0:n, 2] = 1 - result[0:n, 3]
+    result[n:, 4] = 1
+    return result
+
+
+def test_random_scale_and_stroke5_are_magentas() -> None:
+    """On the same uniforms, random_scale stretches as magenta's does; stroke-5 padding is
+    magenta's to_big_strokes, and the batch's first row its start token."""
+    from model.strokes import START_TOKEN, stroke3_to_stroke5
+
+    rng = np.random.default_rng(3)
+    for seed in range(200):
+        n = int(rng.integers(1, 40))
+        s3 = np.column_stack([rng.integers(-30, 30, (n, 2)), rng.random(n) < 0.3]).astype(np.int16)
+        u = np.random.default_rng(seed).random(2)
+        ours = random_scale(s3, np.random.default_rng(seed), 0.15)
+        np.testing.assert_allclose(ours, _magenta_random_scale(s3, u, 0.15), rtol=1e-12)
+        want = _magenta_to_big_strokes(s3, 50)
+        np.testing.assert_array_equal(stroke3_to_stroke5(s3, 50), want)
+    np.testing.assert_array_equal(START_TOKEN, [0, 0, 1, 0, 0])  # magenta's pad_batch start row
