@@ -199,8 +199,9 @@ def training_speed(steps: int = 6) -> list[tuple[str, float]]:
     """Sketches per second of one training step (batch 64, real data shapes) per model size."""
     import torch
 
+    from model.batches import Batcher
     from model.config import preset
-    from model.data import Batcher, PreparedData
+    from model.data import PreparedData
     from model.network import SketchModel
 
     data_path = REPO / "data" / "objects.npz"

@@ -19,9 +19,10 @@ from torch import nn
 from tqdm import tqdm
 
 from . import cli
+from .augment import drop_points, random_scale
 from .checkpoint import CheckpointError
 from .cli import read_json
-from .data import PreparedData, drop_points, random_scale
+from .data import PreparedData
 from .raster import rasterize_stroke3
 
 FORMAT = "ai-sketcher-classifier/1"

@@ -80,10 +80,20 @@ class TrainConfig:
     augment_scale: float = 0.15  # random x/y stretch, as Sketch-RNN
     augment_drop: float = 0.10  # chance of dropping a pen-down point, as Sketch-RNN
     prefix_prob: float = 0.3  # chance the encoders see only the first strokes (for completion)
+    # rows the training pen loss covers: "batch" pads each batch to its longest sketch + 1 and
+    # trains the pen on every row of it (about 12 end rows a sketch on QuickDraw); "padded" pads
+    # to N_max and trains it on all N_max rows, as magenta's sketch_rnn does (docs/models.md)
+    pen_loss_rows: Literal["batch", "padded"] = "batch"
     eval_every: int = 500  # steps between validation passes
     save_every: int = 500  # steps between checkpoints
     seed: int = 0
     amp: bool = True  # bf16 autocast on CUDA; ignored on the CPU
+
+    def __post_init__(self) -> None:
+        if self.pen_loss_rows not in ("batch", "padded"):
+            raise ValueError(
+                f"pen_loss_rows must be 'batch' or 'padded'; got {self.pen_loss_rows!r}"
+            )
 
 
 PRESETS: dict[str, ModelConfig] = {

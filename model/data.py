@@ -1,4 +1,4 @@
-"""The prepared data format, the condition vocabulary, augmentation and training batches.
+"""The prepared data format: validation, loading, saving and merging (batches: model/batches.py).
 
 A prepared file (written by `python -m model.prepare`) is a plain `.npz` readable with
 allow_pickle=False: concatenated int16 stroke-3 rows, row offsets, split codes, label indices and
@@ -11,26 +11,30 @@ import json
 import os
 import tempfile
 import zipfile
-from collections import deque
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    import torch
-
-from model.raster import rasterize_stroke3
-from model.strokes import START_TOKEN, normalize, scale_factor, stroke3_to_stroke5
+from model.strokes import scale_factor
 from model.vocab import ConditionVocab, sort_values
 
 FORMAT = "ai-sketcher-prepared/1"
 SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
 _ARRAYS = ("points", "offsets", "split", "labels", "meta")
 _MAX_VOCAB = 32767  # label indices are int16
+
+# Data conventions recorded in meta (docs/models.md, "Data conventions"). Files written before
+# they were recorded hold neither field and read as these defaults, which is what they are.
+DEFAULT_N_MAX = 250  # N_max: what l_r is normalised by and magenta pads to
+# Row 0 of a sketch: "box", the first point's position in QuickDraw's 0..255 box (what ndjson
+# and SVG sources give); "start", no position: row 0's offset is (0, 0) for drawings read from
+# ndjson or SVG, and a Sketch-RNN .npz's own (small) first offset is kept as recorded.
+ROW0 = ("box", "start")
+DEFAULT_ROW0 = "box"
 
 
 class PreparedDataError(ValueError):
@@ -63,6 +67,14 @@ def train_scale_factor(points: np.ndarray, offsets: np.ndarray, split: np.ndarra
     in_train = np.repeat(split == SPLIT_CODES["train"], np.diff(offsets))
     rows = points[in_train] if in_train.any() else points
     return scale_factor([rows])
+
+
+def start_row0(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """A copy of concatenated stroke-3 rows with each sketch's row 0 offset set to (0, 0):
+    the "box" row-0 convention turned into "start"."""
+    out = points.copy()
+    out[offsets[:-1], :2] = 0
+    return out
 
 
 def _check(cond: bool, message: str) -> None:
@@ -111,6 +123,13 @@ def _check_meta(meta: Any) -> None:
         isinstance(max_len, int) and max_len >= 1,
         f"meta.max_len must be a positive integer; got {max_len!r}",
     )
+    n_max = meta.get("n_max", DEFAULT_N_MAX)
+    _check(
+        isinstance(n_max, int) and not isinstance(n_max, bool) and n_max >= 1,
+        f"meta.n_max must be a positive integer; got {n_max!r}",
+    )
+    row0 = meta.get("row0", DEFAULT_ROW0)
+    _check(row0 in ROW0, f"meta.row0 must be one of {', '.join(ROW0)}; got {row0!r}")
     _check(isinstance(meta.get("sources", []), list), "meta.sources must be a list")
     _check(isinstance(meta.get("counts", {}), dict), "meta.counts must be an object")
     keys = meta.get("keys", [])
@@ -152,6 +171,11 @@ class PreparedData:
             f"offsets must rise from 0 to {len(p)} (the row count), every sketch non-empty",
         )
         n = len(o) - 1
+        longest = int(np.diff(o).max()) if n else 0
+        _check(
+            longest <= self.meta.get("n_max", longest),
+            f"meta.n_max is {self.meta.get('n_max')}, below the longest sketch ({longest} rows)",
+        )
         _check(
             s.dtype == np.uint8 and s.shape == (n,) and (s <= 2).all(),
             f"split must be uint8 ({n},) of 0/1/2; got {s.dtype} {s.shape}",
@@ -182,7 +206,18 @@ class PreparedData:
 
     @property
     def max_len(self) -> int:
+        """The length limit sketches were kept under when prepared (longer ones were dropped)."""
         return int(self.meta["max_len"])
+
+    @property
+    def n_max(self) -> int:
+        """N_max: the longest sketch of the data set, as magenta's get_max_len (or as given)."""
+        return int(self.meta.get("n_max", DEFAULT_N_MAX))
+
+    @property
+    def row0(self) -> str:
+        """What row 0 of a sketch holds: "box" or "start" (see ROW0)."""
+        return str(self.meta.get("row0", DEFAULT_ROW0))
 
     @cached_property
     def lengths(self) -> np.ndarray:
@@ -301,7 +336,11 @@ class PreparedData:
 
     @classmethod
     def merge(cls, datasets: Sequence[PreparedData]) -> PreparedData:
-        """Concatenate datasets: vocabularies united, labels remapped, scale factor recomputed."""
+        """Concatenate datasets: vocabularies united, labels remapped, scale factor recomputed.
+
+        N_max is the largest of the datasets'. When their row-0 conventions differ, every
+        sketch is put in the "start" one (a "box" start point can be dropped, not made up).
+        """
         if not datasets:
             raise ValueError("merge needs at least one dataset")
         attrs = ["category"]
@@ -320,7 +359,10 @@ class PreparedData:
                 lut = np.array([index[a][v] for v in d.meta["vocab"][a]] + [-1], dtype=np.int16)
                 labels[row : row + len(d), attrs.index(a)] = lut[d.labels[:, j]]  # -1 -> lut[-1]
             row += len(d)
-        points = np.concatenate([d.points for d in datasets])
+        row0 = datasets[0].row0 if len({d.row0 for d in datasets}) == 1 else "start"
+        points = np.concatenate(
+            [start_row0(d.points, d.offsets) if d.row0 != row0 else d.points for d in datasets]
+        )
         starts = np.cumsum([0] + [len(d.points) for d in datasets])
         offsets = np.concatenate([[0]] + [d.offsets[1:] + s for d, s in zip(datasets, starts)])
         split = np.concatenate([d.split for d in datasets])
@@ -335,240 +377,11 @@ class PreparedData:
             "vocab": vocab,
             "scale_factor": train_scale_factor(points, offsets, split),
             "max_len": max(d.max_len for d in datasets),
+            "n_max": max(d.n_max for d in datasets),
+            "row0": row0,
             "sources": [s for d in datasets for s in d.meta.get("sources", [])],
             "counts": counts,
         }
         if any("keys" in d.meta for d in datasets):
             meta["keys"] = [k for d in datasets for k in d.meta.get("keys", [None] * len(d))]
         return cls(points, offsets.astype(np.int64), split, labels, meta)
-
-
-# ---------------------------------------------------------------- augmentation
-
-
-def random_scale(s3: np.ndarray, rng: np.random.Generator, factor: float = 0.15) -> np.ndarray:
-    """Stretch x and y independently by uniform(1 - factor, 1 + factor), as Sketch-RNN does."""
-    out = np.array(s3, dtype=np.float64)
-    out[:, :2] *= rng.uniform(1.0 - factor, 1.0 + factor, size=2)
-    return out
-
-
-def drop_points(s3: np.ndarray, rng: np.random.Generator, prob: float = 0.1) -> np.ndarray:
-    """Drop pen-down points inside strokes with chance `prob`, exactly as magenta's
-    augment_strokes does (tests/test_data.py restates it and compares on random draws).
-
-    One uniform is drawn per row. A row can go only when it and the two rows before it in its
-    stroke are pen-down, so every stroke keeps its first three points and its last; a dropped
-    row's offset joins the kept row before it, which moves that point onto the dropped one.
-    """
-    arr = np.asarray(s3)
-    pen = arr[:, 2]
-    u = rng.random(len(arr))
-    inner = np.zeros(len(arr), dtype=bool)
-    inner[1:] = (pen[1:] == 0) & (pen[:-1] == 0)
-    # count: how many rows in a row have been `inner` up to here (magenta's `count`)
-    breaks = np.flatnonzero(~inner)
-    run_start = breaks[np.searchsorted(breaks, np.arange(len(arr)), side="right") - 1]
-    count = np.arange(len(arr)) - run_start
-    keep = ~((count > 2) & (u < prob))
-    if keep.all():
-        return arr.copy()
-    kept = np.flatnonzero(keep)
-    last = np.r_[kept[1:] - 1, len(arr) - 1]  # each kept row absorbs the dropped ones after it
-    positions = np.cumsum(arr[:, :2].astype(np.float64), axis=0)[last]
-    out = arr[kept].copy()
-    out[:, :2] = np.diff(positions, axis=0, prepend=np.zeros((1, 2)))
-    return out
-
-
-# ---------------------------------------------------------------- batches
-
-
-@dataclass
-class Batch:
-    """One training batch; strokes[:, 0] is START_TOKEN and rows after lengths[i] + 1 are PAD.
-
-    strokes float32 [B, T+1, 5] (T = longest sketch in the batch + 1, so every sketch has an end
-    row and the pen loss learns to stop; offsets divided by the scale
-    factor); lengths int64 [B]; conditions float32 [B, vocab.dim]; raster float32 [B, 1, R, R]
-    or None; labels int64 [B, n_attributes]; indices int64 [B] (which sketches these are);
-    enc_lengths int64 [B]: the rows the encoders see (a prefix of whole strokes when the batcher
-    teaches completion, else lengths); the raster shows the same prefix.
-    """
-
-    strokes: torch.Tensor
-    lengths: torch.Tensor
-    conditions: torch.Tensor
-    raster: torch.Tensor | None
-    labels: torch.Tensor
-    indices: torch.Tensor
-    enc_lengths: torch.Tensor | None = None
-
-    def to(self, device: torch.device | str) -> Batch:
-        """A copy with every tensor on `device`."""
-        moved = {f.name: getattr(self, f.name) for f in fields(self)}
-        return replace(self, **{k: None if v is None else v.to(device) for k, v in moved.items()})
-
-
-def _label_map(
-    source: ConditionVocab, target: ConditionVocab
-) -> list[tuple[int | None, np.ndarray]]:
-    """Per target attribute: its source column (None if absent) and a table from source
-    label + 1 to target label, -1 meaning unknown."""
-    maps: list[tuple[int | None, np.ndarray]] = []
-    for name in target.attributes:
-        if name not in source.values:
-            maps.append((None, np.full(1, -1, dtype=np.int64)))
-            continue
-        index = {v: i for i, v in enumerate(target.values[name])}
-        table = np.array([-1] + [index.get(v, -1) for v in source.values[name]], dtype=np.int64)
-        maps.append((source.attributes.index(name), table))
-    return maps
-
-
-class Batcher:
-    """Batches of one split: endless shuffled epochs via iteration, or one pass via iterate_once.
-
-    With bucket=True sketches of similar length are batched together (buckets of batch_size * 8
-    in length order), so each batch pads only to its own longest sketch.
-    """
-
-    def __init__(
-        self,
-        data: PreparedData,
-        split: str,
-        batch_size: int,
-        *,
-        max_len: int = 250,
-        augment: bool = False,
-        raster_size: int = 48,
-        seed: int = 0,
-        bucket: bool = True,
-        scale_jitter: float = 0.15,
-        drop_prob: float = 0.1,
-        prefix_prob: float = 0.0,
-        scale: float | None = None,
-        vocab: ConditionVocab | None = None,
-        indices: np.ndarray | None = None,
-    ) -> None:
-        """scale and vocab default to the data's; a checkpoint's own are passed when a model is
-        evaluated on other data, so offsets and condition vectors mean what they meant in training.
-        indices, when given, batches exactly those sketches instead of the split's.
-        """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
-        if not isinstance(raster_size, int) or raster_size < 0:
-            raise ValueError(
-                f"raster_size must be 0 (no raster) or a pixel count; got {raster_size!r}"
-            )
-        indices = data.indices(split) if indices is None else np.asarray(indices, np.int64)
-        fits = data.lengths[indices] <= max_len
-        self.skipped_long = int((~fits).sum())
-        if not fits.any():
-            longer = (
-                f" ({self.skipped_long} are longer than max_len {max_len})"
-                if self.skipped_long
-                else ""
-            )
-            raise ValueError(
-                f"the '{split}' split has no sketches to batch{longer}; prepare "
-                "more data, change the split fractions, or pick another split"
-            )
-        self.data, self.split, self.batch_size = data, split, batch_size
-        self.max_len, self.augment, self.raster_size = max_len, augment, raster_size
-        self.bucket, self.scale_jitter, self.drop_prob = bucket, scale_jitter, drop_prob
-        self.prefix_prob = prefix_prob  # chance, when augmenting, that encoders see a prefix
-        self.indices = indices[fits]
-        self.vocab = vocab or data.vocab
-        self.scale = data.scale_factor if scale is None else float(scale)
-        self._label_map = None if self.vocab == data.vocab else _label_map(data.vocab, self.vocab)
-        self.epoch = 0
-        self._rng = np.random.default_rng(seed)
-        self._queue: deque[np.ndarray] = deque()
-
-    def __iter__(self) -> Batcher:
-        return self
-
-    def __next__(self) -> Batch:
-        if not self._queue:
-            self._queue.extend(self._epoch_batches())
-            self.epoch += 1
-        return self._batch(self._queue.popleft(), self.augment)
-
-    def iterate_once(self) -> Iterator[Batch]:
-        """Every sketch of the split once, in a fixed order (length order when bucketing)."""
-        order = self.indices
-        if self.bucket:
-            order = order[np.argsort(self.data.lengths[order], kind="stable")]
-        for start in range(0, len(order), self.batch_size):
-            yield self._batch(order[start : start + self.batch_size], augment=False)
-
-    def _epoch_batches(self) -> list[np.ndarray]:
-        """One epoch's batches; a remainder smaller than batch_size waits for the next epoch."""
-        rng, size = self._rng, self.batch_size
-        order = self.indices[rng.permutation(len(self.indices))]
-        if len(order) <= size:
-            return [order]
-        if not self.bucket:
-            return [order[s : s + size] for s in range(0, len(order) - size + 1, size)]
-        order = order[np.argsort(self.data.lengths[order], kind="stable")]  # ties stay shuffled
-        batches, carry = [], order[:0]
-        for start in range(0, len(order), size * 8):
-            bucket = rng.permutation(np.concatenate([carry, order[start : start + size * 8]]))
-            full = len(bucket) // size * size
-            batches += [bucket[s : s + size] for s in range(0, full, size)]
-            carry = bucket[full:]  # leftovers join the next (slightly longer) bucket
-        return [batches[i] for i in rng.permutation(len(batches))]
-
-    def _batch(self, idx: np.ndarray, augment: bool) -> Batch:
-        import torch  # here, so `python -m model.prepare` and vocabulary users skip its import
-
-        sketches = [self.data.sketch(int(i)) for i in idx]
-        if augment:
-            sketches = [
-                drop_points(
-                    random_scale(s, self._rng, self.scale_jitter), self._rng, self.drop_prob
-                )
-                for s in sketches
-            ]
-        longest = max(len(s) for s in sketches) + 1  # every sketch gets an end row to learn
-        strokes = np.empty((len(idx), longest + 1, 5), dtype=np.float32)
-        strokes[:, 0] = START_TOKEN
-        for b, s in enumerate(sketches):
-            strokes[b, 1:] = stroke3_to_stroke5(normalize(s, self.scale), longest)
-        seen = [self._prefix_length(s) if augment else len(s) for s in sketches]
-        raster = None
-        if self.raster_size:
-            images = np.stack(
-                [rasterize_stroke3(s[:k], size=self.raster_size) for s, k in zip(sketches, seen)]
-            )
-            raster = torch.from_numpy(images[:, None])
-        labels = self.data.labels[idx]
-        if self._label_map is not None:
-            labels = np.stack(
-                [
-                    table[labels[:, col] + 1] if col is not None else np.full(len(labels), -1)
-                    for col, table in self._label_map
-                ],
-                1,
-            )
-        return Batch(
-            strokes=torch.from_numpy(strokes),
-            lengths=torch.tensor([len(s) for s in sketches], dtype=torch.int64),
-            conditions=torch.from_numpy(self.vocab.encode_labels(labels)),
-            raster=raster,
-            labels=torch.from_numpy(labels.astype(np.int64)),
-            indices=torch.from_numpy(np.asarray(idx, dtype=np.int64)),
-            enc_lengths=torch.tensor(seen, dtype=torch.int64),
-        )
-
-    def _prefix_length(self, s3: np.ndarray) -> int:
-        """Rows of the first k whole strokes (k < all, at random) with chance prefix_prob.
-
-        The encoders then see a drawing's beginning while the decoder still learns the whole
-        drawing, which is what completing an artist's strokes asks of the model.
-        """
-        ends = np.flatnonzero(s3[:-1, 2] == 1)  # stroke ends before the last stroke's
-        if not len(ends) or self._rng.random() >= self.prefix_prob:
-            return len(s3)
-        return int(ends[self._rng.integers(len(ends))]) + 1

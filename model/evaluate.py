@@ -1,7 +1,8 @@
 """Evaluate: python -m model.evaluate --checkpoint DIR --data PREPARED [--classifier DIR]
 
-Prints markdown tables: l_r and l_kl per split as magenta computes them (posterior means, pen
-loss over real points, l_r normalised by N_max); l_r per category on the test split; for
+Prints markdown tables: l_r and l_kl per split, normalised as magenta does (l_r divided by
+N_max), with posterior means and the pen loss over real points only (magenta's validation also
+counts the end rows; docs/models.md, Data conventions); l_r per category on the test split; for
 conditional models, how often a separately trained sketch classifier recognises the category
 that was asked for (beside the classifier's own test accuracy); and a diversity figure, the mean
 pairwise perceptual-hash distance of 10 samples drawn for the same input.
@@ -22,9 +23,10 @@ from PIL import Image
 
 from . import cli
 from . import strokes as S
+from .batches import Batch, Batcher
 from .checkpoint import Checkpoint, load
 from .classifier import load_classifier
-from .data import Batch, Batcher, PreparedData
+from .data import PreparedData
 from .library import SketchLibrary, open_library
 from .library.measure import library_report, print_library_report
 from .losses import reconstruction_loss

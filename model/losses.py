@@ -25,8 +25,12 @@ def reconstruction_loss(
     """l_r = l_s + l_p: offset NLL over real points plus pen cross-entropy.
 
     target is stroke-5 [B, T, 5]; lengths [B] counts real rows. With mask_pen False (training)
-    the pen term also covers the padding rows in the batch, which teaches the model to stop;
-    with mask_pen True (evaluation) it covers real rows only, as magenta's eval does.
+    the pen term covers every row of target, end rows included, which teaches the model to stop:
+    magenta's sketch_rnn pads to N_max, so there that is N_max rows a sketch (the Batcher does
+    so with pen_loss_rows "padded"; by default it pads to the batch's longest sketch + 1). With
+    mask_pen True it covers real rows only: this project's evaluation figures, chosen so they do
+    not depend on padding. magenta's own validation masks nothing (its eval model is built with
+    is_training=1); it masks the pen term only in inference mode.
     per_sketch returns [B] (each sketch's sum over N_max) instead of the batch mean.
     """
     steps = torch.arange(target.shape[1], device=target.device)  # [T]

@@ -9,18 +9,27 @@ from __future__ import annotations
 
 import argparse
 import time
+import zipfile
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from model import cli
-from model.data import FORMAT, SPLIT_CODES, PreparedData, sort_values, train_scale_factor
+from model.data import (
+    DEFAULT_ROW0,
+    FORMAT,
+    ROW0,
+    SPLIT_CODES,
+    PreparedData,
+    sort_values,
+    train_scale_factor,
+)
 from model.download import BUCKET, LAYOUT, locate
+from model.prepare_report import SourceTally, nothing_usable, summary
 from model.shards import ShardedData, ShardWriter
 from model.sources import (
     ReadReport,
@@ -32,20 +41,6 @@ from model.sources import (
 )
 
 _SPLIT_NAMES = tuple(SPLIT_CODES)
-_MAX_ROWS_PER_TABLE = 20  # more sources than this are summarised per folder and kind
-
-
-@dataclass
-class SourceTally:
-    """Per-file counts for the summary and meta["sources"]."""
-
-    path: Path
-    kind: str
-    read: int = 0
-    kept: int = 0
-    dropped: Counter = field(default_factory=Counter)  # reason -> count
-    unrecognized: int = 0
-    warnings: list[str] = field(default_factory=list)
 
 
 def parse_split(text: str) -> tuple[float, float, float]:
@@ -99,10 +94,25 @@ def build(
     max_len: int,
     sources: list[dict] | None = None,
     counts: dict | None = None,
+    n_max: int | None = None,
+    row0: str = DEFAULT_ROW0,
 ) -> PreparedData:
-    """Pack sketches with their split codes into PreparedData (vocabularies sorted)."""
+    """Pack sketches with their split codes into PreparedData (vocabularies sorted).
+
+    n_max defaults to the longest sketch (magenta's get_max_len over every split). row0
+    "start" drops the start point that ndjson and SVG sources put in row 0; "box" keeps it and
+    refuses Sketch-RNN .npz sketches, which have no box position (docs/models.md).
+    """
     if not sketches:
         raise ValueError("there are no sketches to write")
+    if row0 not in ROW0:
+        raise ValueError(f"row0 must be one of {', '.join(ROW0)}; got {row0!r}")
+    from_npz = [source_kind(s.source) == "npz" for s in sketches]
+    if row0 == "box" and any(from_npz):
+        raise ValueError(
+            "Sketch-RNN .npz drawings have no position in the box for row 0; "
+            "prepare them with row0 'start'"
+        )
     extra = sorted({a for s in sketches for a in s.attributes} - {"category"})
     attributes = ["category", *extra]
     vocab = {"category": sort_values([s.category for s in sketches])}
@@ -121,6 +131,11 @@ def build(
     points = np.concatenate([s.stroke3 for s in sketches]).astype(np.int16)
     offsets = np.concatenate([[0], np.cumsum([len(s.stroke3) for s in sketches])])
     offsets = offsets.astype(np.int64)
+    if row0 == "start":  # npz sketches keep their own first offset, as Sketch-RNN recorded it
+        points[offsets[:-1][~np.array(from_npz)], :2] = 0
+    longest = int(np.diff(offsets).max())
+    if n_max is not None and n_max < longest:
+        raise ValueError(f"n_max {n_max} is below the longest sketch ({longest} rows)")
     splits = np.asarray(splits, dtype=np.uint8)
     meta = {
         "format": FORMAT,
@@ -128,12 +143,25 @@ def build(
         "vocab": vocab,
         "scale_factor": train_scale_factor(points, offsets, splits),
         "max_len": max_len,
+        "n_max": longest if n_max is None else n_max,
+        "row0": row0,
         "sources": sources or [],
         "counts": counts or {},
     }
     if any(s.key for s in sketches):  # provenance of each drawing, e.g. QuickDraw key_ids
         meta["keys"] = [s.key for s in sketches]
     return PreparedData(points, offsets, splits, labels, meta)
+
+
+def _sketchrnn_npz(path: Path) -> bool:
+    """Whether a source is a Sketch-RNN .npz (not an earlier prepared file, which is skipped)."""
+    if source_kind(path) != "npz":
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "offsets.npy" not in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return True  # reading it will report the problem
 
 
 def _read_all(
@@ -177,80 +205,6 @@ def _read_all(
             tally.dropped["malformed"] += report.skipped
         tally.warnings = report.warnings
     return kept, tallies
-
-
-def _nothing_usable(tallies: list[SourceTally], max_len: int) -> str:
-    """Why no sketch was kept, in one line: the first problems, or what was dropped."""
-    names = ", ".join(t.path.name for t in tallies[:3]) + (", ..." if len(tallies) > 3 else "")
-    warnings = [w for t in tallies for w in t.warnings]
-    dropped: Counter = sum((t.dropped for t in tallies), Counter())
-    if warnings:
-        more = f" (and {len(warnings) - 1} more problems)" if len(warnings) > 1 else ""
-        why = f"{warnings[0]}{more}"
-    elif dropped:
-        why = "dropped: " + ", ".join(f"{k} {v}" for k, v in sorted(dropped.items()))
-        if dropped.get("long"):
-            why += f" (long means over --max-len {max_len})"
-    else:
-        why = "it holds no drawings" if len(tallies) == 1 else "they hold no drawings"
-    return f"no usable sketches were read from {names}: {why}"
-
-
-def _table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-        for r in rows
-    )
-
-
-def summary(tallies: list[SourceTally], data: PreparedData, out: Path, seconds: float) -> str:
-    """A short human-readable report of what was read, kept and written."""
-    groups: dict[str, list[SourceTally]] = defaultdict(list)
-    for t in tallies:
-        key = (
-            t.path.name
-            if len(tallies) <= _MAX_ROWS_PER_TABLE
-            else f"{t.path.parent.name}/*.{t.kind}"
-        )
-        groups[key].append(t)
-    rows = [["source", "files", "read", "kept", "dropped", "why dropped"]]
-    for key, ts in groups.items():
-        why: Counter = sum((t.dropped for t in ts), Counter())
-        rows.append(
-            [
-                key,
-                str(len(ts)),
-                str(sum(t.read for t in ts)),
-                str(sum(t.kept for t in ts)),
-                str(sum(why.values())),
-                ", ".join(f"{k} {v}" for k, v in sorted(why.items())) or "-",
-            ]
-        )
-    lines = [_table(rows), ""]
-    split_counts = {name: int((data.split == code).sum()) for name, code in SPLIT_CODES.items()}
-    lines.append("splits: " + ", ".join(f"{k} {v}" for k, v in split_counts.items()))
-    cats = data.meta["vocab"]["category"]
-    per_cat = np.bincount(data.labels[:, 0], minlength=len(cats))
-    shown = ", ".join(f"{c} ({n})" for c, n in zip(cats[:12], per_cat[:12]))
-    more = f", ... ({len(cats)} in all)" if len(cats) > 12 else ""
-    lines.append(f"categories: {len(cats)}: {shown}{more}")
-    for a in data.attributes[1:]:
-        lines.append(f"attribute {a}: {len(data.meta['vocab'][a])} values")
-    unrecognized = sum(t.unrecognized for t in tallies)
-    if unrecognized:
-        lines.append(f"read with recognized: false (kept like the rest): {unrecognized}")
-    lines.append(f"scale factor (train dx/dy std): {data.scale_factor:.4f}")
-    lines.append(
-        f"rows: {len(data.points)}; longest sketch {int(data.lengths.max())} (limit {data.max_len})"
-    )
-    warnings = [w for t in tallies for w in t.warnings]
-    if warnings:
-        lines.append(f"warnings ({len(warnings)}{'+' if len(warnings) >= 100 else ''}), first:")
-        lines += [f"  {w}" for w in warnings[:10]]
-    size = out.stat().st_size / 1e6
-    lines.append(f"wrote {out} ({size:.2f} MB, {len(data)} sketches) in {seconds:.1f} s")
-    return "\n".join(lines)
 
 
 PROG = "python -m model.prepare"
@@ -339,6 +293,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="drop sketches with more stroke-3 rows than this",
     )
     out.add_argument(
+        "--n-max",
+        type=int,
+        metavar="N",
+        help="N_max recorded for training (l_r's normaliser, magenta's padding); default: the "
+        "longest sketch kept, as magenta computes it",
+    )
+    out.add_argument(
+        "--row0",
+        choices=ROW0,
+        help="row 0 of each sketch: 'box' keeps the start point in the 0..255 box that ndjson "
+        "and SVG give, 'start' drops it as Sketch-RNN's data does (default: box, or start when "
+        "a Sketch-RNN .npz is among the sources, so that all sketches agree)",
+    )
+    out.add_argument(
         "--split",
         type=parse_split,
         default="0.8,0.1,0.1",
@@ -354,6 +322,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"--shard-size must be at least 1; got {args.shard_size}")
     if args.max_len < 2:
         parser.error(f"--max-len must be at least 2; got {args.max_len}")
+    if args.n_max is not None and args.n_max < 2:
+        parser.error(f"--n-max must be at least 2; got {args.n_max}")
     if args.seed < 0:
         parser.error(f"--seed must be 0 or more; got {args.seed}")
     if args.category is not None and not args.category.strip():
@@ -385,10 +355,20 @@ def write_shards(
         tallies += tally
         if sketches:  # key_id duplicates are dropped within a file, not across files
             splits = split_codes(sketches, args.split, args.seed)
-            writer.add(build(sketches, splits, max_len=args.max_len, sources=[], counts={}))
+            writer.add(
+                build(
+                    sketches,
+                    splits,
+                    max_len=args.max_len,
+                    sources=[],
+                    counts={},
+                    n_max=args.n_max,
+                    row0=args.row0,
+                )
+            )
         del sketches
     if not writer.shards:
-        raise cli.CommandError(_nothing_usable(tallies, args.max_len))
+        raise cli.CommandError(nothing_usable(tallies, args.max_len))
     sources = [
         {"path": t.path.name, "kind": t.kind, "sketches": t.kept, "licence": args.licence}
         for t in tallies
@@ -420,11 +400,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not files:
         raise cli.CommandError(f"no .npz, .ndjson or .svg files found in {', '.join(args.paths)}")
     category = args.category.strip() if args.category else None
+    if args.row0 is None:  # one convention for all: npz drawings cannot be given a box position
+        args.row0 = "start" if any(_sketchrnn_npz(f) for f in files) else "box"
     if args.shard_size is not None:
         return write_shards(args, files, category, started)
     sketches, tallies = _read_all(files, category, args.max_len, not args.quiet)
     if not sketches:
-        raise cli.CommandError(_nothing_usable(tallies, args.max_len))
+        raise cli.CommandError(nothing_usable(tallies, args.max_len))
     splits = split_codes(sketches, args.split, args.seed)
     dropped: Counter = sum((t.dropped for t in tallies), Counter())
     counts = {
@@ -438,7 +420,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         {"path": t.path.name, "kind": t.kind, "sketches": t.kept, "licence": args.licence}
         for t in tallies
     ]
-    data = build(sketches, splits, max_len=args.max_len, sources=sources, counts=counts)
+    try:
+        data = build(
+            sketches,
+            splits,
+            max_len=args.max_len,
+            sources=sources,
+            counts=counts,
+            n_max=args.n_max,
+            row0=args.row0,
+        )
+    except ValueError as exc:  # --n-max below the longest sketch, --row0 box with npz sources
+        raise cli.CommandError(str(exc)) from None
     data.save(args.out)
     print(summary(tallies, data, args.out, time.perf_counter() - started))
     return 0

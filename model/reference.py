@@ -21,9 +21,10 @@ import torch
 
 from . import cli
 from . import strokes as S
+from .batches import Batcher
 from .checkpoint import Checkpoint, load
 from .cli import CommandError, read_json
-from .data import Batcher, PreparedData
+from .data import PreparedData
 from .evaluate import sketch_l_r
 from .losses import reconstruction_loss
 from .mixture import MixtureParams

@@ -20,7 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from model.data import FORMAT, SPLIT_CODES, Batch, Batcher, PreparedData, sort_values
+from model.batches import Batch, Batcher
+from model.data import (
+    DEFAULT_N_MAX,
+    DEFAULT_ROW0,
+    FORMAT,
+    SPLIT_CODES,
+    PreparedData,
+    sort_values,
+)
 
 SHARD_FORMAT = "ai-sketcher-shards/1"
 INDEX = "index.json"
@@ -104,6 +112,8 @@ class ShardWriter:
             "vocab": vocab,
             "scale_factor": _merge_moments([m["moments"] for m in metas]),
             "max_len": max(m["max_len"] for m in metas),
+            "n_max": max(m.get("n_max", DEFAULT_N_MAX) for m in metas),
+            "row0": _one_row0(metas),
             "sources": sources or [s for m in metas for s in m.get("sources", [])],
             "counts": counts or {},
             "shards": self.shards,
@@ -112,6 +122,14 @@ class ShardWriter:
         tmp.write_text(json.dumps(index, ensure_ascii=False, indent=1))
         tmp.replace(self.out / INDEX)
         return self.out
+
+
+def _one_row0(metas: list[dict[str, Any]]) -> str:
+    """The shards' common row-0 convention; shards of one folder never mix them."""
+    found = {m.get("row0", DEFAULT_ROW0) for m in metas}
+    if len(found) > 1:
+        raise ValueError(f"the shards mix row-0 conventions ({', '.join(sorted(found))})")
+    return found.pop()
 
 
 def _slice(data: PreparedData, a: int, b: int) -> PreparedData:
@@ -166,6 +184,9 @@ class ShardedData:
             "max_len": index["max_len"],
             "sources": index.get("sources", []),
         }
+        for key in ("n_max", "row0"):  # recorded since issue 15; older indexes use the defaults
+            if key in index:
+                self.meta[key] = index[key]
         self._luts: dict[int, list[tuple[int, np.ndarray]]] = {}
 
     @property

@@ -269,24 +269,77 @@ def stroke3_bounds(
     return _bounds_of(_absolute_points(validate_stroke3(s3), origin))
 
 
-def _simplify_stroke(stroke: np.ndarray, epsilon: float) -> np.ndarray:
+def resample_polyline(stroke: Any, spacing: float = 1.0) -> np.ndarray:
+    """Points every `spacing` units of arc length along a polyline, both ends kept."""
+    arr = _validate_stroke(stroke, "stroke")
+    spacing = _check_positive(spacing, "spacing")
+    if len(arr) < 2:
+        return arr
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(arr, axis=0), axis=1))])
+    if arc[-1] == 0.0:  # every point the same: keep the two ends, as RDP would
+        return arr[[0, -1]].copy()
+    at = np.arange(0.0, arc[-1], spacing)
+    at = np.append(at, arc[-1]) if arc[-1] - at[-1] > 1e-9 else at
+    return np.column_stack([np.interp(at, arc, arr[:, 0]), np.interp(at, arc, arr[:, 1])])
+
+
+def _rdp_line(stroke: np.ndarray, epsilon: float) -> np.ndarray:
+    """RDP measuring each point's distance to the infinite line through the ends (as the `rdp`
+    package does; to the first point when the ends meet)."""
+    keep = np.zeros(len(stroke), dtype=bool)
+    keep[[0, -1]] = True
+    stack = [(0, len(stroke) - 1)]
+    while stack:
+        a, b = stack.pop()
+        if b - a < 2:
+            continue
+        inner = stroke[a + 1 : b] - stroke[a]
+        direction = stroke[b] - stroke[a]
+        norm = float(np.hypot(*direction))
+        if norm == 0.0:
+            dist = np.hypot(inner[:, 0], inner[:, 1])
+        else:
+            dist = np.abs(direction[0] * inner[:, 1] - direction[1] * inner[:, 0]) / norm
+        i = int(np.argmax(dist))
+        if dist[i] > epsilon:
+            keep[a + 1 + i] = True
+            stack += [(a, a + 1 + i), (a + 1 + i, b)]
+    return stroke[keep]
+
+
+def _simplify_stroke(
+    stroke: np.ndarray, epsilon: float, method: str, spacing: float | None
+) -> np.ndarray:
     if len(stroke) <= 2:
         return stroke
+    if spacing is not None:
+        stroke = resample_polyline(stroke, spacing)
+    if method == "line":
+        return _rdp_line(stroke, epsilon)
     from shapely.geometry import LineString
 
     simplified = LineString(stroke).simplify(epsilon, preserve_topology=False)
     return np.asarray(simplified.coords, dtype=np.float64)
 
 
-def simplify(polylines: Any, epsilon: float = 2.0) -> list[np.ndarray]:
-    """Ramer-Douglas-Peucker simplification of each stroke (endpoints kept), via shapely.
+def simplify(
+    polylines: Any, epsilon: float = 2.0, method: str = "line", spacing: float | None = 1.0
+) -> list[np.ndarray]:
+    """Ramer-Douglas-Peucker simplification of each stroke (endpoints kept).
 
-    epsilon 2.0 in QuickDraw's 256-unit box is what Sketch-RNN's data used.
+    epsilon 2.0 in QuickDraw's 256-unit box is what Sketch-RNN's data used. method "segment"
+    measures a point's distance to the chord segment (shapely); "line" to the infinite line
+    through the chord's ends. spacing, when given, first resamples each stroke at that arc
+    length (Google's QuickDraw recipe resamples at 1 unit; docs/models.md has the comparison).
     One-point and empty strokes are returned as they are, so stroke indices do not shift.
     """
     if not np.isfinite(epsilon) or epsilon < 0:
         raise StrokeError(f"epsilon must be a finite number >= 0; got {epsilon!r}")
-    return [_simplify_stroke(s, float(epsilon)) for s in validate_polylines(polylines)]
+    if method not in ("segment", "line"):
+        raise StrokeError(f"method must be 'segment' or 'line'; got {method!r}")
+    return [
+        _simplify_stroke(s, float(epsilon), method, spacing) for s in validate_polylines(polylines)
+    ]
 
 
 def fit_to_box(polylines: Any, size: float = BOX) -> list[np.ndarray]:

@@ -24,8 +24,9 @@ import torch
 from tqdm import tqdm
 
 from . import checkpoint, cli, distributed, shards
+from .batches import Batch, Batcher
 from .config import PRESETS, ModelConfig, TrainConfig, from_dict, preset
-from .data import Batch, Batcher, PreparedData
+from .data import DEFAULT_ROW0, PreparedData
 from .device import DeviceError, resolve_device
 from .losses import kl_weight
 from .network import SketchModel
@@ -71,11 +72,13 @@ def train(
     quiet: bool = False,
     ctx: distributed.Context | None = None,
     budget_seconds: float | None = None,
+    n_max_from_data: bool = True,
 ) -> Path:
     """Train (or resume) into `out`; returns the checkpoint folder.
 
     ctx is this process's place in a torchrun job (None: one process). budget_seconds stops the
-    run early, saving a checkpoint, when that much wall time has passed.
+    run early, saving a checkpoint, when that much wall time has passed. A new model takes
+    N_max (max_seq_len) from the data's meta unless n_max_from_data is False (it was given).
     """
     ctx = ctx or distributed.Context(device=device)
     say = print if ctx.is_main else (lambda *a, **k: None)
@@ -92,6 +95,8 @@ def train(
     if (out / checkpoint.CONFIG).exists():
         ckpt = checkpoint.load(out, device)
         asked = dataclasses.replace(model_cfg, condition_dim=ckpt.config.condition_dim)
+        if n_max_from_data:
+            asked = dataclasses.replace(asked, max_seq_len=data.n_max)
         ignored = [
             f"{f.name}={getattr(asked, f.name)!r} (it has {getattr(ckpt.config, f.name)!r})"
             for f in dataclasses.fields(asked)
@@ -109,9 +114,17 @@ def train(
             raise cli.CommandError(
                 f"{out} was trained with other conditions than the --data holds; use a new --out"
             )
+        trained_row0 = ckpt.meta.get("row0", DEFAULT_ROW0)
+        if trained_row0 != data.row0:
+            raise cli.CommandError(
+                f"{out} was trained on data whose row 0 is '{trained_row0}'; the --data's is "
+                f"'{data.row0}' (docs/models.md, Data conventions); use a new --out"
+            )
         say(f"resuming {out} at step {step}", file=sys.stderr)
     else:
         model_cfg = dataclasses.replace(model_cfg, condition_dim=vocab.dim)
+        if n_max_from_data:
+            model_cfg = dataclasses.replace(model_cfg, max_seq_len=data.n_max)
         model = SketchModel(model_cfg).to(device)
     steps = distributed.gather_int(ctx, step)
     if len(set(steps)) > 1:
@@ -146,6 +159,7 @@ def train(
         scale_jitter=train_cfg.augment_scale,
         drop_prob=train_cfg.augment_drop,
         prefix_prob=train_cfg.prefix_prob if model_cfg.encoder == "rnn" else 0.0,
+        pad_to_max_len=train_cfg.pen_loss_rows == "padded",
     )
     batches: Iterator[Batch]
     if sharded is not None:  # blocks of random shards; every rank reads only its own blocks
@@ -172,6 +186,7 @@ def train(
         "description": description,
         "data": data.meta.get("sources", []),
         "data_files": [Path(p).name for p in data_paths],
+        "row0": data.row0,  # the row-0 convention of the training data (N_max: max_seq_len)
         "parameters": params,
         "command": " ".join(["python -m model.train", *sys.argv[1:]]) if sys.argv else "",
         "commit": git_commit(),
@@ -426,6 +441,7 @@ def main(argv: list[str] | None = None) -> None:
             args.quiet,
             ctx,
             budget,
+            n_max_from_data=not any(p.partition("=")[0] == "max_seq_len" for p in args.set),
         )
     finally:
         distributed.shutdown(ctx)

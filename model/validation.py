@@ -7,7 +7,8 @@ from typing import Any
 
 import torch
 
-from .data import Batch, Batcher, PreparedData
+from .batches import Batch, Batcher
+from .data import PreparedData
 from .network import Inputs, SketchModel
 from .vocab import ConditionVocab
 

@@ -210,8 +210,9 @@ def test_svg_shapes_transforms_and_category(tmp_path: Path) -> None:
     assert len(lines) == 4
     f = 255 / 200  # extent is 0..120 wide, 0..200 tall
     np.testing.assert_allclose(lines[0], np.array([[100, 0], [120, 0]]) * f, atol=0.6)
+    # Google's recipe resamples every unit before RDP, which may cut a corner by one unit
     np.testing.assert_allclose(
-        lines[1], np.array([[0, 100], [40, 100], [40, 120], [0, 120], [0, 100]]) * f, atol=0.6
+        lines[1], np.array([[0, 100], [40, 100], [40, 120], [0, 120], [0, 100]]) * f, atol=1.0
     )
     curve = lines[2]  # flattened cubic: ends at (100, 200), peaks at y = 170 in the middle
     assert len(curve) > 3
@@ -234,7 +235,8 @@ def test_svg_relative_commands_and_quadratics(tmp_path: Path) -> None:
     assert len(corner) == 3
     np.testing.assert_array_equal(curve[0], corner[0])  # both subpaths start at (10, 10)
     np.testing.assert_array_equal(curve[-1], corner[-1])  # T ends where H ends: (200, 0)
-    assert corner[0, 0] == corner[1, 0] and corner[1, 1] == corner[2, 1]  # V then H
+    # V then H (Google's recipe resamples before RDP, which may cut the corner by one unit)
+    assert abs(corner[0, 0] - corner[1, 0]) <= 1 and abs(corner[1, 1] - corner[2, 1]) <= 1
     # The curve dips below y = 10 (q, control at +100) and rises above 0 (T's reflection).
     assert curve[:, 1].max() > corner[0, 1] + 30 and curve[:, 1].min() < corner[1, 1] - 20
 

@@ -15,6 +15,7 @@ from model.strokes import (
     fit_to_box,
     normalize,
     polylines_to_stroke3,
+    resample_polyline,
     scale_factor,
     simplify,
     stroke3_bounds,
@@ -415,11 +416,38 @@ def test_bounds_of_empty_sketch_raise(call):
 
 
 def test_simplify_removes_collinear_points_and_keeps_endpoints():
-    """Points on a straight line are dropped; the first and last points stay."""
+    """Points on a straight line are dropped; the first and last points stay (shapely's
+    segment-distance RDP without resampling keeps the corner exactly)."""
     line = [[0, 0], [1, 1], [2, 2], [3, 3], [10, 10], [10, 5], [10, 0]]
-    (out,) = simplify([line], epsilon=0.5)
+    (out,) = simplify([line], epsilon=0.5, method="segment", spacing=None)
     assert out.dtype == np.float64
     np.testing.assert_array_equal(out, [[0, 0], [10, 10], [10, 0]])
+
+
+def test_simplify_default_is_googles_recipe():
+    """By default strokes are resampled every unit of arc length, then RDP measures distance to
+    the chord's line: a corner may move by a fraction of a unit, the ends stay."""
+    line = [[0, 0], [1, 1], [2, 2], [3, 3], [10, 10], [10, 5], [10, 0]]
+    (out,) = simplify([line], epsilon=0.5)
+    assert len(out) == 3
+    np.testing.assert_array_equal(out[[0, -1]], [[0, 0], [10, 0]])
+    assert np.hypot(*(out[1] - [10, 10])) < 0.15
+
+
+def test_simplify_line_and_segment_distance_differ_past_the_chord():
+    """A point beyond the chord's end is near its line but far from the segment."""
+    hook = [[0, 0], [10, 0], [20, 0.5], [5, 0.2]]  # goes out to x=20, back to x=5
+    (line,) = simplify([hook], 2.0, method="line", spacing=None)
+    (segment,) = simplify([hook], 2.0, method="segment", spacing=None)
+    assert [20, 0.5] not in line.tolist()
+    assert [20, 0.5] in segment.tolist()
+
+
+def test_resample_polyline_spaces_points_by_arc_length():
+    """Points every `spacing` along the path, the last one at the end."""
+    out = resample_polyline([[0, 0], [2.5, 0], [2.5, 1]], 1.0)
+    np.testing.assert_allclose(out, [[0, 0], [1, 0], [2, 0], [2.5, 0.5], [2.5, 1]])
+    np.testing.assert_array_equal(resample_polyline([[3, 3], [3, 3], [3, 3]]), [[3, 3], [3, 3]])
 
 
 def test_simplify_epsilon_controls_a_two_unit_wiggle():
@@ -427,7 +455,7 @@ def test_simplify_epsilon_controls_a_two_unit_wiggle():
     wiggle = [[0, 0], [10, 0], [12, 2], [14, 0], [30, 0]]
     (kept,) = simplify([wiggle], epsilon=1.0)
     (flat,) = simplify([wiggle], epsilon=3.0)
-    assert [12, 2] in kept.tolist()
+    assert np.hypot(*(kept - [12, 2]).T).min() < 0.2  # resampling moves the peak a little
     np.testing.assert_array_equal(flat, [[0, 0], [30, 0]])
 
 

@@ -12,6 +12,7 @@ import pytest
 from model import checkpoint
 from model.classifier import load_classifier
 from model.classifier import main as classifier_main
+from model.data import PreparedData
 from model.evaluate import main as evaluate_main
 from model.prepare import main as prepare_main
 from model.sample import SketchRequest, sample
@@ -77,6 +78,8 @@ def test_train_writes_a_checkpoint_and_resumes_where_it_stopped(prepared, tmp_pa
     assert first.step == 4 and first.meta["metrics"]["step"] == 4
     assert first.vocab.values["category"] == ("circle", "square")
     assert set(first.meta["metrics"]["valid"]) >= {"l_r", "l_kl"}
+    data = PreparedData.load(prepared)  # N_max and the row-0 convention come from the data
+    assert first.config.max_seq_len == data.n_max < 250 and first.meta["row0"] == data.row0
     train_main([*args, "--steps", "8"])
     second = checkpoint.load(out)
     assert second.step == 8
