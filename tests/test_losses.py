@@ -13,7 +13,7 @@ from model.config import TrainConfig
 from model.losses import reconstruction_loss
 from model.mixture import MixtureParams
 from model.prepare import build
-from model.sources import Sketch
+from model.sources import SourceDrawing
 
 SHORT = np.array([[1, 0, 0], [0, 1, 1]], dtype=np.int16)  # 2 rows
 LONG = np.array([[1, 1, 0], [2, 0, 0], [0, 0, 0], [1, 0, 1]], dtype=np.int16)  # 4 rows
@@ -22,7 +22,9 @@ N_MAX = 6
 
 def _batch(pad_to_max_len: bool):
     data = build(
-        [Sketch(SHORT, "a", {}, "train"), Sketch(LONG, "a", {}, "train")], [0, 0], max_len=6
+        [SourceDrawing(SHORT, "a", {}, "train"), SourceDrawing(LONG, "a", {}, "train")],
+        [0, 0],
+        max_len=6,
     )
     batcher = Batcher(
         data, "train", 2, max_len=N_MAX, raster_size=0, scale=1.0, pad_to_max_len=pad_to_max_len
