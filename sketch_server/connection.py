@@ -8,7 +8,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -264,22 +264,28 @@ class Connection:
             check_condition(info, key, value, rid)
         return name, info
 
+    def _check_room(self, rid: RequestId, open_ids: Collection[RequestId], kind: str) -> None:
+        """Refuse a `kind` ("request" or "guide") whose id is still open here, or one past the
+        connection's limit of open ones."""
+        if rid in open_ids:
+            raise ProtocolError(
+                "bad_request",
+                f"{kind} id {rid!r} is still in flight; use a new id for each {kind} "
+                "that has not finished",
+                rid,
+            )
+        if len(open_ids) >= self.config.max_jobs_per_connection:
+            raise ProtocolError(
+                "busy",
+                f"this connection already has {len(open_ids)} {kind}s open, the most it may; "
+                "wait for one to end",
+                rid,
+            )
+
     def _guide(self, msg: Guide, received: float, binary: bool) -> None:
         """Find the library drawings that fit the strokes, on the guide thread, and answer."""
         rid = msg.id
-        if rid in self.guides:
-            raise ProtocolError(
-                "bad_request",
-                f"guide id {rid!r} is still being answered; use a new id for each guide",
-                rid,
-            )
-        if len(self.guides) >= self.config.max_jobs_per_connection:
-            raise ProtocolError(
-                "busy",
-                f"this connection already has {len(self.guides)} guides "
-                "open; send the next once one is answered",
-                rid,
-            )
+        self._check_room(rid, self.guides, "guide")
         name, _ = self._model(msg.model, msg.conditions, rid)
         check_extent(msg.strokes, None, rid)
         library = self.server.libraries.get(name)
@@ -333,13 +339,7 @@ class Connection:
     def _suggest(self, msg: Suggest, received: float) -> None:
         """Check a request against this server's models and limits, then start it."""
         rid = msg.id
-        if rid in self.jobs:
-            raise ProtocolError(
-                "bad_request",
-                f"request id {rid!r} is still in flight; use a new "
-                "id for each request that has not finished",
-                rid,
-            )
+        self._check_room(rid, self.jobs, "request")
         name, info = self._model(msg.model, msg.conditions, rid)
         if msg.mode not in info.modes:
             raise ProtocolError(
@@ -348,13 +348,6 @@ class Connection:
                 rid,
             )
         check_extent(msg.strokes, msg.bounds, rid)
-        if len(self.jobs) >= self.config.max_jobs_per_connection:
-            raise ProtocolError(
-                "busy",
-                f"this connection already has {len(self.jobs)} requests "
-                "open, the most it may; wait for one to end or cancel one",
-                rid,
-            )
         try:
             job = self.engine.submit(
                 name, sketch_request(msg), asyncio.get_running_loop(), owner=self
