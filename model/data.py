@@ -8,8 +8,6 @@ a UTF-8 JSON `meta` array. See `PreparedData` for the exact layout.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from model.files import write_npz
 from model.strokes import scale_factor
 from model.vocab import ConditionVocab, sort_values
 
@@ -310,29 +309,17 @@ class PreparedData:
 
     def save(self, path: str | Path) -> None:
         """Write the prepared .npz atomically (a temporary file renamed into place)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         meta = np.frombuffer(
             json.dumps(self.meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8
         )
-        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez_compressed(
-                    handle,
-                    points=self.points,
-                    offsets=self.offsets,
-                    split=self.split,
-                    labels=self.labels,
-                    meta=meta,
-                )
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_npz(
+            path,
+            points=self.points,
+            offsets=self.offsets,
+            split=self.split,
+            labels=self.labels,
+            meta=meta,
+        )
 
     @classmethod
     def merge(cls, datasets: Sequence[PreparedData]) -> PreparedData:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from model.files import write_npz
 from model.strokes import stroke3_to_polylines
 from model.vocab import ConditionVocab
 
@@ -134,20 +134,16 @@ class Library:
         """Write library.npz then library.json into a (model) folder."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=ARRAYS, suffix=".tmp", dir=out)
-        with os.fdopen(fd, "wb") as handle:
-            np.savez_compressed(
-                handle,
-                points=self.points,
-                offsets=self.offsets,
-                labels=self.labels,
-                entry_drawing=self.entry_drawing,
-                entry_strokes=self.entry_strokes,
-                embeddings=self.embeddings,
-                latents=self.latents,
-            )
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out / ARRAYS)
+        write_npz(
+            out / ARRAYS,
+            points=self.points,
+            offsets=self.offsets,
+            labels=self.labels,
+            entry_drawing=self.entry_drawing,
+            entry_strokes=self.entry_strokes,
+            embeddings=self.embeddings,
+            latents=self.latents,
+        )
         meta = {
             "format": FORMAT,
             "conditions": self.vocab.to_json(),
