@@ -132,7 +132,7 @@ function ask(mode) {
   const view0 = view.view();
   const n = Number(ui.alternatives.value);
   const fields = { model: m.name, mode, strokes: sketch.wire(), conditions: conditions(), n,
-    temperature: Number(ui.variety.value), max_points: 250 };
+    temperature: Number(ui.variety.value) };  // max_points: the server's default
   if (mode === "refine") fields.strength = Number(ui.strength.value);
   if (!sketch.strokes.length) {
     const side = Math.min(view0[2], view0[3]) * 0.6;

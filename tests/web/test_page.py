@@ -23,6 +23,7 @@ from PIL import Image
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from sketch_server import protocol
 from sketch_server.web import content_security_policy, page_origins
 
 from ..conftest import TIMEOUT
@@ -128,6 +129,24 @@ def test_static_files_are_small_and_shipped() -> None:
     assert "index.html" in sizes and sum(sizes.values()) < 200_000, sizes
     pyproject = (REPO / "pyproject.toml").read_text()
     assert re.search(r'sketch_server = \["static/\*"\]', pyproject), "package-data misses static/"
+
+
+def test_the_pages_sliders_follow_the_protocol() -> None:
+    """Variety, Alternatives and Strength span the protocol's ranges and start at its defaults:
+    the page is static, so this test keeps its copies equal; max_points is the server's default."""
+    html = (STATIC / "index.html").read_text()
+
+    def slider(name: str) -> dict[str, float]:
+        tag = re.search(rf'<input id="{name}" type="range"([^>]*)>', html)
+        assert tag, f"no {name} slider"
+        return {k: float(v) for k, v in re.findall(r'(min|max|value)="([^"]+)"', tag[1])}
+
+    assert slider("variety")["max"] == protocol.MAX_TEMPERATURE
+    assert slider("variety")["min"] >= protocol.MIN_TEMPERATURE
+    assert slider("variety")["value"] == protocol.DEFAULT_TEMPERATURE
+    assert slider("alternatives")["max"] == protocol.MAX_N
+    assert slider("strength")["value"] == protocol.DEFAULT_STRENGTH
+    assert not re.search(r"max_points:\s*\d", (STATIC / "app.js").read_text()), "use the default"
 
 
 # --- in the browser -----------------------------------------------------------------------
