@@ -63,6 +63,12 @@ class Checkpoint:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
+    @property
+    def starts_at_origin(self) -> bool:
+        """True when the training data's row 0 was (0, 0) ("start", Sketch-RNN's convention),
+        False when it was the start point in the box ("box"; checkpoints before issue 15)."""
+        return self.meta.get("row0", "box") == "start"
+
 
 def save(
     directory: str | os.PathLike[str],

@@ -200,7 +200,7 @@ class DecodeBatch:
             z = self.model.prior_z(conditions, noise)
             h, c = self.model.decoder.initial_state(z)
             prev = start.expand(n, 5)
-            pos = np.zeros(2)  # the first row the model draws is the start point in its box
+            pos = self._first_position()
         else:
             # The model learnt from RDP-simplified drawings (epsilon 2 in its box); dense
             # input from a tablet is simplified the same way before the model reads it.
@@ -208,7 +208,9 @@ class DecodeBatch:
             if req.mode == "complete":  # the model reads the most recent strokes that fit
                 while len(seen) > 1 and sum(map(len, seen)) > cfg.max_seq_len:
                     seen = seen[1:]
-            s3 = S.polylines_to_stroke3(seen)  # from the box origin, as the training data is
+            # Row 0 as in the training data: from the box origin, or (0, 0) for "start" data.
+            origin = seen[0][0] if self.ckpt.starts_at_origin else (0.0, 0.0)
+            s3 = S.polylines_to_stroke3(seen, origin)
             if len(s3) > cfg.max_seq_len:
                 raise ValueError(
                     f"the strokes have {len(s3)} points after simplification"
@@ -237,7 +239,7 @@ class DecodeBatch:
                 pos = seen[-1][-1].astype(float)
             else:
                 prev = start.expand(n, 5)
-                pos = np.zeros(2)
+                pos = seen[0][0].astype(float) if self.ckpt.starts_at_origin else np.zeros(2)
         z_np, h_np, c_np = (t.float().cpu().numpy() for t in (z, h, c))
         prev_np = prev.float().cpu().numpy()
         const = (
@@ -261,6 +263,11 @@ class DecodeBatch:
                 placement.offset,
                 int(req.max_points),
             )
+
+    def _first_position(self) -> np.ndarray:
+        """Where `generate` puts the pen before the first row: the box origin, whose offset the
+        model learnt as row 0, or for "start" data (row 0 about (0, 0)) the box's centre."""
+        return np.full(2, S.BOX / 2) if self.ckpt.starts_at_origin else np.zeros(2)
 
     def _project(
         self, z: torch.Tensor, library: SketchLibrary, req: SketchRequest

@@ -214,3 +214,22 @@ def test_generate_draws_each_condition_left_out_per_alternative():
     left_out = sample(faces, SketchRequest(conditions={"emotion": "happy"}, seed=5, max_points=60))
     spelt = sample(faces, SketchRequest(conditions=filled[0], seed=5, max_points=60))
     assert close(left_out[0], spelt[0])
+
+
+@pytest.mark.parametrize("row0", ["box", "start"])
+def test_the_encoder_reads_row_0_as_the_training_data_had_it(untrained, row0, monkeypatch):
+    """A checkpoint trained on "start" data (Sketch-RNN's row 0 of about (0, 0)) reads the
+    artist's first point as (0, 0); one trained on "box" data reads it from the box origin."""
+    ckpt = Checkpoint(untrained.model, untrained.config, VOCAB, 20.0, meta={"row0": row0})
+    seen: list[torch.Tensor] = []
+    encode = ckpt.model.encode
+
+    def spy(inp, *args, **kwargs):
+        seen.append(inp.strokes[0, 1, :2].clone())
+        return encode(inp, *args, **kwargs)
+
+    monkeypatch.setattr(ckpt.model, "encode", spy)
+    strokes = [[[100.0, 50.0], [100.0, 255.0]], [[0.0, 0.0], [255.0, 0.0]]]  # fills the box
+    sample(ckpt, SketchRequest(mode="refine", strokes=strokes, seed=1, max_points=3))
+    first = (seen[0] * ckpt.scale_factor).tolist()
+    assert first == pytest.approx([0.0, 0.0] if row0 == "start" else [100.0, 50.0], abs=1e-3)

@@ -85,6 +85,8 @@ def _latent_batch(
     rows = np.zeros((len(sketches), longest + 1, 5), dtype=np.float32)
     rows[:, 0] = S.START_TOKEN
     for b, s in enumerate(sketches):
+        if ckpt.starts_at_origin and len(s):  # the encoder learnt row 0 as about (0, 0)
+            s = np.concatenate([[[0.0, 0.0, s[0, 2]]], s[1:]])
         rows[b, 1:] = S.stroke3_to_stroke5(S.normalize(s, ckpt.scale_factor), longest)
     raster = None
     if cfg.needs_raster:
