@@ -71,26 +71,29 @@ class StrokeEncoder(nn.Module):
         return states, h_enc  # [B, T, 2H], [B, 2H]
 
 
+def _conv_stack(
+    layer: type[nn.Conv2d] | type[nn.ConvTranspose2d],
+    widths: list[tuple[int, int]],
+    relu_first: bool,
+) -> nn.Sequential:
+    """Six (de)convolutions, each paired with a ReLU: the first three 4x4 stride 2 (each halves
+    or doubles the side), the last three 3x3 stride 1. The order of the pairs keeps the
+    checkpoints' parameter names (conv.0, conv.2, ... / deconv.1, deconv.3, ...)."""
+    mods: list[nn.Module] = []
+    for i, (cin, cout) in enumerate(widths):
+        conv = layer(cin, cout, 4, 2, 1) if i < 3 else layer(cin, cout, 3, 1, 1)
+        mods += [nn.ReLU(), conv] if relu_first else [conv, nn.ReLU()]
+    return nn.Sequential(*mods)
+
+
 class RasterEncoder(nn.Module):
     """Three stride-2 then three stride-1 convolutions, ReLU, a normalised tanh layer to z_r."""
 
     def __init__(self, size: int, channels: tuple[int, int, int], out: int) -> None:
         super().__init__()
         c1, c2, c3 = channels
-        self.conv = nn.Sequential(
-            nn.Conv2d(1, c1, 4, 2, 1),
-            nn.ReLU(),
-            nn.Conv2d(c1, c2, 4, 2, 1),
-            nn.ReLU(),
-            nn.Conv2d(c2, c3, 4, 2, 1),
-            nn.ReLU(),
-            nn.Conv2d(c3, c3, 3, 1, 1),
-            nn.ReLU(),
-            nn.Conv2d(c3, c3, 3, 1, 1),
-            nn.ReLU(),
-            nn.Conv2d(c3, c3, 3, 1, 1),
-            nn.ReLU(),
-        )
+        widths = [(1, c1), (c1, c2), (c2, c3), (c3, c3), (c3, c3), (c3, c3)]
+        self.conv = _conv_stack(nn.Conv2d, widths, relu_first=False)
         self.fc = nn.Linear(c3 * (size // 8) ** 2, out)
         self.norm = nn.LayerNorm(out)  # keeps tanh out of saturation, where z_r stops learning
 
@@ -106,20 +109,8 @@ class RasterDecoder(nn.Module):
         c1, c2, c3 = channels
         self.side, self.c3 = size // 8, c3
         self.fc = nn.Linear(z, c3 * self.side**2)
-        self.deconv = nn.Sequential(
-            nn.ReLU(),
-            nn.ConvTranspose2d(c3, c2, 4, 2, 1),
-            nn.ReLU(),
-            nn.ConvTranspose2d(c2, c1, 4, 2, 1),
-            nn.ReLU(),
-            nn.ConvTranspose2d(c1, c1, 4, 2, 1),
-            nn.ReLU(),
-            nn.ConvTranspose2d(c1, c1, 3, 1, 1),
-            nn.ReLU(),
-            nn.ConvTranspose2d(c1, c1, 3, 1, 1),
-            nn.ReLU(),
-            nn.ConvTranspose2d(c1, 1, 3, 1, 1),
-        )
+        widths = [(c3, c2), (c2, c1), (c1, c1), (c1, c1), (c1, c1), (c1, 1)]
+        self.deconv = _conv_stack(nn.ConvTranspose2d, widths, relu_first=True)
 
     def forward(self, z_r: Tensor) -> Tensor:
         x = self.fc(z_r).view(-1, self.c3, self.side, self.side)
