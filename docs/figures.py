@@ -9,12 +9,13 @@ samples-generate.png (the first model drawing each of the slides' categories fro
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
 from model import cli
 from model import strokes as S
-from model.checkpoint import load
+from model.checkpoint import Checkpoint, load
 from model.data import PreparedData
 from model.evaluate import SLIDE_CATEGORIES
 from model.render import write_grid
@@ -30,28 +31,9 @@ def main(argv: list[str] | None = None) -> None:
         "Draw the objects sample grids of docs/ from trained checkpoints.",
         epilog=__doc__.split("\n\n", 1)[1],
     )
-    ap.add_argument(
-        "--data", required=True, metavar="NPZ", help="prepared .npz holding the slides' categories"
+    args, folder, data, models = grid_args(
+        ap, argv, "prepared .npz holding the slides' categories", "generate grid", inputs=8
     )
-    ap.add_argument(
-        "--models",
-        nargs="+",
-        required=True,
-        metavar="NAME=DIR",
-        help="checkpoints to compare; the first also draws the generate grid",
-    )
-    ap.add_argument(
-        "--out",
-        required=True,
-        metavar="DIR",
-        help="folder for the PNGs, made if missing (docs replaces the committed ones)",
-    )
-    ap.add_argument("--inputs", type=int, default=8, help="test drawings to redraw")
-    ap.add_argument("--temperature", type=float, default=0.3, help="sampling temperature")
-    args = ap.parse_args(argv)
-    folder = cli.output_dir(args.out)
-    data = PreparedData.load(args.data)
-    models = [(name, load(path)) for name, path in model_args(ap, args.models)]
     names = data.vocab.values["category"]
     test = [int(i) for i in data.indices("test") if names[data.labels[i, 0]] in SLIDE_CATEGORIES]
     picked = np.random.default_rng(0).choice(
@@ -92,6 +74,37 @@ def main(argv: list[str] | None = None) -> None:
         sketches += out
         labels += [category] * 2
     write_grid(folder / "samples-generate.png", sketches, labels, columns=8)
+
+
+def grid_args(
+    ap: argparse.ArgumentParser,
+    argv: list[str] | None,
+    data_help: str,
+    first_draws: str,
+    inputs: int,
+) -> tuple[argparse.Namespace, Path, PreparedData, list[tuple[str, Checkpoint]]]:
+    """The arguments every grid script takes (--data, --models, --out, --inputs, --temperature),
+    parsed, with the output folder made and the data and checkpoints loaded."""
+    ap.add_argument("--data", required=True, metavar="NPZ", help=data_help)
+    ap.add_argument(
+        "--models",
+        nargs="+",
+        required=True,
+        metavar="NAME=DIR",
+        help=f"checkpoints to compare; the first also draws the {first_draws}",
+    )
+    ap.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder for the PNGs, made if missing (docs replaces the committed ones)",
+    )
+    ap.add_argument("--inputs", type=int, default=inputs, help="test drawings to redraw")
+    ap.add_argument("--temperature", type=float, default=0.3, help="sampling temperature")
+    args = ap.parse_args(argv)
+    folder = cli.output_dir(args.out)
+    data = PreparedData.load(args.data)
+    return args, folder, data, [(name, load(path)) for name, path in model_args(ap, args.models)]
 
 
 def model_args(ap: argparse.ArgumentParser, pairs: list[str]) -> list[tuple[str, str]]:

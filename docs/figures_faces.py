@@ -11,12 +11,11 @@ strokes), all with the same seeds.
 from __future__ import annotations
 
 import numpy as np
-from figures import model_args  # docs/, this script's folder
+from figures import grid_args  # docs/, this script's folder
 
 from model import cli
 from model import strokes as S
-from model.checkpoint import Checkpoint, load
-from model.data import PreparedData
+from model.checkpoint import Checkpoint
 from model.evaluate import labels_of
 from model.render import write_grid
 from model.sample import SketchRequest, sample
@@ -62,28 +61,9 @@ def main(argv: list[str] | None = None) -> None:
         "Draw the face model's sample grids of docs/ from trained checkpoints.",
         epilog=__doc__.split("\n\n", 1)[1],
     )
-    ap.add_argument(
-        "--data", required=True, metavar="NPZ", help="prepared faces (model.datasets.faces)"
+    args, folder, data, models = grid_args(
+        ap, argv, "prepared faces (model.datasets.faces)", "other grids", inputs=6
     )
-    ap.add_argument(
-        "--models",
-        nargs="+",
-        required=True,
-        metavar="NAME=DIR",
-        help="checkpoints to compare; the first also draws the other grids",
-    )
-    ap.add_argument(
-        "--out",
-        required=True,
-        metavar="DIR",
-        help="folder for the PNGs, made if missing (docs replaces the committed ones)",
-    )
-    ap.add_argument("--inputs", type=int, default=6, help="test faces to redraw")
-    ap.add_argument("--temperature", type=float, default=0.3, help="sampling temperature")
-    args = ap.parse_args(argv)
-    folder = cli.output_dir(args.out)
-    data = PreparedData.load(args.data)
-    models = [(name, load(path)) for name, path in model_args(ap, args.models)]
     folder.mkdir(parents=True, exist_ok=True)
     first = models[0][1]
     emotions = tuple(first.vocab.values["emotion"])[: cli.quick(7, 1, "grid rows")]
