@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from .config import ModelConfig, TrainConfig, from_dict, to_dict
+from .config import ModelConfig, SampleConfig, TrainConfig, from_dict, to_dict
 from .network import SketchModel
 from .vocab import ConditionVocab
 
@@ -58,6 +58,7 @@ class Checkpoint:
     train: TrainConfig | None = None
     step: int = 0
     meta: dict[str, Any] = field(default_factory=dict)  # provenance, metrics, description
+    sample: SampleConfig = field(default_factory=SampleConfig)  # its measured best Variety
 
     @property
     def device(self) -> torch.device:
@@ -81,6 +82,7 @@ def save(
     meta: dict[str, Any] | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     half: bool = False,
+    sample: SampleConfig | None = None,
 ) -> Path:
     """Write a checkpoint folder atomically enough for resume: files first, config.json last."""
     out = Path(directory)
@@ -103,6 +105,7 @@ def save(
         "step": int(step),
         "optimizer": opt_json if optimizer is not None else None,
         "meta": meta or {},
+        "sample": to_dict(sample or SampleConfig()),
     }
     tmp = out / (CONFIG + ".tmp")
     tmp.write_text(json.dumps(config, indent=2, sort_keys=True))
@@ -140,6 +143,7 @@ def load(directory: str | os.PathLike[str], device: str | torch.device = "cpu") 
     try:
         cfg = from_dict(ModelConfig, config["model"])
         train = from_dict(TrainConfig, config["train"]) if config.get("train") else None
+        sample = from_dict(SampleConfig, config.get("sample") or {})
         vocab = ConditionVocab.from_json(config["conditions"])
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{directory}/{CONFIG}: {e}") from None
@@ -173,6 +177,7 @@ def load(directory: str | os.PathLike[str], device: str | torch.device = "cpu") 
         train,
         int(config.get("step", 0)),
         dict(config.get("meta") or {}),
+        sample,
     )
 
 
@@ -202,9 +207,13 @@ def _flatten_optimizer(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tens
 
 
 def export(
-    source: str | os.PathLike[str], target: str | os.PathLike[str], half: bool = False
+    source: str | os.PathLike[str],
+    target: str | os.PathLike[str],
+    half: bool = False,
+    temperature: float | None = None,
 ) -> Path:
-    """Copy a checkpoint for shipping: weights (optionally fp16) and config, no optimizer state."""
+    """Copy a checkpoint for shipping: weights (optionally fp16) and config, no optimizer state;
+    `temperature` records the model's measured best Variety (else the source's is kept)."""
     ckpt = load(source)
     return save(
         target,
@@ -215,6 +224,7 @@ def export(
         step=ckpt.step,
         meta=ckpt.meta,
         half=half,
+        sample=ckpt.sample if temperature is None else SampleConfig(temperature),
     )
 
 
@@ -233,9 +243,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("source", help="checkpoint folder written by model.train")
     ap.add_argument("target", help="folder to write (weights + config.json only)")
     ap.add_argument("--half", action="store_true", help="store weights as fp16 (half the size)")
+    ap.add_argument(
+        "--temperature",
+        type=float,
+        metavar="T",
+        help="the model's best Variety, measured (docs/models.md); the add-ons start there "
+        "(default: the source's, else 0.5)",
+    )
     args = ap.parse_args(argv)
     cli.output_dir(args.target, "target")
-    out = export(args.source, args.target, args.half)
+    out = export(args.source, args.target, args.half, args.temperature)
     size = (out / WEIGHTS).stat().st_size
     print(f"exported {args.source} -> {out} ({size / 1e6:.1f} MB of weights)")
 

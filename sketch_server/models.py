@@ -101,6 +101,7 @@ def describe(
             if ckpt.config.use_condition
             else {},
             "modes": list(runnable_modes(ckpt)),
+            "temperature": ckpt.sample.temperature,
             **(
                 {
                     "library": {

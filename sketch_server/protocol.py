@@ -153,9 +153,15 @@ class ModelInfo(_Message):
     conditions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     modes: tuple[str, ...] = MODES
     library: Mapping[str, Any] | None = None  # {size, licence, source} of its real drawings
+    temperature: float = DEFAULT_TEMPERATURE  # its measured best Variety, where clients start
 
     def _check(self) -> None:
         _text(self.name, "name", MAX_NAME_LEN)
+        _set(
+            self,
+            "temperature",
+            _num(self.temperature, "temperature", MIN_TEMPERATURE, MAX_TEMPERATURE),
+        )
         if self.library is not None:
             lib = _map(self.library, "library")
             _set(

@@ -118,3 +118,21 @@ def test_shipped_models_load_by_name_and_fit_the_size_limit():
     assert set(load(shipped("faces")).vocab.attributes) >= {"gender", "emotion", "style", "view"}
     with pytest.raises(ValueError, match="no shipped model 'default'"):
         shipped("default")
+
+
+def test_the_best_variety_is_kept_through_export_and_old_configs_read_the_default(tmp_path):
+    """export --temperature records a model's measured best Variety in config.json; a config
+    written before it existed loads with the protocol's default, 0.5; a value out of range is
+    refused with the range."""
+    checkpoint.save(tmp_path / "run", small_model(), VOCAB, 30.0)
+    assert checkpoint.load(tmp_path / "run").sample.temperature == 0.5
+    checkpoint.main([str(tmp_path / "run"), str(tmp_path / "ship"), "--temperature", "0.2"])
+    assert checkpoint.load(tmp_path / "ship").sample.temperature == 0.2
+    checkpoint.export(tmp_path / "ship", tmp_path / "again")  # kept when not given
+    assert checkpoint.load(tmp_path / "again").sample.temperature == 0.2
+    config = json.loads((tmp_path / "again" / "config.json").read_text())
+    del config["sample"]
+    (tmp_path / "again" / "config.json").write_text(json.dumps(config))
+    assert checkpoint.load(tmp_path / "again").sample.temperature == 0.5
+    with pytest.raises(ValueError, match=r"temperature must be in 0\.01\.\.2\.0; got 3\.0"):
+        checkpoint.export(tmp_path / "run", tmp_path / "bad", temperature=3.0)

@@ -68,6 +68,7 @@ def test_to_wire_uses_plain_lists_and_dicts() -> None:
         "description": "QuickDraw doodles",
         "conditions": {"category": ["cat", "dog"], "style": []},
         "modes": ["complete", "generate"],
+        "temperature": 0.5,
     }
     assert "id" not in Error(code="busy", message="try again").to_wire()
 
@@ -339,6 +340,11 @@ SERVER_ERRORS = [
         {**WELCOME_WIRE, "models": [{**MODEL_WIRE, "modes": []}]},
         "bad_request",
         "models[0].modes must name at least one mode",
+    ),
+    (
+        {**WELCOME_WIRE, "models": [{**MODEL_WIRE, "temperature": 3}]},
+        "bad_request",
+        "models[0].temperature must be between 0.01 and 2.0, not 3",
     ),
     (
         {**WELCOME_WIRE, "models": [MODEL_WIRE, MODEL_WIRE]},

@@ -34,6 +34,7 @@ async def test_hello_gets_welcome(server: SketchServer, model: str) -> None:
     assert info["name"] == model
     assert "cat" in info["conditions"]["category"]
     assert set(info["modes"]) == {"complete", "generate", "refine"}
+    assert info["temperature"] == server.engine.models[model].sample.temperature
     await c.close()
 
 
