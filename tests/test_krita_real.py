@@ -58,6 +58,16 @@ def test_install_enables_the_plugin_and_krita_loads_it(session, report):
     assert report["top_level_modules"] == []
 
 
+def test_variety_starts_at_the_models_best_and_keeps_the_artists_choice(report):
+    """Before the artist moves it, Variety is the model's measured best from the welcome; once
+    moved it is remembered for that model (and another model shows its own)."""
+    variety = report["variety"]
+    assert variety["best"] is not None and variety["start"] == variety["best"]
+    assert variety["after"] == 0.8
+    if "other" in variety:
+        assert variety["other"][0] == variety["other"][1] and variety["back"] == 0.8
+
+
 def test_reads_the_artists_strokes_with_curves_and_transforms(report):
     """Shape SVG becomes polylines: Beziers flattened, Z closed, the eyes' transform applied."""
     outline, left_eye, right_eye = report["input_strokes"]

@@ -11,11 +11,12 @@ every alternative as shapes and shows or hides them (take_new).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_IN_FLIGHT = 3  # jobs open at once; the server allows 4 per connection
+# Jobs open at once: one short of the server's 4 per connection, so a guide request fits too.
+MAX_IN_FLIGHT = 3
 
 Stroke2 = Sequence[Sequence[float]]
 
@@ -177,6 +178,16 @@ class Session:
 
     def errors(self) -> list[str]:
         return [job.error for job in self.jobs if job.error]
+
+
+def variety_for(info: Any, chosen: Mapping[str, float], default: float) -> float:
+    """The Variety to show for a model (a welcome's ModelInfo, or None before it): the one the
+    artist chose for it, else the model's measured best (`info.temperature`), else `default`."""
+    if info is None:
+        return default
+    if info.name in chosen:
+        return float(chosen[info.name])
+    return float(getattr(info, "temperature", default))
 
 
 def plural(n: int, word: str) -> str:

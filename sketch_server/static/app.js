@@ -79,6 +79,8 @@ client.on("status", (state, d) => {
   refresh();
 });
 
+const varieties = new Map(); // model name -> the Variety the artist chose for it
+
 client.on("welcome", (welcome) => {
   timing.welcome = performance.now();
   const previous = ui.model.value;
@@ -119,9 +121,16 @@ function modelChosen() {
   });
   ui.conditions.replaceChildren(...fields.flat());
   ui.conditionsBox.hidden = !fields.length;
+  // Variety: the artist's own for this model, else the model's measured best (welcome).
+  if (m) ui.variety.value = varieties.get(m.name) ?? m.temperature ?? ui.variety.defaultValue;
+  ui.variety.dispatchEvent(new Event("change"));
   refresh();
 }
 ui.model.addEventListener("change", modelChosen);
+
+ui.variety.addEventListener("input", () => {
+  if (model()) varieties.set(model().name, Number(ui.variety.value));
+});
 
 // --- suggestions -----------------------------------------------------------------------------
 
@@ -254,6 +263,7 @@ for (const input of [ui.variety, ui.alternatives, ui.strength]) {
   const out = document.querySelector(`output[for="${input.id}"]`);
   const show = () => { out.textContent = input.value; };
   input.addEventListener("input", show);
+  input.addEventListener("change", show);
   show();
 }
 

@@ -183,7 +183,16 @@ def _session(c: Controller, r: dict[str, Any]) -> Iterator[Wait]:
     if info is not None and "cat" in info.conditions.get("category", ()):
         c.set_condition("category", "cat")
     c.set_alternatives(ALTERNATIVES)
+    variety = {"start": c.temperature, "best": getattr(info, "temperature", None)}
     c.set_temperature(0.8)
+    variety["after"] = c.temperature
+    other = next((m for m in c.models if info is not None and m.name != info.name), None)
+    if other is not None and info is not None:  # each model keeps its own Variety
+        c.set_model(other.name)
+        variety["other"] = [c.temperature, other.temperature]
+        c.set_model(info.name)
+        variety["back"] = c.temperature
+    r["variety"] = variety
     c.changed.emit()
 
     r["attempts"] = yield from suggest(c, 2)

@@ -246,3 +246,26 @@ def test_a_wide_desktop_and_keyboard_users(served: Served, browser: Any) -> None
         assert tab.errors == []
     finally:
         tab.close()
+
+
+@needs_browser
+def test_variety_starts_at_each_models_best_and_keeps_the_artists_choice(
+    served: Served, tab: Tab
+) -> None:
+    """The Variety slider shows the chosen model's measured best (welcome `temperature`) until
+    the artist moves it; each model keeps the artist's own value."""
+    tab.open(served.page_url)
+    models = {m["name"]: m["temperature"] for m in tab.js("window.sketcher.models()")}
+    assert len(models) >= 2, models
+    first, second = list(models)[:2]
+    variety = tab.page.locator("#variety")
+    tab.page.select_option("#model", first)
+    assert float(variety.input_value()) == pytest.approx(models[first])
+    variety.fill("0.9")
+    variety.dispatch_event("input")
+    tab.page.select_option("#model", second)
+    assert float(variety.input_value()) == pytest.approx(models[second])
+    assert tab.page.locator('output[for="variety"]').text_content() == variety.input_value()
+    tab.page.select_option("#model", first)
+    assert float(variety.input_value()) == pytest.approx(0.9)
+    assert tab.errors == []

@@ -65,13 +65,14 @@ class Controller(ShadowGuide, QObject):
         )
         self.token = os.environ.get(TOKEN_ENV) or canvas.read_setting("token", "") or None
         protocol = client_module.protocol
-        self.temperature = min(
-            max(
-                _float(canvas.read_setting("temperature", ""), protocol.DEFAULT_TEMPERATURE),
-                protocol.MIN_TEMPERATURE,
-            ),
-            protocol.MAX_TEMPERATURE,
-        )
+        # Variety per model, once the artist moves it; until then the model's measured best.
+        self.varieties: dict[str, float] = {
+            name: min(
+                max(_float(str(v), protocol.DEFAULT_TEMPERATURE), protocol.MIN_TEMPERATURE),
+                protocol.MAX_TEMPERATURE,
+            )
+            for name, v in _json(canvas.read_setting("varieties", "")).items()
+        }
         self.strength = min(
             max(_float(canvas.read_setting("strength", ""), protocol.DEFAULT_STRENGTH), 0.0), 1.0
         )
@@ -152,9 +153,19 @@ class Controller(ShadowGuide, QObject):
             chosen.pop(key, None)
         canvas.write_setting("conditions", json.dumps(self.conditions))
 
+    @property
+    def temperature(self) -> float:
+        """The Variety of the chosen model: the artist's own for it, else its measured best."""
+        return suggestion_module.variety_for(
+            self.model_info(), self.varieties, client_module.protocol.DEFAULT_TEMPERATURE
+        )
+
     def set_temperature(self, value: float) -> None:
-        self.temperature = value
-        canvas.write_setting("temperature", f"{value:g}")
+        info = self.model_info()
+        if info is None or math.isclose(value, self.temperature, abs_tol=1e-9):
+            return  # before the welcome there is no model to remember it for
+        self.varieties[info.name] = value
+        canvas.write_setting("varieties", json.dumps(self.varieties))
 
     def set_strength(self, value: float) -> None:
         self.strength = value
