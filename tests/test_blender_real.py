@@ -236,6 +236,18 @@ def test_panel_draws_with_real_properties_icons_and_operators(run):
     assert any(c[2].startswith("Alternative ") for c in panel["calls"] if c[0] == "label")
 
 
+def test_variety_starts_at_each_models_best_and_keeps_the_artists_choice(run):
+    """Variety shows the chosen model's measured best from the welcome until the artist moves
+    it; the artist's value is kept for that model only and saved with the scene."""
+    seen = run["variety"]
+    models = seen["models"]
+    auto = "faces" if "faces" in models else next(iter(models))  # the face model, if served
+    assert seen["auto"] == pytest.approx(models[auto])
+    assert seen["auto_after"] == pytest.approx(0.8) and seen["auto_back"] == pytest.approx(0.8)
+    for name, best in models.items():
+        assert seen[name] == pytest.approx(0.8 if name == auto else best), name
+
+
 def test_refine_at_strength_0_and_1_gives_different_redraws(run):
     """Optimize my drawing sends a refine with the panel's Strength; with the same seed,
     Strength 0 and 1 draw different strokes, and the artist's layer is not touched."""

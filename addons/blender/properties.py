@@ -5,14 +5,22 @@ numbers (session.enum_number), so a saved choice survives a server that lists ot
 """
 
 # No `from __future__ import annotations`: Blender reads property annotations as objects.
+import json
 from typing import Any
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty
+from bpy.props import (
+    BoolProperty,
+    EnumProperty,
+    FloatProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
 
 from . import controller
 from .client import protocol
-from .session import ANY, CONDITIONS, enum_number, preferred_model
+from .session import ANY, CONDITIONS, enum_number, preferred_model, variety_for
 
 # Blender keeps only pointers to enum item strings: the lists must outlive the callback.
 _items: dict[str, list[tuple[str, str, str, int]]] = {}
@@ -59,6 +67,29 @@ def _condition_items(name: str) -> Any:
     return items
 
 
+def _chosen_varieties(settings: Any) -> dict[str, float]:
+    """The Variety the artist chose per model, kept in the scene as JSON."""
+    try:
+        saved = json.loads(settings.varieties or "{}")
+    except ValueError:
+        return {}
+    return {k: float(v) for k, v in saved.items() if isinstance(v, (int, float))}
+
+
+def _get_variety(self: Any) -> float:
+    """The chosen model's Variety: the artist's own for it, else its measured best (welcome)."""
+    return variety_for(_chosen(self), _chosen_varieties(self), protocol.DEFAULT_TEMPERATURE)
+
+
+def _set_variety(self: Any, value: float) -> None:
+    info = _chosen(self)
+    if info is None:
+        return  # before the welcome there is no model to remember it for
+    chosen = _chosen_varieties(self)
+    chosen[info.name] = round(float(value), 4)
+    self.varieties = json.dumps(chosen, sort_keys=True)
+
+
 def _guide_toggled(self: Any, context: Any) -> None:
     controller.get().set_guide(self.guide)
 
@@ -84,8 +115,13 @@ class SketchSettings(bpy.types.PropertyGroup):
         min=protocol.MIN_TEMPERATURE,
         max=protocol.MAX_TEMPERATURE,
         precision=2,
-        description="How adventurous the strokes are (the sampling "
-        "temperature): low is safe, high is wild",
+        get=_get_variety,
+        set=_set_variety,
+        description="How adventurous the strokes are (the sampling temperature): low is safe, "
+        "high is wild. Each model starts at its own measured best",
+    )
+    varieties: StringProperty(
+        name="Variety per model", default="", options={"HIDDEN"}, description="JSON, by model"
     )
     strength: FloatProperty(
         name="Strength",

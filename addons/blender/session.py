@@ -14,13 +14,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 try:
-    from .suggestion import MAX_IN_FLIGHT, Draw, Job, Session, plural, summary
+    from .suggestion import MAX_IN_FLIGHT, Draw, Job, Session, plural, summary, variety_for
 except ModuleNotFoundError as e:  # a repository checkout: install.py copies it beside this file
     if not e.name or not e.name.endswith(".suggestion"):
         raise
-    from addons.common.suggestion import MAX_IN_FLIGHT, Draw, Job, Session, plural, summary
+    from addons.common.suggestion import (
+        MAX_IN_FLIGHT,
+        Draw,
+        Job,
+        Session,
+        plural,
+        summary,
+        variety_for,
+    )
 
-__all__ = ["MAX_IN_FLIGHT", "Draw", "Job", "Session", "plural", "summary"]
+__all__ = ["MAX_IN_FLIGHT", "Draw", "Job", "Session", "plural", "summary", "variety_for"]
 
 ANY = "__any__"  # the enum item meaning "leave this condition to the model"
 FACE_CONDITIONS = ("gender", "emotion", "style", "view")  # the face model's own conditions

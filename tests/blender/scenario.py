@@ -141,6 +141,24 @@ def layers(ob: Any) -> list[str]:
     return [layer.name for layer in ob.data.layers]
 
 
+def variety(settings: Any) -> dict:
+    """Variety starts at each model's best from the welcome and keeps the artist's own per model;
+    the Auto model is left chosen afterwards, at the Variety the artist gave it (0.8)."""
+    models = {
+        m.name: m.temperature
+        for m in importlib.import_module(MODULE + ".controller").get().models()
+    }
+    seen = {"models": models, "auto": settings.variety}
+    settings.variety = 0.8
+    seen["auto_after"] = settings.variety
+    for name in models:
+        settings.model = name
+        seen[name] = settings.variety
+    settings.model = "__any__"
+    seen["auto_back"] = settings.variety
+    return seen
+
+
 def setup(run: Run, report: dict) -> tuple[Any, Any, Any]:
     """The installed extension is on in a new session; build the scene and connect."""
     report["version"] = bpy.app.version_string
@@ -153,6 +171,7 @@ def setup(run: Run, report: dict) -> tuple[Any, Any, Any]:
     scene, camera, ob, layer = build_scene()
     report["connection"] = run.connect()
     settings = scene.ai_sketcher
+    report["variety"] = variety(settings)
     settings.alternatives = 3
     settings.category = "face"  # a menu filled from the server's welcome
     polled = ("suggest", "autodraw", "accept", "reject")
