@@ -9,6 +9,7 @@ accuracy, which `model.evaluate` prints beside every recognisability figure it m
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from .augment import drop_points, random_scale
 from .checkpoint import CheckpointError
 from .cli import read_json
 from .data import PreparedData
-from .raster import rasterize_stroke3
+from .raster import rasterize_all, rasterize_stroke3
 
 FORMAT = "ai-sketcher-classifier/1"
 
@@ -74,6 +75,13 @@ class SketchClassifier(nn.Module):
         self.eval()
         x = torch.tensor(np.asarray(images, dtype=np.float32))[:, None]
         return torch.cat([self(chunk).argmax(-1) for chunk in x.split(256)]).numpy()
+
+    def recognised(self, sketches: Sequence[Sequence[np.ndarray]], name: str) -> list[bool]:
+        """For sketches (polylines each) meant as `name`, which ones it reads as `name`."""
+        if not sketches:
+            return []
+        images = rasterize_all(list(sketches), self.cfg.raster_size)
+        return [self.cfg.classes[p] == name for p in self.predict(images)]
 
 
 def _labelled(

@@ -159,7 +159,6 @@ def recognisability(
 ) -> dict[str, Any]:
     """Share of sketches drawn for each category that the classifier labels as that category."""
     clf, own = load_classifier(classifier_dir)
-    classes = list(clf.cfg.classes)
     hits: dict[str, float] = {}
     for k, name in enumerate(categories):
         drawn = sample(
@@ -171,13 +170,12 @@ def recognisability(
                 seed=seed + k,
             ),
         )
-        predicted = clf.predict(rasterize_all(drawn, clf.cfg.raster_size))
-        hits[name] = float(np.mean([classes[p] == name for p in predicted]))
+        hits[name] = float(np.mean(clf.recognised(drawn, name)))
     return {
         "per_category": hits,
         "mean": float(np.mean(list(hits.values()))),
         "classifier_test_accuracy": own.get("test"),
-        "classes": len(classes),
+        "classes": len(clf.cfg.classes),
     }
 
 

@@ -18,7 +18,6 @@ from model import strokes as S
 from model.checkpoint import Checkpoint
 from model.classifier import load_classifier
 from model.data import SPLIT_CODES, PreparedData
-from model.raster import rasterize_all
 from model.sample import DoneEvent, SketchRequest, stream
 
 from .suggest import SketchLibrary, distance
@@ -61,14 +60,7 @@ def library_report(
 ) -> dict[str, Any]:
     """Recognised shares per category and mode, with and without the library, and distances."""
     clf, own = load_classifier(classifier_dir)
-    classes = list(clf.cfg.classes)
-
-    def recognised(sketches: list[list[np.ndarray]], name: str) -> list[bool]:
-        if not sketches:
-            return []
-        return [
-            classes[p] == name for p in clf.predict(rasterize_all(sketches, clf.cfg.raster_size))
-        ]
+    recognised = clf.recognised
 
     rows: dict[str, dict[str, list[bool]]] = {}
     distances: list[float] = []
@@ -124,7 +116,7 @@ def library_report(
             "n": len(distances),
         },
         "classifier_test_accuracy": own.get("test"),
-        "classes": len(classes),
+        "classes": len(clf.cfg.classes),
         "library_drawings": len(library),
     }
 
