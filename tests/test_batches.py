@@ -10,23 +10,12 @@ from model.batches import Batcher
 from model.data import PreparedData
 from model.strokes import PAD_ROW, START_TOKEN
 
-from .test_data import make_data
+from .test_data import mixed_data
 
 
 @pytest.fixture
 def data() -> PreparedData:
-    rng = np.random.default_rng(1)
-    specs = [
-        (
-            int(rng.integers(2, 60)),
-            ["apple", "cat", "dog"][i % 3],
-            "train",
-            {"style": "ink"} if i % 4 == 0 else {},
-        )
-        for i in range(90)
-    ]
-    specs += [(7, "cat", "valid", {}), (9, "dog", "valid", {}), (3, "apple", "valid", {})]
-    return make_data(specs)
+    return mixed_data()
 
 
 def test_batch_layout(data: PreparedData) -> None:

@@ -31,8 +31,9 @@ def make_data(specs: list[tuple[int, str, str, dict]]) -> PreparedData:
     return build(sketches, codes, max_len=250)
 
 
-@pytest.fixture
-def data() -> PreparedData:
+def mixed_data() -> PreparedData:
+    """90 train sketches of 2..59 points over three categories (every fourth styled "ink"),
+    and three valid ones."""
     rng = np.random.default_rng(1)
     specs = [
         (
@@ -45,6 +46,11 @@ def data() -> PreparedData:
     ]
     specs += [(7, "cat", "valid", {}), (9, "dog", "valid", {}), (3, "apple", "valid", {})]
     return make_data(specs)
+
+
+@pytest.fixture
+def data() -> PreparedData:
+    return mixed_data()
 
 
 def test_save_load_round_trip(tmp_path: Path, data: PreparedData) -> None:
