@@ -122,14 +122,7 @@ def test_installed_plugin_imports_on_its_own(home, capsys, tmp_path):
         "'id': 1};"
         "print(client.SuggestClient.__name__, svg.path_data([(0, 0), (1, 2)]))"
     )
-    done = subprocess.run(
-        [sys.executable, "-I", "-S", "-B", "-c", code, str(plugin_dir(home))],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+    done = isolated(code, plugin_dir(home), tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "SuggestClient M0 0L1 2"
 
@@ -137,18 +130,23 @@ def test_installed_plugin_imports_on_its_own(home, capsys, tmp_path):
 IMPORT = "import sys; sys.path.insert(0, sys.argv[1]); import ai_sketcher"
 
 
+def isolated(code: str, folder: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a Python without site-packages or the repository, `folder` as its argv[1]."""
+    return subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", code, str(folder)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_a_broken_copy_says_to_run_install_again(home, capsys, tmp_path):
     """A vendored package that does not import stops the plugin with what to do about it."""
     assert run(capsys, "--only", "krita")[0] == 0
     (plugin_dir(home) / "ai_sketcher" / "vendor" / "msgpack" / "fallback.py").unlink()
-    done = subprocess.run(
-        [sys.executable, "-I", "-S", "-B", "-c", IMPORT, str(plugin_dir(home))],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+    done = isolated(IMPORT, plugin_dir(home), tmp_path)
     assert done.returncode == 1
     assert "cannot load its copy of websockets or msgpack" in done.stderr
     assert "Run `python install.py` again" in done.stderr
