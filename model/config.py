@@ -139,16 +139,21 @@ def preset(name: str, small: bool = False, **overrides: Any) -> ModelConfig:
     return dataclasses.replace(cfg, **overrides)
 
 
+DEFAULT_TEMPERATURE = 0.5
+TEMPERATURES = (0.01, 2.0)  # the useful range: safe .. wild (the protocol's limits)
+
+
 @dataclass(frozen=True)
 class SampleConfig:
     """How a trained model is best sampled, measured per model (docs/models.md); the server
     lists it in the welcome so that the add-ons start their Variety slider there."""
 
-    temperature: float = 0.5  # the default Variety
+    temperature: float = DEFAULT_TEMPERATURE  # the default Variety
 
     def __post_init__(self) -> None:
-        if not 0.01 <= self.temperature <= 2.0:  # the protocol's temperature range
-            raise ValueError(f"temperature must be in 0.01..2.0; got {self.temperature}")
+        low, high = TEMPERATURES
+        if not low <= self.temperature <= high:
+            raise ValueError(f"temperature must be in {low}..{high}; got {self.temperature}")
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

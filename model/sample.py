@@ -19,6 +19,7 @@ import torch
 
 from . import strokes as S
 from .checkpoint import Checkpoint, load
+from .config import DEFAULT_TEMPERATURE, TEMPERATURES
 from .decode import FastDecoder
 from .library.suggest import Drawn, SketchLibrary
 from .mixture import draw
@@ -28,8 +29,6 @@ from .rows import DoneEvent, RowInfo, Rows, StrokeEvent
 
 # What the model can draw; the wire protocol lists the same modes (tests/test_sample.py checks).
 MODES = ("complete", "generate", "refine")
-DEFAULT_TEMPERATURE = 0.5
-TEMPERATURES = (0.01, 2.0)  # the useful range: safe .. wild (the protocol's limits)
 DEFAULT_MAX_POINTS = 250  # new points per alternative
 DEFAULT_STRENGTH = 0.5  # refine: halfway between the artist's drawing and the library's
 

@@ -185,9 +185,7 @@ def variety_for(info: Any, chosen: Mapping[str, float], default: float) -> float
     artist chose for it, else the model's measured best (`info.temperature`), else `default`."""
     if info is None:
         return default
-    if info.name in chosen:
-        return float(chosen[info.name])
-    return float(getattr(info, "temperature", default))
+    return float(chosen.get(info.name, info.temperature))
 
 
 def plural(n: int, word: str) -> str:
