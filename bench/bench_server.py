@@ -1,7 +1,7 @@
 """Benchmark the WebSocket server: the fast decoding path against the reference one.
 
 Starts the real server in a subprocess on 127.0.0.1, port 0, once per decoding path (the fast
-numpy step the server uses, and the reference step through the training network's modules),
+compiled step the server uses, and the reference step through the training network's modules),
 drives each with real websockets clients on the same requests, and prints markdown tables with
 the commit and machine: latency and time to first stroke of a 150-point suggestion, 8
 alternatives at once, points/s for 1 to 64 clients, and training steps per second.

@@ -1,12 +1,13 @@
-"""The decoder's sampling step, fast: one fused LSTM gate product and a vectorised mixture draw.
+"""The decoder's sampling step, fast: one fused LSTM gate product and compiled per-step loops.
 
 Per sketch the decoder input is [previous point (5); z (D)], and z never changes while a sketch
 is drawn, so its share of the gates (W_z z + b) is computed once when the sketch starts
-(`constant`). Each step is then a single [prev; h] x W product for every row, the LSTM cell and
-the mixture head, all in float32 numpy: at these sizes (a 128-unit cell, 63 outputs) the cost of
-a step is Python and dispatch overhead, which numpy keeps to a few microseconds per operation.
-The weights are read from the checkpoint's nn.Modules, so the safetensors file stays the one
-source of truth, and `tests/test_decode.py` checks the step against nn.LSTM teacher forcing.
+(`constant`). Each step is then a single [prev; h] x W product for every row (numpy's BLAS), the
+LSTM cell, the head product and the mixture draw (model.kernels, compiled): at these sizes (a
+128-unit cell, 63 outputs) a step's cost is dispatch, not arithmetic, and the compiled loops
+remove most of it. The weights are read from the checkpoint's nn.Modules, so the safetensors
+file stays the one source of truth, and `tests/test_decode.py` checks the step against nn.LSTM
+teacher forcing.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from . import kernels
 from .mixture import RHO_LIMIT
 from .network import Decoder
 
@@ -47,58 +49,61 @@ class FastDecoder:
         proj = decoder.head.proj
         self.w_head = np.ascontiguousarray(proj.weight.detach().float().cpu().numpy().T)
         self.b_head = proj.bias.detach().float().cpu().numpy()
-        self.mixtures = m = decoder.head.num_mixture
-        self._choices = np.r_[0:m, 6 * m : 6 * m + 3]  # component logits, then pen logits
+        self.mixtures = decoder.head.num_mixture
+        self._buffers: dict[str, np.ndarray] = {}
+        kernels.warm_up()
 
     def constant(self, z: np.ndarray) -> np.ndarray:
         """z's share of the gates, with both biases: [B, 4H], computed once per sketch."""
         return (np.asarray(z, np.float32) @ self.w_z + self.bias).astype(np.float32)
 
-    def cell(
-        self, x: np.ndarray, c: np.ndarray, const: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """One LSTM step: x is [B, 5 + H] = [prev; h]; returns the new h and c, each [B, H]."""
-        gates = x @ self.w_step
+    def step(
+        self,
+        x: np.ndarray,
+        c: np.ndarray,
+        const: np.ndarray,
+        temperature: np.ndarray,
+        noise: np.ndarray,
+        steps: np.ndarray,
+    ) -> np.ndarray:
+        """Advance every row one step in place and return the sampled stroke-5 rows [B, 5].
+
+        x [B, 5 + H] is [previous row; h] and gets the new row and h, c [B, H] the new cell;
+        row b draws with the random numbers noise[b, steps[b]] (see `draw`)."""
+        self.cell(x, c, const)
+        row5 = self.draw(self.head(x[:, 5:]), temperature, noise, steps)
+        x[:, :5] = row5
+        return row5
+
+    def cell(self, x: np.ndarray, c: np.ndarray, const: np.ndarray) -> None:
+        """One LSTM step in place: reads [prev; h] from x [B, 5 + H], writes the new h into
+        x[:, 5:] and the new cell state into c."""
+        n = len(x)
+        gates = np.matmul(x, self.w_step, out=self._buffer("gates", n, self.w_step.shape[1]))
         gates += const
-        H = self.hidden
-        s = _sigmoid(gates[:, : 3 * H])  # i, f, o
-        c = s[:, H : 2 * H] * c + s[:, :H] * np.tanh(gates[:, 3 * H :])
-        h = s[:, 2 * H :] * np.tanh(c)
-        return h, c
+        kernels.lstm_cell(gates, c, x[:, 5:])
 
     def head(self, h: np.ndarray) -> np.ndarray:
         """The raw mixture head outputs [B, 6M + 3] (pi logits, mu, log sigma, rho, pen)."""
-        return h @ self.w_head + self.b_head
+        out = np.matmul(h, self.w_head, out=self._buffer("head", len(h), self.w_head.shape[1]))
+        out += self.b_head
+        return out
 
-    def draw(self, out: np.ndarray, temperature: np.ndarray, noise: np.ndarray) -> np.ndarray:
-        """One stroke-5 row per sketch from head outputs, as model.mixture.draw draws it:
-        noise is [B, 4] (two uniforms for component and pen, two standard normals)."""
-        m, n = self.mixtures, len(out)
-        t = temperature[:, None]
-        rows = np.arange(n)
-        k, pen = _pick2(out[:, self._choices] / t, m, noise[:, :2])
-        mu = out[:, m : 3 * m].reshape(n, m, 2)[rows, k]
-        sigma = np.exp(out[:, 3 * m : 5 * m].reshape(n, m, 2)[rows, k]) * np.sqrt(t)
-        rho = np.tanh(out[rows, 5 * m + k]) * RHO_LIMIT
-        n1, n2 = noise[:, 2], noise[:, 3]
-        row5 = np.zeros((n, 5), dtype=np.float32)
-        row5[:, 0] = mu[:, 0] + sigma[:, 0] * n1
-        row5[:, 1] = mu[:, 1] + sigma[:, 1] * (rho * n1 + np.sqrt(1.0 - rho**2) * n2)
-        row5[rows, 2 + pen] = 1.0
+    def draw(
+        self, out: np.ndarray, temperature: np.ndarray, noise: np.ndarray, steps: np.ndarray
+    ) -> np.ndarray:
+        """One stroke-5 row per sketch from head outputs, as model.mixture.draw draws it: noise
+        is [B, S, 4] (two uniforms for component and pen, two standard normals for each of S
+        steps) and row b uses noise[b, steps[b]]."""
+        row5 = self._buffer("row5", len(out), 5)
+        kernels.draw(out, temperature, noise, steps, self.mixtures, RHO_LIMIT, row5)
         return row5
 
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)  # no overflow warnings for large |x|
-
-
-def _pick2(logits: np.ndarray, m: int, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse-CDF draws from softmax(logits[:, :m]) and softmax(logits[:, m:]) with the
-    uniforms u[:, 0] and u[:, 1]: the mixture component and the pen state of each row."""
-    logits[:, :m] -= logits[:, :m].max(axis=1, keepdims=True)
-    logits[:, m:] -= logits[:, m:].max(axis=1, keepdims=True)
-    e = np.exp(logits)
-    cdf_k, cdf_p = np.cumsum(e[:, :m], axis=1), np.cumsum(e[:, m:], axis=1)
-    k = (cdf_k < u[:, :1] * cdf_k[:, -1:]).sum(axis=1)
-    pen = (cdf_p < u[:, 1:] * cdf_p[:, -1:]).sum(axis=1)
-    return np.minimum(k, m - 1), np.minimum(pen, 2)
+    def _buffer(self, name: str, rows: int, width: int) -> np.ndarray:
+        """A preallocated float32 [rows, width] work array, grown when the batch outgrows it."""
+        buf = self._buffers.get(name)
+        if buf is None or len(buf) < rows:
+            buf = self._buffers[name] = np.empty(
+                (max(rows, 0 if buf is None else 2 * len(buf)), width), np.float32
+            )
+        return buf[:rows]

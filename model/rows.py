@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from . import kernels
+
 
 @dataclass
 class StrokeEvent:
@@ -76,11 +78,12 @@ class Rows:
             "count": (cap,),
             "start": (cap,),
             "limit": (cap,),
+            "flags": (cap,),
         }
         for name, shape in shapes.items():
             dtype = (
                 np.int64
-                if name in ("count", "start", "limit")
+                if name in ("count", "start", "limit", "flags")
                 else (np.float64 if name in ("pos", "scale", "offset", "points") else np.float32)
             )
             new = np.zeros(shape, dtype=dtype)
@@ -159,28 +162,24 @@ class Rows:
         return self.noise[np.arange(n), steps]
 
     def advance(self, row5: np.ndarray) -> list[StrokeEvent | DoneEvent]:
-        """Apply a sampled stroke-5 row to every sketch; report finished strokes and sketches,
-        and drop finished sketches."""
+        """Move every sketch's pen by its sampled stroke-5 row (the decoder has already taken
+        the row as its next input); report finished strokes and sketches, and drop finished
+        sketches."""
         n = len(self.info)
-        self.x[:n, :5] = row5
-        ended = row5[:, 4] == 1.0
-        moving = np.flatnonzero(~ended)
-        self.pos[moving] += row5[moving, :2].astype(np.float64) * self.scale_factor
-        doc = self.pos[moving] * self.scale[moving, None] + self.offset[moving]
-        self.points[moving, self.count[moving]] = doc
-        self.count[moving] += 1
-        full = self.count[:n] >= self.limit[:n]
-        stroke_end = (row5[:, 3] == 1.0) | ended | full
+        flags = self.flags[:n]
+        args = (self.pos, self.scale, self.offset, self.points, self.count, self.limit)
+        if not kernels.advance(row5, self.scale_factor, *(a[:n] for a in args), flags):
+            return []
         events: list[StrokeEvent | DoneEvent] = []
         finished = []
-        for i in np.flatnonzero(stroke_end):
+        for i in np.flatnonzero(flags):
             info = self.info[i]
             if self.count[i] > self.start[i]:
                 points = self.points[i, self.start[i] : self.count[i]].copy()
                 events.append(StrokeEvent(info.tag, info.sample, len(info.strokes), points))
                 info.strokes.append(points)
                 self.start[i] = self.count[i]
-            if ended[i] or full[i]:
+            if flags[i] & kernels.SKETCH_ENDS:
                 events.append(DoneEvent(info.tag, info.sample, info.strokes, info.source))
                 finished.append(int(i))
         for i in sorted(finished, reverse=True):

@@ -67,12 +67,31 @@ class Job:
     remaining: int = 0
     ended: bool = False  # DoneOut or FailedOut has been emitted; touched by the worker only
 
-    def emit(self, event: JobEvent) -> None:
-        """Hand an event to the job's asyncio loop (called from the worker thread)."""
-        try:
-            self.loop.call_soon_threadsafe(self.events.put_nowait, event)
-        except RuntimeError:  # the loop has closed: the server is shutting down
-            pass
+
+class Outbox:
+    """Events on their way from the worker to the jobs' asyncio loops, handed over once per
+    worker turn: a step that finishes strokes of many jobs wakes each loop once, not once per
+    stroke (a wake-up is a syscall, and the GIL changing hands)."""
+
+    def __init__(self) -> None:
+        self._items: dict[asyncio.AbstractEventLoop, list[tuple[Job, JobEvent]]] = {}
+
+    def put(self, job: Job, event: JobEvent) -> None:
+        self._items.setdefault(job.loop, []).append((job, event))
+
+    def flush(self) -> None:
+        items, self._items = self._items, {}
+        for loop, events in items.items():
+            try:
+                loop.call_soon_threadsafe(_deliver, events)
+            except RuntimeError:  # the loop has closed: the server is shutting down
+                pass
+
+
+def _deliver(events: list[tuple[Job, JobEvent]]) -> None:
+    """On the loop: queue each event for its job's forwarder."""
+    for job, event in events:
+        job.events.put_nowait(event)
 
 
 class Engine:
@@ -107,6 +126,7 @@ class Engine:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._outbox = Outbox()  # touched by the worker only
 
     @property
     def open_jobs(self) -> int:
@@ -158,7 +178,7 @@ class Engine:
         job.ended = True
         with self._lock:  # before the event: a client told `done` may submit again at once
             self._open -= 1
-        job.emit(event)
+        self._outbox.put(job, event)
 
     def _run(self) -> None:
         if self.threads:
@@ -181,6 +201,7 @@ class Engine:
                 waiting.clear()
                 active.clear()
                 batches = self._batches()
+            self._outbox.flush()
         for job in [*waiting, *active]:
             self._finish(
                 job, FailedOut("busy", "the server is shutting down; try again when it is back")
@@ -195,6 +216,7 @@ class Engine:
                     item,
                     FailedOut("busy", "the server is shutting down; try again when it is back"),
                 )
+        self._outbox.flush()
 
     def _batches(self) -> dict[str, DecodeBatch]:
         return {
@@ -284,7 +306,7 @@ class Engine:
             job: Job = event.tag
             if isinstance(event, StrokeEvent):
                 job.samples[event.sample].append(event.points)
-                job.emit(event)
+                self._outbox.put(job, event)
             elif isinstance(event, DoneEvent):
                 job.sources[event.sample] = event.source
                 job.remaining -= 1
