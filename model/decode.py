@@ -81,7 +81,7 @@ class FastDecoder:
         n = len(x)
         gates = np.matmul(x, self.w_step, out=self._buffer("gates", n, self.w_step.shape[1]))
         gates += const
-        kernels.lstm_cell(gates, c, x[:, 5:])
+        kernels.lstm_cell(gates, c, x)
 
     def head(self, h: np.ndarray) -> np.ndarray:
         """The raw mixture head outputs [B, 6M + 3] (pi logits, mu, log sigma, rho, pen)."""

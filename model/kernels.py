@@ -50,10 +50,15 @@ def tanh(x: np.ndarray, out: np.ndarray) -> None:
 
 
 @njit(nogil=True, error_model="numpy", fastmath=True, cache=True)
-def lstm_cell(gates: np.ndarray, c: np.ndarray, h: np.ndarray) -> None:
+def lstm_cell(gates: np.ndarray, c: np.ndarray, x: np.ndarray) -> None:
     """One LSTM step from pre-activation gates [B, 4H], ordered (i, f, o, g): updates the cell
-    state c [B, H] in place and writes the new hidden state into h [B, H]."""
+    state c [B, H] in place and writes the new hidden state into x[:, 5:], x being the decoder
+    input [previous row (5); h]. x is passed whole, not as the strided view x[:, 5:], so that
+    numba knows its rows are contiguous and vectorises the loop (ten times faster)."""
     hidden = c.shape[1]
+    # numba does not check indices: a mis-sized array would write past its end.
+    if gates.shape[1] != 4 * hidden or x.shape[1] != 5 + hidden or min(len(c), len(x)) < len(gates):
+        raise ValueError("lstm_cell: gates must be [B, 4H], c [B, H] and x [B, 5 + H]")
     half, one = _F(0.5), _F(1.0)
     for b in range(gates.shape[0]):
         for u in range(hidden):
@@ -62,7 +67,7 @@ def lstm_cell(gates: np.ndarray, c: np.ndarray, h: np.ndarray) -> None:
             o = half * (_tanh(half * gates[b, 2 * hidden + u]) + one)
             cell = f * c[b, u] + i * _tanh(gates[b, 3 * hidden + u])
             c[b, u] = cell
-            h[b, u] = o * _tanh(cell)
+            x[b, 5 + u] = o * _tanh(cell)
 
 
 @njit(inline="always", error_model="numpy", cache=True)
@@ -97,6 +102,11 @@ def draw(
     pen, two standard normals) and writes out[b]."""
     m = mixtures
     last = noise.shape[1] - 1
+    n = head.shape[0]
+    if head.shape[1] < 6 * m + 3 or min(len(temperature), len(noise), len(step), len(out)) < n:
+        raise ValueError("draw: head must be [B, 6M + 3], with a temperature, noise and step a row")
+    if out.shape[1] != 5 or noise.shape[2] != 4 or last < 0:
+        raise ValueError("draw: out must be [B, 5] and noise [B, S >= 1, 4]")
     for b in range(head.shape[0]):
         t = temperature[b]
         r = noise[b, min(step[b], last)]
@@ -130,6 +140,8 @@ def advance(
     has finished (end of sketch, or max points); returns how many rows have a flag."""
     flagged = 0
     for b in range(row5.shape[0]):
+        if count[b] >= points.shape[1]:  # numba does not check indices
+            raise ValueError("advance: a row has no slot left for its next point")
         ended = row5[b, 4] == 1.0
         f = 0
         if not ended:
@@ -151,7 +163,7 @@ def warm_up(hidden: int = 4, mixtures: int = 2) -> None:
     so that the first suggestion a server draws does not wait a second for the compiler."""
     f32, f64, i64 = np.float32, np.float64, np.int64
     x = np.zeros((1, 5 + hidden), f32)
-    lstm_cell(np.zeros((1, 4 * hidden), f32), np.zeros((1, hidden), f32), x[:, 5:])
+    lstm_cell(np.zeros((1, 4 * hidden), f32), np.zeros((1, hidden), f32), x)
     row5 = np.zeros((1, 5), f32)
     head = np.zeros((1, 6 * mixtures + 3), f32)
     draw(head, np.ones(1, f32), np.zeros((1, 1, 4), f32), np.zeros(1, i64), mixtures, 0.9, row5)

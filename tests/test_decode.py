@@ -110,3 +110,21 @@ def test_each_row_draws_with_the_noise_of_its_own_step(checkpoint: Checkpoint) -
     picked = noise[np.arange(4), np.minimum(steps, 5)][:, None]
     want = fast.draw(fast.head(h), temperature, picked, np.zeros(4, np.int64))
     np.testing.assert_array_equal(got, want)
+
+
+def test_the_kernels_refuse_arrays_of_the_wrong_size() -> None:
+    """numba checks no indices, so each kernel checks its shapes instead of writing past an end."""
+    from model import kernels
+
+    f32, i64 = np.float32, np.int64
+    with pytest.raises(ValueError, match="x \\[B, 5 \\+ H\\]"):
+        kernels.lstm_cell(np.zeros((2, 16), f32), np.zeros((2, 4), f32), np.zeros((2, 4), f32))
+    with pytest.raises(ValueError, match="noise"):
+        out = np.zeros((2, 5), f32)
+        kernels.draw(np.zeros((2, 15), f32), np.ones(2, f32), np.zeros((1, 1, 4), f32),
+                     np.zeros(2, i64), 2, 0.9, out)  # fmt: skip
+    with pytest.raises(ValueError, match="no slot left"):
+        kernels.advance(
+            np.zeros((1, 5), f32), 1.0, np.zeros((1, 2)), np.ones(1), np.zeros((1, 2)),
+            np.zeros((1, 2, 2)), np.full(1, 2, i64), np.full(1, 9, i64), np.zeros(1, i64),
+        )  # fmt: skip
