@@ -228,6 +228,39 @@ def training_speed(steps: int = 6) -> list[tuple[str, float]]:
     return out
 
 
+def decoder_steps(model: Path, batches: tuple[int, ...] = (1, 16, 64)) -> list[tuple[int, ...]]:
+    """In-process microseconds per decoder step (both paths, one thread) by batch size, beside
+    the step's arithmetic: the gate and head products, 2 FLOP a multiply-add."""
+    import torch
+
+    from model.checkpoint import load
+    from model.sample import DecodeBatch, SketchRequest
+
+    torch.set_num_threads(1)
+    ckpt = load(model)
+    cfg = ckpt.model.cfg
+    hidden, outputs = cfg.dec_rnn_size, ckpt.model.decoder.head.proj.out_features
+    flop = 2 * ((5 + hidden) * 4 * hidden + hidden * outputs)
+    fields = {k: v for k, v in REQUEST.items() if k != "type"}  # the served request, in-process
+    rows = []
+    for n in batches:
+        per_step = []
+        for fast in (True, False):
+            best = float("inf")
+            for _ in range(3):
+                batch = DecodeBatch(ckpt, fast=fast)
+                for i in range(n):  # the bench's request: every row draws about 135 points
+                    batch.add(SketchRequest(**fields, seed=i), tag=i)
+                steps, start = 0, time.perf_counter()
+                while len(batch) == n:  # the full batch only: rows leave at different steps
+                    batch.step()
+                    steps += 1
+                best = min(best, (time.perf_counter() - start) / max(1, steps))
+            per_step.append(best * 1e6)
+        rows.append((n, *per_step, n * flop / (per_step[0] * 1e3)))
+    return rows
+
+
 async def bench(args: argparse.Namespace) -> None:
     import torch
 
@@ -274,6 +307,15 @@ async def bench(args: argparse.Namespace) -> None:
         f"the reference; 16 clients draw {levels[2].rate / levels[0].rate:.1f}x the points/s "
         f"of one, 64 clients {levels[3].rate / levels[0].rate:.1f}x."
     )
+    print(
+        "\n| decoder step, in-process, 1 thread | fast | reference | ratio | fast: GFLOP/s of "
+        "the two products |\n|---|---|---|---|---|"
+    )
+    for n, fast_us, ref_us, gflops in decoder_steps(args.model):
+        print(
+            f"| batch {n} | {fast_us:.1f} us | {ref_us:.1f} us | {ref_us / fast_us:.1f}x | "
+            f"{gflops:.1f} |"
+        )
     if args.train:
         rows = training_speed()
         if rows:

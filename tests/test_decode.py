@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from model.checkpoint import Checkpoint
+from model.checkpoint import Checkpoint, load
 from model.decode import FastDecoder
 from model.mixture import draw
 from model.sample import DecodeBatch, DoneEvent, SketchRequest
@@ -67,6 +69,20 @@ def _drawn(batch: DecodeBatch, req: SketchRequest) -> list[list[np.ndarray]]:
 @pytest.mark.parametrize("mode", ["generate", "complete", "refine"])
 def test_a_seeded_request_draws_the_same_on_both_paths(checkpoint: Checkpoint, mode: str) -> None:
     """The same seeded request gives the same strokes on the fast and the reference path."""
+    _same_on_both_paths(checkpoint, mode)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_model_on_a_gpu_decodes_on_the_fast_path(model_dir: Path) -> None:
+    """With the encoders on the GPU, the server still decodes on the compiled CPU step, and a
+    seed draws what the reference step draws on the GPU."""
+    gpu = load(model_dir, "cuda")
+    assert DecodeBatch(gpu).fast is not None
+    for mode in ("generate", "complete"):
+        _same_on_both_paths(gpu, mode)
+
+
+def _same_on_both_paths(checkpoint: Checkpoint, mode: str) -> None:
     strokes = [[[10, 10], [60, 12], [62, 58]], [[20, 30], [40, 31]]] if mode != "generate" else []
     for seed in range(3):
         req = SketchRequest(
