@@ -307,6 +307,8 @@ async def bench(args: argparse.Namespace) -> None:
         f"the reference; 16 clients draw {levels[2].rate / levels[0].rate:.1f}x the points/s "
         f"of one, 64 clients {levels[3].rate / levels[0].rate:.1f}x."
     )
+    # Training first: decoding pins this process's torch and BLAS to one thread.
+    rows = training_speed() if args.train else []
     print(
         "\n| decoder step, in-process, 1 thread | fast | reference | ratio | fast: GFLOP/s of "
         "the two products |\n|---|---|---|---|---|"
@@ -317,7 +319,6 @@ async def bench(args: argparse.Namespace) -> None:
             f"{gflops:.1f} |"
         )
     if args.train:
-        rows = training_speed()
         if rows:
             print("\n| training step (batch 64, CPU) | sketches/s |\n|---|---|")
             for label, rate in rows:

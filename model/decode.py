@@ -2,12 +2,11 @@
 
 Per sketch the decoder input is [previous point (5); z (D)], and z never changes while a sketch
 is drawn, so its share of the gates (W_z z + b) is computed once when the sketch starts
-(`constant`). Each step is then a single [prev; h] x W product for every row (numpy's BLAS), the
-LSTM cell, the head product and the mixture draw (model.kernels, compiled): at these sizes (a
-128-unit cell, 63 outputs) a step's cost is dispatch, not arithmetic, and the compiled loops
-remove most of it. The weights are read from the checkpoint's nn.Modules, so the safetensors
-file stays the one source of truth, and `tests/test_decode.py` checks the step against nn.LSTM
-teacher forcing.
+(`constant`). Each step is then a single [prev; h] x W product for every row, the LSTM cell,
+the head product and the mixture draw, all in one compiled call (model.kernels): at these sizes
+(a 128-unit cell, 63 outputs) the cost of a step in numpy is dispatch, not arithmetic. The
+weights are read from the checkpoint's nn.Modules, so the safetensors file stays the one source
+of truth, and `tests/test_decode.py` checks the step against nn.LSTM teacher forcing.
 """
 
 from __future__ import annotations
@@ -29,10 +28,6 @@ class FastDecoder:
             raise ValueError(
                 "the fast path needs the fused LSTM decoder (no layer norm or recurrent dropout)"
             )
-        # A step's products are a few hundred kFLOP: a BLAS thread pool only adds wake-ups and
-        # spinning (16 rows took 10 ms a step with it, 95 us without), so numpy's BLAS runs on
-        # one thread in a process that decodes.
-        threadpool_limits(limits=1, user_api="blas")
         rnn: torch.nn.LSTM = decoder.rnn  # type: ignore[assignment]
         w_ih = rnn.weight_ih_l0.detach().float().cpu().numpy()  # [4H, 5 + D]
         w_hh = rnn.weight_hh_l0.detach().float().cpu().numpy()  # [4H, H]
@@ -51,7 +46,12 @@ class FastDecoder:
         self.b_head = proj.bias.detach().float().cpu().numpy()
         self.mixtures = decoder.head.num_mixture
         self._buffers: dict[str, np.ndarray] = {}
-        kernels.warm_up()
+        self.head_out = np.zeros((0, self.w_head.shape[1]), np.float32)
+        kernels.warm_up()  # which also loads the BLAS the kernels call (scipy's)
+        # A step's products are a few hundred kFLOP: a BLAS thread pool only adds wake-ups and
+        # spinning (16 rows took 10 ms a step with it, 95 us without), so every BLAS runs on
+        # one thread in a process that decodes.
+        threadpool_limits(limits=1, user_api="blas")
 
     def constant(self, z: np.ndarray) -> np.ndarray:
         """z's share of the gates, with both biases: [B, 4H], computed once per sketch."""
@@ -68,35 +68,16 @@ class FastDecoder:
     ) -> np.ndarray:
         """Advance every row one step in place and return the sampled stroke-5 rows [B, 5].
 
-        x [B, 5 + H] is [previous row; h] and gets the new row and h, c [B, H] the new cell;
-        row b draws with the random numbers noise[b, steps[b]] (see `draw`)."""
-        self.cell(x, c, const)
-        row5 = self.draw(self.head(x[:, 5:]), temperature, noise, steps)
-        x[:, :5] = row5
-        return row5
-
-    def cell(self, x: np.ndarray, c: np.ndarray, const: np.ndarray) -> None:
-        """One LSTM step in place: reads [prev; h] from x [B, 5 + H], writes the new h into
-        x[:, 5:] and the new cell state into c."""
+        x [B, 5 + H] is [previous row; h] and gets the sampled row and the new h, c [B, H] the
+        new cell; row b draws with noise[b, steps[b]] (two uniforms for component and pen, two
+        standard normals). `head_out` then holds the step's raw mixture head outputs."""
         n = len(x)
-        gates = np.matmul(x, self.w_step, out=self._buffer("gates", n, self.w_step.shape[1]))
-        gates += const
-        kernels.lstm_cell(gates, c, x)
-
-    def head(self, h: np.ndarray) -> np.ndarray:
-        """The raw mixture head outputs [B, 6M + 3] (pi logits, mu, log sigma, rho, pen)."""
-        out = np.matmul(h, self.w_head, out=self._buffer("head", len(h), self.w_head.shape[1]))
-        out += self.b_head
-        return out
-
-    def draw(
-        self, out: np.ndarray, temperature: np.ndarray, noise: np.ndarray, steps: np.ndarray
-    ) -> np.ndarray:
-        """One stroke-5 row per sketch from head outputs, as model.mixture.draw draws it: noise
-        is [B, S, 4] (two uniforms for component and pen, two standard normals for each of S
-        steps) and row b uses noise[b, steps[b]]."""
-        row5 = self._buffer("row5", len(out), 5)
-        kernels.draw(out, temperature, noise, steps, self.mixtures, RHO_LIMIT, row5)
+        self.head_out = self._buffer("head", n, self.w_head.shape[1])
+        row5 = self._buffer("row5", n, 5)
+        kernels.step(
+            x, c, const, self.w_step, self.w_head, self.b_head, temperature, noise, steps,
+            self.mixtures, RHO_LIMIT, self.head_out, row5,
+        )  # fmt: skip
         return row5
 
     def _buffer(self, name: str, rows: int, width: int) -> np.ndarray:

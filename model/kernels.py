@@ -1,13 +1,17 @@
-"""The per-step loops of decoding, compiled with numba: the LSTM cell, the mixture draw and the
-pen bookkeeping, each one call per step for the whole batch.
+"""The decoding step compiled with numba: the gate and head products, the LSTM cell, the
+mixture draw and the pen bookkeeping, one call per step for the whole batch.
 
 At a 128-unit cell the arithmetic of a step is a few microseconds; what numpy spends around it
 is dispatch, a microsecond or more for each of the thirty-odd small array operations a step
-needs. Compiled, a step of one sketch costs about a fifth of that. The products with the weight
-matrices stay with numpy's BLAS, which is faster than any loop here once the batch grows.
+needs. Compiled, a step of one sketch costs about a fifth of that, and the two products go to
+BLAS (scipy's, which numba's np.dot calls) without a Python call between them.
 
-`nogil`: the engine's worker runs these while the event loop keeps serving clients.
-`error_model="numpy"`: no zero-division checks, which would stop LLVM from vectorising the cell.
+`step` releases the GIL, so the event loop serves clients while a step computes: the first
+stroke of a suggestion leaves the server in about 1 ms, against 2.5 ms when the worker kept the
+GIL until the interpreter's switch interval took it away. The other kernels, a microsecond or
+two each, keep it: getting the GIL back from a busy thread can take that switch interval (5 ms),
+as numpy's matmul (which releases it) showed, 5 ms a call beside a busy Python thread.
+`error_model="numpy"`: no zero-division checks, which would stop LLVM from vectorising.
 """
 
 from __future__ import annotations
@@ -42,14 +46,14 @@ def _tanh(x: float) -> float:
     return x * p / q
 
 
-@njit(nogil=True, error_model="numpy", fastmath=True, cache=True)
+@njit(error_model="numpy", fastmath=True, cache=True)
 def tanh(x: np.ndarray, out: np.ndarray) -> None:
     """out = tanh(x) elementwise on float32 vectors (for tests of the approximation)."""
     for i in range(x.shape[0]):
         out[i] = _tanh(x[i])
 
 
-@njit(nogil=True, error_model="numpy", fastmath=True, cache=True)
+@njit(error_model="numpy", fastmath=True, cache=True)
 def lstm_cell(gates: np.ndarray, c: np.ndarray, x: np.ndarray) -> None:
     """One LSTM step from pre-activation gates [B, 4H], ordered (i, f, o, g): updates the cell
     state c [B, H] in place and writes the new hidden state into x[:, 5:], x being the decoder
@@ -87,7 +91,7 @@ def _pick(logits: np.ndarray, first: int, count: int, t: float, u: float) -> int
     return min(k, count - 1)
 
 
-@njit(nogil=True, error_model="numpy", cache=True)
+@njit(error_model="numpy", cache=True)
 def draw(
     head: np.ndarray,
     temperature: np.ndarray,
@@ -123,6 +127,35 @@ def draw(
 
 
 @njit(nogil=True, error_model="numpy", cache=True)
+def step(
+    x: np.ndarray,
+    c: np.ndarray,
+    const: np.ndarray,
+    w_step: np.ndarray,
+    w_head: np.ndarray,
+    b_head: np.ndarray,
+    temperature: np.ndarray,
+    noise: np.ndarray,
+    steps: np.ndarray,
+    mixtures: int,
+    rho_limit: float,
+    head: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """One decoder step for every row: x [B, 5 + H] = [previous row; h] and c [B, H] are
+    updated in place (x takes the sampled row), head [B, 6M + 3] gets the mixture head's raw
+    outputs and out [B, 5] the sampled stroke-5 rows. const is z's share of the gates with both
+    biases (model.decode.FastDecoder.constant); row b draws with noise[b, steps[b]]."""
+    gates = np.dot(x, w_step)
+    gates += const
+    lstm_cell(gates, c, x)
+    head[:] = np.dot(np.ascontiguousarray(x[:, 5:]), w_head)
+    head += b_head
+    draw(head, temperature, noise, steps, mixtures, rho_limit, out)
+    x[:, :5] = out
+
+
+@njit(error_model="numpy", cache=True)
 def advance(
     row5: np.ndarray,
     scale_factor: float,
@@ -159,14 +192,17 @@ def advance(
 
 
 def warm_up(hidden: int = 4, mixtures: int = 2) -> None:
-    """Compile every kernel (or load it from numba's cache) for the array types decoding passes,
-    so that the first suggestion a server draws does not wait a second for the compiler."""
+    """Compile the kernels (or load them from numba's cache) for the array types decoding
+    passes, so that the first suggestion a server draws does not wait a second for them."""
     f32, f64, i64 = np.float32, np.float64, np.int64
-    x = np.zeros((1, 5 + hidden), f32)
-    lstm_cell(np.zeros((1, 4 * hidden), f32), np.zeros((1, hidden), f32), x)
-    row5 = np.zeros((1, 5), f32)
-    head = np.zeros((1, 6 * mixtures + 3), f32)
-    draw(head, np.ones(1, f32), np.zeros((1, 1, 4), f32), np.zeros(1, i64), mixtures, 0.9, row5)
+    width = 6 * mixtures + 3
+    row5, head = np.zeros((1, 5), f32), np.zeros((1, width), f32)
+    step(
+        np.zeros((1, 5 + hidden), f32), np.zeros((1, hidden), f32), np.zeros((1, 4 * hidden), f32),
+        np.zeros((5 + hidden, 4 * hidden), f32), np.zeros((hidden, width), f32),
+        np.zeros(width, f32), np.ones(1, f32), np.zeros((1, 1, 4), f32), np.zeros(1, i64),
+        mixtures, 0.9, head, row5,
+    )  # fmt: skip
     points = np.zeros((1, 2, 2), f64)
     args = (np.zeros((1, 2), f64), np.ones(1, f64), np.zeros((1, 2), f64), points)
     advance(row5, 1.0, *args, np.zeros(1, i64), np.ones(1, i64), np.zeros(1, i64))

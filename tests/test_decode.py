@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from model import kernels
 from model.checkpoint import Checkpoint, load
 from model.decode import FastDecoder
-from model.mixture import draw
+from model.mixture import RHO_LIMIT, draw
 from model.sample import DecodeBatch, DoneEvent, SketchRequest
 
 
@@ -32,11 +33,12 @@ def test_steps_match_nn_lstm_teacher_forcing(checkpoint: Checkpoint) -> None:
         head = decoder.head.proj(lstm_out).numpy()
     const = fast.constant(z.numpy())
     x, c = np.concatenate([np.zeros((3, 5), np.float32), h0.numpy()], 1), c0.numpy().copy()
+    noise = np.full((3, 1, 4), 0.5, np.float32)
     for t in range(40):
-        x[:, :5] = points[:, t].numpy()
-        fast.cell(x, c, const)
+        x[:, :5] = points[:, t].numpy()  # teacher forcing: the given point, not the sampled one
+        fast.step(x, c, const, np.ones(3, np.float32), noise, np.zeros(3, np.int64))
         np.testing.assert_allclose(x[:, 5:], lstm_out[:, t].numpy(), atol=1e-5)
-        np.testing.assert_allclose(fast.head(x[:, 5:]), head[:, t], atol=1e-5)
+        np.testing.assert_allclose(fast.head_out, head[:, t], atol=1e-5)
 
 
 def test_draw_matches_the_mixture_sampler(checkpoint: Checkpoint) -> None:
@@ -50,10 +52,17 @@ def test_draw_matches_the_mixture_sampler(checkpoint: Checkpoint) -> None:
     with torch.no_grad():
         params = decoder.head(torch.from_numpy(h))
         want = draw(params, torch.from_numpy(temperature), torch.from_numpy(noise).float()).numpy()
-    steps = np.zeros(64, np.int64)
-    got = fast.draw(fast.head(h), temperature, noise.astype(np.float32)[:, None], steps)
+        head = decoder.head.proj(torch.from_numpy(h)).numpy()
+    got = _draw(fast, head, temperature, noise.astype(np.float32)[:, None], np.zeros(64, np.int64))
     np.testing.assert_array_equal(got[:, 2:], want[:, 2:])
     np.testing.assert_allclose(got[:, :2], want[:, :2], atol=1e-4)
+
+
+def _draw(fast: FastDecoder, head: np.ndarray, *args: np.ndarray) -> np.ndarray:
+    """The step's mixture draw (model.kernels.draw) on given head outputs."""
+    out = np.zeros((len(head), 5), np.float32)
+    kernels.draw(head, *args, fast.mixtures, RHO_LIMIT, out)
+    return out
 
 
 def _drawn(batch: DecodeBatch, req: SketchRequest) -> list[list[np.ndarray]]:
@@ -105,8 +114,6 @@ def _same_on_both_paths(checkpoint: Checkpoint, mode: str) -> None:
 
 def test_the_compiled_tanh_is_float32_exact_enough() -> None:
     """The cell's rational tanh stays within 1e-6 of the true tanh, saturation included."""
-    from model import kernels
-
     x = np.linspace(-30, 30, 600_001, dtype=np.float32)
     out = np.empty_like(x)
     kernels.tanh(x, out)
@@ -122,16 +129,16 @@ def test_each_row_draws_with_the_noise_of_its_own_step(checkpoint: Checkpoint) -
     noise = noise.astype(np.float32)
     temperature = np.full(4, 0.5, np.float32)
     steps = np.array([0, 3, 5, 9])  # past the last slot reads the last one
-    got = fast.draw(fast.head(h), temperature, noise, steps).copy()
+    with torch.no_grad():
+        head = checkpoint.model.decoder.head.proj(torch.from_numpy(h)).numpy()
+    got = _draw(fast, head, temperature, noise, steps)
     picked = noise[np.arange(4), np.minimum(steps, 5)][:, None]
-    want = fast.draw(fast.head(h), temperature, picked, np.zeros(4, np.int64))
+    want = _draw(fast, head, temperature, picked, np.zeros(4, np.int64))
     np.testing.assert_array_equal(got, want)
 
 
 def test_the_kernels_refuse_arrays_of_the_wrong_size() -> None:
     """numba checks no indices, so each kernel checks its shapes instead of writing past an end."""
-    from model import kernels
-
     f32, i64 = np.float32, np.int64
     with pytest.raises(ValueError, match="x \\[B, 5 \\+ H\\]"):
         kernels.lstm_cell(np.zeros((2, 16), f32), np.zeros((2, 4), f32), np.zeros((2, 4), f32))
