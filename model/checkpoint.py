@@ -211,10 +211,13 @@ def export(
     target: str | os.PathLike[str],
     half: bool = False,
     temperature: float | None = None,
+    description: str | None = None,
 ) -> Path:
     """Copy a checkpoint for shipping: weights (optionally fp16) and config, no optimizer state;
-    `temperature` records the model's measured best Variety (else the source's is kept)."""
+    `temperature` records the model's measured best Variety (else the source's is kept), and
+    `description` replaces the one the welcome shows (else the training run's is kept)."""
     ckpt = load(source)
+    meta = ckpt.meta if description is None else {**ckpt.meta, "description": description}
     return save(
         target,
         ckpt.model,
@@ -222,7 +225,7 @@ def export(
         ckpt.scale_factor,
         train=ckpt.train,
         step=ckpt.step,
-        meta=ckpt.meta,
+        meta=meta,
         half=half,
         sample=ckpt.sample if temperature is None else SampleConfig(temperature),
     )
@@ -250,9 +253,14 @@ def main(argv: list[str] | None = None) -> None:
         help="the model's best Variety, measured (docs/models.md); the add-ons start there "
         "(default: the source's, else 0.5)",
     )
+    ap.add_argument(
+        "--description",
+        metavar="TEXT",
+        help="what the model is, as the welcome shows it (default: the training run's)",
+    )
     args = ap.parse_args(argv)
     cli.output_dir(args.target, "target")
-    out = export(args.source, args.target, args.half, args.temperature)
+    out = export(args.source, args.target, args.half, args.temperature, args.description)
     size = (out / WEIGHTS).stat().st_size
     print(f"exported {args.source} -> {out} ({size / 1e6:.1f} MB of weights)")
 

@@ -136,3 +136,12 @@ def test_the_best_variety_is_kept_through_export_and_old_configs_read_the_defaul
     assert checkpoint.load(tmp_path / "again").sample.temperature == 0.5
     with pytest.raises(ValueError, match=r"temperature must be in 0\.01\.\.2\.0; got 3\.0"):
         checkpoint.export(tmp_path / "run", tmp_path / "bad", temperature=3.0)
+
+
+def test_export_can_replace_the_description_the_welcome_shows(tmp_path):
+    """export --description rewrites meta.description and keeps the rest of the meta."""
+    checkpoint.save(tmp_path / "run", small_model(), VOCAB, 30.0, meta={"description": "run 7"})
+    checkpoint.main([str(tmp_path / "run"), str(tmp_path / "ship"), "--description", "shipped"])
+    assert checkpoint.load(tmp_path / "ship").meta["description"] == "shipped"
+    checkpoint.export(tmp_path / "ship", tmp_path / "again")
+    assert checkpoint.load(tmp_path / "again").meta["description"] == "shipped"
