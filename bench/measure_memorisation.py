@@ -22,6 +22,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from model import cli  # noqa: E402
 from model import strokes as S  # noqa: E402
 from model.checkpoint import load  # noqa: E402
 from model.data import PreparedData  # noqa: E402
@@ -53,16 +54,22 @@ def main() -> None:
     ap.add_argument("--per-category", type=int, default=30)
     ap.add_argument("--temperature", type=float, default=0.4)
     args = ap.parse_args()
+    args.per_category = cli.quick(args.per_category, 1, "--per-category")
     ckpt = load(args.checkpoint)
     data = PreparedData.load(args.data)
     column = data.attributes.index("category")
     names = data.vocab.values["category"]
+    known = set(ckpt.vocab.values["category"])
     generated, held_out = [], []
     for k, name in enumerate(SLIDE_CATEGORIES):
+        if name not in names or name not in known:
+            continue
         label = names.index(name)
         of_category = np.flatnonzero(data.labels[:, column] == label)
         train = [i for i in of_category if data.split[i] == 0]
         real = [i for i in of_category if data.split[i] != 0]
+        if not train:
+            continue
         pool = hashes([S.stroke3_to_polylines(data.sketch(int(i))) for i in train])
         drawn = sample(
             ckpt,
@@ -82,6 +89,8 @@ def main() -> None:
     print(f"{args.checkpoint}: nearest training drawing of the same category, phash bits of 64\n")
     print(f"| drawings | count | median | mean | within {NEAR} bits |\n|---|---|---|---|---|")
     for label, d in (("generated (network alone)", generated), ("held-out real", held_out)):
+        if not d:
+            continue
         d = np.asarray(d)
         print(
             f"| {label} | {len(d)} | {np.median(d):.0f} | {d.mean():.1f} | "
