@@ -16,9 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-import imagehash
 import numpy as np
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -26,20 +24,15 @@ from model import cli  # noqa: E402
 from model import strokes as S  # noqa: E402
 from model.checkpoint import load  # noqa: E402
 from model.data import PreparedData  # noqa: E402
-from model.evaluate import SLIDE_CATEGORIES  # noqa: E402
-from model.raster import rasterize_all  # noqa: E402
+from model.evaluate import SLIDE_CATEGORIES, phashes  # noqa: E402
 from model.sample import SketchRequest, sample  # noqa: E402
 
 NEAR = 8  # bits of 64: at most this far counts as a near-copy
 
 
 def hashes(sketches: list) -> np.ndarray:
-    """64-bit perceptual hashes as [N, 64] booleans."""
-    images = rasterize_all(sketches, 64)
-    return np.array(
-        [imagehash.phash(Image.fromarray((255 - img * 255).astype(np.uint8))).hash.ravel()
-         for img in images]
-    )  # fmt: skip
+    """64-bit perceptual hashes (model.evaluate's) as [N, 64] booleans."""
+    return np.array([h.hash.ravel() for h in phashes(sketches)])
 
 
 def nearest(queries: np.ndarray, pool: np.ndarray) -> np.ndarray:

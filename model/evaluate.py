@@ -249,6 +249,14 @@ def attribute_recognition(
     return report
 
 
+def phashes(sketches: Any, size: int = 64) -> list[imagehash.ImageHash]:
+    """64-bit perceptual hashes of sketches rasterised at size x size pixels."""
+    return [
+        imagehash.phash(Image.fromarray((255 - img * 255).astype(np.uint8)))
+        for img in rasterize_all(sketches, size)
+    ]
+
+
 def phash_diversity(
     ckpt: Checkpoint,
     data: PreparedData,
@@ -280,10 +288,7 @@ def phash_diversity(
                 sample_latent=True,
             ),
         )
-        hashes = [
-            imagehash.phash(Image.fromarray((255 - img * 255).astype(np.uint8)))
-            for img in rasterize_all(drawn, 64)
-        ]
+        hashes = phashes(drawn)
         distances += [a - b for a, b in itertools.combinations(hashes, 2)]
     return float(np.mean(distances)) if distances else float("nan")
 
