@@ -76,6 +76,9 @@ class TrainConfig:
     learning_rate: float = 1e-3
     lr_decay: float = 0.9999  # lr(t) = (lr - min_lr) * decay ** t + min_lr
     min_learning_rate: float = 1e-5
+    # the step the schedule starts again from: a warm restart for a resumed run whose rate has
+    # decayed to its floor (lr(t) counts t from here; 0 is magenta's single decay)
+    lr_restart_step: int = 0
     grad_clip: float = 1.0  # clip gradient norm
     augment_scale: float = 0.15  # random x/y stretch, as Sketch-RNN
     augment_drop: float = 0.10  # chance of dropping a pen-down point, as Sketch-RNN
@@ -90,6 +93,8 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast on CUDA; ignored on the CPU
 
     def __post_init__(self) -> None:
+        if self.lr_restart_step < 0:
+            raise ValueError(f"lr_restart_step must be 0 or more; got {self.lr_restart_step}")
         if self.pen_loss_rows not in ("batch", "padded"):
             raise ValueError(
                 f"pen_loss_rows must be 'batch' or 'padded'; got {self.pen_loss_rows!r}"

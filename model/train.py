@@ -44,8 +44,10 @@ def pick_device(name: str) -> torch.device:
 
 
 def learning_rate(step: int, cfg: TrainConfig) -> float:
-    """lr(t) = (lr - min_lr) * decay ** t + min_lr, magenta's schedule."""
-    return (cfg.learning_rate - cfg.min_learning_rate) * cfg.lr_decay**step + cfg.min_learning_rate
+    """lr(t) = (lr - min_lr) * decay ** t + min_lr, magenta's schedule, with t counted from
+    cfg.lr_restart_step once a run passes it (a warm restart)."""
+    t = step - cfg.lr_restart_step if step >= cfg.lr_restart_step else step
+    return (cfg.learning_rate - cfg.min_learning_rate) * cfg.lr_decay**t + cfg.min_learning_rate
 
 
 def git_commit() -> str | None:

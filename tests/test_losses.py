@@ -72,3 +72,17 @@ def test_pen_loss_rows_is_checked() -> None:
     assert TrainConfig(pen_loss_rows="padded").pen_loss_rows == "padded"
     with pytest.raises(ValueError, match="pen_loss_rows"):
         TrainConfig(pen_loss_rows="all")  # type: ignore[arg-type]
+
+
+def test_the_learning_rate_decays_as_magenta_and_restarts_where_asked() -> None:
+    from model.train import learning_rate
+
+    cfg = TrainConfig(learning_rate=1e-3, lr_decay=0.9999, min_learning_rate=1e-5)
+    assert learning_rate(0, cfg) == pytest.approx(1e-3)
+    assert learning_rate(40_000, cfg) == pytest.approx(0.99e-3 * 0.9999**40_000 + 1e-5)
+    warm = TrainConfig(learning_rate=3e-4, lr_decay=0.9997, lr_restart_step=40_000)
+    assert learning_rate(39_999, warm) == pytest.approx(2.9e-4 * 0.9997**39_999 + 1e-5)
+    assert learning_rate(40_000, warm) == pytest.approx(3e-4)
+    assert learning_rate(41_000, warm) == pytest.approx(2.9e-4 * 0.9997**1_000 + 1e-5)
+    with pytest.raises(ValueError, match="lr_restart_step must be 0 or more"):
+        TrainConfig(lr_restart_step=-1)
