@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from . import checkpoint, cli, distributed, shards
+from . import checkpoint, cli, distributed, shards, transfer
 from .batches import Batch, Batcher
 from .config import PRESETS, ModelConfig, TrainConfig, from_dict, preset
 from .data import DEFAULT_ROW0, PreparedData
@@ -75,12 +75,15 @@ def train(
     ctx: distributed.Context | None = None,
     budget_seconds: float | None = None,
     n_max_from_data: bool = True,
+    init_from: Path | None = None,
 ) -> Path:
     """Train (or resume) into `out`; returns the checkpoint folder.
 
     ctx is this process's place in a torchrun job (None: one process). budget_seconds stops the
     run early, saving a checkpoint, when that much wall time has passed. A new model takes
     N_max (max_seq_len) from the data's meta unless n_max_from_data is False (it was given).
+    init_from starts a new model from that checkpoint's weights (model.transfer); a run that
+    resumes from `out` ignores it.
     """
     ctx = ctx or distributed.Context(device=device)
     say = print if ctx.is_main else (lambda *a, **k: None)
@@ -94,8 +97,10 @@ def train(
         data = PreparedData.merge([PreparedData.load(p) for p in data_paths])
     vocab = data.vocab
     step, optimizer_state = 0, False
+    pretrained: dict[str, Any] | None = None  # where the weights started, when not from scratch
     if (out / checkpoint.CONFIG).exists():
         ckpt = checkpoint.load(out, device)
+        pretrained = ckpt.meta.get("init_from")
         asked = dataclasses.replace(model_cfg, condition_dim=ckpt.config.condition_dim)
         if n_max_from_data:
             asked = dataclasses.replace(asked, max_seq_len=data.n_max)
@@ -128,6 +133,24 @@ def train(
         if n_max_from_data:
             model_cfg = dataclasses.replace(model_cfg, max_seq_len=data.n_max)
         model = SketchModel(model_cfg).to(device)
+        if init_from is not None:
+            source = checkpoint.load(init_from, device)
+            try:
+                copied = transfer.copy_weights(model, source.model)
+            except transfer.TransferError as e:
+                raise cli.CommandError(f"--init-from {init_from}: {e}") from None
+            pretrained = {
+                "checkpoint": str(init_from),
+                "step": source.step,
+                "data_files": source.meta.get("data_files", []),
+                "data": source.meta.get("data", []),
+            }
+            say(
+                f"starting from {init_from} (step {source.step}): {copied:,} of "
+                f"{sum(p.numel() for p in model.parameters()):,} weights copied; the "
+                "condition's start afresh",
+                file=sys.stderr,
+            )
     steps = distributed.gather_int(ctx, step)
     if len(set(steps)) > 1:
         raise cli.CommandError(
@@ -197,6 +220,8 @@ def train(
         "processes": ctx.world,
         "effective_batch_size": ctx.world * train_cfg.batch_size,
     }
+    if pretrained is not None:
+        meta["init_from"] = pretrained  # its sources' licences bind the weights too
     metrics: dict[str, Any] = {}
     saved_at, paused = -1, 0.0  # paused: seconds spent evaluating and saving, not training
 
@@ -350,6 +375,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", required=True, metavar="DIR", help="checkpoint folder, resumed if it holds one"
     )
     io.add_argument("--description", default="", help="recorded in the checkpoint's meta")
+    io.add_argument(
+        "--init-from",
+        metavar="DIR",
+        help="start a new model from this checkpoint's weights (pretraining, then fine-tuning "
+        "on --data); the conditions may differ, the network must not",
+    )
     model = ap.add_argument_group("model")
     model.add_argument(
         "--config",
@@ -444,6 +475,7 @@ def main(argv: list[str] | None = None) -> None:
             ctx,
             budget,
             n_max_from_data=not any(p.partition("=")[0] == "max_seq_len" for p in args.set),
+            init_from=None if args.init_from is None else Path(args.init_from),
         )
     finally:
         distributed.shutdown(ctx)

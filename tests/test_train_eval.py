@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from model import checkpoint
 from model.classifier import load_classifier
 from model.classifier import main as classifier_main
+from model.cli import CommandError
 from model.data import PreparedData
 from model.evaluate import main as evaluate_main
 from model.prepare import main as prepare_main
@@ -168,3 +170,47 @@ def test_l_r_paths_show_what_the_sketch_channel_carries(checkpoint) -> None:
     prepare_main(["--out", str(out), "--split", "0,0,1", str(shared / "cat.ndjson")])
     paths = l_r_paths(checkpoint, PreparedData.load(out), "test")
     assert paths["posterior"] < paths["no sketch channel"] < paths["generate path"] + 0.05
+
+
+def test_init_from_copies_all_but_the_condition_and_is_kept_on_resume(prepared, tmp_path, capsys):
+    """Pretraining then fine-tuning: a new run on data with other conditions starts from the
+    source's weights, its condition columns fresh; a network that differs is refused by name."""
+    source = tmp_path / "pretrained"
+    common = ["--small", "--batch-size", "8", "--quiet", "--set", "eval_every=2"]
+    train_main(["--data", prepared, "--out", str(source), "--steps", "2", *common])
+    src = checkpoint.load(source)
+    # the fine-tuning data: circles under one new category, so another vocabulary
+    data = PreparedData.load(prepared)
+    rng = np.random.default_rng(1)
+    lines = [json.dumps({"word": "disc", "drawing": drawing("circle", rng)}) for _ in range(20)]
+    (tmp_path / "disc.ndjson").write_text("\n".join(lines) + "\n")
+    tuned_data = tmp_path / "discs.npz"
+    prepare_main(["--out", str(tuned_data), "--quiet", str(tmp_path / "disc.ndjson")])
+    out = tmp_path / "tuned"
+    args = ["--data", str(tuned_data), "--out", str(out), "--init-from", str(source), *common]
+    train_main([*args, "--steps", "0"])
+    tuned = checkpoint.load(out)
+    assert tuned.vocab.values["category"] == ("disc",) != data.vocab.values["category"]
+    mine, theirs = tuned.model.state_dict(), src.model.state_dict()
+    assert torch.equal(mine["decoder.head.proj.weight"], theirs["decoder.head.proj.weight"])
+    rnn_in = "decoder.rnn.weight_ih_l0"
+    assert mine[rnn_in].shape[1] == theirs[rnn_in].shape[1] - 1  # two categories became one
+    assert torch.equal(mine[rnn_in][:, :-1], theirs[rnn_in][:, :-2])
+    assert tuned.meta["init_from"]["step"] == 2
+    assert "weights copied" in capsys.readouterr().err
+    train_main([*args, "--steps", "2"])  # resuming keeps the record of where it started
+    assert checkpoint.load(out).meta["init_from"]["checkpoint"] == str(source)
+    with pytest.raises(CommandError, match="lacks influence.head.bias: a different network"):
+        train_main(
+            [
+                "--config",
+                "sketch-rnn",
+                "--data",
+                str(tuned_data),
+                "--out",
+                str(tmp_path / "other"),
+                "--init-from",
+                str(source),
+                *common,
+            ]
+        )

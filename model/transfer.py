@@ -1,0 +1,67 @@
+"""Start a new model from another checkpoint's weights: pretrain on every stroke set whose licence
+allows shipping, then fine-tune on the model's own data (`model.train --init-from DIR`).
+
+The two models may have different conditions (another vocabulary, or none). The condition is
+always the last input columns of the four layers that read it, so those columns start afresh
+and every other weight is copied; anything else that differs is a different network, an error.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .network import SketchModel
+
+# Layers whose input ends with the condition one-hot: the latent head and the influence layer's
+# query read [h_enc; c], the decoder's initial state and its LSTM read [..., z_s, z_r, ad, c].
+CONDITION_INPUTS = (
+    "latent.weight",
+    "influence.w_query.weight",
+    "decoder.init.weight",
+    "decoder.rnn.weight_ih_l0",  # fused decoder
+    "decoder.rnn.ih.weight",  # layer-norm decoder
+)
+
+
+class TransferError(ValueError):
+    """The source checkpoint's network does not fit the one being trained."""
+
+
+@torch.no_grad()
+def copy_weights(target: SketchModel, source: SketchModel) -> int:
+    """Copy source's weights into target, except the condition's columns; returns the number of
+    values copied. Raises TransferError naming the first weight that does not fit."""
+    theirs = source.state_dict()
+    mine = target.state_dict()
+    missing = sorted(set(mine) - set(theirs))
+    extra = sorted(set(theirs) - set(mine))
+    if missing or extra:
+        name = (missing or extra)[0]
+        where = "the source lacks" if missing else "the model being trained lacks"
+        raise TransferError(
+            f"{where} {name}: a different network (preset, layer norm or sizes); "
+            "train the same --config and --small as the source"
+        )
+    copied = 0
+    for name, dst in mine.items():
+        src = theirs[name]
+        if name in CONDITION_INPUTS:
+            keep_src = src.shape[1] - source.cond_dim
+            keep_dst = dst.shape[1] - target.cond_dim
+            if src.shape[0] != dst.shape[0] or keep_src != keep_dst:
+                raise TransferError(_mismatch(name, src, dst, " (apart from the condition)"))
+            dst[:, :keep_dst] = src[:, :keep_src]
+            copied += dst[:, :keep_dst].numel()
+        else:
+            if src.shape != dst.shape:
+                raise TransferError(_mismatch(name, src, dst, ""))
+            dst.copy_(src)
+            copied += dst.numel()
+    return copied
+
+
+def _mismatch(name: str, src: torch.Tensor, dst: torch.Tensor, note: str) -> str:
+    return (
+        f"{name} is {tuple(src.shape)} in the source and {tuple(dst.shape)} here{note}: "
+        "a different network; train the same --config and --small as the source"
+    )
