@@ -21,22 +21,30 @@ from .network import Decoder
 
 
 class FastDecoder:
-    """A fused-LSTM decoder's weights laid out for batched single steps."""
+    """A decoder's weights laid out for batched single steps: the fused nn.LSTM, or the layer-norm
+    cell (whose recurrent dropout is off when drawing)."""
 
     def __init__(self, decoder: Decoder) -> None:
-        if not decoder.fused:
-            raise ValueError(
-                "the fast path needs the fused LSTM decoder (no layer norm or recurrent dropout)"
-            )
-        rnn: torch.nn.LSTM = decoder.rnn  # type: ignore[assignment]
-        w_ih = rnn.weight_ih_l0.detach().float().cpu().numpy()  # [4H, 5 + D]
-        w_hh = rnn.weight_hh_l0.detach().float().cpu().numpy()  # [4H, H]
+        def numpy(t: torch.Tensor) -> np.ndarray:
+            return t.detach().float().cpu().numpy()
+
+        rnn = decoder.rnn
+        empty = np.zeros((0, 0), np.float32)
+        if decoder.fused:
+            w_ih, w_hh = numpy(rnn.weight_ih_l0), numpy(rnn.weight_hh_l0)  # [4H, 5 + D], [4H, H]
+            bias = numpy(rnn.bias_ih_l0 + rnn.bias_hh_l0)
+            self.ln_gates = self.ln_cell = empty
+        else:  # LayerNormLSTMCell: ih has no bias; the norm follows ih(x) + hh(h)
+            w_ih, w_hh, bias = numpy(rnn.ih.weight), numpy(rnn.hh.weight), numpy(rnn.hh.bias)
+            self.ln_gates = np.stack([numpy(rnn.ln_gates.weight), numpy(rnn.ln_gates.bias)])
+            self.ln_cell = np.stack([numpy(rnn.ln_cell.weight), numpy(rnn.ln_cell.bias)])
         H = self.hidden = w_hh.shape[1]
         # Gates reordered from torch's (i, f, g, o) to (i, f, o, g): one sigmoid covers three.
         order = np.concatenate(
             [np.arange(0, 2 * H), np.arange(3 * H, 4 * H), np.arange(2 * H, 3 * H)]
         )
-        bias = (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach().float().cpu().numpy()
+        if len(self.ln_gates):
+            self.ln_gates = np.ascontiguousarray(self.ln_gates[:, order])
         # [prev; h] x w_step: one product for the input point and the recurrence.
         self.w_step = np.ascontiguousarray(np.concatenate([w_ih[:, :5], w_hh], axis=1)[order].T)
         self.w_z = np.ascontiguousarray(w_ih[order, 5:].T)  # [D, 4H]
@@ -76,7 +84,7 @@ class FastDecoder:
         row5 = self._buffer("row5", n, 5)
         kernels.step(
             x, c, const, self.w_step, self.w_head, self.b_head, temperature, noise, steps,
-            self.mixtures, RHO_LIMIT, self.head_out, row5,
+            self.mixtures, RHO_LIMIT, self.ln_gates, self.ln_cell, self.head_out, row5,
         )  # fmt: skip
         return row5
 

@@ -74,6 +74,48 @@ def lstm_cell(gates: np.ndarray, c: np.ndarray, x: np.ndarray) -> None:
             x[b, 5 + u] = o * _tanh(cell)
 
 
+@njit(inline="always", error_model="numpy", fastmath=True, cache=True)
+def _moments(v: np.ndarray) -> tuple[float, float]:
+    """Mean and 1 / sqrt(variance + 1e-5) of a vector, as torch's LayerNorm (biased variance)."""
+    total = _F(0.0)
+    for k in range(v.shape[0]):
+        total += v[k]
+    mean = total / _F(v.shape[0])
+    sq = _F(0.0)
+    for k in range(v.shape[0]):
+        sq += (v[k] - mean) * (v[k] - mean)
+    return mean, _F(1.0) / math.sqrt(sq / _F(v.shape[0]) + _F(1e-5))
+
+
+@njit(error_model="numpy", fastmath=True, cache=True)
+def ln_lstm_cell(
+    gates: np.ndarray, c: np.ndarray, x: np.ndarray, ln_gates: np.ndarray, ln_cell: np.ndarray
+) -> None:
+    """lstm_cell for model.network.LayerNormLSTMCell: layer norm over all 4H gates (weight
+    ln_gates[0], bias ln_gates[1], in the same (i, f, o, g) order), the forget gate's +1, and
+    layer norm over the new cell before its tanh (ln_cell [2, H]). Normalises gates in place."""
+    hidden = c.shape[1]
+    if gates.shape[1] != 4 * hidden or x.shape[1] != 5 + hidden or min(len(c), len(x)) < len(gates):
+        raise ValueError("ln_lstm_cell: gates must be [B, 4H], c [B, H] and x [B, 5 + H]")
+    if ln_gates.shape != (2, 4 * hidden) or ln_cell.shape != (2, hidden):
+        raise ValueError("ln_lstm_cell: ln_gates must be [2, 4H] and ln_cell [2, H]")
+    half, one = _F(0.5), _F(1.0)
+    for b in range(gates.shape[0]):
+        g = gates[b]
+        mean, inv = _moments(g)
+        for k in range(4 * hidden):
+            g[k] = (g[k] - mean) * inv * ln_gates[0, k] + ln_gates[1, k]
+        for u in range(hidden):
+            i = half * (_tanh(half * g[u]) + one)
+            f = half * (_tanh(half * (g[hidden + u] + one)) + one)
+            c[b, u] = f * c[b, u] + i * _tanh(g[3 * hidden + u])
+        row = c[b]
+        mean, inv = _moments(row)
+        for u in range(hidden):
+            o = half * (_tanh(half * g[2 * hidden + u]) + one)
+            x[b, 5 + u] = o * _tanh((row[u] - mean) * inv * ln_cell[0, u] + ln_cell[1, u])
+
+
 @njit(inline="always", error_model="numpy", cache=True)
 def _pick(logits: np.ndarray, first: int, count: int, t: float, u: float) -> int:
     """Inverse-CDF draw from softmax(logits[first:first + count] / t) with the uniform u."""
@@ -139,16 +181,22 @@ def step(
     steps: np.ndarray,
     mixtures: int,
     rho_limit: float,
+    ln_gates: np.ndarray,
+    ln_cell: np.ndarray,
     head: np.ndarray,
     out: np.ndarray,
 ) -> None:
     """One decoder step for every row: x [B, 5 + H] = [previous row; h] and c [B, H] are
     updated in place (x takes the sampled row), head [B, 6M + 3] gets the mixture head's raw
     outputs and out [B, 5] the sampled stroke-5 rows. const is z's share of the gates with both
-    biases (model.decode.FastDecoder.constant); row b draws with noise[b, steps[b]]."""
+    biases (model.decode.FastDecoder.constant); row b draws with noise[b, steps[b]]. ln_gates
+    and ln_cell are a layer-norm cell's weights, or empty ([0, 0]) for the plain LSTM."""
     gates = np.dot(x, w_step)
     gates += const
-    lstm_cell(gates, c, x)
+    if ln_gates.shape[0] == 0:
+        lstm_cell(gates, c, x)
+    else:
+        ln_lstm_cell(gates, c, x, ln_gates, ln_cell)
     head[:] = np.dot(np.ascontiguousarray(x[:, 5:]), w_head)
     head += b_head
     draw(head, temperature, noise, steps, mixtures, rho_limit, out)
@@ -201,7 +249,7 @@ def warm_up(hidden: int = 4, mixtures: int = 2) -> None:
         np.zeros((1, 5 + hidden), f32), np.zeros((1, hidden), f32), np.zeros((1, 4 * hidden), f32),
         np.zeros((5 + hidden, 4 * hidden), f32), np.zeros((hidden, width), f32),
         np.zeros(width, f32), np.ones(1, f32), np.zeros((1, 1, 4), f32), np.zeros(1, i64),
-        mixtures, 0.9, head, row5,
+        mixtures, 0.9, np.zeros((0, 0), f32), np.zeros((0, 0), f32), head, row5,
     )  # fmt: skip
     points = np.zeros((1, 2, 2), f64)
     args = (np.zeros((1, 2), f64), np.ones(1, f64), np.zeros((1, 2), f64), points)

@@ -107,11 +107,11 @@ class Placement:
 class DecodeBatch:
     """A running batch of sketches sharing one decoder step.
 
-    The step is model.decode's compiled path on the CPU, whatever device encodes the requests:
-    a step of one sketch takes about 10 us there, which a GPU step spends launching its first
-    few kernels. `fast=False` (or a decoder it does not cover: layer norm, recurrent dropout)
-    takes the reference step through the nn.Modules on the model's device. Both read the same
-    per-sketch random numbers, so a seed draws the same sketch on either.
+    The step is model.decode's compiled path on the CPU, whatever device encodes the requests
+    and whichever cell the decoder has: a step of one sketch takes about 10 us there, which a
+    GPU step spends launching its first few kernels. `fast=False` takes the reference step
+    through the nn.Modules on the model's device. Both read the same per-sketch random
+    numbers, so a seed draws the same sketch on either.
     """
 
     def __init__(
@@ -121,9 +121,7 @@ class DecodeBatch:
         self.library = library
         self.model = ckpt.model
         self.device = ckpt.device
-        # FastDecoder refuses a decoder it does not cover, so fast=True on one is an error.
-        use_fast = self.model.decoder.fused if fast is None else fast
-        self.fast = FastDecoder(self.model.decoder) if use_fast else None
+        self.fast = FastDecoder(self.model.decoder) if fast is not False else None
         hidden = self.model.cfg.dec_rnn_size
         self.rows = Rows(hidden, self.model.z_dim, 4 * hidden, ckpt.scale_factor)
         self._ready: list[StrokeEvent | DoneEvent] = []  # library alternatives, sent next step

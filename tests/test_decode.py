@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,11 +14,30 @@ from model import kernels
 from model.checkpoint import Checkpoint, load
 from model.decode import FastDecoder
 from model.mixture import RHO_LIMIT, draw
+from model.network import SketchModel
 from model.sample import DecodeBatch, DoneEvent, SketchRequest
 
 
-def test_steps_match_nn_lstm_teacher_forcing(checkpoint: Checkpoint) -> None:
-    """Step by step, the fused compiled step matches nn.LSTM run over the whole sequence (1e-5)."""
+def _normalised(checkpoint: Checkpoint, **change: Any) -> Checkpoint:
+    """The served checkpoint's shape with a layer-norm decoder (random weights, eval mode)."""
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(checkpoint.config, layer_norm=True, **change)
+    model = SketchModel(cfg).eval()
+    with torch.no_grad():  # norms that do something, not the identity they start as
+        for norm in (model.decoder.rnn.ln_gates, model.decoder.rnn.ln_cell):
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.uniform_(-0.3, 0.3)
+    return Checkpoint(model, cfg, checkpoint.vocab, checkpoint.scale_factor)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "layer norm", "layer norm + recurrent dropout"])
+def test_steps_match_the_training_cell_under_teacher_forcing(
+    checkpoint: Checkpoint, cell: str
+) -> None:
+    """Step by step, the compiled step matches the training decoder run over the whole
+    sequence (1e-5): nn.LSTM, or the layer-norm cell (dropout off when drawing)."""
+    if cell != "lstm":
+        checkpoint = _normalised(checkpoint, recurrent_dropout=0.1 if "dropout" in cell else 0.0)
     decoder = checkpoint.model.decoder
     fast = FastDecoder(decoder)
     g = torch.Generator().manual_seed(0)
@@ -27,18 +48,34 @@ def test_steps_match_nn_lstm_teacher_forcing(checkpoint: Checkpoint) -> None:
     points[torch.arange(3)[:, None], torch.arange(40), pen] = 1
     with torch.no_grad():
         h0, c0 = decoder.initial_state(z)
-        lstm_out, _ = decoder.rnn(
-            torch.cat([points, z[:, None].expand(-1, 40, -1)], -1), (h0[None], c0[None])
-        )
-        head = decoder.head.proj(lstm_out).numpy()
+        inputs = torch.cat([points, z[:, None].expand(-1, 40, -1)], -1)
+        if decoder.fused:
+            hidden, _ = decoder.rnn(inputs, (h0[None], c0[None]))
+        else:
+            state, outs = (h0, c0), []
+            for t in range(40):
+                state = decoder.rnn(inputs[:, t], state)
+                outs.append(state[0])
+            hidden = torch.stack(outs, 1)
+        head = decoder.head.proj(hidden).numpy()
     const = fast.constant(z.numpy())
     x, c = np.concatenate([np.zeros((3, 5), np.float32), h0.numpy()], 1), c0.numpy().copy()
     noise = np.full((3, 1, 4), 0.5, np.float32)
     for t in range(40):
         x[:, :5] = points[:, t].numpy()  # teacher forcing: the given point, not the sampled one
         fast.step(x, c, const, np.ones(3, np.float32), noise, np.zeros(3, np.int64))
-        np.testing.assert_allclose(x[:, 5:], lstm_out[:, t].numpy(), atol=1e-5)
+        np.testing.assert_allclose(x[:, 5:], hidden[:, t].numpy(), atol=1e-5)
         np.testing.assert_allclose(fast.head_out, head[:, t], atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["generate", "complete"])
+def test_a_layer_norm_decoder_draws_the_same_on_both_paths(
+    checkpoint: Checkpoint, mode: str
+) -> None:
+    """A layer-norm model is served on the compiled step too, and a seed draws the same."""
+    normalised = _normalised(checkpoint)
+    assert DecodeBatch(normalised).fast is not None
+    _same_on_both_paths(normalised, mode)
 
 
 def test_draw_matches_the_mixture_sampler(checkpoint: Checkpoint) -> None:
@@ -142,6 +179,9 @@ def test_the_kernels_refuse_arrays_of_the_wrong_size() -> None:
     f32, i64 = np.float32, np.int64
     with pytest.raises(ValueError, match="x \\[B, 5 \\+ H\\]"):
         kernels.lstm_cell(np.zeros((2, 16), f32), np.zeros((2, 4), f32), np.zeros((2, 4), f32))
+    with pytest.raises(ValueError, match="ln_cell \\[2, H\\]"):
+        kernels.ln_lstm_cell(np.zeros((2, 16), f32), np.zeros((2, 4), f32), np.zeros((2, 9), f32),
+                             np.zeros((2, 16), f32), np.zeros((2, 3), f32))  # fmt: skip
     with pytest.raises(ValueError, match="noise"):
         out = np.zeros((2, 5), f32)
         kernels.draw(np.zeros((2, 15), f32), np.ones(2, f32), np.zeros((1, 1, 4), f32),
