@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -17,27 +16,37 @@ from model.mixture import RHO_LIMIT, draw
 from model.network import SketchModel
 from model.sample import DecodeBatch, DoneEvent, SketchRequest
 
+CELLS = {  # cell: (layer_norm, recurrent_dropout)
+    "lstm": (False, 0.0),
+    "layer norm": (True, 0.0),
+    "layer norm + recurrent dropout": (True, 0.1),
+}
 
-def _normalised(checkpoint: Checkpoint, **change: Any) -> Checkpoint:
-    """The served checkpoint's shape with a layer-norm decoder (random weights, eval mode)."""
+
+def _with_cell(checkpoint: Checkpoint, cell: str) -> Checkpoint:
+    """The served checkpoint if its decoder has this cell, else a model of its shape with that
+    cell (random weights, eval mode), so every cell is tested whichever model is served."""
+    layer_norm, dropout = CELLS[cell]
+    cfg = dataclasses.replace(checkpoint.config, layer_norm=layer_norm, recurrent_dropout=dropout)
+    if cfg == checkpoint.config:
+        return checkpoint
     torch.manual_seed(0)
-    cfg = dataclasses.replace(checkpoint.config, layer_norm=True, **change)
     model = SketchModel(cfg).eval()
-    with torch.no_grad():  # norms that do something, not the identity they start as
-        for norm in (model.decoder.rnn.ln_gates, model.decoder.rnn.ln_cell):
-            norm.weight.uniform_(0.5, 1.5)
-            norm.bias.uniform_(-0.3, 0.3)
+    if layer_norm:
+        with torch.no_grad():  # norms that do something, not the identity they start as
+            for norm in (model.decoder.rnn.ln_gates, model.decoder.rnn.ln_cell):
+                norm.weight.uniform_(0.5, 1.5)
+                norm.bias.uniform_(-0.3, 0.3)
     return Checkpoint(model, cfg, checkpoint.vocab, checkpoint.scale_factor)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "layer norm", "layer norm + recurrent dropout"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_steps_match_the_training_cell_under_teacher_forcing(
     checkpoint: Checkpoint, cell: str
 ) -> None:
     """Step by step, the compiled step matches the training decoder run over the whole
     sequence (1e-5): nn.LSTM, or the layer-norm cell (dropout off when drawing)."""
-    if cell != "lstm":
-        checkpoint = _normalised(checkpoint, recurrent_dropout=0.1 if "dropout" in cell else 0.0)
+    checkpoint = _with_cell(checkpoint, cell)
     decoder = checkpoint.model.decoder
     fast = FastDecoder(decoder)
     g = torch.Generator().manual_seed(0)
@@ -68,14 +77,16 @@ def test_steps_match_the_training_cell_under_teacher_forcing(
         np.testing.assert_allclose(fast.head_out, head[:, t], atol=1e-5)
 
 
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("mode", ["generate", "complete"])
-def test_a_layer_norm_decoder_draws_the_same_on_both_paths(
-    checkpoint: Checkpoint, mode: str
+def test_every_cell_is_served_on_the_compiled_step_and_draws_the_same(
+    checkpoint: Checkpoint, mode: str, cell: str
 ) -> None:
-    """A layer-norm model is served on the compiled step too, and a seed draws the same."""
-    normalised = _normalised(checkpoint)
-    assert DecodeBatch(normalised).fast is not None
-    _same_on_both_paths(normalised, mode)
+    """Whichever cell its decoder has, a model is served on the compiled step, and a seed
+    draws the same there as on the reference step."""
+    model = _with_cell(checkpoint, cell)
+    assert DecodeBatch(model).fast is not None
+    _same_on_both_paths(model, mode)
 
 
 def test_draw_matches_the_mixture_sampler(checkpoint: Checkpoint) -> None:
