@@ -45,8 +45,10 @@ def moved(strokes, k=3.0, offset=(1000.0, -2000.0)):
 
 
 def close(a, b, atol=1e-6) -> bool:
+    """Sketches with the same strokes, point for point (strokes of other lengths differ)."""
     return len(a) == len(b) and all(
-        len(x) == len(y) and all(np.allclose(p, q, atol=atol) for p, q in zip(x, y))
+        len(x) == len(y)
+        and all(np.shape(p) == np.shape(q) and np.allclose(p, q, atol=atol) for p, q in zip(x, y))
         for x, y in zip(a, b)
     )
 
