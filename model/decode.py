@@ -29,29 +29,27 @@ class FastDecoder:
             return t.detach().float().cpu().numpy()
 
         rnn = decoder.rnn
-        empty = np.zeros((0, 0), np.float32)
-        if decoder.fused:
-            w_ih, w_hh = numpy(rnn.weight_ih_l0), numpy(rnn.weight_hh_l0)  # [4H, 5 + D], [4H, H]
-            bias = numpy(rnn.bias_ih_l0 + rnn.bias_hh_l0)
-            self.ln_gates = self.ln_cell = empty
-        else:  # LayerNormLSTMCell: ih has no bias; the norm follows ih(x) + hh(h)
-            w_ih, w_hh, bias = numpy(rnn.ih.weight), numpy(rnn.hh.weight), numpy(rnn.hh.bias)
-            self.ln_gates = np.stack([numpy(rnn.ln_gates.weight), numpy(rnn.ln_gates.bias)])
-            self.ln_cell = np.stack([numpy(rnn.ln_cell.weight), numpy(rnn.ln_cell.bias)])
-        H = self.hidden = w_hh.shape[1]
+        H = self.hidden = decoder.hidden
         # Gates reordered from torch's (i, f, g, o) to (i, f, o, g): one sigmoid covers three.
         order = np.concatenate(
             [np.arange(0, 2 * H), np.arange(3 * H, 4 * H), np.arange(2 * H, 3 * H)]
         )
-        if len(self.ln_gates):
-            self.ln_gates = np.ascontiguousarray(self.ln_gates[:, order])
+        if decoder.fused:
+            w_ih, w_hh = numpy(rnn.weight_ih_l0), numpy(rnn.weight_hh_l0)  # [4H, 5 + D], [4H, H]
+            bias = numpy(rnn.bias_ih_l0 + rnn.bias_hh_l0)
+            self.ln_gates = self.ln_cell = np.zeros((0, 0), np.float32)
+        else:  # LayerNormLSTMCell: ih has no bias; the norm follows ih(x) + hh(h)
+            w_ih, w_hh, bias = numpy(rnn.ih.weight), numpy(rnn.hh.weight), numpy(rnn.hh.bias)
+            gates = np.stack([numpy(rnn.ln_gates.weight), numpy(rnn.ln_gates.bias)])
+            self.ln_gates = np.ascontiguousarray(gates[:, order])
+            self.ln_cell = np.stack([numpy(rnn.ln_cell.weight), numpy(rnn.ln_cell.bias)])
         # [prev; h] x w_step: one product for the input point and the recurrence.
         self.w_step = np.ascontiguousarray(np.concatenate([w_ih[:, :5], w_hh], axis=1)[order].T)
         self.w_z = np.ascontiguousarray(w_ih[order, 5:].T)  # [D, 4H]
         self.bias = bias[order]
         proj = decoder.head.proj
-        self.w_head = np.ascontiguousarray(proj.weight.detach().float().cpu().numpy().T)
-        self.b_head = proj.bias.detach().float().cpu().numpy()
+        self.w_head = np.ascontiguousarray(numpy(proj.weight).T)
+        self.b_head = numpy(proj.bias)
         self.mixtures = decoder.head.num_mixture
         self._buffers: dict[str, np.ndarray] = {}
         self.head_out = np.zeros((0, self.w_head.shape[1]), np.float32)

@@ -115,13 +115,13 @@ class DecodeBatch:
     """
 
     def __init__(
-        self, ckpt: Checkpoint, library: SketchLibrary | None = None, fast: bool | None = None
+        self, ckpt: Checkpoint, library: SketchLibrary | None = None, fast: bool = True
     ) -> None:
         self.ckpt = ckpt
         self.library = library
         self.model = ckpt.model
         self.device = ckpt.device
-        self.fast = FastDecoder(self.model.decoder) if fast is not False else None
+        self.fast = FastDecoder(self.model.decoder) if fast else None
         hidden = self.model.cfg.dec_rnn_size
         self.rows = Rows(hidden, self.model.z_dim, 4 * hidden, ckpt.scale_factor)
         self._ready: list[StrokeEvent | DoneEvent] = []  # library alternatives, sent next step

@@ -112,7 +112,7 @@ class Engine:
             raise ValueError("the engine needs at least one model")
         self.models = dict(models)
         self.libraries = dict(libraries or {})  # by model name; a model may have none
-        self.fast = False if reference_decoder else None  # None: the fast path where it runs
+        self.fast = not reference_decoder  # the compiled step, or the nn.Modules' (bench)
         self.max_jobs = max_jobs  # open jobs across all clients before `busy`
         self.max_rows = max_rows  # sketches decoded together per model
         # Rows past max_rows kept for owners with nothing in the batch, so a client's first
