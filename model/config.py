@@ -38,6 +38,9 @@ class ModelConfig:
     condition_dim: int = 0  # length of c; set from the data's condition vocabulary
     layer_norm: bool = False  # layer-normalised decoder LSTM (slower: no cuDNN)
     recurrent_dropout: float = 0.0  # dropout on the decoder's cell input (Semeniuta et al.), 0..0.2
+    # the decoder also reads where its pen is (the sum of the offsets so far, in model units), so
+    # long drawings keep their parts in place instead of integrating the offsets' errors
+    position_input: bool = False
     max_seq_len: int = 250  # N_max: longest sketch in points; l_r is normalised by it
     # Loss: l_r + alpha * max(l_kl, eps),  l_kl = l_z + beta * l_a
     kl_weight: float = 0.5  # alpha, reached by annealing

@@ -30,12 +30,13 @@ class FastDecoder:
 
         rnn = decoder.rnn
         H = self.hidden = decoder.hidden
+        P = self.point = decoder.point  # the step's input before z: the row (and position)
         # Gates reordered from torch's (i, f, g, o) to (i, f, o, g): one sigmoid covers three.
         order = np.concatenate(
             [np.arange(0, 2 * H), np.arange(3 * H, 4 * H), np.arange(2 * H, 3 * H)]
         )
         if decoder.fused:
-            w_ih, w_hh = numpy(rnn.weight_ih_l0), numpy(rnn.weight_hh_l0)  # [4H, 5 + D], [4H, H]
+            w_ih, w_hh = numpy(rnn.weight_ih_l0), numpy(rnn.weight_hh_l0)  # [4H, P + D], [4H, H]
             bias = numpy(rnn.bias_ih_l0 + rnn.bias_hh_l0)
             self.ln_gates = self.ln_cell = np.zeros((0, 0), np.float32)
         else:  # LayerNormLSTMCell: ih has no bias; the norm follows ih(x) + hh(h)
@@ -44,8 +45,8 @@ class FastDecoder:
             self.ln_gates = np.ascontiguousarray(gates[:, order])
             self.ln_cell = np.stack([numpy(rnn.ln_cell.weight), numpy(rnn.ln_cell.bias)])
         # [prev; h] x w_step: one product for the input point and the recurrence.
-        self.w_step = np.ascontiguousarray(np.concatenate([w_ih[:, :5], w_hh], axis=1)[order].T)
-        self.w_z = np.ascontiguousarray(w_ih[order, 5:].T)  # [D, 4H]
+        self.w_step = np.ascontiguousarray(np.concatenate([w_ih[:, :P], w_hh], axis=1)[order].T)
+        self.w_z = np.ascontiguousarray(w_ih[order, P:].T)  # [D, 4H]
         self.bias = bias[order]
         proj = decoder.head.proj
         self.w_head = np.ascontiguousarray(numpy(proj.weight).T)
@@ -74,9 +75,10 @@ class FastDecoder:
     ) -> np.ndarray:
         """Advance every row one step in place and return the sampled stroke-5 rows [B, 5].
 
-        x [B, 5 + H] is [previous row; h] and gets the sampled row and the new h, c [B, H] the
-        new cell; row b draws with noise[b, steps[b]] (two uniforms for component and pen, two
-        standard normals). `head_out` then holds the step's raw mixture head outputs."""
+        x [B, P + H] is [previous row (and pen position); h] and gets the sampled row (and the
+        moved position) and the new h, c [B, H] the new cell; row b draws with noise[b,
+        steps[b]] (two uniforms for component and pen, two standard normals). `head_out` then
+        holds the step's raw mixture head outputs."""
         n = len(x)
         self.head_out = self._buffer("head", n, self.w_head.shape[1])
         row5 = self._buffer("row5", n, 5)

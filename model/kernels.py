@@ -53,16 +53,28 @@ def tanh(x: np.ndarray, out: np.ndarray) -> None:
         out[i] = _tanh(x[i])
 
 
+@njit(inline="always", cache=True)
+def _point_width(gates: np.ndarray, c: np.ndarray, x: np.ndarray) -> int:
+    """Where h starts in x: 5, or 7 for a positional decoder. Checks the shapes, because numba
+    does not check indices and a mis-sized array would write past its end."""
+    hidden = c.shape[1]
+    p = x.shape[1] - hidden
+    if gates.shape[1] != 4 * hidden or (p != 5 and p != 7) or min(len(c), len(x)) < len(gates):
+        raise ValueError(
+            "lstm_cell: gates must be [B, 4H], c [B, H] and x [B, 5 + H] or [B, 7 + H]"
+        )
+    return p
+
+
 @njit(error_model="numpy", fastmath=True, cache=True)
 def lstm_cell(gates: np.ndarray, c: np.ndarray, x: np.ndarray) -> None:
     """One LSTM step from pre-activation gates [B, 4H], ordered (i, f, o, g): updates the cell
-    state c [B, H] in place and writes the new hidden state into x[:, 5:], x being the decoder
-    input [previous row (5); h]. x is passed whole, not as the strided view x[:, 5:], so that
-    numba knows its rows are contiguous and vectorises the loop (ten times faster)."""
+    state c [B, H] in place and writes the new hidden state into x[:, P:], x being the decoder
+    input [previous row (5), and the pen's position for a positional decoder (P = 7); h]. x is
+    passed whole, not as the strided view x[:, P:], so that numba knows its rows are contiguous
+    and vectorises the loop (ten times faster)."""
     hidden = c.shape[1]
-    # numba does not check indices: a mis-sized array would write past its end.
-    if gates.shape[1] != 4 * hidden or x.shape[1] != 5 + hidden or min(len(c), len(x)) < len(gates):
-        raise ValueError("lstm_cell: gates must be [B, 4H], c [B, H] and x [B, 5 + H]")
+    p = _point_width(gates, c, x)
     half, one = _F(0.5), _F(1.0)
     for b in range(gates.shape[0]):
         for u in range(hidden):
@@ -71,7 +83,7 @@ def lstm_cell(gates: np.ndarray, c: np.ndarray, x: np.ndarray) -> None:
             o = half * (_tanh(half * gates[b, 2 * hidden + u]) + one)
             cell = f * c[b, u] + i * _tanh(gates[b, 3 * hidden + u])
             c[b, u] = cell
-            x[b, 5 + u] = o * _tanh(cell)
+            x[b, p + u] = o * _tanh(cell)
 
 
 @njit(inline="always", error_model="numpy", fastmath=True, cache=True)
@@ -95,8 +107,7 @@ def ln_lstm_cell(
     ln_gates[0], bias ln_gates[1], in the same (i, f, o, g) order), the forget gate's +1, and
     layer norm over the new cell before its tanh (ln_cell [2, H]). Normalises gates in place."""
     hidden = c.shape[1]
-    if gates.shape[1] != 4 * hidden or x.shape[1] != 5 + hidden or min(len(c), len(x)) < len(gates):
-        raise ValueError("ln_lstm_cell: gates must be [B, 4H], c [B, H] and x [B, 5 + H]")
+    p = _point_width(gates, c, x)
     if ln_gates.shape != (2, 4 * hidden) or ln_cell.shape != (2, hidden):
         raise ValueError("ln_lstm_cell: ln_gates must be [2, 4H] and ln_cell [2, H]")
     half, one = _F(0.5), _F(1.0)
@@ -113,7 +124,7 @@ def ln_lstm_cell(
         mean, inv = _moments(row)
         for u in range(hidden):
             o = half * (_tanh(half * g[2 * hidden + u]) + one)
-            x[b, 5 + u] = o * _tanh((row[u] - mean) * inv * ln_cell[0, u] + ln_cell[1, u])
+            x[b, p + u] = o * _tanh((row[u] - mean) * inv * ln_cell[0, u] + ln_cell[1, u])
 
 
 @njit(inline="always", error_model="numpy", cache=True)
@@ -186,8 +197,9 @@ def step(
     head: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """One decoder step for every row: x [B, 5 + H] = [previous row; h] and c [B, H] are
-    updated in place (x takes the sampled row), head [B, 6M + 3] gets the mixture head's raw
+    """One decoder step for every row: x [B, P + H] = [previous row; h] (P = 5), or [previous
+    row; pen position; h] (P = 7), and c [B, H] are updated in place (x takes the sampled row,
+    and the position moves by its offset), head [B, 6M + 3] gets the mixture head's raw
     outputs and out [B, 5] the sampled stroke-5 rows. const is z's share of the gates with both
     biases (model.decode.FastDecoder.constant); row b draws with noise[b, steps[b]]. ln_gates
     and ln_cell are a layer-norm cell's weights, or empty ([0, 0]) for the plain LSTM."""
@@ -197,10 +209,13 @@ def step(
         lstm_cell(gates, c, x)
     else:
         ln_lstm_cell(gates, c, x, ln_gates, ln_cell)
-    head[:] = np.dot(np.ascontiguousarray(x[:, 5:]), w_head)
+    p = x.shape[1] - c.shape[1]
+    head[:] = np.dot(np.ascontiguousarray(x[:, p:]), w_head)
     head += b_head
     draw(head, temperature, noise, steps, mixtures, rho_limit, out)
     x[:, :5] = out
+    if p == 7:
+        x[:, 5:7] += out[:, :2]
 
 
 @njit(error_model="numpy", cache=True)

@@ -20,6 +20,8 @@ from . import losses
 from .config import ModelConfig
 from .mixture import MixtureHead, MixtureParams
 
+POINT_WIDTH = 5  # a stroke-5 row: dx, dy, p_down, p_up, p_end
+
 
 @dataclass
 class Inputs:
@@ -169,10 +171,14 @@ class Decoder(nn.Module):
         self.hidden = cfg.dec_rnn_size
         self.init = nn.Linear(z_dim, 2 * cfg.dec_rnn_size)
         self.fused = not (cfg.layer_norm or cfg.recurrent_dropout > 0)
+        self.positional = cfg.position_input
+        self.point = POINT_WIDTH + (2 if self.positional else 0)  # a step's input before z
         if self.fused:  # cuDNN on a GPU for teacher forcing
-            self.rnn: nn.Module = nn.LSTM(5 + z_dim, cfg.dec_rnn_size, batch_first=True)
+            self.rnn: nn.Module = nn.LSTM(self.point + z_dim, cfg.dec_rnn_size, batch_first=True)
         else:
-            self.rnn = LayerNormLSTMCell(5 + z_dim, cfg.dec_rnn_size, cfg.recurrent_dropout)
+            self.rnn = LayerNormLSTMCell(
+                self.point + z_dim, cfg.dec_rnn_size, cfg.recurrent_dropout
+            )
         self.head = MixtureHead(cfg.dec_rnn_size, cfg.num_mixture)
 
     def initial_state(self, z: Tensor) -> tuple[Tensor, Tensor]:
@@ -181,9 +187,20 @@ class Decoder(nn.Module):
         return h.contiguous(), c.contiguous()
 
     def run(
-        self, points: Tensor, z: Tensor, state: tuple[Tensor, Tensor]
+        self,
+        points: Tensor,
+        z: Tensor,
+        state: tuple[Tensor, Tensor],
+        origin: Tensor | None = None,
     ) -> tuple[MixtureParams, tuple[Tensor, Tensor]]:
-        """Decode a whole sequence (teacher forcing) or one step: points [B, T, 5], z [B, D]."""
+        """Decode a whole sequence (teacher forcing) or one step: points [B, T, 5], z [B, D].
+
+        A positional decoder reads beside each point the pen's position after it: origin [B, 2]
+        (where the pen was before points[:, 0]; zeros at the start of a sketch) plus the offsets.
+        """
+        if self.positional:
+            pos = points[..., :2].cumsum(1)
+            points = torch.cat([points, pos if origin is None else pos + origin[:, None]], -1)
         x = torch.cat([points, z.unsqueeze(1).expand(-1, points.shape[1], -1)], dim=-1)
         if self.fused:
             h0, c0 = state

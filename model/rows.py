@@ -50,8 +50,11 @@ class Rows:
     """Packed per-sketch state: decoder inputs [prev; h], cell c, the latent's constant gate
     share, the full latent z (for the reference step), noise, pen positions and drawn points."""
 
-    def __init__(self, hidden: int, z_dim: int, const_dim: int, scale_factor: float) -> None:
+    def __init__(
+        self, hidden: int, z_dim: int, const_dim: int, scale_factor: float, point: int = 5
+    ) -> None:
         self.hidden, self.z_dim, self.const_dim = hidden, z_dim, const_dim
+        self.point = point  # x's columns before h: the row, and the pen position if read
         self.scale_factor = scale_factor
         self.info: list[RowInfo] = []
         self.cap = self.steps = 0
@@ -65,7 +68,7 @@ class Rows:
         n = len(self.info)
         old = getattr(self, "x", None)
         shapes = {
-            "x": (cap, 5 + self.hidden),
+            "x": (cap, self.point + self.hidden),
             "c": (cap, self.hidden),
             "const": (cap, self.const_dim),
             "z": (cap, self.z_dim),

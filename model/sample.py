@@ -123,7 +123,9 @@ class DecodeBatch:
         self.device = ckpt.device
         self.fast = FastDecoder(self.model.decoder) if fast else None
         hidden = self.model.cfg.dec_rnn_size
-        self.rows = Rows(hidden, self.model.z_dim, 4 * hidden, ckpt.scale_factor)
+        self.rows = Rows(
+            hidden, self.model.z_dim, 4 * hidden, ckpt.scale_factor, self.model.decoder.point
+        )
         self._ready: list[StrokeEvent | DoneEvent] = []  # library alternatives, sent next step
 
     def __len__(self) -> int:
@@ -240,6 +242,9 @@ class DecodeBatch:
                 pos = seen[0][0].astype(float) if self.ckpt.starts_at_origin else np.zeros(2)
         z_np, h_np, c_np = (t.float().cpu().numpy() for t in (z, h, c))
         prev_np = prev.float().cpu().numpy()
+        if self.model.decoder.positional:  # the pen's position after prev: all rows so far
+            moved = seq[:, :, :2].sum(1) if req.mode == "complete" else prev[:, :2]
+            prev_np = np.concatenate([prev_np, moved.float().cpu().numpy()], 1)
         const = (
             self.fast.constant(z_np)
             if self.fast is not None
@@ -303,16 +308,20 @@ class DecodeBatch:
             )
         else:
             h, c, row5 = self._reference_step(rows.step_noise())
-            rows.x[:n, :5], rows.x[:n, 5:], rows.c[:n] = row5, h, c
+            rows.x[:n, :5], rows.x[:n, rows.point :], rows.c[:n] = row5, h, c
+            if rows.point > 5:
+                rows.x[:n, 5:7] += row5[:, :2]
         return events + rows.advance(row5)
 
     def _reference_step(self, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The step through the training network's modules (any decoder, any device)."""
         rows, n, dev = self.rows, len(self.rows), self.device
-        prev = torch.from_numpy(rows.x[:n, :5]).to(dev)
-        state = (torch.from_numpy(rows.x[:n, 5:]).to(dev), torch.from_numpy(rows.c[:n]).to(dev))
+        x = torch.from_numpy(rows.x[:n]).to(dev)
+        prev = x[:, :5]
+        state = (x[:, rows.point :], torch.from_numpy(rows.c[:n]).to(dev))
+        origin = x[:, 5:7] - prev[:, :2] if rows.point > 5 else None  # the pen before prev
         params, (h, c) = self.model.decoder.run(
-            prev.unsqueeze(1), torch.from_numpy(rows.z[:n]).to(dev), state
+            prev.unsqueeze(1), torch.from_numpy(rows.z[:n]).to(dev), state, origin
         )
         out = draw(
             type(params)(*(p[:, 0] for p in params)),

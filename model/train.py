@@ -136,7 +136,9 @@ def train(
         if init_from is not None:
             source = checkpoint.load(init_from, device)
             try:
-                copied = transfer.copy_weights(model, source.model)
+                copied = transfer.copy_weights(
+                    model, source.model, conditions=source.vocab == vocab
+                )
             except transfer.TransferError as e:
                 raise cli.CommandError(f"--init-from {init_from}: {e}") from None
             pretrained = {
@@ -147,8 +149,8 @@ def train(
             }
             say(
                 f"starting from {init_from} (step {source.step}): {copied:,} of "
-                f"{sum(p.numel() for p in model.parameters()):,} weights copied; the "
-                "condition's start afresh",
+                f"{sum(p.numel() for p in model.parameters()):,} weights copied"
+                + ("" if source.vocab == vocab else "; the condition's start afresh"),
                 file=sys.stderr,
             )
     steps = distributed.gather_int(ctx, step)

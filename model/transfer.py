@@ -3,7 +3,10 @@ allows shipping, then fine-tune on the model's own data (`model.train --init-fro
 
 The two models may have different conditions (another vocabulary, or none). The condition is
 always the last input columns of the four layers that read it, so those columns start afresh
-and every other weight is copied; anything else that differs is a different network, an error.
+(or are copied, when both models have the same vocabulary) and every other weight is copied.
+A positional decoder (ModelConfig.position_input) may start from one that is not: its two
+position columns start at zero, so it begins drawing exactly as the source does. Anything else
+that differs is a different network, an error.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ CONDITION_INPUTS = (
     "decoder.rnn.weight_ih_l0",  # fused decoder
     "decoder.rnn.ih.weight",  # layer-norm decoder
 )
+DECODER_INPUTS = CONDITION_INPUTS[-2:]  # [point; position, if read; z_s, z_r, ad, c]
 
 
 class TransferError(ValueError):
@@ -28,9 +32,10 @@ class TransferError(ValueError):
 
 
 @torch.no_grad()
-def copy_weights(target: SketchModel, source: SketchModel) -> int:
-    """Copy source's weights into target, except the condition's columns; returns the number of
-    values copied. Raises TransferError naming the first weight that does not fit."""
+def copy_weights(target: SketchModel, source: SketchModel, conditions: bool = False) -> int:
+    """Copy source's weights into target, the condition's columns only when `conditions` (the
+    same vocabulary); returns the number of values copied. Raises TransferError naming the
+    first weight that does not fit."""
     theirs = source.state_dict()
     mine = target.state_dict()
     missing = sorted(set(mine) - set(theirs))
@@ -43,9 +48,20 @@ def copy_weights(target: SketchModel, source: SketchModel) -> int:
             "train the same --config and --small as the source"
         )
     copied = 0
+    extra_columns = target.decoder.point - source.decoder.point
+    if extra_columns < 0:
+        raise TransferError(
+            "the source's decoder reads the pen position and this one does not: "
+            "train with --set position_input=true"
+        )
     for name, dst in mine.items():
         src = theirs[name]
-        if name in CONDITION_INPUTS:
+        if name in DECODER_INPUTS and extra_columns:
+            point = source.decoder.point
+            fresh = src.new_zeros(src.shape[0], extra_columns)
+            src = torch.cat([src[:, :point], fresh, src[:, point:]], 1)
+            copied -= fresh.numel()
+        if name in CONDITION_INPUTS and not (conditions and src.shape == dst.shape):
             keep_src = src.shape[1] - source.cond_dim
             keep_dst = dst.shape[1] - target.cond_dim
             if src.shape[0] != dst.shape[0] or keep_src != keep_dst:

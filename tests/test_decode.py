@@ -10,24 +10,32 @@ import pytest
 import torch
 
 from model import kernels
+from model import strokes as S
 from model.checkpoint import Checkpoint, load
 from model.decode import FastDecoder
 from model.mixture import RHO_LIMIT, draw
 from model.network import SketchModel
-from model.sample import DecodeBatch, DoneEvent, SketchRequest
+from model.sample import DecodeBatch, DoneEvent, Placement, SketchRequest
 
-CELLS = {  # cell: (layer_norm, recurrent_dropout)
-    "lstm": (False, 0.0),
-    "layer norm": (True, 0.0),
-    "layer norm + recurrent dropout": (True, 0.1),
+CELLS = {  # cell: (layer_norm, recurrent_dropout, position_input)
+    "lstm": (False, 0.0, False),
+    "layer norm": (True, 0.0, False),
+    "layer norm + recurrent dropout": (True, 0.1, False),
+    "lstm reading the pen position": (False, 0.0, True),
+    "layer norm reading the pen position": (True, 0.0, True),
 }
 
 
 def _with_cell(checkpoint: Checkpoint, cell: str) -> Checkpoint:
     """The served checkpoint if its decoder has this cell, else a model of its shape with that
     cell (random weights, eval mode), so every cell is tested whichever model is served."""
-    layer_norm, dropout = CELLS[cell]
-    cfg = dataclasses.replace(checkpoint.config, layer_norm=layer_norm, recurrent_dropout=dropout)
+    layer_norm, dropout, position = CELLS[cell]
+    cfg = dataclasses.replace(
+        checkpoint.config,
+        layer_norm=layer_norm,
+        recurrent_dropout=dropout,
+        position_input=position,
+    )
     if cfg == checkpoint.config:
         return checkpoint
     torch.manual_seed(0)
@@ -45,7 +53,8 @@ def test_steps_match_the_training_cell_under_teacher_forcing(
     checkpoint: Checkpoint, cell: str
 ) -> None:
     """Step by step, the compiled step matches the training decoder run over the whole
-    sequence (1e-5): nn.LSTM, or the layer-norm cell (dropout off when drawing)."""
+    sequence (1e-5): nn.LSTM, or the layer-norm cell (dropout off when drawing), each also
+    reading the pen position."""
     checkpoint = _with_cell(checkpoint, cell)
     decoder = checkpoint.model.decoder
     fast = FastDecoder(decoder)
@@ -57,7 +66,9 @@ def test_steps_match_the_training_cell_under_teacher_forcing(
     points[torch.arange(3)[:, None], torch.arange(40), pen] = 1
     with torch.no_grad():
         h0, c0 = decoder.initial_state(z)
-        inputs = torch.cat([points, z[:, None].expand(-1, 40, -1)], -1)
+        position = points[..., :2].cumsum(1)  # where the pen is after each point
+        read = [points, position] if decoder.positional else [points]
+        inputs = torch.cat([*read, z[:, None].expand(-1, 40, -1)], -1)
         if decoder.fused:
             hidden, _ = decoder.rnn(inputs, (h0[None], c0[None]))
         else:
@@ -68,12 +79,15 @@ def test_steps_match_the_training_cell_under_teacher_forcing(
             hidden = torch.stack(outs, 1)
         head = decoder.head.proj(hidden).numpy()
     const = fast.constant(z.numpy())
-    x, c = np.concatenate([np.zeros((3, 5), np.float32), h0.numpy()], 1), c0.numpy().copy()
+    p = fast.point
+    x, c = np.concatenate([np.zeros((3, p), np.float32), h0.numpy()], 1), c0.numpy().copy()
     noise = np.full((3, 1, 4), 0.5, np.float32)
     for t in range(40):
         x[:, :5] = points[:, t].numpy()  # teacher forcing: the given point, not the sampled one
+        if decoder.positional:
+            x[:, 5:7] = position[:, t].numpy()
         fast.step(x, c, const, np.ones(3, np.float32), noise, np.zeros(3, np.int64))
-        np.testing.assert_allclose(x[:, 5:], hidden[:, t].numpy(), atol=1e-5)
+        np.testing.assert_allclose(x[:, p:], hidden[:, t].numpy(), atol=1e-5)
         np.testing.assert_allclose(fast.head_out, head[:, t], atol=1e-5)
 
 
@@ -158,6 +172,34 @@ def _same_on_both_paths(checkpoint: Checkpoint, mode: str) -> None:
         for a, b in zip(fast, slow):
             for p, q in zip(a, b):
                 np.testing.assert_allclose(p, q, atol=1e-3)
+
+
+@pytest.mark.parametrize("row0", ["box", "start"])
+@pytest.mark.parametrize("mode", ["generate", "complete", "refine"])
+def test_a_positional_decoder_reads_where_its_pen_is(
+    checkpoint: Checkpoint, mode: str, row0: str
+) -> None:
+    """The position a positional decoder reads is the pen's place in the model's box, counted
+    from where the training data's row 0 starts: at every step, after the given strokes too."""
+    model = dataclasses.replace(
+        _with_cell(checkpoint, "lstm reading the pen position"), meta={"row0": row0}
+    )
+    batch = DecodeBatch(model)
+    strokes = [[[10, 10], [60, 12], [62, 58]], [[20, 30], [40, 31]]] if mode != "generate" else []
+    req = SketchRequest(mode=mode, strokes=strokes, n=2, seed=1, max_points=60, use_library=False)
+    batch.add(req, tag="t")
+    rows = batch.rows
+    if mode == "generate":
+        origin = np.full(2, S.BOX / 2) if model.starts_at_origin else np.zeros(2)
+    else:  # row 0 runs from the box corner, or from the first given point for "start" data
+        placement = Placement.for_request(req, [np.asarray(p, float) for p in strokes])
+        origin = placement.to_box([np.asarray(strokes[0], float)])[0][0]
+        origin = origin if model.starts_at_origin else np.zeros(2)
+    while len(rows):
+        n = len(rows)
+        read = rows.x[:n, 5:7].astype(np.float64) * model.scale_factor
+        np.testing.assert_allclose(rows.pos[:n] - read, np.tile(origin, (n, 1)), atol=1e-2)
+        batch.step()
 
 
 def test_the_compiled_tanh_is_float32_exact_enough() -> None:

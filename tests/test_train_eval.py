@@ -172,6 +172,35 @@ def test_l_r_paths_show_what_the_sketch_channel_carries(checkpoint) -> None:
     assert paths["posterior"] < paths["no sketch channel"] < paths["generate path"] + 0.05
 
 
+def test_a_positional_decoder_starts_from_one_that_is_not_and_draws_the_same(prepared, tmp_path):
+    """--init-from with --set position_input=true: every weight is copied (the condition's
+    too, the vocabulary being the same) and the position columns start at zero, so the new
+    model draws exactly as its source until it trains; the reverse is refused."""
+    source, out = tmp_path / "plain", tmp_path / "positional"
+    common = ["--data", prepared, "--small", "--batch-size", "8", "--quiet"]
+    train_main([*common, "--out", str(source), "--steps", "2", "--set", "eval_every=2"])
+    positional = ["--set", "position_input=true"]
+    train_main(
+        [*common, "--out", str(out), "--steps", "0", "--init-from", str(source), *positional]
+    )
+    src, tuned = checkpoint.load(source), checkpoint.load(out)
+    assert tuned.config.position_input and not src.config.position_input
+    rnn_in = "decoder.rnn.weight_ih_l0"
+    mine, theirs = tuned.model.state_dict()[rnn_in], src.model.state_dict()[rnn_in]
+    assert mine.shape[1] == theirs.shape[1] + 2
+    assert torch.equal(mine[:, :5], theirs[:, :5]) and torch.equal(mine[:, 7:], theirs[:, 5:])
+    assert not mine[:, 5:7].any()
+    g = torch.Generator().manual_seed(0)
+    points = torch.randn(2, 30, 5, generator=g)
+    z = torch.randn(2, src.model.z_dim, generator=g)
+    with torch.no_grad():
+        ours, _ = tuned.model.decoder.run(points, z, tuned.model.decoder.initial_state(z))
+        want, _ = src.model.decoder.run(points, z, src.model.decoder.initial_state(z))
+    assert torch.equal(ours.mu, want.mu) and torch.equal(ours.pen_logits, want.pen_logits)
+    with pytest.raises(CommandError, match="reads the pen position and this one does not"):
+        train_main([*common, "--out", str(tmp_path / "back"), "--init-from", str(out)])
+
+
 def test_init_from_copies_all_but_the_condition_and_is_kept_on_resume(prepared, tmp_path, capsys):
     """Pretraining then fine-tuning: a new run on data with other conditions starts from the
     source's weights, its condition columns fresh; a network that differs is refused by name."""
