@@ -139,10 +139,12 @@ def test_the_pages_sliders_follow_the_protocol() -> None:
     def slider(name: str) -> dict[str, float]:
         tag = re.search(rf'<input id="{name}" type="range"([^>]*)>', html)
         assert tag, f"no {name} slider"
-        return {k: float(v) for k, v in re.findall(r'(min|max|value)="([^"]+)"', tag[1])}
+        return {k: float(v) for k, v in re.findall(r'(min|max|step|value)="([^"]+)"', tag[1])}
 
     assert slider("variety")["max"] == protocol.MAX_TEMPERATURE
-    assert slider("variety")["min"] >= protocol.MIN_TEMPERATURE
+    # the whole range, in steps of 0.01, so that a model's best Variety (faces: 0.02) shows as is
+    assert slider("variety")["min"] == protocol.MIN_TEMPERATURE
+    assert slider("variety")["step"] == 0.01
     assert slider("variety")["value"] == protocol.DEFAULT_TEMPERATURE
     assert slider("alternatives")["max"] == protocol.MAX_N
     assert slider("strength")["value"] == protocol.DEFAULT_STRENGTH
