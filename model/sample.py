@@ -309,7 +309,7 @@ class DecodeBatch:
         else:
             h, c, row5 = self._reference_step(rows.step_noise())
             rows.x[:n, :5], rows.x[:n, rows.point :], rows.c[:n] = row5, h, c
-            if rows.point > 5:
+            if self.model.decoder.positional:
                 rows.x[:n, 5:7] += row5[:, :2]
         return events + rows.advance(row5)
 
@@ -319,7 +319,8 @@ class DecodeBatch:
         x = torch.from_numpy(rows.x[:n]).to(dev)
         prev = x[:, :5]
         state = (x[:, rows.point :], torch.from_numpy(rows.c[:n]).to(dev))
-        origin = x[:, 5:7] - prev[:, :2] if rows.point > 5 else None  # the pen before prev
+        positional = self.model.decoder.positional
+        origin = x[:, 5:7] - prev[:, :2] if positional else None  # the pen before prev
         params, (h, c) = self.model.decoder.run(
             prev.unsqueeze(1), torch.from_numpy(rows.z[:n]).to(dev), state, origin
         )

@@ -135,10 +135,9 @@ def train(
         model = SketchModel(model_cfg).to(device)
         if init_from is not None:
             source = checkpoint.load(init_from, device)
+            same_vocab = source.vocab == vocab  # then the condition's weights are copied too
             try:
-                copied = transfer.copy_weights(
-                    model, source.model, conditions=source.vocab == vocab
-                )
+                copied = transfer.copy_weights(model, source.model, conditions=same_vocab)
             except transfer.TransferError as e:
                 raise cli.CommandError(f"--init-from {init_from}: {e}") from None
             pretrained = {
@@ -150,7 +149,7 @@ def train(
             say(
                 f"starting from {init_from} (step {source.step}): {copied:,} of "
                 f"{sum(p.numel() for p in model.parameters()):,} weights copied"
-                + ("" if source.vocab == vocab else "; the condition's start afresh"),
+                + ("" if same_vocab else "; the condition's start afresh"),
                 file=sys.stderr,
             )
     steps = distributed.gather_int(ctx, step)
