@@ -5,8 +5,10 @@ The two models may have different conditions (another vocabulary, or none). The 
 always the last input columns of the four layers that read it, so those columns start afresh
 (or are copied, when both models have the same vocabulary) and every other weight is copied.
 A positional decoder (ModelConfig.position_input) may start from one that is not: its two
-position columns start at zero, so it begins drawing exactly as the source does. Anything else
-that differs is a different network, an error.
+position columns start at zero, so it begins drawing exactly as the source does. A wider LSTM
+decoder (ModelConfig.dec_rnn_size) may start from a narrower one: its old units keep their
+weights and the new ones write nothing at first (zero outgoing weights), so it too begins drawing
+exactly as the source. Anything else that differs is a different network, an error.
 """
 
 from __future__ import annotations
@@ -25,6 +27,17 @@ CONDITION_INPUTS = (
     "decoder.rnn.ih.weight",  # layer-norm decoder
 )
 DECODER_INPUTS = CONDITION_INPUTS[-2:]  # [point; position, if read; z_s, z_r, ad, c]
+# A fused decoder's weights by hidden-unit blocks: (row blocks, whether columns are units).
+# PyTorch orders the LSTM's rows as gates i, f, g, o; the initial state's as h, c.
+HIDDEN_BLOCKS = {
+    "decoder.init.weight": (2, False),
+    "decoder.init.bias": (2, False),
+    "decoder.rnn.weight_ih_l0": (4, False),
+    "decoder.rnn.weight_hh_l0": (4, True),
+    "decoder.rnn.bias_ih_l0": (4, False),
+    "decoder.rnn.bias_hh_l0": (4, False),
+    "decoder.head.proj.weight": (0, True),
+}
 
 
 class TransferError(ValueError):
@@ -48,6 +61,12 @@ def copy_weights(target: SketchModel, source: SketchModel, conditions: bool = Fa
             "train the same --config and --small as the source"
         )
     copied = 0
+    narrow, wide = source.decoder.hidden, target.decoder.hidden
+    if wide != narrow and not (wide > narrow and source.decoder.fused and target.decoder.fused):
+        raise TransferError(
+            f"the source's decoder has {narrow} units and this one {wide}: a decoder may only "
+            "grow, and only without layer norm or recurrent dropout"
+        )
     extra_columns = target.decoder.point - source.decoder.point
     if extra_columns < 0:
         raise TransferError(
@@ -56,6 +75,9 @@ def copy_weights(target: SketchModel, source: SketchModel, conditions: bool = Fa
         )
     for name, dst in mine.items():
         src = theirs[name]
+        if wide != narrow and name in HIDDEN_BLOCKS:
+            src = _widened(src, dst, narrow, wide, *HIDDEN_BLOCKS[name])
+            copied -= dst.numel() - theirs[name].numel()
         if name in DECODER_INPUTS and extra_columns:
             point = source.decoder.point
             fresh = src.new_zeros(src.shape[0], extra_columns)
@@ -74,6 +96,26 @@ def copy_weights(target: SketchModel, source: SketchModel, conditions: bool = Fa
             dst.copy_(src)
             copied += dst.numel()
     return copied
+
+
+def _widened(
+    src: torch.Tensor, dst: torch.Tensor, narrow: int, wide: int, blocks: int, unit_columns: bool
+) -> torch.Tensor:
+    """src laid out in a wider decoder's shape: each block of `narrow` rows at the start of its
+    block of `wide` rows (the new units' rows keep dst's fresh values), and zero in every new
+    unit's column, so nothing reads a new unit until training teaches it to."""
+    out = dst.clone()
+    old = (
+        torch.cat([torch.arange(k * wide, k * wide + narrow) for k in range(blocks)])
+        if blocks
+        else slice(None)
+    )
+    if unit_columns:
+        out[..., narrow:] = 0.0
+        out[old, :narrow] = src
+    else:
+        out[old] = src
+    return out
 
 
 def _mismatch(name: str, src: torch.Tensor, dst: torch.Tensor, note: str) -> str:

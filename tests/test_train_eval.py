@@ -201,6 +201,47 @@ def test_a_positional_decoder_starts_from_one_that_is_not_and_draws_the_same(pre
         train_main([*common, "--out", str(tmp_path / "back"), "--init-from", str(out)])
 
 
+def test_a_wider_decoder_starts_from_a_narrower_one_and_draws_the_same(prepared, tmp_path):
+    """--init-from with a larger dec_rnn_size: the old units keep their weights, the new ones
+    read as freshly initialised but nothing reads them, so the wider model draws exactly as its
+    source (on the compiled path too) until it trains; shrinking is refused."""
+    source, out = tmp_path / "narrow", tmp_path / "wide"
+    common = ["--data", prepared, "--small", "--batch-size", "8", "--quiet"]
+    train_main([*common, "--out", str(source), "--steps", "2", "--set", "eval_every=2"])
+    train_main(
+        [*common, "--out", str(out), "--steps", "0", "--init-from", str(source)]
+        + ["--set", "dec_rnn_size=160"]
+    )
+    src, wide = checkpoint.load(source), checkpoint.load(out)
+    narrow = src.config.dec_rnn_size
+    assert wide.config.dec_rnn_size == 160 > narrow
+    hh = wide.model.state_dict()["decoder.rnn.weight_hh_l0"]
+    assert not hh[:, narrow:].any() and hh[160 : 160 + narrow, :narrow].equal(
+        src.model.state_dict()["decoder.rnn.weight_hh_l0"][narrow : 2 * narrow]
+    )  # the forget gate's block of the old units, where PyTorch puts it in the wider layout
+    g = torch.Generator().manual_seed(0)
+    points = torch.randn(2, 30, 5, generator=g)
+    z = torch.randn(2, src.model.z_dim, generator=g)
+    with torch.no_grad():
+        ours, _ = wide.model.decoder.run(points, z, wide.model.decoder.initial_state(z))
+        want, _ = src.model.decoder.run(points, z, src.model.decoder.initial_state(z))
+    assert torch.equal(ours.mu, want.mu) and torch.equal(ours.pen_logits, want.pen_logits)
+    req = SketchRequest(conditions={"category": "circle"}, temperature=0.5, seed=3, n=2)
+    for a, b in zip(sample(src, req), sample(wide, req)):
+        assert len(a) == len(b) and all(np.allclose(p, q, atol=1e-3) for p, q in zip(a, b))
+    with pytest.raises(
+        CommandError, match="has 160 units and this one 128: a decoder may only grow"
+    ):
+        train_main([*common, "--out", str(tmp_path / "back"), "--init-from", str(out)])
+    norm = ["--set", "layer_norm=true"]  # layer norm would rescale the old units' gates
+    train_main([*common, "--out", str(tmp_path / "ln"), "--steps", "0", *norm])
+    with pytest.raises(CommandError, match="only without layer norm or recurrent dropout"):
+        train_main(
+            [*common, "--out", str(tmp_path / "ln-wide"), "--init-from", str(tmp_path / "ln")]
+            + ["--set", "dec_rnn_size=160", *norm]
+        )
+
+
 def test_init_from_copies_all_but_the_condition_and_is_kept_on_resume(prepared, tmp_path, capsys):
     """Pretraining then fine-tuning: a new run on data with other conditions starts from the
     source's weights, its condition columns fresh; a network that differs is refused by name."""
