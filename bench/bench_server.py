@@ -282,7 +282,8 @@ async def bench(args: argparse.Namespace) -> None:
         f"device {device}; model {args.model}\n"
     )
     print(
-        f"One client sends {args.requests} `generate` requests (category cat, max_points "
+        f"One client sends {args.requests} `generate` requests (category "
+        f"{REQUEST['conditions']['category']}, max_points "
         f"{POINTS}, use_library false: the decoder draws every point) one after another; "
         "8 alternatives is the same with n 8. Throughput: each client keeps one such request "
         f"open for {args.seconds:g} s.\n"
@@ -327,6 +328,16 @@ async def bench(args: argparse.Namespace) -> None:
             print("\n(training speed skipped: prepare data/objects.npz first, as the README says)")
 
 
+def bench_category(model: Path) -> str:
+    """cat where the model draws cats (the figures' history), else its first category."""
+    from model.checkpoint import load
+
+    known = load(model).vocab.values.get("category", ())
+    if not known:
+        raise SystemExit(f"{model}: the bench asks for a category; this model has none")
+    return "cat" if "cat" in known else known[0]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -343,6 +354,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0, help="duration of each load level")
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    REQUEST["conditions"] = {"category": bench_category(args.model)}
     if args.serve:
         serve(args.model, args.path)
     else:
