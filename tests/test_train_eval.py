@@ -172,6 +172,19 @@ def test_l_r_paths_show_what_the_sketch_channel_carries(checkpoint) -> None:
     assert paths["posterior"] < paths["no sketch channel"] < paths["generate path"] + 0.05
 
 
+def assert_teacher_forcing_equal(
+    ours: checkpoint.Checkpoint, theirs: checkpoint.Checkpoint
+) -> None:
+    """Both decoders give exactly the same mixture for the same random points and z."""
+    g = torch.Generator().manual_seed(0)
+    points = torch.randn(2, 30, 5, generator=g)
+    z = torch.randn(2, theirs.model.z_dim, generator=g)
+    with torch.no_grad():
+        got, _ = ours.model.decoder.run(points, z, ours.model.decoder.initial_state(z))
+        want, _ = theirs.model.decoder.run(points, z, theirs.model.decoder.initial_state(z))
+    assert torch.equal(got.mu, want.mu) and torch.equal(got.pen_logits, want.pen_logits)
+
+
 def test_a_positional_decoder_starts_from_one_that_is_not_and_draws_the_same(prepared, tmp_path):
     """--init-from with --set position_input=true: every weight is copied (the condition's
     too, the vocabulary being the same) and the position columns start at zero, so the new
@@ -190,13 +203,7 @@ def test_a_positional_decoder_starts_from_one_that_is_not_and_draws_the_same(pre
     assert mine.shape[1] == theirs.shape[1] + 2
     assert torch.equal(mine[:, :5], theirs[:, :5]) and torch.equal(mine[:, 7:], theirs[:, 5:])
     assert not mine[:, 5:7].any()
-    g = torch.Generator().manual_seed(0)
-    points = torch.randn(2, 30, 5, generator=g)
-    z = torch.randn(2, src.model.z_dim, generator=g)
-    with torch.no_grad():
-        ours, _ = tuned.model.decoder.run(points, z, tuned.model.decoder.initial_state(z))
-        want, _ = src.model.decoder.run(points, z, src.model.decoder.initial_state(z))
-    assert torch.equal(ours.mu, want.mu) and torch.equal(ours.pen_logits, want.pen_logits)
+    assert_teacher_forcing_equal(tuned, src)
     with pytest.raises(CommandError, match="reads the pen position and this one does not"):
         train_main([*common, "--out", str(tmp_path / "back"), "--init-from", str(out)])
 
@@ -219,13 +226,7 @@ def test_a_wider_decoder_starts_from_a_narrower_one_and_draws_the_same(prepared,
     assert not hh[:, narrow:].any() and hh[160 : 160 + narrow, :narrow].equal(
         src.model.state_dict()["decoder.rnn.weight_hh_l0"][narrow : 2 * narrow]
     )  # the forget gate's block of the old units, where PyTorch puts it in the wider layout
-    g = torch.Generator().manual_seed(0)
-    points = torch.randn(2, 30, 5, generator=g)
-    z = torch.randn(2, src.model.z_dim, generator=g)
-    with torch.no_grad():
-        ours, _ = wide.model.decoder.run(points, z, wide.model.decoder.initial_state(z))
-        want, _ = src.model.decoder.run(points, z, src.model.decoder.initial_state(z))
-    assert torch.equal(ours.mu, want.mu) and torch.equal(ours.pen_logits, want.pen_logits)
+    assert_teacher_forcing_equal(wide, src)
     req = SketchRequest(conditions={"category": "circle"}, temperature=0.5, seed=3, n=2)
     for a, b in zip(sample(src, req), sample(wide, req)):
         assert len(a) == len(b) and all(np.allclose(p, q, atol=1e-3) for p, q in zip(a, b))
