@@ -27,7 +27,7 @@ CONDITION_INPUTS = (
     "decoder.rnn.ih.weight",  # layer-norm decoder
 )
 DECODER_INPUTS = CONDITION_INPUTS[-2:]  # [point; position, if read; z_s, z_r, ad, c]
-# A fused decoder's weights by hidden-unit blocks: (row blocks, whether columns are units).
+# A fused decoder's weights by hidden-unit blocks: (row blocks, whether its columns are units).
 # PyTorch orders the LSTM's rows as gates i, f, g, o; the initial state's as h, c.
 HIDDEN_BLOCKS = {
     "decoder.init.weight": (2, False),
@@ -60,7 +60,7 @@ def copy_weights(target: SketchModel, source: SketchModel, conditions: bool = Fa
             f"{where} {name}: a different network (preset, layer norm or sizes); "
             "train the same --config and --small as the source"
         )
-    copied = 0
+    copied = sum(t.numel() for t in theirs.values())  # less the condition's, where fresh
     narrow, wide = source.decoder.hidden, target.decoder.hidden
     if wide != narrow and not (wide > narrow and source.decoder.fused and target.decoder.fused):
         raise TransferError(
@@ -75,47 +75,37 @@ def copy_weights(target: SketchModel, source: SketchModel, conditions: bool = Fa
         )
     for name, dst in mine.items():
         src = theirs[name]
-        if wide != narrow and name in HIDDEN_BLOCKS:
-            src = _widened(src, dst, narrow, wide, *HIDDEN_BLOCKS[name])
-            copied -= dst.numel() - theirs[name].numel()
         if name in DECODER_INPUTS and extra_columns:
             point = source.decoder.point
             fresh = src.new_zeros(src.shape[0], extra_columns)
             src = torch.cat([src[:, :point], fresh, src[:, point:]], 1)
-            copied -= fresh.numel()
-        if name in CONDITION_INPUTS and not (conditions and src.shape == dst.shape):
+        rows, cols = slice(None), slice(None)  # where src goes in dst
+        if wide != narrow and name in HIDDEN_BLOCKS:
+            blocks, unit_columns = HIDDEN_BLOCKS[name]
+            if blocks:
+                rows = _old_units(blocks, narrow, wide)
+            if unit_columns:  # nothing reads a new unit until training teaches it to
+                dst[:, narrow:] = 0.0
+                cols = slice(0, narrow)
+        if name in CONDITION_INPUTS and not (conditions and src.shape[1] == dst.shape[1]):
             keep_src = src.shape[1] - source.cond_dim
             keep_dst = dst.shape[1] - target.cond_dim
-            if src.shape[0] != dst.shape[0] or keep_src != keep_dst:
+            if src.shape[0] != dst[rows].shape[0] or keep_src != keep_dst:
                 raise TransferError(_mismatch(name, src, dst, " (apart from the condition)"))
-            dst[:, :keep_dst] = src[:, :keep_src]
-            copied += dst[:, :keep_dst].numel()
+            dst[rows, :keep_dst] = src[:, :keep_src]
+            copied -= theirs[name].shape[0] * source.cond_dim
         else:
-            if src.shape != dst.shape:
+            at = (rows, cols) if dst.dim() > 1 else rows
+            if src.shape != dst[at].shape:
                 raise TransferError(_mismatch(name, src, dst, ""))
-            dst.copy_(src)
-            copied += dst.numel()
+            dst[at] = src
     return copied
 
 
-def _widened(
-    src: torch.Tensor, dst: torch.Tensor, narrow: int, wide: int, blocks: int, unit_columns: bool
-) -> torch.Tensor:
-    """src laid out in a wider decoder's shape: each block of `narrow` rows at the start of its
-    block of `wide` rows (the new units' rows keep dst's fresh values), and zero in every new
-    unit's column, so nothing reads a new unit until training teaches it to."""
-    out = dst.clone()
-    old = (
-        torch.cat([torch.arange(k * wide, k * wide + narrow) for k in range(blocks)])
-        if blocks
-        else slice(None)
-    )
-    if unit_columns:
-        out[..., narrow:] = 0.0
-        out[old, :narrow] = src
-    else:
-        out[old] = src
-    return out
+def _old_units(blocks: int, narrow: int, wide: int) -> torch.Tensor:
+    """The rows of a wider decoder's weight that hold a narrower one's: the first `narrow` of
+    each of its `blocks` blocks of `wide` rows (the new units' rows keep their fresh values)."""
+    return torch.cat([torch.arange(k * wide, k * wide + narrow) for k in range(blocks)])
 
 
 def _mismatch(name: str, src: torch.Tensor, dst: torch.Tensor, note: str) -> str:

@@ -230,6 +230,12 @@ def test_a_wider_decoder_starts_from_a_narrower_one_and_draws_the_same(prepared,
     req = SketchRequest(conditions={"category": "circle"}, temperature=0.5, seed=3, n=2)
     for a, b in zip(sample(src, req), sample(wide, req)):
         assert len(a) == len(b) and all(np.allclose(p, q, atol=1e-3) for p, q in zip(a, b))
+    both = tmp_path / "wide-positional"  # widening and reading the position in one go
+    train_main(
+        [*common, "--out", str(both), "--steps", "0", "--init-from", str(source)]
+        + ["--set", "dec_rnn_size=160", "--set", "position_input=true"]
+    )
+    assert_teacher_forcing_equal(checkpoint.load(both), src)
     with pytest.raises(
         CommandError, match="has 160 units and this one 128: a decoder may only grow"
     ):
