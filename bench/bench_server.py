@@ -354,10 +354,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0, help="duration of each load level")
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    REQUEST["conditions"] = {"category": bench_category(args.model)}
     if args.serve:
         serve(args.model, args.path)
     else:
+        REQUEST["conditions"] = {"category": bench_category(args.model)}
         asyncio.run(bench(args))
 
 
