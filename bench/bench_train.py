@@ -2,12 +2,14 @@
 
     python bench/bench_train.py             # small model, 30 steps a run, batch 32 per process
     python bench/bench_train.py --steps 100 --batch-size 64
+    python bench/bench_train.py --gpu-only  # the GPU rows alone, at batch 32 and the recipe's 256
 
 Generates procedural faces into a temporary folder, then runs `python -m model.train` (1 CPU
 process, with 1 thread and with a thread per core), `torchrun --nproc_per_node=2 -m model.train`
 (2 CPU processes, cores/2 threads each) and, where CUDA exists, the paper-size model on the GPU
-with bf16 autocast. Each figure is model.train's own meta.throughput: optimiser steps x
-processes x batch over the training time, evaluation and saving left out.
+with bf16 autocast, at --batch-size and at the GPU recipe's 256. Each figure is model.train's own
+meta.throughput: optimiser steps x processes x batch over the training time, evaluation and
+saving left out; "data" is the share of that time spent building batches.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+RECIPE_BATCH = 256  # model.recipes' GPU batch size
 
 
 def run(cmd: list[str], threads: int | None) -> dict:
@@ -40,6 +43,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=30, help="steps per run")
     ap.add_argument("--batch-size", type=int, default=32, help="sketches per step per process")
     ap.add_argument("--faces", type=int, default=2000, help="faces to generate")
+    ap.add_argument("--gpu-only", action="store_true", help="skip the CPU rows")
     args = ap.parse_args()
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
@@ -52,43 +56,41 @@ def main() -> None:
             capture_output=True,
         )
         train = ["-m", "model.train", "--data", data, "--steps", str(args.steps), "--quiet"]
-        train += ["--batch-size", str(args.batch_size), "--set", f"eval_every={10**9}"]
+        train += ["--set", f"eval_every={10**9}"]
+        batch = ["--batch-size", str(args.batch_size)]
         rows: list[tuple[str, str, int, dict | None]] = []
-        small = [*train, "--small", "--device", "cpu"]
-        for threads in sorted({1, cores}):
+        small = [*train, *batch, "--small", "--device", "cpu"]
+        for threads in [] if args.gpu_only else sorted({1, cores}):
             one = run([sys.executable, *small, "--out", f"{tmp}/one{threads}"], threads)
             rows.append(("cpu, 1 process", f"{threads} thread(s)", args.batch_size, one))
-        two = run(
-            [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-            + ["--nproc_per_node=2", *small, "--out", f"{tmp}/two"],
-            max(1, cores // 2),
-        )
-        rows.append(
-            ("cpu, 2 processes", f"{max(1, cores // 2)} thread(s) each", 2 * args.batch_size, two)
-        )
+        if not args.gpu_only:
+            two = run(
+                [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+                + ["--nproc_per_node=2", *small, "--out", f"{tmp}/two"],
+                max(1, cores // 2),
+            )
+            each = f"{max(1, cores // 2)} thread(s) each"
+            rows.append(("cpu, 2 processes", each, 2 * args.batch_size, two))
         import torch
 
         if torch.cuda.is_available():
-            gpu = run([sys.executable, *train, "--device", "cuda", "--out", f"{tmp}/gpu"], None)
-            rows.append(
-                (
-                    f"cuda ({torch.cuda.get_device_name()}), paper size, bf16",
-                    "-",
-                    args.batch_size,
-                    gpu,
-                )
-            )
+            name = f"cuda ({torch.cuda.get_device_name()}), paper size, bf16"
+            for size in sorted({args.batch_size, RECIPE_BATCH}):
+                cmd = [*train, "--batch-size", str(size), "--device", "cuda"]
+                gpu = run([sys.executable, *cmd, "--out", f"{tmp}/gpu{size}"], None)
+                rows.append((name, "-", size, gpu))
         else:
             rows.append(("cuda", "not available here", 0, None))
     print(f"{args.steps} steps of the faces model ({args.faces} faces); small sizes on the CPU")
-    print(f"{'path':52} {'threads':22} {'eff. batch':>10} {'steps/s':>8} {'sketches/s':>11}")
-    for name, used, batch, t in rows:
+    head = f"{'path':52} {'threads':22} {'eff. batch':>10} {'steps/s':>8} {'sketches/s':>11}"
+    print(f"{head} {'data':>5}")
+    for name, used, size, t in rows:
         if t is None:
-            print(f"{name:52} {used:22} {'-':>10} {'-':>8} {'-':>11}")
+            print(f"{name:52} {used:22} {'-':>10} {'-':>8} {'-':>11} {'-':>5}")
         else:
             print(
-                f"{name:52} {used:22} {batch:>10} {t['steps_per_s']:>8.2f} "
-                f"{t['sketches_per_s']:>11.0f}"
+                f"{name:52} {used:22} {size:>10} {t['steps_per_s']:>8.2f} "
+                f"{t['sketches_per_s']:>11.0f} {t['data_share']:>5.0%}"
             )
 
 

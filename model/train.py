@@ -225,9 +225,11 @@ def train(
         meta["init_from"] = pretrained  # its sources' licences bind the weights too
     metrics: dict[str, Any] = {}
     saved_at, paused = -1, 0.0  # paused: seconds spent evaluating and saving, not training
+    waited = 0.0  # seconds spent building batches and handing them to the device
 
     def throughput() -> dict[str, float]:
-        """Training speed of this run so far, evaluation and saving left out."""
+        """Training speed of this run so far, evaluation and saving left out; data_share is the
+        part spent building batches, when the device waits (each step ends by reading the loss)."""
         seconds = max(time.perf_counter() - started - paused, 1e-9)
         sketches = (step - first_step) * ctx.world * train_cfg.batch_size
         return {
@@ -235,6 +237,7 @@ def train(
             "seconds": round(seconds, 2),
             "steps_per_s": round((step - first_step) / seconds, 3),
             "sketches_per_s": round(sketches / seconds, 1),
+            "data_share": round(min(waited / seconds, 1.0), 3),
         }
 
     def save(at: int) -> None:
@@ -278,7 +281,9 @@ def train(
         alpha = kl_weight(
             step, model_cfg.kl_weight, model_cfg.kl_weight_start, model_cfg.kl_decay_rate
         )
+        fetch_from = time.perf_counter()
         inp = to_inputs(next(batches), ctx.device)
+        waited += time.perf_counter() - fetch_from
         with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=use_amp):
             terms = net(inp, alpha)
         optimizer.zero_grad(set_to_none=True)

@@ -23,6 +23,7 @@ def test_faces_recipe_stops_at_its_budget_then_evaluates_and_exports(tmp_path, m
     model = checkpoint.load(out / "model")
     assert 1 <= model.step < 10**9  # the budget, not the step count, ended training
     assert model.meta["throughput"]["sketches_per_s"] > 0
+    assert 0 < model.meta["throughput"]["data_share"] < 1  # batching timed apart from the steps
     report = json.loads((out / "report.json").read_text())
     assert set(report["attributes"]) == {"gender", "emotion", "style", "view"}
     assert report["recipe"]["steps"] == model.step
