@@ -248,9 +248,25 @@ def test_cli_writes_prepared_data(tmp_path: Path, capsys: pytest.CaptureFixture)
     assert sorted(np.bincount(data.split).tolist()) == [4, 4, 32]
 
 
+def test_cli_keeps_only_the_asked_faces_unchanged(tmp_path: Path) -> None:
+    """--keep drops the other faces of the same draw, so each kept face is its full-set self."""
+    out = tmp_path / "female.npz"
+    main(["--n", "60", "--seed", "4", "--keep", "gender=female", "--out", str(out), "--quiet"])
+    data = PreparedData.load(out)
+    expected = [f for f in faces(60, 4) if f.attributes["gender"] == "female"]
+    assert 0 < len(data) == len(expected) < 60
+    assert data.vocab.values["gender"] == ("female",)
+    for i in (0, len(expected) - 1):
+        assert np.array_equal(data.sketch(i), expected[i].stroke3)
+    assert data.meta["counts"]["read"] == 60 and data.meta["counts"]["kept"] == len(expected)
+
+
 def test_cli_rejects_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         main(["--n", "0", "--out", str(tmp_path / "x.npz")])
+    for bad in ("gender=other", "hair=bun", "gender"):
+        with pytest.raises(SystemExit):
+            main(["--n", "3", "--keep", bad, "--out", str(tmp_path / "x.npz")])
     with pytest.raises(SystemExit):
         main(["--n", "3", "--out", str(tmp_path / "x.npz"), "--grid", str(tmp_path / "g.jpg")])
 

@@ -300,8 +300,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=1,
         help="processes generating faces (the result is the same for any count)",
     )
+    parser.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="keep only the generated faces with this attribute value (repeatable); the others "
+        "are made and dropped, so a face is the same as in the full set of that --n and --seed",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    args.keep = dict(_keep_pair(parser, pair) for pair in args.keep)
     if args.workers < 1:
         parser.error(f"--workers must be at least 1; got {args.workers}")
     if args.n < 1:
@@ -321,13 +330,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def _keep_pair(parser: argparse.ArgumentParser, pair: str) -> tuple[str, str]:
+    """One --keep NAME=VALUE, checked against ATTRIBUTES."""
+    name, _, value = pair.partition("=")
+    if name not in ATTRIBUTES:
+        parser.error(f"--keep {pair!r}: the attributes are {', '.join(ATTRIBUTES)}")
+    if value not in ATTRIBUTES[name]:
+        parser.error(f"--keep {pair!r}: {name} is one of {', '.join(ATTRIBUTES[name])}")
+    return name, value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns 0 when written. Mistakes raise errors that cli.run reports."""
     from model.prepare import assign_splits, build
 
     args = parse_args(argv)
     started = time.perf_counter()
-    sketches = generate(args.n, args.seed, args.workers, progress=not args.quiet)
+    made = generate(args.n, args.seed, args.workers, progress=not args.quiet)
+    sketches = [s for s in made if all(s.attributes[k] == v for k, v in args.keep.items())]
+    if not sketches:
+        raise cli.CommandError(f"none of the {len(made)} faces has {args.keep}; raise --n")
     longest = max(len(s.stroke3) for s in sketches)
     if longest > args.max_len:
         raise cli.CommandError(
@@ -335,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     splits = assign_splits([s.category for s in sketches], args.split, args.seed)
     counts = {
-        "read": len(sketches),
+        "read": len(made),
         "kept": len(sketches),
         **{name: int((splits == code).sum()) for name, code in SPLIT_CODES.items()},
     }
