@@ -94,10 +94,15 @@ class TrainConfig:
     save_every: int = 500  # steps between checkpoints
     seed: int = 0
     amp: bool = True  # bf16 autocast on CUDA; ignored on the CPU
+    # processes building batches beside training, so a GPU need not wait (0: in the training
+    # process); each adds a CPU core's work and a copy of the data's memory
+    loader_workers: int = 0
 
     def __post_init__(self) -> None:
         if self.lr_restart_step < 0:
             raise ValueError(f"lr_restart_step must be 0 or more; got {self.lr_restart_step}")
+        if self.loader_workers < 0:
+            raise ValueError(f"loader_workers must be 0 or more; got {self.loader_workers}")
         if self.pen_loss_rows not in ("batch", "padded"):
             raise ValueError(
                 f"pen_loss_rows must be 'batch' or 'padded'; got {self.pen_loss_rows!r}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import platform
@@ -23,7 +24,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from . import checkpoint, cli, distributed, shards, transfer
+from . import checkpoint, cli, distributed, loader, shards, transfer
 from .batches import Batch, Batcher
 from .config import PRESETS, ModelConfig, TrainConfig, from_dict, preset
 from .data import DEFAULT_ROW0, PreparedData
@@ -187,25 +188,17 @@ def train(
         prefix_prob=train_cfg.prefix_prob if model_cfg.encoder == "rnn" else 0.0,
         pad_to_max_len=train_cfg.pen_loss_rows == "padded",
     )
-    batches: Iterator[Batch]
-    if sharded is not None:  # blocks of random shards; every rank reads only its own blocks
-        batches = shards.StreamBatcher(
-            sharded,
-            train_cfg.batch_size,
-            rank=ctx.rank,
-            world=ctx.world,
-            seed=train_cfg.seed + step,
-            **batch_args,
-        )
-    else:
-        batches = Batcher(
-            data,
-            "train",
-            train_cfg.batch_size,
-            seed=train_cfg.seed + step + 7919 * ctx.rank,
-            indices=distributed.share(data.indices("train"), ctx),
-            **batch_args,
-        )
+    make = functools.partial(
+        _batcher,
+        data=data,
+        sharded=sharded,
+        batch_size=train_cfg.batch_size,
+        seed=train_cfg.seed + step,
+        rank=ctx.rank,
+        world=ctx.world,
+        batch_args=batch_args,
+    )
+    batches = loader.batches(make, train_cfg.loader_workers, ctx.device)
     use_amp = train_cfg.amp and device.type == "cuda"
     params = sum(p.numel() for p in model.parameters())
     meta: dict[str, Any] = {
@@ -337,6 +330,35 @@ def train(
             file=sys.stderr,
         )
     return out
+
+
+def _batcher(
+    worker: int,
+    workers: int,
+    *,
+    data: PreparedData,
+    sharded: shards.ShardedData | None,
+    batch_size: int,
+    seed: int,
+    rank: int,
+    world: int,
+    batch_args: dict[str, Any],
+) -> Iterator[Batch]:
+    """The batches of one loader worker of one rank, each pair with its own share of the
+    training sketches (with no workers: worker 0 of 1, the rank's share)."""
+    part, parts = rank * workers + worker, world * workers
+    if sharded is not None:  # blocks of random shards; every part reads only its own blocks
+        return shards.StreamBatcher(
+            sharded, batch_size, rank=part, world=parts, seed=seed, **batch_args
+        )
+    return Batcher(
+        data,
+        "train",
+        batch_size,
+        seed=seed + 7919 * part,
+        indices=data.indices("train")[part::parts],
+        **batch_args,
+    )
 
 
 def parse_overrides(pairs: list[str], cls: type) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import torch
 
@@ -15,15 +14,8 @@ from .vocab import ConditionVocab
 
 def to_inputs(batch: Batch, device: torch.device) -> Inputs:
     """A data batch as network inputs on the device (through pinned memory to a GPU)."""
-    if device.type == "cuda":
-        moved: dict[str, Any] = {
-            f.name: None if v is None else v.pin_memory().to(device, non_blocking=True)
-            for f in dataclasses.fields(batch)
-            for v in [getattr(batch, f.name)]
-        }
-        b = dataclasses.replace(batch, **moved)
-    else:
-        b = batch.to(device)
+    # an already pinned batch (from a loader worker) is not copied again
+    b = batch.pin_memory().to(device, True) if device.type == "cuda" else batch.to(device)
     return Inputs(b.strokes, b.lengths, b.conditions, b.raster, b.enc_lengths)
 
 

@@ -110,6 +110,8 @@ def test_train_streams_a_shard_folder(tmp_path):
     train_main([*args, "--steps", "3", "--batch-size", "8", "--set", "eval_every=3"])
     ckpt = checkpoint.load(out)
     assert ckpt.step == 3 and ckpt.vocab.values["category"] == ("a", "b")
+    train_main([*args, "--steps", "5", "--batch-size", "8", "--set", "loader_workers=2"])
+    assert checkpoint.load(out).step == 5  # streamed by two worker processes, blocks shared
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")

@@ -91,6 +91,10 @@ def test_train_writes_a_checkpoint_and_resumes_where_it_stopped(prepared, tmp_pa
     err = capsys.readouterr().err
     assert "these are ignored: prior_dropout=0.5 (it has 0.0)" in err, err
     assert checkpoint.load(out).config.prior_dropout == 0.0
+    train_main([*args, "--steps", "12", "--set", "loader_workers=2"])  # batches from 2 processes
+    resumed = checkpoint.load(out)
+    assert resumed.step == 12 and resumed.meta["throughput"]["steps"] == 3
+    assert resumed.train.loader_workers == 2
     drawn = sample(
         second, SketchRequest(conditions={"category": "circle"}, n=2, seed=0, max_points=20)
     )
