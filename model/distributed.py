@@ -12,7 +12,6 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 
-import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -120,8 +119,3 @@ def gather_int(ctx: Context, value: int) -> list[int]:
     out = [torch.empty_like(mine) for _ in range(ctx.world)]
     dist.all_gather(out, mine)
     return [int(t.item()) for t in out]
-
-
-def share(indices: np.ndarray, ctx: Context) -> np.ndarray:
-    """Rank r's interleaved share indices[r::world] (every rank gets a similar mix)."""
-    return indices[ctx.rank :: ctx.world]
