@@ -1,17 +1,21 @@
-"""Training batches built in background worker processes, so a GPU does not wait for them.
+"""Training batches: which sketches each rank and worker batches, built in background worker
+processes so that a GPU does not wait for them.
 
-Each DataLoader worker runs its own batcher on its own share of the sketches; with no workers
-the batcher runs in the training process, as it always did.
+Each DataLoader worker runs its own batcher on its own share of the rank's sketches; with no
+workers the batcher runs in the training process, as it always did.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from model.batches import Batch
+from model import shards
+from model.batches import Batch, Batcher
+from model.data import PreparedData
 
 # make(worker, workers): the batcher of worker `worker` of `workers` (0 and 1 without workers)
 MakeBatcher = Callable[[int, int], Iterator[Batch]]
@@ -44,3 +48,32 @@ def batches(make: MakeBatcher, workers: int, device: torch.device) -> Iterator[B
         persistent_workers=True,
     )
     return iter(loader)
+
+
+def train_batcher(
+    worker: int,
+    workers: int,
+    *,
+    data: PreparedData,
+    sharded: shards.ShardedData | None,
+    batch_size: int,
+    seed: int,
+    rank: int,
+    world: int,
+    batch_args: dict[str, Any],
+) -> Iterator[Batch]:
+    """The batches of one loader worker of one rank, each pair with its own share of the
+    training sketches (with no workers: worker 0 of 1, the rank's share)."""
+    part, parts = rank * workers + worker, world * workers
+    if sharded is not None:  # blocks of random shards; every part reads only its own blocks
+        return shards.StreamBatcher(
+            sharded, batch_size, rank=part, world=parts, seed=seed, **batch_args
+        )
+    return Batcher(
+        data,
+        "train",
+        batch_size,
+        seed=seed + 7919 * part,
+        indices=data.indices("train")[part::parts],
+        **batch_args,
+    )

@@ -17,7 +17,6 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ import torch
 from tqdm import tqdm
 
 from . import checkpoint, cli, distributed, loader, shards, transfer
-from .batches import Batch, Batcher
 from .config import PRESETS, ModelConfig, TrainConfig, from_dict, preset
 from .data import DEFAULT_ROW0, PreparedData
 from .device import DeviceError, resolve_device
@@ -189,7 +187,7 @@ def train(
         pad_to_max_len=train_cfg.pen_loss_rows == "padded",
     )
     make = functools.partial(
-        _batcher,
+        loader.train_batcher,
         data=data,
         sharded=sharded,
         batch_size=train_cfg.batch_size,
@@ -330,35 +328,6 @@ def train(
             file=sys.stderr,
         )
     return out
-
-
-def _batcher(
-    worker: int,
-    workers: int,
-    *,
-    data: PreparedData,
-    sharded: shards.ShardedData | None,
-    batch_size: int,
-    seed: int,
-    rank: int,
-    world: int,
-    batch_args: dict[str, Any],
-) -> Iterator[Batch]:
-    """The batches of one loader worker of one rank, each pair with its own share of the
-    training sketches (with no workers: worker 0 of 1, the rank's share)."""
-    part, parts = rank * workers + worker, world * workers
-    if sharded is not None:  # blocks of random shards; every part reads only its own blocks
-        return shards.StreamBatcher(
-            sharded, batch_size, rank=part, world=parts, seed=seed, **batch_args
-        )
-    return Batcher(
-        data,
-        "train",
-        batch_size,
-        seed=seed + 7919 * part,
-        indices=data.indices("train")[part::parts],
-        **batch_args,
-    )
 
 
 def parse_overrides(pairs: list[str], cls: type) -> dict[str, Any]:

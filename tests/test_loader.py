@@ -12,7 +12,6 @@ import torch
 from model import loader
 from model.data import PreparedData
 from model.datasets.faces import main as faces_main
-from model.train import _batcher
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +23,7 @@ def faces(tmp_path_factory) -> PreparedData:
 
 def make(data: PreparedData, rank: int = 0, world: int = 1) -> loader.MakeBatcher:
     return functools.partial(
-        _batcher,
+        loader.train_batcher,
         data=data,
         sharded=None,
         batch_size=8,
