@@ -24,7 +24,11 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RECIPE_BATCH = 256  # model.recipes' GPU batch size
+sys.path.insert(0, str(ROOT))
+
+from model.recipes import GPU  # noqa: E402
+
+RECIPE_BATCH = GPU.batch_size  # the GPU recipe's batch size, benched beside --batch-size
 GPU_LOADER_WORKERS = 4  # the GPU row that builds batches in background processes
 
 
