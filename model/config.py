@@ -1,7 +1,8 @@
 """Configuration: one frozen dataclass per concern, saved as JSON beside every checkpoint.
 
-The three published models are presets of one ModelConfig (see PRESETS): Sketch-RNN (Ha and Eck
-2017), Sketch-pix2seq (Chen et al. 2017) and AI-Sketcher (Cao et al. 2019). Ablations are fields.
+The published models are presets of one ModelConfig (see PRESETS): Sketch-RNN (Ha and Eck 2017)
+as a VAE and as its decoder alone (the unconditional models Magenta publishes for sketch-rnn-js),
+Sketch-pix2seq (Chen et al. 2017) and AI-Sketcher (Cao et al. 2019). Ablations are fields.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ class ModelConfig:
     """Architecture and loss weights of one model; everything needed to rebuild the network."""
 
     preset: str = "ai-sketcher"  # name of the preset this config started from
-    encoder: Literal["rnn", "cnn"] = "rnn"  # stroke encoder: BiLSTM ("rnn") or CNN on the raster
+    # stroke encoder: BiLSTM ("rnn"), CNN on the raster, or none: the decoder alone, from a zero
+    # state (Sketch-RNN's unconditional mode; it can generate and continue, not encode). With
+    # none and use_condition, the model is one such decoder a category (Sketch-RNN's models as
+    # Magenta publishes them), and the category condition picks the decoder instead of being read
+    encoder: Literal["rnn", "cnn", "none"] = "rnn"
     enc_rnn_size: int = 256  # BiLSTM units per direction
     dec_rnn_size: int = 512  # decoder LSTM units
     z_size: int = 128  # latent z_s (or pix2seq's z)
@@ -51,8 +56,11 @@ class ModelConfig:
     raster_loss_weight: float = 1.0  # weight of the CNN autoencoder's own reconstruction loss
 
     def __post_init__(self) -> None:
-        if self.encoder not in ("rnn", "cnn"):
-            raise ValueError(f"encoder must be 'rnn' or 'cnn'; got {self.encoder!r}")
+        if self.encoder not in ("rnn", "cnn", "none"):
+            raise ValueError(f"encoder must be 'rnn', 'cnn' or 'none'; got {self.encoder!r}")
+        if self.encoder == "none" and self.use_raster:
+            raise ValueError("use_raster needs an encoder (encoder='rnn' or 'cnn')")
+
         if self.raster_size % 8:
             raise ValueError(f"raster_size must be divisible by 8; got {self.raster_size}")
         if self.use_influence and self.encoder != "rnn":
@@ -63,6 +71,17 @@ class ModelConfig:
             and 0.0 <= self.prior_dropout <= 1.0
         ):
             raise ValueError("dropout probabilities must lie in [0, 1)")
+
+    @property
+    def decoders(self) -> int:
+        """How many decoders: one a category value for a conditioned decoder-only model."""
+        return self.condition_dim if self.encoder == "none" and self.use_condition else 1
+
+    @property
+    def condition_input(self) -> int:
+        """Length of the condition the network reads: 0 without one, or when it only picks
+        the decoder."""
+        return self.condition_dim if self.use_condition and self.encoder != "none" else 0
 
     @property
     def needs_raster(self) -> bool:
@@ -127,6 +146,17 @@ PRESETS: dict[str, ModelConfig] = {
         use_condition=False,
     ),
     "ai-sketcher": ModelConfig(preset="ai-sketcher"),
+    # Sketch-RNN's decoder alone, trained on one category (python -m model.import_sketchrnn)
+    "sketch-rnn-decoder": ModelConfig(
+        preset="sketch-rnn-decoder",
+        encoder="none",
+        variational=False,
+        use_raster=False,
+        use_influence=False,
+        use_condition=False,
+        z_size=0,
+        influence_size=0,
+    ),
 }
 
 # Small sizes that train in minutes on a 2-core CPU; used by tests and the default checkpoint.

@@ -65,8 +65,7 @@ def sketch_l_r(ckpt: Checkpoint, batch: Batch, n_max: int) -> list[float]:
     model = ckpt.model
     inp = to_inputs(batch, ckpt.device)
     lat = model.encode(inp, sample=False)
-    state = model.decoder.initial_state(lat.z)
-    params, _ = model.decoder.run(inp.strokes[:, :-1], lat.z, state)
+    params = model.teacher_force(inp.strokes[:, :-1], lat.z, inp.conditions)
     return reconstruction_loss(
         params, inp.strokes[:, 1:], inp.lengths, n_max, mask_pen=True, per_sketch=True
     ).tolist()
@@ -122,8 +121,7 @@ def l_r_paths(ckpt: Checkpoint, data: PreparedData, split: str = "test") -> dict
 
 
 def _mean_l_r(ckpt: Checkpoint, inp: Any, z: torch.Tensor) -> float:
-    model = ckpt.model
-    params, _ = model.decoder.run(inp.strokes[:, :-1], z, model.decoder.initial_state(z))
+    params = ckpt.model.teacher_force(inp.strokes[:, :-1], z, inp.conditions)
     return float(
         reconstruction_loss(
             params, inp.strokes[:, 1:], inp.lengths, ckpt.config.max_seq_len, mask_pen=True

@@ -2,6 +2,8 @@
 
 One code path, switched by ModelConfig:
   sketch-rnn      BiLSTM -> z_s (VAE)                      -> LSTM decoder -> mixture
+  sketch-rnn-decoder  no encoder: the LSTM decoder alone, from a zero state (Sketch-RNN's
+                  unconditional models; with conditions, one a category, picked by c)
   sketch-pix2seq  CNN on the raster -> z (no KL)           -> LSTM decoder -> mixture
   ai-sketcher     BiLSTM + condition c -> z_s (VAE); CNN autoencoder -> z_r; influence layer
                   (variational attention over all BiLSTM states) -> ad;
@@ -169,7 +171,8 @@ class Decoder(nn.Module):
     def __init__(self, cfg: ModelConfig, z_dim: int) -> None:
         super().__init__()
         self.hidden = cfg.dec_rnn_size
-        self.init = nn.Linear(z_dim, 2 * cfg.dec_rnn_size)
+        # A decoder with no encoder starts from a zero state, as Sketch-RNN's unconditional one.
+        self.init = nn.Linear(z_dim, 2 * cfg.dec_rnn_size) if cfg.encoder != "none" else None
         self.fused = not (cfg.layer_norm or cfg.recurrent_dropout > 0)
         self.positional = cfg.position_input
         self.point = POINT_WIDTH + (2 if self.positional else 0)  # a step's input before z
@@ -182,7 +185,11 @@ class Decoder(nn.Module):
         self.head = MixtureHead(cfg.dec_rnn_size, cfg.num_mixture)
 
     def initial_state(self, z: Tensor) -> tuple[Tensor, Tensor]:
-        """h_0, c_0 = tanh(W z + b), magenta's initial state from the latent. Each [B, H]."""
+        """h_0, c_0 = tanh(W z + b), magenta's initial state from the latent (zeros for a
+        decoder without an encoder). Each [B, H]."""
+        if self.init is None:
+            zeros = z.new_zeros(z.shape[0], self.hidden)
+            return zeros, zeros.clone()
         h, c = torch.tanh(self.init(z)).chunk(2, dim=-1)
         return h.contiguous(), c.contiguous()
 
@@ -219,7 +226,16 @@ class SketchModel(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        cond = cfg.condition_dim if cfg.use_condition else 0
+        cond = cfg.condition_input
+        # A decoder-only model with conditions is one decoder a category, picked by c.
+        self.bank = cfg.encoder == "none" and cfg.use_condition
+        if cfg.encoder == "none":  # the decoder alone, from a zero state: z is empty
+            self.z_dim = 0
+            if self.bank:
+                self.decoders = nn.ModuleList(Decoder(cfg, 0) for _ in range(cfg.decoders))
+            else:
+                self.decoder = Decoder(cfg, 0)
+            return
         if cfg.encoder == "rnn":
             self.stroke_encoder = StrokeEncoder(cfg.enc_rnn_size)
             h_enc = 2 * cfg.enc_rnn_size
@@ -246,7 +262,35 @@ class SketchModel(nn.Module):
 
     @property
     def cond_dim(self) -> int:
-        return self.cfg.condition_dim if self.cfg.use_condition else 0
+        """Length of the condition in z (0 when it only picks the decoder)."""
+        return self.cfg.condition_input
+
+    def decoder_for(self, index: int) -> Decoder:
+        """The decoder that draws category `index` (the one decoder unless there are several)."""
+        return self.decoders[index] if self.bank else self.decoder  # type: ignore[return-value]
+
+    def decoder_indices(self, conditions: Tensor) -> Tensor:
+        """Which decoder draws each row [B]: the category's index, or 0 for a single decoder."""
+        if not self.bank:
+            return conditions.new_zeros(conditions.shape[0], dtype=torch.long)
+        c = conditions[:, : self.cfg.decoders]
+        if (c.sum(-1) != 1).any():
+            raise ValueError("a model with a decoder a category needs each sketch's category")
+        return c.argmax(-1)
+
+    def teacher_force(self, strokes: Tensor, z: Tensor, conditions: Tensor) -> MixtureParams:
+        """The mixture after each input row: strokes [B, T, 5] (start token first), each row
+        read by its category's decoder from the initial state of z [B, D]."""
+        if not self.bank:
+            return self.decoder.run(strokes, z, self.decoder.initial_state(z))[0]
+        index = self.decoder_indices(conditions)
+        parts: list[tuple[Tensor, MixtureParams]] = []
+        for k in index.unique().tolist():
+            rows = (index == k).nonzero().squeeze(1)
+            dec = self.decoders[k]
+            parts.append((rows, dec.run(strokes[rows], z[rows], dec.initial_state(z[rows]))[0]))
+        order = torch.cat([rows for rows, _ in parts]).argsort()
+        return MixtureParams(*(torch.cat(ts)[order] for ts in zip(*(p for _, p in parts))))
 
     def encode(self, inp: Inputs, sample: bool, noise: Tensor | None = None) -> Latents:
         """Encode sketches to the decoder's z = [z_s; z_r; ad; c].
@@ -258,6 +302,8 @@ class SketchModel(nn.Module):
         zero = inp.strokes.new_zeros(())
         lengths = inp.enc_lengths if inp.enc_lengths is not None else inp.lengths
         c = inp.conditions[:, : self.cond_dim]  # [B, C]
+        if cfg.encoder == "none":  # nothing to encode: the decoder reads the condition alone
+            return Latents(c, zero, zero, None)
         if cfg.needs_raster and inp.raster is None:
             raise ValueError(f"the {cfg.preset} model needs batch.raster (raster_size > 0)")
         f_r = self.raster_encoder(inp.raster) if cfg.needs_raster else None  # [B, R]
@@ -302,6 +348,8 @@ class SketchModel(nn.Module):
     def prior_z(self, conditions: Tensor, noise: Tensor) -> Tensor:
         """z for drawing from conditions alone: z_s ~ N(0, I); z_r = ad = 0 (no sketch to see)."""
         cfg = self.cfg
+        if cfg.encoder == "none":
+            return conditions[:, : self.cond_dim]
         parts = [noise[:, : cfg.z_size]]
         if cfg.use_raster:
             parts.append(noise.new_zeros(noise.shape[0], cfg.raster_z_size))
@@ -314,8 +362,7 @@ class SketchModel(nn.Module):
         """Teacher-forced pass; returns every loss term (alpha is the annealed KL weight)."""
         cfg = self.cfg
         lat = self.encode(inp, sample=self.training)
-        state = self.decoder.initial_state(lat.z)
-        params, _ = self.decoder.run(inp.strokes[:, :-1], lat.z, state)  # [B, T, ...]
+        params = self.teacher_force(inp.strokes[:, :-1], lat.z, inp.conditions)  # [B, T, ...]
         l_r = losses.reconstruction_loss(
             params, inp.strokes[:, 1:], inp.lengths, cfg.max_seq_len, mask_pen
         )
@@ -325,7 +372,7 @@ class SketchModel(nn.Module):
             if lat.raster_logits is not None
             else l_r.new_zeros(())
         )
-        if cfg.variational:
+        if cfg.variational and cfg.encoder != "none":
             loss = losses.total_loss(
                 l_r,
                 l_kl,

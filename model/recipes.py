@@ -162,7 +162,7 @@ def run(
         evaluate += ["--classifier", str(out / "clf-category")]
         evaluate += ["--categories", ",".join(categories)] if categories else []
     print(_wait(_python(*evaluate, threads=cores), "evaluation").rstrip(), flush=True)
-    checkpoint.export(model_dir, out / "export", half=True)
+    checkpoint.export(model_dir, out / "export", precision="float16")
     report = json.loads(report_path.read_text())
     ckpt_meta = checkpoint.read_config(model_dir)["meta"]
     report["recipe"] = {

@@ -82,11 +82,12 @@ class Rows:
             "start": (cap,),
             "limit": (cap,),
             "flags": (cap,),
+            "decoder": (cap,),
         }
         for name, shape in shapes.items():
             dtype = (
                 np.int64
-                if name in ("count", "start", "limit", "flags")
+                if name in ("count", "start", "limit", "flags", "decoder")
                 else (np.float64 if name in ("pos", "scale", "offset", "points") else np.float32)
             )
             new = np.zeros(shape, dtype=dtype)
@@ -112,8 +113,10 @@ class Rows:
         scale: float,
         offset: tuple[float, float],
         limit: int,
+        decoder: int = 0,
     ) -> None:
-        """Append one sketch; noise holds its random numbers for every step it may take."""
+        """Append one sketch; noise holds its random numbers for every step it may take, and
+        `decoder` says which of the model's decoders draws it."""
         n = len(self.info)
         if n == self.cap or len(noise) > self.steps:
             self._alloc(
@@ -127,6 +130,7 @@ class Rows:
         self.pos[n], self.scale[n], self.offset[n] = pos, scale, offset
         self.count[n] = self.start[n] = 0
         self.limit[n] = limit
+        self.decoder[n] = decoder
 
     def remove(self, i: int) -> None:
         """Drop row i by moving the last row into its place."""
@@ -146,6 +150,7 @@ class Rows:
                 "count",
                 "start",
                 "limit",
+                "decoder",
             ):
                 array = getattr(self, name)
                 array[i] = array[last]

@@ -57,7 +57,10 @@ def filled_conditions(
 
 
 def runnable_modes(ckpt: Checkpoint) -> tuple[str, ...]:
-    """The modes a checkpoint can run: generating from nothing needs a variational prior."""
+    """The modes a checkpoint can run: generating from nothing needs a variational prior or no
+    encoder (a decoder alone draws from its zero state); refining needs an encoder."""
+    if ckpt.config.encoder == "none":
+        return tuple(m for m in MODES if m != "refine")
     return MODES if ckpt.config.variational else tuple(m for m in MODES if m != "generate")
 
 
@@ -121,15 +124,24 @@ class DecodeBatch:
         self.library = library
         self.model = ckpt.model
         self.device = ckpt.device
-        self.fast = FastDecoder(self.model.decoder) if fast else None
+        # The compiled step's weights, one set a decoder, laid out when a decoder first draws.
+        self.fast = fast
+        self._fast: dict[int, FastDecoder] = {}
         hidden = self.model.cfg.dec_rnn_size
         self.rows = Rows(
-            hidden, self.model.z_dim, 4 * hidden, ckpt.scale_factor, self.model.decoder.point
+            hidden, self.model.z_dim, 4 * hidden, ckpt.scale_factor, self.model.decoder_for(0).point
         )
         self._ready: list[StrokeEvent | DoneEvent] = []  # library alternatives, sent next step
 
     def __len__(self) -> int:
         return len(self.rows) + bool(self._ready)
+
+    def fast_decoder(self, index: int) -> FastDecoder:
+        """The compiled step of decoder `index` (of a model with one a category; else 0)."""
+        fast = self._fast.get(index)
+        if fast is None:
+            fast = self._fast[index] = FastDecoder(self.model.decoder_for(index))
+        return fast
 
     @torch.no_grad()
     def add(self, req: SketchRequest, tag: Any = None) -> None:
@@ -182,23 +194,31 @@ class DecodeBatch:
         library: SketchLibrary | None,
     ) -> None:
         """Start the network on the given alternatives of a request."""
-        rngs = [np.random.default_rng([seed % 2**64, i]) for i in samples]
         cfg, n = self.model.cfg, len(samples)
+        if cfg.use_condition and (req.mode == "generate" or self.model.bank):
+            # A decoder a category draws some category when none is given, in any mode.
+            filled = filled_conditions(self.ckpt, req.conditions, seed, req.n)
+            cond = np.stack([self.ckpt.vocab.encode(filled[i]) for i in samples])
+        conditions = torch.tensor(cond, device=self.device).expand(n, -1)
+        decoders = self.model.decoder_indices(conditions).tolist()
+        if len(set(decoders)) > 1:  # alternatives of several categories: each on its decoder
+            for k in sorted(set(decoders)):
+                mine = [i for i, d in zip(samples, decoders) if d == k]
+                self._add_rows(req, tag, polylines, cond, placement, seed, mine, library)
+            return
+        decoder = self.model.decoder_for(decoders[0])
+        rngs = [np.random.default_rng([seed % 2**64, i]) for i in samples]
         noise = torch.tensor(
             np.stack([r.standard_normal(cfg.z_size + cfg.influence_size) for r in rngs]),
             dtype=torch.float32,
             device=self.device,
         )
-        if req.mode == "generate" and cfg.use_condition:
-            filled = filled_conditions(self.ckpt, req.conditions, seed, req.n)
-            cond = np.stack([self.ckpt.vocab.encode(filled[i]) for i in samples])
-        conditions = torch.tensor(cond, device=self.device).expand(n, -1)
         start = torch.tensor(S.START_TOKEN, device=self.device)
         box = placement.to_box(polylines)
         source = "model"
         if req.mode == "generate":
             z = self.model.prior_z(conditions, noise)
-            h, c = self.model.decoder.initial_state(z)
+            h, c = decoder.initial_state(z)
             prev = start.expand(n, 5)
             pos = self._first_position()
         else:
@@ -231,10 +251,10 @@ class DecodeBatch:
             z = self.model.encode(inp, sample=stochastic, noise=noise).z
             if req.mode == "refine" and library is not None and req.strength > 0:
                 z, source = self._project(z, library, req)
-            h, c = self.model.decoder.initial_state(z)
+            h, c = decoder.initial_state(z)
             if req.mode == "complete":  # prime the decoder with all but the last given point
                 if len(s3) > 1:
-                    _, (h, c) = self.model.decoder.run(seq[:, :-1], z, (h, c))
+                    _, (h, c) = decoder.run(seq[:, :-1], z, (h, c))
                 prev = seq[:, -1]
                 pos = seen[-1][-1].astype(float)
             else:
@@ -242,12 +262,12 @@ class DecodeBatch:
                 pos = seen[0][0].astype(float) if self.ckpt.starts_at_origin else np.zeros(2)
         z_np, h_np, c_np = (t.float().cpu().numpy() for t in (z, h, c))
         prev_np = prev.float().cpu().numpy()
-        if self.model.decoder.positional:  # the pen's position after prev: all rows so far
+        if decoder.positional:  # the pen's position after prev: all rows so far
             moved = seq[:, :, :2].sum(1) if req.mode == "complete" else prev[:, :2]
             prev_np = np.concatenate([prev_np, moved.float().cpu().numpy()], 1)
         const = (
-            self.fast.constant(z_np)
-            if self.fast is not None
+            self.fast_decoder(decoders[0]).constant(z_np)
+            if self.fast
             else np.zeros((n, self.rows.const_dim), np.float32)
         )
         steps = int(req.max_points) + 1
@@ -265,6 +285,7 @@ class DecodeBatch:
                 placement.scale,
                 placement.offset,
                 int(req.max_points),
+                decoder=decoders[0],
             )
 
     def _first_position(self) -> np.ndarray:
@@ -297,37 +318,51 @@ class DecodeBatch:
         rows, n = self.rows, len(self.rows)
         if not n:
             return events
-        if self.fast is not None:
-            row5 = self.fast.step(
-                rows.x[:n],
-                rows.c[:n],
-                rows.const[:n],
-                rows.temp[:n],
-                rows.noise[:n],
-                rows.count[:n],
-            )
-        else:
-            h, c, row5 = self._reference_step(rows.step_noise())
-            rows.x[:n, :5], rows.x[:n, rows.point :], rows.c[:n] = row5, h, c
-            if self.model.decoder.positional:
-                rows.x[:n, 5:7] += row5[:, :2]
+        if not self.model.bank:
+            return events + rows.advance(self._step_rows(0, slice(0, n)))
+        # One step a decoder, each over its own rows (gathered, stepped, written back).
+        row5 = np.empty((n, 5), np.float32)
+        index = rows.decoder[:n]
+        for k in np.unique(index).tolist():
+            part = np.flatnonzero(index == k)
+            row5[part] = self._step_rows(k, part)
         return events + rows.advance(row5)
 
-    def _reference_step(self, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The step through the training network's modules (any decoder, any device)."""
-        rows, n, dev = self.rows, len(self.rows), self.device
-        x = torch.from_numpy(rows.x[:n]).to(dev)
+    def _step_rows(self, k: int, part: slice | np.ndarray) -> np.ndarray:
+        """Step decoder k on some rows (a slice steps them in place; an index array on copies,
+        written back); returns their sampled stroke-5 rows."""
+        rows = self.rows
+        x, c = rows.x[part], rows.c[part]
+        if self.fast:
+            row5 = self.fast_decoder(k).step(
+                x, c, rows.const[part], rows.temp[part], rows.noise[part], rows.count[part]
+            )
+        else:
+            h, c_new, row5 = self._reference_step(k, part)
+            x[:, :5], x[:, rows.point :], c[:] = row5, h, c_new
+            if self.model.decoder_for(k).positional:
+                x[:, 5:7] += row5[:, :2]
+        if not isinstance(part, slice):
+            rows.x[part], rows.c[part] = x, c
+        return row5
+
+    def _reference_step(
+        self, k: int, part: slice | np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Decoder k's step through the training network's modules (any cell, any device)."""
+        rows, dev = self.rows, self.device
+        decoder = self.model.decoder_for(k)
+        x = torch.from_numpy(rows.x[part]).to(dev)
         prev = x[:, :5]
-        state = (x[:, rows.point :], torch.from_numpy(rows.c[:n]).to(dev))
-        positional = self.model.decoder.positional
-        origin = x[:, 5:7] - prev[:, :2] if positional else None  # the pen before prev
-        params, (h, c) = self.model.decoder.run(
-            prev.unsqueeze(1), torch.from_numpy(rows.z[:n]).to(dev), state, origin
+        state = (x[:, rows.point :], torch.from_numpy(rows.c[part]).to(dev))
+        origin = x[:, 5:7] - prev[:, :2] if decoder.positional else None  # the pen before prev
+        params, (h, c) = decoder.run(
+            prev.unsqueeze(1), torch.from_numpy(rows.z[part]).to(dev), state, origin
         )
         out = draw(
             type(params)(*(p[:, 0] for p in params)),
-            torch.from_numpy(rows.temp[:n]).to(dev),
-            torch.from_numpy(noise).to(dev),
+            torch.from_numpy(rows.temp[part]).to(dev),
+            torch.from_numpy(rows.step_noise()[part]).to(dev),
         )
         return h.float().cpu().numpy(), c.float().cpu().numpy(), out.cpu().numpy()
 

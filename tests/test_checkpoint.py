@@ -44,7 +44,7 @@ def test_save_load_gives_identical_samples(tmp_path, name):
 def test_half_precision_checkpoint_loads_as_float32(tmp_path):
     """A checkpoint saved in fp16 (for shipping) loads into a float32 model."""
     model = small_model()
-    checkpoint.save(tmp_path, model, VOCAB, 30.0, half=True)
+    checkpoint.save(tmp_path, model, VOCAB, 30.0, precision="float16")
     loaded = checkpoint.load(tmp_path)
     weight = next(loaded.model.parameters())
     assert weight.dtype == torch.float32
