@@ -16,7 +16,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from . import kernels
-from .mixture import RHO_LIMIT
+from .mixture import MIN_POINTS, RHO_LIMIT
 from .network import Decoder
 
 
@@ -85,6 +85,7 @@ class FastDecoder:
         kernels.step(
             x, c, const, self.w_step, self.w_head, self.b_head, temperature, noise, steps,
             self.mixtures, RHO_LIMIT, self.ln_gates, self.ln_cell, self.head_out, row5,
+            MIN_POINTS,
         )  # fmt: skip
         return row5
 

@@ -153,10 +153,12 @@ def draw(
     mixtures: int,
     rho_limit: float,
     out: np.ndarray,
+    min_points: int = 0,
 ) -> None:
     """One stroke-5 row per sketch from raw head outputs [B, 6M + 3], as model.mixture.draw
     draws it: row b reads its random numbers noise[b, step[b]] (two uniforms for component and
-    pen, two standard normals) and writes out[b]."""
+    pen, two standard normals) and writes out[b]. step[b] is also how many points row b has
+    drawn: below min_points it cannot end (its pen is drawn from p_down and p_up alone)."""
     m = mixtures
     last = noise.shape[1] - 1
     n = head.shape[0]
@@ -168,7 +170,7 @@ def draw(
         t = temperature[b]
         r = noise[b, min(step[b], last)]
         k = _pick(head[b], 0, m, t, r[0])
-        pen = _pick(head[b], 6 * m, 3, t, r[1])
+        pen = _pick(head[b], 6 * m, 3 if step[b] >= min_points else 2, t, r[1])
         scale = math.sqrt(t)
         sx = math.exp(head[b, 3 * m + 2 * k]) * scale
         sy = math.exp(head[b, 3 * m + 2 * k + 1]) * scale
@@ -196,13 +198,15 @@ def step(
     ln_cell: np.ndarray,
     head: np.ndarray,
     out: np.ndarray,
+    min_points: int,
 ) -> None:
     """One decoder step for every row: x [B, P + H] = [previous row; h] (P = 5), or [previous
     row; pen position; h] (P = 7), and c [B, H] are updated in place (x takes the sampled row,
     and the position moves by its offset), head [B, 6M + 3] gets the mixture head's raw
     outputs and out [B, 5] the sampled stroke-5 rows. const is z's share of the gates with both
-    biases (model.decode.FastDecoder.constant); row b draws with noise[b, steps[b]]. ln_gates
-    and ln_cell are a layer-norm cell's weights, or empty ([0, 0]) for the plain LSTM."""
+    biases (model.decode.FastDecoder.constant); row b draws with noise[b, steps[b]], and cannot
+    end before it has drawn min_points points. ln_gates and ln_cell are a layer-norm cell's
+    weights, or empty ([0, 0]) for the plain LSTM."""
     gates = np.dot(x, w_step)
     gates += const
     if ln_gates.shape[0] == 0:
@@ -212,7 +216,7 @@ def step(
     p = x.shape[1] - c.shape[1]
     head[:] = np.dot(np.ascontiguousarray(x[:, p:]), w_head)
     head += b_head
-    draw(head, temperature, noise, steps, mixtures, rho_limit, out)
+    draw(head, temperature, noise, steps, mixtures, rho_limit, out, min_points)
     x[:, :5] = out
     if p == 7:
         x[:, 5:7] += out[:, :2]
@@ -264,7 +268,7 @@ def warm_up(hidden: int = 4, mixtures: int = 2) -> None:
         np.zeros((1, 5 + hidden), f32), np.zeros((1, hidden), f32), np.zeros((1, 4 * hidden), f32),
         np.zeros((5 + hidden, 4 * hidden), f32), np.zeros((hidden, width), f32),
         np.zeros(width, f32), np.ones(1, f32), np.zeros((1, 1, 4), f32), np.zeros(1, i64),
-        mixtures, 0.9, np.zeros((0, 0), f32), np.zeros((0, 0), f32), head, row5,
+        mixtures, 0.9, np.zeros((0, 0), f32), np.zeros((0, 0), f32), head, row5, 2,
     )  # fmt: skip
     points = np.zeros((1, 2, 2), f64)
     args = (np.zeros((1, 2), f64), np.ones(1, f64), np.zeros((1, 2), f64), points)

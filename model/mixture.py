@@ -15,6 +15,9 @@ from torch import Tensor, nn
 
 LOG_2PI = math.log(2.0 * math.pi)
 RHO_LIMIT = 1.0 - 1e-4  # keeps 1 - rho^2 away from 0
+# A sketch may not end before it has drawn this many points: a suggestion is never empty. The
+# pen is then drawn from p_down and p_up alone (the mixture conditioned on going on).
+MIN_POINTS = 2
 
 
 class MixtureParams(NamedTuple):
@@ -69,17 +72,25 @@ def _pick(probs: Tensor, u: Tensor) -> Tensor:
     return idx.clamp_(max=probs.shape[-1] - 1)
 
 
-def draw(p: MixtureParams, temperature: Tensor, noise: Tensor) -> Tensor:
+def draw(
+    p: MixtureParams, temperature: Tensor, noise: Tensor, drawn: Tensor | None = None
+) -> Tensor:
     """Draw one stroke-5 row per sketch.
 
     p holds one step ([B, ...]); temperature is [B]; noise is [B, 4]: two uniforms (component,
     pen) and two standard normals. Temperature sharpens the mixture weights and pen states and
     shrinks the Gaussians by sqrt(temperature), the paper's form (magenta's sampler scales sigma
-    by the temperature itself).
+    by the temperature itself). drawn [B] counts each sketch's points so far: below MIN_POINTS
+    it cannot end.
     """
     t = temperature.unsqueeze(-1)  # [B, 1]
     k = _pick(torch.softmax(p.log_pi / t, dim=-1), noise[:, 0])  # [B]
-    pen = _pick(torch.softmax(p.pen_logits / t, dim=-1), noise[:, 1])  # [B]
+    pen_probs = torch.softmax(p.pen_logits / t, dim=-1)
+    if drawn is not None:
+        pen_probs = pen_probs * torch.stack(
+            [torch.ones_like(t[:, 0]), torch.ones_like(t[:, 0]), (drawn >= MIN_POINTS).float()], -1
+        )
+    pen = _pick(pen_probs, noise[:, 1])  # [B]
     rows = torch.arange(k.shape[0], device=k.device)
     mu = p.mu[rows, k]  # [B, 2]
     sigma = torch.exp(p.log_sigma[rows, k]) * torch.sqrt(t)  # [B, 2]

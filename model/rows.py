@@ -14,6 +14,12 @@ from typing import Any
 import numpy as np
 
 from . import kernels
+from .strokes import within
+
+OFF_THE_DRAWING = (
+    "the model's first new stroke went far beyond the drawing, so it was left out; "
+    "try again, or lower the Variety"
+)
 
 
 @dataclass
@@ -34,6 +40,7 @@ class DoneEvent:
     sample: int
     strokes: list[np.ndarray]
     source: str = "model"  # a library drawing's id, "projection:ids", or "model"
+    note: str = ""  # why the alternative has no strokes, when it has none
 
 
 @dataclass
@@ -44,6 +51,11 @@ class RowInfo:
     sample: int
     source: str = "model"
     strokes: list[np.ndarray] = field(default_factory=list)
+    # The region its strokes must stay in, (x0, y0, x1, y1) in document units (a completion's:
+    # model.strokes.reach_box of the artist's drawing); None for anywhere. A stroke that leaves
+    # it is dropped and ends the alternative.
+    reach: tuple[float, float, float, float] | None = None
+    note: str = ""
 
 
 class Rows:
@@ -182,13 +194,21 @@ class Rows:
         finished = []
         for i in np.flatnonzero(flags):
             info = self.info[i]
+            ends = bool(flags[i] & kernels.SKETCH_ENDS)
             if self.count[i] > self.start[i]:
                 points = self.points[i, self.start[i] : self.count[i]].copy()
-                events.append(StrokeEvent(info.tag, info.sample, len(info.strokes), points))
-                info.strokes.append(points)
                 self.start[i] = self.count[i]
-            if flags[i] & kernels.SKETCH_ENDS:
-                events.append(DoneEvent(info.tag, info.sample, info.strokes, info.source))
+                if info.reach is not None and not within(points, info.reach):
+                    ends = True  # the model has wandered off the drawing: stop it there
+                    if not info.strokes:
+                        info.note = OFF_THE_DRAWING
+                else:
+                    events.append(StrokeEvent(info.tag, info.sample, len(info.strokes), points))
+                    info.strokes.append(points)
+            if ends:
+                events.append(
+                    DoneEvent(info.tag, info.sample, info.strokes, info.source, info.note)
+                )
                 finished.append(int(i))
         for i in sorted(finished, reverse=True):
             self.remove(i)

@@ -271,10 +271,12 @@ class DecodeBatch:
             else np.zeros((n, self.rows.const_dim), np.float32)
         )
         steps = int(req.max_points) + 1
+        # A completion's new strokes stay near the artist's drawing (model.strokes.REACH).
+        reach = S.reach_box(polylines) if req.mode == "complete" else None
         for j, (i, rng) in enumerate(zip(samples, rngs)):
             noise = np.concatenate([rng.random((steps, 2)), rng.standard_normal((steps, 2))], 1)
             self.rows.add(
-                RowInfo(tag, i, source),
+                RowInfo(tag, i, source, reach=reach),
                 np.concatenate([prev_np[j], h_np[j]]),
                 c_np[j],
                 const[j],
@@ -363,6 +365,7 @@ class DecodeBatch:
             type(params)(*(p[:, 0] for p in params)),
             torch.from_numpy(rows.temp[part]).to(dev),
             torch.from_numpy(rows.step_noise()[part]).to(dev),
+            torch.from_numpy(rows.count[part]).to(dev),
         )
         return h.float().cpu().numpy(), c.float().cpu().numpy(), out.cpu().numpy()
 

@@ -262,6 +262,27 @@ def bounds(polylines: Any) -> tuple[float, float, float, float]:
     return _bounds_of(np.concatenate(strokes) if strokes else np.zeros((0, 2)))
 
 
+# How far a completion's new strokes may reach beyond the artist's drawing, in the drawing's size
+# (its larger side): the second halves of held-out real QuickDraw drawings reach 0.9 sizes beyond
+# their first halves at the 95th percentile, 1.4 at the 98th and 1.8 at the 99th.
+REACH = 1.5
+
+
+def reach_box(polylines: Any, reach: float = REACH) -> tuple[float, float, float, float]:
+    """The region a drawing's continuation may use: its bounding box grown on every side by
+    `reach` times its larger side."""
+    x0, y0, x1, y1 = bounds(polylines)
+    grow = reach * max(x1 - x0, y1 - y0)
+    return x0 - grow, y0 - grow, x1 + grow, y1 + grow
+
+
+def within(points: np.ndarray, box: Sequence[float]) -> bool:
+    """Whether every point (K, 2) lies inside box (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
+    p = np.asarray(points, dtype=np.float64)
+    return bool(((p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1)).all())
+
+
 def stroke3_bounds(
     s3: Any, origin: Sequence[float] = (0.0, 0.0)
 ) -> tuple[float, float, float, float]:

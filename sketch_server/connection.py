@@ -386,6 +386,7 @@ class Connection:
                             elapsed_ms=elapsed,
                             cancelled=event.cancelled,
                             sources=event.sources or None,
+                            notes=event.notes or None,
                         ),
                         binary,
                     )

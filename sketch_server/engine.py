@@ -38,6 +38,7 @@ class DoneOut:
     samples: list[list[np.ndarray]]
     cancelled: bool
     sources: list[str] = field(default_factory=list)  # per sample: library id or "model"
+    notes: list[str] = field(default_factory=list)  # per sample: why it is empty, if it is
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Job:
     cancelled: threading.Event = field(default_factory=threading.Event)
     samples: list[list[np.ndarray]] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     remaining: int = 0
     ended: bool = False  # DoneOut or FailedOut has been emitted; touched by the worker only
 
@@ -288,6 +290,7 @@ class Engine:
                 continue
             job.samples = [[] for _ in range(job.request.n)]
             job.sources = ["model"] * job.request.n
+            job.notes = [""] * job.request.n
             job.remaining = job.request.n
             active.add(job)
             rows[job.owner] = rows.get(job.owner, 0) + n
@@ -309,6 +312,7 @@ class Engine:
                 self._outbox.put(job, event)
             elif isinstance(event, DoneEvent):
                 job.sources[event.sample] = event.source
+                job.notes[event.sample] = event.note
                 job.remaining -= 1
                 if job.remaining == 0:
                     active.discard(job)
@@ -320,4 +324,5 @@ class Engine:
             job.samples or [[] for _ in range(job.request.n)],
             cancelled,
             job.sources or ["model"] * job.request.n,
+            job.notes if any(job.notes) else [],
         )

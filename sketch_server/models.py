@@ -102,6 +102,7 @@ def describe(
             else {},
             "modes": list(runnable_modes(ckpt)),
             "temperature": ckpt.sample.temperature,
+            **({"provenance": str(ckpt.meta["provenance"])} if ckpt.meta.get("provenance") else {}),
             **(
                 {
                     "library": {

@@ -154,9 +154,12 @@ class ModelInfo(_Message):
     modes: tuple[str, ...] = MODES
     library: Mapping[str, Any] | None = None  # {size, licence, source} of its real drawings
     temperature: float = DEFAULT_TEMPERATURE  # its measured best Variety, where clients start
+    provenance: str | None = None  # where its weights and their training data came from
 
     def _check(self) -> None:
         _text(self.name, "name", MAX_NAME_LEN)
+        if self.provenance is not None:
+            _text(self.provenance, "provenance")
         _set(
             self,
             "temperature",
@@ -331,8 +334,16 @@ class Done(_Message):
     cancelled: bool = False
     # Where each sample came from: a library drawing's id, "projection:ID+ID", or "model".
     sources: tuple[str, ...] | None = None
+    # Per sample, why it has no strokes ("" for one that has strokes); absent when all have.
+    notes: tuple[str, ...] | None = None
 
     def _check(self) -> None:
+        if self.notes is not None:
+            notes = _list(self.notes, "notes", "strings")
+            for i, x in enumerate(notes):
+                if not isinstance(x, str):
+                    raise _bad(f"notes[{i}] must be a string, not {_kind(x)}")
+            _set(self, "notes", tuple(notes))
         if self.sources is not None:
             _set(
                 self,

@@ -58,6 +58,7 @@ SERVER_MESSAGES = [
     Done(id="r-1", samples=[[[(1, 2), (3, 4)]], []], elapsed_ms=1234, cancelled=True),
     Done(id=9, samples=[], elapsed_ms=0),
     Done(id=2, samples=[[[(1, 2), (3, 4)]]], elapsed_ms=5, sources=["quickdraw:cat:123"]),
+    Done(id=3, samples=[[], [[(1, 2), (3, 4)]]], elapsed_ms=5, notes=["left the drawing", ""]),
     Welcome(
         server="ai-sketcher/0.1.0",
         device="cpu",
@@ -66,6 +67,7 @@ SERVER_MESSAGES = [
                 name="objects",
                 library={"size": 8719, "licence": "CC BY 4.0", "source": "QuickDraw"},
             ),
+            ModelInfo(name="quickdraw", modes=("complete", "generate"), provenance="Magenta"),
         ),
     ),
     GuideResult(

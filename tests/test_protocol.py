@@ -398,6 +398,22 @@ SERVER_ERRORS = [
         "samples[0][0][1] has a value that is not finite",
     ),
     (
+        {"type": "done", "id": "a", "samples": [[]], "elapsed_ms": 1, "notes": [3]},
+        "bad_request",
+        "notes[0] must be a string, not integer",
+    ),
+    (
+        {
+            "type": "welcome",
+            "server": "s",
+            "device": "cpu",
+            "protocol": 1,
+            "models": [{"name": "m", "modes": ["generate"], "provenance": ""}],
+        },
+        "bad_request",
+        "models[0].provenance must not be empty",
+    ),
+    (
         {"type": "error", "code": "oops", "message": "x"},
         "bad_request",
         "code 'oops' is not one of bad_request, unsupported_protocol, unauthorized, unknown_model, "

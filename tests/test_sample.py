@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from model import strokes as S
 from model.checkpoint import Checkpoint, load, shipped
 from model.config import preset
 from model.data import ConditionVocab
 from model.network import SketchModel
+from model.rows import RowInfo, Rows
 from model.sample import (
     ConditionError,
     DecodeBatch,
@@ -235,3 +237,60 @@ def test_the_encoder_reads_row_0_as_the_training_data_had_it(untrained, row0, mo
     sample(ckpt, SketchRequest(mode="refine", strokes=strokes, seed=1, max_points=3))
     first = (seen[0] * ckpt.scale_factor).tolist()
     assert first == pytest.approx([0.0, 0.0] if row0 == "start" else [100.0, 50.0], abs=1e-3)
+
+
+def _ends_at_once(model: SketchModel) -> SketchModel:
+    """The model with its pen head saying "end of sketch" at every step, whatever it reads."""
+    with torch.no_grad():
+        model.decoder.head.proj.bias[-1] = 50.0
+    return model
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("mode", ["generate", "complete"])
+def test_no_alternative_ends_before_it_has_drawn_two_points(fast, mode) -> None:
+    """A model that would end at once still draws something, on both decoding paths."""
+    torch.manual_seed(2)
+    model = _ends_at_once(SketchModel(preset("ai-sketcher", small=True, condition_dim=2)).eval())
+    ckpt = Checkpoint(model, model.cfg, VOCAB, 20.0)
+    batch = DecodeBatch(ckpt, fast=fast)
+    batch.add(SketchRequest(mode=mode, strokes=face() if mode == "complete" else (), n=4, seed=1))
+    done = []
+    while len(batch):
+        done += [e for e in batch.step() if isinstance(e, DoneEvent)]
+    assert len(done) == 4
+    assert all(sum(map(len, e.strokes)) == 2 and not e.note for e in done)
+
+
+def test_a_completion_stays_near_the_drawing(ckpt) -> None:
+    """Every new stroke of the network's completions lies within model.strokes.REACH of the
+    drawing, at a wild temperature too; one that would not is left out and ends the sample."""
+    given = [np.asarray(s) for s in house()]
+    region = S.reach_box(given)
+    for seed in range(6):
+        out = sample(
+            ckpt,
+            SketchRequest(
+                mode="complete",
+                strokes=given,
+                conditions={"category": "house"},
+                n=4,
+                temperature=1.5,
+                seed=seed,
+                use_library=False,
+            ),  # fmt: skip
+        )
+        for sketch in out:
+            assert all(S.within(p, region) for p in sketch[len(given) :])
+
+
+def test_a_first_stroke_off_the_drawing_leaves_an_empty_sample_with_a_note() -> None:
+    rows = Rows(4, 0, 16, 1.0)
+    rows.add(
+        RowInfo("t", 0, reach=(0.0, 0.0, 10.0, 10.0)), np.zeros(9), np.zeros(4), np.zeros(16),
+        np.zeros(0), 1.0, np.zeros((5, 4)), np.zeros(2), 1.0, (0.0, 0.0), 5,
+    )  # fmt: skip
+    events = rows.advance(np.array([[50.0, 0.0, 0.0, 1.0, 0.0]], np.float32))  # to x 50, pen up
+    assert [type(e) for e in events] == [DoneEvent]
+    assert events[0].strokes == [] and "far beyond the drawing" in events[0].note
+    assert len(rows) == 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.checkpoint import Checkpoint
+from model.strokes import reach_box, within
 
 from .align import Fit, Similarity, fit, resample, size_of
 from .embed import embed, query_polylines
@@ -120,13 +121,22 @@ class SketchLibrary:
         seed: int,
     ) -> list[Drawn]:
         """Up to n completions: the strokes each best-fitting neighbour has beyond the part that
-        matches the artist's, fitted onto the artist's drawing and lightly varied."""
+        matches the artist's, fitted onto the artist's drawing and lightly varied. A fit that
+        would put them far from the drawing (beyond model.strokes.REACH) is passed over."""
+        region = reach_box([p for p in polylines if len(p)])
         out = []
-        for i, nb in enumerate(self.neighbours(polylines, conditions, n, unfinished=True)):
+        for i, nb in enumerate(
+            self.neighbours(polylines, conditions, max(2 * n, CANDIDATES), True)
+        ):
             rest = self.library.polylines(nb.drawing)[nb.shown :]
+            placed = nb.fit.transform.apply_all(rest)
+            if not all(within(p, region) for p in placed):
+                continue
             rng = np.random.default_rng([seed % 2**64, i, 2])
             varied = vary(rest, rng, temperature, whole=False)
             out.append(Drawn(nb.fit.transform.apply_all(varied), nb.source))
+            if len(out) == n:
+                break
         return out
 
     def drawings(
