@@ -29,11 +29,12 @@ QSCALE = ":scale"
 INT8_MIN_SIZE = 4096  # smaller tensors (biases, norms) stay float16
 SHIPPED_DIR = Path(__file__).parent / "weights"  # models that ship inside the package
 # What the server serves when given no --model, by name; the first is its default model.
-SHIPPED_MODELS = ("objects", "faces")
+SHIPPED_MODELS = ("objects", "faces", "quickdraw")
+SHIPPED_LIMIT = 45 * 2**20  # bytes: every shipped model folder together
 
 
 def shipped(name: str = SHIPPED_MODELS[0]) -> Path:
-    """The folder of a model shipped in the package, by name ("objects" or "faces")."""
+    """The folder of a model shipped in the package, by name (one of SHIPPED_MODELS)."""
     if name not in SHIPPED_MODELS:
         raise ValueError(
             f"no shipped model {name!r}; the package ships {', '.join(SHIPPED_MODELS)}"

@@ -70,7 +70,7 @@ async def test_command_line_ready_and_signal(model_dir: Path, sig: signal.Signal
 
 
 async def test_command_line_serves_the_shipped_objects_and_faces_models() -> None:
-    """With no --model the server loads both shipped models by name, lists their conditions in
+    """With no --model the server loads the shipped models by name, lists their conditions in
     the welcome and draws with each; a value the faces model does not know is refused."""
     proc = await _start()
     try:
@@ -78,8 +78,9 @@ async def test_command_line_serves_the_shipped_objects_and_faces_models() -> Non
         assert line.startswith("ready ws://"), line
         c = await Client.open(line.split()[1], hello=False)
         welcome = await c.hello()
-        objects, faces = welcome["models"]
+        objects, faces, quickdraw = welcome["models"]
         assert (objects["name"], faces["name"]) == ("objects", "faces")  # objects is the default
+        assert quickdraw["name"] == "quickdraw" and "library" not in quickdraw
         assert objects["library"]["size"] > 8000 and faces["library"]["size"] > 1000
         assert all("CC BY 4.0" in m["library"]["licence"] for m in (objects, faces))
         assert {"cat", "face", "rabbit", "pig"} <= set(objects["conditions"]["category"])
@@ -194,3 +195,41 @@ async def test_a_token_file_others_can_read_is_refused(tmp_path: Path) -> None:
     assert proc.returncode == 2 and out == b""
     lines = err.decode().strip().splitlines()
     assert len(lines) == 1 and "chmod 600" in lines[0], err.decode()
+
+
+async def test_the_shipped_quickdraw_model_completes_and_generates_and_refuses_refine() -> None:
+    """Magenta's decoders, served: one a category; complete continues the artist's strokes near
+    them, generate draws from scratch, refine is not offered and the guide has no drawings."""
+    proc = await _start()
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()  # type: ignore[union-attr]
+        c = await Client.open(line.split()[1], hello=False)
+        info = {m["name"]: m for m in (await c.hello())["models"]}["quickdraw"]
+        assert info["modes"] == ["complete", "generate"]
+        assert info["provenance"].startswith("decoder weights published by Google Magenta")
+        assert {"bird", "palm tree", "rabbit"} <= set(info["conditions"]["category"])
+        assert info["temperature"] == 0.4
+        bird = {"category": "bird"}
+        drawn = await c.suggest(model="quickdraw", mode="generate", conditions=bird, n=2, seed=1)
+        check_result(drawn, 2)
+        assert all(sum(len(s) for s in sample) >= 10 for sample in drawn.samples)
+        head = [[[100, 100], [140, 90], [170, 110], [160, 150], [120, 150], [100, 100]]]
+        done = await c.suggest(
+            model="quickdraw", mode="complete", strokes=head, conditions=bird, n=2, seed=2
+        )
+        check_result(done, 2)
+        for sample in done.samples:
+            assert sample, "a completion draws something"
+            points = [p for stroke in sample for p in stroke]
+            assert all(
+                100 - 105 <= x <= 170 + 105 and 90 - 105 <= y <= 150 + 105 for x, y in points
+            )
+        refused = await c.suggest(model="quickdraw", mode="refine", strokes=head, conditions=bird)
+        assert refused.end["type"] == "error" and "cannot refine" in refused.end["message"]
+        await c.send({"type": "guide", "id": "g", "model": "quickdraw", "strokes": head})
+        guide = await c.recv()
+        assert (guide["type"], guide["drawings"]) == ("guide", [])
+        await c.close()
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.communicate(), TIMEOUT)

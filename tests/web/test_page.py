@@ -171,7 +171,7 @@ def test_draw_suggest_flip_accept_export(
     assert timing["ready"] < 1000, f"the page took {timing['ready']:.0f} ms to become drawable"
 
     names = [m["name"] for m in tab.js("window.sketcher.models()")]
-    assert names == ["objects", "faces"]
+    assert names == ["objects", "faces", "quickdraw"]
     tab.page.select_option("#model", "faces")
     tab.page.select_option("#condition-emotion", "happy")
     tab.page.locator("#alternatives").fill("2")
