@@ -12,10 +12,14 @@ log sigma_x, log sigma_y and rho logits (M each). The file is read as JSON and b
 nothing in it is executed or unpickled.
 
 The weights are rearranged into the project's decoder (the `sketch-rnn-decoder` preset with
-conditions: one decoder a category) and each category's offsets are brought to one model unit,
-the geometric mean of the files' scale factors: the first two input columns are multiplied and
-the head's means and log sigmas shifted accordingly, which is exact. Each file's own scale
-factor, length limit, checksum and the licences are kept in the folder's provenance.
+conditions: one decoder a category) and each category's offsets are brought to one model unit:
+the first two input columns are multiplied and the head's means and log sigmas shifted
+accordingly, which is exact. Magenta's decoders draw in their data's pixels, about three times
+QuickDraw's 256 box that every other model here draws in, so each is scaled (the same way) to
+the box: the scale that gives its own drawings, 64 at the model's temperature, a median larger
+side of 255, as every simplified QuickDraw drawing has. The same drawings say where `generate`
+starts the pen so that they centre in the box. Each file's own scale factor, the box scale, the
+length limit, checksum and the licences are kept in the folder's provenance.
 """
 
 from __future__ import annotations
@@ -34,10 +38,12 @@ import numpy as np
 import torch
 
 from . import cli
-from .checkpoint import save
+from . import strokes as S
+from .checkpoint import Checkpoint, save
 from .cli import CommandError
 from .config import SampleConfig, preset
 from .network import SketchModel
+from .sample import DecodeBatch, DoneEvent, SketchRequest
 from .vocab import ConditionVocab
 
 QUANTUM = 10.0 / 32767  # sketch-rnn-js stores each weight as int16 * 10 / 32767
@@ -199,11 +205,12 @@ def _head_rows(out_w: np.ndarray, out_b: np.ndarray, m: int) -> tuple[np.ndarray
     return out_w.T[order], out_b[order]
 
 
-def decoder_state(f: MagentaFile, unit: float) -> dict[str, np.ndarray]:
+def decoder_state(f: MagentaFile, unit: float, box_scale: float = 1.0) -> dict[str, np.ndarray]:
     """One file's weights as a project Decoder's state dict, with offsets in `unit` (the file's
-    own offsets are in units of its scale factor; the model's in `unit`)."""
+    own offsets are in units of its scale factor; the model's in `unit`), its drawings scaled
+    by `box_scale` (from the file's pixels to the 256 box)."""
     hidden, m = f.hidden, f.mixtures
-    ratio = f.scale_factor / unit  # one file unit is `ratio` model units
+    ratio = f.scale_factor * box_scale / unit  # one file unit is `ratio` model units
     w_ih = _torch_gates(f.w_xh.T.copy())  # [4H, 5]
     w_ih[:, :2] /= ratio  # the decoder reads offsets in model units: dx_file = dx_model / ratio
     bias = f.bias.copy()
@@ -223,9 +230,12 @@ def decoder_state(f: MagentaFile, unit: float) -> dict[str, np.ndarray]:
     }
 
 
-def build(files: Sequence[MagentaFile]) -> tuple[SketchModel, ConditionVocab, float]:
+def build(
+    files: Sequence[MagentaFile], box_scales: Sequence[float] | None = None
+) -> tuple[SketchModel, ConditionVocab, float]:
     """The project model of one or more decoders: the network, its category vocabulary and the
-    model unit (the geometric mean of the files' scale factors; the one file's own for one)."""
+    model unit (the geometric mean of the files' scale factors in box units; the one file's
+    own for one). box_scales (one a file, default 1) scale each decoder's drawings."""
     if not files:
         raise CommandError("name at least one .gen.json file")
     first = files[0]
@@ -240,7 +250,8 @@ def build(files: Sequence[MagentaFile]) -> tuple[SketchModel, ConditionVocab, fl
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise CommandError(f"two files draw {dup[0]!r}; import each category once")
-    unit = float(np.exp(np.mean([np.log(f.scale_factor) for f in files])))
+    scales = list(box_scales) if box_scales is not None else [1.0] * len(files)
+    unit = float(np.exp(np.mean([np.log(f.scale_factor * b) for f, b in zip(files, scales)])))
     cfg = replace(
         preset("sketch-rnn-decoder"),
         dec_rnn_size=first.hidden,
@@ -251,15 +262,41 @@ def build(files: Sequence[MagentaFile]) -> tuple[SketchModel, ConditionVocab, fl
     model = SketchModel(cfg)
     state = {
         f"decoders.{k}.{name}": torch.tensor(value, dtype=torch.float32)
-        for k, f in enumerate(files)
-        for name, value in decoder_state(f, unit).items()
+        for f, b, k in zip(files, scales, range(len(files)))
+        for name, value in decoder_state(f, unit, b).items()
     }
     model.load_state_dict(state)
     vocab = ConditionVocab(("category",), {"category": tuple(names)})
     return model.eval(), vocab, unit
 
 
-def provenance(files: Sequence[MagentaFile]) -> list[dict[str, Any]]:
+def calibrate(
+    model: SketchModel, vocab: ConditionVocab, unit: float, temperature: float, n: int = 64
+) -> tuple[list[float], dict[str, list[float]]]:
+    """Each decoder's box scale and first point, from n of its own drawings at `temperature`
+    (seeded): the scale that makes their median larger side BOX, as every Quick, Draw!
+    simplified drawing's is (Magenta's files draw in their data's pixels, about three times
+    the box), and the point to start the pen at so that their median centre is the box's."""
+    ckpt = Checkpoint(model, model.cfg, vocab, unit, meta={"row0": "start"})
+    scales, starts = [], {}
+    for k, category in enumerate(vocab.values["category"]):
+        batch = DecodeBatch(ckpt)
+        batch.add(
+            SketchRequest(conditions={"category": category}, n=n, temperature=temperature, seed=k)
+        )
+        drawn: list[list[np.ndarray]] = []
+        while len(batch):
+            drawn += [e.strokes for e in batch.step() if isinstance(e, DoneEvent)]
+        boxes = np.array([S.bounds(d) for d in drawn if d])  # the pen started at the centre
+        size = float(np.median((boxes[:, 2:] - boxes[:, :2]).max(1))) if len(boxes) else 0.0
+        scale = S.BOX / size if size > 1e-3 else 1.0  # a decoder that draws nothing stays as is
+        centre = (np.median((boxes[:, :2] + boxes[:, 2:]) / 2, axis=0) - S.BOX / 2) * scale
+        scales.append(scale)
+        starts[category] = [float(S.BOX / 2 - centre[0]), float(S.BOX / 2 - centre[1])]
+    return scales, starts
+
+
+def provenance(files: Sequence[MagentaFile], box_scales: Sequence[float]) -> list[dict[str, Any]]:
     """Where each decoder came from, as the folder's config.json records it."""
     return [
         {
@@ -267,11 +304,12 @@ def provenance(files: Sequence[MagentaFile]) -> list[dict[str, Any]]:
             "file": Path(f.path).name,
             "sha256": f.sha256,
             "scale_factor": f.scale_factor,
+            "box_scale": b,
             "max_seq_len": f.max_seq_len,
             "units": f.hidden,
             "mixtures": f.mixtures,
         }
-        for f in files
+        for f, b in zip(files, box_scales)
     ]
 
 
@@ -287,14 +325,17 @@ def import_files(
     """Read every file (all before writing anything) and write one model folder."""
     files = [read_gen_json(p) for p in paths]
     model, vocab, unit = build(files)
+    scales, starts = calibrate(model, vocab, unit, temperature)
+    model, vocab, unit = build(files, scales)
     names = ", ".join(vocab.values["category"][:6]) + (", ..." if len(files) > 6 else "")
     meta = {
         "description": description
         or f"Sketch-RNN decoders by Google Magenta, one a category ({len(files)}: {names})",
         "provenance": PROVENANCE,
         "licence": LICENCE,
-        "decoders": provenance(files),
+        "decoders": provenance(files, scales),
         "row0": "start",  # Sketch-RNN's data start at the first point: row 0 is a small offset
+        "first_point": starts,  # where `generate` starts each category's pen
         "command": command,
     }
     return save(

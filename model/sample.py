@@ -195,10 +195,12 @@ class DecodeBatch:
     ) -> None:
         """Start the network on the given alternatives of a request."""
         cfg, n = self.model.cfg, len(samples)
+        asked = dict(req.conditions)  # the first alternative's conditions, filled in if drawn
         if cfg.use_condition and (req.mode == "generate" or self.model.bank):
             # A decoder a category draws some category when none is given, in any mode.
             filled = filled_conditions(self.ckpt, req.conditions, seed, req.n)
             cond = np.stack([self.ckpt.vocab.encode(filled[i]) for i in samples])
+            asked = filled[samples[0]]
         conditions = torch.tensor(cond, device=self.device).expand(n, -1)
         decoders = self.model.decoder_indices(conditions).tolist()
         if len(set(decoders)) > 1:  # alternatives of several categories: each on its decoder
@@ -220,7 +222,7 @@ class DecodeBatch:
             z = self.model.prior_z(conditions, noise)
             h, c = decoder.initial_state(z)
             prev = start.expand(n, 5)
-            pos = self._first_position()
+            pos = self._first_position(asked)
         else:
             # The model learnt from RDP-simplified drawings (epsilon 2 in its box); dense
             # input from a tablet is simplified the same way before the model reads it.
@@ -290,10 +292,15 @@ class DecodeBatch:
                 decoder=decoders[0],
             )
 
-    def _first_position(self) -> np.ndarray:
+    def _first_position(self, conditions: Mapping[str, str]) -> np.ndarray:
         """Where `generate` puts the pen before the first row: the box origin, whose offset the
-        model learnt as row 0, or for "start" data (row 0 about (0, 0)) the box's centre."""
-        return np.full(2, S.BOX / 2) if self.ckpt.starts_at_origin else np.zeros(2)
+        model learnt as row 0, or for "start" data (row 0 about (0, 0)) the category's recorded
+        first point (checkpoint meta "first_point", where its drawings centre in the box) or
+        else the box's centre."""
+        if not self.ckpt.starts_at_origin:
+            return np.zeros(2)
+        first = self.ckpt.meta.get("first_point", {}).get(conditions.get("category"))
+        return np.asarray(first, dtype=np.float64) if first else np.full(2, S.BOX / 2)
 
     def _project(
         self, z: torch.Tensor, library: SketchLibrary, req: SketchRequest
