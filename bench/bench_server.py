@@ -239,7 +239,7 @@ def decoder_steps(model: Path, batches: tuple[int, ...] = (1, 16, 64)) -> list[t
     torch.set_num_threads(1)
     ckpt = load(model)
     cfg = ckpt.model.cfg
-    hidden, outputs = cfg.dec_rnn_size, ckpt.model.decoder.head.proj.out_features
+    hidden, outputs = cfg.dec_rnn_size, ckpt.model.decoder_for(0).head.proj.out_features
     flop = 2 * ((5 + hidden) * 4 * hidden + hidden * outputs)
     fields = {k: v for k, v in REQUEST.items() if k != "type"}  # the served request, in-process
     rows = []

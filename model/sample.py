@@ -327,12 +327,13 @@ class DecodeBatch:
         rows, n = self.rows, len(self.rows)
         if not n:
             return events
-        if not self.model.bank:
-            return events + rows.advance(self._step_rows(0, slice(0, n)))
+        index = rows.decoder[:n]
+        decoders = np.unique(index).tolist() if self.model.bank else [0]
+        if len(decoders) == 1:  # every row on one decoder: stepped in place
+            return events + rows.advance(self._step_rows(decoders[0], slice(0, n)))
         # One step a decoder, each over its own rows (gathered, stepped, written back).
         row5 = np.empty((n, 5), np.float32)
-        index = rows.decoder[:n]
-        for k in np.unique(index).tolist():
+        for k in decoders:
             part = np.flatnonzero(index == k)
             row5[part] = self._step_rows(k, part)
         return events + rows.advance(row5)
@@ -343,8 +344,10 @@ class DecodeBatch:
         rows = self.rows
         x, c = rows.x[part], rows.c[part]
         if self.fast:
+            # Gathered rows take only this step's random numbers, not every step's.
+            noise = rows.noise[part] if isinstance(part, slice) else rows.step_noise()[part, None]
             row5 = self.fast_decoder(k).step(
-                x, c, rows.const[part], rows.temp[part], rows.noise[part], rows.count[part]
+                x, c, rows.const[part], rows.temp[part], noise, rows.count[part]
             )
         else:
             h, c_new, row5 = self._reference_step(k, part)
