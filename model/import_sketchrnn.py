@@ -55,10 +55,12 @@ PROVENANCE = (
     "training data Quick, Draw! (CC BY 4.0)"
 )
 LICENCE = (
-    "sketch-rnn-js and Magenta are Apache-2.0 (Google); the decoders were trained on Google's "
-    "Quick, Draw! data, CC BY 4.0: attribution required"
+    "published by Google Magenta for sketch-rnn-js (magenta-js and magenta-demos, Apache-2.0; no "
+    "separate licence is stated for the weights); trained on Google's Quick, Draw! data, CC BY "
+    "4.0: attribution required"
 )
 DEFAULT_TEMPERATURE = 0.4  # measured: docs/models.md, "quickdraw"
+RUNAWAY = 250  # points: a drawing this long did not end (the requests' default limit)
 
 
 class DecoderFileError(CommandError):
@@ -270,26 +272,44 @@ def build(
     return model.eval(), vocab, unit
 
 
+def _own_drawings(
+    ckpt: Checkpoint, category: str, n: int, temperature: float, seed: int
+) -> list[list[np.ndarray]]:
+    """n drawings of a category from its decoder, seeded, those that ended on their own: a
+    drawing that ran to the point limit has wandered off."""
+    batch = DecodeBatch(ckpt)
+    batch.add(
+        SketchRequest(conditions={"category": category}, n=n, temperature=temperature, seed=seed)
+    )
+    drawn: list[list[np.ndarray]] = []
+    while len(batch):
+        drawn += [e.strokes for e in batch.step() if isinstance(e, DoneEvent)]
+    return [d for d in drawn if d and sum(map(len, d)) < RUNAWAY]
+
+
 def calibrate(
     model: SketchModel, vocab: ConditionVocab, unit: float, temperature: float, n: int = 64
 ) -> tuple[list[float], dict[str, list[float]]]:
-    """Each decoder's box scale and first point, from n of its own drawings at `temperature`
-    (seeded): the scale that makes their median larger side BOX, as every Quick, Draw!
-    simplified drawing's is (Magenta's files draw in their data's pixels, about three times
-    the box), and the point to start the pen at so that their median centre is the box's."""
+    """Each decoder's box scale and first point, from n of its own drawings (seeded): the scale
+    that makes their median larger side BOX, as every Quick, Draw! simplified drawing's is
+    (Magenta's files draw in their data's pixels, about three times the box), and the point to
+    start the pen at so that their median centre is the box's. The drawings are drawn at
+    `temperature`, or higher where fewer than one in eight end there (some decoders, rain's,
+    rarely lift the pen at low temperatures)."""
     ckpt = Checkpoint(model, model.cfg, vocab, unit, meta={"row0": "start"})
     scales, starts = [], {}
     for k, category in enumerate(vocab.values["category"]):
-        batch = DecodeBatch(ckpt)
-        batch.add(
-            SketchRequest(conditions={"category": category}, n=n, temperature=temperature, seed=k)
-        )
-        drawn: list[list[np.ndarray]] = []
-        while len(batch):
-            drawn += [e.strokes for e in batch.step() if isinstance(e, DoneEvent)]
-        boxes = np.array([S.bounds(d) for d in drawn if d])  # the pen started at the centre
+        for t in sorted({temperature, *(x for x in (0.6, 0.8, 1.0) if x > temperature)}):
+            ended = _own_drawings(ckpt, category, n, t, seed=k)
+            if len(ended) >= n // 8:
+                break
+        boxes = np.array([S.bounds(d) for d in ended]).reshape(-1, 4)  # the pen began mid-box
         size = float(np.median((boxes[:, 2:] - boxes[:, :2]).max(1))) if len(boxes) else 0.0
-        scale = S.BOX / size if size > 1e-3 else 1.0  # a decoder that draws nothing stays as is
+        if size <= 1e-3:  # a decoder that draws nothing that ends stays as it is
+            scales.append(1.0)
+            starts[category] = [S.BOX / 2, S.BOX / 2]
+            continue
+        scale = S.BOX / size
         centre = (np.median((boxes[:, :2] + boxes[:, 2:]) / 2, axis=0) - S.BOX / 2) * scale
         scales.append(scale)
         starts[category] = [float(S.BOX / 2 - centre[0]), float(S.BOX / 2 - centre[1])]
