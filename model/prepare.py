@@ -218,8 +218,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         epilog=(
             "examples:\n  python -m model.prepare --out data/objects.npz "
             "../shared/data/quickdraw/simplified_first25\n  python -m model.prepare --out "
-            "data/cats.npz --quickdraw cat dog\n\nSketch-RNN .npz files are unpickled, so name "
-            "only files you trust."
+            "data/cats.npz --quickdraw cat dog\n\nSketch-RNN .npz files hold pickled arrays; "
+            "they are read by an unpickler that builds numpy arrays and nothing else."
         ),
     )
     src = parser.add_argument_group("sources")

@@ -7,8 +7,11 @@ caller passes a `ReadReport`, and raises `SourceError` when it does not.
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import math
+import pickle
 import re
 import zipfile
 from collections import Counter
@@ -35,6 +38,7 @@ KINDS = {".npz": "npz", ".ndjson": "ndjson", ".svg": "svg"}
 SPLITS = ("train", "valid", "test")
 MAX_WARNINGS = 100  # messages kept per file; all problems are still counted
 MAX_SVG_BYTES = 20_000_000
+MAX_NPY_BYTES = 2**30  # one array of a Sketch-RNN .npz, unpacked (Google's largest are ~100 MB)
 _INT16 = 32767
 
 
@@ -98,58 +102,117 @@ def _round_stroke3(s3: np.ndarray, where: str) -> np.ndarray:
 # ---------------------------------------------------------------- Sketch-RNN .npz
 
 
+def _latin1(text: str, encoding: str = "latin1") -> bytes:
+    """_codecs.encode as Python 2 pickles of byte strings call it, for text only."""
+    if not isinstance(text, str) or codecs.lookup(encoding).name != "iso8859-1":
+        raise pickle.UnpicklingError("_codecs.encode with other than latin1 text")
+    return text.encode("latin1")
+
+
+# The only callables a Sketch-RNN .npz's pickles may name: numpy's array and dtype rebuilders
+# (by their numpy 1 and 2 module names) and the latin1 encoding of Python 2 byte strings.
+_PICKLE_GLOBALS = {
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
+    ("_codecs", "encode"): _latin1,
+}
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles numpy object arrays of arrays and nothing else: any other global (os.system,
+    builtins.eval, ...) is refused before it is looked up."""
+
+    def find_class(self, module: str, name: str) -> object:
+        found = _PICKLE_GLOBALS.get((module, name))
+        if found is None:
+            raise pickle.UnpicklingError(f"it names {module}.{name}, which a sketch set never does")
+        return found
+
+
+def load_npz(path: str | Path) -> dict[str, np.ndarray]:
+    """The arrays of a .npz archive; object arrays (Sketch-RNN's lists of sketches) are
+    unpickled by _ArrayUnpickler, which runs no code the file names. Raises SourceError."""
+    name = Path(path).name
+    out: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                if info.file_size > MAX_NPY_BYTES:
+                    raise SourceError(
+                        f"{name}: {info.filename} unpacks to {info.file_size / 2**20:.0f} MB; "
+                        f"the limit is {MAX_NPY_BYTES // 2**20} MB"
+                    )
+                stream = io.BytesIO(archive.read(info))
+                version = np.lib.format.read_magic(stream)
+                header = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                shape, fortran, dtype = header(stream)
+                key = info.filename[: -len(".npy")]
+                if dtype.hasobject:
+                    array = _ArrayUnpickler(stream, encoding="latin1").load()
+                    if not isinstance(array, np.ndarray):
+                        raise SourceError(f"{name}: {key} is not an array")
+                else:
+                    stream.seek(0)
+                    array = np.lib.format.read_array(stream, allow_pickle=False)
+                out[key] = array
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError) as exc:
+        if isinstance(exc, SourceError):
+            raise
+        raise SourceError(f"{name}: not a readable Sketch-RNN .npz archive ({exc})") from None
+    return out
+
+
 def read_sketchrnn_npz(
     path: str | Path, *, category: str | None = None, report: ReadReport | None = None
 ) -> Iterator[SourceDrawing]:
     """Read a Sketch-RNN .npz (object arrays of stroke-3), keeping its train/valid/test splits.
 
-    This unpickles the file, which can run code hidden in it: use it ONLY for files the user
-    names on the prepare command line (directly or through a folder they name).
+    Its pickled arrays are read by load_npz, which builds numpy arrays and nothing else, so a
+    crafted file cannot run code.
     """
     path = Path(path)
     name, category = path.name, category or path.stem
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(8)
-        # np.load would unpickle a bare pickle file; only ever hand it a zip archive.
-        if not head.startswith(b"PK\x03\x04"):
-            raise SourceError(f"{name}: not a Sketch-RNN .npz archive: it is {file_kind(head)}")
-        data = np.load(path, encoding="latin1", allow_pickle=True)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        if isinstance(exc, SourceError):
-            raise
-        raise SourceError(f"{name}: not a readable .npz archive ({exc})") from None
-    with data:
-        splits = [s for s in SPLITS if s in data.files]
-        if not splits:
-            found = ", ".join(data.files) or "nothing"
-            raise SourceError(f"{name}: has no train, valid or test array (found: {found})")
-        for split in splits:
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if not head.startswith(b"PK\x03\x04"):
+        raise SourceError(f"{name}: not a Sketch-RNN .npz archive: it is {file_kind(head)}")
+    data = load_npz(path)
+    files = list(data)
+    splits = [s for s in SPLITS if s in files]
+    if not splits:
+        found = ", ".join(files) or "nothing"
+        raise SourceError(f"{name}: has no train, valid or test array (found: {found})")
+    for split in splits:
+        items = data[split]
+        labels = data.get(f"{split}_label")
+        if items.ndim == 0:
+            raise SourceError(f"{name}: '{split}' is not a list of sketches")
+        if labels is not None:
+            labels = np.asarray(labels).reshape(-1)
+            if len(labels) != len(items) or labels.dtype.kind not in "iuf":
+                raise SourceError(
+                    f"{name}: '{split}_label' must hold one number per sketch "
+                    f"({len(items)}); it has {len(labels)} {labels.dtype}"
+                )
+        for i, item in enumerate(items):
+            where = f"{name}:{split}[{i}]"
             try:
-                items = data[split]
-                labels = data[f"{split}_label"] if f"{split}_label" in data.files else None
-            except Exception as exc:  # unpickling can fail in many ways; all mean a bad file
-                raise SourceError(f"{name}: cannot read '{split}' ({exc})") from None
-            if items.ndim == 0:
-                raise SourceError(f"{name}: '{split}' is not a list of sketches")
-            if labels is not None:
-                labels = np.asarray(labels).reshape(-1)
-                if len(labels) != len(items) or labels.dtype.kind not in "iuf":
-                    raise SourceError(
-                        f"{name}: '{split}_label' must hold one number per sketch "
-                        f"({len(items)}); it has {len(labels)} {labels.dtype}"
-                    )
-            for i, item in enumerate(items):
-                where = f"{name}:{split}[{i}]"
-                try:
-                    s3 = _round_stroke3(validate_stroke3(item, name=where), where)
-                except (StrokeError, SourceError) as exc:
-                    _skip(report, str(exc))
-                    continue
-                attributes = {} if labels is None else {"label": str(int(labels[i]))}
-                if report is not None:
-                    report.read += 1
-                yield SourceDrawing(s3, category, attributes, split, str(path))
+                s3 = _round_stroke3(validate_stroke3(item, name=where), where)
+            except (StrokeError, SourceError) as exc:
+                _skip(report, str(exc))
+                continue
+            attributes = {} if labels is None else {"label": str(int(labels[i]))}
+            if report is not None:
+                report.read += 1
+            yield SourceDrawing(s3, category, attributes, split, str(path))
 
 
 # ---------------------------------------------------------------- Quick, Draw! .ndjson

@@ -13,6 +13,7 @@ from model.sources import (
     ReadReport,
     SourceError,
     find_sources,
+    load_npz,
     read_ndjson,
     read_sketchrnn_npz,
     read_source,
@@ -103,6 +104,65 @@ def test_npz_file_errors_name_the_file(tmp_path: Path) -> None:
     )
     with pytest.raises(SourceError, match="train_label"):
         list(read_sketchrnn_npz(short))
+
+
+class Payload:
+    """Unpickles by calling a function: what a crafted sketch set would hide in its arrays."""
+
+    def __init__(self, fn: object, *args: object) -> None:
+        self.fn, self.args = fn, args
+
+    def __reduce__(self) -> tuple:
+        return self.fn, self.args
+
+
+def crafted_npz(path: Path, payload: Payload) -> Path:
+    """A .npz whose train array is an object array holding `payload`, pickled as numpy would."""
+    np.savez(path, train=object_array([SQUARE, payload]))
+    return path
+
+
+@pytest.mark.parametrize(
+    "payload, named",
+    [
+        (Payload(__import__("os").system, "touch {marker}"), "posix.system"),
+        (Payload(eval, "open({marker!r}, 'w')"), "builtins.eval"),
+        (Payload(__import__("codecs").encode, "x", "rot13"), "_codecs.encode"),
+    ],
+)
+def test_a_crafted_npz_runs_no_code_and_is_refused(tmp_path: Path, payload, named) -> None:
+    """The arrays' pickles may name numpy's rebuilders and latin1 text, nothing else: os.system
+    or eval hidden in a sketch set is refused by name before it could run."""
+    marker = tmp_path / "ran"
+    payload.args = tuple(a.format(marker=str(marker)) if isinstance(a, str) else a
+                         for a in payload.args)  # fmt: skip
+    path = crafted_npz(tmp_path / "cat.npz", payload)
+    with pytest.raises(SourceError, match="cat.npz: not a readable Sketch-RNN .npz archive"):
+        list(read_sketchrnn_npz(path))
+    assert not marker.exists()
+    if named != "_codecs.encode":
+        with pytest.raises(SourceError, match=named):
+            list(read_sketchrnn_npz(path))
+
+
+SKETCH_RNN_SETS = Path(__file__).resolve().parents[2] / "shared/data/quickdraw/sketch-rnn-datasets"
+
+
+@pytest.mark.skipif(not SKETCH_RNN_SETS.is_dir(), reason="needs ../shared/data")
+def test_every_sketch_rnn_set_reads_as_numpys_own_unpickler_reads_it() -> None:
+    """The five Sketch-RNN sets in ../shared (int16 and float64, Python 2 and 3 pickles) give
+    exactly the arrays numpy's unrestricted load gives."""
+    files = sorted(SKETCH_RNN_SETS.glob("*.npz"))
+    assert len(files) == 5
+    for path in files:
+        mine = load_npz(path)
+        with np.load(path, encoding="latin1", allow_pickle=True) as theirs:  # trusted here
+            assert sorted(mine) == sorted(theirs.files)
+            for key in theirs.files:
+                assert len(mine[key]) == len(theirs[key])
+                for a, b in zip(mine[key], theirs[key]):
+                    assert a.dtype == b.dtype
+                    np.testing.assert_array_equal(a, b)
 
 
 def ndjson_line(drawing: list, word: str = "face", recognized: bool = True, key: str = "1") -> str:
