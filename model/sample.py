@@ -31,6 +31,7 @@ from .rows import DoneEvent, RowInfo, Rows, StrokeEvent
 MODES = ("complete", "generate", "refine")
 DEFAULT_MAX_POINTS = 250  # new points per alternative
 DEFAULT_STRENGTH = 0.5  # refine: halfway between the artist's drawing and the library's
+MAX_SOURCE_LEN = 128  # a sample's source, as the wire carries it (protocol MAX_NAME_LEN)
 
 
 class ConditionError(ValueError):
@@ -318,7 +319,7 @@ class DecodeBatch:
         )
         z = z.clone()
         z[:, : z.shape[1] - cond] = blend
-        return z, "projection:" + "+".join(i for i, _ in used[:3])
+        return z, projection_source([i for i, _ in used])
 
     @torch.no_grad()
     def step(self) -> list[StrokeEvent | DoneEvent]:
@@ -383,6 +384,17 @@ class DecodeBatch:
         """Drop every sketch of a request from the batch."""
         self._ready = [e for e in self._ready if e.tag != tag]
         self.rows.remove_tag(tag)
+
+
+def projection_source(ids: Sequence[str]) -> str:
+    """"projection:ID+ID+ID": the heaviest neighbours (at most three) that fit in a source of
+    MAX_SOURCE_LEN characters; at least the first, cut if it alone is too long."""
+    out = "projection:" + ids[0] if ids else "projection"
+    for i in ids[1:3]:
+        if len(out) + 1 + len(i) > MAX_SOURCE_LEN:
+            break
+        out += "+" + i
+    return out[:MAX_SOURCE_LEN]
 
 
 def _limit(strokes: list[np.ndarray], max_points: int) -> list[np.ndarray]:

@@ -19,6 +19,7 @@ def test_the_wire_and_the_model_agree_on_modes_and_defaults() -> None:
     assert protocol.DEFAULT_MAX_POINTS == sample.DEFAULT_MAX_POINTS
     assert protocol.DEFAULT_STRENGTH == sample.DEFAULT_STRENGTH
     assert (protocol.MIN_TEMPERATURE, protocol.MAX_TEMPERATURE) == sample.TEMPERATURES
+    assert protocol.MAX_NAME_LEN == sample.MAX_SOURCE_LEN
 
 
 def test_a_suggest_with_defaults_is_the_models_default_request() -> None:

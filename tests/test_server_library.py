@@ -145,6 +145,23 @@ async def test_refine_strength_runs_from_redraw_to_projection(client: Client, li
     assert projected.samples != redraw.samples
 
 
+async def test_refine_of_every_long_category_name_is_answered(client: Client, library) -> None:
+    """A projection onto drawings whose ids are long ("quickdraw:The Great Wall of China:...")
+    still fits the wire's 128 characters: every category with a long name gets its drawing."""
+    names = [n for n in library.vocab.values["category"] if len(n) >= 12]
+    assert len(names) >= 20
+    for k, name in enumerate(names):
+        index = int(np.flatnonzero(library.matching({"category": name}))[0])
+        strokes = wire(Similarity(2.0, 0.0, (50.0, 50.0)).apply_all(library.polylines(index)))
+        result = await client.suggest(
+            f"r{k}", mode="refine", strokes=strokes, conditions={"category": name},
+            strength=1.0, max_points=30, seed=k,
+        )  # fmt: skip
+        check_result(result, 1)
+        source = result.end["sources"][0]
+        assert source.startswith("projection:quickdraw:") and len(source) <= 128, source
+
+
 @pytest.mark.parametrize(
     "fields, code, text",
     [
