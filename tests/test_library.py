@@ -243,3 +243,27 @@ def test_build_command_writes_a_servable_folder(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.startswith("python -m model.library build: error:")
+
+
+def test_each_drawing_is_named_by_where_it_came_from(tmp_path: Path) -> None:
+    """Procedural faces are "faces:face:SEED:INDEX" and Quick, Draw! faces
+    "quickdraw:face:KEY_ID", in one library built from both (never a procedural face under
+    Quick, Draw!'s name and licence)."""
+    from model.checkpoint import load
+    from model.data import PreparedData
+    from model.datasets.faces import main as faces_main
+    from model.library.build import build
+    from model.prepare import main as prepare_main
+
+    faces_main(["--n", "12", "--seed", "7", "--out", str(tmp_path / "faces.npz")])
+    line = (
+        '{"word": "face", "key_id": "5773045685813248", "drawing": [[[10, 90, 50], [10, 20, 90]]]}'
+    )
+    (tmp_path / "face.ndjson").write_text(line + "\n")
+    prepare_main(["--out", str(tmp_path / "qd.npz"), "--quiet", "--split", "1,0,0",
+                  str(tmp_path / "face.ndjson")])  # fmt: skip
+    data = [PreparedData.load(tmp_path / "faces.npz"), PreparedData.load(tmp_path / "qd.npz")]
+    lib = build(load(shipped("faces")), data, progress=False)
+    assert lib.ids[-1] == "quickdraw:face:5773045685813248"
+    assert all(i.startswith("faces:face:7:") for i in lib.ids[:-1]) and len(lib.ids) > 1
+    assert "procedural faces" in lib.source and "Quick, Draw!" in lib.source

@@ -55,13 +55,33 @@ def _provenance(data: PreparedData) -> tuple[str, str]:
     """The library's source and licence text, from the prepared data's source records."""
     kinds, licences = [], []
     for src in data.meta.get("sources", []):
-        kind = "procedural faces" if src.get("kind") == "procedural" else "Quick, Draw!"
+        kind = {"procedural": "procedural faces", "teacher": "drawn by a model"}.get(
+            src.get("kind"), "Quick, Draw!"
+        )
         licence = src.get("licence") or (QUICKDRAW_LICENCE if kind == "Quick, Draw!" else "")
         kinds.append(kind)
         licences.append(licence)
     return ", ".join(dict.fromkeys(kinds)) or "unknown", "; ".join(
         dict.fromkeys(x for x in licences if x)
     ) or "unknown"
+
+
+def drawing_id(data: PreparedData, i: int, source: str) -> str:
+    """Where drawing i came from, as done.sources names it: "quickdraw:CATEGORY:KEY_ID" for a
+    Quick, Draw! drawing (its key_id is a number), "faces:CATEGORY:SEED:INDEX" for a procedural
+    face, "teacher:..." for a model's drawing, else the data's index."""
+    key = data.key(i)
+    category = data.vocab.values["category"][data.labels[i, 0]]
+    if key is not None and key.isdigit():
+        return f"quickdraw:{category}:{key}"
+    tag = (
+        "faces"
+        if "procedural faces" in source
+        else "teacher"
+        if "drawn by a model" in source
+        else "quickdraw"
+    )
+    return f"{tag}:{category}:{key if key is not None else i}"
 
 
 def _label_table(data: PreparedData, ckpt: Checkpoint) -> np.ndarray:
@@ -124,12 +144,7 @@ def build(
         bar.update(len(sketches[start : start + 1024]))
     bar.close()
     source, licence = _provenance(data)
-    tag = "faces" if "procedural faces" in source else "quickdraw"
-    ids = []
-    for i in chosen:
-        key = data.key(int(i))
-        category = data.vocab.values["category"][data.labels[i, 0]]
-        ids.append(f"quickdraw:{category}:{key}" if key else f"{tag}:{category}:{int(i)}")
+    ids = [drawing_id(data, int(i), source) for i in chosen]
     offsets = np.concatenate([[0], np.cumsum([len(s) for s in sketches])]).astype(np.int64)
     return Library(
         points=np.concatenate(sketches).astype(np.int16),
