@@ -103,23 +103,50 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
 TOKEN_ENV = "AI_SKETCHER_TOKEN"
 
 
+TOKEN_FILE_LIMIT = 4096  # bytes read from --token-file: a token is one short line
+
+
 def _token(given: str | None, path: Path | None) -> str | None:
-    """The token from --token, --token-file or $AI_SKETCHER_TOKEN (at most one of the first two)."""
+    """The token from --token, --token-file or $AI_SKETCHER_TOKEN (at most one of the first two).
+    The file's mode is checked on the opened file before a byte is read, and at most
+    TOKEN_FILE_LIMIT bytes are; a set but empty variable is refused rather than meaning no
+    token."""
     if given is not None and path is not None:
         raise ConfigError("give the token with --token or --token-file, not both")
     if path is None:
-        return given if given is not None else (os.environ.get(TOKEN_ENV) or None)
+        if given is not None:
+            return given
+        env = os.environ.get(TOKEN_ENV)
+        if env is not None and not env.strip():
+            raise ConfigError(
+                f"{TOKEN_ENV} is set but empty; set it to the token, or unset it to run "
+                "without one"
+            )
+        return env.strip() if env is not None else None
     try:
-        mode = path.stat().st_mode
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ConfigError(f"--token-file {path} is not a regular file; name one")
+            if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise ConfigError(
+                    f"--token-file {path} can be read by other users; make it yours "
+                    f"alone with `chmod 600 {path}`"
+                )
+            raw = handle.read(TOKEN_FILE_LIMIT + 1)
     except OSError as e:
         raise ConfigError(f"--token-file {path}: {e.strerror or e}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"--token-file {path} is not UTF-8 text") from None
+    lines = text.splitlines()
+    if len(raw) > TOKEN_FILE_LIMIT and len(lines) < 2:
         raise ConfigError(
-            f"--token-file {path} can be read by other users; make it yours "
-            f"alone with `chmod 600 {path}`"
+            f"--token-file {path}: its first line is longer than {TOKEN_FILE_LIMIT} bytes; "
+            "put the token on its own short line"
         )
-    token = text.splitlines()[0].strip() if text.strip() else ""
+    token = lines[0].strip() if lines else ""
     if not token:
         raise ConfigError(f"--token-file {path} is empty; put the token on its first line")
     return token

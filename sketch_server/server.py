@@ -231,6 +231,12 @@ async def start_server(
     server = SketchServer(config, models, libraries)
     await server.start()
     log.info("serving %s on %s at %s", ", ".join(server.infos), server.device, server.url)
+    log.info(
+        "clients must send the token in their hello"
+        if config.token is not None
+        else "no token: any client that can reach %s may connect",
+        *(() if config.token is not None else (server.url,)),
+    )
     return server
 
 

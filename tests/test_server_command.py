@@ -197,6 +197,48 @@ async def test_a_token_file_others_can_read_is_refused(tmp_path: Path) -> None:
     assert len(lines) == 1 and "chmod 600" in lines[0], err.decode()
 
 
+async def _refused(*args: str, env: dict[str, str] | None = None) -> str:
+    """The one error line of a server that must not start, within 60 s."""
+    proc = await _start(*args, env=env)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2 and out == b"", err.decode()
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1, err.decode()
+    return lines[0]
+
+
+async def test_a_token_file_is_read_safely_and_an_empty_token_is_refused(tmp_path: Path) -> None:
+    """--token-file /dev/zero (not a regular file), a private file of endless zeros and an empty
+    AI_SKETCHER_TOKEN each stop the server at once with one line; none is read past 4 KiB."""
+    assert "is not a regular file" in await _refused("--token-file", "/dev/zero")
+    huge = tmp_path / "huge"
+    with huge.open("wb") as f:
+        f.truncate(1 << 30)  # 1 GiB of zeros, sparse: no line end in the first 4 KiB
+    huge.chmod(0o600)
+    assert "longer than 4096 bytes" in await _refused("--token-file", str(huge))
+    env = {**_env(), "AI_SKETCHER_TOKEN": "  "}
+    assert "AI_SKETCHER_TOKEN is set but empty" in await _refused(env=env)
+
+
+@pytest.mark.parametrize("token", [None, "s3cret"])
+async def test_the_log_says_whether_a_token_is_required(model_dir: Path, token) -> None:
+    env = {k: v for k, v in _env().items() if k != "AI_SKETCHER_TOKEN"}
+    if token:
+        env["AI_SKETCHER_TOKEN"] = token
+    proc = await _start("--model", str(model_dir), env=env)
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()  # type: ignore[union-attr]
+        assert line.startswith("ready ws://"), line
+    finally:
+        proc.terminate()
+        _, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+    said = err.decode()
+    if token:
+        assert "clients must send the token in their hello" in said and token not in said
+    else:
+        assert "no token: any client that can reach ws://127.0.0.1:" in said
+
+
 async def test_the_shipped_quickdraw_model_completes_and_generates_and_refuses_refine() -> None:
     """Magenta's decoders, served: one a category; complete continues the artist's strokes near
     them, generate draws from scratch, refine is not offered and the guide has no drawings."""
