@@ -6,12 +6,19 @@ one-pixel skeleton, the skeleton is traced as a graph (a junction ends the branc
 there, and the branches that run on straightest through it are joined again, so a cross is two
 strokes; a ring with no ends is one closed stroke whose last point repeats its first), shapely
 simplifies each line to within SIMPLIFY_PX, and specks shorter than MIN_LENGTH_PX are dropped.
+
+Every raster comes from a client, so its cost is bounded before the work: the size is the one
+Pillow will decode (not the first IHDR chunk's), at most MAX_SIDE pixels each way; a larger
+ink mask is max-pooled down to TRACE_SIDE pixels (a line a pixel wide survives); a mask with
+more than MAX_INK_SHARE ink is a fill or a photo, not lines; and a skeleton of more than
+MAX_SKELETON pixels is refused before it is traced. A hostile raster costs under 2 s of CPU.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -28,6 +35,11 @@ LIGHT = 230  # ... and darker than this, so white paint on a transparent layer i
 STRAIGHT_COS = -0.5  # two branches join through a junction if they turn less than 60 degrees
 DIRECTION_PX = 6  # how far along a branch its direction at a junction is measured
 
+MAX_SIDE = 4096  # pixels each way, as the protocol allows
+TRACE_SIDE = 1024  # larger masks are pooled down to this before they are traced
+MAX_INK_SHARE = 0.35  # line art inks a small share of its pixels; fills and photos do not
+MAX_SKELETON = 60_000  # centre-line pixels traced, about 0.7 s of tracing
+
 Pixel = tuple[int, int]  # (row, column)
 Polyline = list[tuple[float, float]]
 _STEPS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
@@ -37,24 +49,67 @@ class VectoriseError(ValueError):
     """The raster is not an image that can be read; the message says what is wrong."""
 
 
+class TooMuchToTrace(VectoriseError):
+    """The raster is readable but more than the limits allow; the message says which limit."""
+
+
 def ink_mask(png: bytes) -> np.ndarray:
-    """Which pixels are ink: opaque and not near-white on a layer with transparency, else dark."""
+    """Which pixels are ink: opaque and not near-white on a layer with transparency, else dark.
+    The size Pillow will decode is checked before it decodes."""
     try:
         with Image.open(io.BytesIO(png)) as im:
-            rgba = np.asarray(im.convert("RGBA"), dtype=np.uint8)  # [row, col, 4]
+            if im.format != "PNG":
+                raise VectoriseError(f"raster.png is a {im.format} image; send a PNG")
+            width, height = im.size
+            if width > MAX_SIDE or height > MAX_SIDE:
+                raise TooMuchToTrace(
+                    f"raster.png decodes to {width} x {height} pixels; the limit is "
+                    f"{MAX_SIDE} x {MAX_SIDE}; select a smaller area"
+                )
+            la = np.asarray(im.convert("LA"), dtype=np.uint8)  # [row, col, (luma, alpha)]
+    except VectoriseError:
+        raise
     except Exception as e:  # Pillow raises many kinds for a broken file
-        raise VectoriseError(f"raster.png could not be decoded as a PNG image ({e})") from None
-    alpha = rgba[..., 3].astype(np.int32)
-    luma = rgba[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        reason = " ".join(str(e).split()[:12])  # the reason in words, not a heap address
+        raise VectoriseError(
+            f"raster.png could not be decoded as a PNG image ({type(e).__name__}: "
+            f"{_no_addresses(reason)})"
+        ) from None
+    luma, alpha = la[..., 0], la[..., 1]
     if (alpha < OPAQUE).mean() > 0.01:  # a layer with a transparent background
         return (alpha >= OPAQUE) & (luma < LIGHT)
     return luma < DARK
 
 
+def _no_addresses(text: str) -> str:
+    """Text without the memory addresses some library messages carry ("at 0x7f...")."""
+    return re.sub(r"\s*(at )?0x[0-9a-fA-F]{6,}", "", text)
+
+
+def pooled(ink: np.ndarray, side: int = TRACE_SIDE) -> tuple[np.ndarray, int]:
+    """The mask max-pooled by the smallest whole factor that brings it within `side` pixels
+    each way (any ink in a block is ink), and that factor."""
+    k = max(1, math.ceil(max(ink.shape) / side))
+    if k == 1:
+        return ink, 1
+    h, w = (-(-n // k) * k for n in ink.shape)
+    padded = np.zeros((h, w), bool)
+    padded[: ink.shape[0], : ink.shape[1]] = ink
+    return padded.reshape(h // k, k, w // k, k).any(axis=(1, 3)), k
+
+
 def vectorise(png: bytes, box: tuple[float, float, float, float]) -> list[Polyline]:
     """The centre-line strokes of a PNG's ink, mapped from its pixels onto document box."""
-    ink = ink_mask(png)
-    height, width = ink.shape
+    full = ink_mask(png)
+    ink, k = pooled(full)
+    share = float(ink.mean())
+    if share > MAX_INK_SHARE:
+        raise TooMuchToTrace(
+            f"{share:.0%} of the raster is ink; a line drawing inks far less (the limit is "
+            f"{MAX_INK_SHARE:.0%}), so this looks like a filled area or a photo; select the lines"
+        )
+    rows, cols = full.shape
+    height, width = rows / k, cols / k
     x0, y0, x1, y1 = box
     sx, sy = (x1 - x0) / width, (y1 - y0) / height
     return [
@@ -68,6 +123,11 @@ def trace_ink(ink: np.ndarray) -> list[list[tuple[float, float]]]:
     if not ink.any():
         return []
     skeleton = skeletonize(ink)
+    if int(skeleton.sum()) > MAX_SKELETON:
+        raise TooMuchToTrace(
+            f"the raster's lines are {int(skeleton.sum())} pixels long; the limit is "
+            f"{MAX_SKELETON}; select a smaller area or fewer lines"
+        )
     width = max(1.0, float(ink.sum()) / max(1, int(skeleton.sum())))  # mean stroke width
     lines = _join(_segments(skeleton), spur=max(2.0, width), cluster=max(2.0, width))
     out = []

@@ -180,7 +180,7 @@ class Connection:
                 msg = await asyncio.to_thread(_parse, frame, greeted)
             else:
                 msg = _parse(frame, greeted)
-            msg = await from_raster(msg)  # a paint layer's pixels become strokes
+            msg = await from_raster(msg, self.server.traces)  # a paint layer's pixels: strokes
             if isinstance(msg, Hello):
                 await self._hello(msg, frame_binary)
             elif isinstance(msg, Suggest):

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from concurrent.futures import Executor
 
-from model.vectorise import VectoriseError, vectorise
+from model.vectorise import TooMuchToTrace, VectoriseError, vectorise
 
 from .protocol import MAX_POINTS, MAX_STROKES, ClientMessage, Guide, ProtocolError, Suggest
 
 
-async def from_raster(msg: ClientMessage) -> ClientMessage:
-    """A suggest or guide with its raster traced into strokes (on a thread: it takes a moment);
-    any other message, or one with strokes, as it is."""
+async def from_raster(msg: ClientMessage, traces: Executor | None = None) -> ClientMessage:
+    """A suggest or guide with its raster traced into strokes (on the `traces` pool: it takes
+    up to a second; model.vectorise bounds what a trace may cost); any other message, or one
+    with strokes, as it is."""
     if not isinstance(msg, (Suggest, Guide)) or msg.strokes or msg.raster is None:
         return msg
+    loop = asyncio.get_running_loop()
     try:
-        lines = await asyncio.to_thread(vectorise, msg.raster.png, msg.raster.box)
+        lines = await loop.run_in_executor(traces, vectorise, msg.raster.png, msg.raster.box)
+    except TooMuchToTrace as e:
+        raise ProtocolError("too_large", str(e), msg.id) from None
     except VectoriseError as e:
         raise ProtocolError("bad_request", str(e), msg.id) from None
     if not lines:

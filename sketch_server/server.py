@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 AUTH_FREE, AUTH_WINDOW, AUTH_MAX_DELAY = 3, 60.0, 5.0  # failed hellos: free, per s, most delay
+TRACE_THREADS = 2  # rasters traced at once, server-wide
 
 
 def _version() -> str:
@@ -104,6 +105,9 @@ class SketchServer:
         )
         # Guides run one at a time beside the engine: each is a few milliseconds of search.
         self.guides = ThreadPoolExecutor(1, "sketch-guide", initializer=_one_thread)
+        # Rasters are traced on a pool of their own (each connection traces one at a time), so
+        # tracing never holds up parsing, guides or the engine.
+        self.traces = ThreadPoolExecutor(TRACE_THREADS, "sketch-trace")
         self.ws: Server | None = None
         self.host = config.host
         self.port = config.port
@@ -173,6 +177,7 @@ class SketchServer:
             await self.ws.wait_closed()
         await asyncio.to_thread(self.engine.close)
         self.guides.shutdown(wait=False, cancel_futures=True)
+        self.traces.shutdown(wait=False, cancel_futures=True)
 
     def _process_request(
         self, connection: ServerConnection, request: HttpRequest

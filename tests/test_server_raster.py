@@ -100,3 +100,77 @@ async def test_a_raster_that_traces_to_too_many_strokes_is_too_large(client: Cli
     await client.send({"type": "guide", "id": "many", "raster": raster})
     error = await client.expect_error("too_large", "traces to 1200 strokes")
     assert "select a smaller area" in error["message"] and error["id"] == "many"
+
+
+def png_of(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def two_headers(small: tuple[int, int], big: Image.Image) -> bytes:
+    """A PNG whose first IHDR chunk says `small` while the image Pillow decodes is `big`: the
+    trick that got a 10000 x 10000 decode past a check of the first header."""
+    import struct
+    import zlib
+
+    real = png_of(big)
+    ihdr = struct.pack(">II", *small) + real[24:29]  # the small size, the real depth and kind
+    chunk = struct.pack(">I", 13) + b"IHDR" + ihdr
+    chunk += struct.pack(">I", zlib.crc32(b"IHDR" + ihdr) & 0xFFFFFFFF)
+    return real[:8] + chunk + real[8:]
+
+
+HOSTILE = {
+    "two headers, 5000 x 5000 decoded": (
+        lambda: two_headers((64, 64), Image.new("L", (5000, 5000), 255)),
+        "decodes to 5000 x 5000 pixels",
+    ),
+    "solid black 4096 x 4096 (16 KB)": (
+        lambda: png_of(Image.new("L", (4096, 4096), 0)),
+        "100% of the raster is ink",
+    ),
+    "a dense grid": (
+        lambda: png_of(
+            Image.fromarray(
+                np.where((np.indices((1024, 1024)) % 8 == 0).any(0), 0, 255).astype(np.uint8)
+            )
+        ),
+        "pixels long; the limit is 60000",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+async def test_a_hostile_raster_is_too_large_and_the_server_goes_on(client, case) -> None:
+    """What Pillow will decode is what is checked; fills and endless lines are refused before
+    they are traced; the same connection then works as before."""
+    make, text = HOSTILE[case]
+    raster = {"png": make(), "box": [0, 0, 100, 100]}
+    await client.send({"type": "suggest", "id": "h", "mode": "complete", "raster": raster})
+    error = await client.expect_error("too_large", text)
+    assert error["id"] == "h"
+    check_result(await client.suggest(mode="generate", max_points=10), 1)
+
+
+async def test_ordinary_requests_are_answered_while_others_send_hostile_rasters(server) -> None:
+    """Six connections tracing the worst rasters that pass the limits do not hold up another
+    client's suggest, whose strokes come in a large frame (parsed beside the traces)."""
+    hostile = [await Client.open(server.url) for _ in range(6)]
+    normal = await Client.open(server.url)
+    try:
+        rng = np.random.default_rng(0)
+        dots = np.where(rng.random((1024, 1024)) < 0.3, 0, 255).astype(np.uint8)
+        raster = {"png": png_of(Image.fromarray(dots)), "box": [0, 0, 100, 100]}
+        for i, c in enumerate(hostile):
+            for k in range(3):
+                await c.send({"type": "guide", "id": f"{i}-{k}", "raster": raster})
+        strokes = [[[float(x), float((x * 7) % 300)] for x in range(200)] for _ in range(45)]
+        result = await normal.suggest(mode="complete", strokes=strokes, max_points=20, seed=1)
+        check_result(result, 1)
+        for c in hostile:  # every hostile request is answered too: nothing is lost
+            for _ in range(3):
+                assert (await c.recv(timeout=60))["type"] in ("guide", "error")
+    finally:
+        for c in (*hostile, normal):
+            await c.close()
