@@ -67,7 +67,7 @@ def ink_mask(png: bytes) -> np.ndarray:
                     f"{MAX_SIDE} x {MAX_SIDE}; select a smaller area"
                 )
             la = np.asarray(im.convert("LA"), dtype=np.uint8)  # [row, col, (luma, alpha)]
-    except VectoriseError:
+    except (VectoriseError, MemoryError):
         raise
     except Exception as e:  # Pillow raises many kinds for a broken file
         reason = " ".join(str(e).split()[:12])  # the reason in words, not a heap address

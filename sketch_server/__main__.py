@@ -119,8 +119,7 @@ def _token(given: str | None, path: Path | None) -> str | None:
         env = os.environ.get(TOKEN_ENV)
         if env is not None and not env.strip():
             raise ConfigError(
-                f"{TOKEN_ENV} is set but empty; set it to the token, or unset it to run "
-                "without one"
+                f"{TOKEN_ENV} is set but empty; set it to the token, or unset it to run without one"
             )
         return env.strip() if env is not None else None
     try:
@@ -174,6 +173,7 @@ async def serve(config: ServerConfig) -> None:
     stopping.cancel()
     server = starting.result()
     try:
+        server.traces.warm_up()  # the first paint layer's raster need not wait for the tracers
         print(f"ready {server.url}", flush=True)
         print(f"open {server.page_url} in a browser", file=sys.stderr, flush=True)
         await stop.wait()

@@ -77,6 +77,14 @@ def _parse(frame: str | bytes, greeted: bool) -> ClientMessage:
     return parse_client_message(d)
 
 
+def _shutting_down(rid: RequestId | None) -> Error:
+    return Error(
+        id=rid,
+        code="busy",
+        message="the server is shutting down; send the request again when it is back",
+    )
+
+
 class Connection:
     """One client: reads its frames in order and forwards the results of its requests."""
 
@@ -93,6 +101,10 @@ class Connection:
         self.jobs: dict[RequestId, Job] = {}  # open requests by id
         self.forwarders: set[asyncio.Task[None]] = set()
         self.guides: set[RequestId] = set()  # guide ids being answered
+        self.tracing: dict[RequestId, bool] = {}  # requests whose rasters are traced: cancelled?
+        self.trace_turn = asyncio.Lock()  # one trace at a time per connection
+        self.closing = False  # the server is shutting down: every request now gets `busy`
+        self.answered: set[RequestId] = set()  # ids that got their `busy` at shutdown
 
     async def serve(self) -> None:
         """Handle frames until the client leaves; a client that never says hello is closed."""
@@ -140,27 +152,22 @@ class Connection:
         await asyncio.gather(*self.forwarders, return_exceptions=True)
 
     async def shut_down(self) -> None:
-        """The server is stopping: each open request gets one `error` (busy), then no more."""
+        """The server is stopping: each open request (suggest, guide, or raster being traced)
+        gets one `error` (busy), then no more; frames that come later are answered busy."""
+        self.closing = True
+        ended = [*self.jobs, *self.guides, *self.tracing]
+        self.answered.update(ended)
         forwarders, self.forwarders = set(self.forwarders), set()
         for task in forwarders:
             task.cancel()
         await asyncio.gather(*forwarders, return_exceptions=True)
-        ended = [*self.jobs, *self.guides]
         for job in self.jobs.values():
             self.engine.cancel(job)
         self.jobs.clear()
         self.guides.clear()
         for rid in ended:
             try:
-                await self._send(
-                    Error(
-                        id=rid,
-                        code="busy",
-                        message="the server is shutting "
-                        "down; send the request again when it is back",
-                    ),
-                    bool(self.binary),
-                )
+                await self._send(_shutting_down(rid), bool(self.binary))
             except ConnectionClosed:
                 return
 
@@ -180,36 +187,101 @@ class Connection:
                 msg = await asyncio.to_thread(_parse, frame, greeted)
             else:
                 msg = _parse(frame, greeted)
-            msg = await from_raster(msg, self.server.traces)  # a paint layer's pixels: strokes
-            if isinstance(msg, Hello):
-                await self._hello(msg, frame_binary)
-            elif isinstance(msg, Suggest):
-                self._suggest(msg, received)
-            elif isinstance(msg, Guide):
-                self._guide(msg, received, reply_binary)
-            elif isinstance(msg, Cancel):
-                job = self.jobs.get(msg.id)
-                if job is not None:  # unknown or finished ids are ignored: cancel can cross done
-                    self.engine.cancel(job)
+            if self.closing and isinstance(msg, (Suggest, Guide)):
+                await self._send(_shutting_down(msg.id), reply_binary)
+                return
+            if isinstance(msg, (Suggest, Guide)) and msg.raster is not None and not msg.strokes:
+                self._trace(msg, received, reply_binary)  # the reader goes on meanwhile
+                return
+            if isinstance(msg, Cancel) and msg.id in self.tracing:
+                self.tracing[msg.id] = True  # it will not start once traced
+            await self._dispatch(msg, received, frame_binary, reply_binary)
         except ProtocolError as e:
             log.debug("%s (%s): %s", self.peer, self.client, e)
             await self._send(e.to_error(), reply_binary)
         except ConnectionClosed:
             raise
         except Exception:
-            log.exception("failed to handle a frame from %s (%s)", self.peer, self.client)
-            rid = msg.id if isinstance(msg, (Suggest, Guide)) else None
-            if rid is not None and rid in self.jobs:  # it started: its forwarder sends its end
-                return
-            await self._send(
-                Error(
-                    id=rid,
-                    code="internal",
-                    message="the server failed to handle "
-                    "this message; the server log has the details",
-                ),
-                reply_binary,
+            await self._internal(msg, reply_binary)
+
+    async def _dispatch(
+        self, msg: ClientMessage, received: float, frame_binary: bool, reply_binary: bool
+    ) -> None:
+        """Act on a parsed message (a raster already traced into strokes)."""
+        if isinstance(msg, Hello):
+            await self._hello(msg, frame_binary)
+        elif isinstance(msg, Suggest):
+            self._suggest(msg, received)
+        elif isinstance(msg, Guide):
+            self._guide(msg, received, reply_binary)
+        elif isinstance(msg, Cancel):
+            job = self.jobs.get(msg.id)
+            if job is not None:  # unknown or finished ids are ignored: cancel can cross done
+                self.engine.cancel(job)
+
+    async def _internal(self, msg: ClientMessage | None, binary: bool) -> None:
+        """A bug handling a message: logged, and the request (if it has an id) ends with one
+        `internal` error unless it started, whose forwarder then sends its end."""
+        log.exception("failed to handle a frame from %s (%s)", self.peer, self.client)
+        rid = msg.id if isinstance(msg, (Suggest, Guide)) else None
+        if rid is not None and rid in self.jobs:
+            return
+        await self._send(
+            Error(
+                id=rid,
+                code="internal",
+                message="the server failed to handle this message; the server log has the details",
+            ),
+            binary,
+        )
+
+    def _trace(self, msg: Suggest | Guide, received: float, binary: bool) -> None:
+        """Trace a request's raster into strokes in a task (one trace at a time per connection,
+        on the server's trace pool), then start it as if it had come with those strokes."""
+        if isinstance(msg, Suggest):
+            self._check_room(msg.id, {*self.jobs, *self.tracing}, "request")
+        else:
+            self._check_room(msg.id, {*self.guides, *self.tracing}, "guide")
+        self.tracing[msg.id] = False
+        task = asyncio.create_task(self._traced(msg, received, binary))
+        self.forwarders.add(task)
+        task.add_done_callback(self.forwarders.discard)
+
+    async def _traced(self, msg: Suggest | Guide, received: float, binary: bool) -> None:
+        cancelled = False
+        try:
+            async with self.trace_turn:
+                traced = await from_raster(msg, self.server.traces)
+        except ProtocolError as e:
+            await self._send_quietly(e.to_error(), binary)
+            return
+        finally:
+            cancelled = self.tracing.pop(msg.id, False)
+        if self.closing:  # shutdown came while it was traced
+            if msg.id not in self.answered:
+                await self._send_quietly(_shutting_down(msg.id), binary)
+            return
+        if cancelled and isinstance(traced, Suggest):
+            done = Done(
+                id=msg.id,
+                samples=[[] for _ in range(traced.n)],
+                elapsed_ms=int((time.perf_counter() - received) * 1000),
+                cancelled=True,
             )
+            await self._send_quietly(done, binary)
+            return
+        try:
+            await self._dispatch(traced, received, binary, binary)
+        except ProtocolError as e:
+            await self._send_quietly(e.to_error(), binary)
+        except Exception:
+            await self._internal(traced, binary)
+
+    async def _send_quietly(self, msg: Done | Error, binary: bool) -> None:
+        try:
+            await self._send(msg, binary)
+        except ConnectionClosed:
+            pass
 
     async def _hello(self, msg: Hello, frame_binary: bool) -> None:
         if self.binary is not None:
@@ -285,7 +357,7 @@ class Connection:
     def _guide(self, msg: Guide, received: float, binary: bool) -> None:
         """Find the library drawings that fit the strokes, on the guide thread, and answer."""
         rid = msg.id
-        self._check_room(rid, self.guides, "guide")
+        self._check_room(rid, {*self.guides, *self.tracing}, "guide")
         name, _ = self._model(msg.model, msg.conditions, rid)
         check_extent(msg.strokes, None, rid)
         library = self.server.libraries.get(name)
@@ -339,7 +411,7 @@ class Connection:
     def _suggest(self, msg: Suggest, received: float) -> None:
         """Check a request against this server's models and limits, then start it."""
         rid = msg.id
-        self._check_room(rid, self.jobs, "request")
+        self._check_room(rid, {*self.jobs, *self.tracing}, "request")
         name, info = self._model(msg.model, msg.conditions, rid)
         if msg.mode not in info.modes:
             raise ProtocolError(

@@ -39,6 +39,7 @@ from .models import (
     resolve_device,
 )
 from .protocol import Welcome, encode
+from .rasters import TracePool
 
 log = logging.getLogger("sketch_server")
 
@@ -52,7 +53,6 @@ __all__ = [
 ]
 
 AUTH_FREE, AUTH_WINDOW, AUTH_MAX_DELAY = 3, 60.0, 5.0  # failed hellos: free, per s, most delay
-TRACE_THREADS = 2  # rasters traced at once, server-wide
 
 
 def _version() -> str:
@@ -105,9 +105,9 @@ class SketchServer:
         )
         # Guides run one at a time beside the engine: each is a few milliseconds of search.
         self.guides = ThreadPoolExecutor(1, "sketch-guide", initializer=_one_thread)
-        # Rasters are traced on a pool of their own (each connection traces one at a time), so
-        # tracing never holds up parsing, guides or the engine.
-        self.traces = ThreadPoolExecutor(TRACE_THREADS, "sketch-trace")
+        # Rasters are traced in worker processes of their own (each connection traces one at a
+        # time), so tracing never holds up parsing, guides or the engine.
+        self.traces = TracePool()
         self.ws: Server | None = None
         self.host = config.host
         self.port = config.port
@@ -117,6 +117,7 @@ class SketchServer:
         self.site = web.Site(web.load_assets(), web.content_security_policy(()))
         self.connections: set[Connection] = set()
         self.auth_failures: dict[str, deque[float]] = {}  # peer host -> times of failed hellos
+        self.closing = False  # close() has begun: no new connections
 
     @property
     def url(self) -> str:
@@ -150,6 +151,7 @@ class SketchServer:
             )
         except OSError as e:
             await asyncio.to_thread(self.engine.close)
+            self.traces.close()
             raise ConfigError(
                 f"cannot listen on {cfg.host}:{cfg.port}: {e.strerror or e}; "
                 "is another server running there? Pick another --port"
@@ -170,14 +172,18 @@ class SketchServer:
     async def close(self) -> None:
         """End every open request with an error, close every connection (code 1001), stop
         listening, then stop the engine."""
-        for conn in list(self.connections):
+        self.closing = True
+        conns = list(self.connections)
+        for conn in conns:  # all at once: none may start a request while another is told busy
+            conn.closing = True
+        for conn in conns:
             await conn.shut_down()
         if self.ws is not None:
             self.ws.close()
             await self.ws.wait_closed()
         await asyncio.to_thread(self.engine.close)
         self.guides.shutdown(wait=False, cancel_futures=True)
-        self.traces.shutdown(wait=False, cancel_futures=True)
+        self.traces.close()
 
     def _process_request(
         self, connection: ServerConnection, request: HttpRequest
@@ -186,6 +192,10 @@ class SketchServer:
         refusal = web.check_origin(connection, request, self.allowed_origins)
         if refusal is not None:
             return refusal
+        if web.is_upgrade(request) and self.closing:
+            return connection.respond(
+                HTTPStatus.SERVICE_UNAVAILABLE, "the server is shutting down; try again later\n"
+            )
         if web.is_upgrade(request) and len(self.connections) >= self.config.max_connections:
             log.warning("refused a connection: %d are open, the limit", len(self.connections))
             return connection.respond(

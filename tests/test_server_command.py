@@ -275,3 +275,69 @@ async def test_the_shipped_quickdraw_model_completes_and_generates_and_refuses_r
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.communicate(), TIMEOUT)
+
+
+def _dots_png(share: float = 0.3, side: int = 1024) -> bytes:
+    """Random dots: the raster that costs the most to trace within the limits (about 1 s)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    Image.fromarray(np.where(rng.random((side, side)) < share, 0, 255).astype(np.uint8)).save(
+        buf, "PNG"
+    )
+    return buf.getvalue()
+
+
+async def test_shutdown_answers_every_open_request_and_exits_within_2_s(model_dir: Path) -> None:
+    """30 open requests of every kind on five connections (long suggests, a completion, a
+    guide, rasters being traced or queued behind one) each get one answer when SIGTERM comes,
+    busy unless it had finished, and the server exits within 2 s of the signal."""
+    proc = await _start("--model", str(model_dir))
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()  # type: ignore[union-attr]
+        clients = [await Client.open(line.split()[1]) for _ in range(5)]
+        raster = {"png": _dots_png(), "box": [0, 0, 100, 100]}
+        kinds = [
+            {"type": "suggest", "mode": "generate", "max_points": 1000, "n": 4,
+             "use_library": False},
+            {"type": "suggest", "mode": "generate", "max_points": 1000, "use_library": False},
+            {"type": "suggest", "mode": "complete", "strokes": FACE, "max_points": 1000},
+            {"type": "guide", "strokes": FACE},
+            {"type": "suggest", "mode": "complete", "raster": raster},
+            {"type": "guide", "raster": raster},
+        ]  # fmt: skip
+        ids: dict[int, list[str]] = {i: [] for i in range(5)}
+        for i, c in enumerate(clients):
+            for k, msg in enumerate(kinds):
+                rid = f"{i}-{k}"
+                await c.send({**msg, "id": rid})
+                ids[i].append(rid)
+        await asyncio.sleep(0.3)  # every frame read; traces and suggests under way
+        signalled = asyncio.get_running_loop().time()
+        proc.send_signal(signal.SIGTERM)
+        ends = {}
+        for c in clients:
+            while True:
+                try:
+                    m = await c.recv()
+                except ConnectionClosed:
+                    break
+                if m["type"] in ("done", "guide", "error"):
+                    assert m["id"] not in ends, f"{m['id']} was answered twice"
+                    ends[m["id"]] = m
+        await asyncio.wait_for(proc.wait(), 10)
+        took = asyncio.get_running_loop().time() - signalled
+        assert sorted(ends) == sorted(sum(ids.values(), [])), "every request gets an answer"
+        busy = [m for m in ends.values() if m["type"] == "error"]
+        assert all(m["code"] == "busy" and "shutting down" in m["message"] for m in busy), busy
+        assert len(busy) >= 15, [m["type"] for m in ends.values()]
+        assert took < 2.0, f"the server took {took:.1f} s to exit"
+        assert proc.returncode == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

@@ -163,14 +163,43 @@ async def test_ordinary_requests_are_answered_while_others_send_hostile_rasters(
         dots = np.where(rng.random((1024, 1024)) < 0.3, 0, 255).astype(np.uint8)
         raster = {"png": png_of(Image.fromarray(dots)), "box": [0, 0, 100, 100]}
         for i, c in enumerate(hostile):
-            for k in range(3):
+            for k in range(2):
                 await c.send({"type": "guide", "id": f"{i}-{k}", "raster": raster})
         strokes = [[[float(x), float((x * 7) % 300)] for x in range(200)] for _ in range(45)]
         result = await normal.suggest(mode="complete", strokes=strokes, max_points=20, seed=1)
         check_result(result, 1)
         for c in hostile:  # every hostile request is answered too: nothing is lost
-            for _ in range(3):
+            for _ in range(2):
                 assert (await c.recv(timeout=60))["type"] in ("guide", "error")
     finally:
         for c in (*hostile, normal):
             await c.close()
+
+
+async def test_a_trace_past_its_time_or_memory_is_stopped_and_the_pool_goes_on() -> None:
+    """The trace workers are real processes: one that runs past the timeout, or past its memory,
+    is killed and replaced, the trace ends in TooMuchToTrace, and the next trace works."""
+    from model.vectorise import TooMuchToTrace
+    from sketch_server.rasters import TracePool
+
+    small = png_of(Image.new("L", (64, 64), 255))
+    dots = png_of(
+        Image.fromarray(
+            np.where(np.random.default_rng(0).random((1024, 1024)) < 0.3, 0, 255).astype(np.uint8)
+        )
+    )
+    slow = TracePool(timeout=0.05)
+    try:
+        with pytest.raises(TooMuchToTrace, match="took over 0.05 s"):
+            await slow.trace(dots, (0, 0, 1, 1))
+        slow.timeout = 60
+        assert await slow.trace(small, (0, 0, 1, 1)) == []
+    finally:
+        slow.close()
+    tight = TracePool(memory=200 << 20)  # room to start, not to decode 4096 x 4096 RGBA
+    try:
+        with pytest.raises(TooMuchToTrace, match="ran out of memory"):
+            await tight.trace(png_of(Image.new("RGBA", (4096, 4096), "white")), (0, 0, 1, 1))
+        assert await tight.trace(small, (0, 0, 1, 1)) == []
+    finally:
+        tight.close()
