@@ -31,7 +31,10 @@ class ServerConfig:
     allowed_origins: tuple[str, ...] = ()  # browser Origins let in; no Origin header always is
     log_level: str = "info"  # one of LOG_LEVELS; logging goes to stderr
     max_jobs_per_connection: int = 4  # open requests per connection before `busy`
-    max_connections: int = 64  # open WebSocket connections; more are refused with HTTP 503
+    # greeted connections; a newcomer's good hello closes the one idle longest, if any
+    max_connections: int = 64
+    max_pending: int = 256  # connections still to say hello; more are refused with HTTP 503
+    max_connections_per_address: int = 32  # from one other machine (loopback has no quota)
     # open requests across all connections before `busy`: every connection's four fit, so one
     # client holding many connections queues behind the others instead of shutting them out
     max_jobs: int = 256
@@ -63,6 +66,8 @@ class ServerConfig:
             "max_rows",
             "max_frame",
             "max_connections",
+            "max_pending",
+            "max_connections_per_address",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")

@@ -77,6 +77,11 @@ def _parse(frame: str | bytes, greeted: bool) -> ClientMessage:
     return parse_client_message(d)
 
 
+def _printable(text: str) -> str:
+    """A client's own text as one log line: line breaks and terminal codes escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _shutting_down(rid: RequestId | None) -> Error:
     return Error(
         id=rid,
@@ -105,6 +110,8 @@ class Connection:
         self.trace_turn = asyncio.Lock()  # one trace at a time per connection
         self.closing = False  # the server is shutting down: every request now gets `busy`
         self.answered: set[RequestId] = set()  # ids that got their `busy` at shutdown
+        self.last_active = time.perf_counter()  # when it last sent a frame
+        self.evicted = False  # closed to let a newcomer in (the server was full)
 
     async def serve(self) -> None:
         """Handle frames until the client leaves; a client that never says hello is closed."""
@@ -178,6 +185,7 @@ class Connection:
 
     async def _on_frame(self, frame: str | bytes) -> None:
         received = time.perf_counter()
+        self.last_active = received
         frame_binary = not isinstance(frame, str)
         reply_binary = self.binary if self.binary is not None else frame_binary
         msg: ClientMessage | None = None
@@ -291,9 +299,6 @@ class Connection:
             )
         token = self.config.token
         if token is not None:
-            delay = self.server.auth_delay(self.host)
-            if delay:
-                await asyncio.sleep(delay)
             if msg.token is None:
                 why = (
                     "this server needs a token: put the token it was started with (--token, "
@@ -308,16 +313,27 @@ class Connection:
                 )
             else:
                 why = ""
-            if why:
-                self.server.auth_failed(self.host)
+            if why:  # the right token is never kept waiting; wrong ones are, one at a time
                 log.warning("%s sent a hello without the right token; closing", self.peer)
+                await self.server.auth_failed()
                 await self._send(Error(code="unauthorized", message=why), frame_binary)
                 await self.ws.close(CloseCode.POLICY_VIOLATION, "unauthorized")
                 return
-        self.client = msg.client
+        if not await self.server.admit(self):
+            raise ProtocolError(
+                "busy",
+                f"the server has {self.config.max_connections} connections, each with a request "
+                "open; try again when one ends",
+            )
+        self.client = _printable(msg.client)  # it goes into log lines: no forged ones
         self.binary = frame_binary
-        log.info("%s connected: %s", self.peer, msg.client)
+        log.info("%s connected: %s", self.peer, self.client)
         await self.ws.send(self.server.welcome_frames[frame_binary])
+
+    @property
+    def idle(self) -> bool:
+        """Greeted and with nothing open: it may be closed to let a newcomer in."""
+        return self.binary is not None and not (self.jobs or self.guides or self.tracing)
 
     def _model(
         self, name: str | None, conditions: Mapping[str, str], rid: RequestId

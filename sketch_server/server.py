@@ -9,6 +9,7 @@ no way it leaves, can stop another client's request or the server: protocol mist
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
 from collections import deque
@@ -20,6 +21,7 @@ from importlib import metadata
 
 import torch
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.frames import CloseCode
 from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
 
@@ -69,6 +71,18 @@ def _one_thread() -> None:
     torch.set_num_threads(1)  # a guide is one small CNN pass; more threads only contend
 
 
+def _host(connection: ServerConnection) -> str:
+    address = connection.remote_address
+    return str(address[0]) if address else "?"
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
 # --- the server ---------------------------------------------------------------------------
 
 
@@ -116,8 +130,11 @@ class SketchServer:
         self.ws_origins: list[str | None] = [None, *config.allowed_origins]
         self.site = web.Site(web.load_assets(), web.content_security_policy(()))
         self.connections: set[Connection] = set()
-        self.auth_failures: dict[str, deque[float]] = {}  # peer host -> times of failed hellos
+        self.auth_failures: deque[float] = deque(maxlen=1024)  # times of hellos without the token
+        self.auth_turn = asyncio.Lock()  # wrong tokens are answered one at a time
+        self.evictions: set[asyncio.Task[None]] = set()  # idle connections being closed
         self.closing = False  # close() has begun: no new connections
+        self.stopping = asyncio.Event()  # set with closing, for anything waiting to end early
 
     @property
     def url(self) -> str:
@@ -173,6 +190,7 @@ class SketchServer:
         """End every open request with an error, close every connection (code 1001), stop
         listening, then stop the engine."""
         self.closing = True
+        self.stopping.set()
         conns = list(self.connections)
         for conn in conns:  # all at once: none may start a request while another is told busy
             conn.closing = True
@@ -196,14 +214,32 @@ class SketchServer:
             return connection.respond(
                 HTTPStatus.SERVICE_UNAVAILABLE, "the server is shutting down; try again later\n"
             )
-        if web.is_upgrade(request) and len(self.connections) >= self.config.max_connections:
-            log.warning("refused a connection: %d are open, the limit", len(self.connections))
-            return connection.respond(
-                HTTPStatus.SERVICE_UNAVAILABLE,
-                f"the server has {len(self.connections)} connections open, "
-                "its limit; close one and try again\n",
-            )
+        if web.is_upgrade(request):
+            refusal = self._too_many(connection)
+            if refusal:
+                log.warning("refused a connection from %s: %s", _host(connection), refusal)
+                return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, refusal + "\n")
         return None if web.is_upgrade(request) else self.site.respond(connection, request)
+
+    def _too_many(self, connection: ServerConnection) -> str:
+        """Why a new connection cannot be taken now, or "": too many still to say hello (they
+        are closed at the hello deadline), or too many from one other machine. Greeted ones are
+        handled at their hello (admit)."""
+        pending = [c for c in self.connections if c.binary is None]
+        if len(pending) >= self.config.max_pending:
+            return (
+                f"{len(pending)} connections have yet to say hello, the most the server waits "
+                "for; try again in a few seconds"
+            )
+        host = _host(connection)
+        if not _loopback(host):  # this machine's clients share one address: no quota there
+            mine = sum(c.host == host for c in self.connections)
+            if mine >= self.config.max_connections_per_address:
+                return (
+                    f"{host} has {mine} connections open, the most one address may; close one "
+                    "and try again"
+                )
+        return ""
 
     async def _handle(self, ws: ServerConnection) -> None:
         conn = Connection(self, ws)
@@ -214,19 +250,54 @@ class SketchServer:
             self.connections.discard(conn)
             await conn.abandon()
 
-    def auth_delay(self, host: str) -> float:
-        """Seconds to wait before judging a hello from a host that keeps failing: nothing for
-        the first AUTH_FREE failures a minute, then doubling up to AUTH_MAX_DELAY."""
-        recent = self.auth_failures.get(host)
+    async def auth_failed(self) -> None:
+        """A hello without the right token: after AUTH_FREE such hellos a minute, server-wide
+        (an attacker has many connections and addresses), each one's answer waits, doubling
+        up to AUTH_MAX_DELAY, and one at a time, so parallel connections cannot each wait in
+        parallel. A hello with the right token never waits."""
         now = time.monotonic()
-        while recent and now - recent[0] > AUTH_WINDOW:
-            recent.popleft()
-        if not recent or len(recent) < AUTH_FREE:
-            return 0.0
-        return min(AUTH_MAX_DELAY, 0.25 * 2 ** (len(recent) - AUTH_FREE))
+        failures = self.auth_failures
+        while failures and now - failures[0] > AUTH_WINDOW:
+            failures.popleft()
+        failures.append(now)
+        if len(failures) <= AUTH_FREE:
+            return
+        async with self.auth_turn:
+            if self.closing:
+                return
+            delay = min(AUTH_MAX_DELAY, 0.25 * 2 ** (len(failures) - AUTH_FREE - 1))
+            try:  # a stopping server does not wait for it
+                await asyncio.wait_for(self.stopping.wait(), delay)
+            except TimeoutError:
+                pass
 
-    def auth_failed(self, host: str) -> None:
-        self.auth_failures.setdefault(host, deque(maxlen=64)).append(time.monotonic())
+    async def admit(self, conn: Connection) -> bool:
+        """Make room for a connection that said a good hello: when max_connections are greeted
+        already, the one idle longest (nothing open) is closed for it; False when every one is
+        busy. Connections still to say hello never count: they cannot lock greeted ones out."""
+        greeted = [
+            c for c in self.connections if c.binary is not None and not c.evicted and c is not conn
+        ]
+        if len(greeted) < self.config.max_connections:
+            return True
+        idle = [c for c in greeted if c.idle]
+        if not idle:
+            return False
+        oldest = min(idle, key=lambda c: c.last_active)
+        log.warning(
+            "%d connections are open, the limit: closing %s (%s), idle longest, for %s",
+            len(greeted),
+            oldest.peer,
+            oldest.client,
+            conn.peer,
+        )
+        oldest.evicted = True  # no longer counted while it closes (in the background)
+        closing = asyncio.create_task(
+            oldest.ws.close(CloseCode.TRY_AGAIN_LATER, "the server is full; it was idle")
+        )
+        self.evictions.add(closing)
+        closing.add_done_callback(self.evictions.discard)
+        return True
 
 
 async def start_server(

@@ -154,23 +154,22 @@ async def test_a_hostile_raster_is_too_large_and_the_server_goes_on(client, case
 
 
 async def test_ordinary_requests_are_answered_while_others_send_hostile_rasters(server) -> None:
-    """Six connections tracing the worst rasters that pass the limits do not hold up another
-    client's suggest, whose strokes come in a large frame (parsed beside the traces)."""
-    hostile = [await Client.open(server.url) for _ in range(6)]
+    """Four connections tracing the worst rasters that pass the limits do not hold up another
+    client's suggest, whose strokes come in a large frame (bench/bench_hostile.py measures by
+    how much)."""
+    hostile = [await Client.open(server.url) for _ in range(4)]
     normal = await Client.open(server.url)
     try:
         rng = np.random.default_rng(0)
         dots = np.where(rng.random((1024, 1024)) < 0.3, 0, 255).astype(np.uint8)
         raster = {"png": png_of(Image.fromarray(dots)), "box": [0, 0, 100, 100]}
         for i, c in enumerate(hostile):
-            for k in range(2):
-                await c.send({"type": "guide", "id": f"{i}-{k}", "raster": raster})
+            await c.send({"type": "guide", "id": f"{i}", "raster": raster})
         strokes = [[[float(x), float((x * 7) % 300)] for x in range(200)] for _ in range(45)]
         result = await normal.suggest(mode="complete", strokes=strokes, max_points=20, seed=1)
         check_result(result, 1)
         for c in hostile:  # every hostile request is answered too: nothing is lost
-            for _ in range(2):
-                assert (await c.recv(timeout=60))["type"] in ("guide", "error")
+            assert (await c.recv(timeout=60))["type"] in ("guide", "error")
     finally:
         for c in (*hostile, normal):
             await c.close()

@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from sketch_server.server import SketchServer
 
-from .conftest import TIMEOUT, Client, Hold, wait_until
+from .conftest import TIMEOUT, Client, Hold
 
 pytestmark = pytest.mark.timeout(120)
 REPO = Path(__file__).resolve().parent.parent
@@ -59,7 +59,8 @@ async def test_token(make_server: Any) -> None:
 
 
 async def test_repeated_wrong_tokens_are_slowed_down(make_server: Any) -> None:
-    """After three failed hellos a minute from one address, each answer waits longer."""
+    """After three failed hellos a minute, server-wide, each answer waits longer; the right
+    token is never kept waiting."""
     server = await make_server(token="s3cret")
     waits = []
     for _ in range(6):
@@ -71,22 +72,82 @@ async def test_repeated_wrong_tokens_are_slowed_down(make_server: Any) -> None:
         await c.close()
     assert max(waits[:3]) < 1.0  # not slowed (generous: the machine may be busy)
     assert waits[3] >= 0.25 and waits[4] >= 0.5 and waits[5] >= 1.0
+    started = asyncio.get_running_loop().time()
+    right = await Client.open(server.url, hello=False)
+    assert (await right.hello(token="s3cret"))["type"] == "welcome"
+    assert asyncio.get_running_loop().time() - started < 0.5
+    await right.close()
 
 
-async def test_connections_beyond_the_limit_are_refused(make_server: Any) -> None:
-    """Past max_connections, a handshake gets HTTP 503 that says why; closing one lets in the
-    next."""
+async def test_parallel_guesses_are_answered_one_at_a_time(make_server: Any) -> None:
+    """Twenty connections guessing at once cannot each wait out their delay in parallel: the
+    answers come one at a time, while the right token gets in at once."""
+    server = await make_server(token="s3cret")
+    for _ in range(4):  # use up the free failures
+        c = await Client.open(server.url, hello=False)
+        await c.send({"type": "hello", "protocol": 1, "client": "x", "token": "guess"})
+        await c.expect_error("unauthorized", "wrong")
+        await c.close()
+    guessers = [await Client.open(server.url, hello=False) for _ in range(20)]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for c in guessers:
+        await c.send({"type": "hello", "protocol": 1, "client": "x", "token": "guess"})
+    right = await Client.open(server.url, hello=False)
+    assert (await right.hello(token="s3cret"))["type"] == "welcome"
+    assert loop.time() - started < 1.0  # past the guessers, which are still waiting
+    answered = 0
+    try:
+        async with asyncio.timeout(3.0):
+            for c in guessers:
+                await c.expect_error("unauthorized", "wrong")
+                answered += 1
+    except TimeoutError:
+        pass
+    assert answered <= 4, f"{answered} wrong guesses answered in 3 s"
+    for c in (*guessers, right):
+        await c.close()
+
+
+async def test_a_full_server_makes_room_by_closing_the_connection_idle_longest(
+    make_server: Any, hold: Hold
+) -> None:
+    """Past max_connections greeted ones, a newcomer's hello closes the one idle longest (code
+    1013, try again later); when every one has a request open, the newcomer is told busy."""
     server = await make_server(max_connections=2)
     first, second = await Client.open(server.url), await Client.open(server.url)
-    with pytest.raises(InvalidStatus) as refused:
-        await Client.open(server.url)
-    assert refused.value.response.status_code == 503
-    assert b"connections open" in refused.value.response.body
-    await first.close()
-    await wait_until(lambda: len(server.connections) < 2)
+    await second.send({"type": "cancel", "id": "x"})  # second was active more recently
     third = await Client.open(server.url)
-    await second.close()
-    await third.close()
+    with pytest.raises(ConnectionClosed) as closed:
+        await first.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    for c in (second, third):  # both busy: nothing to make room with
+        await c.send({"type": "suggest", "id": "long", "mode": "generate", "max_points": 500,
+                      "use_library": False})  # fmt: skip
+    await asyncio.to_thread(hold.stepping.wait, TIMEOUT)
+    fourth = await Client.open(server.url, hello=False)
+    await fourth.send({"type": "hello", "protocol": 1, "client": "pytest/1"})
+    await fourth.expect_error("busy", "each with a request open")
+    hold.release()
+    for c in (second, third, fourth):
+        await c.close()
+
+
+async def test_connections_that_never_say_hello_do_not_lock_out_a_client(make_server: Any):
+    """A token server with more silent connections than max_connections (an attacker without
+    the token, reconnecting at the hello deadline) still lets the right token in; past
+    max_pending silent ones, a handshake gets HTTP 503 that says why."""
+    server = await make_server(token="s3cret", max_connections=4, max_pending=12)
+    silent = [await Client.open(server.url, hello=False) for _ in range(11)]
+    right = await Client.open(server.url, hello=False)
+    assert (await right.hello(token="s3cret"))["type"] == "welcome"
+    silent.append(await Client.open(server.url, hello=False))
+    with pytest.raises(InvalidStatus) as refused:
+        await Client.open(server.url, hello=False)
+    assert refused.value.response.status_code == 503
+    assert b"have yet to say hello" in refused.value.response.body
+    for c in (*silent, right):
+        await c.close()
 
 
 @pytest.mark.parametrize(
