@@ -17,9 +17,21 @@ as numpy's matmul (which releases it) showed, 5 ms a call beside a busy Python t
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 
 import numpy as np
-from numba import njit
+
+
+def cache_dir() -> Path:
+    """Where numba keeps the compiled kernels: the user's cache, never the installed package's
+    folder (which may be read-only, or shared by several users)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "ai-sketcher" / "numba"
+
+
+os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir()))  # numba reads it once, on import
+from numba import njit  # noqa: E402
 
 _F = np.float32
 

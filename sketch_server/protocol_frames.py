@@ -96,12 +96,43 @@ def decode(frame: bytes | bytearray | memoryview | str) -> dict[str, Any]:
     except ProtocolError:
         raise
     except json.JSONDecodeError as e:
-        raise _bad(f"text frame is not valid JSON: {e.msg} at character {e.pos}") from None
+        raise ProtocolError(
+            "bad_request",
+            f"text frame is not valid JSON: {e.msg} at character {e.pos}",
+            _salvaged_id(frame),
+        ) from None
     except Exception:  # anything else the parser raises (nesting, huge ints) means a bad frame
-        raise _bad(
-            "text frame is not valid JSON" if text else "binary frame is not valid msgpack"
+        raise ProtocolError(
+            "bad_request",
+            "text frame is not valid JSON" if text else "binary frame is not valid msgpack",
+            _salvaged_id(frame),
         ) from None
     return _frame_map(obj)
+
+
+def _salvaged_id(frame: bytes | bytearray | memoryview | str) -> Any:
+    """The id of a frame refused as a whole whose first map could still be read (trailing
+    bytes, an ext value, a non-string key), so that its error names the request; else None.
+    Read under the same size and nesting limits as the frame itself."""
+    try:
+        if isinstance(frame, str):
+            obj, _ = json.JSONDecoder(parse_constant=_reject_constant).raw_decode(frame)
+        else:
+            hook = _container_budget()
+            unpacker = msgpack.Unpacker(
+                raw=False,
+                strict_map_key=False,
+                list_hook=hook,
+                object_hook=hook,
+                ext_hook=lambda code, data: None,
+                max_buffer_size=MAX_FRAME_BYTES,
+                max_ext_len=MAX_FRAME_BYTES,
+            )
+            unpacker.feed(frame)
+            obj = unpacker.unpack()
+    except Exception:
+        return None
+    return readable_id(obj) if isinstance(obj, Mapping) else None
 
 
 def _base64(v: Any) -> str:

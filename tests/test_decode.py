@@ -244,3 +244,21 @@ def test_the_kernels_refuse_arrays_of_the_wrong_size() -> None:
             np.zeros((1, 5), f32), 1.0, np.zeros((1, 2)), np.ones(1), np.zeros((1, 2)),
             np.zeros((1, 2, 2)), np.full(1, 2, i64), np.full(1, 9, i64), np.zeros(1, i64),
         )  # fmt: skip
+
+
+def test_the_compiled_kernels_are_cached_in_the_users_cache_not_the_package(tmp_path) -> None:
+    """numba's cache goes to $XDG_CACHE_HOME/ai-sketcher/numba: an installed package's folder
+    may be read-only or shared."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path)
+    code = "from model import kernels; kernels.warm_up(); print(kernels.cache_dir())"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    ).stdout.strip()  # fmt: skip
+    assert out == str(tmp_path / "ai-sketcher" / "numba")
+    assert any(p.suffix == ".nbi" for p in (tmp_path / "ai-sketcher" / "numba").rglob("*"))

@@ -168,6 +168,23 @@ def test_decode_rejects_bad_text_frames(frame: str, code: str, message: str) -> 
     raises(code, message, decode, frame)
 
 
+@pytest.mark.parametrize(
+    "frame",
+    [
+        msgpack.packb({"type": "suggest", "id": "r7", "mode": "generate"}) + b"\x00",
+        msgpack.packb({"type": "suggest", "id": "r7", "x": msgpack.ExtType(5, b"ab")}),
+        msgpack.packb({"type": "suggest", "id": "r7", 1: 2}),
+        '{"type": "suggest", "id": "r7"} trailing',
+    ],
+    ids=["trailing bytes", "ext value", "integer key", "trailing text"],
+)
+def test_a_frame_refused_as_a_whole_keeps_its_readable_id(frame: bytes | str) -> None:
+    """When the frame is bad but its map could be read, the error names the request."""
+    with pytest.raises(ProtocolError) as info:
+        decode(frame)
+    assert info.value.code == "bad_request" and info.value.id == "r7"
+
+
 def test_json_inf_from_overflowing_literal_is_caught_by_validation() -> None:
     """1e999 parses to inf in JSON, and message validation still refuses it as not finite."""
     frame = json.dumps(suggest_map(strokes=[[[0, 0], [1, 1]]])).replace("[1, 1]", "[1e999, 1]")
