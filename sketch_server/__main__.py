@@ -65,7 +65,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         default=[],
         metavar="ORIGIN",
         help="browser Origin allowed to connect, e.g. http://localhost:3000 "
-        "(repeatable; default: browsers are refused)",
+        "(repeatable; default: only this server's own drawing page; other pages are refused)",
     )
     models = ap.add_argument_group("models")
     models.add_argument(

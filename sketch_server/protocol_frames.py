@@ -54,6 +54,13 @@ def _reject_constant(name: str) -> Any:
 def _frame_map(obj: Any) -> dict[str, Any]:
     if not isinstance(obj, Mapping):
         raise _bad(f"frame must be a map with a 'type' field, not {_kind(obj)}")
+    odd = next((k for k in obj if not isinstance(k, str)), None)
+    if odd is not None:  # a msgpack bin key would otherwise be ignored as an unknown field
+        raise ProtocolError(
+            "bad_request",
+            f"every key must be a string; the frame has a {_kind(odd)} key",
+            readable_id({k: v for k, v in obj.items() if isinstance(k, str)}),
+        )
     if "type" not in obj:
         raise ProtocolError("bad_request", "frame has no 'type' field", readable_id(obj))
     if not isinstance(obj["type"], str):

@@ -90,7 +90,16 @@ BINARY_FRAMES = [
     (b"\x82\xa4type\xa1x\xa1a" + b"\x91" * 5000 + b"\xc0", *MSGPACK_ERROR),
     (msgpack.packb([1, 2]), "bad_request", "frame must be a map with a 'type' field, not list"),
     (msgpack.packb("hello"), "bad_request", "frame must be a map with a 'type' field, not string"),
-    (msgpack.packb({b"type": "hello"}), "bad_request", "frame has no 'type' field"),
+    (
+        msgpack.packb({b"type": "hello"}),
+        "bad_request",
+        "every key must be a string; the frame has a binary key",
+    ),
+    (
+        msgpack.packb({"type": "hello", "protocol": 1, "client": "me", b"token": "s3cret"}),
+        "bad_request",
+        "every key must be a string; the frame has a binary key",
+    ),
     (msgpack.packb({"type": None}), "bad_request", "type must be a string, not null"),
     (
         b"\x00" * (MAX_FRAME_BYTES + 1),
