@@ -416,36 +416,119 @@ def _flatten(path: svgelements.Path, arc_step: float, m: svgelements.Matrix) -> 
     return [line @ np.array([[a, b], [c, d]]) + (e, f) for line in lines if len(line) >= 2]
 
 
-def _walk(
-    el: ET.Element,
-    ctm: svgelements.Matrix,
-    out: list[np.ndarray],
-    ignored: Counter,
-    name: str,
-    depth: int = 0,
-) -> None:
-    """Collect the polylines under `el` in document order, in root coordinates."""
-    if depth > _MAX_DEPTH:
-        raise SourceError(f"{name}: elements are nested more than {_MAX_DEPTH} deep")
-    seen: Counter = Counter()
-    for child in el:
-        if not isinstance(child.tag, str):
-            continue
-        tag = _local(child.tag)
-        seen[tag] += 1
-        where = f"{name}: <{tag}> #{seen[tag]}" + (
-            f" id={child.get('id')!r}" if child.get("id") else ""
-        )
-        if tag in _NOT_DRAWN or child.get("display") == "none":
-            continue
-        if tag not in _GROUPS and tag not in _SHAPES and tag != "path":
-            ignored[tag] += 1
-            continue
-        m = _matrix(child.get("transform", ""), where) * ctm  # the child's own transform first
-        if tag in _GROUPS:
-            _walk(child, m, out, ignored, name, depth + 1)
-            continue
-        out += _flatten(*_shape(child, tag, where), m)
+_INHERITED = ("visibility", "stroke", "fill")  # presentation properties a child inherits
+_MAX_ELEMENTS = 100_000  # elements walked, <use> clones counted each time they are drawn
+
+
+def _presentation(el: ET.Element, inherited: dict[str, str]) -> dict[str, str]:
+    """The element's display, visibility, stroke and fill: its attributes, then its style
+    attribute (which wins), the inherited ones filled in where it sets none ("inherit" too)."""
+    own = {k: el.get(k, "").strip() for k in ("display", *_INHERITED) if el.get(k)}
+    for decl in el.get("style", "").split(";"):
+        key, _, value = decl.partition(":")
+        key = key.strip().lower()
+        if key in ("display", *_INHERITED) and value.strip():
+            own[key] = value.strip().removesuffix("!important").strip()
+    out = {k: v for k, v in own.items() if v != "inherit"}
+    for key in _INHERITED:
+        if key not in out and key in inherited:
+            out[key] = inherited[key]
+    return out
+
+
+def _drawn(style: dict[str, str]) -> bool:
+    """Whether a shape with this style shows a line: not hidden, and stroked, or unstyled (a
+    shape given a fill and no stroke is a filled area, such as a background, not a line)."""
+    if style.get("visibility") in ("hidden", "collapse"):
+        return False
+    stroke = style.get("stroke")
+    if stroke is not None:
+        return stroke.lower() != "none"
+    return style.get("fill") is None
+
+
+class _Walk:
+    """The state of reading one SVG: its elements by id (for <use>), what was skipped, and a
+    budget of elements so that clones of clones cannot expand without bound."""
+
+    def __init__(self, root: ET.Element, name: str) -> None:
+        self.name = name
+        self.ids = {el.get("id"): el for el in root.iter() if el.get("id")}
+        self.ignored: Counter = Counter()
+        self.left = _MAX_ELEMENTS
+        self.using: list[str] = []  # the <use> references being expanded, innermost last
+
+    def walk(
+        self,
+        el: ET.Element,
+        ctm: svgelements.Matrix,
+        out: list[np.ndarray],
+        inherited: dict[str, str],
+        depth: int = 0,
+    ) -> None:
+        """Collect the polylines under `el` in document order, in root coordinates."""
+        if depth > _MAX_DEPTH:
+            raise SourceError(f"{self.name}: elements are nested more than {_MAX_DEPTH} deep")
+        seen: Counter = Counter()
+        for child in el:
+            if not isinstance(child.tag, str):
+                continue
+            self.left -= 1
+            if self.left < 0:
+                raise SourceError(
+                    f"{self.name}: more than {_MAX_ELEMENTS} elements to draw (clones of "
+                    "clones count each time); simplify the drawing"
+                )
+            tag = _local(child.tag)
+            seen[tag] += 1
+            where = f"{self.name}: <{tag}> #{seen[tag]}" + (
+                f" id={child.get('id')!r}" if child.get("id") else ""
+            )
+            style = _presentation(child, inherited)
+            if tag in _NOT_DRAWN or style.get("display", "").lower() == "none":
+                continue
+            if tag not in _GROUPS and tag not in _SHAPES and tag not in ("path", "use"):
+                self.ignored[tag] += 1
+                continue
+            m = _matrix(child.get("transform", ""), where) * ctm  # its own transform first
+            if tag == "use":
+                self.clone(child, m, out, style, depth, where)
+            elif tag in _GROUPS:
+                self.walk(child, m, out, style, depth + 1)
+            elif _drawn(style):
+                out += _flatten(*_shape(child, tag, where), m)
+
+    def clone(
+        self,
+        use: ET.Element,
+        m: svgelements.Matrix,
+        out: list[np.ndarray],
+        style: dict[str, str],
+        depth: int,
+        where: str,
+    ) -> None:
+        """A <use>: the element it names, moved by its x and y, drawn in its place."""
+        href = use.get("href") or use.get("{http://www.w3.org/1999/xlink}href") or ""
+        ref = href[1:] if href.startswith("#") else ""
+        target = self.ids.get(ref)
+        if target is None:
+            self.ignored["use (no such id)" if ref else "use (not a #id)"] += 1
+            return
+        if ref in self.using:
+            raise SourceError(f"{where}: refers to {href}, which contains it")
+        for name in ("x", "y"):
+            if use.get(name) and not _LENGTH_RE.fullmatch(use.get(name, "")):
+                raise SourceError(f"{where}: {name}={use.get(name, '')[:30]!r} is not a length")
+        dx, dy = (float(_NUMBER_RE.findall(use.get(k, "0"))[0]) for k in ("x", "y"))
+        holder = ET.Element("g")
+        holder.append(target)  # walked as the use's only child: its own transform and style
+        self.using.append(ref)
+        try:
+            self.walk(
+                holder, svgelements.Matrix(f"translate({dx},{dy})") * m, out, style, depth + 1
+            )
+        finally:
+            self.using.pop()
 
 
 def read_svg(
@@ -454,7 +537,11 @@ def read_svg(
     """Read one SVG drawing (category: the given one or the parent folder's name).
 
     Shapes become strokes in document order with their transforms applied, then are fitted to
-    the 255 box and simplified like raw QuickDraw data. DOCTYPE/ENTITY declarations are refused.
+    the 255 box and simplified like raw QuickDraw data. What is not drawn as a line is left
+    out: hidden shapes (display:none, as Inkscape hides a layer, or visibility hidden) and
+    filled shapes with no stroke (backgrounds); <use> clones are drawn where they are placed.
+    ENTITY declarations are refused (a DOCTYPE without them, as Krita and matplotlib write, is
+    fine).
     """
     path = Path(path)
     name = path.name
@@ -464,10 +551,10 @@ def read_svg(
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"{name}: cannot read ({exc.strerror})") from None
-    if re.search(rb"<!\s*(DOCTYPE|ENTITY)", data, re.IGNORECASE):
+    if re.search(rb"<!\s*ENTITY", data, re.IGNORECASE):
         raise SourceError(
-            f"{name}: has a DOCTYPE or ENTITY declaration, which is not allowed "
-            "(entities can expand without bound); remove it and try again"
+            f"{name}: has an ENTITY declaration, which is not allowed (entities can expand "
+            "without bound); remove it and try again"
         )
     try:
         root = ET.fromstring(data)
@@ -476,8 +563,11 @@ def read_svg(
     if _local(root.tag) != "svg":
         raise SourceError(f"{name}: the root element is <{_local(root.tag)}>, not <svg>")
     polylines: list[np.ndarray] = []
-    ignored: Counter = Counter()
-    _walk(root, _matrix(root.get("transform", ""), f"{name}: <svg>"), polylines, ignored, name)
+    walk = _Walk(root, name)
+    style = _presentation(root, {})
+    if style.get("display", "").lower() != "none":
+        walk.walk(root, _matrix(root.get("transform", ""), f"{name}: <svg>"), polylines, style)
+    ignored = walk.ignored
     if ignored and report is not None:
         kinds = ", ".join(f"<{t}> x{n}" for t, n in sorted(ignored.items()))
         report.warn(f"{name}: ignored elements it cannot draw: {kinds}")

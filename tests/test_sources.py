@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -321,7 +322,7 @@ def test_svg_arcs_circles_and_units(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "text, message",
     [
-        ('<!DOCTYPE svg [<!ENTITY a "aaaa">]><svg>&a;</svg>', "DOCTYPE or ENTITY"),
+        ('<!DOCTYPE svg [<!ENTITY a "aaaa">]><svg>&a;</svg>', "ENTITY declaration"),
         (
             "<svg><path d='M 0 0 L 10'/></svg>",
             "<path> #1: a path command is missing numbers near 'M 0 0 L 10'",
@@ -341,6 +342,75 @@ def test_svg_errors_are_actionable(tmp_path: Path, text: str, message: str) -> N
     with pytest.raises(SourceError) as err:
         list(read_svg(path))
     assert str(err.value).startswith("bad.svg") and message in str(err.value)
+
+
+def svg_lines(tmp_path: Path, body: str) -> list[np.ndarray]:
+    """The strokes an SVG's body reads as, in its own units (before fitting to the box)."""
+    import svgelements
+
+    from model.sources import _Walk
+
+    text = (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+        f"{body}</svg>"
+    )
+    (tmp_path / "d.svg").write_text(text)
+    list(read_svg(tmp_path / "d.svg"))  # the reader itself accepts it
+    root = ElementTree.fromstring(text)
+    out: list[np.ndarray] = []
+    _Walk(root, "d.svg").walk(root, svgelements.Matrix(), out, {})
+    return out
+
+
+def test_svg_from_krita_and_matplotlib_with_a_doctype_is_read(tmp_path: Path) -> None:
+    doctype = (
+        '<?xml version="1.0" standalone="no"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
+        '"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n'
+    )
+    path = tmp_path / "krita.svg"
+    path.write_text(doctype + '<svg xmlns="http://www.w3.org/2000/svg"><path d="M0 0 L10 10" '
+                    'stroke="#000"/></svg>')  # fmt: skip
+    (sketch,) = read_svg(path)
+    assert len(sketch.stroke3) == 2
+
+
+def test_svg_hidden_and_filled_only_shapes_are_not_lines(tmp_path: Path) -> None:
+    """Inkscape's hidden layer (display:none), a hidden shape, a background filled with no
+    stroke and a shape stroked 'none' are left out; a visible child of a hidden group, a
+    stroked shape and an unstyled one are read."""
+    lines = svg_lines(
+        tmp_path,
+        '<rect width="100" height="100" fill="white"/>'
+        '<g style="display:none"><path d="M0 0 L50 50" stroke="black"/></g>'
+        '<path d="M1 1 L2 2" visibility="hidden" stroke="black"/>'
+        '<g visibility="hidden"><path d="M5 5 L6 6" stroke="black" visibility="visible"/></g>'
+        '<path d="M7 7 L8 8" style="stroke: none; fill: red"/>'
+        '<g stroke="black"><path d="M9 9 L10 10"/></g>'
+        '<path d="M11 11 L12 12"/>',
+    )
+    assert [line[0].tolist() for line in lines] == [[5, 5], [9, 9], [11, 11]]
+
+
+def test_svg_use_clones_are_drawn_where_they_are_placed(tmp_path: Path) -> None:
+    """A <use> draws the element it names, moved by its x, y and transform; a clone of a clone
+    too; one that contains itself is refused, and clones of clones cannot multiply unbounded."""
+    lines = svg_lines(
+        tmp_path,
+        '<defs><path id="leg" d="M0 0 L0 10" stroke="black"/></defs>'
+        '<use href="#leg" x="5"/><use xlink:href="#leg" transform="translate(20 0)" y="1"/>'
+        '<g id="pair"><use href="#leg" x="40"/></g><use href="#pair" y="100"/>',
+    )
+    assert [line[0].tolist() for line in lines] == [[5, 0], [20, 1], [40, 0], [40, 100]]
+    path = tmp_path / "loop.svg"
+    path.write_text('<svg><g id="a"><use href="#a"/><path d="M0 0 L1 1"/></g></svg>')
+    with pytest.raises(SourceError, match="contains it"):
+        list(read_svg(path))
+    bomb = ['<path id="u0" d="M0 0 L1 1"/>'] + [
+        f'<g id="u{i + 1}">' + f'<use href="#u{i}"/>' * 10 + "</g>" for i in range(8)
+    ]
+    path.write_text("<svg><defs>" + "".join(bomb) + '</defs><use href="#u8"/></svg>')
+    with pytest.raises(SourceError, match="more than 100000 elements"):
+        list(read_svg(path))
 
 
 def test_find_and_dispatch(tmp_path: Path) -> None:
