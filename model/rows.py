@@ -181,14 +181,18 @@ class Rows:
         steps = np.minimum(self.count[:n], self.steps - 1)  # a row takes at most limit steps
         return self.noise[np.arange(n), steps]
 
-    def advance(self, row5: np.ndarray) -> list[StrokeEvent | DoneEvent]:
-        """Move every sketch's pen by its sampled stroke-5 row (the decoder has already taken
-        the row as its next input); report finished strokes and sketches, and drop finished
-        sketches."""
+    def advance(
+        self, row5: np.ndarray, part: np.ndarray | None = None
+    ) -> list[StrokeEvent | DoneEvent]:
+        """Move the pens of the sketches stepped (every one, or the rows `part`) by their
+        sampled stroke-5 rows (the decoder has already taken each as its next input); report
+        finished strokes and sketches, and drop finished sketches."""
         n = len(self.info)
         flags = self.flags[:n]
+        flags[:] = 0
+        stepped = np.arange(n) if part is None else np.asarray(part, np.int64)
         args = (self.pos, self.scale, self.offset, self.points, self.count, self.limit)
-        if not kernels.advance(row5, self.scale_factor, *(a[:n] for a in args), flags):
+        if not kernels.advance(row5, self.scale_factor, *(a[:n] for a in args), flags, stepped):
             return []
         events: list[StrokeEvent | DoneEvent] = []
         finished = []

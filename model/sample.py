@@ -137,6 +137,11 @@ class DecodeBatch:
     def __len__(self) -> int:
         return len(self.rows) + bool(self._ready)
 
+    @property
+    def has_ready(self) -> bool:
+        """Library alternatives wait to be reported at the next step."""
+        return bool(self._ready)
+
     def fast_decoder(self, index: int) -> FastDecoder:
         """The compiled step of decoder `index` (of a model with one a category; else 0)."""
         fast = self._fast.get(index)
@@ -322,22 +327,26 @@ class DecodeBatch:
         return z, projection_source([i for i, _ in used])
 
     @torch.no_grad()
-    def step(self) -> list[StrokeEvent | DoneEvent]:
-        """Sample one point for every sketch in the batch; report finished strokes and sketches."""
+    def step(self, part: np.ndarray | None = None) -> list[StrokeEvent | DoneEvent]:
+        """Sample one point for every sketch in the batch, or for the rows `part` only (a
+        scheduler's choice: the others wait this turn); report finished strokes and sketches."""
         events, self._ready = self._ready, []
         rows, n = self.rows, len(self.rows)
         if not n:
             return events
-        index = rows.decoder[:n]
+        stepped = np.arange(n) if part is None else np.asarray(part, np.int64)
+        if not len(stepped):
+            return events
+        index = rows.decoder[stepped]
         decoders = np.unique(index).tolist() if self.model.bank else [0]
-        if len(decoders) == 1:  # every row on one decoder: stepped in place
+        if part is None and len(decoders) == 1:  # every row on one decoder: stepped in place
             return events + rows.advance(self._step_rows(decoders[0], slice(0, n)))
         # One step a decoder, each over its own rows (gathered, stepped, written back).
-        row5 = np.empty((n, 5), np.float32)
+        row5 = np.empty((len(stepped), 5), np.float32)
         for k in decoders:
-            part = np.flatnonzero(index == k)
-            row5[part] = self._step_rows(k, part)
-        return events + rows.advance(row5)
+            mine = np.flatnonzero(index == k)
+            row5[mine] = self._step_rows(k, stepped[mine])
+        return events + rows.advance(row5, None if part is None else stepped)
 
     def _step_rows(self, k: int, part: slice | np.ndarray) -> np.ndarray:
         """Step decoder k on some rows (a slice steps them in place; an index array on copies,
@@ -387,7 +396,7 @@ class DecodeBatch:
 
 
 def projection_source(ids: Sequence[str]) -> str:
-    """"projection:ID+ID+ID": the heaviest neighbours (at most three) that fit in a source of
+    """ "projection:ID+ID+ID": the heaviest neighbours (at most three) that fit in a source of
     MAX_SOURCE_LEN characters; at least the first, cut if it alone is too long."""
     out = "projection:" + ids[0] if ids else "projection"
     for i in ids[1:3]:

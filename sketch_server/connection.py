@@ -389,8 +389,8 @@ class Connection:
             found = (
                 []
                 if library is None
-                else await asyncio.get_running_loop().run_in_executor(
-                    self.server.guides,
+                else await self.server.guides.run(
+                    self,
                     library.guide,
                     [np.asarray(s) for s in msg.strokes],
                     dict(msg.conditions),

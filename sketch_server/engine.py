@@ -12,7 +12,8 @@ import asyncio
 import logging
 import queue
 import threading
-from collections import deque
+import time
+from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,12 @@ from model.library import SketchLibrary
 from model.sample import ConditionError, DecodeBatch, DoneEvent, SketchRequest, StrokeEvent
 
 log = logging.getLogger(__name__)
+
+
+# Fair turns (Engine._fair_split): an owner with at most this many sketches drawing is light and
+# steps every turn; while a light one waits, the heavy owners' rows share this many a turn.
+LIGHT_ROWS = 2
+HEAVY_ROWS_PER_TURN = 4
 
 
 class EngineBusy(Exception):
@@ -129,6 +136,8 @@ class Engine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._outbox = Outbox()  # touched by the worker only
+        self._cursor = 0  # the heavy owner whose rows step first next turn (worker only)
+        self._light_time = self._heavy_time = 0.0  # seconds stepping each, while both wait
 
     @property
     def open_jobs(self) -> int:
@@ -242,31 +251,52 @@ class Engine:
             active.discard(job)
             self._finish(job, self._done(job, cancelled=True))
         self._admit(waiting, active, batches)
-        for batch in batches.values():
-            if len(batch):
-                self._step(batch, active)
+        light, heavy = self._fair_split(batches)
+        if light is None:  # no one light: every row steps every turn, at full speed
+            for batch in batches.values():
+                if len(batch):
+                    self._step(batch, active)
+            return
+        # Light owners' rows step every turn; heavy owners' rows get a window of rows, and at
+        # most as much time as the light rows had, so a light owner waits at most twice its
+        # own step (bench/bench_hostile.py).
+        started = time.perf_counter()
+        self._step_infos(batches, active, light)
+        self._light_time += time.perf_counter() - started
+        if self._heavy_time <= self._light_time:
+            started = time.perf_counter()
+            self._step_infos(batches, active, heavy)
+            self._heavy_time += time.perf_counter() - started
 
     def _admit(
         self, waiting: deque[Job], active: set[Job], batches: dict[str, DecodeBatch]
     ) -> None:
         """Move waiting jobs into their model's batch while it has room: the owner with the
-        fewest rows in the batch first, first come first served among equals."""
+        fewest rows in the batch first, first come first served among equals. A light job (at
+        most LIGHT_ROWS alternatives, from an owner with nothing drawing) always goes in: it
+        is stepped every turn (_fair_split), and waiting behind heavy jobs would undo that."""
+        if not waiting:
+            return
         rows: dict[Any, int] = {}
         for job in active:
             rows[job.owner] = rows.get(job.owner, 0) + job.request.n
         full: set[str] = set()  # models whose batch turned a job away: later jobs wait behind it
-        queue = list(waiting)
+
+        def fewest(j: Job) -> int:
+            return rows.get(j.owner, 0)
+
+        queue = sorted(waiting, key=fewest)  # stable: arrival order among equals
         waiting.clear()
         while queue:
-            job = min(queue, key=lambda j: rows.get(j.owner, 0))  # min keeps arrival order
-            queue.remove(job)
+            job = queue.pop(0)
             batch = batches[job.model]
             if job.cancelled.is_set():
                 self._finish(job, self._done(job, cancelled=True))
                 continue
             size, n = len(batch), job.request.n
             room = self.max_rows + (self.reserve_rows if not rows.get(job.owner) else 0)
-            if job.model in full or (size and size + n > room):
+            light = n <= LIGHT_ROWS and not rows.get(job.owner)
+            if not light and (job.model in full or (size and size + n > room)):
                 full.add(job.model)
                 waiting.append(job)
                 continue
@@ -294,10 +324,57 @@ class Engine:
             job.remaining = job.request.n
             active.add(job)
             rows[job.owner] = rows.get(job.owner, 0) + n
+            queue.sort(key=fewest)  # an owner's count changed: the order may too
 
-    def _step(self, batch: DecodeBatch, active: set[Job]) -> None:
+    def _fair_split(
+        self, batches: dict[str, DecodeBatch]
+    ) -> tuple[set[int], set[int]] | tuple[None, None]:
+        """The rows (their RowInfo ids) to step this turn: those of light owners, and a turning
+        window of HEAVY_ROWS_PER_TURN of the heavy owners' rows, owner by owner; (None, None)
+        when no owner is light or every owner is (every row then steps). An owner (connection)
+        with at most LIGHT_ROWS sketches drawing is light."""
+        infos = [info for batch in batches.values() for info in batch.rows.info]
+        counts = Counter(info.tag.owner for info in infos)
+        light_owners = {o for o, k in counts.items() if k <= LIGHT_ROWS}
+        if not light_owners or len(light_owners) == len(counts):
+            self._light_time = self._heavy_time = 0.0  # no debt carried into the next contest
+            return None, None
+        heavy_owners = sorted((o for o in counts if o not in light_owners), key=id)
+        self._cursor += 1
+        start = self._cursor % len(heavy_owners)
+        quota = max(1, -(-HEAVY_ROWS_PER_TURN // len(heavy_owners)))
+        taken: dict[Any, set[int]] = {}
+        left = HEAVY_ROWS_PER_TURN
+        for o in heavy_owners[start:] + heavy_owners[:start]:
+            if left <= 0:
+                break
+            k = min(quota, left)
+            first = (self._cursor // len(heavy_owners)) * k
+            taken[o] = {(first + j) % counts[o] for j in range(k)}
+            left -= k
+        light, heavy = set(), set()
+        seen: Counter[Any] = Counter()
+        for info in infos:
+            o = info.tag.owner
+            if o in light_owners:
+                light.add(id(info))
+            elif seen[o] in taken.get(o, ()):
+                heavy.add(id(info))
+            seen[o] += 1
+        return light, heavy
+
+    def _step_infos(
+        self, batches: dict[str, DecodeBatch], active: set[Job], chosen: set[int]
+    ) -> None:
+        """Step the chosen rows (RowInfo ids: a step may remove rows and move the others)."""
+        for batch in batches.values():
+            part = [i for i, info in enumerate(batch.rows.info) if id(info) in chosen]
+            if part or batch.has_ready:
+                self._step(batch, active, np.asarray(part, np.int64))
+
+    def _step(self, batch: DecodeBatch, active: set[Job], part: np.ndarray | None = None) -> None:
         try:
-            events = batch.step()
+            events = batch.step(part)
         except Exception:
             log.exception("a sampling step failed; ending the jobs in that batch")
             for job in {info.tag for info in batch.rows.info}:

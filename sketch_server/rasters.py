@@ -15,12 +15,20 @@ from .protocol import MAX_POINTS, MAX_STROKES, ClientMessage, Guide, ProtocolErr
 
 TRACE_WORKERS = 2  # rasters traced at once, server-wide
 TRACE_TIMEOUT = 10.0  # seconds; model.vectorise's limits keep a trace near 1 s
-TRACE_MEMORY = 1 << 30  # bytes of address space a trace worker may use
+TRACE_MEMORY = 1 << 30  # bytes of address space a trace may add to its worker's
 
 
-def _limit_memory(limit: int) -> None:
-    """In a trace worker: a trace that would take more memory fails there, not the server."""
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+def _limit_memory(budget: int) -> None:
+    """In a trace worker, once the tracer is imported: a trace that would take more than
+    `budget` bytes beyond what the worker holds fails there (MemoryError), not the server."""
+    import model.vectorise  # noqa: F401  (its libraries map hundreds of MB of address space)
+
+    try:
+        with open("/proc/self/statm") as f:
+            held = int(f.read().split()[0]) * resource.getpagesize()
+    except OSError:  # no /proc: no limit but the input's
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (held + budget, held + budget))
 
 
 def _ready() -> bool:

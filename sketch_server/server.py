@@ -14,12 +14,10 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from importlib import metadata
 
-import torch
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.frames import CloseCode
 from websockets.http11 import Request as HttpRequest
@@ -32,6 +30,7 @@ from . import web
 from .config import ConfigError, ServerConfig
 from .connection import Connection
 from .engine import Engine
+from .guides import GuideQueue
 from .models import (
     device_label,
     load_libraries,
@@ -65,10 +64,6 @@ def _version() -> str:
 
 
 SERVER_NAME = f"ai-sketcher/{_version()}"
-
-
-def _one_thread() -> None:
-    torch.set_num_threads(1)  # a guide is one small CNN pass; more threads only contend
 
 
 def _host(connection: ServerConnection) -> str:
@@ -117,8 +112,9 @@ class SketchServer:
             libraries=self.libraries,
             reference_decoder=config.reference_decoder,
         )
-        # Guides run one at a time beside the engine: each is a few milliseconds of search.
-        self.guides = ThreadPoolExecutor(1, "sketch-guide", initializer=_one_thread)
+        # Guides run one at a time beside the engine (each is a few milliseconds of search),
+        # the connection that has used the least guide time first.
+        self.guides = GuideQueue()
         # Rasters are traced in worker processes of their own (each connection traces one at a
         # time), so tracing never holds up parsing, guides or the engine.
         self.traces = TracePool()
@@ -151,6 +147,7 @@ class SketchServer:
     async def start(self) -> None:
         """Start the engine, then listen; `port` is the real port afterwards (also for port 0)."""
         self.engine.start()
+        self.guides.start()
         cfg = self.config
         try:
             self.ws = await serve(
@@ -169,6 +166,7 @@ class SketchServer:
         except OSError as e:
             await asyncio.to_thread(self.engine.close)
             self.traces.close()
+            self.guides.close()
             raise ConfigError(
                 f"cannot listen on {cfg.host}:{cfg.port}: {e.strerror or e}; "
                 "is another server running there? Pick another --port"
@@ -200,7 +198,7 @@ class SketchServer:
             self.ws.close()
             await self.ws.wait_closed()
         await asyncio.to_thread(self.engine.close)
-        self.guides.shutdown(wait=False, cancel_futures=True)
+        self.guides.close()
         self.traces.close()
 
     def _process_request(

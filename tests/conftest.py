@@ -100,10 +100,10 @@ def hold(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hold]:
     h = Hold()
     step = DecodeBatch.step
 
-    def held_step(self: DecodeBatch) -> Any:
+    def held_step(self: DecodeBatch, part: Any = None) -> Any:
         h.stepping.set()
         h.released.wait(TIMEOUT)
-        return step(self)
+        return step(self, part)
 
     monkeypatch.setattr(DecodeBatch, "step", held_step)
     yield h

@@ -239,11 +239,13 @@ def test_the_kernels_refuse_arrays_of_the_wrong_size() -> None:
         out = np.zeros((2, 5), f32)
         kernels.draw(np.zeros((2, 15), f32), np.ones(2, f32), np.zeros((1, 1, 4), f32),
                      np.zeros(2, i64), 2, 0.9, out)  # fmt: skip
-    with pytest.raises(ValueError, match="no slot left"):
-        kernels.advance(
-            np.zeros((1, 5), f32), 1.0, np.zeros((1, 2)), np.ones(1), np.zeros((1, 2)),
-            np.zeros((1, 2, 2)), np.full(1, 2, i64), np.full(1, 9, i64), np.zeros(1, i64),
-        )  # fmt: skip
+    for count, rows in ((2, 0), (0, 3)):  # no slot left; a row out of range
+        with pytest.raises(ValueError, match="out of range, or with no slot"):
+            kernels.advance(
+                np.zeros((1, 5), f32), 1.0, np.zeros((1, 2)), np.ones(1), np.zeros((1, 2)),
+                np.zeros((1, 2, 2)), np.full(1, count, i64), np.full(1, 9, i64),
+                np.zeros(1, i64), np.full(1, rows, i64),
+            )  # fmt: skip
 
 
 def test_the_compiled_kernels_are_cached_in_the_users_cache_not_the_package(tmp_path) -> None:

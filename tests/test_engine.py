@@ -85,13 +85,13 @@ class Recorder:
         recorder = self
 
         class RecordingBatch(DecodeBatch):
-            def step(self) -> list[Any]:
+            def step(self, part: Any = None) -> list[Any]:
                 recorder.rows.append(len(self.rows))
                 recorder.threads.append(torch.get_num_threads())
                 if recorder.fail_next:
                     recorder.fail_next = False
                     raise RuntimeError("injected failure")
-                events = super().step()
+                events = super().step(part)
                 recorder.stepped.set()
                 recorder.gate.wait(TIMEOUT)
                 return events
@@ -306,3 +306,29 @@ def test_describe(checkpoint: Checkpoint, model: str) -> None:
     assert info["name"] == model
     assert len(info["conditions"]["category"]) == checkpoint.vocab.dim
     assert info["modes"] == ["complete", "generate", "refine"]
+
+
+def test_a_light_owner_steps_every_turn_while_heavy_owners_take_turns(checkpoint) -> None:
+    """Engine._fair_split: the rows of an owner with one sketch drawing are stepped every turn;
+    the heavy owners' rows share HEAVY_ROWS_PER_TURN a turn, each owner in turn; with no light
+    owner every row steps."""
+    from types import SimpleNamespace
+
+    from sketch_server.engine import HEAVY_ROWS_PER_TURN, Engine
+
+    engine = Engine({"m": checkpoint})
+    batch = DecodeBatch(checkpoint)
+    heavy = [SimpleNamespace(owner=f"greedy{i}") for i in range(4)]
+    for i, job in enumerate(heavy):
+        batch.add(SketchRequest(mode="generate", n=4, seed=i, use_library=False), tag=job)
+    assert engine._fair_split({"m": batch}) == (None, None)  # nobody light: every row steps
+    normal = SimpleNamespace(owner="normal")
+    batch.add(SketchRequest(mode="generate", n=1, seed=9, use_library=False), tag=normal)
+    owner_of = {id(info): info.tag.owner for info in batch.rows.info}
+    seen: set[str] = set()
+    for _ in range(4):
+        light, window = engine._fair_split({"m": batch})
+        assert {owner_of[i] for i in light} == {"normal"}
+        assert len(window) <= HEAVY_ROWS_PER_TURN and "normal" not in {owner_of[i] for i in window}
+        seen |= {owner_of[i] for i in window}
+    assert seen == {j.owner for j in heavy}  # every heavy owner gets its turns

@@ -207,3 +207,34 @@ async def test_a_pipelining_client_does_not_hold_up_another(server: SketchServer
     assert result.end["type"] == "done" and took < 1.5, took  # it took 1.8 s before
     await flood.close()
     await other.close()
+
+
+async def test_the_guide_queue_answers_the_owner_who_used_it_least_first() -> None:
+    """One owner filling the queue with slow guides does not make another wait behind all of
+    them: the newcomer's guide runs next after the one running."""
+    import threading
+    import time
+
+    from sketch_server.guides import GuideQueue
+
+    queue = GuideQueue()
+    queue.start()
+    order: list[str] = []
+    lock = threading.Lock()
+
+    def job(name: str, seconds: float) -> str:
+        time.sleep(seconds)
+        with lock:
+            order.append(name)
+        return name
+
+    try:
+        greedy = [asyncio.create_task(queue.run("greedy", job, f"g{i}", 0.05)) for i in range(6)]
+        await asyncio.sleep(0.02)  # g0 is running
+        assert await queue.run("normal", job, "n", 0.0) == "n"
+        assert order.index("n") <= 2, order
+        assert await asyncio.gather(*greedy) == [f"g{i}" for i in range(6)]
+        with pytest.raises(ZeroDivisionError):  # a failing guide hands its error to its caller
+            await queue.run("x", lambda: 1 / 0)
+    finally:
+        queue.close()

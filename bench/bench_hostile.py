@@ -1,0 +1,269 @@
+"""What a greedy or hostile client costs everyone else: the server's fairness, its raster limits
+and its shutdown, measured on the real command (`python -m sketch_server`) on 127.0.0.1.
+
+    python bench/bench_hostile.py [--seconds 8] [--greedy 16]
+
+1. Fairness within a model: a normal client's `faces` suggest (n 1, 60 points) and a normal
+   `objects` guide, sent one after another, p50 and p95 unloaded and while `--greedy`
+   connections (in a process of their own) each hold as much as a connection may: four heavy
+   `faces` suggests (n 8, 1,000 points) and four heavy guides (a 300-point drawing, k 16).
+2. A hostile raster: CPU seconds and peak memory of the tracer on the worst rasters within and
+   beyond the limits (a 4096 x 4096 noise PNG, one Pillow decodes larger than its first header
+   says, 30 % dots at 1024 px), each in a fresh process as the server's trace workers are.
+3. Shutdown: 30 open requests of every kind on five connections, then SIGTERM: seconds until
+   the process has exited, and whether every request got an answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sketch_server.protocol import decode, encode  # noqa: E402
+
+FACE = [[[10, 10], [60, 12], [62, 58]], [[20, 30], [40, 31]]]
+NORMAL = {"type": "suggest", "model": "faces", "mode": "generate", "max_points": 60,
+          "use_library": False}  # fmt: skip
+HEAVY = {"type": "suggest", "model": "faces", "mode": "generate", "max_points": 1000, "n": 8,
+         "use_library": False}  # fmt: skip
+
+
+def circle(n: int, r: float = 80.0) -> list[list[float]]:
+    t = np.linspace(0, 2 * np.pi, n)
+    return np.stack([128 + r * np.cos(t), 128 + r * np.sin(t)], 1).tolist()
+
+
+class Conn:
+    def __init__(self, ws: object) -> None:
+        self.ws = ws
+
+    @classmethod
+    async def open(cls, url: str) -> Conn:
+        from websockets.asyncio.client import connect
+
+        c = cls(await connect(url, max_size=16 << 20, ping_interval=None))
+        await c.ws.send(encode({"type": "hello", "protocol": 1, "client": "bench/1"}))
+        assert decode(await c.ws.recv())["type"] == "welcome"
+        return c
+
+    async def until_end(self, rid: object) -> dict:
+        while True:
+            m = decode(await self.ws.recv())
+            if m.get("id") == rid and m["type"] in ("done", "guide", "error"):
+                return m
+
+    async def timed(self, msg: dict) -> float:
+        started = time.perf_counter()
+        await self.ws.send(encode(msg))
+        end = await self.until_end(msg["id"])
+        if end["type"] == "error":
+            raise RuntimeError(f"{msg['type']} failed: {end}")
+        return time.perf_counter() - started
+
+
+async def start(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sketch_server", "--port", "0", "--log-level", "error", *args,
+        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    line = (await asyncio.wait_for(proc.stdout.readline(), 120)).decode()  # type: ignore[union-attr]
+    if not line.startswith("ready "):
+        raise RuntimeError(f"the server did not start: {line!r}")
+    return proc, line.split()[1]
+
+
+async def normal_latencies(url: str, count: int) -> tuple[list[float], list[float]]:
+    c = await Conn.open(url)
+    guide = {"type": "guide", "model": "objects", "strokes": [circle(40)], "k": 4}
+    suggests, guides = [], []
+    for i in range(count):
+        suggests.append(await c.timed({**NORMAL, "id": f"s{i}", "seed": i}))
+        guides.append(await c.timed({**guide, "id": f"g{i}"}))
+    await c.ws.close()
+    return suggests, guides
+
+
+async def greedy(url: str, stop: asyncio.Event, index: int) -> None:
+    """A connection that holds as much as it may: four heavy suggests and four heavy guides
+    open at all times, each replaced as soon as it ends."""
+    c = await Conn.open(url)
+    heavy_guide = {"type": "guide", "model": "objects", "strokes": [circle(300)], "k": 16}
+    sent = 0
+
+    async def send(kind: str) -> None:
+        nonlocal sent
+        sent += 1
+        msg = {**HEAVY, "seed": sent} if kind == "s" else heavy_guide
+        await c.ws.send(encode({**msg, "id": f"{kind}{index}-{sent}"}))
+
+    try:
+        for _ in range(4):
+            await send("s")
+            await send("g")
+        while not stop.is_set():
+            m = decode(await c.ws.recv())
+            if m["type"] in ("done", "guide", "error"):
+                await send(str(m.get("id", "s"))[0] if m["type"] != "error" else "s")
+    finally:
+        await c.ws.close()
+
+
+def ms(values: list[float], q: float) -> float:
+    ordered = sorted(v * 1000 for v in values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def greedy_clients(url: str, count: int, seconds: float) -> None:
+    """--greedy-at mode: `count` greedy connections for `seconds`, in a process of their own so
+    that their traffic does not slow the normal client's own event loop."""
+    stop = asyncio.Event()
+    loud = [asyncio.create_task(greedy(url, stop, i)) for i in range(count)]
+    await asyncio.sleep(seconds)
+    stop.set()
+    await asyncio.gather(*loud, return_exceptions=True)
+
+
+async def fairness(greedy_count: int, seconds: float) -> None:
+    proc, url = await start()
+    try:
+        await normal_latencies(url, 3)  # warm up
+        quiet = await normal_latencies(url, 15)
+        loud = subprocess.Popen(
+            [sys.executable, __file__, "--greedy-at", url, "--greedy", str(greedy_count),
+             "--seconds", str(seconds + 60)],
+            cwd=REPO,
+        )  # fmt: skip
+        await asyncio.sleep(3.0)
+        loaded = await normal_latencies(url, 15)
+        loud.terminate()
+        loud.wait()
+    finally:
+        proc.terminate()
+        await proc.wait()
+    print(f"\n### Fairness: a normal client beside {greedy_count} greedy connections\n")
+    print(
+        "| request | unloaded p50 | p95 | loaded p50 | p95 | p50 ratio |\n|---|---|---|---|---|---|"
+    )
+    for k, label in enumerate(("faces suggest (n 1, 60 points)", "objects guide (k 4)")):
+        q, loud_ = quiet[k], loaded[k]
+        print(
+            f"| {label} | {ms(q, 0.5):.0f} ms | {ms(q, 0.95):.0f} ms | {ms(loud_, 0.5):.0f} ms "
+            f"| {ms(loud_, 0.95):.0f} ms | {statistics.median(loud_) / statistics.median(q):.1f}x |"
+        )
+
+
+RASTER_CHILD = """
+import resource, sys, time
+sys.path.insert(0, {repo!r})
+from model.vectorise import vectorise
+png = open({path!r}, "rb").read()
+t = time.process_time()
+try:
+    outcome = f"{{len(vectorise(png, (0, 0, 1, 1)))}} strokes"
+except Exception as e:
+    outcome = type(e).__name__ + ": " + str(e)[:60]
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"{{time.process_time() - t:.2f}}|{{peak:.0f}}|{{outcome}}")
+"""
+
+
+def hostile_rasters(folder: Path) -> None:
+    from PIL import Image
+
+    from tests.test_server_raster import png_of, two_headers
+
+    rng = np.random.default_rng(0)
+    cases = {
+        "4096 x 4096 noise (16.8 MB)": png_of(
+            Image.fromarray((rng.random((4096, 4096)) * 255).astype(np.uint8))
+        ),
+        "64 x 64 header, 5000 x 5000 decoded": two_headers(
+            (64, 64), Image.new("L", (5000, 5000), 255)
+        ),
+        "4096 x 4096 solid black": png_of(Image.new("L", (4096, 4096), 0)),
+        "1024 x 1024, 30 % dots (the worst within the limits)": png_of(
+            Image.fromarray(np.where(rng.random((1024, 1024)) < 0.3, 0, 255).astype(np.uint8))
+        ),
+    }
+    print("\n### Hostile rasters (the tracer in a fresh process, as the trace workers are)\n")
+    print("| raster | bytes | CPU | peak memory of the process | outcome |\n|---|---|---|---|---|")
+    for label, png in cases.items():
+        path = folder / "raster.png"
+        path.write_bytes(png)
+        code = RASTER_CHILD.format(repo=str(REPO), path=str(path))
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        cpu, mem, outcome = out.stdout.strip().split("|", 2)
+        print(f"| {label} | {len(png):,} | {cpu} s | {mem} MB | {outcome} |")
+
+
+async def shutdown() -> None:
+    from tests.test_server_command import _dots_png
+
+    proc, url = await start("--model", str(REPO / "model/weights/objects"))
+    conns = [await Conn.open(url) for _ in range(5)]
+    raster = {"png": _dots_png(), "box": [0, 0, 100, 100]}
+    kinds = [
+        {"type": "suggest", "mode": "generate", "max_points": 1000, "n": 4, "use_library": False},
+        {"type": "suggest", "mode": "generate", "max_points": 1000, "use_library": False},
+        {"type": "suggest", "mode": "complete", "strokes": FACE, "max_points": 1000},
+        {"type": "guide", "strokes": FACE},
+        {"type": "suggest", "mode": "complete", "raster": raster},
+        {"type": "guide", "raster": raster},
+    ]
+    for i, c in enumerate(conns):
+        for k, msg in enumerate(kinds):
+            await c.ws.send(encode({**msg, "id": f"{i}-{k}"}))
+    await asyncio.sleep(0.3)
+    signalled = time.perf_counter()
+    proc.send_signal(signal.SIGTERM)
+    answered = 0
+    for c in conns:
+        try:
+            while True:
+                if decode(await c.ws.recv())["type"] in ("done", "guide", "error"):
+                    answered += 1
+        except Exception:
+            pass
+    await proc.wait()
+    took = time.perf_counter() - signalled
+    print("\n### Shutdown with 30 open requests of every kind\n")
+    print(f"| answered | exit after SIGTERM |\n|---|---|\n| {answered} of 30 | {took:.2f} s |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--greedy", type=int, default=16)
+    ap.add_argument("--skip", default="", help="comma-separated parts to leave out: 1,2,3")
+    ap.add_argument("--greedy-at", metavar="URL", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.greedy_at:
+        asyncio.run(greedy_clients(args.greedy_at, args.greedy, args.seconds))
+        return
+    skip = set(args.skip.split(","))
+
+    print(f"## bench_hostile: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    if "1" not in skip:
+        asyncio.run(fairness(args.greedy, args.seconds))
+    if "2" not in skip:
+        with tempfile.TemporaryDirectory() as tmp:
+            hostile_rasters(Path(tmp))
+    if "3" not in skip:
+        asyncio.run(shutdown())
+
+
+if __name__ == "__main__":
+    main()
