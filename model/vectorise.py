@@ -95,7 +95,8 @@ def pooled(ink: np.ndarray, side: int = TRACE_SIDE) -> tuple[np.ndarray, int]:
     h, w = (-(-n // k) * k for n in ink.shape)
     padded = np.zeros((h, w), bool)
     padded[: ink.shape[0], : ink.shape[1]] = ink
-    return padded.reshape(h // k, k, w // k, k).any(axis=(1, 3)), k
+    blocks = np.asarray(padded.reshape(h // k, k, w // k, k).any(axis=(1, 3)))
+    return blocks, k
 
 
 def vectorise(png: bytes, box: tuple[float, float, float, float]) -> list[Polyline]:
