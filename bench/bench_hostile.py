@@ -12,6 +12,10 @@ and its shutdown, measured on the real command (`python -m sketch_server`) on 12
    says, 30 % dots at 1024 px), each in a fresh process as the server's trace workers are.
 3. Shutdown: 30 open requests of every kind on five connections, then SIGTERM: seconds until
    the process has exited, and whether every request got an answer.
+4. Hostile frames: `--frames` frames over eight connections at once, each a valid suggest or
+   guide with a field or two replaced by junk, or random bytes, or a frame that fails as a
+   whole; every frame with a readable id must get exactly one answer, none `internal`, and a
+   normal request afterwards must still be answered (0 internal, 0 lost, 0 hangs).
 """
 
 from __future__ import annotations
@@ -243,11 +247,97 @@ async def shutdown() -> None:
     print(f"| answered | exit after SIGTERM |\n|---|---|\n| {answered} of 30 | {took:.2f} s |")
 
 
+JUNK = [None, True, -1, 2**64 - 1, 1e308, float("nan"), "", "x" * 200, b"\x00\xff", [], {}, [[[]]],
+        {"a": [1, 2]}, [[0, 0]] * 3, [[[1e13, 0], [1, 1]]]]  # fmt: skip
+FIELDS = ["mode", "strokes", "conditions", "n", "temperature", "seed", "max_points", "bounds",
+          "model", "k", "use_library", "strength", "raster"]  # fmt: skip
+
+
+def hostile_frame(rng: np.random.Generator, rid: str) -> tuple[bytes | str, bool]:
+    """A hostile frame and whether its id is readable (so that it must be answered)."""
+    import json
+
+    import msgpack
+
+    kind = rng.integers(6)
+    if kind == 0:
+        return bytes(rng.integers(0, 256, rng.integers(1, 60), dtype=np.uint8)), False
+    good = (
+        {"type": "suggest", "id": rid, "mode": "complete", "strokes": FACE, "max_points": 8}
+        if rng.random() < 0.7
+        else {"type": "guide", "id": rid, "strokes": FACE}
+    )
+    for _ in range(rng.integers(1, 3)):
+        good[FIELDS[rng.integers(len(FIELDS))]] = JUNK[rng.integers(len(JUNK))]
+    if kind == 1:  # fails as a whole, its map still readable
+        return msgpack.packb(good, use_bin_type=True) + b"\x00", True
+    if kind == 2:
+        try:
+            return json.dumps(good), True
+        except (TypeError, ValueError):
+            pass
+    return msgpack.packb(good, use_bin_type=True), True
+
+
+async def hostile_frames(total: int) -> None:
+    proc, url = await start("--model", str(REPO / "model/weights/objects"))
+    rng = np.random.default_rng(0)
+    stats = {"sent": 0, "answers": 0, "internal": 0, "lost": 0, "hangs": 0}
+
+    async def one(k: int) -> None:
+        c = await Conn.open(url)
+        waiting: set[str] = set()
+        for i in range(total // 8):
+            rid = f"{k}-{i}"
+            frame, readable = hostile_frame(rng, rid)
+            await c.ws.send(frame)
+            stats["sent"] += 1
+            if readable:
+                waiting.add(rid)
+            while len(waiting) >= 3:  # keep within the connection's limits, as a client would
+                try:
+                    m = decode(await asyncio.wait_for(c.ws.recv(), 30))
+                except TimeoutError:
+                    stats["hangs"] += 1
+                    waiting.clear()
+                    break
+                if m["type"] in ("done", "guide", "error") and m.get("id") in waiting:
+                    waiting.discard(m["id"])
+                    stats["answers"] += 1
+                    stats["internal"] += m.get("code") == "internal"
+        try:
+            async with asyncio.timeout(30):
+                while waiting:
+                    m = decode(await c.ws.recv())
+                    if m["type"] in ("done", "guide", "error") and m.get("id") in waiting:
+                        waiting.discard(m["id"])
+                        stats["answers"] += 1
+                        stats["internal"] += m.get("code") == "internal"
+        except TimeoutError:
+            stats["lost"] += len(waiting)
+        await c.ws.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(k) for k in range(8)))
+    after = await Conn.open(url)
+    normal = await after.timed({**NORMAL, "model": "objects", "id": "after"})
+    proc.terminate()
+    await proc.wait()
+    print(f"\n### Hostile frames ({time.perf_counter() - started:.0f} s)\n")
+    print("| frames | answers | internal | lost | hangs | a normal request afterwards |")
+    print("|---|---|---|---|---|---|")
+    print(
+        f"| {stats['sent']} | {stats['answers']} | {stats['internal']} | {stats['lost']} | "
+        f"{stats['hangs']} | answered in {normal * 1000:.0f} ms |"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--greedy", type=int, default=16)
-    ap.add_argument("--skip", default="", help="comma-separated parts to leave out: 1,2,3")
+    ap.add_argument("--skip", default="", help="comma-separated parts to leave out: 1,2,3,4")
+    ap.add_argument("--frames", type=int, default=4000, help="hostile frames for part 4")
     ap.add_argument("--greedy-at", metavar="URL", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.greedy_at:
@@ -263,6 +353,8 @@ def main() -> None:
             hostile_rasters(Path(tmp))
     if "3" not in skip:
         asyncio.run(shutdown())
+    if "4" not in skip:
+        asyncio.run(hostile_frames(args.frames))
 
 
 if __name__ == "__main__":

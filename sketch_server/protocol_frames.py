@@ -100,7 +100,9 @@ def decode(frame: bytes | bytearray | memoryview | str) -> dict[str, Any]:
                 max_map_len=MAX_FRAME_BYTES // 2,
                 max_ext_len=0,
             )
-    except ProtocolError:
+    except ProtocolError as e:
+        if e.code == "bad_request" and e.id is None:  # NaN or Infinity: the rest may be readable
+            e.id = _salvaged_id(frame)
         raise
     except json.JSONDecodeError as e:
         raise ProtocolError(
@@ -123,7 +125,7 @@ def _salvaged_id(frame: bytes | bytearray | memoryview | str) -> Any:
     Read under the same size and nesting limits as the frame itself."""
     try:
         if isinstance(frame, str):
-            obj, _ = json.JSONDecoder(parse_constant=_reject_constant).raw_decode(frame)
+            obj, _ = json.JSONDecoder(parse_constant=lambda name: None).raw_decode(frame)
         else:
             hook = _container_budget()
             unpacker = msgpack.Unpacker(

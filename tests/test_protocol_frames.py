@@ -184,8 +184,9 @@ def test_decode_rejects_bad_text_frames(frame: str, code: str, message: str) -> 
         msgpack.packb({"type": "suggest", "id": "r7", "x": msgpack.ExtType(5, b"ab")}),
         msgpack.packb({"type": "suggest", "id": "r7", 1: 2}),
         '{"type": "suggest", "id": "r7"} trailing',
+        '{"type": "suggest", "id": "r7", "k": NaN}',
     ],
-    ids=["trailing bytes", "ext value", "integer key", "trailing text"],
+    ids=["trailing bytes", "ext value", "integer key", "trailing text", "NaN"],
 )
 def test_a_frame_refused_as_a_whole_keeps_its_readable_id(frame: bytes | str) -> None:
     """When the frame is bad but its map could be read, the error names the request."""
