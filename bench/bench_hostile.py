@@ -16,6 +16,9 @@ and its shutdown, measured on the real command (`python -m sketch_server`) on 12
    guide with a field or two replaced by junk, or random bytes, or a frame that fails as a
    whole; every frame with a readable id must get exactly one answer, none `internal`, and a
    normal request afterwards must still be answered (0 internal, 0 lost, 0 hangs).
+5. Rasters beside a normal client: a normal `objects` suggest of strokes and one of a raster
+   (a face on grainy paper, 120 KB), one a second, p50 unloaded and while four connections keep
+   sending hostile rasters (4096 x 4096 noise and solid black, 30 % dots, two headers).
 """
 
 from __future__ import annotations
@@ -332,11 +335,105 @@ async def hostile_frames(total: int) -> None:
     )
 
 
+def hostile_raster_messages() -> list[dict]:
+    from PIL import Image
+
+    from tests.test_server_raster import png_of, two_headers
+
+    rng = np.random.default_rng(1)
+    pngs = [
+        png_of(Image.fromarray(rng.random((4096, 4096)) < 0.5).convert("1")),  # 2.1 MB
+        png_of(Image.new("L", (4096, 4096), 0)),
+        png_of(Image.fromarray(np.where(rng.random((1024, 1024)) < 0.3, 0, 255).astype(np.uint8))),
+        two_headers((64, 64), Image.new("L", (5000, 5000), 255)),
+    ]
+    return [{"type": "guide", "raster": {"png": p, "box": [0, 0, 100, 100]}} for p in pngs]
+
+
+def scanned_face() -> dict:
+    """A face drawn 5 px wide on paper with a faint grain, as a scan or a textured canvas
+    gives: a 514 x 517 PNG of about 120 KB."""
+    from PIL import Image, ImageDraw
+
+    from tests.sketches import face
+    from tests.test_server_raster import png_of
+
+    strokes = [s * 3 for s in face()]
+    points = np.concatenate(strokes)
+    (x0, y0), (x1, y1) = points.min(0) - 20, points.max(0) + 20
+    grain = np.random.default_rng(0).integers(-1, 2, (int(y1 - y0), int(x1 - x0)))
+    image = Image.fromarray((245 + grain).astype(np.uint8)).convert("RGB")
+    pen = ImageDraw.Draw(image)
+    for s in strokes:
+        pen.line([(x - x0, y - y0) for x, y in s], fill=(40, 40, 40), width=5, joint="curve")
+    return {"png": png_of(image), "box": [float(x0), float(y0), float(x1), float(y1)]}
+
+
+async def raster_attacker(url: str, message: dict, stop: asyncio.Event, counts: dict) -> None:
+    """One hostile raster open at all times, sent again as soon as it is answered."""
+    c = await Conn.open(url)
+    sent = 0
+    while not stop.is_set():
+        sent += 1
+        await c.ws.send(encode({**message, "id": sent}))
+        end = await c.until_end(sent)
+        counts[end.get("code", end["type"])] = counts.get(end.get("code", end["type"]), 0) + 1
+    await c.ws.close()
+
+
+async def rasters_beside_normal(count: int) -> None:
+    drawing = scanned_face()
+    messages = {
+        "strokes suggest (complete, 60 points)": {
+            "type": "suggest", "mode": "complete", "strokes": FACE, "max_points": 60,
+            "use_library": False},
+        f"raster suggest ({len(drawing['png']) / 1000:.0f} KB PNG)": {
+            "type": "suggest", "mode": "complete", "raster": drawing, "max_points": 60,
+            "use_library": False},
+    }  # fmt: skip
+    proc, url = await start("--model", str(REPO / "model/weights/objects"))
+    try:
+
+        async def timings(tag: str, n: int = count) -> list[list[float]]:
+            """A fresh connection's requests, one a second, as an artist's would come."""
+            c = await Conn.open(url)
+            seconds: list[list[float]] = [[] for _ in messages]
+            for i in range(n):
+                for k, m in enumerate(messages.values()):
+                    seconds[k].append(await c.timed({**m, "id": f"{tag}{k}-{i}", "seed": i}))
+                await asyncio.sleep(1.0)
+            await c.ws.close()
+            return seconds
+
+        await timings("warm", 2)
+        quiet = await timings("q")
+        stop, counts = asyncio.Event(), {}
+        attackers = [
+            asyncio.create_task(raster_attacker(url, m, stop, counts))
+            for m in hostile_raster_messages()
+        ]
+        await asyncio.sleep(2.0)
+        loaded = await timings("l")
+        stop.set()
+        await asyncio.wait(attackers, timeout=30)
+    finally:
+        proc.terminate()
+        await proc.wait()
+    print("\n### A normal client beside four connections sending hostile rasters\n")
+    print(f"Hostile rasters answered meanwhile: {dict(sorted(counts.items()))}\n")
+    print("| request | unloaded p50 | loaded p50 | p95 | p50 ratio |\n|---|---|---|---|---|")
+    for label, q, loud in zip(messages, quiet, loaded):
+        print(
+            f"| {label} | {ms(q, 0.5):.0f} ms | {ms(loud, 0.5):.0f} ms | {ms(loud, 0.95):.0f} ms "
+            f"| {statistics.median(loud) / statistics.median(q):.1f}x |"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--greedy", type=int, default=16)
-    ap.add_argument("--skip", default="", help="comma-separated parts to leave out: 1,2,3,4")
+    ap.add_argument("--skip", default="", help="comma-separated parts to leave out: 1,2,3,4,5")
     ap.add_argument("--frames", type=int, default=4000, help="hostile frames for part 4")
     ap.add_argument("--greedy-at", metavar="URL", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -355,6 +452,8 @@ def main() -> None:
         asyncio.run(shutdown())
     if "4" not in skip:
         asyncio.run(hostile_frames(args.frames))
+    if "5" not in skip:
+        asyncio.run(rasters_beside_normal(12))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from .protocol import (
     parse_client_message,
     readable_id,
 )
-from .rasters import from_raster
+from .rasters import TraceAccount, from_raster
 from .requests import check_condition, check_extent, sketch_request
 
 if TYPE_CHECKING:
@@ -108,6 +108,7 @@ class Connection:
         self.guides: set[RequestId] = set()  # guide ids being answered
         self.tracing: dict[RequestId, bool] = {}  # requests whose rasters are traced: cancelled?
         self.trace_turn = asyncio.Lock()  # one trace at a time per connection
+        self.trace_account = TraceAccount()  # how much tracing it has used lately
         self.closing = False  # the server is shutting down: every request now gets `busy`
         self.answered: set[RequestId] = set()  # ids that got their `busy` at shutdown
         self.last_active = time.perf_counter()  # when it last sent a frame
@@ -259,7 +260,7 @@ class Connection:
         cancelled = False
         try:
             async with self.trace_turn:
-                traced = await from_raster(msg, self.server.traces)
+                traced = await from_raster(msg, self.server.traces, self.trace_account)
         except ProtocolError as e:
             await self._send_quietly(e.to_error(), binary)
             return

@@ -202,3 +202,28 @@ async def test_a_trace_past_its_time_or_memory_is_stopped_and_the_pool_goes_on()
         assert await tight.trace(small, (0, 0, 1, 1)) == []
     finally:
         tight.close()
+
+
+async def test_a_connection_that_traced_little_lately_gets_the_light_lane() -> None:
+    """The light lane's worker is for connections that have traced little lately, while it is
+    free; a connection that keeps the tracer busy, or one that finds the light lane taken, waits
+    its turn in the shared lane, whose workers yield the CPU."""
+    from sketch_server.rasters import HALF_LIFE, LIGHT_BUDGET, TraceAccount, TracePool
+
+    pool = TracePool()
+    try:
+        artist, greedy = TraceAccount(), TraceAccount()
+        assert pool.lane_for(artist, 0.0) is pool.light
+        greedy.charge(LIGHT_BUDGET * 1.5, 0.0)
+        assert pool.lane_for(greedy, 0.0) is pool.shared
+        assert pool.lane_for(greedy, HALF_LIFE) is pool.light  # it counts half after HALF_LIFE
+        assert pool.shared.nice > pool.light.nice == 0
+
+        small = png_of(Image.new("L", (64, 64), 255))
+        assert await pool.trace(small, (0, 0, 1, 1), artist) == []
+        assert artist.used > 0  # charged for the time its trace took
+        async with pool.light.turns:  # the light lane busy: even an artist goes to the shared one
+            assert pool.lane_for(TraceAccount(), 0.0) is pool.shared
+            assert await pool.trace(small, (0, 0, 1, 1), TraceAccount()) == []
+    finally:
+        pool.close()
