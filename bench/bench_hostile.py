@@ -143,7 +143,7 @@ async def greedy_clients(url: str, count: int, seconds: float) -> None:
     await asyncio.gather(*loud, return_exceptions=True)
 
 
-async def fairness(greedy_count: int, seconds: float) -> None:
+async def fairness(greedy_count: int, seconds: float, nice: int) -> None:
     proc, url = await start()
     try:
         await normal_latencies(url, 3)  # warm up
@@ -151,7 +151,7 @@ async def fairness(greedy_count: int, seconds: float) -> None:
         loud = subprocess.Popen(
             [sys.executable, __file__, "--greedy-at", url, "--greedy", str(greedy_count),
              "--seconds", str(seconds + 60)],
-            cwd=REPO,
+            cwd=REPO, preexec_fn=lambda: os.nice(nice),
         )  # fmt: skip
         await asyncio.sleep(3.0)
         loaded = await normal_latencies(url, 15)
@@ -160,7 +160,8 @@ async def fairness(greedy_count: int, seconds: float) -> None:
     finally:
         proc.terminate()
         await proc.wait()
-    print(f"\n### Fairness: a normal client beside {greedy_count} greedy connections\n")
+    where = "at nice 19, as if from another machine" if nice else "on this machine"
+    print(f"\n### Fairness: a normal client beside {greedy_count} greedy connections ({where})\n")
     print(
         "| request | unloaded p50 | p95 | loaded p50 | p95 | p50 ratio |\n|---|---|---|---|---|---|"
     )
@@ -444,7 +445,8 @@ def main() -> None:
 
     print(f"## bench_hostile: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     if "1" not in skip:
-        asyncio.run(fairness(args.greedy, args.seconds))
+        for nice in (0, 19):
+            asyncio.run(fairness(args.greedy, args.seconds, nice))
     if "2" not in skip:
         with tempfile.TemporaryDirectory() as tmp:
             hostile_rasters(Path(tmp))
