@@ -1,14 +1,17 @@
-"""Rules of the codebase that a reviewer would otherwise check by hand (issue 11)."""
+"""Rules of the codebase that a reviewer would otherwise check by hand: imports point down
+(issue 29; it replaces issue 11's 500-line rule, withdrawn: files split by concern, never by
+count)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-MAX_LINES = 500  # past this a file usually holds two concerns; split it along them
 
 
 def tracked_python_files() -> list[Path]:
@@ -22,12 +25,53 @@ def tracked_python_files() -> list[Path]:
     return [REPO / line for line in out.splitlines() if line]
 
 
-def test_no_python_file_passes_500_lines() -> None:
-    files = tracked_python_files()
-    assert len(files) > 50, "git listed too few files; the check would say nothing"
-    long = {
-        str(p.relative_to(REPO)): n
-        for p in files
-        if p.is_file() and (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
-    }
-    assert not long, f"files over {MAX_LINES} lines (split each along its concerns): {long}"
+LINT_IMPORTS = "import sys; from importlinter.cli import lint_imports_command as c; sys.exit(c())"
+
+
+def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    """import-linter's `lint-imports` on the packages under `root`, with the contracts in its
+    pyproject.toml."""
+    return subprocess.run(
+        [sys.executable, "-c", LINT_IMPORTS, "--no-cache"],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_imports_point_down() -> None:
+    """The wire imports nothing of the project, the model never the server, and the runtime
+    the server loads never the lab (pyproject.toml, [tool.importlinter])."""
+    done = lint_imports(REPO)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "3 kept, 0 broken" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("where", "line", "contract"),
+    [
+        ("model/strokes.py", "import sketch_server.server", "the model never imports the server"),
+        ("sketch_server/engine.py", "import model.train", "never imports the lab"),
+        ("sketch_server/protocol_core.py", "import model.strokes", "imports nothing else"),
+    ],
+)
+def test_an_upward_import_breaks_the_contract(
+    tmp_path: Path, where: str, line: str, contract: str
+) -> None:
+    """The check can fail: a copy of the code with one upward import added is refused, naming
+    the contract and the import."""
+    tracked_python_files()  # skips outside a git checkout
+    for package in ("model", "sketch_server"):
+        for source in (REPO / package).rglob("*.py"):
+            target = tmp_path / source.relative_to(REPO)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.read_bytes())
+    (tmp_path / "pyproject.toml").write_bytes((REPO / "pyproject.toml").read_bytes())
+    edited = tmp_path / where
+    edited.write_text(edited.read_text(encoding="utf-8") + f"\n{line}  # upward\n")
+    done = lint_imports(tmp_path)
+    assert done.returncode != 0
+    assert f"{contract}" in done.stdout and "BROKEN" in done.stdout, done.stdout[-3000:]
+    assert where.replace("/", ".").removesuffix(".py") in done.stdout
