@@ -3,10 +3,11 @@ and its shutdown, measured on the real command (`python -m sketch_server`) on 12
 
     python bench/bench_hostile.py [--seconds 8] [--greedy 16]
 
-1. Fairness within a model: a normal client's `faces` suggest (n 1, 60 points) and a normal
-   `objects` guide, sent one after another, p50 and p95 unloaded and while `--greedy`
-   connections (in a process of their own) each hold as much as a connection may: four heavy
-   `faces` suggests (n 8, 1,000 points) and four heavy guides (a 300-point drawing, k 16).
+1. Fairness within a model: a normal client's `faces` suggest (n 3 as the add-ons ask, 60
+   points) and a normal `objects` guide, sent one after another, p50 and p95 unloaded and while
+   `--greedy` connections (in a process of their own, at normal priority, then at nice 19 as if
+   from another machine) each hold as much as a connection may: four heavy `faces` suggests
+   (n 8, 1,000 points) and four heavy guides (a 300-point drawing, k 16).
 2. A hostile raster: CPU seconds and peak memory of the tracer on the worst rasters within and
    beyond the limits (a 4096 x 4096 noise PNG, one Pillow decodes larger than its first header
    says, 30 % dots at 1024 px), each in a fresh process as the server's trace workers are.
@@ -42,7 +43,7 @@ sys.path.insert(0, str(REPO))
 from sketch_server.protocol import decode, encode  # noqa: E402
 
 FACE = [[[10, 10], [60, 12], [62, 58]], [[20, 30], [40, 31]]]
-NORMAL = {"type": "suggest", "model": "faces", "mode": "generate", "max_points": 60,
+NORMAL = {"type": "suggest", "model": "faces", "mode": "generate", "max_points": 60, "n": 3,
           "use_library": False}  # fmt: skip
 HEAVY = {"type": "suggest", "model": "faces", "mode": "generate", "max_points": 1000, "n": 8,
          "use_library": False}  # fmt: skip
@@ -165,7 +166,7 @@ async def fairness(greedy_count: int, seconds: float, nice: int) -> None:
     print(
         "| request | unloaded p50 | p95 | loaded p50 | p95 | p50 ratio |\n|---|---|---|---|---|---|"
     )
-    for k, label in enumerate(("faces suggest (n 1, 60 points)", "objects guide (k 4)")):
+    for k, label in enumerate(("faces suggest (n 3, 60 points)", "objects guide (k 4)")):
         q, loud_ = quiet[k], loaded[k]
         print(
             f"| {label} | {ms(q, 0.5):.0f} ms | {ms(q, 0.95):.0f} ms | {ms(loud_, 0.5):.0f} ms "

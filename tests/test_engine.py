@@ -309,7 +309,8 @@ def test_describe(checkpoint: Checkpoint, model: str) -> None:
 
 
 def test_a_light_owner_steps_every_turn_while_heavy_owners_take_turns(checkpoint) -> None:
-    """Engine._fair_split: the rows of an owner with one sketch drawing are stepped every turn;
+    """Engine._fair_split: the rows of an owner with a few sketches drawing (the add-ons' three
+    alternatives) are stepped every turn;
     the heavy owners' rows share HEAVY_ROWS_PER_TURN a turn, each owner in turn; with no light
     owner every row steps."""
     from types import SimpleNamespace
@@ -320,10 +321,10 @@ def test_a_light_owner_steps_every_turn_while_heavy_owners_take_turns(checkpoint
     batch = DecodeBatch(checkpoint)
     heavy = [SimpleNamespace(owner=f"greedy{i}") for i in range(4)]
     for i, job in enumerate(heavy):
-        batch.add(SketchRequest(mode="generate", n=4, seed=i, use_library=False), tag=job)
+        batch.add(SketchRequest(mode="generate", n=8, seed=i, use_library=False), tag=job)
     assert engine._fair_split({"m": batch}) == (None, None)  # nobody light: every row steps
     normal = SimpleNamespace(owner="normal")
-    batch.add(SketchRequest(mode="generate", n=1, seed=9, use_library=False), tag=normal)
+    batch.add(SketchRequest(mode="generate", n=3, seed=9, use_library=False), tag=normal)
     owner_of = {id(info): info.tag.owner for info in batch.rows.info}
     seen: set[str] = set()
     for _ in range(4):
