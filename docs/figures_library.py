@@ -19,8 +19,8 @@ from model import strokes as S
 from model.checkpoint import load
 from model.data import PreparedData
 from model.evaluate import SLIDE_CATEGORIES
+from model.evaluate_library import _held_out
 from model.library import open_library
-from model.library.measure import _held_out
 from model.sample import SketchRequest, sample
 
 CELL, LABEL = 128, 14

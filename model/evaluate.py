@@ -27,8 +27,8 @@ from .batches import Batch, Batcher
 from .checkpoint import Checkpoint, load
 from .classifier import load_classifier
 from .data import PreparedData
+from .evaluate_library import library_report, print_library_report
 from .library import SketchLibrary, open_library
-from .library.measure import library_report, print_library_report
 from .losses import reconstruction_loss
 from .raster import rasterize_all
 from .sample import SketchRequest, sample

@@ -9,7 +9,7 @@ import json
 import logging
 import time
 from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from websockets.asyncio.server import ServerConnection
@@ -19,7 +19,9 @@ from websockets.frames import CloseCode
 from model.library import SketchLibrary
 from model.sample import StrokeEvent
 
-from .engine import DoneOut, EngineBusy, Job
+from .config import ServerConfig
+from .engine import DoneOut, Engine, EngineBusy, Job
+from .guides import GuideQueue
 from .protocol import (
     Cancel,
     ClientMessage,
@@ -40,11 +42,8 @@ from .protocol import (
     parse_client_message,
     readable_id,
 )
-from .rasters import TraceAccount, from_raster
+from .rasters import TraceAccount, TracePool, from_raster
 from .requests import check_condition, check_extent, sketch_request
-
-if TYPE_CHECKING:
-    from .server import SketchServer
 
 log = logging.getLogger("sketch_server")
 
@@ -90,10 +89,36 @@ def _shutting_down(rid: RequestId | None) -> Error:
     )
 
 
+class Host(Protocol):
+    """What a connection needs of the server that accepted it (server.SketchServer, which
+    imports this module, so the connection names only what it uses)."""
+
+    @property
+    def config(self) -> ServerConfig: ...
+    @property
+    def engine(self) -> Engine: ...
+    @property
+    def guides(self) -> GuideQueue: ...
+    @property
+    def traces(self) -> TracePool: ...
+    @property
+    def infos(self) -> Mapping[str, ModelInfo]: ...
+    @property
+    def libraries(self) -> Mapping[str, SketchLibrary]: ...
+    @property
+    def default_model(self) -> str: ...
+    @property
+    def welcome_frames(self) -> Mapping[bool, bytes | str]: ...
+
+    async def admit(self, conn: Connection) -> bool: ...
+
+    async def auth_failed(self) -> None: ...
+
+
 class Connection:
     """One client: reads its frames in order and forwards the results of its requests."""
 
-    def __init__(self, server: SketchServer, ws: ServerConnection) -> None:
+    def __init__(self, server: Host, ws: ServerConnection) -> None:
         self.server = server
         self.config = server.config
         self.engine = server.engine

@@ -42,11 +42,12 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_imports_point_down() -> None:
-    """The wire imports nothing of the project, the model never the server, and the runtime
-    the server loads never the lab (pyproject.toml, [tool.importlinter])."""
+    """The wire imports nothing of the project, the model never the server, the runtime the
+    server loads never the lab, and no package's modules import each other in a circle
+    (pyproject.toml, [tool.importlinter])."""
     done = lint_imports(REPO)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "3 kept, 0 broken" in done.stdout
+    assert " kept, 0 broken" in done.stdout
 
 
 @pytest.mark.parametrize(
@@ -55,6 +56,7 @@ def test_imports_point_down() -> None:
         ("model/strokes.py", "import sketch_server.server", "the model never imports the server"),
         ("sketch_server/engine.py", "import model.train", "never imports the lab"),
         ("sketch_server/protocol_core.py", "import model.strokes", "imports nothing else"),
+        ("sketch_server/connection.py", "import sketch_server.server", "no import cycles"),
     ],
 )
 def test_an_upward_import_breaks_the_contract(
@@ -74,4 +76,5 @@ def test_an_upward_import_breaks_the_contract(
     done = lint_imports(tmp_path)
     assert done.returncode != 0
     assert f"{contract}" in done.stdout and "BROKEN" in done.stdout, done.stdout[-3000:]
-    assert where.replace("/", ".").removesuffix(".py") in done.stdout
+    module = where.replace("/", ".").removesuffix(".py")
+    assert module in done.stdout or f".{module.rsplit('.', 1)[1]}" in done.stdout

@@ -18,9 +18,8 @@ from model import strokes as S
 from model.checkpoint import Checkpoint
 from model.classifier import load_classifier
 from model.data import SPLIT_CODES, PreparedData
+from model.library.suggest import SketchLibrary, distance
 from model.sample import DoneEvent, SketchRequest, stream
-
-from .suggest import SketchLibrary, distance
 
 COLUMNS = ("real", "generate library", "generate network", "complete library", "complete network")
 
