@@ -8,6 +8,7 @@ then swapped in for the old one.
 
 from __future__ import annotations
 
+import ast
 import filecmp
 import importlib.util
 import json
@@ -91,11 +92,30 @@ def check_vendored(package: Path) -> None:
         )
 
 
+def wire_version() -> str:
+    """The project's version, as the wire (sketch_server/protocol_core.py) writes it."""
+    tree = ast.parse((REPO / "sketch_server" / "protocol_core.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == [
+            "VERSION"
+        ]:
+            return str(ast.literal_eval(node.value))
+    raise InstallError("sketch_server/protocol_core.py has no VERSION; the checkout is broken")
+
+
 def build_package(source: Path, dest: Path) -> dict[str, str]:
-    """The complete add-on folder as it will be installed, written to `dest`."""
+    """The complete add-on folder as it will be installed, written to `dest` (a Blender
+    manifest gets the project's version)."""
     _copytree(source, dest)
     for f in SHARED_FILES:
         shutil.copy2(f, dest / f.name)
+    manifest = dest / "blender_manifest.toml"
+    if manifest.is_file():
+        text = manifest.read_text(encoding="utf-8")
+        manifest.write_text(
+            re.sub(r'(?m)^version = ".*"$', f'version = "{wire_version()}"', text, count=1),
+            encoding="utf-8",
+        )
     versions = vendor(dest / "vendor")
     check_vendored(dest)
     marker = {"installed_by": "AI-Sketcher install.py", "source": str(REPO), "vendored": versions}

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from .protocol_core import (
+    DEFAULT_ALTERNATIVES,
     DEFAULT_GUIDE_K,
     DEFAULT_MAX_POINTS,
     DEFAULT_PORT,
@@ -40,6 +41,7 @@ from .protocol_core import (
     MODES,
     PNG_MAGIC,
     PROTOCOL_VERSION,
+    VERSION,
     Error,
     Point,
     ProtocolError,
@@ -70,7 +72,9 @@ from .protocol_core import (
 from .protocol_frames import _frame_map, decode, encode
 
 __all__ = [  # the wire, in one namespace: what the add-ons, the server and the tests use
+    "VERSION",
     "PROTOCOL_VERSION",
+    "DEFAULT_ALTERNATIVES",
     "DEFAULT_PORT",
     "MAX_FRAME_BYTES",
     "MAX_RASTER_BYTES",

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 # --- the wire's numbers: version, port, limits and defaults (docs/protocol.md lists them) -----
 
 PROTOCOL_VERSION = 1
+# The project's version, written here only: pyproject.toml reads it, the server and the add-ons
+# name themselves with it, and the page gets it from the server (/wire.js).
+VERSION = "0.1.0"
 # The port the server listens on and the add-ons try first (an arbitrary unprivileged one).
 DEFAULT_PORT = 8737
 # 12 MiB: room for a raster's largest PNG (8 MB) as base64 text in a JSON frame.
@@ -39,6 +42,7 @@ DEFAULT_MAX_POINTS = 250
 DEFAULT_STRENGTH = 0.5  # refine: halfway between the artist's drawing and the library's
 MAX_GUIDE_K = 16
 DEFAULT_GUIDE_K = 4
+DEFAULT_ALTERNATIVES = 3  # the `n` the add-ons and the page ask for until the artist changes it
 MAX_MAX_POINTS = 1000
 MAX_ID_LEN = 64
 MAX_NAME_LEN = 128  # client, model and condition names and values

@@ -16,7 +16,6 @@ from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from http import HTTPStatus
-from importlib import metadata
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.frames import CloseCode
@@ -39,7 +38,7 @@ from .models import (
     model_name,
     resolve_device,
 )
-from .protocol import Welcome, encode
+from .protocol import VERSION, Welcome, encode
 from .rasters import TracePool
 
 log = logging.getLogger("sketch_server")
@@ -56,14 +55,7 @@ __all__ = [
 AUTH_FREE, AUTH_WINDOW, AUTH_MAX_DELAY = 3, 60.0, 5.0  # failed hellos: free, per s, most delay
 
 
-def _version() -> str:
-    try:
-        return metadata.version("ai-sketcher")
-    except metadata.PackageNotFoundError:  # running from a checkout that was not pip-installed
-        return "dev"
-
-
-SERVER_NAME = f"ai-sketcher/{_version()}"
+SERVER_NAME = f"ai-sketcher/{VERSION}"
 
 
 def _host(connection: ServerConnection) -> str:

@@ -10,6 +10,7 @@ WebSocket; every other browser Origin still gets 403 unless --allow-origin names
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,18 @@ from pathlib import Path
 from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
+
+from .protocol import (
+    DEFAULT_ALTERNATIVES,
+    DEFAULT_GUIDE_K,
+    DEFAULT_STRENGTH,
+    DEFAULT_TEMPERATURE,
+    MAX_N,
+    MAX_TEMPERATURE,
+    MIN_TEMPERATURE,
+    PROTOCOL_VERSION,
+    VERSION,
+)
 
 log = logging.getLogger("sketch_server")
 
@@ -44,16 +57,37 @@ class Asset:
     etag: str
 
 
+def _asset(body: bytes, content_type: str) -> Asset:
+    return Asset(body, content_type, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
+
+
+def wire_js() -> bytes:
+    """/wire.js: the wire's numbers the page needs (its version, the protocol, each control's
+    range and default, the guide's k), from the protocol itself, so the page holds no copies."""
+    settings = {
+        "version": VERSION,
+        "protocol": PROTOCOL_VERSION,
+        "temperature": {"min": MIN_TEMPERATURE, "max": MAX_TEMPERATURE,
+                        "default": DEFAULT_TEMPERATURE},
+        "n": {"min": 1, "max": MAX_N, "default": DEFAULT_ALTERNATIVES},
+        "strength": {"min": 0.0, "max": 1.0, "default": DEFAULT_STRENGTH},
+        "guideK": DEFAULT_GUIDE_K,
+    }  # fmt: skip
+    return (
+        "// Made by the server from sketch_server/protocol_core.py (sketch_server/web.py).\n"
+        f"export const WIRE = Object.freeze({json.dumps(settings)});\n"
+    ).encode()
+
+
 def load_assets(folder: Path = STATIC) -> dict[str, Asset]:
-    """Every file the page is made of, by URL path ("/" is index.html); nothing else is served."""
-    assets: dict[str, Asset] = {}
+    """Every file the page is made of, by URL path ("/" is index.html), and /wire.js; nothing
+    else is served."""
+    assets: dict[str, Asset] = {"/wire.js": _asset(wire_js(), CONTENT_TYPES[".js"])}
     for path in sorted(folder.iterdir()):
         content_type = CONTENT_TYPES.get(path.suffix)
         if content_type is None or not path.is_file() or path.name.startswith("."):
             continue
-        body = path.read_bytes()
-        etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
-        assets["/" + path.name] = Asset(body, content_type, etag)
+        assets["/" + path.name] = _asset(path.read_bytes(), content_type)
     if "/index.html" not in assets:
         raise FileNotFoundError(
             f"{folder} has no index.html; the package was installed without "

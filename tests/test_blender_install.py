@@ -7,12 +7,14 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 import install
 from installer import cli, paths
+from sketch_server.protocol_core import VERSION
 
 EXTENSION = Path("extensions") / "user_default" / "ai_sketcher"
 FAKE_BLENDER = """#!{python}
@@ -115,6 +117,8 @@ def test_installs_into_every_blender_43_or_newer(home, capsys):
         assert (package / "protocol.py").read_bytes() == (
             paths.REPO / "sketch_server" / "protocol.py"
         ).read_bytes()
+        manifest = tomllib.loads((package / "blender_manifest.toml").read_text())
+        assert manifest["version"] == VERSION  # the wire's one version, written by install.py
         assert (package / "vendor" / "websockets" / "sync" / "client.py").is_file()
         assert (package / "vendor" / "msgpack" / "fallback.py").is_file()
         assert not [p for p in package.rglob("*") if p.suffix in (".so", ".pyd", ".dylib")]

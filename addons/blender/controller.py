@@ -11,9 +11,7 @@ import logging
 import os
 import random
 import time
-import tomllib
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import bpy
@@ -27,17 +25,7 @@ from .session import Job, Session, preferred_model, summary
 log = logging.getLogger(__package__)
 protocol = client_module.protocol
 
-MANIFEST = Path(__file__).with_name("blender_manifest.toml")  # the one place the version is
-
-
-def _version() -> str:
-    """The extension's version, read from its manifest (Blender's own record of it)."""
-    with MANIFEST.open("rb") as f:
-        return str(tomllib.load(f)["version"])
-
-
-VERSION = _version()
-CLIENT_NAME = f"blender-ai-sketcher/{VERSION}"
+CLIENT_NAME = f"blender-ai-sketcher/{protocol.VERSION}"
 SERVER_ENV = "AI_SKETCHER_SERVER"  # overrides the server address in the preferences
 TOKEN_ENV = "AI_SKETCHER_TOKEN"
 BUSY_INTERVAL = 0.05  # seconds between timer ticks while strokes stream in

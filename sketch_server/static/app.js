@@ -6,6 +6,7 @@ import { SketchClient, serverUrl } from "./client.js";
 import { download, toPng, toSvg } from "./export.js";
 import { GuideFeed } from "./guide.js";
 import { Sketch, copyStroke, makeStroke } from "./strokes.js";
+import { WIRE } from "./wire.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -259,6 +260,13 @@ function refresh() {
 
 // --- settings, guide and keys ----------------------------------------------------------------
 
+// Each control's range and default come from the server (wire.js), never from copies here.
+for (const [input, range] of [[ui.variety, WIRE.temperature], [ui.alternatives, WIRE.n],
+                              [ui.strength, WIRE.strength]]) {
+  input.min = range.min;
+  input.max = range.max;
+  input.defaultValue = input.value = range.default;
+}
 for (const input of [ui.variety, ui.alternatives, ui.strength]) {
   const out = document.querySelector(`output[for="${input.id}"]`);
   const show = () => { out.textContent = input.value; };
@@ -268,7 +276,7 @@ for (const input of [ui.variety, ui.alternatives, ui.strength]) {
 }
 
 const guide = new GuideFeed({
-  ask: (strokes) => client.guide({ model: model()?.name, strokes, conditions: conditions(), k: 4 }),
+  ask: (strokes) => client.guide({ model: model()?.name, strokes, conditions: conditions(), k: WIRE.guideK }),
   show: (drawings) => {
     guideDrawings = drawings && drawings.map((d) => ({
       weight: d.weight, source: d.source,

@@ -2,7 +2,9 @@
 // JSON text frames. It says hello (with the token kept for this tab), reconnects when the server
 // goes away, and routes each reply to the request that asked. No DOM, no drawing.
 
-export const CLIENT = "web-ai-sketcher/0.1.0";
+import { WIRE } from "./wire.js";
+
+export const CLIENT = `web-ai-sketcher/${WIRE.version}`;
 const TOKEN_KEY = "ai-sketcher-token";
 const RETRY_S = [1, 2, 4, 8, 10]; // waits between reconnection attempts, the last one repeating
 
@@ -87,7 +89,7 @@ export class SketchClient {
 
   _hello() {
     this._state("greeting");
-    const hello = { type: "hello", protocol: 1, client: CLIENT };
+    const hello = { type: "hello", protocol: WIRE.protocol, client: CLIENT };
     if (this.token) hello.token = this.token;
     this._send(hello);
   }

@@ -131,24 +131,28 @@ def test_static_files_are_small_and_shipped() -> None:
     assert re.search(r'sketch_server = \["static/\*"\]', pyproject), "package-data misses static/"
 
 
-def test_the_pages_sliders_follow_the_protocol() -> None:
-    """Variety, Alternatives and Strength span the protocol's ranges and start at its defaults:
-    the page is static, so this test keeps its copies equal; max_points is the server's default."""
+def test_the_page_holds_no_copies_of_the_wire(served: Served) -> None:
+    """The page's version, protocol, ranges, defaults and guide k come from the server's
+    /wire.js, made from the protocol itself; the shipped files hold no copies of them."""
+    status, headers, body = http_get(served.port, "/wire.js")
+    assert status == 200 and headers["content-type"].startswith("text/javascript")
+    wire = json.loads(re.search(rb"Object\.freeze\((.*)\);", body)[1])
+    assert wire == {
+        "version": protocol.VERSION,
+        "protocol": protocol.PROTOCOL_VERSION,
+        "temperature": {"min": protocol.MIN_TEMPERATURE, "max": protocol.MAX_TEMPERATURE,
+                        "default": protocol.DEFAULT_TEMPERATURE},
+        "n": {"min": 1, "max": protocol.MAX_N, "default": protocol.DEFAULT_ALTERNATIVES},
+        "strength": {"min": 0.0, "max": 1.0, "default": protocol.DEFAULT_STRENGTH},
+        "guideK": protocol.DEFAULT_GUIDE_K,
+    }  # fmt: skip
     html = (STATIC / "index.html").read_text()
-
-    def slider(name: str) -> dict[str, float]:
+    for name in ("variety", "alternatives", "strength"):
         tag = re.search(rf'<input id="{name}" type="range"([^>]*)>', html)
-        assert tag, f"no {name} slider"
-        return {k: float(v) for k, v in re.findall(r'(min|max|step|value)="([^"]+)"', tag[1])}
-
-    assert slider("variety")["max"] == protocol.MAX_TEMPERATURE
-    # the whole range, in steps of 0.01, so that a model's best Variety (faces: 0.02) shows as is
-    assert slider("variety")["min"] == protocol.MIN_TEMPERATURE
-    assert slider("variety")["step"] == 0.01
-    assert slider("variety")["value"] == protocol.DEFAULT_TEMPERATURE
-    assert slider("alternatives")["max"] == protocol.MAX_N
-    assert slider("strength")["value"] == protocol.DEFAULT_STRENGTH
-    assert not re.search(r"max_points:\s*\d", (STATIC / "app.js").read_text()), "use the default"
+        assert tag and not re.search(r"\b(min|max|value)=", tag[1]), f"{name}: {tag}"
+    scripts = "".join(p.read_text() for p in STATIC.glob("*.js"))
+    assert protocol.VERSION not in scripts
+    assert not re.search(r"protocol:\s*\d|\bk:\s*\d|max_points:\s*\d", scripts)
 
 
 # --- in the browser -----------------------------------------------------------------------
@@ -172,6 +176,13 @@ def test_draw_suggest_flip_accept_export(
 
     names = [m["name"] for m in tab.js("window.sketcher.models()")]
     assert names == ["objects", "faces", "quickdraw"]
+    sliders = tab.js("""() => ["variety", "alternatives", "strength"].map((id) => {
+        const e = document.getElementById(id); return [+e.min, +e.max, +e.defaultValue]; })""")
+    assert sliders == [
+        [protocol.MIN_TEMPERATURE, protocol.MAX_TEMPERATURE, protocol.DEFAULT_TEMPERATURE],
+        [1, protocol.MAX_N, protocol.DEFAULT_ALTERNATIVES],
+        [0, 1, protocol.DEFAULT_STRENGTH],
+    ]
     tab.page.select_option("#model", "faces")
     tab.page.select_option("#condition-emotion", "happy")
     tab.page.locator("#alternatives").fill("2")
@@ -239,7 +250,8 @@ def test_reject_and_draw_leave_the_drawing_alone(served: Served, tab: Tab) -> No
 def test_a_page_from_another_origin_is_refused(served: Served, tab: Tab, tmp_path: Path) -> None:
     """A copy of the page on another local port, pointed at the server, is refused (403), and
     the status line says so in plain words."""
-    shutil.copytree(STATIC, tmp_path / "copy")
+    shutil.copytree(STATIC, tmp_path / "copy")  # the page as the server serves it, wire.js too
+    (tmp_path / "copy" / "wire.js").write_bytes(http_get(served.port, "/wire.js")[2])
     handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "copy"))
     handler.log_message = lambda *args: None  # type: ignore[attr-defined]
     other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

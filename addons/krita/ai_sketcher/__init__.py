@@ -12,9 +12,6 @@ import importlib
 import importlib.util
 import sys
 
-VERSION = "0.1.0"
-CLIENT_NAME = f"krita-ai-sketcher/{VERSION}"
-
 
 def _load_vendored() -> None:
     """Import install.py's copies of websockets and msgpack (vendor/ says what to do if they are

@@ -14,7 +14,7 @@ from typing import Any
 
 from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 
-from . import CLIENT_NAME, canvas, svg
+from . import canvas, svg
 from .shadow import ShadowGuide
 
 try:  # the copies install.py puts into the plugin
@@ -32,7 +32,9 @@ SERVER_ENV = "AI_SKETCHER_SERVER"  # overrides the server address saved in Krita
 TOKEN_ENV = "AI_SKETCHER_TOKEN"
 BUSY_TICK_MS = 40  # how often the client is drained while a suggestion streams in
 IDLE_TICK_MS = 250  # otherwise: connection changes are not urgent
-DEFAULT_ALTERNATIVES = 3
+protocol = client_module.protocol
+CLIENT_NAME = f"krita-ai-sketcher/{protocol.VERSION}"
+DEFAULT_ALTERNATIVES = protocol.DEFAULT_ALTERNATIVES
 
 
 @dataclass
