@@ -8,7 +8,7 @@ sketches whose stroke ends this step go through Python, to report the stroke.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -58,9 +58,65 @@ class RowInfo:
     note: str = ""
 
 
+@dataclass
+class RowArrays:
+    """Every per-row array, row i for the i-th open sketch: `cap` rows, and `steps` slots for
+    the noise and points of each (model.kernels reads and writes them in place)."""
+
+    x: np.ndarray  # [cap, point + hidden] f32: the previous stroke-5 row (and pen position), h
+    c: np.ndarray  # [cap, hidden] f32: the LSTM cell
+    const: np.ndarray  # [cap, const_dim] f32: the latent's share of the gates, with the biases
+    z: np.ndarray  # [cap, z_dim] f32: the full latent (for the reference step)
+    temperature: np.ndarray  # [cap] f32
+    noise: np.ndarray  # [cap, steps, 4] f32: the random numbers of every step
+    pos: np.ndarray  # [cap, 2] f64: the pen, in model units
+    scale: np.ndarray  # [cap] f64: document units per model unit
+    offset: np.ndarray  # [cap, 2] f64: where the model's origin lies in the document
+    points: np.ndarray  # [cap, steps, 2] f64: the points drawn, in document units
+    count: np.ndarray  # [cap] i64: points drawn
+    start: np.ndarray  # [cap] i64: where the stroke being drawn starts in points
+    limit: np.ndarray  # [cap] i64: the most points it may draw
+    flags: np.ndarray  # [cap] i64: set by kernels.advance each step (not kept per row)
+    decoder: np.ndarray  # [cap] i64: which of the model's decoders draws it
+
+    @classmethod
+    def zeros(
+        cls, cap: int, steps: int, point: int, hidden: int, const_dim: int, z_dim: int
+    ) -> RowArrays:
+        f32, f64, i64 = np.float32, np.float64, np.int64
+        return cls(
+            x=np.zeros((cap, point + hidden), f32),
+            c=np.zeros((cap, hidden), f32),
+            const=np.zeros((cap, const_dim), f32),
+            z=np.zeros((cap, z_dim), f32),
+            temperature=np.zeros(cap, f32),
+            noise=np.zeros((cap, steps, 4), f32),
+            pos=np.zeros((cap, 2), f64),
+            scale=np.zeros(cap, f64),
+            offset=np.zeros((cap, 2), f64),
+            points=np.zeros((cap, steps, 2), f64),
+            count=np.zeros(cap, i64),
+            start=np.zeros(cap, i64),
+            limit=np.zeros(cap, i64),
+            flags=np.zeros(cap, i64),
+            decoder=np.zeros(cap, i64),
+        )
+
+    def kept(self) -> list[np.ndarray]:
+        """The arrays that hold a row's state (all but flags)."""
+        return [getattr(self, f.name) for f in fields(self) if f.name != "flags"]
+
+    def copy_into(self, other: RowArrays, n: int) -> None:
+        """Rows [:n] of every array into `other`, which has at least as many rows and slots."""
+        for mine, theirs in zip(self.kept(), other.kept()):
+            if mine.ndim == 3:
+                theirs[:n, : mine.shape[1]] = mine[:n]
+            else:
+                theirs[:n] = mine[:n]
+
+
 class Rows:
-    """Packed per-sketch state: decoder inputs [prev; h], cell c, the latent's constant gate
-    share, the full latent z (for the reference step), noise, pen positions and drawn points."""
+    """Packed per-sketch state (RowArrays, `arrays`) and what each row is (RowInfo, `info`)."""
 
     def __init__(
         self, hidden: int, z_dim: int, const_dim: int, scale_factor: float, point: int = 5
@@ -69,48 +125,23 @@ class Rows:
         self.point = point  # x's columns before h: the row, and the pen position if read
         self.scale_factor = scale_factor
         self.info: list[RowInfo] = []
-        self.cap = self.steps = 0
-        self._alloc(8, 256)
+        self.cap, self.steps = 8, 256
+        self.arrays = self._zeros()
 
     def __len__(self) -> int:
         return len(self.info)
 
-    def _alloc(self, cap: int, steps: int) -> None:
+    def _zeros(self) -> RowArrays:
+        return RowArrays.zeros(
+            self.cap, self.steps, self.point, self.hidden, self.const_dim, self.z_dim
+        )
+
+    def _grow(self, cap: int, steps: int) -> None:
         """Grow every array to cap rows and steps noise/points slots, keeping what is there."""
-        n = len(self.info)
-        old = getattr(self, "x", None)
-        shapes = {
-            "x": (cap, self.point + self.hidden),
-            "c": (cap, self.hidden),
-            "const": (cap, self.const_dim),
-            "z": (cap, self.z_dim),
-            "temp": (cap,),
-            "noise": (cap, steps, 4),
-            "pos": (cap, 2),
-            "scale": (cap,),
-            "offset": (cap, 2),
-            "points": (cap, steps, 2),
-            "count": (cap,),
-            "start": (cap,),
-            "limit": (cap,),
-            "flags": (cap,),
-            "decoder": (cap,),
-        }
-        for name, shape in shapes.items():
-            dtype = (
-                np.int64
-                if name in ("count", "start", "limit", "flags", "decoder")
-                else (np.float64 if name in ("pos", "scale", "offset", "points") else np.float32)
-            )
-            new = np.zeros(shape, dtype=dtype)
-            if old is not None:
-                prev = getattr(self, name)
-                if prev.ndim == 3:
-                    new[:n, : prev.shape[1]] = prev[:n]
-                else:
-                    new[:n] = prev[:n]
-            setattr(self, name, new)
+        old = self.arrays
         self.cap, self.steps = cap, steps
+        self.arrays = self._zeros()
+        old.copy_into(self.arrays, len(self.info))
 
     def add(
         self,
@@ -131,40 +162,25 @@ class Rows:
         `decoder` says which of the model's decoders draws it."""
         n = len(self.info)
         if n == self.cap or len(noise) > self.steps:
-            self._alloc(
+            self._grow(
                 max(self.cap, 2 * (n + 1) if n == self.cap else self.cap),
                 max(self.steps, len(noise)),
             )
         self.info.append(info)
-        self.x[n], self.c[n], self.const[n], self.z[n] = x, c, const, z
-        self.temp[n] = temperature
-        self.noise[n, : len(noise)] = noise
-        self.pos[n], self.scale[n], self.offset[n] = pos, scale, offset
-        self.count[n] = self.start[n] = 0
-        self.limit[n] = limit
-        self.decoder[n] = decoder
+        a = self.arrays
+        a.x[n], a.c[n], a.const[n], a.z[n] = x, c, const, z
+        a.temperature[n] = temperature
+        a.noise[n, : len(noise)] = noise
+        a.pos[n], a.scale[n], a.offset[n] = pos, scale, offset
+        a.count[n] = a.start[n] = 0
+        a.limit[n] = limit
+        a.decoder[n] = decoder
 
     def remove(self, i: int) -> None:
         """Drop row i by moving the last row into its place."""
         last = len(self.info) - 1
         if i != last:
-            for name in (
-                "x",
-                "c",
-                "const",
-                "z",
-                "temp",
-                "noise",
-                "pos",
-                "scale",
-                "offset",
-                "points",
-                "count",
-                "start",
-                "limit",
-                "decoder",
-            ):
-                array = getattr(self, name)
+            for array in self.arrays.kept():
                 array[i] = array[last]
             self.info[i] = self.info[last]
         self.info.pop()
@@ -178,8 +194,8 @@ class Rows:
     def step_noise(self) -> np.ndarray:
         """Each row's random numbers for its next step, [n, 4]."""
         n = len(self.info)
-        steps = np.minimum(self.count[:n], self.steps - 1)  # a row takes at most limit steps
-        return self.noise[np.arange(n), steps]
+        steps = np.minimum(self.arrays.count[:n], self.steps - 1)  # at most limit steps a row
+        return self.arrays.noise[np.arange(n), steps]
 
     def advance(
         self, row5: np.ndarray, part: np.ndarray | None = None
@@ -187,21 +203,21 @@ class Rows:
         """Move the pens of the sketches stepped (every one, or the rows `part`) by their
         sampled stroke-5 rows (the decoder has already taken each as its next input); report
         finished strokes and sketches, and drop finished sketches."""
-        n = len(self.info)
-        flags = self.flags[:n]
+        n, a = len(self.info), self.arrays
+        flags = a.flags[:n]
         flags[:] = 0
         stepped = np.arange(n) if part is None else np.asarray(part, np.int64)
-        args = (self.pos, self.scale, self.offset, self.points, self.count, self.limit)
-        if not kernels.advance(row5, self.scale_factor, *(a[:n] for a in args), flags, stepped):
+        args = (a.pos, a.scale, a.offset, a.points, a.count, a.limit)
+        if not kernels.advance(row5, self.scale_factor, *(v[:n] for v in args), flags, stepped):
             return []
         events: list[StrokeEvent | DoneEvent] = []
         finished = []
         for i in np.flatnonzero(flags):
             info = self.info[i]
             ends = bool(flags[i] & kernels.SKETCH_ENDS)
-            if self.count[i] > self.start[i]:
-                points = self.points[i, self.start[i] : self.count[i]].copy()
-                self.start[i] = self.count[i]
+            if a.count[i] > a.start[i]:
+                points = a.points[i, a.start[i] : a.count[i]].copy()
+                a.start[i] = a.count[i]
                 if info.reach is not None and not within(points, info.reach):
                     ends = True  # the model has wandered off the drawing: stop it there
                     if not info.strokes:

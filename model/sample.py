@@ -337,7 +337,7 @@ class DecodeBatch:
         stepped = np.arange(n) if part is None else np.asarray(part, np.int64)
         if not len(stepped):
             return events
-        index = rows.decoder[stepped]
+        index = rows.arrays.decoder[stepped]
         decoders = np.unique(index).tolist() if self.model.bank else [0]
         if part is None and len(decoders) == 1:  # every row on one decoder: stepped in place
             return events + rows.advance(self._step_rows(decoders[0], slice(0, n)))
@@ -351,13 +351,13 @@ class DecodeBatch:
     def _step_rows(self, k: int, part: slice | np.ndarray) -> np.ndarray:
         """Step decoder k on some rows (a slice steps them in place; an index array on copies,
         written back); returns their sampled stroke-5 rows."""
-        rows = self.rows
-        x, c = rows.x[part], rows.c[part]
+        rows, a = self.rows, self.rows.arrays
+        x, c = a.x[part], a.c[part]
         if self.fast:
             # Gathered rows take only this step's random numbers, not every step's.
-            noise = rows.noise[part] if isinstance(part, slice) else rows.step_noise()[part, None]
+            noise = a.noise[part] if isinstance(part, slice) else rows.step_noise()[part, None]
             row5 = self.fast_decoder(k).step(
-                x, c, rows.const[part], rows.temp[part], noise, rows.count[part]
+                x, c, a.const[part], a.temperature[part], noise, a.count[part]
             )
         else:
             h, c_new, row5 = self._reference_step(k, part)
@@ -365,27 +365,27 @@ class DecodeBatch:
             if self.model.decoder_for(k).positional:
                 x[:, 5:7] += row5[:, :2]
         if not isinstance(part, slice):
-            rows.x[part], rows.c[part] = x, c
+            a.x[part], a.c[part] = x, c
         return row5
 
     def _reference_step(
         self, k: int, part: slice | np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Decoder k's step through the training network's modules (any cell, any device)."""
-        rows, dev = self.rows, self.device
+        rows, a, dev = self.rows, self.rows.arrays, self.device
         decoder = self.model.decoder_for(k)
-        x = torch.from_numpy(rows.x[part]).to(dev)
+        x = torch.from_numpy(a.x[part]).to(dev)
         prev = x[:, :5]
-        state = (x[:, rows.point :], torch.from_numpy(rows.c[part]).to(dev))
+        state = (x[:, rows.point :], torch.from_numpy(a.c[part]).to(dev))
         origin = x[:, 5:7] - prev[:, :2] if decoder.positional else None  # the pen before prev
         params, (h, c) = decoder.run(
-            prev.unsqueeze(1), torch.from_numpy(rows.z[part]).to(dev), state, origin
+            prev.unsqueeze(1), torch.from_numpy(a.z[part]).to(dev), state, origin
         )
         out = draw(
             type(params)(*(p[:, 0] for p in params)),
-            torch.from_numpy(rows.temp[part]).to(dev),
+            torch.from_numpy(a.temperature[part]).to(dev),
             torch.from_numpy(rows.step_noise()[part]).to(dev),
-            torch.from_numpy(rows.count[part]).to(dev),
+            torch.from_numpy(a.count[part]).to(dev),
         )
         return h.float().cpu().numpy(), c.float().cpu().numpy(), out.cpu().numpy()
 

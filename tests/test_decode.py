@@ -197,8 +197,8 @@ def test_a_positional_decoder_reads_where_its_pen_is(
         origin = origin if model.starts_at_origin else np.zeros(2)
     while len(rows):
         n = len(rows)
-        read = rows.x[:n, 5:7].astype(np.float64) * model.scale_factor
-        np.testing.assert_allclose(rows.pos[:n] - read, np.tile(origin, (n, 1)), atol=1e-2)
+        read = rows.arrays.x[:n, 5:7].astype(np.float64) * model.scale_factor
+        np.testing.assert_allclose(rows.arrays.pos[:n] - read, np.tile(origin, (n, 1)), atol=1e-2)
         batch.step()
 
 
