@@ -97,9 +97,11 @@ def train(
     vocab = data.vocab
     step, optimizer_state = 0, False
     pretrained: dict[str, Any] | None = None  # where the weights started, when not from scratch
+    weights_scale: float | None = None  # the scale factor the weights were trained with
     if (out / checkpoint.CONFIG).exists():
         ckpt = checkpoint.load(out, device)
         pretrained = ckpt.meta.get("init_from")
+        weights_scale = ckpt.scale_factor
         asked = dataclasses.replace(model_cfg, condition_dim=ckpt.config.condition_dim)
         if n_max_from_data:
             asked = dataclasses.replace(asked, max_seq_len=data.n_max)
@@ -134,6 +136,7 @@ def train(
         model = SketchModel(model_cfg).to(device)
         if init_from is not None:
             source = checkpoint.load(init_from, device)
+            weights_scale = source.scale_factor
             same_vocab = source.vocab == vocab  # then the condition's weights are copied too
             try:
                 copied = transfer.copy_weights(model, source.model, conditions=same_vocab)
@@ -151,6 +154,15 @@ def train(
                 + ("" if same_vocab else "; the condition's start afresh"),
                 file=sys.stderr,
             )
+    if weights_scale is not None and not math.isclose(weights_scale, data.scale_factor):
+        # Pretrained or resumed weights learned offsets in their own units: the new data is
+        # normalised by the same factor, or every input would start off by the ratio.
+        say(
+            f"normalising the data by {weights_scale:.4g}, the scale factor the weights were "
+            f"trained with (the data's own is {data.scale_factor:.4g})",
+            file=sys.stderr,
+        )
+        data.meta["scale_factor"] = weights_scale
     steps = distributed.gather_int(ctx, step)
     if len(set(steps)) > 1:
         raise cli.CommandError(
@@ -185,6 +197,7 @@ def train(
         drop_prob=train_cfg.augment_drop,
         prefix_prob=train_cfg.prefix_prob if model_cfg.encoder == "rnn" else 0.0,
         pad_to_max_len=train_cfg.pen_loss_rows == "padded",
+        scale=data.scale_factor,  # streamed shards' blocks carry their own; the run has one
     )
     make = functools.partial(
         loader.train_batcher,

@@ -278,9 +278,14 @@ def test_init_from_copies_all_but_the_condition_and_is_kept_on_resume(prepared, 
     assert mine[rnn_in].shape[1] == theirs[rnn_in].shape[1] - 1  # two categories became one
     assert torch.equal(mine[rnn_in][:, :-1], theirs[rnn_in][:, :-2])
     assert tuned.meta["init_from"]["step"] == 2
-    assert "weights copied" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "weights copied" in err
+    # the circles have another scale factor: they are normalised by the one the weights know
+    assert PreparedData.load(tuned_data).scale_factor != src.scale_factor
+    assert tuned.scale_factor == src.scale_factor and "normalising the data by" in err
     train_main([*args, "--steps", "2"])  # resuming keeps the record of where it started
     assert checkpoint.load(out).meta["init_from"]["checkpoint"] == str(source)
+    assert checkpoint.load(out).scale_factor == src.scale_factor  # and the scale
     with pytest.raises(CommandError, match="lacks influence.head.bias: a different network"):
         train_main(
             [
