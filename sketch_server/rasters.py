@@ -58,7 +58,7 @@ class TraceAccount:
 
 @dataclasses.dataclass
 class _Lane:
-    """Worker processes of one priority, and how many traces they are running."""
+    """Worker processes of one priority, and the turns a trace waits for to use one."""
 
     workers: int
     nice: int
@@ -150,7 +150,8 @@ class TracePool:
                     "tracing the raster ran out of memory; select a smaller area"
                 ) from None
             finally:
-                account.charge(loop.time() - started, loop.time())
+                now = loop.time()
+                account.charge(now - started, now)
 
     def _replace(self, lane: _Lane, pool: ProcessPoolExecutor) -> None:
         """Kill a pool whose worker hung or died (its other traces fail too) and start anew."""

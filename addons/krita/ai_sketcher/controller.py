@@ -66,7 +66,6 @@ class Controller(ShadowGuide, QObject):
             "server", client_module.DEFAULT_URL
         )
         self.token = os.environ.get(TOKEN_ENV) or canvas.read_setting("token", "") or None
-        protocol = client_module.protocol
         # Variety per model, once the artist moves it; until then the model's measured best.
         self.varieties: dict[str, float] = {
             name: min(
@@ -159,7 +158,7 @@ class Controller(ShadowGuide, QObject):
     def temperature(self) -> float:
         """The Variety of the chosen model: the artist's own for it, else its measured best."""
         return suggestion_module.variety_for(
-            self.model_info(), self.varieties, client_module.protocol.DEFAULT_TEMPERATURE
+            self.model_info(), self.varieties, protocol.DEFAULT_TEMPERATURE
         )
 
     def set_temperature(self, value: float) -> None:
