@@ -13,6 +13,7 @@ import os
 import signal
 import stat
 import sys
+import threading
 from pathlib import Path
 
 from model import cli
@@ -20,6 +21,7 @@ from model import cli
 from .config import DEFAULT_HOST, DEFAULT_PORT, LOG_LEVELS, ConfigError, ServerConfig
 
 PROG = "sketch-server"
+EXIT_GRACE = 10.0  # seconds the interpreter may take to wind down once everything is closed
 
 
 def parse_args(argv: list[str] | None = None) -> ServerConfig:
@@ -193,7 +195,23 @@ def main(argv: list[str] | None = None) -> None:
         status = cli.run(_run, PROG, argv)
     except KeyboardInterrupt:  # a second signal while an error was being reported
         status = 0
+    _exit_within(EXIT_GRACE, status)
     raise SystemExit(status)
+
+
+def _exit_within(seconds: float, status: int) -> None:
+    """Make sure the process ends `seconds` from now: everything is closed by then, and a
+    library thread that will not join (a worker pool's manager whose process was killed while
+    it started) must not keep a stopped server alive."""
+
+    def force() -> None:
+        sys.stderr.write(f"{PROG}: still winding down after {seconds:g} s; exiting now\n")
+        sys.stderr.flush()
+        os._exit(status)
+
+    timer = threading.Timer(seconds, force)
+    timer.daemon = True
+    timer.start()
 
 
 def _run(argv: list[str] | None) -> None:

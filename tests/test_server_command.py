@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -343,3 +344,24 @@ async def test_shutdown_answers_every_open_request_and_exits(model_dir: Path) ->
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def test_a_thread_that_never_joins_cannot_keep_a_stopped_server_alive() -> None:
+    """Once serve() has closed everything, the process ends within the grace period even if a
+    library thread (say, a worker pool's manager) never finishes."""
+    code = (
+        "import threading, time; from sketch_server import __main__ as m;"
+        "threading.Thread(target=time.sleep, args=(600,)).start();"
+        "m._exit_within(0.5, 0)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0
+    assert "still winding down after 0.5 s; exiting now" in run.stderr
