@@ -17,8 +17,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from lab.data import PreparedData  # noqa: E402
 from model.checkpoint import load  # noqa: E402
-from model.data import PreparedData  # noqa: E402
 from model.library.embed import embed, latents, normalise, stages  # noqa: E402
 from model.raster import rasterize  # noqa: E402
 from model.strokes import stroke3_to_polylines  # noqa: E402

@@ -40,7 +40,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sketch_server.protocol import decode, encode  # noqa: E402
+from wire.protocol import decode, encode  # noqa: E402
 
 FACE = [[[10, 10], [60, 12], [62, 58]], [[20, 30], [40, 31]]]
 NORMAL = {"type": "suggest", "model": "faces", "mode": "generate", "max_points": 60, "n": 3,

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from model.checkpoint import shipped  # noqa: E402
-from sketch_server.protocol import decode, encode  # noqa: E402
+from wire.protocol import decode, encode  # noqa: E402
 
 POINTS = 150  # max_points of every request
 # `generate` rather than `complete`: the shipped model finishes most given drawings within a
@@ -199,9 +199,9 @@ def training_speed(steps: int = 6) -> list[tuple[str, float]]:
     """Sketches per second of one training step (batch 64, real data shapes) per model size."""
     import torch
 
-    from model.batches import Batcher
+    from lab.batches import Batcher
+    from lab.data import PreparedData
     from model.config import preset
-    from model.data import PreparedData
     from model.network import SketchModel
 
     data_path = REPO / "data" / "objects.npz"

@@ -4,11 +4,11 @@
     python bench/bench_train.py --steps 100 --batch-size 64
     python bench/bench_train.py --gpu-only  # the GPU rows alone, at batch 32 and the recipe's 256
 
-Generates procedural faces into a temporary folder, then runs `python -m model.train` (1 CPU
-process, with 1 thread and with a thread per core), `torchrun --nproc_per_node=2 -m model.train`
+Generates procedural faces into a temporary folder, then runs `python -m lab.train` (1 CPU
+process, with 1 thread and with a thread per core), `torchrun --nproc_per_node=2 -m lab.train`
 (2 CPU processes, cores/2 threads each) and, where CUDA exists, the paper-size model on the GPU
 with bf16 autocast, at --batch-size and at the GPU recipe's 256 (also with batches built by 4
-loader worker processes). Each figure is model.train's own meta.throughput: optimiser steps x
+loader worker processes). Each figure is lab.train's own meta.throughput: optimiser steps x
 processes x batch over the training time, evaluation and saving left out; "data" is the share
 of that time the training process spent building or waiting for batches.
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from model.recipes import GPU  # noqa: E402
+from lab.recipes import GPU  # noqa: E402
 
 RECIPE_BATCH = GPU.batch_size  # the GPU recipe's batch size, benched beside --batch-size
 GPU_LOADER_WORKERS = 4  # the GPU row that builds batches in background processes
@@ -55,13 +55,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = str(Path(tmp) / "faces.npz")
         subprocess.run(
-            [sys.executable, "-m", "model.datasets.faces", "--n", str(args.faces), "--out", data]
+            [sys.executable, "-m", "lab.datasets.faces", "--n", str(args.faces), "--out", data]
             + ["--quiet", "--workers", str(cores)],
             cwd=ROOT,
             check=True,
             capture_output=True,
         )
-        train = ["-m", "model.train", "--data", data, "--steps", str(args.steps), "--quiet"]
+        train = ["-m", "lab.train", "--data", data, "--steps", str(args.steps), "--quiet"]
         train += ["--set", f"eval_every={10**9}"]
         batch = ["--batch-size", str(args.batch_size)]
         rows: list[tuple[str, str, int, dict | None]] = []

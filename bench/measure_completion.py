@@ -23,10 +23,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.measure_distillation import first_half  # noqa: E402
+from lab.data import PreparedData  # noqa: E402
 from model import cli  # noqa: E402
 from model import strokes as S  # noqa: E402
 from model.checkpoint import SHIPPED_MODELS, load, shipped  # noqa: E402
-from model.data import PreparedData  # noqa: E402
 from model.library import open_library  # noqa: E402
 from model.sample import SketchRequest, runnable_modes, sample  # noqa: E402
 

@@ -6,7 +6,7 @@ of docs/models.md, "Learning from Google's decoders".
         --student old=runs/objects-before --student new=model/weights/objects \
         --judge runs/clf-teachers --slides-judge runs/clf20
 
-Every judge is a classifier trained only on real drawings (`python -m model.classifier`, train
+Every judge is a classifier trained only on real drawings (`python -m lab.classifier`, train
 split), never on a teacher's samples; its accuracy on the held-out real drawings (valid and test
 splits) is printed beside its figures. All drawings are drawn from the category alone at
 `--temperature` with the network alone (no library), `--per-category` a category, seeded:
@@ -37,12 +37,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.measure_memorisation import hashes, nearest  # noqa: E402
+from lab.classifier import SketchClassifier, load_classifier  # noqa: E402
+from lab.data import PreparedData  # noqa: E402
+from lab.evaluate import SLIDE_CATEGORIES  # noqa: E402
 from model import cli  # noqa: E402
 from model import strokes as S  # noqa: E402
 from model.checkpoint import Checkpoint, load  # noqa: E402
-from model.classifier import SketchClassifier, load_classifier  # noqa: E402
-from model.data import PreparedData  # noqa: E402
-from model.evaluate import SLIDE_CATEGORIES  # noqa: E402
 from model.sample import SketchRequest, sample  # noqa: E402
 
 Drawing = list[np.ndarray]

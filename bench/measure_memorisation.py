@@ -1,7 +1,7 @@
 """How close a model's drawings come to its training drawings: a check that recognition is not
 bought by copying.
 
-For each category, the network alone draws sketches as `model.evaluate`'s recognition figure
+For each category, the network alone draws sketches as `lab.evaluate`'s recognition figure
 draws them (same seeds and temperature); each drawing's nearest training drawing of the same
 category is found by perceptual hash (64 bits, on 64 px rasters). The same is done for the
 held-out real drawings (valid and test splits) of those categories, which nobody copied: a model
@@ -20,18 +20,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from lab.data import PreparedData  # noqa: E402
+from lab.evaluate import SLIDE_CATEGORIES, phashes  # noqa: E402
 from model import cli  # noqa: E402
 from model import strokes as S  # noqa: E402
 from model.checkpoint import load  # noqa: E402
-from model.data import PreparedData  # noqa: E402
-from model.evaluate import SLIDE_CATEGORIES, phashes  # noqa: E402
 from model.sample import SketchRequest, sample  # noqa: E402
 
 NEAR = 8  # bits of 64: at most this far counts as a near-copy
 
 
 def hashes(sketches: list) -> np.ndarray:
-    """64-bit perceptual hashes (model.evaluate's) as [N, 64] booleans."""
+    """64-bit perceptual hashes (lab.evaluate's) as [N, 64] booleans."""
     return np.array([h.hash.ravel() for h in phashes(sketches)])
 
 

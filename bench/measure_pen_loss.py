@@ -18,10 +18,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from model.batches import Batcher  # noqa: E402
+from lab.batches import Batcher  # noqa: E402
+from lab.data import PreparedData  # noqa: E402
+from lab.validation import to_inputs  # noqa: E402
 from model.checkpoint import load  # noqa: E402
-from model.data import PreparedData  # noqa: E402
-from model.validation import to_inputs  # noqa: E402
 
 
 def l_r(ckpt, data: PreparedData, pad: bool, mask_pen: bool) -> tuple[float, float]:

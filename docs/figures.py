@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from lab.data import PreparedData
+from lab.evaluate import SLIDE_CATEGORIES
+from lab.render import write_grid
 from model import cli
 from model import strokes as S
 from model.checkpoint import Checkpoint, load
-from model.data import PreparedData
-from model.evaluate import SLIDE_CATEGORIES
-from model.render import write_grid
 from model.sample import SketchRequest, sample
 
 PROG = "python docs/figures.py"

@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 from figures import grid_args  # docs/, this script's folder
 
+from lab.evaluate import labels_of
+from lab.render import write_grid
 from model import cli
 from model import strokes as S
 from model.checkpoint import Checkpoint
-from model.evaluate import labels_of
-from model.render import write_grid
 from model.sample import SketchRequest, sample
 
 GENDERS = ("female", "male")
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         epilog=__doc__.split("\n\n", 1)[1],
     )
     args, folder, data, models = grid_args(
-        ap, argv, "prepared faces (model.datasets.faces)", "other grids", inputs=6
+        ap, argv, "prepared faces (lab.datasets.faces)", "other grids", inputs=6
     )
     folder.mkdir(parents=True, exist_ok=True)
     first = models[0][1]

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from lab.data import PreparedData
+from lab.evaluate import SLIDE_CATEGORIES
+from lab.evaluate_library import _held_out
 from model import cli
 from model import strokes as S
 from model.checkpoint import load
-from model.data import PreparedData
-from model.evaluate import SLIDE_CATEGORIES
-from model.evaluate_library import _held_out
 from model.library import open_library
 from model.sample import SketchRequest, sample
 
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     library = open_library(args.checkpoint, ckpt)
     if library is None:
         raise cli.CommandError(
-            f"{args.checkpoint} has no library; build one with python -m model.library build"
+            f"{args.checkpoint} has no library; build one with python -m lab.library build"
         )
     args.out.mkdir(parents=True, exist_ok=True)
     gen_rows, comp_rows = [], []

@@ -1,7 +1,7 @@
 """The one add-on folder builder both hosts use, and the shared put/remove of installed folders.
 
-An installed add-on is its own source folder, the shared files beside its modules, `vendor/`
-(pure-Python copies of websockets and msgpack, imported relatively by the add-on) and a marker
+An installed add-on is its own source folder, the wire as its `wire` subpackage with `vendor/`
+inside it (pure-Python copies of websockets and msgpack, imported relatively) and a marker
 file that proves the folder is install.py's. It is built in a temporary folder, checked, and only
 then swapped in for the old one.
 """
@@ -25,16 +25,9 @@ from pathlib import Path
 from .paths import PLUGIN, REPO
 from .report import InstallError, Report
 
-COMMON = REPO / "addons" / "common"
-SHARED_FILES = (
-    COMMON / "client.py",
-    COMMON / "suggestion.py",
-    COMMON / "guide.py",
-    REPO / "sketch_server" / "protocol.py",
-    REPO / "sketch_server" / "protocol_core.py",  # protocol.py imports these two relatively
-    REPO / "sketch_server" / "protocol_frames.py",
-)
-VENDOR_INIT = COMMON / "vendor_init.py"  # installed as vendor/__init__.py
+WIRE = REPO / "wire"  # copied whole into each add-on as its `wire` subpackage
+CHECKOUT_VENDOR = "vendor.py"  # the checkout's stand-in for the copies, left out of an add-on
+VENDOR_INIT = Path(__file__).with_name("vendor_init.py")  # installed as wire/vendor/__init__.py
 VENDORED = ("websockets", "msgpack")
 COMPILED = (".so", ".pyd", ".dylib")  # C extensions: both packages fall back to pure Python
 SKIPPED = ("__pycache__", "*.pyc", "*.pyo")
@@ -72,11 +65,13 @@ def vendor(dest: Path) -> dict[str, str]:
 
 
 def check_vendored(package: Path) -> None:
-    """Import the package's vendor/ in a clean Python without site-packages, as a host's Python
-    would: the pure-Python msgpack must load, and neither name may appear at the top level."""
+    """Import the package's wire in a clean Python without site-packages, as a host's Python
+    would: it must load with its own pure-Python msgpack and websockets, and neither name may
+    appear at the top level."""
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); from vendor import msgpack;"
-        "assert msgpack.Packer.__module__ == 'vendor.msgpack.fallback', msgpack.Packer.__module__;"
+        "import sys; sys.path.insert(0, sys.argv[1]); from wire import client, protocol;"
+        "from wire.vendor import msgpack; m = msgpack.Packer.__module__;"
+        "assert m == 'wire.vendor.msgpack.fallback', m;"
         "top = {'msgpack', 'websockets'} & set(sys.modules); assert not top, top"
     )
     run = subprocess.run(
@@ -87,28 +82,25 @@ def check_vendored(package: Path) -> None:
         check=False,
     )
     if run.returncode:
-        raise InstallError(
-            f"the copied websockets/msgpack do not import on their own:\n{run.stderr.strip()}"
-        )
+        raise InstallError(f"the add-on's wire does not import on its own:\n{run.stderr.strip()}")
 
 
 def wire_version() -> str:
-    """The project's version, as the wire (sketch_server/protocol_core.py) writes it."""
-    tree = ast.parse((REPO / "sketch_server" / "protocol_core.py").read_text(encoding="utf-8"))
+    """The project's version, as the wire (wire/protocol.py) writes it."""
+    tree = ast.parse((WIRE / "protocol.py").read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == [
             "VERSION"
         ]:
             return str(ast.literal_eval(node.value))
-    raise InstallError("sketch_server/protocol_core.py has no VERSION; the checkout is broken")
+    raise InstallError("wire/protocol.py has no VERSION; the checkout is broken")
 
 
 def build_package(source: Path, dest: Path) -> dict[str, str]:
     """The complete add-on folder as it will be installed, written to `dest` (a Blender
     manifest gets the project's version)."""
     _copytree(source, dest)
-    for f in SHARED_FILES:
-        shutil.copy2(f, dest / f.name)
+    shutil.copytree(WIRE, dest / "wire", ignore=shutil.ignore_patterns(*SKIPPED, CHECKOUT_VENDOR))
     manifest = dest / "blender_manifest.toml"
     if manifest.is_file():
         text = manifest.read_text(encoding="utf-8")
@@ -116,7 +108,7 @@ def build_package(source: Path, dest: Path) -> dict[str, str]:
             re.sub(r'(?m)^version = ".*"$', f'version = "{wire_version()}"', text, count=1),
             encoding="utf-8",
         )
-    versions = vendor(dest / "vendor")
+    versions = vendor(dest / "wire" / "vendor")
     check_vendored(dest)
     marker = {"installed_by": "AI-Sketcher install.py", "source": str(REPO), "vendored": versions}
     (dest / MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n")

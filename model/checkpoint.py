@@ -156,12 +156,12 @@ def read_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
     if not Path(directory).is_dir():
         raise CheckpointError(
             f"{directory}: no such checkpoint folder; name a folder written "
-            f"by python -m model.train, such as {_example()}"
+            f"by python -m lab.train, such as {_example()}"
         )
     if not path.is_file():
         raise CheckpointError(
             f"{directory} is not a checkpoint: it has no {CONFIG}; name a "
-            f"folder written by python -m model.train, such as {_example()}"
+            f"folder written by python -m lab.train, such as {_example()}"
         )
     try:
         config = json.loads(path.read_text())
@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> None:
         "Export a trained checkpoint for shipping: weights and config.json, no optimiser state.",
         epilog="example:\n  python -m model.checkpoint runs/objects model/weights/objects --half",
     )
-    ap.add_argument("source", help="checkpoint folder written by model.train")
+    ap.add_argument("source", help="checkpoint folder written by lab.train")
     ap.add_argument("target", help="folder to write (weights + config.json only)")
     ap.add_argument("--half", action="store_true", help="store weights as fp16 (half the size)")
     ap.add_argument(

@@ -30,13 +30,13 @@ QUICK_ENV = "AI_SKETCHER_DOCS_QUICK"
 USER_ERRORS = frozenset(
     {
         ("model.checkpoint", "CheckpointError"),
-        ("model.data", "PreparedDataError"),
-        ("model.distributed", "DistributedError"),
-        ("model.download", "DownloadError"),
+        ("lab.data", "PreparedDataError"),
+        ("lab.distributed", "DistributedError"),
+        ("lab.download", "DownloadError"),
         ("model.library.store", "LibraryError"),
         ("model.sample", "ConditionError"),
-        ("model.shards", "ShardError"),
-        ("model.sources", "SourceError"),
+        ("lab.shards", "ShardError"),
+        ("lab.sources", "SourceError"),
         ("model.strokes", "StrokeError"),
         ("model.cli", "CommandError"),
         ("sketch_server.config", "ConfigError"),

@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from wire.protocol import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
+
 T = TypeVar("T")
 
 
@@ -146,7 +148,7 @@ PRESETS: dict[str, ModelConfig] = {
         use_condition=False,
     ),
     "ai-sketcher": ModelConfig(preset="ai-sketcher"),
-    # Sketch-RNN's decoder alone, trained on one category (python -m model.import_sketchrnn)
+    # Sketch-RNN's decoder alone, trained on one category (python -m lab.import_sketchrnn)
     "sketch-rnn-decoder": ModelConfig(
         preset="sketch-rnn-decoder",
         encoder="none",
@@ -182,8 +184,7 @@ def preset(name: str, small: bool = False, **overrides: Any) -> ModelConfig:
     return dataclasses.replace(cfg, **overrides)
 
 
-DEFAULT_TEMPERATURE = 0.5
-TEMPERATURES = (0.01, 2.0)  # the useful range: safe .. wild (the protocol's limits)
+TEMPERATURES = (MIN_TEMPERATURE, MAX_TEMPERATURE)  # the useful range: safe .. wild
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ POINT_WIDTH = 5  # a stroke-5 row: dx, dy, p_down, p_up, p_end
 
 @dataclass
 class Inputs:
-    """What the network reads; built by model.data.Batch or by the sampler."""
+    """What the network reads; built by lab.data.Batch or by the sampler."""
 
     strokes: Tensor  # [B, T+1, 5] stroke-5 with the start token at 0, normalised
     lengths: Tensor  # [B] real rows after the start token

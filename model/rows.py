@@ -146,6 +146,7 @@ class Rows:
     def add(
         self,
         info: RowInfo,
+        *,
         x: np.ndarray,
         c: np.ndarray,
         const: np.ndarray,
@@ -158,8 +159,10 @@ class Rows:
         limit: int,
         decoder: int = 0,
     ) -> None:
-        """Append one sketch; noise holds its random numbers for every step it may take, and
-        `decoder` says which of the model's decoders draws it."""
+        """Append one sketch: `x` its first input (previous point and hidden state), `c` its
+        conditions, `const` the decoder's constant input, `z` its latent; `noise` holds its
+        random numbers for every step it may take (at most `limit`); `pos`, `scale` and `offset`
+        place it in the document; `decoder` says which of the model's decoders draws it."""
         n = len(self.info)
         if n == self.cap or len(noise) > self.steps:
             self._grow(

@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from wire.protocol import DEFAULT_MAX_POINTS, DEFAULT_STRENGTH, MAX_NAME_LEN, MODES
+
 from . import strokes as S
-from .checkpoint import Checkpoint, load
-from .config import DEFAULT_TEMPERATURE, TEMPERATURES
+from .checkpoint import Checkpoint
+from .config import DEFAULT_TEMPERATURE
 from .decode import FastDecoder
 from .library.suggest import Drawn, SketchLibrary
 from .mixture import draw
@@ -28,10 +30,7 @@ from .raster import rasterize
 from .rows import DoneEvent, RowInfo, Rows, StrokeEvent
 
 # What the model can draw; the wire protocol lists the same modes (tests/test_sample.py checks).
-MODES = ("complete", "generate", "refine")
-DEFAULT_MAX_POINTS = 250  # new points per alternative
-DEFAULT_STRENGTH = 0.5  # refine: halfway between the artist's drawing and the library's
-MAX_SOURCE_LEN = 128  # a sample's source, as the wire carries it (protocol MAX_NAME_LEN)
+MAX_SOURCE_LEN = MAX_NAME_LEN  # a sample's source, as the wire carries it
 
 
 class ConditionError(ValueError):
@@ -285,16 +284,16 @@ class DecodeBatch:
             noise = np.concatenate([rng.random((steps, 2)), rng.standard_normal((steps, 2))], 1)
             self.rows.add(
                 RowInfo(tag, i, source, reach=reach),
-                np.concatenate([prev_np[j], h_np[j]]),
-                c_np[j],
-                const[j],
-                z_np[j],
-                float(req.temperature),
-                noise,
-                pos,
-                placement.scale,
-                placement.offset,
-                int(req.max_points),
+                x=np.concatenate([prev_np[j], h_np[j]]),
+                c=c_np[j],
+                const=const[j],
+                z=z_np[j],
+                temperature=float(req.temperature),
+                noise=noise,
+                pos=pos,
+                scale=placement.scale,
+                offset=placement.offset,
+                limit=int(req.max_points),
                 decoder=decoders[0],
             )
 
@@ -441,89 +440,3 @@ def sample(
         if isinstance(event, DoneEvent):
             out[event.sample] = [*given, *event.strokes]
     return out
-
-
-PROG = "python -m model.sample"
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Draw a grid from the command line; the output and conditions are checked first."""
-    from . import cli
-    from .render import write_grid
-
-    ap = cli.parser(
-        PROG,
-        "Draw sketches from a checkpoint's conditions into an SVG or PNG grid.",
-        epilog="example:\n  python -m model.sample --checkpoint model/weights/objects "
-        "--n 8 --condition category=cat --out cats.svg",
-    )
-    ap.add_argument(
-        "--checkpoint",
-        required=True,
-        metavar="DIR",
-        help="checkpoint folder, e.g. model/weights/objects or model/weights/faces",
-    )
-    ap.add_argument("--out", required=True, metavar="FILE", help="grid to write: .svg or .png")
-    ap.add_argument(
-        "--condition",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a condition, e.g. category=cat (repeatable; default: the model picks each at random)",
-    )
-    ap.add_argument("--n", type=int, default=8, help="sketches to draw")
-    low, high = TEMPERATURES
-    ap.add_argument(
-        "--temperature",
-        type=float,
-        default=DEFAULT_TEMPERATURE,
-        help=f"variety: {low:g} (safe) to {high:g} (wild)",
-    )
-    ap.add_argument(
-        "--seed", type=int, default=0, help="random seed; the same seed draws the same sketches"
-    )
-    ap.add_argument(
-        "--no-library",
-        action="store_true",
-        help="the network alone, even when the checkpoint folder has a library of drawings",
-    )
-    args = ap.parse_args(argv)
-    pairs = [c.partition("=") for c in args.condition]
-    bad = [
-        c for c, (name, sep, value) in zip(args.condition, pairs) if not (name and sep and value)
-    ]
-    if bad:
-        ap.error(f"--condition {bad[0]!r}: write NAME=VALUE, e.g. category=cat")
-    if args.n < 1:
-        ap.error(f"--n must be at least 1; got {args.n}")
-    if not 0 < args.temperature <= 10:
-        ap.error(
-            f"--temperature must be above 0 ({low:g} safe .. {high:g} wild); got {args.temperature}"
-        )
-    conditions = {name: value for name, _, value in pairs}
-    args.n = cli.quick(args.n, 2, "--n")
-    cli.output_file(args.out, (".svg", ".png"))
-    ckpt = load(args.checkpoint)
-    try:
-        ckpt.vocab.encode(conditions)
-    except ValueError as e:
-        raise ConditionError(f"{args.checkpoint}: {e}") from None
-    from .library import open_library
-
-    library = None if args.no_library else open_library(args.checkpoint, ckpt)
-    sketches = sample(
-        ckpt,
-        SketchRequest(
-            conditions=conditions, n=args.n, temperature=args.temperature, seed=args.seed
-        ),
-        library,
-    )
-    label = ", ".join(f"{k}={v}" for k, v in conditions.items()) or "unconditional"
-    write_grid(args.out, sketches, [label] * len(sketches))
-    print(f"wrote {args.n} sketches to {args.out}")
-
-
-if __name__ == "__main__":
-    from . import cli
-
-    cli.exit_with(main, PROG)

@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .protocol import DEFAULT_PORT  # the add-ons try it first; `--port 0` picks a free one
+from wire.protocol import DEFAULT_PORT  # the add-ons try it first; `--port 0` picks a free one
 
 DEFAULT_HOST = "127.0.0.1"
 LOG_LEVELS = ("debug", "info", "warning", "error")

@@ -18,11 +18,7 @@ from websockets.frames import CloseCode
 
 from model.library import SketchLibrary
 from model.sample import StrokeEvent
-
-from .config import ServerConfig
-from .engine import DoneOut, Engine, EngineBusy, Job
-from .guides import GuideQueue
-from .protocol import (
+from wire.protocol import (
     Cancel,
     ClientMessage,
     Done,
@@ -42,18 +38,16 @@ from .protocol import (
     parse_client_message,
     readable_id,
 )
+
+from .config import ServerConfig
+from .engine import Engine, EngineBusy, Job, wire_points
+from .guides import GuideQueue
 from .rasters import TraceAccount, TracePool, from_raster
 from .requests import check_condition, check_extent, sketch_request
 
 log = logging.getLogger("sketch_server")
 
 OFF_LOOP_BYTES = 64 << 10  # frames this big are decoded on a thread so pings keep flowing
-
-
-def _polyline(points: np.ndarray) -> list[list[float]]:
-    """A stroke as wire points; the protocol needs 2, so a 1-point stroke is sent as [p, p]."""
-    out = points.tolist()
-    return out * 2 if len(out) == 1 else out
 
 
 def _parse(frame: str | bytes, greeted: bool) -> ClientMessage:
@@ -425,7 +419,7 @@ class Connection:
             )
             drawings = tuple(
                 GuideDrawing(
-                    strokes=[_polyline(p) for p in strokes if len(p)],
+                    strokes=[wire_points(p) for p in strokes if len(p)],
                     weight=min(max(weight, 0.0), 1.0),
                     source=source,
                 )
@@ -464,16 +458,21 @@ class Connection:
         check_extent(msg.strokes, msg.bounds, rid)
         try:
             job = self.engine.submit(
-                name, sketch_request(msg), asyncio.get_running_loop(), owner=self
+                name,
+                sketch_request(msg),
+                asyncio.get_running_loop(),
+                owner=self,
+                id=rid,
+                received=received,
             )
         except EngineBusy as e:
             raise ProtocolError("busy", str(e), rid) from None
         self.jobs[rid] = job
-        task = asyncio.create_task(self._forward(rid, job, received, bool(self.binary)))
+        task = asyncio.create_task(self._forward(rid, job, bool(self.binary)))
         self.forwarders.add(task)
         task.add_done_callback(self.forwarders.discard)
 
-    async def _forward(self, rid: RequestId, job: Job, received: float, binary: bool) -> None:
+    async def _forward(self, rid: RequestId, job: Job, binary: bool) -> None:
         """Send a request's strokes as they are drawn, then its one `done` or `error`."""
         try:
             while True:
@@ -484,28 +483,13 @@ class Connection:
                             id=rid,
                             sample=event.sample,
                             index=event.index,
-                            points=_polyline(event.points),
+                            points=wire_points(event.points),
                         ),
                         binary,
                     )
                     continue
                 self._release(rid, job)  # before the last frame: the client may reuse the id
-                if isinstance(event, DoneOut):
-                    elapsed = int((time.perf_counter() - received) * 1000)
-                    samples = [[_polyline(p) for p in sample] for sample in event.samples]
-                    await self._send(
-                        Done(
-                            id=rid,
-                            samples=samples,
-                            elapsed_ms=elapsed,
-                            cancelled=event.cancelled,
-                            sources=event.sources or None,
-                            notes=event.notes or None,
-                        ),
-                        binary,
-                    )
-                else:
-                    await self._send(Error(id=rid, code=event.code, message=event.message), binary)
+                await self._send(event, binary)  # the job's one done or error
                 return
         except ConnectionClosed:
             return

@@ -24,6 +24,7 @@ import torch
 from model.checkpoint import Checkpoint
 from model.library import SketchLibrary
 from model.sample import ConditionError, DecodeBatch, DoneEvent, SketchRequest, StrokeEvent
+from wire.protocol import Done, Error, ProtocolError, Stroke
 
 log = logging.getLogger(__name__)
 
@@ -41,26 +42,15 @@ class EngineBusy(Exception):
     """Too many jobs are open; the client should try again later."""
 
 
-@dataclass
-class DoneOut:
-    """The job has ended: every alternative's new strokes, or cancelled early."""
-
-    samples: list[list[np.ndarray]]
-    cancelled: bool
-    sources: list[str] = field(default_factory=list)  # per sample: library id or "model"
-    notes: list[str] = field(default_factory=list)  # per sample: why it is empty, if it is
+# A finished stroke is the model's own StrokeEvent (its tag is the job), passed on as it is; a
+# job ends with the wire's own `done` or `error`, made here, so there is one type for each.
+JobEvent = StrokeEvent | Done | Error
 
 
-@dataclass
-class FailedOut:
-    """The job could not run; code is a protocol error code."""
-
-    code: str
-    message: str
-
-
-# A finished stroke is the model's own StrokeEvent (its tag is the job), passed on as it is.
-JobEvent = StrokeEvent | DoneOut | FailedOut
+def wire_points(points: np.ndarray) -> Stroke:
+    """A stroke as wire points; the protocol needs 2, so a 1-point stroke is sent as [p, p]."""
+    out: Stroke = tuple(map(tuple, points.tolist()))  # type: ignore[arg-type]
+    return out * 2 if len(out) == 1 else out
 
 
 @dataclass(eq=False)
@@ -71,13 +61,17 @@ class Job:
     request: SketchRequest  # built by the connection from a validated protocol.Suggest
     loop: asyncio.AbstractEventLoop
     owner: Any = None  # whose job it is (a connection): the batch is shared fairly by owner
+    # The request's id on the wire, which its done or error carries (0 for a job that is not a
+    # request: the engine's own tests).
+    id: str | int = 0
+    received: float = field(default_factory=time.perf_counter)  # done.elapsed_ms counts from it
     events: asyncio.Queue[JobEvent] = field(default_factory=asyncio.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
     samples: list[list[np.ndarray]] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     remaining: int = 0
-    ended: bool = False  # DoneOut or FailedOut has been emitted; touched by the worker only
+    ended: bool = False  # its done or error has been emitted; touched by the worker only
 
 
 class Outbox:
@@ -154,7 +148,7 @@ class Engine:
             self._thread.start()
 
     def close(self) -> None:
-        """Stop the worker; jobs still open end with FailedOut("busy")."""
+        """Stop the worker; jobs still open end with a `busy` error."""
         self._stop.set()
         self._intake.put(None)
         if self._thread is not None:
@@ -162,9 +156,16 @@ class Engine:
             self._thread = None
 
     def submit(
-        self, model: str, request: SketchRequest, loop: asyncio.AbstractEventLoop, owner: Any = None
+        self,
+        model: str,
+        request: SketchRequest,
+        loop: asyncio.AbstractEventLoop,
+        owner: Any = None,
+        id: str | int = 0,
+        received: float | None = None,
     ) -> Job:
-        """Queue a job for `owner` (a connection); raises EngineBusy when max_jobs are open."""
+        """Queue a job for `owner` (a connection) under the request's wire `id`, received at
+        `received` (time.perf_counter; now if None); raises EngineBusy when max_jobs are open."""
         if model not in self.models:
             raise KeyError(model)
         with self._lock:
@@ -175,18 +176,24 @@ class Engine:
                     f"the server is drawing {self._open} sketches already; try again in a moment"
                 )
             self._open += 1
-        job = Job(model, request, loop, owner=owner)
+        job = Job(model, request, loop, owner=owner, id=id)
+        if received is not None:
+            job.received = received
         self._intake.put(job)
         return job
 
     def cancel(self, job: Job) -> None:
-        """Ask the worker to stop a job at its next step; it then emits DoneOut(cancelled)."""
+        """Ask the worker to stop a job at its next step; it then ends with a cancelled done."""
         job.cancelled.set()
         self._intake.put(None)  # wake the worker if it is idle
 
     # ------------------------------------------------------------------ worker thread
 
-    def _finish(self, job: Job, event: DoneOut | FailedOut) -> None:
+    def _fail(self, job: Job, code: str, message: str) -> None:
+        """End a job with an error (a protocol error code and a sentence for the artist)."""
+        self._finish(job, Error(id=job.id, code=code, message=message))
+
+    def _finish(self, job: Job, event: Done | Error) -> None:
         if job.ended:  # after a worker failure a job may be on its way out already
             return
         job.ended = True
@@ -206,30 +213,24 @@ class Engine:
             except Exception:  # a bug here must not strand every open job: end them and go on
                 log.exception("the engine worker failed; ending the jobs it held")
                 for job in [*waiting, *active]:
-                    self._finish(
+                    self._fail(
                         job,
-                        FailedOut(
-                            "internal", "the server's engine failed; the server log has the details"
-                        ),
+                        "internal",
+                        "the server's engine failed; the server log has the details",
                     )
                 waiting.clear()
                 active.clear()
                 batches = self._batches()
             self._outbox.flush()
         for job in [*waiting, *active]:
-            self._finish(
-                job, FailedOut("busy", "the server is shutting down; try again when it is back")
-            )
+            self._fail(job, "busy", "the server is shutting down; try again when it is back")
         while True:  # jobs submitted while the worker was stopping
             try:
                 item = self._intake.get_nowait()
             except queue.Empty:
                 break
             if item is not None:
-                self._finish(
-                    item,
-                    FailedOut("busy", "the server is shutting down; try again when it is back"),
-                )
+                self._fail(item, "busy", "the server is shutting down; try again when it is back")
         self._outbox.flush()
 
     def _batches(self) -> dict[str, DecodeBatch]:
@@ -307,19 +308,17 @@ class Engine:
             try:
                 batch.add(job.request, tag=job)
             except ConditionError as e:
-                self._finish(job, FailedOut("unknown_condition", str(e)))
+                self._fail(job, "unknown_condition", str(e))
                 continue
             except ValueError as e:
-                self._finish(job, FailedOut("bad_request", str(e)))
+                self._fail(job, "bad_request", str(e))
                 continue
             except Exception:
                 log.exception("could not start a job on model %s", job.model)
-                self._finish(
+                self._fail(
                     job,
-                    FailedOut(
-                        "internal",
-                        "the model failed to start this sketch; the server log has the details",
-                    ),
+                    "internal",
+                    "the model failed to start this sketch; the server log has the details",
                 )
                 continue
             job.samples = [[] for _ in range(job.request.n)]
@@ -384,7 +383,7 @@ class Engine:
             for job in {info.tag for info in batch.rows.info}:
                 batch.cancel(job)
                 active.discard(job)
-                self._finish(job, FailedOut("internal", "sampling failed; see the server log"))
+                self._fail(job, "internal", "sampling failed; see the server log")
             return
         for event in events:
             job: Job = event.tag
@@ -400,10 +399,32 @@ class Engine:
                     self._finish(job, self._done(job, cancelled=False))
 
     @staticmethod
-    def _done(job: Job, cancelled: bool) -> DoneOut:
-        return DoneOut(
-            job.samples or [[] for _ in range(job.request.n)],
-            cancelled,
-            job.sources or ["model"] * job.request.n,
-            job.notes if any(job.notes) else [],
-        )
+    def _done(job: Job, cancelled: bool) -> Done | Error:
+        """The job's `done`: every alternative in full, or `too_large` if that cannot be sent."""
+        n = job.request.n
+        try:
+            return Done(
+                id=job.id,
+                samples=tuple(
+                    tuple(wire_points(p) for p in sample)
+                    for sample in (job.samples or [[] for _ in range(n)])
+                ),
+                elapsed_ms=int((time.perf_counter() - job.received) * 1000),
+                cancelled=cancelled,
+                sources=tuple(job.sources or ["model"] * n),
+                notes=tuple(job.notes) if any(job.notes) else None,
+            )
+        except ProtocolError as e:
+            if e.code == "too_large":
+                return Error(
+                    id=job.id,
+                    code="too_large",
+                    message=f"the result is too large to send ({e.message}); "
+                    "ask for fewer samples or max_points",
+                )
+            log.exception("job %r made a done the protocol refuses", job.id)
+            return Error(
+                id=job.id,
+                code="internal",
+                message="the server made a result it cannot send; the server log has the details",
+            )

@@ -15,9 +15,9 @@ from model.device import DeviceError, device_label
 from model.device import resolve_device as _resolve
 from model.library import LibraryError, SketchLibrary, open_library
 from model.sample import runnable_modes
+from wire.protocol import ModelInfo
 
 from .config import ConfigError
-from .protocol import ModelInfo
 
 log = logging.getLogger("sketch_server")
 

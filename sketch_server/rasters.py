@@ -11,8 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from model.vectorise import Polyline, TooMuchToTrace, VectoriseError, vectorise
-
-from .protocol import MAX_POINTS, MAX_STROKES, ClientMessage, Guide, ProtocolError, Suggest
+from wire.protocol import MAX_POINTS, MAX_STROKES, ClientMessage, Guide, ProtocolError, Suggest
 
 TRACE_WORKERS = 2  # rasters traced at once in the shared lane, server-wide
 TRACE_TIMEOUT = 10.0  # seconds; model.vectorise's limits keep a trace near 1 s

@@ -7,8 +7,7 @@ import math
 from collections.abc import Sequence
 
 from model.sample import SketchRequest
-
-from .protocol import ModelInfo, ProtocolError, RequestId, Suggest
+from wire.protocol import ModelInfo, ProtocolError, RequestId, Suggest
 
 CONDITIONS_SHOWN = 12  # allowed values an unknown_condition message lists before "and N more"
 MAX_COORDINATE = 1e12  # beyond this a drawing's coordinates lose all precision in float math

@@ -24,6 +24,7 @@ from websockets.http11 import Response as HttpResponse
 
 from model.checkpoint import Checkpoint
 from model.library import SketchLibrary
+from wire.protocol import VERSION, Welcome, encode
 
 from . import web
 from .config import ConfigError, ServerConfig
@@ -38,7 +39,6 @@ from .models import (
     model_name,
     resolve_device,
 )
-from .protocol import VERSION, Welcome, encode
 from .rasters import TracePool
 
 log = logging.getLogger("sketch_server")

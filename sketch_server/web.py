@@ -22,7 +22,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from .protocol import (
+from wire.protocol import (
     DEFAULT_ALTERNATIVES,
     DEFAULT_GUIDE_K,
     DEFAULT_STRENGTH,
@@ -74,7 +74,7 @@ def wire_js() -> bytes:
         "guideK": DEFAULT_GUIDE_K,
     }  # fmt: skip
     return (
-        "// Made by the server from sketch_server/protocol_core.py (sketch_server/web.py).\n"
+        "// Made by the server from wire/protocol.py (sketch_server/web.py).\n"
         f"export const WIRE = Object.freeze({json.dumps(settings)});\n"
     ).encode()
 

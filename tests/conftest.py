@@ -21,8 +21,8 @@ from websockets.protocol import State
 from model.checkpoint import Checkpoint, load, shipped
 from model.sample import DecodeBatch
 from sketch_server.config import ServerConfig
-from sketch_server.protocol import decode, parse_server_message
 from sketch_server.server import SketchServer, model_name, run_server
+from wire.protocol import decode, parse_server_message
 
 MODEL_ENV = "AI_SKETCHER_TEST_MODEL"
 TIMEOUT = 30.0  # seconds any single wait in a test may take; the box may be busy training

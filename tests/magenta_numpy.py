@@ -1,7 +1,7 @@
 """An independent forward pass of a sketch-rnn-js decoder, straight from its `.gen.json` file.
 
 Written from the format's description (sketch-rnn-js's loader and Magenta's sketch_rnn model),
-in float64 numpy and in TensorFlow's own layout, sharing no code with model.import_sketchrnn: the
+in float64 numpy and in TensorFlow's own layout, sharing no code with lab.import_sketchrnn: the
 import is checked against this, not against itself.
 """
 

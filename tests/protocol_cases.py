@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sketch_server.protocol import (
+from wire.protocol import (
     Cancel,
     Done,
     Error,

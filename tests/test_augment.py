@@ -1,4 +1,4 @@
-"""Tests for model.augment, against a restatement of magenta's sketch_rnn utils."""
+"""Tests for lab.augment, against a restatement of magenta's sketch_rnn utils."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.augment import drop_points, random_scale
+from lab.augment import drop_points, random_scale
 from model.strokes import stroke3_to_polylines
 
 from .test_data import zigzag

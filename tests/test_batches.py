@@ -1,4 +1,4 @@
-"""Tests for model.batches: batch layout, buckets, vocabularies, prefixes and padding."""
+"""Tests for lab.batches: batch layout, buckets, vocabularies, prefixes and padding."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from model.batches import Batcher
-from model.data import PreparedData
+from lab.batches import Batcher
+from lab.data import PreparedData
 from model.strokes import PAD_ROW, START_TOKEN
 
 from .test_data import mixed_data
@@ -98,7 +98,7 @@ def test_empty_split_is_a_clear_error(data: PreparedData) -> None:
 
 def test_batcher_speaks_a_checkpoint_vocabulary_and_scale(data: PreparedData) -> None:
     """With another vocab and scale, labels are re-mapped by name and offsets re-normalised."""
-    from model.data import ConditionVocab
+    from lab.data import ConditionVocab
 
     names = list(data.vocab.values["category"])
     other = ConditionVocab(

@@ -14,7 +14,7 @@ import pytest
 
 import install
 from installer import cli, paths
-from sketch_server.protocol_core import VERSION
+from wire.protocol import VERSION
 
 EXTENSION = Path("extensions") / "user_default" / "ai_sketcher"
 FAKE_BLENDER = """#!{python}
@@ -105,22 +105,21 @@ def test_installs_into_every_blender_43_or_newer(home, capsys):
             "properties.py",
             "session.py",
             "controller.py",
-            "client.py",
-            "suggestion.py",
-            "guide.py",
-            "protocol.py",
-            "protocol_core.py",
-            "protocol_frames.py",
+            "wire/client.py",
+            "wire/suggestion.py",
+            "wire/guide.py",
+            "wire/protocol.py",
             "install.json",
         ):
             assert (package / f).is_file(), f
-        assert (package / "protocol.py").read_bytes() == (
-            paths.REPO / "sketch_server" / "protocol.py"
+        assert (package / "wire" / "protocol.py").read_bytes() == (
+            paths.REPO / "wire" / "protocol.py"
         ).read_bytes()
+        assert not (package / "wire" / "vendor.py").exists()  # the checkout's stand-in
         manifest = tomllib.loads((package / "blender_manifest.toml").read_text())
         assert manifest["version"] == VERSION  # the wire's one version, written by install.py
-        assert (package / "vendor" / "websockets" / "sync" / "client.py").is_file()
-        assert (package / "vendor" / "msgpack" / "fallback.py").is_file()
+        assert (package / "wire" / "vendor" / "websockets" / "sync" / "client.py").is_file()
+        assert (package / "wire" / "vendor" / "msgpack" / "fallback.py").is_file()
         assert not [p for p in package.rglob("*") if p.suffix in (".so", ".pyd", ".dylib")]
     assert not (dirs["4.2"] / "extensions").exists()
     assert "needs Blender 4.3 or newer" in out
@@ -137,13 +136,13 @@ def test_installed_extension_imports_without_blender(home, capsys, tmp_path):
     root = home / ".config" / "blender" / "4.5" / EXTENSION.parent
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); path = list(sys.path);"
-        "import ai_sketcher as a; a._load_vendored();"
-        "from ai_sketcher import client, geometry, session;"
+        "import ai_sketcher.wire.vendor;"
+        "from ai_sketcher import geometry, session; from ai_sketcher.wire import client;"
         "assert sys.path == path, sys.path;"
         "top = {'websockets', 'msgpack'} & set(sys.modules); assert not top, top;"
-        "assert 'ai_sketcher.vendor.websockets.sync.client' in sys.modules;"
-        "frames = sys.modules['ai_sketcher.protocol_frames'];"
-        "assert frames.msgpack.__name__ == 'ai_sketcher.vendor.msgpack';"
+        "assert 'ai_sketcher.wire.vendor.websockets.sync.client' in sys.modules;"
+        "wire = sys.modules['ai_sketcher.wire.protocol'];"
+        "assert wire.msgpack.__name__ == 'ai_sketcher.wire.vendor.msgpack';"
         "print(client.protocol.PROTOCOL_VERSION, client.DEFAULT_URL)"
     )
     done = subprocess.run(

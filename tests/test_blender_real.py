@@ -231,9 +231,17 @@ def test_panel_draws_with_real_properties_icons_and_operators(run):
     """The sidebar panel's draw() only names properties, icons and operators that exist."""
     panel = run["panel_during_suggestion"]
     assert panel["bad_icons"] == [] and panel["operators_missing"] == []
-    props = [c[1][1] for c in panel["calls"] if c[0] == "prop"]
-    assert props[:2] == ["model", "category"] and "variety" in props
+    props = [(c[1][1], c[2]) for c in panel["calls"] if c[0] == "prop"]
+    assert props[0][0] == "model" and props[1] == ("value", "Category")
+    assert ("variety", "") in props
     assert any(c[2].startswith("Alternative ") for c in panel["calls"] if c[0] == "label")
+
+
+def test_the_condition_pickers_are_the_ones_the_welcome_lists(run):
+    """Every condition a model of the server takes gets a picker, in the welcome's order, and
+    no other (the add-on names none itself)."""
+    names = list(dict.fromkeys(n for model in run["welcome_conditions"] for n in model))
+    assert names and run["pickers"] == names
 
 
 def test_variety_starts_at_each_models_best_and_keeps_the_artists_choice(run):

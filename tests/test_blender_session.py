@@ -1,12 +1,15 @@
-"""The Blender operators' pure logic (addons/blender/session.py): streaming, alternatives, seeds
-and conditions, without Blender (the shared suggestion state is tests/test_suggestion.py)."""
+"""The Blender operators' pure logic (addons/blender/session.py, as installed): streaming,
+alternatives, seeds and conditions, without Blender (the shared suggestion state is
+tests/test_suggestion.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from addons.blender import session as s
-from addons.blender.session import ANY, Job, Request, Session, Target
+from .addons_built import addon_module
+
+s = addon_module("blender", "session")
+ANY, Job, Request, Session, Target = s.ANY, s.Job, s.Request, s.Session, s.Target
 
 A = [[0.0, 0.0], [1.0, 1.0]]
 FACE_MODEL = {
@@ -91,7 +94,7 @@ def test_wrap():
 def test_auto_model_prefers_the_one_that_draws_faces():
     """ "Auto" picks the model with face conditions, else the server's default; None before a
     welcome."""
-    from sketch_server.protocol import ModelInfo
+    from wire.protocol import ModelInfo
 
     objects = ModelInfo(name="objects", conditions={"category": ("cat", "face")})
     faces = ModelInfo(name="faces", conditions={"category": ("face",), "gender": ("female",)})
@@ -99,3 +102,29 @@ def test_auto_model_prefers_the_one_that_draws_faces():
     assert s.preferred_model([objects, faces]) is faces
     assert s.preferred_model([objects, plain]) is objects
     assert s.preferred_model([]) is None
+
+
+class _Pickers(list):
+    """Shaped like a CollectionProperty of ConditionChoice: items with a name, and add()."""
+
+    def add(self):
+        self.append(type("Choice", (), {"name": "", "value": ANY})())
+        return self[-1]
+
+
+def test_the_pickers_follow_the_welcome_and_keep_earlier_choices() -> None:
+    """Each condition any model takes gets one picker, in the welcome's order; a picker made for
+    another server's condition stays, with its choice."""
+    models = [
+        type("Info", (), {"conditions": OBJECTS_MODEL})(),
+        type("Info", (), {"conditions": FACE_MODEL})(),
+    ]
+    names = s.condition_names(models)
+    assert names == ["category", "gender", "emotion", "style", "view"]
+    settings = type("Settings", (), {"conditions": _Pickers()})()
+    assert s.add_pickers(settings, ["category", "pose"])
+    settings.conditions[1].value = "sitting"
+    assert s.add_pickers(settings, names)
+    assert not s.add_pickers(settings, names)
+    assert [c.name for c in settings.conditions] == ["category", "pose", *names[1:]]
+    assert settings.conditions[1].value == "sitting"

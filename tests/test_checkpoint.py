@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from lab.data import ConditionVocab
 from model import checkpoint
 from model.config import preset
-from model.data import ConditionVocab
 from model.network import SketchModel
 from model.sample import SketchRequest, sample
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lab.prepare import build
+from lab.sources import SourceDrawing
 from model import cli
-from model.prepare import build
-from model.sources import SourceDrawing
 
 REPO = Path(__file__).resolve().parent.parent
 OBJECTS = str(REPO / "model" / "weights" / "objects")
@@ -47,7 +47,7 @@ def command(*args: str) -> subprocess.CompletedProcess[str]:
 def one_line_error(args: tuple[str, ...], *needles: str) -> str:
     """Run a command that must fail; its stderr is one line naming the command and the needles."""
     prog = "sketch-server" if args[0] == "sketch_server" else f"python -m {args[0]}"
-    if args[0] == "model.library":
+    if args[0] == "lab.library":
         prog += " build"
     done = command(*args)
     lines = done.stderr.strip().splitlines()
@@ -82,7 +82,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 CASES = {
-    "train": [
+    "lab.train": [
         ("missing", ("--data", "{missing}", "--out", "{root}/run"), ["nope.npz: no such file"]),
         ("wrong kind", ("--data", "{png}", "--out", "{root}/run"), ["it is a PNG image"]),
         (
@@ -96,7 +96,7 @@ CASES = {
             ["cannot write", "README.md is a file"],
         ),
     ],
-    "evaluate": [
+    "lab.evaluate": [
         (
             "missing",
             ("--checkpoint", "{missing_dir}", "--data", "{tiny}"),
@@ -114,7 +114,7 @@ CASES = {
             ["cannot write"],
         ),
     ],
-    "classifier": [
+    "lab.classifier": [
         ("missing", ("--data", "{missing}", "--out", "{root}/clf"), ["nope.npz: no such file"]),
         ("wrong kind", ("--data", "{png}", "--out", "{root}/clf"), ["it is a PNG image"]),
         (
@@ -124,7 +124,7 @@ CASES = {
         ),
         ("unwritable", ("--data", "{tiny}", "--out", f"{NOT_A_FOLDER}/clf"), ["cannot write"]),
     ],
-    "sample": [
+    "lab.draw": [
         (
             "missing",
             ("--checkpoint", "{missing_dir}", "--out", "{root}/g.svg"),
@@ -146,7 +146,7 @@ CASES = {
             ["name a .svg or .png file"],
         ),
     ],
-    "reference": [
+    "lab.reference": [
         (
             "missing",
             ("--pretrained", "{missing}", "--data", "{tiny}", "--checkpoint", OBJECTS),
@@ -172,12 +172,12 @@ CASES = {
             ["unknown split 'tset'"],
         ),
     ],
-    "checkpoint": [
+    "model.checkpoint": [
         ("missing", ("{missing_dir}", "{root}/export"), ["no such checkpoint folder"]),
         ("wrong kind", ("{bad_model}", "{root}/export"), ["config.json is not valid JSON"]),
         ("unwritable", (OBJECTS, f"{NOT_A_FOLDER}/export"), ["cannot write"]),
     ],
-    "prepare": [
+    "lab.prepare": [
         ("missing", ("--out", "{root}/p.npz", "{missing_dir}"), ["nope: no such file"]),
         (
             "wrong kind",
@@ -191,7 +191,7 @@ CASES = {
         ),
         ("unwritable", ("--out", f"{NOT_A_FOLDER}/p.npz", "{tiny}"), ["cannot write"]),
     ],
-    "datasets.faces": [
+    "lab.datasets.faces": [
         ("unwritable", ("--n", "2", "--out", f"{NOT_A_FOLDER}/f.npz"), ["cannot write"]),
         (
             "wrong kind",
@@ -199,7 +199,7 @@ CASES = {
             ["--grid must name a .png or .svg file"],
         ),
     ],
-    "library": [
+    "lab.library": [
         (
             "missing",
             ("build", "--data", "{missing}", "--checkpoint", OBJECTS, "--out", "{root}/lib"),
@@ -252,24 +252,23 @@ def test_every_command_fails_in_one_line(
     files: dict[str, str], module: str, case: str, args: tuple[str, ...], needles: list[str]
 ) -> None:
     """A mistake gives exit status 2 and one stderr line naming the command, with no traceback."""
-    prefix = "" if module == "sketch_server" else "model."
     filled = tuple(a.format(**files) for a in args)
-    one_line_error((f"{prefix}{module}", *filled), *needles)
+    one_line_error((module, *filled), *needles)
     assert not Path(files["root"], "run").exists(), "nothing is written when the input is bad"
 
 
 @pytest.mark.parametrize(
     "module",
     [
-        "model.train",
-        "model.evaluate",
-        "model.classifier",
-        "model.sample",
-        "model.reference",
+        "lab.train",
+        "lab.evaluate",
+        "lab.classifier",
+        "lab.draw",
+        "lab.reference",
         "model.checkpoint",
-        "model.prepare",
-        "model.datasets.faces",
-        "model.library",
+        "lab.prepare",
+        "lab.datasets.faces",
+        "lab.library",
         "sketch_server",
     ],
 )
@@ -280,14 +279,14 @@ def test_help_stands_alone(module: str) -> None:
     description = done.stdout.split("\n\n")[1]
     assert "\n" not in description.strip() and len(description) < 120, description
     assert "--debug" in done.stdout
-    if module not in ("model.checkpoint", "model.prepare", "model.library"):
+    if module not in ("model.checkpoint", "lab.prepare", "lab.library"):
         assert re.search(r"\(default:\s", done.stdout)
 
 
 def test_debug_shows_the_traceback(files: dict[str, str]) -> None:
     """--debug (or AI_SKETCHER_DEBUG=1) adds the traceback above the same one-line error."""
     done = command(
-        "model.sample",
+        "lab.draw",
         "--checkpoint",
         files["missing_dir"],
         "--out",
@@ -296,16 +295,16 @@ def test_debug_shows_the_traceback(files: dict[str, str]) -> None:
     )
     assert done.returncode == 2
     assert "Traceback" in done.stderr
-    assert done.stderr.strip().splitlines()[-1].startswith("python -m model.sample: error: ")
+    assert done.stderr.strip().splitlines()[-1].startswith("python -m lab.draw: error: ")
 
 
 def test_a_usage_error_is_one_line_too() -> None:
     """argparse's own mistakes (a missing option) are the same single line, with a pointer."""
-    done = command("model.sample", "--n", "2")
+    done = command("lab.draw", "--n", "2")
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1, done.stderr
     assert (
-        lines[0].startswith("python -m model.sample: error: the following arguments are required")
+        lines[0].startswith("python -m lab.draw: error: the following arguments are required")
         and "--help" in lines[0]
     )
 

@@ -1,4 +1,4 @@
-"""addons/common/client.py against a real server: connect, stream, cancel, reconnect, errors."""
+"""wire/client.py against a real server: connect, stream, cancel, reconnect, errors."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ import pytest
 from PIL import Image, ImageDraw
 from websockets.sync.server import serve as sync_serve
 
-from addons.common import client as client_module
-from addons.common.client import StateChanged, SuggestClient
-from sketch_server import protocol
 from sketch_server.config import DEFAULT_PORT, ServerConfig
 from sketch_server.server import model_name, run_server
+from wire import client as client_module
+from wire import protocol
+from wire.client import StateChanged, SuggestClient
 
 from .conftest import FACE, TIMEOUT
 
@@ -364,7 +364,7 @@ def test_close_is_quick_and_ends_open_jobs(start_server, make_client):
 
 def test_sentence_makes_status_lines():
     """Messages become sentences: capital first letter, a full stop unless one is there."""
-    from addons.common.client import sentence
+    from wire.client import sentence
 
     assert sentence("no server at x") == "No server at x."
     assert sentence("Done!") == "Done!" and sentence("  ") == ""

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.data import ConditionVocab, PreparedData, PreparedDataError
-from model.prepare import build
-from model.sources import SourceDrawing
+from lab.data import ConditionVocab, PreparedData, PreparedDataError
+from lab.prepare import build
+from lab.sources import SourceDrawing
 from model.strokes import scale_factor
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from model import checkpoint, distributed
-from model.train import main as train_main
+from lab import distributed
+from lab.train import main as train_main
+from model import checkpoint
 
 from .test_train_eval import prepared  # noqa: F401  (the module-scoped data fixture)
 
@@ -18,10 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def torchrun(nproc: int, args: list[str]) -> subprocess.CompletedProcess[str]:
-    """`torchrun --standalone --nproc_per_node=nproc -m model.train ARGS` from the repo root."""
+    """`torchrun --standalone --nproc_per_node=nproc -m lab.train ARGS` from the repo root."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    cmd += [f"--nproc_per_node={nproc}", "-m", "model.train", *args]
+    cmd += [f"--nproc_per_node={nproc}", "-m", "lab.train", *args]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
 
 
@@ -71,7 +72,7 @@ def test_a_bad_rank_is_reported(monkeypatch):
 
 def test_two_processes_stream_shards_in_sync(tmp_path):
     """Under torchrun each rank streams its own shard blocks and the ranks stay in sync."""
-    from model.shards import ShardWriter
+    from lab.shards import ShardWriter
 
     from .test_shards import synthetic
 

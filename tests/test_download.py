@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.data import PreparedData
-from model.download import DownloadError, download, locate
-from model.prepare import main as prepare_main
+from lab.data import PreparedData
+from lab.download import DownloadError, download, locate
+from lab.prepare import main as prepare_main
 
 from .sketches import circle, square
 

@@ -16,14 +16,9 @@ import torch
 from model.checkpoint import Checkpoint
 from model.sample import DecodeBatch, SketchRequest, StrokeEvent
 from sketch_server import engine as engine_module
-from sketch_server.engine import (
-    DoneOut,
-    Engine,
-    EngineBusy,
-    FailedOut,
-    Job,
-)
+from sketch_server.engine import Engine, EngineBusy, Job, wire_points
 from sketch_server.models import describe
+from wire.protocol import Done, Error
 
 from .conftest import FACE, TIMEOUT
 
@@ -45,7 +40,7 @@ def short(seed: int = 0, **fields: Any) -> SketchRequest:
     )
 
 
-async def outcome(job: Job) -> tuple[list[StrokeEvent], DoneOut | FailedOut]:
+async def outcome(job: Job) -> tuple[list[StrokeEvent], Done | Error]:
     """A job's stroke events and its final event, within the test timeout."""
     strokes = []
     async with asyncio.timeout(TIMEOUT):
@@ -56,9 +51,9 @@ async def outcome(job: Job) -> tuple[list[StrokeEvent], DoneOut | FailedOut]:
             strokes.append(event)
 
 
-def check_done(strokes: list[StrokeEvent], end: DoneOut | FailedOut, n: int) -> DoneOut:
-    """The job ended with DoneOut holding exactly the streamed strokes, indexed from 0."""
-    assert isinstance(end, DoneOut), end
+def check_done(strokes: list[StrokeEvent], end: Done | Error, n: int) -> Done:
+    """The job ended with the wire's done holding exactly the streamed strokes, indexed from 0."""
+    assert isinstance(end, Done), end
     assert len(end.samples) == n
     streamed: list[list[np.ndarray]] = [[] for _ in range(n)]
     for event in strokes:
@@ -66,7 +61,7 @@ def check_done(strokes: list[StrokeEvent], end: DoneOut | FailedOut, n: int) -> 
         streamed[event.sample].append(event.points)
     for got, want in zip(end.samples, streamed):
         assert len(got) == len(want)
-        assert all(a is b for a, b in zip(got, want))
+        assert all(a == wire_points(b) for a, b in zip(got, want))
     return end
 
 
@@ -123,7 +118,7 @@ async def make_engine(checkpoint: Checkpoint, model: str) -> AsyncIterator[Calla
 async def test_job_streams_strokes_then_done_on_the_cpu(
     make_engine: Callable[..., Engine], model: str, recorder: Recorder
 ) -> None:
-    """A job streams finished strokes in document units, then DoneOut, on a 1-thread CPU worker."""
+    """A job streams finished strokes in document units, then Done, on a 1-thread CPU worker."""
     engine = make_engine()
     engine.start()
     job = engine.submit(model, short(seed=3, n=3), asyncio.get_running_loop())
@@ -132,6 +127,7 @@ async def test_job_streams_strokes_then_done_on_the_cpu(
     assert strokes and not done.cancelled
     for sample in done.samples:
         for points in sample:
+            points = np.array(points)
             assert points.ndim == 2 and points.shape[1] == 2 and np.isfinite(points).all()
     assert engine.open_jobs == 0
     assert engine.models[model].device == torch.device("cpu")
@@ -160,13 +156,13 @@ async def test_same_seed_same_result(make_engine: Callable[..., Engine], model: 
     first = check_done(*await outcome(engine.submit(model, short(seed=9), loop)), 2)
     again = check_done(*await outcome(engine.submit(model, short(seed=9), loop)), 2)
     for a, b in zip(first.samples, again.samples):
-        assert len(a) == len(b) and all(np.array_equal(p, q) for p, q in zip(a, b))
+        assert a == b
 
 
 async def test_cancel_running_job(
     make_engine: Callable[..., Engine], model: str, recorder: Recorder
 ) -> None:
-    """Cancelling a running job ends it with DoneOut(cancelled) and the strokes drawn so far."""
+    """Cancelling a running job ends it with Done(cancelled) and the strokes drawn so far."""
     engine = make_engine()
     recorder.gate.clear()
     engine.start()
@@ -186,8 +182,8 @@ async def test_cancel_waiting_job(make_engine: Callable[..., Engine], model: str
     engine.cancel(job)
     engine.start()
     strokes, end = await outcome(job)
-    assert strokes == [] and isinstance(end, DoneOut) and end.cancelled
-    assert end.samples == [[] for _ in range(8)]
+    assert strokes == [] and isinstance(end, Done) and end.cancelled
+    assert end.samples == ((),) * 8
 
 
 async def test_busy_when_full(make_engine: Callable[..., Engine], model: str) -> None:
@@ -218,10 +214,10 @@ async def test_failing_jobs_do_not_affect_others(
     also_good = engine.submit(model, short(seed=2), loop)
     engine.start()
     end = (await outcome(bad_condition))[1]
-    assert isinstance(end, FailedOut) and end.code == "unknown_condition"
+    assert isinstance(end, Error) and end.code == "unknown_condition"
     assert "unicorn" in end.message
     end = (await outcome(no_strokes))[1]
-    assert isinstance(end, FailedOut) and end.code == "bad_request"
+    assert isinstance(end, Error) and end.code == "bad_request"
     assert "needs at least one stroke" in end.message
     check_done(*await outcome(good), 2)
     check_done(*await outcome(also_good), 2)
@@ -236,7 +232,7 @@ async def test_failed_step_ends_its_batch_and_the_engine_goes_on(
     engine.start()
     loop = asyncio.get_running_loop()
     end = (await outcome(engine.submit(model, short(), loop)))[1]
-    assert isinstance(end, FailedOut) and end.code == "internal"
+    assert isinstance(end, Error) and end.code == "internal"
     check_done(*await outcome(engine.submit(model, short(), loop)), 2)
     assert engine.open_jobs == 0
 
@@ -295,7 +291,7 @@ async def test_close_ends_open_jobs(
     recorder.gate.set()
     await closing
     end = (await outcome(job))[1]
-    assert isinstance(end, FailedOut) and end.code == "busy" and "shutting down" in end.message
+    assert isinstance(end, Error) and end.code == "busy" and "shutting down" in end.message
     with pytest.raises(EngineBusy, match="shutting down"):
         engine.submit(model, LONG, loop)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.data import PreparedData
-from model.datasets.faces import (
+from lab.data import PreparedData
+from lab.datasets.faces import (
     ATTRIBUTES,
     face_attributes,
     face_sketch,
@@ -273,7 +273,7 @@ def test_cli_rejects_bad_arguments(tmp_path: Path) -> None:
 
 def test_parallel_generation_makes_the_same_faces():
     """Faces made by two worker processes equal those made in this process, in order."""
-    from model.datasets.faces import generate
+    from lab.datasets.faces import generate
 
     one = generate(40, 3, workers=1)
     two = generate(40, 3, workers=2, min_parallel=0)

@@ -1,12 +1,12 @@
-"""When the add-ons ask for a shadow guide (addons/common/guide.py): debounced, one request in
+"""When the add-ons ask for a shadow guide (wire/guide.py): debounced, one request in
 flight, stale answers dropped, opacity from weight; no host needed."""
 
 from __future__ import annotations
 
 import pytest
 
-from addons.common.guide import MIN_SHARE, GuideState, opacities
 from addons.krita.ai_sketcher import svg
+from wire.guide import MIN_SHARE, GuideState, opacities
 
 
 def on(debounce: float = 0.3) -> GuideState:

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 
+from lab.import_sketchrnn import PROG, main
 from model import cli
 from model import strokes as S
 from model.checkpoint import dequantize, load, quantize, shipped
-from model.import_sketchrnn import PROG, main
 from model.library.store import Library
 from model.mixture import offset_log_prob
 from model.sample import DecodeBatch, DoneEvent, SketchRequest, runnable_modes

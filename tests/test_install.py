@@ -80,20 +80,20 @@ def test_installs_the_krita_plugin(home, capsys):
         "docker.py",
         "extension.py",
         "svg.py",
-        "client.py",
-        "suggestion.py",
-        "guide.py",
-        "protocol.py",
-        "protocol_core.py",
-        "protocol_frames.py",
+        "wire/__init__.py",
+        "wire/client.py",
+        "wire/suggestion.py",
+        "wire/guide.py",
+        "wire/protocol.py",
         "install.json",
     ):
         assert (package / name).is_file(), name
     assert not (package / "selftest.py").exists()  # the test driver stays in tests/krita
-    assert (package / "protocol.py").read_bytes() == (
-        paths.REPO / "sketch_server" / "protocol.py"
+    assert (package / "wire" / "protocol.py").read_bytes() == (
+        paths.REPO / "wire" / "protocol.py"
     ).read_bytes()
-    vendor = package / "vendor"
+    assert not (package / "wire" / "vendor.py").exists()  # the checkout's stand-in
+    vendor = package / "wire" / "vendor"
     assert (vendor / "websockets" / "sync" / "client.py").is_file()
     assert (vendor / "msgpack" / "fallback.py").is_file()
     assert not [p for p in vendor.rglob("*") if p.suffix in (".so", ".pyd", ".dylib")]
@@ -110,14 +110,13 @@ def test_installed_plugin_imports_on_its_own(home, capsys, tmp_path):
     assert run(capsys, "--only", "krita")[0] == 0
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); path = list(sys.path); import ai_sketcher;"
-        "from ai_sketcher import client, protocol, svg;"
+        "from ai_sketcher import svg; from ai_sketcher.wire import client, protocol;"
         "assert sys.path == path, sys.path;"
         "top = {'websockets', 'msgpack'} & set(sys.modules); assert not top, top;"
         "assert client.protocol is protocol, client.protocol;"
-        "frames = sys.modules['ai_sketcher.protocol_frames'];"
-        "assert frames.msgpack.__name__ == 'ai_sketcher.vendor.msgpack';"
-        "assert frames.msgpack.Packer.__module__ == 'ai_sketcher.vendor.msgpack.fallback';"
-        "assert client.connect.__module__ == 'ai_sketcher.vendor.websockets.sync.client';"
+        "assert protocol.msgpack.__name__ == 'ai_sketcher.wire.vendor.msgpack';"
+        "assert protocol.msgpack.Packer.__module__ == 'ai_sketcher.wire.vendor.msgpack.fallback';"
+        "assert client.connect.__module__ == 'ai_sketcher.wire.vendor.websockets.sync.client';"
         "assert protocol.decode(protocol.encode(protocol.Cancel(id=1))) == {'type': 'cancel', "
         "'id': 1};"
         "print(client.SuggestClient.__name__, svg.path_data([(0, 0), (1, 2)]))"
@@ -145,8 +144,8 @@ def isolated(code: str, folder: Path, cwd: Path) -> subprocess.CompletedProcess[
 def test_a_broken_copy_says_to_run_install_again(home, capsys, tmp_path):
     """A vendored package that does not import stops the plugin with what to do about it."""
     assert run(capsys, "--only", "krita")[0] == 0
-    (plugin_dir(home) / "ai_sketcher" / "vendor" / "msgpack" / "fallback.py").unlink()
-    done = isolated(IMPORT, plugin_dir(home), tmp_path)
+    (plugin_dir(home) / "ai_sketcher" / "wire" / "vendor" / "msgpack" / "fallback.py").unlink()
+    done = isolated(IMPORT + ".wire.client", plugin_dir(home), tmp_path)
     assert done.returncode == 1
     assert "cannot load its copy of websockets or msgpack" in done.stderr
     assert "Run `python install.py` again" in done.stderr

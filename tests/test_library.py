@@ -180,13 +180,13 @@ def test_complete_keeps_the_artist_strokes_and_adds_aligned_ones(checkpoint, obj
 
 
 def test_build_command_writes_a_servable_folder(tmp_path: Path) -> None:
-    """`python -m model.library build` on prepared data writes weights, config and library."""
+    """`python -m lab.library build` on prepared data writes weights, config and library."""
     data = tmp_path / "cats.npz"
     subprocess.run(
         [
             sys.executable,
             "-m",
-            "model.prepare",
+            "lab.prepare",
             "--out",
             str(data),
             str(ROOT.parent / "shared/data/quickdraw/simplified_first25/cat.ndjson"),
@@ -200,7 +200,7 @@ def test_build_command_writes_a_servable_folder(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "model.library",
+            "lab.library",
             "build",
             "--data",
             str(data),
@@ -228,7 +228,7 @@ def test_build_command_writes_a_servable_folder(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "model.library",
+            "lab.library",
             "build",
             "--data",
             str(data),
@@ -242,18 +242,18 @@ def test_build_command_writes_a_servable_folder(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
-    assert bad.stderr.startswith("python -m model.library build: error:")
+    assert bad.stderr.startswith("python -m lab.library build: error:")
 
 
 def test_each_drawing_is_named_by_where_it_came_from(tmp_path: Path) -> None:
     """Procedural faces are "faces:face:SEED:INDEX" and Quick, Draw! faces
     "quickdraw:face:KEY_ID", in one library built from both (never a procedural face under
     Quick, Draw!'s name and licence)."""
+    from lab.data import PreparedData
+    from lab.datasets.faces import main as faces_main
+    from lab.library.build import build
+    from lab.prepare import main as prepare_main
     from model.checkpoint import load
-    from model.data import PreparedData
-    from model.datasets.faces import main as faces_main
-    from model.library.build import build
-    from model.prepare import main as prepare_main
 
     faces_main(["--n", "12", "--seed", "7", "--out", str(tmp_path / "faces.npz")])
     line = (

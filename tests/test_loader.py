@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from model import loader
-from model.data import PreparedData
-from model.datasets.faces import main as faces_main
+from lab import loader
+from lab.data import PreparedData
+from lab.datasets.faces import main as faces_main
 
 
 @pytest.fixture(scope="module")

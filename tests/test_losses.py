@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from model.batches import Batcher
+from lab.batches import Batcher
+from lab.prepare import build
+from lab.sources import SourceDrawing
 from model.config import TrainConfig
 from model.losses import reconstruction_loss
 from model.mixture import MixtureParams
-from model.prepare import build
-from model.sources import SourceDrawing
 
 SHORT = np.array([[1, 0, 0], [0, 1, 1]], dtype=np.int16)  # 2 rows
 LONG = np.array([[1, 1, 0], [2, 0, 0], [0, 0, 0], [1, 0, 1]], dtype=np.int16)  # 4 rows
@@ -75,7 +75,7 @@ def test_pen_loss_rows_is_checked() -> None:
 
 
 def test_the_learning_rate_decays_as_magenta_and_restarts_where_asked() -> None:
-    from model.train import learning_rate
+    from lab.train import learning_rate
 
     cfg = TrainConfig(learning_rate=1e-3, lr_decay=0.9999, min_learning_rate=1e-5)
     assert learning_rate(0, cfg) == pytest.approx(1e-3)

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lab.data import PreparedData
+from lab.prepare import assign_splits, main, parse_split
+from lab.sources import SourceError
 from model.cli import CommandError
-from model.data import PreparedData
-from model.prepare import assign_splits, main, parse_split
-from model.sources import SourceError
 from model.strokes import scale_factor
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

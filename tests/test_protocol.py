@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from sketch_server import protocol as p
-from sketch_server.protocol import (
+from wire import protocol as p
+from wire.protocol import (
     Error,
     Hello,
     ProtocolError,

@@ -21,9 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import installer.package
-from sketch_server import protocol as p
-from sketch_server import protocol_frames
-from sketch_server.protocol import (
+from wire import protocol as p
+from wire.protocol import (
     MAX_CONTAINERS,
     MAX_FRAME_BYTES,
     Cancel,
@@ -43,9 +42,6 @@ from sketch_server.protocol import (
 
 from .protocol_cases import ALL_MESSAGES, CLIENT_MESSAGES, parse_any, raises, suggest_map
 
-# What an add-on needs of the protocol, all copied beside each other into its package.
-PROTOCOL_FILES = ("protocol.py", "protocol_core.py", "protocol_frames.py")
-
 
 def _fallback_msgpack() -> types.SimpleNamespace:
     """The pure-Python msgpack that Krita uses, shaped like the msgpack module."""
@@ -57,7 +53,7 @@ def _fallback_msgpack() -> types.SimpleNamespace:
 def codec(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test with the C msgpack extension and again with the pure-Python fallback."""
     if request.param == "fallback":
-        monkeypatch.setattr(protocol_frames, "msgpack", _fallback_msgpack())
+        monkeypatch.setattr(p, "msgpack", _fallback_msgpack())
     return request.param
 
 
@@ -216,16 +212,16 @@ def test_encode_refuses_frames_the_peer_would_reject() -> None:
         assert re.fullmatch(r"error frame is \d+ bytes; the limit is 12582912", info.value.message)
 
 
-def test_the_protocol_files_import_only_stdlib_msgpack_and_each_other(tmp_path: Path) -> None:
-    """The protocol's files import nothing but the stdlib, msgpack (an add-on's `vendor` copy
-    where there is one) and each other, relatively, so an add-on that copies exactly these files
-    into its package can use them without the server; install.py copies every one of them."""
+def test_the_wire_imports_only_the_stdlib_its_vendored_packages_and_itself(
+    tmp_path: Path,
+) -> None:
+    """The wire's modules import nothing but the stdlib, websockets and msgpack (through
+    `.vendor`, an add-on's own copies) and each other, relatively, so an add-on that holds the
+    folder works without the server; install.py copies all of it but the checkout's vendor.py."""
     folder = Path(p.__file__).parent
-    assert {f.name for f in folder.glob("protocol*.py")} == set(PROTOCOL_FILES)
-    assert {f.name for f in installer.package.SHARED_FILES} >= set(PROTOCOL_FILES)
-    siblings = {Path(name).stem for name in PROTOCOL_FILES}
-    for name in PROTOCOL_FILES:
-        nodes = list(ast.walk(ast.parse((folder / name).read_text())))
+    modules = {f.stem for f in folder.glob("*.py")}
+    for f in sorted(folder.glob("*.py")):
+        nodes = list(ast.walk(ast.parse(f.read_text())))
         imported = {
             a.name.split(".")[0] for n in nodes if isinstance(n, ast.Import) for a in n.names
         }
@@ -234,22 +230,29 @@ def test_the_protocol_files_import_only_stdlib_msgpack_and_each_other(tmp_path: 
             for n in nodes
             if isinstance(n, ast.ImportFrom) and n.module and n.level == 0
         }
-        relative = {n.module for n in nodes if isinstance(n, ast.ImportFrom) and n.level}
-        assert imported - set(sys.stdlib_module_names) <= {"msgpack"}, name
-        assert relative <= siblings | {"vendor"}, name  # vendor: the add-on's own msgpack
-    package = tmp_path / "some_addon"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    for name in PROTOCOL_FILES:
-        shutil.copy2(folder / name, package / name)
+        relative = {
+            (n.module or a.name).split(".")[0]
+            for n in nodes
+            if isinstance(n, ast.ImportFrom) and n.level
+            for a in n.names
+        }
+        outside = (
+            {"msgpack", "websockets"} if f.name == installer.package.CHECKOUT_VENDOR else set()
+        )
+        assert imported - set(sys.stdlib_module_names) <= outside, f.name
+        assert all(n.level <= 1 for n in nodes if isinstance(n, ast.ImportFrom)), f.name
+        assert relative <= modules, f.name
+    shutil.copytree(folder, tmp_path / "wire", ignore=shutil.ignore_patterns("__pycache__"))
     code = (
-        "import sys\nfor m in ('numpy', 'torch', 'websockets', 'sketch_server'):\n"
+        "import sys\nfor m in ('numpy', 'torch', 'model', 'sketch_server', 'addons', 'lab'):\n"
         "    sys.modules[m] = None\n"
         f"sys.path.insert(0, {str(tmp_path)!r})\n"
-        "from some_addon import protocol\n"
+        "from wire import client, guide, protocol, suggestion\n"
         "protocol.decode(protocol.encode(protocol.Cancel(id=1)))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import msgpack
 import pytest
 
-from sketch_server.protocol import (
+from wire.protocol import (
     MAX_RASTER_BYTES,
     Guide,
     ProtocolError,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from safetensors.numpy import load_file
 
+from lab.recipes import main as recipe_main
 from model import checkpoint, cli
-from model.recipes import main as recipe_main
 
 from .test_train_eval import prepared  # noqa: F401  (the module-scoped data fixture)
 
@@ -37,7 +37,7 @@ def test_gpu_without_cuda_is_a_one_line_error(tmp_path, capsys):
     if cli_has_cuda():
         pytest.skip("this machine has CUDA")
     assert (
-        cli.run(recipe_main, "python -m model.recipes", ["faces", "--gpu", "--out", str(tmp_path)])
+        cli.run(recipe_main, "python -m lab.recipes", ["faces", "--gpu", "--out", str(tmp_path)])
         == 2
     )
     assert "no CUDA GPU here" in capsys.readouterr().err

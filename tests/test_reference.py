@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.reference import MagentaDecoder
-from model.sources import to_box
+from lab.reference import MagentaDecoder
+from lab.sources import to_box
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 BIRD = SHARED / "pretrained" / "sketch-rnn-js" / "bird.gen.json"
@@ -38,7 +38,7 @@ def test_pretrained_bird_prefers_real_birds_to_scribbles():
 
 def test_missing_files_are_named_not_a_traceback(tmp_path, capsys):
     """A pretrained or data file that does not exist is named in one usage error."""
-    from model.reference import main
+    from lab.reference import main
 
     with pytest.raises(SystemExit) as exit_:
         main(
@@ -60,7 +60,7 @@ def test_box_units_move_each_offset_density_by_the_scale() -> None:
     (per N_max), so models with other scale factors compare in one unit."""
     import math
 
-    from model.reference import N_MAX, box_units
+    from lab.reference import N_MAX, box_units
 
     assert box_units(0.25, 1.0, 100) == 0.25
     assert math.isclose(box_units(0.0, math.exp(0.5), N_MAX), 1.0)

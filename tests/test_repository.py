@@ -4,6 +4,7 @@ count)."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -14,6 +15,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+PACKAGES = ("wire", "model", "sketch_server", "lab")
+HOST_APIS = {"bpy", "mathutils", "krita", "PyQt5"}
 LINT_IMPORTS = "import sys; from importlinter.cli import lint_imports_command as c; sys.exit(c())"
 
 
@@ -31,9 +34,9 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_imports_point_down() -> None:
-    """The wire imports nothing of the project, the model never the server, the runtime the
-    server loads never the lab, and no package's modules import each other in a circle
-    (pyproject.toml, [tool.importlinter])."""
+    """The wire imports nothing of the project, the model (the runtime) neither the server nor
+    the lab, the server not the lab, the lab not the server, and no package's modules import
+    each other in a circle (pyproject.toml, [tool.importlinter])."""
     done = lint_imports(REPO)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert " kept, 0 broken" in done.stdout
@@ -42,9 +45,11 @@ def test_imports_point_down() -> None:
 @pytest.mark.parametrize(
     ("where", "line", "contract"),
     [
-        ("model/strokes.py", "import sketch_server.server", "the model never imports the server"),
-        ("sketch_server/engine.py", "import model.train", "never imports the lab"),
-        ("sketch_server/protocol_core.py", "import model.strokes", "imports nothing else"),
+        ("model/strokes.py", "import sketch_server.server", "never imports the server or the lab"),
+        ("model/sample.py", "import lab.render", "never imports the server or the lab"),
+        ("sketch_server/engine.py", "import lab.train", "the server never imports the lab"),
+        ("lab/train.py", "import sketch_server.engine", "the lab never imports the server"),
+        ("wire/protocol.py", "import model.strokes", "imports nothing else"),
         ("sketch_server/connection.py", "import sketch_server.server", "no import cycles"),
     ],
 )
@@ -53,7 +58,7 @@ def test_an_upward_import_breaks_the_contract(
 ) -> None:
     """The check can fail: a copy of the code with one upward import added is refused, naming
     the contract and the import."""
-    for package in ("model", "sketch_server"):
+    for package in PACKAGES:
         for source in (REPO / package).rglob("*.py"):
             target = tmp_path / source.relative_to(REPO)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -66,3 +71,30 @@ def test_an_upward_import_breaks_the_contract(
     assert f"{contract}" in done.stdout and "BROKEN" in done.stdout, done.stdout[-3000:]
     module = where.replace("/", ".").removesuffix(".py")
     assert module in done.stdout or f".{module.rsplit('.', 1)[1]}" in done.stdout
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(level, module) of every import in a file; level 0 is absolute."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(0, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            found += [(node.level, node.module or a.name) for a in node.names]
+    return found
+
+
+@pytest.mark.parametrize("addon", ["blender", "krita/ai_sketcher"])
+def test_the_addons_import_only_the_wire_their_host_and_themselves(addon: str) -> None:
+    """An add-on reaches the project only through the wire (`from .wire import ...`, the copy
+    install.py puts inside it); otherwise it uses the stdlib, its host's API and its own
+    modules."""
+    folder = REPO / "addons" / addon
+    own = {f.stem for f in folder.glob("*.py")} | {"wire"}
+    for path in sorted(folder.glob("*.py")):
+        for level, module in _imports(path):
+            top = module.split(".")[0]
+            if level:
+                assert level == 1 and top in own, f"{path.name}: from {'.' * level}{module}"
+            else:
+                assert top in sys.stdlib_module_names or top in HOST_APIS, f"{path.name}: {module}"

@@ -1,25 +1,13 @@
-"""A validated suggest becomes the model's request in one place, and the two sides agree on the
-modes and defaults (the protocol is stdlib-only, so it cannot import them from the model)."""
+"""A validated suggest becomes the model's request in one place (the model takes its modes,
+defaults and ranges from the wire, so there is one definition of each)."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from model import sample
 from model.sample import SketchRequest
-from sketch_server import protocol
-from sketch_server.protocol import Suggest
 from sketch_server.requests import sketch_request
-
-
-def test_the_wire_and_the_model_agree_on_modes_and_defaults() -> None:
-    """A mode, default or temperature range changed on one side alone fails here."""
-    assert protocol.MODES == sample.MODES
-    assert protocol.DEFAULT_TEMPERATURE == sample.DEFAULT_TEMPERATURE
-    assert protocol.DEFAULT_MAX_POINTS == sample.DEFAULT_MAX_POINTS
-    assert protocol.DEFAULT_STRENGTH == sample.DEFAULT_STRENGTH
-    assert (protocol.MIN_TEMPERATURE, protocol.MAX_TEMPERATURE) == sample.TEMPERATURES
-    assert protocol.MAX_NAME_LEN == sample.MAX_SOURCE_LEN
+from wire.protocol import Suggest
 
 
 def test_a_suggest_with_defaults_is_the_models_default_request() -> None:

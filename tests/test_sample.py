@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from lab.data import ConditionVocab
 from model import strokes as S
 from model.checkpoint import Checkpoint, load, shipped
 from model.config import preset
-from model.data import ConditionVocab
 from model.network import SketchModel
 from model.rows import RowInfo, Rows
 from model.sample import (
@@ -287,8 +287,9 @@ def test_a_completion_stays_near_the_drawing(ckpt) -> None:
 def test_a_first_stroke_off_the_drawing_leaves_an_empty_sample_with_a_note() -> None:
     rows = Rows(4, 0, 16, 1.0)
     rows.add(
-        RowInfo("t", 0, reach=(0.0, 0.0, 10.0, 10.0)), np.zeros(9), np.zeros(4), np.zeros(16),
-        np.zeros(0), 1.0, np.zeros((5, 4)), np.zeros(2), 1.0, (0.0, 0.0), 5,
+        RowInfo("t", 0, reach=(0.0, 0.0, 10.0, 10.0)), x=np.zeros(9), c=np.zeros(4),
+        const=np.zeros(16), z=np.zeros(0), temperature=1.0, noise=np.zeros((5, 4)),
+        pos=np.zeros(2), scale=1.0, offset=(0.0, 0.0), limit=5,
     )  # fmt: skip
     events = rows.advance(np.array([[50.0, 0.0, 0.0, 1.0, 0.0]], np.float32))  # to x 50, pen up
     assert [type(e) for e in events] == [DoneEvent]

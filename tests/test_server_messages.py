@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
-from sketch_server.protocol import MAX_FRAME_BYTES, ProtocolError, Suggest, parse_client_message
 from sketch_server.server import SketchServer
+from wire.protocol import MAX_FRAME_BYTES, ProtocolError, Suggest, parse_client_message
 
 from .conftest import FACE, TIMEOUT, Client, check_result
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lab.data import FORMAT, PreparedData
+from lab.prepare import main as prepare_main
+from lab.shards import ShardedData, ShardWriter, StreamBatcher
+from lab.train import main as train_main
 from model import checkpoint
-from model.data import FORMAT, PreparedData
-from model.prepare import main as prepare_main
-from model.shards import ShardedData, ShardWriter, StreamBatcher
-from model.train import main as train_main
 
 from .test_train_eval import prepared  # noqa: F401  (the module-scoped data fixture)
 
@@ -102,7 +102,7 @@ def test_streaming_more_data_than_a_memory_budget_keeps_memory_flat(tmp_path):
 
 
 def test_train_streams_a_shard_folder(tmp_path):
-    """model.train takes a shard folder as --data and writes a checkpoint with its vocabulary."""
+    """lab.train takes a shard folder as --data and writes a checkpoint with its vocabulary."""
     writer = ShardWriter(tmp_path / "s", 100)
     writer.add(synthetic(300, 12, 1))
     out = tmp_path / "run"
@@ -116,7 +116,7 @@ def test_train_streams_a_shard_folder(tmp_path):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
 def test_training_on_200_mb_of_shards_grows_memory_by_under_a_quarter_of_it(tmp_path):
-    """model.train on ~196 MB of shards: the resident set (sampled every 10 ms) stays flat."""
+    """lab.train on ~196 MB of shards: the resident set (sampled every 10 ms) stays flat."""
     warm = ShardWriter(tmp_path / "warm", 100)
     warm.add(synthetic(300, 100, 9))
     big = ShardWriter(tmp_path / "big", 20_000)

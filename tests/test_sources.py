@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import numpy as np
 import pytest
 
-from model.sources import (
+from lab.sources import (
     ReadReport,
     SourceError,
     find_sources,
@@ -348,7 +348,7 @@ def svg_lines(tmp_path: Path, body: str) -> list[np.ndarray]:
     """The strokes an SVG's body reads as, in its own units (before fitting to the box)."""
     import svgelements
 
-    from model.sources import _Walk
+    from lab.sources import _Walk
 
     text = (
         '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'

@@ -1,10 +1,10 @@
-"""The suggestion state both add-ons share (addons/common/suggestion.py): streaming,
+"""The suggestion state both add-ons share (wire/suggestion.py): streaming,
 alternatives, flip, accept and errors, without a host."""
 
 from __future__ import annotations
 
-from addons.common import suggestion as s
-from addons.common.suggestion import Job, Session
+from wire import suggestion as s
+from wire.suggestion import Job, Session
 
 A = [[0.0, 0.0], [1.0, 1.0]]
 B = [[2.0, 2.0], [3.0, 3.0]]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from lab.data import SPLIT_CODES, PreparedData
+from lab.import_sketchrnn import main as import_main
+from lab.teacher import PROG, main
 from model import cli
-from model.data import SPLIT_CODES, PreparedData
-from model.import_sketchrnn import main as import_main
-from model.teacher import PROG, main
 from tests.test_import_sketchrnn import write_gen_json
 
 

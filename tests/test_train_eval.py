@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 import torch
 
+from lab.classifier import load_classifier
+from lab.classifier import main as classifier_main
+from lab.data import PreparedData
+from lab.evaluate import main as evaluate_main
+from lab.prepare import main as prepare_main
+from lab.train import main as train_main
 from model import checkpoint
-from model.classifier import load_classifier
-from model.classifier import main as classifier_main
 from model.cli import CommandError
-from model.data import PreparedData
-from model.evaluate import main as evaluate_main
-from model.prepare import main as prepare_main
 from model.sample import SketchRequest, sample
-from model.train import main as train_main
 
 from .sketches import circle, square
 
@@ -57,7 +57,7 @@ def prepared(tmp_path_factory) -> str:
 
 
 def test_train_writes_a_checkpoint_and_resumes_where_it_stopped(prepared, tmp_path, capsys):
-    """model.train saves a loadable checkpoint; running it again with more steps resumes."""
+    """lab.train saves a loadable checkpoint; running it again with more steps resumes."""
     out = tmp_path / "run"
     args = [
         "--config",
@@ -166,8 +166,8 @@ def test_classifier_and_evaluate_print_their_tables(prepared, tmp_path, capsys):
 
 def test_l_r_paths_show_what_the_sketch_channel_carries(checkpoint) -> None:
     """On the shipped model, hiding z_r and ad, or drawing z_s from the prior, costs l_r."""
-    from model.data import PreparedData
-    from model.evaluate import l_r_paths
+    from lab.data import PreparedData
+    from lab.evaluate import l_r_paths
 
     out = Path(tempfile.mkdtemp()) / "cats.npz"
     shared = Path(__file__).resolve().parents[2] / "shared/data/quickdraw/simplified_first25"

@@ -1,23 +1,15 @@
 """AI Sketcher for Blender: suggests and autodraws Grease Pencil strokes from a local server.
 
-Blender calls register() when the extension is enabled. It checks the bundled pure-Python
-packages (vendor/, filled by install.py and imported relatively: nothing goes on sys.path), then
-registers the modules in order; unregister() goes in reverse. Importing this package does not
-import bpy, so the pure modules (geometry.py, session.py) can be tested without Blender.
+Blender calls register() when the extension is enabled. It checks the wire's bundled pure-Python
+packages (wire/vendor/, filled by install.py and imported relatively: nothing goes on sys.path),
+then registers the modules in order; unregister() goes in reverse. The extension runs as
+install.py builds it (with the wire inside it). Importing this package does not import bpy, so
+the pure modules (geometry.py, session.py) can be tested without Blender.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from types import ModuleType
-
-
-def _load_vendored() -> None:
-    """Import install.py's copies of websockets and msgpack (vendor/ says what to do if they are
-    broken); a repository checkout has no vendor/ and is left to this Python's own."""
-    if importlib.util.find_spec(f"{__name__}.vendor") is not None:
-        importlib.import_module(f"{__name__}.vendor")
 
 
 def _modules() -> tuple[ModuleType, ...]:
@@ -27,7 +19,8 @@ def _modules() -> tuple[ModuleType, ...]:
 
 
 def register() -> None:
-    _load_vendored()
+    from .wire import vendor  # noqa: F401  (first: a broken copy says what to do about it)
+
     for module in _modules():
         module.register()
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import bpy
 
-from . import client as client_module
 from . import gpencil
-from .client import sentence
-from .guide import GuideState, opacities
-from .session import Job, Session, preferred_model, summary
+from .session import Job, Session, add_pickers, condition_names, preferred_model, summary
+from .wire import client as client_module
+from .wire.client import sentence
+from .wire.guide import GuideState, opacities
 
 log = logging.getLogger(__package__)
 protocol = client_module.protocol
@@ -171,6 +171,7 @@ class Controller:
         if self._undo_pending and self.session is not None and _push_undo("AI Sketcher suggestion"):
             self._undo_pending = False
         changed |= self.guide_tick()
+        changed |= self._add_pickers()
         if changed:
             gpencil.tag_redraw()
         running = self.session is not None and self.session.running
@@ -178,6 +179,18 @@ class Controller:
             self.guide.in_flight is not None or self.guide.changed_at is not None
         )
         return BUSY_INTERVAL if running or waiting else IDLE_INTERVAL
+
+    def _add_pickers(self) -> bool:
+        """Once the welcome is in, every scene gets a picker for each condition it lists."""
+        names = condition_names(self.models())
+        if not names:
+            return False
+        added = False
+        for scene in bpy.data.scenes:
+            settings = getattr(scene, "ai_sketcher", None)
+            if settings is not None:
+                added |= add_pickers(settings, names)
+        return added
 
     # --- the shadow guide -----------------------------------------------------------------
 

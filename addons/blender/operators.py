@@ -12,9 +12,9 @@ import bpy
 from bpy.props import EnumProperty
 
 from . import controller, geometry, gpencil
-from .client import sentence
 from .properties import model_name, offered
 from .session import Job, Target, conditions_for, face_problem, plural, seed_for
+from .wire.client import sentence
 
 UNDO = {"REGISTER", "UNDO"}
 

@@ -7,7 +7,7 @@ import bpy
 
 from . import controller, gpencil
 from .properties import offered
-from .session import CONDITIONS, missing_face_conditions, wrap
+from .session import missing_face_conditions, wrap
 
 WRAP = 42  # characters per label line; Blender's labels do not wrap by themselves
 
@@ -40,9 +40,10 @@ class SKETCH_PT_sidebar(bpy.types.Panel):
         col.enabled = c.connected
         col.prop(settings, "model")
         conditions = offered(settings)
-        for name in CONDITIONS:
-            if name in conditions:
-                col.prop(settings, name)
+        for name in conditions:  # the chosen model's, in the welcome's order
+            picker = settings.picker(name)
+            if picker is not None:
+                col.prop(picker, "value", text=name.replace("_", " ").capitalize())
         missing = missing_face_conditions(conditions)
         if c.connected and missing:
             _text(col, f"This model has no {', '.join(missing)}.", "INFO")

@@ -6,8 +6,8 @@ from typing import Any
 import bpy
 from bpy.props import StringProperty
 
-from . import client as client_module
 from . import controller
+from .wire import client as client_module
 
 
 def _reconnect(self: Any, context: Any) -> None:

@@ -1,7 +1,9 @@
 """Per-scene settings (Scene.ai_sketcher): model, conditions, variety, alternatives, seed.
 
-The model and condition menus are filled from the server's welcome. Their items carry stable
-numbers (session.enum_number), so a saved choice survives a server that lists other values.
+The model menu and the condition pickers come from the server's welcome: one picker for each
+condition a model of the server takes (the controller adds them when the welcome arrives; the
+panel shows the chosen model's). Menu items carry stable numbers (session.enum_number), so a
+saved choice survives a server that lists other values.
 """
 
 # No `from __future__ import annotations`: Blender reads property annotations as objects.
@@ -11,6 +13,7 @@ from typing import Any
 import bpy
 from bpy.props import (
     BoolProperty,
+    CollectionProperty,
     EnumProperty,
     FloatProperty,
     IntProperty,
@@ -19,8 +22,8 @@ from bpy.props import (
 )
 
 from . import controller
-from .client import protocol
-from .session import ANY, CONDITIONS, enum_number, preferred_model, variety_for
+from .session import ANY, enum_number, preferred_model, variety_for
+from .wire import protocol
 
 # Blender keeps only pointers to enum item strings: the lists must outlive the callback.
 _items: dict[str, list[tuple[str, str, str, int]]] = {}
@@ -57,14 +60,18 @@ def offered(settings: Any) -> dict[str, tuple[str, ...]]:
     return dict(info.conditions) if info is not None else {}
 
 
-def _condition_items(name: str) -> Any:
-    def items(self: Any, context: Any) -> list[tuple[str, str, str, int]]:
-        values = offered(self).get(name, ())
-        out = [(ANY, "Any", f"Leave the {name} to the model", 0)]
-        out += [(v, v, "", enum_number(v)) for v in values]
-        return _keep(name, out)
+def _choice_items(self: Any, context: Any) -> list[tuple[str, str, str, int]]:
+    """A condition picker's menu: Any, then the values the chosen model takes for it."""
+    values = offered(self.id_data.ai_sketcher).get(self.name, ())  # id_data: the scene
+    out = [(ANY, "Any", f"Leave the {self.name} to the model", 0)]
+    out += [(v, v, "", enum_number(v)) for v in values]
+    return _keep(f"condition:{self.name}", out)
 
-    return items
+
+class ConditionChoice(bpy.types.PropertyGroup):
+    """One condition the server's models take (`name`, from the welcome) and the choice for it."""
+
+    value: EnumProperty(name="Value", items=_choice_items)
 
 
 def _chosen_varieties(settings: Any) -> dict[str, float]:
@@ -100,15 +107,7 @@ class SketchSettings(bpy.types.PropertyGroup):
     model: EnumProperty(
         name="Model", description="Which of the server's models draws", items=_model_items
     )
-    category: EnumProperty(
-        name="Category",
-        items=_condition_items("category"),
-        description="What Suggest strokes draws (Autodraw face always asks for a face)",
-    )
-    gender: EnumProperty(name="Gender", items=_condition_items("gender"))
-    emotion: EnumProperty(name="Emotion", items=_condition_items("emotion"))
-    style: EnumProperty(name="Style", items=_condition_items("style"))
-    view: EnumProperty(name="View", items=_condition_items("view"))
+    conditions: CollectionProperty(type=ConditionChoice, name="Conditions")
     variety: FloatProperty(
         name="Variety",
         default=protocol.DEFAULT_TEMPERATURE,
@@ -172,12 +171,16 @@ class SketchSettings(bpy.types.PropertyGroup):
         ],
     )
 
+    def picker(self, name: str) -> Any:
+        """The ConditionChoice for condition `name`, or None before the welcome listed it."""
+        return next((c for c in self.conditions if c.name == name), None)
+
     def chosen(self) -> dict[str, str]:
         """The panel's condition choices, by condition name."""
-        return {name: getattr(self, name) for name in CONDITIONS}
+        return {c.name: c.value for c in self.conditions}
 
 
-classes = (SketchSettings,)
+classes = (ConditionChoice, SketchSettings)
 _register, _unregister = bpy.utils.register_classes_factory(classes)
 
 

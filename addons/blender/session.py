@@ -1,7 +1,7 @@
 """The operators' Blender-specific bookkeeping, in pure Python (no bpy): targets, seeds,
 conditions.
 
-The suggestion state itself (jobs, alternatives, flip) is addons/common/suggestion.py, shared with
+The suggestion state itself (jobs, alternatives, flip) is wire/suggestion.py, shared with
 Krita. Blender's jobs target an object's frame by names and frame numbers only, never Blender
 data, so that undo (which replaces all Blender data) cannot break a session.
 """
@@ -13,26 +13,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-try:
-    from .suggestion import MAX_IN_FLIGHT, Draw, Job, Session, plural, summary, variety_for
-except ModuleNotFoundError as e:  # a repository checkout: install.py copies it beside this file
-    if not e.name or not e.name.endswith(".suggestion"):
-        raise
-    from addons.common.suggestion import (
-        MAX_IN_FLIGHT,
-        Draw,
-        Job,
-        Session,
-        plural,
-        summary,
-        variety_for,
-    )
+from .wire.suggestion import MAX_IN_FLIGHT, Draw, Job, Session, plural, summary, variety_for
 
 __all__ = ["MAX_IN_FLIGHT", "Draw", "Job", "Session", "plural", "summary", "variety_for"]
 
 ANY = "__any__"  # the enum item meaning "leave this condition to the model"
-FACE_CONDITIONS = ("gender", "emotion", "style", "view")  # the face model's own conditions
-CONDITIONS = ("category", *FACE_CONDITIONS)  # the ones the panel can set
+# What makes a model a face model for Autodraw face (the pickers come from the welcome).
+FACE_CONDITIONS = ("gender", "emotion", "style", "view")
 
 Stroke2 = Sequence[Sequence[float]]
 
@@ -74,16 +61,28 @@ def conditions_for(
     condition names to the panel's choices (ANY or "" leaves it to the model).
     """
     out = {}
-    for name in CONDITIONS:
-        if name not in offered:
-            continue
-        allowed = offered[name]
+    for name, allowed in offered.items():
         value = chosen.get(name, ANY)
         if face and name == "category":
             value = "face"
         if value and value != ANY and (not allowed or value in allowed):
             out[name] = value
     return out
+
+
+def condition_names(models: Sequence[Any]) -> list[str]:
+    """Every condition the server's models take (protocol.ModelInfo), in the welcome's order."""
+    return list(dict.fromkeys(name for m in models for name in m.conditions))
+
+
+def add_pickers(settings: Any, names: Sequence[str]) -> bool:
+    """Give a scene's settings a condition picker for each name it lacks (a choice made for a
+    name stays, for a model that takes it again); True if it added any."""
+    have = {c.name for c in settings.conditions}
+    missing = [n for n in names if n not in have]
+    for name in missing:
+        settings.conditions.add().name = name
+    return bool(missing)
 
 
 def preferred_model(models: Sequence[Any]) -> Any:

@@ -1,6 +1,6 @@
 """A model's sketch library: real drawings behind every mode (see docs/models.md).
 
-`python -m model.library build ...` writes one beside a checkpoint; `open_library` reads it back
+`python -m lab.library build ...` writes one beside a checkpoint; `open_library` reads it back
 ready to search.
 """
 

@@ -163,7 +163,7 @@ class Library:
             meta = json.loads((folder / META).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise LibraryError(
-                f"{folder} has no {META}; build one with `python -m model.library build`"
+                f"{folder} has no {META}; build one with `python -m lab.library build`"
             ) from None
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise LibraryError(f"{folder / META} is not JSON: {e}") from None

@@ -49,7 +49,7 @@ class SketchLibrary:
         if library.latents.shape[1] != ckpt.model.z_dim - ckpt.model.cond_dim:
             raise ValueError(
                 "the library was built with another model; rebuild it with "
-                "`python -m model.library build`"
+                "`python -m lab.library build`"
             )
         self.library, self.ckpt = library, ckpt
         self.index: VectorIndex = make_index(library.embeddings.astype(np.float32))

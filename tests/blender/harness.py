@@ -165,7 +165,7 @@ def _text(data: bytes | str | None) -> str:
 
 def replay(url: str, job: dict[str, Any], options: dict[str, Any]) -> list[list[Any]]:
     """What the server draws for a job the add-on sent: the same request, the same seed."""
-    from addons.common.client import SuggestClient
+    from wire.client import SuggestClient
 
     client = SuggestClient(url, "pytest-blender/1")
     client.start()

@@ -173,7 +173,10 @@ def setup(run: Run, report: dict) -> tuple[Any, Any, Any]:
     settings = scene.ai_sketcher
     report["variety"] = variety(settings)
     settings.alternatives = 3
-    settings.category = "face"  # a menu filled from the server's welcome
+    run.ctl.tick()  # the first tick after the welcome adds the condition pickers
+    report["pickers"] = [c.name for c in settings.conditions]
+    report["welcome_conditions"] = [list(m.conditions) for m in run.c.models()]
+    settings.picker("category").value = "face"  # a menu filled from the server's welcome
     polled = ("suggest", "autodraw", "accept", "reject")
     bpy.context.view_layer.objects.active = None
     report["poll_without_object"] = [getattr(bpy.ops.ai_sketcher, n).poll() for n in polled]

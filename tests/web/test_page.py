@@ -23,8 +23,8 @@ from PIL import Image
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from sketch_server import protocol
 from sketch_server.web import content_security_policy, page_origins
+from wire import protocol
 
 from ..conftest import TIMEOUT
 from .webpage import (

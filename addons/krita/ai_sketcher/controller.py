@@ -16,17 +16,9 @@ from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 
 from . import canvas, svg
 from .shadow import ShadowGuide
-
-try:  # the copies install.py puts into the plugin
-    from . import client as client_module
-    from . import guide as guide_module
-    from . import suggestion as suggestion_module
-except ModuleNotFoundError as e:
-    if e.name != f"{__package__}.client":
-        raise
-    from addons.common import client as client_module  # a repository checkout
-    from addons.common import guide as guide_module
-    from addons.common import suggestion as suggestion_module
+from .wire import client as client_module
+from .wire import guide as guide_module
+from .wire import suggestion as suggestion_module
 
 SERVER_ENV = "AI_SKETCHER_SERVER"  # overrides the server address saved in Krita's settings
 TOKEN_ENV = "AI_SKETCHER_TOKEN"

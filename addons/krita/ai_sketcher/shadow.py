@@ -11,15 +11,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from . import canvas, svg
-
-try:  # the copies install.py puts into the plugin
-    from . import client as client_module
-    from . import guide as guide_module
-except ModuleNotFoundError as e:
-    if e.name != f"{__package__}.client":
-        raise
-    from addons.common import client as client_module  # a repository checkout
-    from addons.common import guide as guide_module
+from .wire import client as client_module
+from .wire import guide as guide_module
 
 GUIDE_K = client_module.protocol.DEFAULT_GUIDE_K  # real drawings in the shadow guide
 

@@ -1,0 +1,1 @@
+"""Procedural data sets: generators whose sketches feed `lab.prepare`'s format directly."""

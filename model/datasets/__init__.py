@@ -1,1 +1,0 @@
-"""Procedural data sets: generators whose sketches feed `model.prepare`'s format directly."""
