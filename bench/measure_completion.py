@@ -1,5 +1,6 @@
 """Whether suggestions stay with the artist's drawing and are never empty, for every model and
-mode: the table of docs/models.md, "Completion that stays with the drawing".
+mode: a table for docs/experiments.md ("Completion that stays with the drawing", not written up
+yet).
 
     python bench/measure_completion.py --data data/objects.npz [--drawings 200]
 

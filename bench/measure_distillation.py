@@ -1,5 +1,5 @@
-"""What the teachers draw, what the students learnt from them, and whether they copy: the tables
-of docs/models.md, "Learning from Google's decoders".
+"""What the teachers draw, what the students learnt from them, and whether they copy: the figures
+of docs/training.md, "Learning from other models: Magenta's decoders as teachers".
 
     python bench/measure_distillation.py --data data/objects.npz --teacher-data data/teacher.npz \
         --teacher runs/quickdraw-f32 --served model/weights/quickdraw \

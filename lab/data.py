@@ -26,7 +26,7 @@ SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
 _ARRAYS = ("points", "offsets", "split", "labels", "meta")
 _MAX_VOCAB = 32767  # label indices are int16
 
-# Data conventions recorded in meta (docs/models.md, "Data conventions"). Files written before
+# Data conventions recorded in meta (docs/experiments.md, "Data conventions"). Files written before
 # they were recorded hold neither field and read as these defaults, which is what they are.
 DEFAULT_N_MAX = 250  # N_max: what l_r is normalised by and magenta pads to
 # Row 0 of a sketch: "box", the first point's position in QuickDraw's 0..255 box (what ndjson

@@ -2,8 +2,8 @@
 
 Prints markdown tables: l_r and l_kl per split, normalised as magenta does (l_r divided by
 N_max), with posterior means and the pen loss over real points only (magenta's validation also
-counts the end rows; docs/models.md, Data conventions); l_r per category on the test split; for
-conditional models, how often a separately trained sketch classifier recognises the category
+counts the end rows; docs/experiments.md, Data conventions); l_r per category on the test split;
+for conditional models, how often a separately trained sketch classifier recognises the category
 that was asked for (beside the classifier's own test accuracy); and a diversity figure, the mean
 pairwise perceptual-hash distance of 10 samples drawn for the same input.
 """

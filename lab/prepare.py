@@ -101,7 +101,8 @@ def build(
 
     n_max defaults to the longest sketch (magenta's get_max_len over every split). row0
     "start" drops the start point that ndjson and SVG sources put in row 0; "box" keeps it and
-    refuses Sketch-RNN .npz sketches, which have no box position (docs/models.md).
+    refuses Sketch-RNN .npz sketches, which have no box position (docs/experiments.md,
+    Data conventions).
     """
     if not sketches:
         raise ValueError("there are no sketches to write")

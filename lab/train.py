@@ -128,7 +128,7 @@ def train(
         if trained_row0 != data.row0:
             raise cli.CommandError(
                 f"{out} was trained on data whose row 0 is '{trained_row0}'; the --data's is "
-                f"'{data.row0}' (docs/models.md, Data conventions); use a new --out"
+                f"'{data.row0}' (docs/experiments.md, Data conventions); use a new --out"
             )
         say(f"resuming {out} at step {step}", file=sys.stderr)
     else:

@@ -109,7 +109,8 @@ class TrainConfig:
     prefix_prob: float = 0.3  # chance the encoders see only the first strokes (for completion)
     # rows the training pen loss covers: "batch" pads each batch to its longest sketch + 1 and
     # trains the pen on every row of it (about 12 end rows a sketch on QuickDraw); "padded" pads
-    # to N_max and trains it on all N_max rows, as magenta's sketch_rnn does (docs/models.md)
+    # to N_max and trains it on all N_max rows, as magenta's sketch_rnn does (docs/experiments.md,
+    # Data conventions)
     pen_loss_rows: Literal["batch", "padded"] = "batch"
     eval_every: int = 500  # steps between validation passes
     save_every: int = 500  # steps between checkpoints

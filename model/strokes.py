@@ -351,7 +351,8 @@ def simplify(
     epsilon 2.0 in QuickDraw's 256-unit box is what Sketch-RNN's data used. method "segment"
     measures a point's distance to the chord segment (shapely); "line" to the infinite line
     through the chord's ends. spacing, when given, first resamples each stroke at that arc
-    length (Google's QuickDraw recipe resamples at 1 unit; docs/models.md has the comparison).
+    length (Google's QuickDraw recipe resamples at 1 unit; docs/experiments.md, Data conventions,
+    has the comparison).
     One-point and empty strokes are returned as they are, so stroke indices do not shift.
     """
     if not np.isfinite(epsilon) or epsilon < 0:

@@ -2,8 +2,8 @@
 
 Search uses the model's own raster branch (the CNN autoencoder's z_r): it sees the drawing as an
 image fitted to its bounds, so a drawing's look is matched whatever its size, place or stroke
-order (docs/models.md compares it with the stroke encoder's latent). Projection ("refine") uses
-the decoder's latent z without its condition block.
+order (docs/experiments.md, The library, compares it with the stroke encoder's latent).
+Projection ("refine") uses the decoder's latent z without its condition block.
 """
 
 from __future__ import annotations
