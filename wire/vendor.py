@@ -1,7 +1,7 @@
 """websockets and msgpack for the wire: in a checkout and on the server, this Python's own.
 
 An installed add-on has a `vendor/` package here instead (install.py's pure-Python copies, see
-addons/common/vendor_init.py), so the wire imports them one way everywhere:
+installer/vendor_init.py), so the wire imports them one way everywhere:
 `from .vendor import msgpack, websockets`.
 """
 
