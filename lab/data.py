@@ -2,7 +2,8 @@
 
 A prepared file (written by `python -m lab.prepare`) is a plain `.npz` readable with
 allow_pickle=False: concatenated int16 stroke-3 rows, row offsets, split codes, label indices and
-a UTF-8 JSON `meta` array. See `PreparedData` for the exact layout.
+a UTF-8 JSON `meta` array, and, when its sketches know who they draw (procedural faces), an
+optional `identity` array. See `PreparedData` for the exact layout.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from model.vocab import ConditionVocab, sort_values
 FORMAT = "ai-sketcher-prepared/1"
 SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
 _ARRAYS = ("points", "offsets", "split", "labels", "meta")
+# Optional arrays: files without them (all files written before issue 30) read as the default.
+# Code that predates them ignores them, so the format's version stays the same.
+_OPTIONAL = ("identity",)
+NO_IDENTITY = -1  # identity of a sketch whose person is unknown (every non-procedural sketch)
 _MAX_VOCAB = 32767  # label indices are int16
 
 # Data conventions recorded in meta (docs/experiments.md, "Data conventions"). Files written before
@@ -144,7 +149,10 @@ class PreparedData:
 
     points int16 (rows, 3) stroke-3; offsets int64 (n+1,) so sketch i is
     points[offsets[i]:offsets[i+1]]; split uint8 (n,) 0 train / 1 valid / 2 test; labels int16
-    (n, len(meta["attributes"])) indexing meta["vocab"][attribute], -1 = absent.
+    (n, len(meta["attributes"])) indexing meta["vocab"][attribute], -1 = absent; identity int32
+    (n,), the person a sketch draws (sketches with the same id >= 0 draw the same person, e.g.
+    a procedural face's identity), -1 = unknown. Passing identity=None means all unknown; the
+    file holds the array only when some sketch's identity is known.
     """
 
     points: np.ndarray
@@ -152,6 +160,7 @@ class PreparedData:
     split: np.ndarray
     labels: np.ndarray
     meta: dict[str, Any]
+    identity: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         _check_meta(self.meta)
@@ -191,6 +200,15 @@ class PreparedData:
                 ((lab[:, j] >= -1) & (lab[:, j] < size)).all(),
                 f"labels of '{a}' must lie in -1..{size - 1}",
             )
+        if self.identity is None:
+            self.identity = np.full(n, NO_IDENTITY, dtype=np.int32)
+        ident = self.identity
+        _check(
+            isinstance(ident, np.ndarray) and ident.dtype == np.int32 and ident.shape == (n,),
+            f"identity must be int32 ({n},); got {getattr(ident, 'dtype', type(ident).__name__)} "
+            f"{getattr(ident, 'shape', '')}",
+        )
+        _check(bool((ident >= NO_IDENTITY).all()), "identity must be -1 (unknown) or an id >= 0")
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -287,7 +305,7 @@ class PreparedData:
                         f"{', '.join(missing)} (a raw Sketch-RNN .npz is "
                         "turned into one by `python -m lab.prepare`)"
                     )
-                arrays = {k: archive[k] for k in _ARRAYS}
+                arrays = {k: archive[k] for k in _ARRAYS + _OPTIONAL if k in archive.files}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             if isinstance(exc, PreparedDataError):
                 raise
@@ -312,6 +330,7 @@ class PreparedData:
         meta = np.frombuffer(
             json.dumps(self.meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8
         )
+        optional = {"identity": self.identity} if (self.identity != NO_IDENTITY).any() else {}
         write_npz(
             path,
             points=self.points,
@@ -319,6 +338,7 @@ class PreparedData:
             split=self.split,
             labels=self.labels,
             meta=meta,
+            **optional,
         )
 
     @classmethod
@@ -327,6 +347,8 @@ class PreparedData:
 
         N_max is the largest of the datasets'. When their row-0 conventions differ, every
         sketch is put in the "start" one (a "box" start point can be dropped, not made up).
+        An identity id names a person within one dataset, so each dataset's known ids are
+        shifted past the ids before it: people of different datasets never share an id.
         """
         if not datasets:
             raise ValueError("merge needs at least one dataset")
@@ -371,4 +393,13 @@ class PreparedData:
         }
         if any("keys" in d.meta for d in datasets):
             meta["keys"] = [k for d in datasets for k in d.meta.get("keys", [None] * len(d))]
-        return cls(points, offsets.astype(np.int64), split, labels, meta)
+        identity, base = [], 0
+        for d in datasets:
+            known = d.identity != NO_IDENTITY
+            identity.append(np.where(known, d.identity.astype(np.int64) + base, NO_IDENTITY))
+            if known.any():
+                base += int(d.identity.max()) + 1
+        if base > np.iinfo(np.int32).max:
+            raise ValueError(f"merged identity ids reach {base - 1}, more than int32 holds")
+        ids = np.concatenate(identity).astype(np.int32)
+        return cls(points, offsets.astype(np.int64), split, labels, meta, ids)

@@ -151,7 +151,10 @@ def build(
     }
     if any(s.key for s in sketches):  # provenance of each drawing, e.g. QuickDraw key_ids
         meta["keys"] = [s.key for s in sketches]
-    return PreparedData(points, offsets, splits, labels, meta)
+    identity = None
+    if any(s.identity is not None for s in sketches):  # who each face is (lab.datasets.faces)
+        identity = np.array([-1 if s.identity is None else s.identity for s in sketches], np.int32)
+    return PreparedData(points, offsets, splits, labels, meta, identity)
 
 
 def _sketchrnn_npz(path: Path) -> bool:

@@ -56,6 +56,7 @@ class SourceDrawing:
     split: str | None = None
     source: str = ""
     key: str | None = None  # the source's id for the drawing (QuickDraw key_id), for de-duplication
+    identity: int | None = None  # the person drawn (procedural faces), unique within the source
 
 
 @dataclass

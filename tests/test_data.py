@@ -218,3 +218,59 @@ def test_row0_start_drops_the_box_start_point_and_merges_agree() -> None:
     assert merged.scale_factor == pytest.approx(scale_factor([merged.points]))
     assert PreparedData.merge([box]).row0 == "box"  # one dataset: nothing converted
     np.testing.assert_array_equal(PreparedData.merge([box]).points, box.points)
+
+
+def faces_with_ids(ids: list[int | None]) -> PreparedData:
+    """Sketches of category "face" whose identities are `ids` (None: unknown)."""
+    sketches = [SourceDrawing(zigzag(5 + i), "face", {}, identity=j) for i, j in enumerate(ids)]
+    return build(sketches, np.zeros(len(ids)), max_len=250)
+
+
+def test_identity_is_written_and_read_back(tmp_path: Path) -> None:
+    """build keeps each drawing's identity (-1 when unknown); save writes it; load reads it."""
+    data = faces_with_ids([4, None, 4, 0])
+    assert data.identity.dtype == np.int32 and data.identity.tolist() == [4, -1, 4, 0]
+    path = tmp_path / "faces.npz"
+    data.save(path)
+    with np.load(path, allow_pickle=False) as z:
+        assert "identity" in z.files
+    assert PreparedData.load(path).identity.tolist() == [4, -1, 4, 0]
+
+
+def test_files_without_identity_load_with_unknown_ids(tmp_path: Path, data: PreparedData) -> None:
+    """Files written before the identity array (or of drawings with no identity) read as -1,
+    and saving such data writes no identity array, so the file is as before."""
+    assert data.identity.tolist() == [-1] * len(data)
+    path = tmp_path / "old.npz"
+    data.save(path)
+    with np.load(path, allow_pickle=False) as z:
+        assert sorted(z.files) == ["labels", "meta", "offsets", "points", "split"]
+    back = PreparedData.load(path)
+    assert back.identity.dtype == np.int32 and (back.identity == -1).all()
+
+
+@pytest.mark.parametrize(
+    "identity, message",
+    [
+        (np.zeros(93, dtype=np.int64), "identity must be int32 (93,)"),
+        (np.zeros(5, dtype=np.int32), "identity must be int32 (93,)"),
+        (np.full(93, -2, dtype=np.int32), "identity must be -1 (unknown) or an id >= 0"),
+    ],
+)
+def test_load_rejects_bad_identity(
+    tmp_path: Path, data: PreparedData, identity: np.ndarray, message: str
+) -> None:
+    path = tmp_path / "d.npz"
+    data.save(path)
+    _rewrite(path, identity=identity)
+    with pytest.raises(PreparedDataError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        PreparedData.load(path)
+
+
+def test_merge_keeps_people_of_different_files_apart() -> None:
+    """Merged ids stay equal within a file and are shifted past the earlier files' ids."""
+    a, b = faces_with_ids([0, 2, 0]), faces_with_ids([1, None, 0])
+    plain = make_data([(5, "cat", "train", {})])
+    merged = PreparedData.merge([a, plain, b])
+    assert merged.identity.tolist() == [0, 2, 0, -1, 4, -1, 3]
+    assert PreparedData.merge([plain, plain]).identity.tolist() == [-1, -1]
