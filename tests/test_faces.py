@@ -1,20 +1,29 @@
-"""Tests of the procedural face engine: determinism, attribute checks, visible cues, limits, CLI."""
+"""Tests of the procedural face engine: determinism, identities, attribute checks, visible cues,
+limits, CLI."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lab.data import PreparedData
+from lab.datasets import faces as faces_module
+from lab.datasets.face_hair import FEMALE_HAIR, MALE_HAIR
+from lab.datasets.face_identity import HEAD_SHAPES
 from lab.datasets.faces import (
     ATTRIBUTES,
+    Identity,
     face_attributes,
+    face_identity,
+    face_identity_id,
     face_sketch,
     faces,
     generate_face,
     generate_face_parts,
+    identity,
     main,
 )
 from model.strokes import stroke3_bounds
@@ -122,6 +131,155 @@ def test_given_attributes_are_checked() -> None:
         list(faces(-1, 0))
 
 
+# ---------------------------------------------------------------- identities
+
+# Parts every drawing of a person has or lacks alike (pupils, lips, wrinkles and tongues come
+# and go with the expression).
+PERSON_PARTS = {"head", "hair", "brow", "eye", "nose", "mouth", "ear", "beard", "neck", "lash"}
+
+
+def hair_box(parts: list[tuple[str, np.ndarray]]) -> np.ndarray:
+    """The hair's left, right, top and bottom relative to the head's centre, per head size."""
+    cx, cy, w, h = head_box(parts)
+    hair = np.concatenate(tagged(parts, "hair"))
+    lo, hi = hair.min(0), hair.max(0)
+    return np.array([(lo[0] - cx) / w, (hi[0] - cx) / w, (lo[1] - cy) / h, (hi[1] - cy) / h])
+
+
+def person_with_hair(gender: str, style: str, hair: str) -> Identity:
+    """The first identity of this gender and style (seeds [k, 77]) wearing this hair style."""
+    for k in range(500):
+        person = identity([k, 77], gender, style)
+        if person.hair.style == hair:
+            return person
+    raise AssertionError(f"no {gender} {style} identity with {hair} hair in 500 seeds")
+
+
+def test_identity_is_made_from_its_seed() -> None:
+    person = identity(11, "female", "cartoon")
+    assert isinstance(person, Identity) and person == identity(11, "female", "cartoon")
+    assert person.gender == "female" and person.style == "cartoon"
+    assert person.hair.style in FEMALE_HAIR and person.head.shape in HEAD_SHAPES
+    other = identity(12, "female", "cartoon")
+    assert other != person and other.drawer != person.drawer
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        person.gender = "male"  # type: ignore[misc]
+    assert identity(11) == identity(11, identity(11).gender, identity(11).style)
+    assert {identity(k).gender for k in range(12)} == set(ATTRIBUTES["gender"])
+    assert {identity(k).style for k in range(12)} == set(ATTRIBUTES["style"])
+    with pytest.raises(ValueError, match="unknown gender 'other'; use one of female, male"):
+        identity(0, gender="other")
+
+
+def test_identities_vary_as_much_as_faces_did() -> None:
+    """Different identities cover every hair style of their gender, head shape, beard and nose
+    class, and every one has its own drawer and proportions."""
+    people = [
+        identity([k, 5, c], g, s) for k in range(40) for c, (g, s) in enumerate(faces_module._CELLS)
+    ]
+    women = [p for p in people if p.female]
+    men = [p for p in people if not p.female]
+    assert {p.hair.style for p in women} == set(FEMALE_HAIR)
+    assert {p.hair.style for p in men} == set(MALE_HAIR)
+    assert {p.head.shape for p in people} == set(HEAD_SHAPES)
+    assert {p.features.beard for p in men} == {"none", "line", "stubble"}
+    assert {p.features.beard for p in women} == {"none"}
+    for style, noses in {"cartoon": {"button", "u", "hook"}, "abstract": {"line", "wedge"}}.items():
+        assert {p.features.nose for p in people if p.style == style} == noses
+    assert len({p.drawer for p in people}) == len(people)
+    assert len({p.proportions for p in people}) == len(people)
+
+
+@pytest.mark.parametrize("style", ATTRIBUTES["style"])
+def test_one_identity_is_one_person_in_every_emotion_and_view(style: str) -> None:
+    """21 drawings of one identity: the asked emotion and view, the identity's gender and style,
+    the same parts (beard, neck, ears, lashes as the identity says) and the same hair."""
+    for k, gender in enumerate(ATTRIBUTES["gender"] * 2):
+        person = identity([k, 21], gender, style)
+        names, boxes = set(), []
+        for e, emotion in enumerate(ATTRIBUTES["emotion"]):
+            for v, view in enumerate(ATTRIBUTES["view"]):
+                rng = np.random.default_rng([k, e, v, 3])
+                parts, used = generate_face_parts(rng, {"emotion": emotion, "view": view}, person)
+                assert used == {"gender": gender, "emotion": emotion, "style": style, "view": view}
+                names.add(frozenset(face_like(parts)) & PERSON_PARTS)
+                if view == "frontal":
+                    boxes.append(hair_box(parts))
+        assert len(names) == 1, (gender, k, names)
+        (present,) = names
+        assert ("beard" in present) == (person.features.beard != "none")
+        assert ("neck" in present) == person.features.neck
+        assert ("lash" in present) == (person.features.lashes != "none")
+        spread = np.ptp(boxes, axis=0)  # the hair's extent over the 7 emotions
+        assert spread.max() < 0.1, (gender, k, person.hair.style, spread)
+
+
+def test_two_identities_draw_two_people() -> None:
+    """With the same attributes and momentary randomness, two identities draw differently,
+    while one identity drawn with two random streams keeps its hair."""
+    attrs = {"emotion": "happy", "view": "frontal"}
+    a, b = identity(1, "male", "realistic"), identity(2, "male", "realistic")
+    one, _ = generate_face(np.random.default_rng(0), attrs, a)
+    two, _ = generate_face(np.random.default_rng(0), attrs, b)
+    assert len(one) != len(two) or any(not np.allclose(p, q) for p, q in zip(one, two))
+    hairs = [hair_box(generate_face_parts(np.random.default_rng(r), attrs, a)[0]) for r in range(4)]
+    assert np.ptp(hairs, axis=0).max() < 0.1
+
+
+def test_given_identity_decides_gender_and_style() -> None:
+    person = identity(3, "male", "abstract")
+    _, used = generate_face(np.random.default_rng(0), None, person)
+    assert used["gender"] == "male" and used["style"] == "abstract"
+    _, used = generate_face(np.random.default_rng(0), {"gender": "male", "emotion": "sad"}, person)
+    assert used["emotion"] == "sad"
+    with pytest.raises(
+        ValueError, match="the identity is gender 'male', so the attributes cannot ask for 'female'"
+    ):
+        generate_face(np.random.default_rng(0), {"gender": "female"}, person)
+    with pytest.raises(TypeError, match="identity must be an Identity; got int"):
+        generate_face(np.random.default_rng(0), None, 3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("style", ATTRIBUTES["style"])
+@pytest.mark.parametrize("hair", sorted(FEMALE_HAIR))
+def test_every_female_hair_style_reaches_the_jaw(style: str, hair: str) -> None:
+    """Hair carries gender: every female style hangs to the jaw or lower in every view."""
+    person = person_with_hair("female", style, hair)
+    for v, view in enumerate(ATTRIBUTES["view"]):
+        parts, _ = generate_face_parts(np.random.default_rng(v), {"view": view}, person)
+        bottom = hair_box(parts)[3]
+        assert bottom > 0.42, (view, bottom)  # 0.5 is the chin
+
+
+def test_data_set_draws_each_identity_once_in_every_emotion() -> None:
+    """Block b of 126 samples holds identities 18 b .. 18 b + 17, each 7 times, once per
+    emotion, of its own gender and style; the block still holds every combination once."""
+    for block in (0, 1):
+        samples = range(126 * block, 126 * (block + 1))
+        ids = [face_identity_id(0, i) for i in samples]
+        assert sorted(set(ids)) == list(range(18 * block, 18 * block + 18))
+        for j in set(ids):
+            attrs = [face_attributes(0, i) for i, jj in zip(samples, ids) if jj == j]
+            assert sorted(a["emotion"] for a in attrs) == sorted(ATTRIBUTES["emotion"])
+            person = face_identity(0, j)
+            assert {(a["gender"], a["style"]) for a in attrs} == {(person.gender, person.style)}
+        assert len({tuple(face_attributes(0, i).values()) for i in samples}) == 126
+    assert face_sketch(0, 130).identity == face_identity_id(0, 130)
+    assert face_identity(1, 0) != face_identity(0, 0)  # another seed, other people
+
+
+def test_sample_depends_only_on_seed_and_index() -> None:
+    """Sample i is the same whatever was drawn before it (no state kept between samples)."""
+    first = face_sketch(4, 300)
+    for cached in (faces_module.face_identity, faces_module._block_order):
+        cached.cache_clear()
+    faces_module._block_people.cache_clear()
+    list(faces(3, 4))
+    again = face_sketch(4, 300)
+    assert np.array_equal(first.stroke3, again.stroke3)
+    assert first.attributes == again.attributes and first.identity == again.identity
+
+
 # ---------------------------------------------------------------- visible cues
 
 
@@ -165,7 +323,7 @@ def test_gender_cues() -> None:
                 head = tagged(parts, "head")[0]
                 low = head[head[:, 1] > cy + 0.35 * h]
                 jaw[g] = np.ptp(low[:, 0]) / h if len(low) else 0.0
-            assert reach["female"] > 0.3 and reach["male"] < 0.2, (style, k, reach)
+            assert reach["female"] > 0.42 and reach["male"] < 0.2, (style, k, reach)
     widths = {g: [] for g in ATTRIBUTES["gender"]}
     for k in range(2 * N):
         for g in widths:
@@ -226,12 +384,12 @@ def test_lengths_within_limits() -> None:
 
 
 def test_cli_writes_prepared_data(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    out, grid = tmp_path / "faces.npz", tmp_path / "grid.png"
-    assert (
-        main(["--n", "40", "--seed", "2", "--out", str(out), "--grid", str(grid), "--quiet"]) == 0
-    )
+    out, grid, sheet = tmp_path / "faces.npz", tmp_path / "grid.png", tmp_path / "sheet.svg"
+    args = ["--n", "40", "--seed", "2", "--out", str(out), "--grid", str(grid), "--quiet"]
+    assert main(args + ["--sheet", str(sheet)]) == 0
     printed = capsys.readouterr().out
     assert "emotion:" in printed and "median" in printed and grid.stat().st_size > 1000
+    assert "identities: 18" in printed and sheet.read_text().count("<polyline") > 40 * 10
     data = PreparedData.load(out)
     assert data.attributes == ("category", "gender", "emotion", "style", "view")
     assert len(data) == 40 and data.vocab.values["category"] == ("face",)
@@ -244,6 +402,7 @@ def test_cli_writes_prepared_data(tmp_path: Path, capsys: pytest.CaptureFixture)
             a: data.vocab.values[a][data.labels[i, j]] for j, a in enumerate(data.attributes)
         }
         assert decoded == {"category": "face", **expected[i].attributes}
+    assert data.identity.tolist() == [s.identity for s in expected]
     assert data.meta["sources"][0]["licence"].startswith("original procedural data")
     assert sorted(np.bincount(data.split).tolist()) == [4, 4, 32]
 
@@ -258,6 +417,7 @@ def test_cli_keeps_only_the_asked_faces_unchanged(tmp_path: Path) -> None:
     assert data.vocab.values["gender"] == ("female",)
     for i in (0, len(expected) - 1):
         assert np.array_equal(data.sketch(i), expected[i].stroke3)
+    assert data.identity.tolist() == [f.identity for f in expected]
     assert data.meta["counts"]["read"] == 60 and data.meta["counts"]["kept"] == len(expected)
 
 
@@ -269,6 +429,8 @@ def test_cli_rejects_bad_arguments(tmp_path: Path) -> None:
             main(["--n", "3", "--keep", bad, "--out", str(tmp_path / "x.npz")])
     with pytest.raises(SystemExit):
         main(["--n", "3", "--out", str(tmp_path / "x.npz"), "--grid", str(tmp_path / "g.jpg")])
+    with pytest.raises(SystemExit):
+        main(["--n", "3", "--out", str(tmp_path / "x.npz"), "--sheet", str(tmp_path / "s.gif")])
 
 
 def test_parallel_generation_makes_the_same_faces():

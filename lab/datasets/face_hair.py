@@ -1,14 +1,18 @@
 """Hair styles and beards for the face generator.
 
-Every female style reaches at least the jaw on one side (long hair, a bob, locks, a ponytail or
-pigtails) and every male style ends above the ears, so hair length is a steady gender cue.
-Lines on the face's surface (partings, fringes, hairlines) turn with the view; silhouettes stay.
+A hair style belongs to the person: `random_hair` draws a `Hair` (the style and its shape) once
+per identity, and the style functions draw that same hair in any emotion and view, adding only
+the pen's momentary noise. Every female style reaches the jaw or lower (long hair, a bob to the
+jaw, a ponytail or pigtails, a big bun with locks hanging past the jaw and a swept fringe) and
+every male style ends above the ears, so hair length is a steady gender cue. Lines on the face's
+surface (partings, fringes, hairlines) turn with the view; silhouettes stay.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,6 +20,85 @@ from lab.datasets.face_geometry import loop
 from lab.datasets.face_parts import Face
 
 PI = math.pi
+
+
+@dataclass(frozen=True)
+class Hair:
+    """One person's hair: its style and shape, the same in every drawing of them.
+
+    Lengths are in head half-widths (a) except `reach`, in head half-heights (b: 1.0 is the
+    chin). `details` holds what only one style needs; `random_hair` says what, per style.
+    """
+
+    style: str
+    volume: float = 0.0  # how far the hair stands off the skull
+    reach: float = 0.0  # its lowest point (0 for hair above the ears)
+    spread: float = 0.0  # how far it stands out beside the face
+    side: int = 1  # -1 or +1: the parting's, sweep's, ponytail's or fringe's side
+    part: float = 0.0  # where the parting (or the bun) sits across the head
+    dip: float = 0.0  # the hairline's dip at the middle of the forehead
+    details: tuple[float, ...] = ()
+
+
+def random_hair(rng: np.random.Generator, female: bool) -> Hair:
+    """A random hair style of the gender, with its shape (the ranges keep it readable)."""
+    u = rng.uniform
+    style = str(rng.choice(list(FEMALE_HAIR if female else MALE_HAIR)))
+    side, dip = int(rng.choice([-1, 1])), float(rng.normal(0, 0.04))
+    common = {"style": style, "side": side, "dip": dip}
+    if style in ("long", "wavy", "side-swept"):
+        part = side * u(0.35, 0.55) if style == "side-swept" else u(-0.25, 0.25)
+        # details: whether a strand hangs inside the left and the right side of the hair
+        strands = tuple(float(rng.random() < 0.6) for _ in range(2))
+        return Hair(
+            **common,
+            volume=u(0.1, 0.2),
+            reach=u(0.95, 1.35),
+            spread=u(0.12, 0.25),
+            part=part,
+            details=strands,
+        )
+    if style == "bob":  # details: x of the fringe's strands
+        xs = np.sort(rng.uniform(-0.6, 0.6, int(rng.integers(0, 4))))
+        return Hair(
+            **common,
+            volume=u(0.1, 0.2),
+            reach=u(0.95, 1.1),
+            spread=u(0.15, 0.28),
+            details=tuple(float(x) for x in xs),
+        )
+    if style in ("ponytail", "pigtails"):  # details: whether each tail has a band
+        reach = u(1.0, 1.25) if style == "pigtails" else u(1.05, 1.4)
+        bands = tuple(float(rng.random() < 0.6) for _ in range(2))
+        return Hair(**common, volume=u(0.04, 0.1), reach=reach, details=bands)
+    if style == "bun":  # details: the bun's radius, then the left and right lock's wave
+        return Hair(
+            **common,
+            volume=u(0.04, 0.1),
+            reach=u(1.1, 1.3),
+            part=rng.normal(0, 0.06),
+            details=(u(0.3, 0.4), u(0.03, 0.07), u(0.03, 0.07)),
+        )
+    if style == "spiky":  # details: the height of each spike
+        n = int(rng.integers(5, 9))
+        return Hair(**common, details=tuple(float(x) for x in rng.uniform(0.18, 0.35, n)))
+    if style == "buzz":  # details: where the short hairs on the scalp sit, as skull angles
+        angles = rng.uniform(1.2 * PI, 1.8 * PI, int(rng.integers(2, 6)))
+        return Hair(**common, volume=0.03, details=tuple(float(t) for t in angles))
+    if style == "quiff":  # details: the peak's angle (in pi) and height
+        return Hair(**common, volume=u(0.06, 0.12), details=(u(1.35, 1.65), u(0.2, 0.3)))
+    if style == "curly":  # details: the count of curls
+        return Hair(**common, volume=u(0.08, 0.14), details=(float(rng.integers(6, 10)),))
+    if style == "balding":  # details: x of the few hairs on top
+        xs = rng.uniform(-0.3, 0.3, int(rng.integers(0, 3)))
+        return Hair(**common, details=tuple(float(x) for x in xs))
+    volume = u(0.15, 0.25) if style == "side part" else u(0.06, 0.14)  # side part, crop
+    return Hair(**common, volume=volume)
+
+
+def _flag(details: tuple[float, ...], side: int) -> bool:
+    """A per-side flag of `details`: index 0 for the left (-1), 1 for the right (+1)."""
+    return bool(details[(side + 1) // 2])
 
 
 def _sides(face: Face, v: float, reach: float, side_out: float, wave: float = 0.0) -> np.ndarray:
@@ -32,9 +115,8 @@ def _sides(face: Face, v: float, reach: float, side_out: float, wave: float = 0.
 
 
 def _long(face: Face, wavy: bool = False, swept: bool = False) -> bool:
-    a, b, rng = face.a, face.b, face.rng
-    v, reach = a * rng.uniform(0.1, 0.2), b * rng.uniform(0.95, 1.35)
-    out = a * rng.uniform(0.12, 0.25)
+    a, b, rng, h = face.a, face.b, face.rng, face.identity.hair
+    v, reach, out = h.volume * a, h.reach * b, h.spread * a
     outer = _sides(face, v, reach, out, 0.07 if wavy else 0.0)
     if rng.random() < face.drawer.split_p + 0.2:
         half = len(outer) // 2
@@ -43,10 +125,7 @@ def _long(face: Face, wavy: bool = False, swept: bool = False) -> bool:
     else:
         face.add("hair", outer, long=True)
     fringe = min(-0.3 * b, face.brow_top - 0.07 * a)
-    if swept:
-        part = a * rng.choice([-1, 1]) * rng.uniform(0.35, 0.55)
-    else:
-        part = a * rng.uniform(-0.25, 0.25)
+    part = h.part * a
     for side in face.pair():
         inner_x = -a * 1.0 - 0.02 * a
         sweep = swept and side * part < 0  # the side the hair is swept across
@@ -63,7 +142,7 @@ def _long(face: Face, wavy: bool = False, swept: bool = False) -> bool:
         pts = face.curve(ctrl, 5)
         face.add("hair", face.project(pts))
     for side in face.pair():
-        if rng.random() < 0.6:
+        if _flag(h.details, side):
             x = side * (a + out * 0.45)
             strand = face.curve(
                 [(x, -0.1 * b), (x + side * 0.04 * a, 0.4 * b), (x, reach * 0.85)], 4
@@ -73,9 +152,9 @@ def _long(face: Face, wavy: bool = False, swept: bool = False) -> bool:
 
 
 def _bob(face: Face) -> bool:
-    a, b, rng = face.a, face.b, face.rng
-    v, reach = a * rng.uniform(0.1, 0.2), b * rng.uniform(0.62, 0.85)
-    out = a * rng.uniform(0.15, 0.28)
+    """Hair cut straight at the jaw, with a straight fringe."""
+    a, b, rng, h = face.a, face.b, face.rng, face.identity.hair
+    v, reach, out = h.volume * a, h.reach * b, h.spread * a
     face.add("hair", _sides(face, v, reach, out), long=True)
     fringe = min(-0.28 * b, face.brow_top - 0.06 * a)
     inner = [
@@ -92,7 +171,7 @@ def _bob(face: Face) -> bool:
     face.add("hair", face.project(face.curve(inner, 4)), long=True)
     for side in face.pair():
         face.add("hair", [(side * (a + out * 0.9), reach), (side * a, reach)], priority=1)
-    for x in np.sort(rng.uniform(-0.6, 0.6, int(rng.integers(0, 4)))) * a:
+    for x in np.asarray(h.details) * a:
         face.add("hair", face.project([(x, fringe), (x * 1.1, fringe - 0.2 * b)]), priority=2)
     return True
 
@@ -100,7 +179,7 @@ def _bob(face: Face) -> bool:
 def _hairline(face: Face, height: float, v: float, outer: bool = True) -> None:
     """A close cap: the outline over the skull and the hairline across the forehead."""
     a, b, rng = face.a, face.b, face.rng
-    dip = rng.normal(0, 0.04) * a
+    dip = face.identity.hair.dip * a
     line = [
         (-0.98 * a, -0.02 * b),
         (-0.93 * a, -0.4 * b),
@@ -126,13 +205,13 @@ def _hairline(face: Face, height: float, v: float, outer: bool = True) -> None:
 
 
 def _ponytail(face: Face, both: bool = False) -> bool:
-    a, b, rng = face.a, face.b, face.rng
-    _hairline(face, -0.62 * b, a * rng.uniform(0.04, 0.1))
-    reach = b * (rng.uniform(0.85, 1.1) if both else rng.uniform(1.0, 1.4))
+    a, b, h = face.a, face.b, face.identity.hair
+    _hairline(face, -0.62 * b, h.volume * a)
+    reach = h.reach * b
     if both:
         sides = face.pair()
-    else:
-        sides = (-face.facing,) if face.facing else (int(rng.choice([-1, 1])),)
+    else:  # a single tail hangs behind a turned head, and on the person's side when frontal
+        sides = (-face.facing,) if face.facing else (h.side,)
     for s in sides:
         y0 = -0.3 * b if both else -0.7 * b
         spread = 1.55 if both else 1.35
@@ -145,40 +224,53 @@ def _ponytail(face: Face, both: bool = False) -> bool:
             (s * 0.98 * a, y0 + 0.2 * b),
         ]
         face.add("hair", face.curve(ctrl, 5))
-        if rng.random() < 0.6:
+        if _flag(h.details, s):
             r = 0.05 * a
             face.add("hair", loop(s * 0.95 * a, y0 + 0.05 * b, r, r, face.drawer, n=8), priority=2)
     return both
 
 
 def _bun(face: Face) -> bool:
-    a, b, rng = face.a, face.b, face.rng
-    v = a * rng.uniform(0.04, 0.1)
+    """A big bun on top, a fringe swept to one side and locks hanging past the jaw: the cap
+    alone would read as a man's short cut, so the locks and fringe carry the gender."""
+    a, b, h = face.a, face.b, face.identity.hair
+    v = h.volume * a
     _hairline(face, -0.6 * b, v)
-    r = a * rng.uniform(0.25, 0.35)
-    face.add("hair", loop(rng.normal(0, 6), -b - v - 0.75 * r, r, 0.85 * r, face.drawer, n=16))
-    for s in face.pair():
-        wave = rng.uniform(0.03, 0.07) * a
+    r = h.details[0] * a
+    bun = loop(h.part * a, -b - v - 0.75 * r, r, 0.85 * r, face.drawer, n=16)
+    face.add("hair", bun)
+    s = h.side
+    fringe = [
+        (-s * 0.15 * a, -0.62 * b),
+        (s * 0.25 * a, -0.5 * b),
+        (s * 0.7 * a, -0.38 * b),
+        (s * 0.95 * a, -0.15 * b),
+    ]
+    face.add("hair", face.project(face.curve(fringe, 5)), priority=1)
+    for side in face.pair():  # a lock: down its outer edge to a point, back up its inner edge
+        wave = h.details[1 if side < 0 else 2] * a
         lock = [
-            (s * 0.92 * a, -0.35 * b),
-            (s * (1.0 * a + wave), 0.05 * b),
-            (s * (0.98 * a - wave), 0.45 * b),
-            (s * 1.05 * a, 0.85 * b),
+            (side * 0.9 * a, -0.45 * b),
+            (side * (1.08 * a + wave), 0.05 * b),
+            (side * (1.06 * a - wave), 0.5 * b),
+            (side * (1.12 * a), h.reach * b),
+            (side * (0.97 * a - 0.5 * wave), 0.55 * b),
+            (side * (0.97 * a + 0.5 * wave), 0.1 * b),
+            (side * 0.86 * a, -0.3 * b),
         ]
         face.add("hair", face.curve(lock, 5))
     return False
 
 
 def _crop(face: Face) -> bool:
-    _hairline(face, -0.6 * face.b, face.a * face.rng.uniform(0.06, 0.14))
+    _hairline(face, -0.6 * face.b, face.a * face.identity.hair.volume)
     return False
 
 
 def _side_part(face: Face) -> bool:
-    a, b, rng = face.a, face.b, face.rng
-    v = a * rng.uniform(0.15, 0.25)
+    a, b, h = face.a, face.b, face.identity.hair
+    v, s = h.volume * a, h.side
     _hairline(face, -0.58 * face.b, v)
-    s = rng.choice([-1, 1])
     face.add(
         "hair",
         face.project(
@@ -204,30 +296,30 @@ def _side_part(face: Face) -> bool:
 
 
 def _spiky(face: Face) -> bool:
-    a, rng = face.a, face.rng
-    n = int(rng.integers(5, 9))
+    a, heights = face.a, face.identity.hair.details
+    n = len(heights)
     t = np.linspace(1.08 * PI, 1.92 * PI, 2 * n + 1)
-    grow = np.where(np.arange(2 * n + 1) % 2, rng.uniform(0.18, 0.35, 2 * n + 1) * a, 0.04 * a)
+    grow = np.full(2 * n + 1, 0.04 * a)
+    grow[1::2] = np.asarray(heights) * a
     face.add("hair", [face.skull(ti, gi) for ti, gi in zip(t, grow)], long=True)
     _hairline(face, -0.6 * face.b, 0.0, outer=False)
     return False
 
 
 def _buzz(face: Face) -> bool:
-    a, b, rng = face.a, face.b, face.rng
-    _hairline(face, -0.7 * b, 0.03 * a, outer=False)
-    for t in rng.uniform(1.2 * PI, 1.8 * PI, int(rng.integers(2, 6))):
+    a, b = face.a, face.b
+    _hairline(face, -0.7 * b, face.identity.hair.volume * a, outer=False)
+    for t in face.identity.hair.details:
         x, y = face.skull(t, -0.08 * a)
         face.add("hair", [(x, y), (x + 2, y - 3)], priority=2)
     return False
 
 
 def _quiff(face: Face) -> bool:
-    a, b, rng = face.a, face.b, face.rng
-    v = a * rng.uniform(0.06, 0.12)
-    peak = rng.uniform(1.35, 1.65) * PI
+    a, b, h = face.a, face.b, face.identity.hair
+    v, peak, height = h.volume * a, h.details[0] * PI, h.details[1] * a
     t = np.linspace(1.08 * PI, 1.92 * PI, 9)
-    grow = v + a * rng.uniform(0.2, 0.3) * np.exp(-(((t - peak) / 0.25) ** 2))
+    grow = v + height * np.exp(-(((t - peak) / 0.25) ** 2))
     pts = (
         [(-0.98 * a, -0.02 * b)]
         + [face.skull(ti, gi) for ti, gi in zip(t, grow)]
@@ -247,9 +339,8 @@ def _quiff(face: Face) -> bool:
 
 
 def _curly(face: Face) -> bool:
-    a, rng = face.a, face.rng
-    n = int(rng.integers(6, 10))
-    v = a * rng.uniform(0.08, 0.14)
+    a, h = face.a, face.identity.hair
+    n, v = int(h.details[0]), h.volume * a
     edges = np.linspace(1.06 * PI, 1.94 * PI, n + 1)
     pts = []
     for t0, t1 in zip(edges[:-1], edges[1:]):
@@ -263,7 +354,7 @@ def _curly(face: Face) -> bool:
 
 
 def _balding(face: Face) -> bool:
-    a, b, rng = face.a, face.b, face.rng
+    a, b = face.a, face.b
     for s in face.pair():
         tuft = [
             (s * 0.82 * a, -0.6 * b),
@@ -272,8 +363,7 @@ def _balding(face: Face) -> bool:
             (s * 0.97 * a, 0.02 * b),
         ]
         face.add("hair", face.curve(tuft, 4))
-    for _ in range(int(rng.integers(0, 3))):
-        x = rng.uniform(-0.3, 0.3) * a
+    for x in np.asarray(face.identity.hair.details) * a:
         face.add(
             "hair",
             face.curve([(x, -1.0 * b), (x + 0.1 * a, -1.08 * b), (x + 0.2 * a, -1.0 * b)], 3),
@@ -303,32 +393,24 @@ MALE_HAIR: dict[str, Callable[[Face], bool]] = {
 COVERS_TOP = {"long", "wavy", "side-swept", "bob"}
 
 
-def hair_style(face: Face) -> str:
-    """A hair style name for the face's gender."""
-    styles = FEMALE_HAIR if face.female else MALE_HAIR
-    return str(face.rng.choice(list(styles)))
-
-
-def hair(face: Face, style: str) -> bool:
-    """Draw the hair; True when it covers the ears."""
+def hair(face: Face) -> bool:
+    """Draw the person's hair; True when it covers the ears."""
+    style = face.identity.hair.style
     return (FEMALE_HAIR if face.female else MALE_HAIR)[style](face)
 
 
 def beard(face: Face) -> None:
-    """Men sometimes get a beard line round the jaw or a little stubble."""
+    """The person's beard line round the jaw or a little stubble, if they have one."""
     rng, a, b = face.rng, face.a, face.b
-    chance = {"realistic": 0.25, "cartoon": 0.2, "abstract": 0.1}[face.style]
-    roll = rng.random()
-    if face.female or roll > chance + 0.1:
-        return
-    if roll < chance:
+    kind = face.identity.features.beard
+    if kind == "line":
         t = np.linspace(PI * 0.98, PI * 0.02, 5 if face.abstract else 13)
         pts = face.head_points(t) * [1.08, 1.0] + np.column_stack(
             [np.zeros_like(t), 0.13 * b * np.sin(t) ** 2]
         )
         pts = np.vstack([[[-0.98 * a, -0.02 * b]], pts, [[0.98 * a, -0.02 * b]]])
         face.add("beard", face.project(pts), priority=1)
-    else:
+    elif kind == "stubble":
         for _ in range(int(rng.integers(4, 8))):
             x, y = rng.uniform(-0.5, 0.5) * a, b * rng.uniform(0.8, 0.95)
             face.add("beard", face.project([(x, y), (x + 1.5, y + 2.0)]), priority=2)

@@ -1,8 +1,9 @@
 """Noses and mouths for the face generator; the mouth's shape is each emotion's strongest cue.
 
-Mouth shapes (before the per-style rendering): neutral a flat line, happy a smile (sometimes
-open), sad a frown, angry bared teeth or a tight scowl, fearful a trembling wavy line, surprised
-an "O", disgusted a lopsided sneer, often with the tongue out.
+The nose is the person's (its class and size come from the identity); the mouth is the
+emotion's. Mouth shapes (before the per-style rendering): neutral a flat line, happy a smile
+(sometimes open), sad a frown, angry bared teeth or a tight scowl, fearful a trembling wavy
+line, surprised an "O", disgusted a lopsided sneer, often with the tongue out.
 """
 
 from __future__ import annotations
@@ -28,50 +29,58 @@ _WIDTH = {
 
 
 def nose(face: Face) -> None:
-    """A nose that points to the side the face turns to; disgust adds wrinkles over it."""
+    """The person's nose, pointing to the side the face turns to; disgust adds wrinkles over it."""
     rng, f, a, b = face.rng, face.facing, face.a, face.b
+    kind, k = face.identity.features.nose, face.identity.features.nose_size
+    side = face.identity.features.nose_side
     ny = face.nose_y + face.jitter()[1]
     top = face.eye_y + 0.02 * b
     if face.abstract:
-        if f:  # a cubist profile wedge
+        if kind == "wedge" and f:  # a cubist profile wedge
             pts = np.array(
                 [
                     [f * 0.02 * a, top],
                     [0.0, ny - 0.03 * b],
-                    [-f * 0.04 * a, ny + 0.02 * b],
+                    [-f * 0.04 * k * a, ny + 0.02 * b],
                     [f * 0.02 * a, top],
                 ]
             )
-            face.add("nose", face.project(pts, np.array([0.0, 0.5, 0.0, 0.0]) * a))
-        elif rng.random() < 0.5:
-            face.add("nose", [[0.0, top + 0.05 * b], [0.0, ny], [0.08 * a, ny]])
-        else:
-            w = rng.uniform(0.07, 0.12) * a
+            face.add("nose", face.project(pts, np.array([0.0, 0.5, 0.0, 0.0]) * k * a))
+        elif kind == "wedge":
+            w = 0.095 * k * a
             wedge = np.array([[0.0, top + 0.05 * b], [w, ny], [-w, ny]])
             face.add("nose", close_polygon(wedge, face.drawer))
+        elif f:  # a line down to the tip, its foot back toward the cheek
+            pts = [[0.0, top + 0.05 * b], [0.0, ny], [-f * 0.08 * k * a, ny]]
+            face.add("nose", face.project(pts, np.array([0.05, 0.35, 0.1]) * k * a))
+        else:
+            face.add("nose", [[0.0, top + 0.05 * b], [0.0, ny], [side * 0.08 * k * a, ny]])
     elif face.cartoon:
-        if f and rng.random() < 0.75:  # a hook
+        if kind == "hook":  # frontal faces show the hook pointing to the person's side
+            s = f or side
             pts = spline(
                 [
-                    [f * 0.02 * a, ny - 0.16 * b],
-                    [f * 0.01 * a, ny - 0.05 * b],
+                    [s * 0.02 * a, ny - 0.16 * b],
+                    [s * 0.01 * a, ny - 0.05 * b],
                     [0.0, ny],
-                    [-f * 0.07 * a, ny + 0.01 * b],
+                    [-s * 0.07 * k * a, ny + 0.01 * b],
                 ],
                 4,
             )
-            depth = np.interp(
-                np.arange(len(pts)),
-                [0, len(pts) * 0.6, len(pts) - 1],
-                [0.05 * a, 0.3 * a, 0.08 * a],
-            )
-            face.add("nose", face.project(pts, depth))
-        elif rng.random() < 0.5:  # a little "u"
-            w = rng.uniform(0.06, 0.09) * a
+            if f:
+                depth = np.interp(
+                    np.arange(len(pts)),
+                    [0, len(pts) * 0.6, len(pts) - 1],
+                    [0.05 * a, 0.3 * k * a, 0.08 * a],
+                )
+                pts = face.project(pts, depth)
+            face.add("nose", pts)
+        elif kind == "u":  # a little "u"
+            w = 0.075 * k * a
             pts = spline([[-w, ny - 0.05 * b], [0.0, ny + 0.02 * b], [w, ny - 0.05 * b]], 4)
             face.add("nose", face.project(pts, 0.2 * a))
         else:  # a button
-            r = rng.uniform(0.05, 0.08) * a
+            r = 0.065 * k * a
             face.add(
                 "nose", face.project(loop(0.0, ny - r, r, r * 0.9, face.drawer, n=12), 0.2 * a)
             )
@@ -81,9 +90,9 @@ def nose(face: Face) -> None:
                 [f * 0.06 * a, top],
                 [f * 0.05 * a, ny - 0.1 * b],
                 [0.0, ny],
-                [-f * 0.06 * a, ny + 0.02 * b],
-                [-f * 0.15 * a, ny - 0.02 * b],
-                [-f * 0.16 * a, ny - 0.07 * b],
+                [-f * 0.06 * k * a, ny + 0.02 * b],
+                [-f * 0.15 * k * a, ny - 0.02 * b],
+                [-f * 0.16 * k * a, ny - 0.07 * b],
             ],
             4,
         )
@@ -91,16 +100,16 @@ def nose(face: Face) -> None:
             np.interp(
                 np.linspace(0, 1, len(pts)), [0, 0.4, 0.6, 0.8, 1.0], [0.05, 0.25, 0.33, 0.12, 0.06]
             )
+            * k
             * a
         )
         face.add("nose", face.project(pts, depth))
-        if rng.random() < 0.5:
-            nostril = [[-f * 0.02 * a, ny - 0.01 * b], [-f * 0.07 * a, ny]]
-            face.add("nose", face.project(nostril, 0.15 * a), priority=2)
-    else:  # wings and tip, sometimes a bridge line
-        w = rng.uniform(0.12, 0.17) * a
-        if rng.random() < 0.4:
-            side = rng.choice([-1, 1])
+        if face.identity.features.nostril:
+            nostril = [[-f * 0.02 * a, ny - 0.01 * b], [-f * 0.07 * k * a, ny]]
+            face.add("nose", face.project(nostril, 0.15 * k * a), priority=2)
+    else:  # wings and tip, and a bridge line when the person has one
+        w = 0.145 * k * a
+        if kind == "bridged":
             bridge = spline(
                 [
                     [side * 0.1 * a, top],
@@ -183,7 +192,7 @@ def _lips(face: Face, w: float, depth: float) -> Pieces:
             ("lips", spline(np.column_stack([xu, upper]), 2), 1),
             ("lips", spline(np.column_stack([xs, lower]), 2), 1),
         ]
-    if face.rng.random() < 0.5:
+    if face.identity.features.lower_lip:
         return [("lips", spline(np.column_stack([xs[2:-2], lower[2:-2]]), 2), 2)]
     return []
 

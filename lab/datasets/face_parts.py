@@ -1,8 +1,11 @@
 """The core of one face sketch: layout, head outline, brows, eyes, ears and neck.
 
-A `Face` holds one sample's proportions, expression and drawer; its methods add `Part`s in the
-order a person draws them. Features are laid out on a frontal face and then turned onto a
-cylinder of the head's width, so a mid-profile view moves and foreshortens them consistently.
+A `Face` is one drawing of an `Identity` (the person, their proportions and the drawer's hand;
+see face_identity) in one emotion and view; its methods add `Part`s in the order a person draws
+them. Everything about the person comes from the identity, and only the expression, the view
+and the drawing's momentary randomness (placement jitter, pen wobble) from the face's own `rng`.
+Features are laid out on a frontal face and then turned onto a cylinder of the head's width, so
+a mid-profile view moves and foreshortens them consistently.
 Hair is in face_hair, nose and mouth in face_nose_mouth.
 """
 
@@ -10,10 +13,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lab.datasets.face_geometry import Drawer, close_polygon, loop, spline
+from lab.datasets.face_geometry import close_polygon, loop, spline
+
+if TYPE_CHECKING:
+    from lab.datasets.face_identity import Identity
 
 A = 100.0  # half-width of the head; everything else is measured against it
 
@@ -67,16 +74,17 @@ def _longest_run(mask: np.ndarray) -> slice:
 
 
 class Face:
-    """One face being drawn: attributes, proportions, expression, drawer and the parts so far."""
+    """One drawing of an identity in an emotion and view, and the parts drawn so far."""
 
     def __init__(
-        self, rng: np.random.Generator, gender: str, emotion: str, style: str, view: str
+        self, identity: Identity, emotion: str, view: str, rng: np.random.Generator
     ) -> None:
-        self.rng, self.gender, self.emotion, self.style = rng, gender, emotion, style
-        self.female = gender == "female"
-        self.abstract, self.cartoon = style == "abstract", style == "cartoon"
-        self.realistic = style == "realistic"
-        self.drawer = Drawer.random(rng)
+        self.identity, self.rng, self.emotion = identity, rng, emotion
+        self.gender, self.style = identity.gender, identity.style
+        self.female = identity.female
+        self.abstract, self.cartoon = self.style == "abstract", self.style == "cartoon"
+        self.realistic = self.style == "realistic"
+        self.drawer = identity.drawer
         self.expr = EXPRESSIONS[emotion]
         self.intensity = float(rng.uniform(0.85, 1.2))
         # facing: -1 when the face turns to the image's left, +1 to its right, 0 frontal.
@@ -88,36 +96,14 @@ class Face:
     # ------------------------------------------------------------ layout and mapping
 
     def _layout(self) -> None:
-        u, a = self.rng.uniform, A
-        if self.realistic:
-            b = a * u(1.24, 1.4)
-            eye_y, self.eye_dx = b * u(-0.05, 0.06), a * u(0.38, 0.44)
-            self.ew, eh = a * u(0.17, 0.21), u(0.4, 0.5)
-            self.nose_y, self.mouth_y = eye_y + b * u(0.38, 0.45), eye_y + b * u(0.63, 0.7)
-            self.mw = a * u(0.3, 0.36)
-        elif self.cartoon:
-            b = a * u(0.92, 1.08)
-            eye_y, self.eye_dx = b * u(0.02, 0.14), a * u(0.36, 0.44)
-            self.ew, eh = a * u(0.19, 0.25), u(0.95, 1.2)
-            self.nose_y = eye_y + self.ew * eh + b * u(0.06, 0.12)
-            self.mouth_y = self.nose_y + b * u(0.18, 0.24)
-            self.mw = a * u(0.34, 0.44)
-        else:
-            b = a * u(1.0, 1.5)
-            eye_y, self.eye_dx = b * u(-0.1, 0.1), a * u(0.32, 0.45)
-            self.ew, eh = a * u(0.13, 0.22), u(0.5, 1.0)
-            self.nose_y = eye_y + b * u(0.3, 0.4)
-            self.mouth_y = min(self.nose_y + b * u(0.2, 0.3), 0.78 * b)
-            self.mw = a * u(0.28, 0.4)
-        self.a, self.b, self.eye_y, self.eh = a, b, eye_y, self.ew * eh
-        self.mouth_y = min(self.mouth_y, 0.8 * b)
-        if self.female:
-            self.jaw_p, self.taper = u(1.9, 2.3), u(0.3, 0.42) * (0.8 if self.cartoon else 1.0)
-        else:
-            self.jaw_p, self.taper = u(2.7, 3.5), u(0.06, 0.18)
-        # Abstract eyes are polygons of 3 or 5 points and may differ in size, as in cubist faces.
-        self.eye_n = int(self.rng.choice([3, 5])) if self.abstract else 12
-        self.eye_scale = (u(0.8, 1.25), u(0.8, 1.25)) if self.abstract else (1.0, 1.0)
+        """The identity's proportions in units, and what the expression does to them."""
+        a, head, p = A, self.identity.head, self.identity.proportions
+        self.a, self.b = a, a * head.aspect
+        self.eye_y, self.eye_dx, self.ew = a * p.eye_y, a * p.eye_dx, a * p.eye_w
+        self.eh = self.ew * p.eye_h
+        self.nose_y, self.mouth_y, self.mw = a * p.nose_y, a * p.mouth_y, a * p.mouth_w
+        self.jaw_p, self.taper = head.jaw_p, head.taper
+        self.eye_n, self.eye_scale = p.eye_points, p.eye_scale
         self.open = 1.0 + (self.expr.eye_open - 1.0) * self.intensity
         self.sneer_side = int(self.rng.choice([-1, 1]))
         self.brow_pts = {side: self._brow_points(side) for side in (-1, 1)}
@@ -200,21 +186,13 @@ class Face:
         hair that covers the top) an open curve from temple to temple round the chin."""
         d, rng = self.drawer, self.rng
         if self.abstract:
-            m = int(rng.integers(2, 4))
-            top = math.pi * (1.0 + (np.arange(m) + 1) / (m + 1)) + rng.normal(0, 0.06, m)
-            chin = [0.27, 0.5, 0.73] if self.female else [0.22, 0.42, 0.58, 0.78]
-            angles = np.concatenate(
-                [
-                    [math.pi + rng.normal(0, 0.05)],
-                    top,
-                    [2 * math.pi + rng.normal(0, 0.05)],
-                    2 * math.pi + math.pi * np.array(chin),
-                ]
-            )
+            head = self.identity.head
+            angles = np.array(head.corners)
+            shift = np.reshape(head.corner_shift, (-1, 2))
             start = int(np.argmin(np.abs(np.angle(np.exp(1j * (angles - d.start))))))
-            angles = np.roll(angles, -start)
-            verts = self._turn_outline(self.head_points(angles))
-            verts += rng.normal(0, 3, verts.shape)
+            angles, shift = np.roll(angles, -start), np.roll(shift, -start, axis=0)
+            verts = self._turn_outline(self.head_points(angles)) + shift
+            verts += rng.normal(0, 1.0, verts.shape)  # this drawing's hand
             self.add("head", close_polygon(verts, d), long=False)
             return
         if open_top:
@@ -241,7 +219,7 @@ class Face:
         angle += rng.normal(0.0, 0.05)
         length = 2.0 * self.ew * (1.0 if self.cartoon else 1.15)
         inner = self.eye_dx - 1.05 * self.ew
-        n = (2 if rng.random() < 0.6 else 3) if self.abstract else 10
+        n = self.identity.features.brow_points
         s = np.linspace(0.0, 1.0, n)
         y = math.tan(angle) * length * (s - 0.5) - arch * length * np.sin(math.pi * s)
         eye_top = self.eye_y - self.eh * self.open
@@ -250,9 +228,7 @@ class Face:
         return pts
 
     def brows(self) -> None:
-        d = self.drawer
-        thick = d.double_brows and not self.abstract
-        thick = thick and (not self.female or self.rng.random() < 0.3)
+        thick = self.identity.features.thick_brows
         width = (0.045 if not self.female else 0.025) * self.a
         for side in self.pair():
             pts = self.brow_pts[side]
@@ -299,7 +275,7 @@ class Face:
             self.add("eye", self.project(lower[::-1][1:-1] if len(lower) > 4 else lower[::-1]))
         self._lashes(side, x, cy + up)
         self._pupil(side, cx, cy, w, ht, x, cy + up, cy + lo)
-        if self.realistic and rng.random() < 0.4:
+        if self.identity.features.eye_crease:
             crease = np.column_stack([x, cy + up - 0.35 * ht * sin - 0.02 * self.a])[2:-2]
             self.add("eye", self.project(crease), priority=2)
 
@@ -341,16 +317,17 @@ class Face:
                 self.add("pupil", self.project([[px, py], [px + 2.0, py + 1.5]]), priority=1)
             else:
                 self.add("pupil", self.project(loop(px, py, r, r, d, n=10)), priority=1)
-        elif rng.random() < 0.7:
+        elif self.identity.features.pupils:
             self.add("pupil", self.project([[px, py], [px + 2.0, py + 1.5]]), priority=1)
 
     def _lashes(self, side: int, x: np.ndarray, y: np.ndarray) -> None:
-        """Female eyes get lashes at the outer end of the upper lid (or a flick)."""
-        if not self.female or self.rng.random() > (0.6 if self.abstract else 0.85):
+        """Lashes at the outer end of the upper lid, or a flick, for women who have them."""
+        lashes = self.identity.features.lashes
+        if lashes == "none":
             return
         length = (0.1 if self.cartoon else 0.07) * self.a
         lid = np.column_stack([x, y])
-        if self.rng.random() < 0.35 and not self.abstract:
+        if lashes == "flick":
             end = lid[-1]
             flick = np.array([end, end + [side * 0.8 * length, -0.6 * length]])
             self.add("lash", self.project(flick), priority=1)
@@ -364,12 +341,12 @@ class Face:
     # ------------------------------------------------------------ ears and neck
 
     def ears(self) -> None:
-        rng, a, b, f = self.rng, self.a, self.b, self.facing
-        if self.abstract and rng.random() < 0.3:
+        a, b, f, features = self.a, self.b, self.facing, self.identity.features
+        if features.ears == "none":
             return
         top, bot = self.eye_y - 0.06 * b, self.nose_y + 0.03 * b
         mid = (top + bot) / 2
-        width = a * (rng.uniform(0.15, 0.22) if self.cartoon else rng.uniform(0.11, 0.16))
+        width = a * features.ear_w
         sides = [-f] if f else list(self.pair())
         for side in sides:
             if f:
@@ -394,21 +371,20 @@ class Face:
             if self.abstract:
                 pts = pts[[0, 1, 3, 4]]
             self.add("ear", pts)
-            if self.realistic and rng.random() < 0.6:
+            if features.ears == "folded":
                 inner = np.asarray(ctrl[1:4]) * [1, 1] - [side * 0.35 * width, 0.0]
                 self.add("ear", spline(inner, 3), priority=2)
 
     def neck(self) -> None:
-        rng, a, b = self.rng, self.a, self.b
-        chance = {"realistic": 0.85, "cartoon": 0.4, "abstract": 0.35}[self.style]
-        if rng.random() > chance:
+        a, b, features = self.a, self.b, self.identity.features
+        if not features.neck:
             return
-        half = a * (rng.uniform(0.34, 0.4) if self.female else rng.uniform(0.45, 0.52))
+        half = a * features.neck_w
         shift = -self.facing * 0.12 * a
         t = np.linspace(0.0, math.pi / 2, 30)
         outline = self.head_points(t)
         y0 = float(np.interp(half, outline[::-1, 0], outline[::-1, 1]))
-        length = b * rng.uniform(0.3, 0.45)
+        length = b * features.neck_len
         for side in self.pair():
             x0 = side * half + shift
             pts = np.array(
@@ -419,7 +395,7 @@ class Face:
                 ]
             )
             self.add("neck", pts if self.abstract else spline(pts, 3), priority=2)
-        if self.realistic and not self.female and rng.random() < 0.5:
+        if features.adams_apple:
             y = y0 + 0.45 * length
             self.add(
                 "neck",
