@@ -7,7 +7,8 @@ extension into each Blender's `extensions/user_default` folder and enables it wi
 when it finds one (--blender-exe). Both get the wire (wire/: the protocol and the client kit) as
 their `wire` subpackage, with `wire/vendor/` inside it: pure-Python copies of websockets and
 msgpack (without msgpack's C extension) taken from this Python, which the wire imports
-relatively (`from .vendor import msgpack`). Nothing is put on `sys.path`, so another add-on's copies cannot clash with ours.
+relatively (`from .vendor import msgpack`). Nothing is put on `sys.path`, so another add-on's
+copies cannot clash with ours.
 
 Why Blender gets vendored copies and not the `wheels = [...]` of blender_manifest.toml:
 - Blender unpacks an extension's wheels into one `site-packages` shared by every extension and
