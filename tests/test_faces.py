@@ -441,3 +441,11 @@ def test_parallel_generation_makes_the_same_faces():
     two = generate(40, 3, workers=2, min_parallel=0)
     assert [s.attributes for s in one] == [s.attributes for s in two]
     assert all(np.array_equal(a.stroke3, b.stroke3) for a, b in zip(one, two))
+
+
+def test_every_hair_style_an_identity_can_have_is_drawn() -> None:
+    """The styles a person is given (face_identity) are exactly the ones face_hair can draw."""
+    from lab.datasets.face_identity import FEMALE_HAIR_STYLES, MALE_HAIR_STYLES
+
+    assert set(FEMALE_HAIR) == set(FEMALE_HAIR_STYLES)
+    assert set(MALE_HAIR) == set(MALE_HAIR_STYLES)

@@ -11,17 +11,94 @@ before identities existed, so different identities vary as much as faces did.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from lab.datasets.face_geometry import Drawer
-from lab.datasets.face_hair import Hair, random_hair
 
 GENDERS = ("female", "male")
 STYLES = ("realistic", "cartoon", "abstract")
 HEAD_SHAPES = ("round", "oval", "long")  # the third of the style's range of aspects
+FEMALE_HAIR_STYLES = ("long", "wavy", "side-swept", "bob", "ponytail", "pigtails", "bun")
+MALE_HAIR_STYLES = ("crop", "side part", "spiky", "buzz", "quiff", "curly", "balding")
+PI = math.pi
+
+
+@dataclass(frozen=True)
+class Hair:
+    """One person's hair: its style and shape, the same in every drawing of them.
+
+    Lengths are in head half-widths (a) except `reach`, in head half-heights (b: 1.0 is the
+    chin). `details` holds what only one style needs; `random_hair` says what, per style.
+    """
+
+    style: str
+    volume: float = 0.0  # how far the hair stands off the skull
+    reach: float = 0.0  # its lowest point (0 for hair above the ears)
+    spread: float = 0.0  # how far it stands out beside the face
+    side: int = 1  # -1 or +1: the parting's, sweep's, ponytail's or fringe's side
+    part: float = 0.0  # where the parting (or the bun) sits across the head
+    dip: float = 0.0  # the hairline's dip at the middle of the forehead
+    details: tuple[float, ...] = ()
+
+
+def random_hair(rng: np.random.Generator, female: bool) -> Hair:
+    """A random hair style of the gender, with its shape (the ranges keep it readable)."""
+    u = rng.uniform
+    style = str(rng.choice(list(FEMALE_HAIR_STYLES if female else MALE_HAIR_STYLES)))
+    side, dip = int(rng.choice([-1, 1])), float(rng.normal(0, 0.04))
+    common = {"style": style, "side": side, "dip": dip}
+    if style in ("long", "wavy", "side-swept"):
+        part = side * u(0.35, 0.55) if style == "side-swept" else u(-0.25, 0.25)
+        # details: whether a strand hangs inside the left and the right side of the hair
+        strands = tuple(float(rng.random() < 0.6) for _ in range(2))
+        return Hair(
+            **common,
+            volume=u(0.1, 0.2),
+            reach=u(0.95, 1.35),
+            spread=u(0.12, 0.25),
+            part=part,
+            details=strands,
+        )
+    if style == "bob":  # details: x of the fringe's strands
+        xs = np.sort(rng.uniform(-0.6, 0.6, int(rng.integers(0, 4))))
+        return Hair(
+            **common,
+            volume=u(0.1, 0.2),
+            reach=u(0.95, 1.1),
+            spread=u(0.15, 0.28),
+            details=tuple(float(x) for x in xs),
+        )
+    if style in ("ponytail", "pigtails"):  # details: whether each tail has a band
+        reach = u(1.0, 1.25) if style == "pigtails" else u(1.05, 1.4)
+        bands = tuple(float(rng.random() < 0.6) for _ in range(2))
+        return Hair(**common, volume=u(0.04, 0.1), reach=reach, details=bands)
+    if style == "bun":  # details: the bun's radius, then the left and right lock's wave
+        return Hair(
+            **common,
+            volume=u(0.04, 0.1),
+            reach=u(1.1, 1.3),
+            part=rng.normal(0, 0.06),
+            details=(u(0.3, 0.4), u(0.03, 0.07), u(0.03, 0.07)),
+        )
+    if style == "spiky":  # details: the height of each spike
+        n = int(rng.integers(5, 9))
+        return Hair(**common, details=tuple(float(x) for x in rng.uniform(0.18, 0.35, n)))
+    if style == "buzz":  # details: where the short hairs on the scalp sit, as skull angles
+        angles = rng.uniform(1.2 * PI, 1.8 * PI, int(rng.integers(2, 6)))
+        return Hair(**common, volume=0.03, details=tuple(float(t) for t in angles))
+    if style == "quiff":  # details: the peak's angle (in pi) and height
+        return Hair(**common, volume=u(0.06, 0.12), details=(u(1.35, 1.65), u(0.2, 0.3)))
+    if style == "curly":  # details: the count of curls
+        return Hair(**common, volume=u(0.08, 0.14), details=(float(rng.integers(6, 10)),))
+    if style == "balding":  # details: x of the few hairs on top
+        xs = rng.uniform(-0.3, 0.3, int(rng.integers(0, 3)))
+        return Hair(**common, details=tuple(float(x) for x in xs))
+    volume = u(0.15, 0.25) if style == "side part" else u(0.06, 0.14)  # side part, crop
+    return Hair(**common, volume=volume)
 
 
 @dataclass(frozen=True)
