@@ -5,7 +5,8 @@ then --runs times: wall-clock p50 and p95, CPU seconds of the median run, and th
 the process reached above what it held with the image's bytes in hand (Linux: VmHWM after a
 reset through /proc/self/clear_refs). The target is a
 1024 x 1024 photo in under TARGET_S; noise must end, in strokes or TooMuchToTrace, within
-NOISE_TARGET_S.
+NOISE_TARGET_S. Then the path a user gets: a real server (`python -m sketch_server`, its trace
+workers warm) answering `trace` over a WebSocket, from sending the frame to its `done`.
 
     python bench/bench_trace.py [--runs 10]
 """
@@ -18,6 +19,7 @@ import io
 import multiprocessing
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -29,6 +31,8 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from model import cli  # noqa: E402
 
 TARGET_S = 1.0  # a 1024 x 1024 photo, decode to strokes
 NOISE_TARGET_S = 2.0  # 1024 x 1024 noise, to its answer
@@ -120,6 +124,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=10, help="timed runs a case (after a warm-up)")
     args = ap.parse_args()
+    args.runs = cli.quick(args.runs, 1, "--runs")
     print(f"model.lineart.trace_image, {args.runs} runs a case after a warm-up, each case in a")
     print("fresh process; memory: the peak above the process's size with the image in hand.\n")
     print("| image | bytes | answer | p50 s | p95 s | CPU s | memory MB | target |")
@@ -137,6 +142,55 @@ def main() -> None:
             f"| {name} | {r['bytes']:,} | {r['answer']} | {p50:.3f} | {p95:.3f} | "
             f"{r['cpu']:.3f} | {r['memory_mb']:.0f} | {met} |"
         )
+    through_the_server(args.runs)
+
+
+def through_the_server(runs: int) -> None:
+    """Round trips of `trace` against a real server on 127.0.0.1, its trace workers warm."""
+    from websockets.sync.client import connect
+
+    from wire.protocol import Trace, decode, encode
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "sketch_server", "--port", "0", "--log-level", "warning"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        url = server.stdout.readline().split()[1]  # type: ignore[union-attr]
+        print("\nThrough a real server (python -m sketch_server, default models, CPU):\n")
+        print("| image | round trips | p50 s | p95 s | strokes | target |")
+        print("|---|---|---|---|---|---|")
+        with connect(url, max_size=None) as ws:
+            ws.send(encode({"type": "hello", "protocol": 1, "client": "bench-trace/1"}))
+            ws.recv()
+            for name in (
+                "astronaut 1024 x 1024 JPEG",
+                "camera 1024 x 1024 PNG (upscaled from 512)",
+            ):
+                image = CASES[name][0]()
+                walls, strokes = [], 0
+                for i in range(runs + 1):
+                    started = time.perf_counter()
+                    ws.send(encode(Trace(id=i, image=image, box=BOX)))
+                    while (reply := decode(ws.recv()))["type"] == "stroke":
+                        pass
+                    assert reply["type"] == "done", reply
+                    strokes = len(reply["samples"][0])
+                    if i:  # the first one warms the workers up
+                        walls.append(time.perf_counter() - started)
+                walls.sort()
+                p95 = walls[min(len(walls) - 1, round(0.95 * (len(walls) - 1)))]
+                met = "met" if p95 < TARGET_S else "NOT met"
+                print(
+                    f"| {name} | {len(walls)} | {statistics.median(walls):.3f} | {p95:.3f} | "
+                    f"{strokes} | < {TARGET_S:g} s: {met} |"
+                )
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import statistics
 import sys
 import time
@@ -48,7 +49,7 @@ from skimage.feature import canny
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from model import lineart  # noqa: E402
+from model import cli, lineart  # noqa: E402
 from model.vectorise import trace_ink  # noqa: E402
 
 REF_SIGMA = 2.0  # the reference edges' Canny sigma, in work pixels; default thresholds
@@ -97,7 +98,9 @@ def load_photos() -> tuple[dict[str, np.ndarray], list[str]]:
     for name, load in PHOTOS.items():
         try:
             photos[name] = load()
-        except Exception as e:  # ModuleNotFoundError (pooch) or a failed download
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:  # no pooch, a failed download, or (run by pytest) its Skipped
             skipped.append(f"{name} ({type(e).__name__}: it needs a download)")
     return photos, skipped
 
@@ -178,6 +181,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=RUNS, help="timing: median of this many runs")
     ap.add_argument("--photos", nargs="*", help="only these photos (names as in the table)")
     args = ap.parse_args()
+    args.runs = cli.quick(args.runs, 1, "--runs")
+    if os.environ.get(cli.QUICK_ENV, "") not in ("", "0") and not args.photos:
+        args.photos = ["camera", "coins"]  # the docs test: two photos, the table's form
 
     photos, skipped = load_photos()
     rows: dict[str, dict[str, dict[str, float]]] = {}

@@ -43,7 +43,7 @@ from model.vectorise import (
     Polyline,
     TooMuchToTrace,
     VectoriseError,
-    _no_addresses,
+    no_addresses,
     trace_ink,
 )
 
@@ -112,7 +112,7 @@ def decode(data: bytes) -> np.ndarray:
     except (VectoriseError, MemoryError):
         raise
     except Exception as e:  # Pillow raises many kinds for a broken file
-        reason = _no_addresses(" ".join(str(e).split()[:12]))
+        reason = no_addresses(" ".join(str(e).split()[:12]))
         raise VectoriseError(
             f"the image could not be decoded as a {kind} ({type(e).__name__}: {reason})"
         ) from None

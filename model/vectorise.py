@@ -73,7 +73,7 @@ def ink_mask(png: bytes) -> np.ndarray:
         reason = " ".join(str(e).split()[:12])  # the reason in words, not a heap address
         raise VectoriseError(
             f"raster.png could not be decoded as a PNG image ({type(e).__name__}: "
-            f"{_no_addresses(reason)})"
+            f"{no_addresses(reason)})"
         ) from None
     luma, alpha = la[..., 0], la[..., 1]
     if (alpha < OPAQUE).mean() > 0.01:  # a layer with a transparent background
@@ -81,7 +81,7 @@ def ink_mask(png: bytes) -> np.ndarray:
     return luma < DARK
 
 
-def _no_addresses(text: str) -> str:
+def no_addresses(text: str) -> str:
     """Text without the memory addresses some library messages carry ("at 0x7f...")."""
     return re.sub(r"\s*(at )?0x[0-9a-fA-F]{6,}", "", text)
 

@@ -32,6 +32,7 @@ from wire.protocol import (
     RequestId,
     StrokeChunk,
     Suggest,
+    Trace,
     Welcome,
     decode,
     encode,
@@ -42,7 +43,7 @@ from wire.protocol import (
 from .config import ServerConfig
 from .engine import Engine, EngineBusy, Job, wire_points
 from .guides import GuideQueue
-from .rasters import TraceAccount, TracePool, from_raster
+from .rasters import TraceAccount, TracePool, from_raster, line_drawing
 from .requests import check_condition, check_extent, sketch_request
 
 log = logging.getLogger("sketch_server")
@@ -215,8 +216,11 @@ class Connection:
                 msg = await asyncio.to_thread(_parse, frame, greeted)
             else:
                 msg = _parse(frame, greeted)
-            if self.closing and isinstance(msg, (Suggest, Guide)):
+            if self.closing and isinstance(msg, (Suggest, Guide, Trace)):
                 await self._send(_shutting_down(msg.id), reply_binary)
+                return
+            if isinstance(msg, Trace):
+                self._line_trace(msg, received, reply_binary)  # the reader goes on meanwhile
                 return
             if isinstance(msg, (Suggest, Guide)) and msg.raster is not None and not msg.strokes:
                 self._trace(msg, received, reply_binary)  # the reader goes on meanwhile
@@ -251,7 +255,7 @@ class Connection:
         """A bug handling a message: logged, and the request (if it has an id) ends with one
         `internal` error unless it started, whose forwarder then sends its end."""
         log.exception("failed to handle a frame from %s (%s)", self.peer, self.client)
-        rid = msg.id if isinstance(msg, (Suggest, Guide)) else None
+        rid = msg.id if isinstance(msg, (Suggest, Guide, Trace)) else None
         if rid is not None and rid in self.jobs:
             return
         await self._send(
@@ -304,6 +308,47 @@ class Connection:
             await self._send_quietly(e.to_error(), binary)
         except Exception:
             await self._internal(traced, binary)
+
+    def _line_trace(self, msg: Trace, received: float, binary: bool) -> None:
+        """Trace an image's line drawing in a task (one trace at a time per connection, on the
+        server's trace pool) and answer it like a one-alternative suggestion."""
+        self._check_room(msg.id, {*self.jobs, *self.tracing}, "request")
+        self.tracing[msg.id] = False
+        task = asyncio.create_task(self._line_traced(msg, received, binary))
+        self.forwarders.add(task)
+        task.add_done_callback(self.forwarders.discard)
+
+    async def _line_traced(self, msg: Trace, received: float, binary: bool) -> None:
+        cancelled = False
+        try:
+            async with self.trace_turn:
+                lines = await line_drawing(
+                    msg.image, msg.box, self.server.traces, self.trace_account
+                )
+        except ProtocolError as e:
+            e.id = msg.id
+            await self._send_quietly(e.to_error(), binary)
+            return
+        finally:
+            cancelled = self.tracing.pop(msg.id, False)
+        if self.closing:
+            if msg.id not in self.answered:
+                await self._send_quietly(_shutting_down(msg.id), binary)
+            return
+        strokes = () if cancelled else tuple(tuple(map(tuple, line)) for line in lines)
+        try:
+            for i, stroke in enumerate(strokes):
+                await self._send(StrokeChunk(id=msg.id, sample=0, index=i, points=stroke), binary)
+            done = Done(
+                id=msg.id,
+                samples=(strokes,),  # type: ignore[arg-type]
+                elapsed_ms=int((time.perf_counter() - received) * 1000),
+                cancelled=cancelled,
+                sources=("trace",),
+            )
+            await self._send(done, binary)
+        except ConnectionClosed:
+            pass
 
     async def _send_quietly(self, msg: Done | Error, binary: bool) -> None:
         try:

@@ -7,12 +7,15 @@ import dataclasses
 import multiprocessing
 import os
 import resource
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from model.lineart import trace_image
 from model.vectorise import Polyline, TooMuchToTrace, VectoriseError, vectorise
 from wire.protocol import MAX_POINTS, MAX_STROKES, ClientMessage, Guide, ProtocolError, Suggest
 
+Tracer = Callable[[bytes, tuple[float, float, float, float]], list[Polyline]]
 TRACE_WORKERS = 2  # rasters traced at once in the shared lane, server-wide
 TRACE_TIMEOUT = 10.0  # seconds; model.vectorise's limits keep a trace near 1 s
 TRACE_MEMORY = 1 << 30  # bytes of address space a trace may add to its worker's
@@ -25,7 +28,7 @@ def _start_worker(budget: int, nice: int) -> None:
     """In a trace worker, once the tracer is imported: lower its priority by `nice`, and make a
     trace that would take more than `budget` bytes beyond what the worker holds fail there
     (MemoryError), not the server."""
-    import model.vectorise  # noqa: F401  (its libraries map hundreds of MB of address space)
+    import model.lineart  # noqa: F401  (with model.vectorise: hundreds of MB of address space)
 
     if nice:
         os.nice(nice)
@@ -117,10 +120,12 @@ class TracePool:
         png: bytes,
         box: tuple[float, float, float, float],
         account: TraceAccount | None = None,
+        tracer: Tracer = vectorise,
     ) -> list[Polyline]:
-        """model.vectorise.vectorise in a worker: its strokes, or its VectoriseError; a worker
-        that ran out of time or memory ends in TooMuchToTrace. The time it took is charged to
-        `account` (the connection's; a fresh one if None)."""
+        """`tracer` (model.vectorise.vectorise for a paint layer's ink, model.lineart.trace_image
+        for a photo) in a worker: its strokes, or its VectoriseError; a worker that ran out of
+        time or memory ends in TooMuchToTrace. The time it took is charged to `account` (the
+        connection's; a fresh one if None)."""
         if self.closed:
             raise TooMuchToTrace("the server is shutting down")
         account = account if account is not None else TraceAccount()
@@ -132,7 +137,7 @@ class TracePool:
             started, pool = loop.time(), lane.pool
             try:
                 return await asyncio.wait_for(
-                    asyncio.wrap_future(pool.submit(vectorise, png, box)), self.timeout
+                    asyncio.wrap_future(pool.submit(tracer, png, box)), self.timeout
                 )
             except TimeoutError:
                 self._replace(lane, pool)
@@ -202,3 +207,33 @@ async def from_raster(
             msg.id,
         )
     return dataclasses.replace(msg, strokes=tuple(tuple(line) for line in lines), raster=None)
+
+
+async def line_drawing(
+    image: bytes,
+    box: tuple[float, float, float, float],
+    traces: TracePool,
+    account: TraceAccount | None = None,
+) -> list[Polyline]:
+    """A photo's or painting's line drawing as strokes (model.lineart, in the trace workers,
+    charged to the connection's `account`); a ProtocolError says why there is none."""
+    try:
+        lines = await traces.trace(image, box, account, tracer=trace_image)
+    except TooMuchToTrace as e:
+        raise ProtocolError("too_large", str(e)) from None
+    except VectoriseError as e:
+        raise ProtocolError("bad_request", str(e)) from None
+    if not lines:
+        raise ProtocolError(
+            "bad_request",
+            "the image has no lines to trace (it is blank, or too faint or too smooth); "
+            "pick an image with visible shapes",
+        )
+    points = sum(len(line) for line in lines)
+    if len(lines) > MAX_STROKES or points > MAX_POINTS:
+        raise ProtocolError(
+            "too_large",
+            f"the image traces to {len(lines)} strokes with {points} points; a drawing may "
+            f"have {MAX_STROKES} strokes and {MAX_POINTS} points; pick a smaller area",
+        )
+    return lines

@@ -91,7 +91,9 @@ class SketchServer:
         self.default_model = next(iter(self.infos))
         devices = {ckpt.device for ckpt in self.models.values()}
         self.device = ", ".join(sorted(map(device_label, devices)))
-        welcome = Welcome(server=SERVER_NAME, device=self.device, models=tuple(self.infos.values()))
+        welcome = Welcome(
+            server=SERVER_NAME, device=self.device, models=tuple(self.infos.values()), trace=True
+        )
         self.welcome_frames = {
             True: encode(welcome, binary=True),
             False: encode(welcome, binary=False),

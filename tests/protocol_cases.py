@@ -18,6 +18,7 @@ from wire.protocol import (
     ProtocolError,
     StrokeChunk,
     Suggest,
+    Trace,
     Welcome,
     parse_client_message,
     parse_server_message,
@@ -50,10 +51,11 @@ CLIENT_MESSAGES = [
     Suggest(id="r-2", mode="refine", strokes=[[(0, 0), (1, 1)]], strength=1, use_library=False),
     Guide(id="g1", strokes=[[(0, 0), (1, 1)]]),
     Guide(id=4, model="faces", strokes=[[(0, 0), (1, 1)]], conditions={"emotion": "happy"}, k=16),
+    Trace(id="t1", image=b"\xff\xd8\xff\xe0" + bytes(40), box=(0, 0, 64, 48)),
 ]
 SERVER_MESSAGES = [
     Welcome(server="ai-sketcher/0.1.0", device="cpu", models=(MODEL, ModelInfo(name="tiny"))),
-    Welcome(server="ai-sketcher/0.1.0", device="cuda:0", models=()),
+    Welcome(server="ai-sketcher/0.1.0", device="cuda:0", models=(), trace=True),
     StrokeChunk(id="r-1", sample=1, index=0, points=[(1, 2), (3.25, 4)]),
     Done(id="r-1", samples=[[[(1, 2), (3, 4)]], []], elapsed_ms=1234, cancelled=True),
     Done(id=9, samples=[], elapsed_ms=0),
@@ -87,7 +89,7 @@ ALL_MESSAGES = CLIENT_MESSAGES + SERVER_MESSAGES
 
 def parse_any(d: dict[str, Any]) -> Any:
     """A client or server message; "guide" goes both ways, its answer carries drawings."""
-    client = d["type"] in ("hello", "suggest", "cancel") or (
+    client = d["type"] in ("hello", "suggest", "cancel", "trace") or (
         d["type"] == "guide" and "drawings" not in d
     )
     return (parse_client_message if client else parse_server_message)(d)

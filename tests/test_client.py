@@ -180,6 +180,26 @@ def test_suggest_and_guide_send_a_paint_layer_raster(start_server, make_client):
     assert isinstance(reply, protocol.GuideResult), reply
 
 
+def test_trace_streams_an_images_line_drawing_then_done(start_server, make_client):
+    """trace(image, box) is a job like a suggestion's: strokes of sample 0, then one Done; bytes
+    that are no PNG or JPEG raise at once."""
+    im = Image.new("L", (200, 160), 230)
+    ImageDraw.Draw(im).ellipse([40, 30, 160, 130], fill=40)
+    buf = io.BytesIO()
+    im.save(buf, "JPEG")
+    c = make_client(start_server().url)
+    drain(c, state_is("connected"))
+    assert c.welcome.trace
+    job = c.trace(buf.getvalue(), [0, 0, 200, 160])
+    seen = drain(c, ends(job))
+    done = seen[-1]
+    assert isinstance(done, protocol.Done) and done.sources == ("trace",), done
+    chunks = [m for m in seen if isinstance(m, protocol.StrokeChunk) and m.id == job]
+    assert chunks and [m.points for m in chunks] == list(done.samples[0])
+    with pytest.raises(protocol.ProtocolError, match="not a PNG or JPEG image"):
+        c.trace(b"GIF89a" + bytes(30), [0, 0, 1, 1])
+
+
 def test_recent_strokes_fit_one_request():
     """A drawing over the protocol's limits is cut to its latest strokes; dots are dropped."""
     many = [[(i, 0), (i, 1)] for i in range(protocol.MAX_STROKES + 5)]

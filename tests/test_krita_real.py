@@ -8,6 +8,7 @@ Skipped, with the reason, where Krita or Xvfb is not installed.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -251,3 +252,19 @@ def test_saving_with_the_guide_on_keeps_the_artists_work_and_off_removes_the_gui
     off = report["guide_off"]
     assert off["layers"] == ["Background", "Sketch"]
     assert off["artist_svg"] == report["saved_artist_svg"]
+
+
+def test_trace_layer_puts_the_photos_line_drawing_on_a_new_vector_layer(report):
+    """Trace layer on a paint layer holding a photo: strokes on a vector layer "Trace of Photo"
+    right above it, around the photo's dark disc; the photo's pixels are untouched."""
+    trace = report["trace"]
+    assert report["trace_started"] == "Tracing 'Photo'…"
+    assert trace["type"] == "vectorlayer" and trace["pixels_unchanged"], trace
+    assert trace["layers"].index("Trace of Photo") == trace["layers"].index("Photo") + 1
+    assert trace["shapes"] >= 2 and trace["message"].startswith("Traced 'Photo' into ")
+    # the disc: centre (320, 200), radius 120 pixels, and the document is 640 x 400 pixels at
+    # 72 dpi, so a point is a pixel
+    assert trace["size_pt"] == [640.0, 400.0]
+    points = [p for stroke in trace["strokes"] for p in stroke]
+    on_disc = [p for p in points if abs(math.dist(p, (320, 200)) - 120) < 8]
+    assert len(on_disc) > len(points) * 0.3, "much of the drawing is the disc's outline"

@@ -300,12 +300,12 @@ CLIENT_ERRORS = [
     (
         {"type": "foo"},
         "bad_request",
-        "unknown message type 'foo'; expected one of hello, suggest, cancel, guide",
+        "unknown message type 'foo'; expected one of hello, suggest, cancel, guide, trace",
     ),
     (
         {"type": "welcome"},
         "bad_request",
-        "unknown message type 'welcome'; expected one of hello, suggest, cancel, guide",
+        "unknown message type 'welcome'; expected one of hello, suggest, cancel, guide, trace",
     ),
     ({"id": 1}, "bad_request", "frame has no 'type' field"),
     ({"type": 7}, "bad_request", "type must be a string, not integer"),
@@ -479,7 +479,7 @@ def test_docs_examples_are_valid_messages() -> None:
     doc = (Path(p.__file__).parents[1] / "docs" / "protocol.md").read_text()
     examples = [block.strip() for block in re.findall(r"```json\n(.*?)```", doc, re.S)]
     session = re.search(r"## Example session.*?```\n(.*?)```", doc, re.S)
-    assert session and len(examples) == 10
+    assert session and len(examples) == 11
     lines = re.split(r"\n(?=[→←] )", session.group(1).strip())
     examples += [line[2:].replace("\n", " ") for line in lines[:-2]]
     for frame in examples:

@@ -1,4 +1,5 @@
-"""The optional `raster` field of `suggest` and `guide`: a paint layer's PNG and its box."""
+"""The optional `raster` field of `suggest` and `guide` (a paint layer's PNG and its box), and
+the image of `trace`."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from wire.protocol import (
     ProtocolError,
     Raster,
     Suggest,
+    Trace,
     decode,
     encode,
     parse_client_message,
+    parse_server_message,
     png_size,
 )
 
@@ -129,3 +132,43 @@ def test_a_largest_raster_fits_in_a_frame_even_as_json():
     for binary in (True, False):
         assert parse_client_message(decode(encode(big, binary=binary))) == big
     assert isinstance(msgpack.unpackb(encode(big))["raster"]["png"], bytes)
+
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 60  # a JPEG's signature; the decoder checks the rest
+
+
+def test_a_trace_carries_a_png_or_a_jpeg_through_msgpack_and_json():
+    """`trace` takes the image as PNG or JPEG bytes (base64 text in JSON) and its box."""
+    for image in (tiny_png(), JPEG):
+        msg = Trace(id="t", image=image, box=(0, 0, 40, 30))
+        for binary in (True, False):
+            back = parse_client_message(decode(encode(msg, binary=binary)))
+            assert back == msg and isinstance(back, Trace) and back.image == image
+
+
+@pytest.mark.parametrize(
+    ("fields", "code", "message"),
+    [
+        ({"image": b"GIF89a" + b"\x00" * 30}, "bad_request", "image is not a PNG or JPEG image"),
+        ({"image": 7}, "bad_request", "image must be PNG or JPEG bytes"),
+        ({"image": "%%%"}, "bad_request", "image is text but not valid base64"),
+        ({"image": tiny_png(5000, 10)}, "too_large", "image is 5000 x 10 pixels"),
+        ({"image": JPEG + b"\x00" * MAX_RASTER_BYTES}, "too_large", "the limit is 8000000"),
+        ({"box": [0, 0, 0, 10]}, "bad_request", "box [0, 0, 0, 10] must have x0 < x1"),
+        ({"box": None}, "bad_request", "box is required"),
+    ],
+)
+def test_a_bad_trace_gets_an_error_that_names_the_field(
+    fields: dict[str, Any], code: str, message: str
+) -> None:
+    d = {"type": "trace", "id": "t", "image": JPEG, "box": [0, 0, 10, 10], **fields}
+    with pytest.raises(ProtocolError) as info:
+        parse_client_message(d)
+    assert info.value.code == code and message in info.value.message and info.value.id == "t"
+
+
+def test_the_welcome_says_whether_the_server_traces() -> None:
+    """An older server's welcome has no `trace` field: it reads as False."""
+    base = {"type": "welcome", "protocol": 1, "server": "ai-sketcher/0", "device": "cpu"}
+    assert parse_server_message({**base, "models": []}).trace is False
+    assert parse_server_message({**base, "models": [], "trace": True}).trace is True

@@ -33,6 +33,7 @@ ClientConnection = websockets.sync.client.ClientConnection
 connect = websockets.sync.client.connect
 
 log = logging.getLogger("ai_sketcher.client")
+Request = protocol.Suggest | protocol.Guide | protocol.Trace  # what opens a job
 
 DEFAULT_PORT = protocol.DEFAULT_PORT
 DEFAULT_URL = f"ws://127.0.0.1:{DEFAULT_PORT}"  # sketch_server/config.py's DEFAULT_HOST
@@ -118,9 +119,7 @@ class SuggestClient:
         self.error: str | None = None
         self.welcome: protocol.Welcome | None = None
         self._inbox: queue.Queue[Any] = queue.Queue()
-        self._outbox: queue.Queue[protocol.Suggest | protocol.Guide | protocol.Cancel] = (
-            queue.Queue()
-        )
+        self._outbox: queue.Queue[Request | protocol.Cancel] = queue.Queue()
         self._open_jobs: set[str] = set()  # touched by the worker thread only
         self._ids = itertools.count(1)
         self._stop = threading.Event()
@@ -210,6 +209,15 @@ class SuggestClient:
         )
         return job
 
+    def trace(self, image: bytes, box: Sequence[float]) -> str:
+        """Ask for the line drawing of an image (PNG or JPEG bytes, covering document box
+        [x0, y0, x1, y1]) as strokes; returns its id. It is answered like a suggestion with
+        one alternative: StrokeChunks, then a Done (or an Error). Raises
+        protocol.ProtocolError if the image cannot be sent."""
+        job = f"t{next(self._ids)}"
+        self._outbox.put(protocol.Trace(id=job, image=bytes(image), box=_box(box)))
+        return job
+
     def cancel(self, job_id: str) -> None:
         """Ask the server to stop a job early; it still ends with a Done (cancelled=True)."""
         self._outbox.put(protocol.Cancel(id=job_id))
@@ -283,7 +291,7 @@ class SuggestClient:
 
     def _fail_outbox(self, why: str) -> None:
         for msg in self._take_outbox():
-            if isinstance(msg, (protocol.Suggest, protocol.Guide)):
+            if isinstance(msg, Request):
                 self._inbox.put(protocol.Error(id=msg.id, code="internal", message=why))
 
     def _end_open_jobs(self, why: str) -> None:
@@ -394,7 +402,7 @@ class SuggestClient:
 
     def _flush(self, ws: ClientConnection) -> None:
         for msg in self._take_outbox():
-            if isinstance(msg, (protocol.Suggest, protocol.Guide)):
+            if isinstance(msg, Request):
                 self._open_jobs.add(str(msg.id))
             elif str(msg.id) not in self._open_jobs:
                 continue  # a cancel for a job that already ended, or one from an old connection

@@ -34,6 +34,7 @@ __all__ = [  # what the add-ons, the server and the tests use
     "MAX_RASTER_BYTES",
     "MAX_RASTER_SIDE",
     "PNG_MAGIC",
+    "JPEG_MAGIC",
     "MAX_STROKES",
     "MAX_POINTS",
     "MAX_N",
@@ -73,6 +74,7 @@ __all__ = [  # what the add-ons, the server and the tests use
     "Guide",
     "GuideDrawing",
     "GuideResult",
+    "Trace",
     "ClientMessage",
     "ServerMessage",
     "Message",
@@ -96,6 +98,7 @@ MAX_FRAME_BYTES = 12 << 20
 MAX_RASTER_BYTES = 8_000_000  # a paint layer's PNG, before base64
 MAX_RASTER_SIDE = 4096  # pixels, each way
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
 MAX_STROKES = 1000  # per request
 MAX_POINTS = 20000  # per request, all strokes together; also per done message
 MAX_N = 8
@@ -310,8 +313,8 @@ def _box(v: Any, path: str) -> tuple[float, float, float, float]:
     return (x0, y0, x1, y1)
 
 
-def _png(v: Any, path: str) -> bytes:
-    """PNG bytes (msgpack bin, or base64 text in JSON), checked by size and IHDR header only."""
+def _image_bytes(v: Any, path: str, kind: str) -> bytes:
+    """Image bytes (msgpack bin, or base64 text in JSON), checked by size only."""
     if isinstance(v, str):
         if len(v) > MAX_RASTER_BYTES * 4 // 3 + 4:
             raise ProtocolError(
@@ -325,16 +328,22 @@ def _png(v: Any, path: str) -> bytes:
     elif isinstance(v, (bytearray, memoryview)):
         v = bytes(v)
     if not isinstance(v, bytes):
-        raise _bad(f"{path} must be PNG bytes (binary, or base64 text in JSON), not {_kind(v)}")
+        raise _bad(f"{path} must be {kind} bytes (binary, or base64 text in JSON), not {_kind(v)}")
     if len(v) > MAX_RASTER_BYTES:
         raise ProtocolError(
             "too_large",
             f"{path} is {len(v)} bytes; the limit is {MAX_RASTER_BYTES}; "
             "select a smaller area and try again",
         )
-    if len(v) < 24 or v[:8] != PNG_MAGIC or v[12:16] != b"IHDR":
+    return v
+
+
+def _png(v: Any, path: str) -> bytes:
+    """PNG bytes, checked by size and IHDR header only (the decoder checks the rest)."""
+    data = _image_bytes(v, path, "PNG")
+    if len(data) < 24 or data[:8] != PNG_MAGIC or data[12:16] != b"IHDR":
         raise _bad(f"{path} is not a PNG image (it must start with the PNG signature and IHDR)")
-    width, height = struct.unpack(">II", v[16:24])
+    width, height = struct.unpack(">II", data[16:24])
     if not (width and height):
         raise _bad(f"{path} is {width} x {height} pixels; it must have at least one pixel")
     if width > MAX_RASTER_SIDE or height > MAX_RASTER_SIDE:
@@ -343,7 +352,17 @@ def _png(v: Any, path: str) -> bytes:
             f"{path} is {width} x {height} pixels; the limit is {MAX_RASTER_SIDE} x "
             f"{MAX_RASTER_SIDE}; select a smaller area and try again",
         )
-    return v
+    return data
+
+
+def _photo(v: Any, path: str) -> bytes:
+    """PNG or JPEG bytes, checked by size and signature (the decoder checks the rest)."""
+    data = _image_bytes(v, path, "PNG or JPEG")
+    if data[:3] == JPEG_MAGIC:
+        return data
+    if data[:8] == PNG_MAGIC:
+        return _png(data, path)
+    raise _bad(f"{path} is not a PNG or JPEG image (it must start with either's signature)")
 
 
 def png_size(png: bytes) -> tuple[int, int]:
@@ -709,9 +728,11 @@ class Welcome(_Message):
     server: str  # "ai-sketcher/VERSION"
     device: str  # where models run, e.g. "cuda:0 (NVIDIA H100)" or "cpu"
     models: tuple[ModelInfo, ...]  # ModelInfo or its wire maps; the first is the default
+    trace: bool = False  # the server answers `trace` (an older one says unknown message type)
 
     def _check(self) -> None:
         _protocol(self.protocol)
+        _bool(self.trace, "trace")
         _text(self.server, "server")
         _text(self.device, "device")
         models: list[ModelInfo] = []
@@ -899,6 +920,21 @@ class Guide(_Message):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Trace(_Message):
+    """client -> server: the line drawing of an image (a photo, a painting) as strokes, in the
+    document box the image covers. Answered like a suggest: `stroke`s, then one `done`."""
+
+    TYPE: ClassVar[str] = "trace"
+    id: RequestId
+    image: bytes  # PNG or JPEG
+    box: tuple[float, float, float, float]  # [x0, y0, x1, y1]: where the image lies
+
+    def _check(self) -> None:
+        _set(self, "image", _photo(self.image, "image"))
+        _set(self, "box", _box(self.box, "box"))
+
+
+@dataclass(frozen=True, kw_only=True)
 class GuideDrawing(_Message):
     """One drawing of a guide: strokes in document units, blend weight (all sum to 1), id."""
 
@@ -936,7 +972,7 @@ class GuideResult(_Message):
         _int(self.elapsed_ms, "elapsed_ms", 0, INT_MAX)
 
 
-ClientMessage = Hello | Suggest | Cancel | Guide
+ClientMessage = Hello | Suggest | Cancel | Guide | Trace
 ServerMessage = Welcome | StrokeChunk | Done | GuideResult | Error
 Message = ClientMessage | ServerMessage
 _CLIENT_TYPES: dict[str, Any] = {
@@ -944,6 +980,7 @@ _CLIENT_TYPES: dict[str, Any] = {
     "suggest": Suggest,
     "cancel": Cancel,
     "guide": Guide,
+    "trace": Trace,
 }
 _SERVER_TYPES: dict[str, Any] = {
     "welcome": Welcome,

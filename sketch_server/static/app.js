@@ -13,7 +13,7 @@ const ui = {
   status: $("status"), model: $("model"), about: $("model-about"), conditions: $("conditions"),
   conditionsBox: $("conditions-box"),
   variety: $("variety"), alternatives: $("alternatives"), strength: $("strength"),
-  guide: $("guide"), tokenForm: $("token-form"), token: $("token"),
+  guide: $("guide"), tokenForm: $("token-form"), token: $("token"), image: $("image"),
 };
 const buttons = {};
 for (const b of document.querySelectorAll("button[data-action]")) buttons[b.dataset.action] = b;
@@ -135,22 +135,12 @@ ui.variety.addEventListener("input", () => {
 
 // --- suggestions -----------------------------------------------------------------------------
 
-const VERBS = { complete: "Suggesting", generate: "Drawing", refine: "Optimizing" };
+const VERBS = { complete: "Suggesting", generate: "Drawing", refine: "Optimizing",
+  trace: "Tracing" };
 
-function ask(mode) {
-  const m = model();
-  const view0 = view.view();
-  const n = Number(ui.alternatives.value);
-  const fields = { model: m.name, mode, strokes: sketch.wire(), conditions: conditions(), n,
-    temperature: Number(ui.variety.value) };  // max_points: the server's default
-  if (mode === "refine") fields.strength = Number(ui.strength.value);
-  if (!sketch.strokes.length) {
-    const side = Math.min(view0[2], view0[3]) * 0.6;
-    const x = (view0[2] - side) / 2, y = (view0[3] - side) / 2;
-    fields.bounds = [x, y, x + side, y + side];
-  }
-  if (sketch.suggestion && !sketch.suggestion.done) client.cancel(sketch.suggestion.id);
-  const id = client.suggest(fields, {
+/** The handlers of a request whose strokes are shown as a suggestion of `mode`. */
+function showing(mode) {
+  return {
     onStroke: (msg) => {
       if (!sketch.streamed(msg.id, msg.sample, msg.index, msg.points)) return;
       const count = sketch.suggestion.samples.reduce((a, s) => a + s.filter(Boolean).length, 0);
@@ -173,11 +163,94 @@ function ask(mode) {
       view.update();
       refresh();
     },
-  });
+  };
+}
+
+function ask(mode) {
+  const m = model();
+  const view0 = view.view();
+  const n = Number(ui.alternatives.value);
+  const fields = { model: m.name, mode, strokes: sketch.wire(), conditions: conditions(), n,
+    temperature: Number(ui.variety.value) };  // max_points: the server's default
+  if (mode === "refine") fields.strength = Number(ui.strength.value);
+  if (!sketch.strokes.length) {
+    const side = Math.min(view0[2], view0[3]) * 0.6;
+    const x = (view0[2] - side) / 2, y = (view0[3] - side) / 2;
+    fields.bounds = [x, y, x + side, y + side];
+  }
+  if (sketch.suggestion && !sketch.suggestion.done) client.cancel(sketch.suggestion.id);
+  const id = client.suggest(fields, showing(mode));
   sketch.suggest(id, mode, n);
   say(`${VERBS[mode]}…`, "busy");
   view.update();
 }
+
+// --- tracing an image ------------------------------------------------------------------------
+
+const TRACE_SIDE = 1024; // pixels on the long side sent to the server (it traces at this size)
+
+/** The image file as the bytes the server takes: a JPEG at most TRACE_SIDE pixels a side (a
+ * photo of any size or kind the browser can read), and its box: centred in the canvas, 90 % of
+ * it at most, keeping the image's proportions. */
+async function traceable(file) {
+  const bitmap = await createImageBitmap(file);
+  const scale = Math.min(1, TRACE_SIDE / Math.max(bitmap.width, bitmap.height));
+  const w = Math.max(1, Math.round(bitmap.width * scale));
+  const h = Math.max(1, Math.round(bitmap.height * scale));
+  const canvas = new OffscreenCanvas(w, h);
+  const g = canvas.getContext("2d");
+  g.fillStyle = "#fff"; // a transparent PNG traces as drawn on white paper
+  g.fillRect(0, 0, w, h);
+  g.drawImage(bitmap, 0, 0, w, h);
+  bitmap.close();
+  const blob = await canvas.convertToBlob({ type: "image/jpeg", quality: 0.92 });
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  const [, , vw, vh] = view.view();
+  const fit = Math.min((0.9 * vw) / w, (0.9 * vh) / h);
+  const x = (vw - w * fit) / 2, y = (vh - h * fit) / 2;
+  return { image: btoa(text), box: [x, y, x + w * fit, y + h * fit] };
+}
+
+async function trace(file) {
+  if (!file || !client.welcome?.trace) return;
+  if (!/^image\//.test(file.type)) {
+    say(`${file.name} is not an image: open a PNG or JPEG photo or painting.`, "error");
+    return;
+  }
+  let fields;
+  try {
+    fields = await traceable(file);
+  } catch (e) {
+    say(`This browser cannot read ${file.name} as an image (${e.message || e}).`, "error");
+    return;
+  }
+  stopSuggestion();
+  const id = client.trace(fields, showing("trace"));
+  if (id === null) return;
+  sketch.suggest(id, "trace", 1);
+  say(`${VERBS.trace} ${file.name}…`, "busy");
+  view.update();
+  refresh();
+}
+
+ui.image.addEventListener("change", () => {
+  trace(ui.image.files[0]);
+  ui.image.value = ""; // the same file again traces again
+});
+const paper = $("paper");
+paper.addEventListener("dragover", (e) => {
+  if (client.welcome?.trace && [...e.dataTransfer.items].some((i) => i.kind === "file")) {
+    e.preventDefault();
+  }
+});
+paper.addEventListener("drop", (e) => {
+  e.preventDefault();
+  trace(e.dataTransfer.files[0]);
+});
 
 function describe() {
   const s = sketch.suggestion;
@@ -199,6 +272,7 @@ const actions = {
   suggest: () => ask("complete"),
   draw: () => ask("generate"),
   optimize: () => ask("refine"),
+  trace: () => ui.image.click(),
   next: () => sketch.flip(1) && describe(),
   prev: () => sketch.flip(-1) && describe(),
   accept: () => {
@@ -251,7 +325,7 @@ function refresh() {
     next: Boolean(s && s.n > 1), prev: Boolean(s && s.n > 1),
     accept: Boolean(s && sketch.shownStrokes().length && (s.done || s.mode !== "refine")),
     reject: Boolean(s), undo: Boolean(s || sketch.history.length), clear: has,
-    "export-svg": has, "export-png": has,
+    "export-svg": has, "export-png": has, trace: Boolean(m && client.welcome?.trace),
   };
   for (const [name, b] of Object.entries(buttons)) b.disabled = !enabled[name];
   ui.model.disabled = !m;
@@ -310,8 +384,8 @@ function drawingChanged() {
   refresh();
 }
 
-const KEYS = { s: "suggest", d: "draw", o: "optimize", ArrowRight: "next", ArrowLeft: "prev",
-  Enter: "accept", Escape: "reject", Delete: "clear" };
+const KEYS = { s: "suggest", d: "draw", o: "optimize", t: "trace", ArrowRight: "next",
+  ArrowLeft: "prev", Enter: "accept", Escape: "reject", Delete: "clear" };
 
 document.addEventListener("keydown", (e) => {
   const field = e.target.closest?.("input, select, textarea");

@@ -184,6 +184,16 @@ export class SketchClient {
     return id;
   }
 
+  /** Send a trace of an image ({image: base64 PNG or JPEG, box}); answered like a suggest with
+   * one alternative, through the same handlers. Returns its id, or null when not connected. */
+  trace(fields, handlers) {
+    if (this.state !== "ready") return null;
+    const id = this._id("t");
+    this.requests.set(id, handlers);
+    this._send({ type: "trace", id, ...fields });
+    return id;
+  }
+
   /** Stop a request; its handlers still get its `done` (cancelled) or error. */
   cancel(id) {
     if (this.state === "ready" && this.requests.has(id)) this._send({ type: "cancel", id });

@@ -260,6 +260,7 @@ def _session(c: Controller, r: dict[str, Any]) -> Iterator[Wait]:
     yield from refine(c, r, sketch, original_svg)
     yield from guide(c, r, doc, sketch)
     yield from paint_layer(c, r, doc)
+    yield from trace_layer(c, r, doc)
 
 
 def refine(c: Controller, r: dict[str, Any], sketch: Any, original_svg: str) -> Iterator[Wait]:
@@ -455,3 +456,48 @@ def paint_layer(c: Controller, r: dict[str, Any], doc: Any) -> Iterator[Wait]:
     app.action("ai_sketcher_guide").trigger()
     yield pause(0.5)
     r["paint_guide_off"] = paint_state(c, doc, stroked)
+
+
+def photo(width: int, height: int) -> QImage:
+    """An opaque photo-like image: a dark disc and a bar on a light gradient."""
+    image = QImage(width, height, QImage.Format_ARGB32)
+    p = QPainter(image)
+    for x in range(0, width, 8):
+        p.fillRect(x, 0, 8, height, QColor.fromHsv(30, 20, 230 - x * 40 // width))
+    p.setRenderHint(QPainter.Antialiasing)
+    p.setPen(Qt.NoPen)
+    p.setBrush(QColor("#303030"))
+    p.drawEllipse(QRectF(200, 80, 240, 240))
+    p.drawRect(QRectF(100, 340, 440, 30))
+    p.end()
+    return image
+
+
+def trace_layer(c: Controller, r: dict[str, Any], doc: Any) -> Iterator[Wait]:
+    """Trace layer on a paint layer holding a photo: its line drawing arrives on a new vector
+    layer right above it, and the photo's pixels stay as they were."""
+    app = canvas.app()
+    layer = doc.createNode("Photo", "paintlayer")
+    doc.rootNode().addChildNode(layer, None)
+    canvas.set_pixels(layer, photo(640, 400))
+    doc.refreshProjection()
+    doc.setActiveNode(layer)
+    yield until(is_active(doc, layer), 30.0)
+    original = canvas.pixels(layer)
+    app.action("ai_sketcher_trace").trigger()
+    r["trace_started"] = c.message
+    yield until(lambda: c.tracing is None, SUGGEST_TIMEOUT)
+    yield pause(0.5)
+    names = [n.name() for n in doc.rootNode().childNodes()]
+    traced = next((n for n in doc.rootNode().childNodes() if n.name() == "Trace of Photo"), None)
+    r["trace"] = {
+        "message": c.message,
+        "layers": names,
+        "pixels_unchanged": canvas.pixels(layer) == original,
+        "shapes": len(traced.shapes()) if traced is not None else 0,
+        "type": traced.type() if traced is not None else None,
+        "strokes": [[list(p) for p in s] for s in canvas.layer_strokes(traced)]
+        if traced is not None
+        else [],
+        "size_pt": list(canvas.active_target().size),
+    }

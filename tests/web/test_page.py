@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from PIL import Image
 from websockets.exceptions import InvalidStatus
@@ -321,3 +322,40 @@ def test_a_server_that_goes_away_is_said_to_be_unreachable(browser: Any, model_d
     finally:
         tab.close()
         server.close()
+
+
+def _photo(path: Path) -> Path:
+    """A photo-like JPEG: a dark disc and a bar on a soft gradient with grain."""
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:480, 0:640]
+    pixels = 200 - 0.05 * x + rng.normal(0, 4, (480, 640))
+    pixels[(x - 240) ** 2 + (y - 240) ** 2 < 120**2] = 40
+    pixels[380:420, 80:560] = 70
+    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(path, quality=90)
+    return path
+
+
+@needs_browser
+def test_an_opened_image_is_traced_into_a_suggestion_to_accept(
+    served: Served, tab: Tab, tmp_path: Path
+) -> None:
+    """Trace image… sends the photo (as a JPEG at most 1024 pixels a side) and shows its line
+    drawing as a suggestion in the canvas; Enter keeps its strokes, Esc would drop them."""
+    tab.open(served.page_url)
+    button = tab.page.get_by_role("button", name="Trace image…")
+    assert button.is_enabled()
+    tab.page.locator("#image").set_input_files(str(_photo(tmp_path / "photo.jpg")))
+    tab.wait("window.sketcher.suggestion() && window.sketcher.suggestion().done", 60)
+    suggestion = tab.js("window.sketcher.suggestion()")
+    assert suggestion["mode"] == "trace" and suggestion["sources"] == ["trace"]
+    lines = suggestion["samples"][0]
+    assert len(lines) >= 2, "the disc and the bar"
+    points = np.array([p for s in lines for p in s["points"]])
+    view = tab.js("""() => { const r = document.getElementById("paper").getBoundingClientRect();
+        return [r.width, r.height]; }""")
+    assert (
+        (points >= 0).all() and (points[:, 0] <= view[0]).all() and (points[:, 1] <= view[1]).all()
+    )
+    tab.keys("Enter")
+    assert len(tab.js("window.sketcher.strokes()")) == len(lines)
+    assert tab.errors == []

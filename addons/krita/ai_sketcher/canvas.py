@@ -28,6 +28,7 @@ SUGGESTION_OPACITY = 200  # of 255: a hint that these strokes are not the artist
 GUIDE_LAYER = "AI guide"
 GUIDE_OPACITY = 64  # of 255, about 25 %: a shadow to draw over, not a drawing
 GUIDE_COLOUR = "#3b6ea8"
+TRACE_LAYER = "Trace of {}"  # the vector layer Trace layer makes, by the traced layer's name
 MIN_WIDTH = 0.5  # points; thinner strokes vanish at normal zoom
 SIGNATURE_PIXELS = 2_000_000  # paint layers up to this many pixels are fingerprinted in full
 SIGNATURE_SIDE = 1024  # larger ones through a thumbnail this big
@@ -260,6 +261,15 @@ def add_strokes(
     if hidden:
         set_visible(shapes, False)  # in case this Krita ignores the SVG visibility attribute
     return shapes
+
+
+def add_trace_layer(target: Target, strokes: Sequence[Sequence[Sequence[float]]]) -> Any:
+    """A new vector layer just above the traced layer, holding its line drawing in the pen's
+    colour and size; the traced layer is left as it is."""
+    layer = target.document.createVectorLayer(TRACE_LAYER.format(target.layer.name()))
+    target.layer.parentNode().addChildNode(layer, target.layer)
+    add_strokes(target, layer, strokes)
+    return layer
 
 
 def add_guide_layer(target: Target) -> Any:

@@ -85,6 +85,7 @@ class Controller(QObject):
         self.guide_for: Any = None  # the artist's layer it is drawn for
         self.guide_target: canvas.Target | None = None  # where the guide in flight goes
         self.guide_refocus = 0  # ticks left in which to give the artist's layer back the focus
+        self.tracing: tuple[str, canvas.Target] | None = None  # the trace in flight: (id, layer)
         self.client = self._new_client()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.tick)
@@ -352,6 +353,60 @@ class Controller(QObject):
         self.suggestion = None
         self.timer.setInterval(IDLE_TICK_MS)
 
+    def trace_layer(self) -> None:
+        """Trace the active paint layer (a photo, a painting) into a line drawing, drawn on a
+        new vector layer above it when it arrives; the paint layer is left as it is."""
+        if self.tracing is not None:
+            self._say("A trace is under way; its strokes will appear on a layer of their own.")
+            return
+        try:
+            target = canvas.active_target()
+            if not target.paint:
+                raise canvas.CanvasError(
+                    f"Trace layer turns a paint layer (a photo, a painting) into strokes, and "
+                    f"'{target.layer.name()}' is a vector layer: pick the paint layer to trace."
+                )
+            welcome = self.client.welcome
+            if welcome is None or not welcome.trace:
+                raise canvas.CanvasError(
+                    "This server cannot trace images; start the AI-Sketcher server of this "
+                    "version (python -m sketch_server)."
+                    if welcome is not None
+                    else "Not connected to the AI-Sketcher server yet; start it, then trace."
+                )
+            raster = canvas.layer_raster(target)
+            if raster is None:
+                raise canvas.CanvasError(
+                    f"'{target.layer.name()}' is empty here; paint or place an image on it, "
+                    "or select the part to trace."
+                )
+            job = self.client.trace(*raster)
+        except canvas.CanvasError as e:
+            self._say(str(e))
+            return
+        except client_module.protocol.ProtocolError as e:
+            self._say(f"Cannot trace this layer: {e.message}.")
+            return
+        self.tracing = (job, target)
+        self._say(f"Tracing '{target.layer.name()}'…")
+
+    def _traced(self, msg: Any) -> None:
+        """The trace's end: its strokes onto a new vector layer, or why there are none."""
+        _, target = self.tracing or (None, None)
+        self.tracing = None
+        name = target.layer.name() if target is not None else "the layer"
+        if isinstance(msg, client_module.protocol.Error):
+            self.message = f"Could not trace '{name}': {client_module.sentence(msg.message)}"
+        elif target is None or not canvas.attached(target.layer):
+            self.message = "The traced layer went away, so its trace was dropped."
+        elif not msg.samples or not msg.samples[0]:
+            self.message = f"'{name}' has no lines to trace."
+        else:
+            layer = canvas.add_trace_layer(target, msg.samples[0])
+            self.message = (
+                f"Traced '{name}' into {len(msg.samples[0])} strokes on '{layer.name()}'."
+            )
+
     def _say(self, text: str) -> None:
         self.message = text
         self.changed.emit()
@@ -366,7 +421,10 @@ class Controller(QObject):
         for msg in self.client.poll():
             changed = True
             msg_id = getattr(msg, "id", None)
-            if isinstance(msg, protocol.GuideResult):
+            if self.tracing is not None and msg_id == self.tracing[0]:
+                if isinstance(msg, (protocol.Done, protocol.Error)):
+                    self._traced(msg)  # its strokes come whole in the done
+            elif isinstance(msg, protocol.GuideResult):
                 if self.guide.answered(msg_id):
                     self._show_guide(msg.drawings)
             elif isinstance(msg, protocol.StrokeChunk) and s is not None:

@@ -109,6 +109,13 @@ class SketcherDocker(DockWidget):
             "on a locked layer under yours",
         )
         layout.addWidget(self.guide)
+        self.trace = QPushButton(
+            "Trace layer",
+            clicked=controller.trace_layer,
+            toolTip="Turn the active paint layer (a photo, a painting) into strokes on a new "
+            "vector layer above it; the paint layer stays as it is",
+        )
+        layout.addWidget(self.trace)
 
         flip = QHBoxLayout()
         self.previous = QPushButton("< Previous", clicked=lambda: controller.flip(-1))
@@ -194,6 +201,7 @@ class SketcherDocker(DockWidget):
             button.setEnabled(total > 1)
         for button in (self.accept, self.reject):
             button.setEnabled(total > 0)
+        self.trace.setEnabled(c.tracing is None)
         self.message.setText(c.message)
 
     def _fill_models(self) -> None:

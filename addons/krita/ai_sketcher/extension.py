@@ -35,6 +35,7 @@ ACTIONS: tuple[tuple[str, str, Any], ...] = (
         "AI Sketcher: Shadow Guide On/Off",
         lambda c: c.set_guide(not c.guide.enabled),
     ),
+    ("ai_sketcher_trace", "AI Sketcher: Trace Layer", Controller.trace_layer),
 )
 
 _kept: list[Any] = []  # Python owns these; Krita only borrows them
