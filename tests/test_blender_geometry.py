@@ -121,3 +121,14 @@ def test_camera_box_is_none_when_the_camera_does_not_see_the_plane():
     assert g.camera_box([CAMERA] * 4, CORNERS, matrix(rz_degrees=90)) is None
     away = [(x, -y, z) for x, y, z in CORNERS]
     assert g.camera_box([CAMERA] * 4, away, g.IDENTITY) is None
+
+
+def test_an_image_empty_pixel_lands_where_blender_draws_it() -> None:
+    """The picture's longer side is `size` long, its corner at `offset` times its own size, v
+    counted down from the top; the default offset (-0.5, -0.5) centres it on the empty."""
+    centred = (-0.5, -0.5)
+    assert g.image_to_local(0, 0, 400, 200, 2.0, centred) == (-1.0, 0.5, 0.0)
+    assert g.image_to_local(400, 200, 400, 200, 2.0, centred) == (1.0, -0.5, 0.0)
+    assert g.image_to_local(100, 100, 200, 400, 4.0, (0.0, 0.0)) == (1.0, 3.0, 0.0)
+    with pytest.raises(g.GeometryError, match="0 x 10 pixels"):
+        g.image_to_local(0, 0, 0, 10, 1.0, centred)

@@ -10,6 +10,7 @@ $AI_SKETCHER_BPY_PYTHON is not set.
 
 from __future__ import annotations
 
+import math
 import statistics
 from pathlib import Path
 
@@ -292,3 +293,18 @@ def test_shadow_guide_appears_under_the_layer_and_follows_each_stroke(run):
     assert g["accept"] in (["FINISHED"], ["CANCELLED"])
     assert g["artist_after_accept_undo"]
     assert "AI Guide" not in g["off"]["layers"] and g["off"]["artist_untouched"]
+
+
+def test_trace_image_draws_the_references_line_drawing_on_a_layer_of_its_own(run):
+    """Trace image with a reference image selected: a new layer "Trace of Photo" whose strokes
+    lie in the picture's plane, around its dark disc; the artist's layer is untouched."""
+    out = run["trace"]
+    assert out["poll"] and out["result"] == ["FINISHED"], out
+    assert "Trace of Photo" in out["layers"] and out["artist_untouched"]
+    assert out["message"].startswith("Traced ") and len(out["local"]) >= 1
+    points = [p for stroke in out["local"] for p in stroke]
+    assert all(abs(z) < 1e-4 for _, _, z in points), "in the picture's plane"
+    # the picture: 320 x 240 pixels over 4 x 3 units, centred; the disc's centre is at (0, 0)
+    # and its radius 70 pixels, 0.875 units
+    on_disc = [p for p in points if abs(math.hypot(p[0], p[1]) - 0.875) < 0.1]
+    assert len(on_disc) > 0.5 * len(points), "the strokes trace the disc"

@@ -12,6 +12,7 @@ import os
 import random
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import bpy
@@ -23,6 +24,19 @@ from .wire.client import sentence
 from .wire.guide import GuideState, opacities
 
 log = logging.getLogger(__package__)
+
+
+@dataclass(frozen=True)
+class Tracing:
+    """A trace in flight: its job id, where its strokes go, and the picture's size in pixels."""
+
+    job: str
+    object_name: str
+    empty_name: str
+    frame: int
+    size: tuple[int, int]
+
+
 protocol = client_module.protocol
 
 CLIENT_NAME = f"blender-ai-sketcher/{protocol.VERSION}"
@@ -47,6 +61,7 @@ class Controller:
         self._undo_pending = False  # a finished suggestion still needs its undo step
         self.guide = GuideState()
         self._guide_for: tuple[str, str, int, Any] | None = None  # object, layer, frame, request
+        self.tracing: Tracing | None = None  # the image being traced, while it is
 
     # --- what the panel shows -------------------------------------------------------------
 
@@ -68,6 +83,34 @@ class Controller:
         before the welcome."""
         models = self.models()
         return next((m for m in models if m.name == name), preferred_model(models))
+
+    # --- tracing a reference image --------------------------------------------------------
+
+    def trace(self, ob: Any, empty: Any, frame: int) -> None:
+        """Send the picture of image empty `empty` to be traced; its strokes go onto a new layer
+        of `ob` at `frame` when they arrive (tick). Raises GPencilError or ProtocolError."""
+        if self.tracing is not None:
+            raise gpencil.GPencilError("a trace is under way; wait for its layer to appear")
+        data, width, height = gpencil.image_bytes(empty.data)
+        job = self.client.trace(data, [0.0, 0.0, float(width), float(height)])
+        self.tracing = Tracing(job, ob.name, empty.name, frame, (width, height))
+        self.message = f"Tracing '{empty.data.name}'…"
+
+    def _traced(self, msg: Any) -> None:
+        """The trace's end: its strokes onto a new layer, or why there are none."""
+        t, self.tracing = self.tracing, None
+        assert t is not None
+        ob, empty = bpy.data.objects.get(t.object_name), bpy.data.objects.get(t.empty_name)
+        if isinstance(msg, protocol.Error):
+            self.message = f"Could not trace the image: {sentence(msg.message)}"
+        elif not gpencil.is_gp(ob) or not gpencil.is_image_empty(empty):
+            self.message = "The Grease Pencil object or the image went away; trace again."
+        elif not msg.samples or not msg.samples[0]:
+            self.message = "The image has no lines to trace."
+        else:
+            layer = gpencil.add_trace(ob, empty, t.frame, msg.samples[0], t.size)
+            self.message = f"Traced {len(msg.samples[0])} strokes onto the layer '{layer.name}'."
+            self._undo_pending = True
 
     # --- starting and ending suggestions --------------------------------------------------
 
@@ -150,7 +193,10 @@ class Controller:
         was_running = s is not None and s.running
         for msg in self.client.poll():
             changed = True
-            if isinstance(msg, protocol.GuideResult):
+            if self.tracing is not None and getattr(msg, "id", None) == self.tracing.job:
+                if isinstance(msg, (protocol.Done, protocol.Error)):
+                    self._traced(msg)  # its strokes come whole in the done
+            elif isinstance(msg, protocol.GuideResult):
                 if self.guide.answered(msg.id):
                     self._show_guide(msg.drawings)
             elif isinstance(msg, protocol.Error) and self.guide.is_ours(msg.id):
@@ -168,13 +214,13 @@ class Controller:
             changed |= self.apply()
         if s is not None and s is self.session and was_running and not s.running:
             self._undo_pending = True  # so that undoing Accept shows the suggestion again
-        if self._undo_pending and self.session is not None and _push_undo("AI Sketcher suggestion"):
+        if self._undo_pending and _push_undo("AI Sketcher suggestion"):
             self._undo_pending = False
         changed |= self.guide_tick()
         changed |= self._add_pickers()
         if changed:
             gpencil.tag_redraw()
-        running = self.session is not None and self.session.running
+        running = (self.session is not None and self.session.running) or self.tracing is not None
         waiting = self.guide.enabled and (
             self.guide.in_flight is not None or self.guide.changed_at is not None
         )

@@ -156,3 +156,17 @@ def camera_box(
 def stroke_radius(box: Box) -> float:
     """A line radius that reads well for a drawing as big as `box` (1/250 of its longer side)."""
     return max(box[2] - box[0], box[3] - box[1]) / 250.0
+
+
+def image_to_local(
+    u: float, v: float, width: int, height: int, size: float, offset: Sequence[float]
+) -> Vec3:
+    """A point of an image empty's picture, in pixels from its top-left corner (v down, as the
+    protocol's y), in the empty's local space. Blender draws the picture in the local X-Y plane,
+    its longer side `size` long and its lower-left corner at `offset` (in units of the
+    picture's own width and height: (-0.5, -0.5), the default, centres it)."""
+    if width <= 0 or height <= 0:
+        raise GeometryError(f"the image is {width} x {height} pixels; it has no picture to trace")
+    longest = max(width, height)
+    w, h = size * width / longest, size * height / longest
+    return ((offset[0] + u / width) * w, (offset[1] + 1.0 - v / height) * h, 0.0)

@@ -14,14 +14,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import bpy
+import numpy as np
 from mathutils import Vector
 
-from . import geometry
+from . import geometry, images
 from .session import Request
+from .wire import protocol
 
 SUGGESTION_LAYER = "AI Sketcher"  # the suggestion layer's name
 GUIDE_LAYER = "AI Guide"  # the shadow guide's layer, just below the artist's
 GUIDE_OPACITY = 0.25  # the guide layer's opacity: a shadow to draw over, not a drawing
+TRACE_LAYER = "Trace of {}"  # the layer Trace image makes, by the image's name
 CAMERA_MARGIN = 0.1  # of the camera frame left free on each side when autodrawing
 DEFAULT_RADIUS = 0.01  # Blender's own default point radius
 
@@ -383,3 +386,87 @@ def tag_redraw() -> None:
         for area in window.screen.areas if window.screen is not None else ():
             if area.type == "VIEW_3D":
                 area.tag_redraw()
+
+
+# --- tracing a reference image ---------------------------------------------------------------
+
+
+def is_image_empty(ob: Any) -> bool:
+    """Whether `ob` is an image empty (Add > Image > Reference or Background) with an image."""
+    return (
+        ob is not None
+        and ob.type == "EMPTY"
+        and ob.empty_display_type == "IMAGE"
+        and ob.data is not None
+    )
+
+
+def selected_image_empty(context: Any) -> Any:
+    """The selected image empty to trace (the active object first), or None."""
+    candidates = [context.active_object, *context.selected_objects]
+    return next((ob for ob in candidates if is_image_empty(ob)), None)
+
+
+def image_bytes(image: Any) -> tuple[bytes, int, int]:
+    """The picture as `trace` sends it, and its size in pixels: its own file when that is a PNG
+    or JPEG within the protocol's limits (packed in the .blend or on disk), else its pixels as
+    a PNG (images.png_from_pixels)."""
+    width, height = (int(v) for v in image.size)
+    if width == 0 or height == 0:
+        raise GPencilError(
+            f"the image '{image.name}' has no pixels (is its file missing?); reload it"
+        )
+    data = b""
+    if image.packed_file is not None:
+        data = bytes(image.packed_file.data)
+    elif image.filepath and image.source == "FILE":
+        try:
+            with open(bpy.path.abspath(image.filepath), "rb") as f:
+                data = f.read(protocol.MAX_RASTER_BYTES + 1)
+        except OSError:
+            data = b""
+    kind_ok = data[:8] == protocol.PNG_MAGIC or data[:3] == protocol.JPEG_MAGIC
+    if kind_ok and len(data) <= protocol.MAX_RASTER_BYTES and max(width, height) <= 4096:
+        return data, width, height
+    pixels = np.empty(width * height * 4, np.float32)
+    image.pixels.foreach_get(pixels)
+    return images.png_from_pixels(pixels, width, height), width, height
+
+
+def add_trace(
+    ob: Any,
+    empty: Any,
+    frame: int,
+    strokes: Sequence[Sequence[Sequence[float]]],
+    size: tuple[int, int],
+) -> Any:
+    """A new layer of `ob` holding the traced strokes (in the image's pixels, y down) where
+    `empty` shows its picture, keyed at `frame`, in the active material at Blender's default
+    radius; the artist's layers are left as they are. Returns the layer."""
+    gp = ob.data
+    active = gp.layers.active
+    layer = gp.layers.new(TRACE_LAYER.format(empty.data.name), set_active=False)
+    if active is not None:
+        gp.layers.active = active
+    to_layer = _rows((ob.matrix_world @ layer.matrix_local).inverted() @ empty.matrix_world)
+    width, height = size
+    offset = tuple(empty.empty_image_offset)
+    strokes3 = [
+        [
+            geometry.transform(
+                to_layer,
+                geometry.image_to_local(u, v, width, height, empty.empty_display_size, offset),
+            )
+            for u, v in stroke
+        ]
+        for stroke in strokes
+        if len(stroke) >= 2
+    ]
+    _append(
+        _exact_frame(layer, frame, create=True).drawing,
+        strokes3,
+        [[DEFAULT_RADIUS] * len(s) for s in strokes3],
+        [[1.0] * len(s) for s in strokes3],
+        [ob.active_material_index] * len(strokes3),
+    )
+    return layer

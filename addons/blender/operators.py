@@ -1,5 +1,5 @@
 """The add-on's operators: Suggest, Optimize my drawing, Autodraw face, Autodraw all,
-Next/Previous, Accept, Reject.
+Next/Previous, Accept, Reject, Trace image.
 
 Each one is undoable, greys itself out without a Grease Pencil object, and reports problems
 with self.report. They only start or end sessions; the timer in controller.py draws the strokes.
@@ -14,6 +14,7 @@ from bpy.props import EnumProperty
 from . import controller, geometry, gpencil
 from .properties import model_name, offered
 from .session import Job, Target, conditions_for, face_problem, plural, seed_for
+from .wire import protocol
 from .wire.client import sentence
 
 UNDO = {"REGISTER", "UNDO"}
@@ -289,6 +290,44 @@ class SKETCH_OT_reject(_HasSuggestion, bpy.types.Operator):
         return {"FINISHED"}
 
 
+class SKETCH_OT_trace_image(bpy.types.Operator):
+    """Trace the selected reference image (an image empty) into strokes on a new layer of the
+    active Grease Pencil object, where the image shows; the image is left as it is"""
+
+    bl_idname = "ai_sketcher.trace_image"
+    bl_label = "Trace image"
+    bl_options = UNDO
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        if not gpencil.is_gp(context.active_object):
+            cls.poll_message_set("Make a Grease Pencil object active to draw the trace into")
+            return False
+        if gpencil.selected_image_empty(context) is None:
+            cls.poll_message_set("Also select the reference image (an image empty) to trace")
+            return False
+        return True
+
+    def execute(self, context: Any) -> set[str]:
+        c = _connected(self)
+        if c is None:
+            return {"CANCELLED"}
+        if not c.client.welcome.trace:
+            self.report({"ERROR"}, "This server cannot trace images; start this version's server")
+            return {"CANCELLED"}
+        empty = gpencil.selected_image_empty(context)
+        try:
+            c.trace(context.active_object, empty, context.scene.frame_current)
+        except gpencil.GPencilError as e:
+            self.report({"WARNING"}, sentence(str(e)))
+            return {"CANCELLED"}
+        except protocol.ProtocolError as e:
+            self.report({"WARNING"}, sentence(f"cannot send this image ({e.message})"))
+            return {"CANCELLED"}
+        self.report({"INFO"}, c.message)
+        return {"FINISHED"}
+
+
 classes = (
     SKETCH_OT_suggest,
     SKETCH_OT_refine,
@@ -297,5 +336,6 @@ classes = (
     SKETCH_OT_alternative,
     SKETCH_OT_accept,
     SKETCH_OT_reject,
+    SKETCH_OT_trace_image,
 )
 register, unregister = bpy.utils.register_classes_factory(classes)

@@ -60,6 +60,7 @@ class SKETCH_PT_sidebar(bpy.types.Panel):
         row = col.row(align=True)
         row.operator("ai_sketcher.autodraw_all", icon="RENDER_ANIMATION")
         row.prop(settings, "autodraw_scope", text="")
+        col.operator("ai_sketcher.trace_image", icon="IMAGE_REFERENCE")
 
         s = c.session
         ob = context.active_object

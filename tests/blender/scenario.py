@@ -19,6 +19,7 @@ from typing import Any
 # isort: off
 import bpy  # first: importing it puts Blender's own modules (addon_utils) on sys.path
 import addon_utils
+from mathutils import Vector
 # isort: on
 
 from scene import add_stroke, arc, build_scene, fingerprint, new_gp_object, rows, strokes
@@ -404,6 +405,53 @@ def guide(run: Run, report: dict, ob: Any) -> None:
     steps["off"] = {"layers": layers(ob), "artist_untouched": fingerprint(ob, "Lines") == before}
 
 
+def reference_image() -> Any:
+    """A 320 x 240 photo-like image (a dark disc, centre (160, 120) from the top-left, radius 70,
+    on a light gradient) shown by an image empty standing in the X-Z plane, moved and scaled."""
+    import numpy as np  # Blender ships numpy
+
+    width, height = 320, 240
+    y, x = np.mgrid[0:height, 0:width]
+    grey = 0.85 - 0.2 * x / width
+    grey[(x - 160) ** 2 + (y - 120) ** 2 < 70**2] = 0.15
+    rgba = np.dstack([grey, grey, grey, np.ones_like(grey)])[::-1]  # Blender: bottom row first
+    image = bpy.data.images.new("Photo", width, height)
+    image.pixels.foreach_set(rgba.astype(np.float32).ravel())
+    empty = bpy.data.objects.new("Reference", None)
+    empty.empty_display_type = "IMAGE"
+    empty.data = image
+    empty.empty_display_size = 4.0
+    empty.location = (0.5, -0.2, 1.0)
+    empty.rotation_euler = (math.pi / 2, 0.0, 0.0)
+    bpy.context.scene.collection.objects.link(empty)
+    return empty
+
+
+def trace(run: Run, report: dict, ob: Any) -> None:
+    """Trace image: the reference's line drawing lands on a new layer of the Grease Pencil
+    object, in the picture's plane, around its disc; the artist's layer is untouched."""
+    before = fingerprint(ob, "Lines")
+    empty = reference_image()
+    bpy.context.view_layer.objects.active = ob
+    empty.select_set(True)
+    out = report["trace"] = {"poll": bpy.ops.ai_sketcher.trace_image.poll()}
+    out["result"] = run.op("trace_image")
+    end = time.monotonic() + WAIT
+    while run.c.tracing is not None and time.monotonic() < end:
+        run.ctl.tick()
+        time.sleep(0.02)
+    run.ctl.tick()
+    out["message"] = run.c.message
+    out["layers"] = layers(ob)
+    layer = ob.data.layers.get("Trace of Photo")
+    to_world = ob.matrix_world @ layer.matrix_local if layer is not None else None
+    to_image = empty.matrix_world.inverted()
+    got = strokes(ob, "Trace of Photo", bpy.context.scene.frame_current) or []
+    out["local"] = [[list(to_image @ (to_world @ Vector(p))) for p in st["points"]] for st in got]
+    out["artist_untouched"] = fingerprint(ob, "Lines") == before
+    empty.select_set(False)
+
+
 def main(report: dict) -> None:
     run = Run()
     scene, camera, ob = setup(run, report)
@@ -415,6 +463,7 @@ def main(report: dict) -> None:
     report["reconnected"] = run.connect()
     refine(run, report, ob)
     guide(run, report, ob)
+    trace(run, report, ob)
     report["top_level_modules"] = sorted({"websockets", "msgpack"} & set(sys.modules))
 
 
