@@ -81,3 +81,12 @@ async def test_bad_images_get_one_line_errors_and_the_connection_goes_on(client:
         assert error["id"] == rid and "\n" not in error["message"]
     await client.send({"type": "trace", "id": "ok", "image": photo(), "box": BOX})
     check_result(await client.result("ok"), 1)
+
+
+async def test_a_cancelled_trace_ends_with_a_cancelled_done(client: Client) -> None:
+    """cancel works on a trace as on a suggest: one done, cancelled, with an empty sample."""
+    await client.send({"type": "trace", "id": "c", "image": photo(), "box": BOX})
+    await client.send({"type": "cancel", "id": "c"})
+    result = await client.result("c")
+    assert result.end["type"] == "done" and result.end["cancelled"] is True, result.end
+    assert result.samples == [[]] and result.strokes == []
