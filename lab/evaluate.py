@@ -200,7 +200,8 @@ def attribute_recognition(
     attribute an independently trained classifier reads back (the face model's target).
 
     With `data`, also the share read back from refined (reconstructed) test sketches that carry
-    every attribute: how much of the gap is the drawing itself rather than the conditioning.
+    every attribute and that the model can read whole (at most its max_seq_len rows): how much
+    of the gap is the drawing itself rather than the conditioning.
     """
     loaded = {a: load_classifier(d) for a, d in classifiers.items()}
     rng = np.random.default_rng(seed)
@@ -215,7 +216,12 @@ def attribute_recognition(
     refined, truth = [], []
     if data is not None:
         every = ((int(i), labels_of(data, int(i))) for i in data.indices("test"))
-        labelled = [(i, labels) for i, labels in every if set(classifiers) <= set(labels)][:n]
+        readable = ckpt.config.max_seq_len  # a longer sketch is more than the model reads
+        labelled = [
+            (i, labels)
+            for i, labels in every
+            if set(classifiers) <= set(labels) and len(data.sketch(i)) <= readable
+        ][:n]
         for k, (i, labels) in enumerate(labelled):
             given = S.stroke3_to_polylines(data.sketch(i))
             refined += sample(
