@@ -1,0 +1,284 @@
+"""Does a drawn "character" stay one person across its emotions and views? The baseline of issue 30.
+
+The face generator draws a person (lab.datasets.face_identity's `Identity`: hair style, head
+shape class, beard, ...) apart from the emotion and the view, but nothing trains the `faces`
+model to keep a person yet: today the seed is the only handle a user has. This script measures
+the baseline that future work must beat.
+
+Judges: one small CNN (lab.classifier's SketchClassifier on 48 px rasters, a head per attribute,
+trained here on label arrays, since lab.classifier trains on a prepared file's conditions) reads
+back identity attributes from a drawing: hair style (14 classes, 7 per gender), head shape class
+(round/oval/long: the third of the style's aspect range) and beard (yes/no, on male faces; "line"
+and "stubble" are yes). It is trained ONLY on generator faces of --seed (3: the faces model was
+trained on seed 0, its attribute judges on seed 1), and its accuracy is measured on faces of
+identities it never saw (the ceiling of everything below). Its gender and view heads say whether
+the conditions are still followed.
+
+Agreement: a character is a gender and a style; its 21 faces are its 7 emotions x 3 views. Each
+identity attribute is read back on every face and compared with the reading on its first face
+(neutral, frontal); the share that agrees is reported over the other 20 faces of every character
+(beard: male characters only), for
+  - the generator drawing one identity in all 21: the data's own ceiling;
+  - the generator drawing a new identity for each face: the floor of a judge's agreement;
+  - the shipped faces model from conditions alone at temperature 0.02, the network alone
+    (use_library=False) and with its library, with the SAME seed for all 21 faces and with a
+    DIFFERENT seed for each.
+"follows" columns: how often the gender and view judges read the requested gender and view.
+AI_SKETCHER_DOCS_QUICK=1 (model.cli.quick) shrinks the judges' data and steps and the characters.
+
+    python bench/measure_identity.py --checkpoint model/weights/faces
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lab.classifier import ClassifierConfig, SketchClassifier  # noqa: E402
+from lab.datasets.face_identity import (  # noqa: E402
+    FEMALE_HAIR_STYLES,
+    HEAD_SHAPES,
+    MALE_HAIR_STYLES,
+    Identity,
+    identity,
+)
+from lab.datasets.faces import ATTRIBUTES, face_identity, face_sketch, generate_face  # noqa: E402
+from lab.sources import to_box  # noqa: E402
+from model import cli  # noqa: E402
+from model.checkpoint import Checkpoint, load  # noqa: E402
+from model.library import SketchLibrary, open_library  # noqa: E402
+from model.raster import rasterize_all  # noqa: E402
+from model.rows import DoneEvent  # noqa: E402
+from model.sample import DecodeBatch, SketchRequest  # noqa: E402
+from model.strokes import stroke3_to_polylines  # noqa: E402
+
+RASTER = 48  # px: hair styles need more detail than the attribute judges' 32
+TEMPERATURE = 0.02
+Sketch = list[np.ndarray]
+# The identity attributes the judges read: name -> (classes, label of an identity or None)
+IDENTITY_JUDGES: dict[str, tuple[tuple[str, ...], Callable[[Identity], str | None]]] = {
+    "hair style": (FEMALE_HAIR_STYLES + MALE_HAIR_STYLES, lambda p: p.hair.style),
+    "head shape": (HEAD_SHAPES, lambda p: p.head.shape),
+    "beard": (
+        ("no", "yes"),
+        lambda p: None if p.female else ("no", "yes")[p.features.beard != "none"],
+    ),
+}
+CONDITION_JUDGES = ("gender", "view")
+LOOKS = tuple(itertools.product(ATTRIBUTES["emotion"], ATTRIBUTES["view"]))  # neutral frontal 1st
+CELLS = tuple(itertools.product(ATTRIBUTES["gender"], ATTRIBUTES["style"]))
+
+
+class Judges:
+    """One CNN (lab.classifier's SketchClassifier) with a head per judge: the judges share their
+    features, so training them together costs one network's steps."""
+
+    def __init__(self, classes: dict[str, tuple[str, ...]], steps: int, seed: int = 0) -> None:
+        self.classes = classes
+        flat = tuple(f"{name}={c}" for name, values in classes.items() for c in values)
+        cfg = ClassifierConfig(attribute="identity", classes=flat, raster_size=RASTER, steps=steps)
+        torch.manual_seed(seed)
+        self.seed = seed
+        self.net = SketchClassifier(cfg)
+        bounds = np.cumsum([0, *(len(v) for v in classes.values())])
+        self.slices = {name: slice(a, b) for name, a, b in zip(classes, bounds[:-1], bounds[1:])}
+
+    def train(self, images: np.ndarray, labels: dict[str, np.ndarray]) -> None:
+        """Train on rasters and each judge's class indices (-1: not labelled, no loss)."""
+        cfg = self.net.cfg
+        rng = np.random.default_rng(self.seed)
+        opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.learning_rate, weight_decay=1e-4)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.learning_rate, total_steps=cfg.steps)
+        loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1, ignore_index=-1)
+        self.net.train()
+        for _ in range(cfg.steps):
+            pick = rng.integers(0, len(images), cfg.batch_size)
+            logits = self.net(torch.tensor(images[pick])[:, None])
+            loss = sum(
+                loss_fn(logits[:, cut], torch.tensor(labels[name][pick]))
+                for name, cut in self.slices.items()
+            )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+        self.net.eval()
+
+    @torch.no_grad()
+    def predict(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        """Each judge's class index for rasters [B, R, R]."""
+        x = torch.tensor(np.asarray(images, dtype=np.float32))[:, None]
+        logits = torch.cat([self.net(chunk) for chunk in x.split(256)])
+        return {name: logits[:, cut].argmax(-1).numpy() for name, cut in self.slices.items()}
+
+    def read(self, sketches: Sequence[Sketch]) -> dict[str, np.ndarray]:
+        return self.predict(rasterize_all(list(sketches), RASTER))
+
+
+def generator_data(seed: int, start: int, n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Rasters of faces start .. start + n - 1 of the data set with this seed, and each judge's
+    class index per face (-1 where it does not apply)."""
+    sketches, labels = [], {name: [] for name in [*IDENTITY_JUDGES, *CONDITION_JUDGES]}
+    for i in range(start, start + n):
+        s = face_sketch(seed, i)
+        sketches.append(stroke3_to_polylines(s.stroke3))
+        person = face_identity(seed, s.identity)
+        for name, (classes, label) in IDENTITY_JUDGES.items():
+            value = label(person)
+            labels[name].append(-1 if value is None else classes.index(value))
+        for name in CONDITION_JUDGES:
+            labels[name].append(ATTRIBUTES[name].index(s.attributes[name]))
+    return rasterize_all(sketches, RASTER), {k: np.array(v) for k, v in labels.items()}
+
+
+def character_faces(seed: int, c: int, gender: str, style: str, same: bool) -> list[Sketch]:
+    """The generator's 21 faces of character c: one identity (same) or a new one for each."""
+    out = []
+    for k, (emotion, view) in enumerate(LOOKS):
+        person = identity(
+            np.random.SeedSequence(seed, spawn_key=(c, k if not same else 0)), gender, style
+        )
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(c, 100 + k)))
+        strokes, _ = generate_face(rng, {"emotion": emotion, "view": view}, person)
+        out.append(stroke3_to_polylines(to_box(strokes)))
+    return out
+
+
+def model_faces(
+    ckpt: Checkpoint,
+    library: SketchLibrary | None,
+    characters: Sequence[tuple[str, str]],
+    seed_of: Callable[[int, int], int],
+) -> list[list[Sketch]]:
+    """The model's 21 faces per character (its gender and style, each emotion and view), with
+    seed_of(character, face) as the seed, all decoded in one batch."""
+    batch = DecodeBatch(ckpt, library)
+    for c, (gender, style) in enumerate(characters):
+        for k, (emotion, view) in enumerate(LOOKS):
+            conditions = {"gender": gender, "emotion": emotion, "style": style, "view": view}
+            req = SketchRequest(
+                conditions=conditions,
+                seed=seed_of(c, k),
+                temperature=TEMPERATURE,
+                use_library=library is not None,
+            )
+            batch.add(req, tag=(c, k))
+    out: list[list[Sketch]] = [[[] for _ in LOOKS] for _ in characters]
+    while len(batch):
+        for event in batch.step():
+            if isinstance(event, DoneEvent):
+                c, k = event.tag
+                out[c][k] = event.strokes
+    return out
+
+
+def share(hits: Sequence[bool]) -> str:
+    return f"{np.mean(hits):.0%}" if len(hits) else "-"
+
+
+def agreement_row(
+    judges: Judges, characters: Sequence[tuple[str, str]], faces: list[list[Sketch]]
+) -> list[str]:
+    """Per identity attribute, the share of faces 2..21 read as face 1 is; then the share of all
+    faces whose gender and view read back as asked."""
+    readings = [judges.read(drawn) for drawn in faces]
+    cells = []
+    for name in IDENTITY_JUDGES:
+        hits: list[bool] = []
+        for (gender, _), got in zip(characters, readings):
+            if name != "beard" or gender == "male":
+                hits += list(got[name][1:] == got[name][0])
+        cells.append(share(hits))
+    for name in CONDITION_JUDGES:
+        hits = []
+        for (gender, _), got in zip(characters, readings):
+            asked = [gender if name == "gender" else view for _, view in LOOKS]
+            hits += [ATTRIBUTES[name][g] == a for g, a in zip(got[name], asked)]
+        cells.append(share(hits))
+    return cells
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = cli.parser(
+        "python bench/measure_identity.py",
+        "Measure how well a drawn character keeps one person across its emotions and views.",
+    )
+    ap.add_argument("--checkpoint", default="model/weights/faces", help="the faces model")
+    ap.add_argument("--seed", type=int, default=3, help="generator seed of the judges' faces")
+    ap.add_argument("--train", type=int, default=6000, help="generator faces the judges learn")
+    ap.add_argument("--held-out", type=int, default=1260, help="faces of unseen identities")
+    ap.add_argument(
+        "--steps", type=int, default=1500, help="training steps of the judges (one network)"
+    )
+    ap.add_argument("--characters", type=int, default=24, help="characters (over 6 cells)")
+    ap.add_argument("--no-library", action="store_true", help="the network alone only")
+    args = ap.parse_args(argv)
+    train_n = cli.quick(args.train, 252, "--train")
+    held_n = cli.quick(args.held_out, 126, "--held-out")
+    steps = cli.quick(args.steps, 40, "--steps")
+    n_chars = cli.quick(args.characters, 6, "--characters")
+    # whole blocks of 126 faces, so held-out faces are of identities the judges never saw
+    train_n = -(-train_n // 126) * 126
+    started = time.perf_counter()
+
+    x_train, y_train = generator_data(args.seed, 0, train_n)
+    x_test, y_test = generator_data(args.seed, train_n, held_n)
+    classes = {name: values for name, (values, _) in IDENTITY_JUDGES.items()}
+    judges = Judges({**classes, **{name: ATTRIBUTES[name] for name in CONDITION_JUDGES}}, steps)
+    judges.train(x_train, y_train)
+    got = judges.predict(x_test)
+    print(f"## Judges (generator seed {args.seed}; {train_n} faces, {steps} steps)\n")
+    print("| judge | classes | held-out faces | accuracy | majority class |")
+    print("|---|---|---|---|---|")
+    for name, values in judges.classes.items():
+        keep = y_test[name] >= 0
+        acc = float((got[name][keep] == y_test[name][keep]).mean())
+        majority = np.bincount(y_test[name][keep], minlength=len(values)).max() / keep.sum()
+        print(f"| {name} | {len(values)} | {keep.sum()} | {acc:.1%} | {majority:.1%} |")
+
+    characters = [CELLS[c % len(CELLS)] for c in range(n_chars)]
+    ckpt = load(args.checkpoint)
+    library = None if args.no_library else open_library(args.checkpoint, ckpt)
+    base = 1000  # seeds of the model's characters; the generator's characters use seed 1000 too
+    rows: list[tuple[str, list[list[Sketch]]]] = [
+        (
+            "generator, one identity",
+            [character_faces(base, c, *ch, True) for c, ch in enumerate(characters)],
+        ),
+        (
+            "generator, a new identity per face",
+            [character_faces(base, c, *ch, False) for c, ch in enumerate(characters)],
+        ),
+    ]
+    for lib_name, lib in [("network", None), *([("library", library)] if library else [])]:
+        same = model_faces(ckpt, lib, characters, lambda c, k: base + c)
+        other = model_faces(ckpt, lib, characters, lambda c, k: base + len(LOOKS) * c + k + 10_000)
+        rows.append((f"faces model ({lib_name}), same seed", same))
+        rows.append((f"faces model ({lib_name}), a seed per face", other))
+
+    names = list(IDENTITY_JUDGES)
+    print(
+        f"\n## Agreement with the first face ({n_chars} characters x 21 faces; "
+        f"temperature {TEMPERATURE})\n"
+    )
+    head = " | ".join(
+        [*(f"{n} agrees" for n in names), *(f"{n} follows" for n in CONDITION_JUDGES)]
+    )
+    print(f"| drawn by | {head} |")
+    print("|---|" + "---|" * (len(names) + len(CONDITION_JUDGES)))
+    for title, faces in rows:
+        print(f"| {title} | " + " | ".join(agreement_row(judges, characters, faces)) + " |")
+    print(f"\n({time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    cli.exit_with(main, "python bench/measure_identity.py")
