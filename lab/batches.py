@@ -29,7 +29,9 @@ class Batch:
     [B, vocab.dim]; raster float32 [B, 1, R, R] or None; labels int64 [B, n_attributes];
     indices int64 [B] (which sketches these are);
     enc_lengths int64 [B]: the rows the encoders see (a prefix of whole strokes when the batcher
-    teaches completion, else lengths); the raster shows the same prefix.
+    teaches completion, else lengths); the raster shows the same prefix;
+    source: another batch, row for row, whose drawings the encoders read instead (another
+    drawing of the same person: cross-reconstruction), or None.
     """
 
     strokes: torch.Tensor
@@ -39,6 +41,7 @@ class Batch:
     labels: torch.Tensor
     indices: torch.Tensor
     enc_lengths: torch.Tensor | None = None
+    source: Batch | None = None  # what the encoders read instead (Batcher's `cross`)
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> Batch:
         """A copy with every tensor on `device`."""
@@ -50,7 +53,7 @@ class Batch:
 
     def _map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> Batch:
         mapped: dict[str, Any] = {
-            f.name: None if v is None else fn(v)
+            f.name: None if v is None else v._map(fn) if isinstance(v, Batch) else fn(v)
             for f in fields(self)
             for v in [getattr(self, f.name)]
         }
@@ -100,11 +103,16 @@ class Batcher:
         vocab: ConditionVocab | None = None,
         indices: np.ndarray | None = None,
         pad_to_max_len: bool = False,
+        cross: float = 0.0,
     ) -> None:
         """scale and vocab default to the data's; a checkpoint's own are passed when a model is
         evaluated on other data, so offsets and condition vectors mean what they meant in training.
-        indices, when given, batches exactly those sketches instead of the split's.
+        indices, when given, batches exactly those sketches instead of the split's. With `cross`
+        > 0 and identity-labelled data, that share of each augmented batch's rows is encoded from
+        another drawing of the same person among these sketches (Batch.source).
         """
+        if not 0.0 <= cross <= 1.0:
+            raise ValueError(f"cross must be between 0 and 1; got {cross!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
         if not isinstance(raster_size, int) or raster_size < 0:
@@ -136,6 +144,14 @@ class Batcher:
         self.epoch = 0
         self._rng = np.random.default_rng(seed)
         self._queue: deque[np.ndarray] = deque()
+        self.cross = cross
+        self._people: dict[int, np.ndarray] = {}  # identity -> its sketches here (2 or more)
+        if cross > 0:
+            ids = data.identity[self.indices]
+            for person in np.unique(ids[ids >= 0]):
+                same = self.indices[ids == person]
+                if len(same) > 1:
+                    self._people[int(person)] = same
 
     def __iter__(self) -> Batcher:
         return self
@@ -172,6 +188,27 @@ class Batcher:
         return [batches[i] for i in rng.permutation(len(batches))]
 
     def _batch(self, idx: np.ndarray, augment: bool) -> Batch:
+        batch = self._build(idx, augment)
+        if augment and self._people:
+            partners = self._partners(idx)
+            if partners is not None:
+                batch.source = self._build(partners, augment)
+        return batch
+
+    def _partners(self, idx: np.ndarray) -> np.ndarray | None:
+        """Per row, with chance `cross`, another sketch of the same person (else the row's own);
+        None when no row got one."""
+        out, swapped = np.array(idx, dtype=np.int64), False
+        for row, i in enumerate(out):
+            same = self._people.get(int(self.data.identity[i]))
+            if same is None or self._rng.random() >= self.cross:
+                continue
+            other = same[self._rng.integers(len(same) - 1)]
+            out[row] = other if other != i else same[-1]  # any of the others, uniformly
+            swapped = True
+        return out if swapped else None
+
+    def _build(self, idx: np.ndarray, augment: bool) -> Batch:
         import torch  # here, so `python -m lab.prepare` and vocabulary users skip its import
 
         sketches = [self.data.sketch(int(i)) for i in idx]

@@ -96,6 +96,17 @@ def train(
         data = sharded.sample("valid", VALID_SAMPLE)
     else:
         data = PreparedData.merge([PreparedData.load(p) for p in data_paths])
+    if train_cfg.cross_reconstruction:
+        if sharded is not None:
+            raise cli.CommandError(
+                "--set cross_reconstruction needs prepared .npz data with identities (the "
+                "procedural faces); a shard folder carries none"
+            )
+        if not (data.identity >= 0).any():
+            raise cli.CommandError(
+                "--set cross_reconstruction needs data that records who each drawing is: "
+                "prepare faces with python -m lab.datasets.faces"
+            )
     vocab = data.vocab
     step, optimizer_state = 0, False
     pretrained: dict[str, Any] | None = None  # where the weights started, when not from scratch
@@ -201,6 +212,8 @@ def train(
         pad_to_max_len=train_cfg.pen_loss_rows == "padded",
         scale=data.scale_factor,  # streamed shards' blocks carry their own; the run has one
     )
+    if train_cfg.cross_reconstruction:
+        batch_args["cross"] = train_cfg.cross_reconstruction
     make = functools.partial(
         loader.train_batcher,
         data=data,

@@ -17,7 +17,12 @@ def to_inputs(batch: Batch, device: torch.device) -> Inputs:
     """A data batch as network inputs on the device (through pinned memory to a GPU)."""
     # an already pinned batch (from a loader worker) is not copied again
     b = batch.pin_memory().to(device, True) if device.type == "cuda" else batch.to(device)
-    return Inputs(b.strokes, b.lengths, b.conditions, b.raster, b.enc_lengths)
+    return _inputs(b)
+
+
+def _inputs(b: Batch) -> Inputs:
+    source = None if b.source is None else _inputs(b.source)
+    return Inputs(b.strokes, b.lengths, b.conditions, b.raster, b.enc_lengths, source)
 
 
 @torch.no_grad()

@@ -119,12 +119,19 @@ class TrainConfig:
     # processes building batches beside training, so a GPU need not wait (0: in the training
     # process); each adds a CPU core's work and a copy of the data's memory
     loader_workers: int = 0
+    # share of rows (identity-labelled data: the procedural faces) whose encoders read another
+    # drawing of the same person, so that z learns who it is and the conditions what (issue 30)
+    cross_reconstruction: float = 0.0
 
     def __post_init__(self) -> None:
         if self.lr_restart_step < 0:
             raise ValueError(f"lr_restart_step must be 0 or more; got {self.lr_restart_step}")
         if self.loader_workers < 0:
             raise ValueError(f"loader_workers must be 0 or more; got {self.loader_workers}")
+        if not 0.0 <= self.cross_reconstruction <= 1.0:
+            raise ValueError(
+                f"cross_reconstruction must be between 0 and 1; got {self.cross_reconstruction}"
+            )
         if self.pen_loss_rows not in ("batch", "padded"):
             raise ValueError(
                 f"pen_loss_rows must be 'batch' or 'padded'; got {self.pen_loss_rows!r}"

@@ -34,6 +34,9 @@ class Inputs:
     conditions: Tensor  # [B, C] one-hot conditions (C may be 0)
     raster: Tensor | None = None  # [B, 1, R, R] the encoder's sketch as an image
     enc_lengths: Tensor | None = None  # [B] rows the encoders see (a prefix); default lengths
+    # Another drawing for the encoders to read instead (cross-reconstruction: the same person in
+    # other conditions, so that z learns who and the conditions what); None: this one.
+    source: Inputs | None = None
 
 
 @dataclass
@@ -300,8 +303,9 @@ class SketchModel(nn.Module):
         """
         cfg, batch = self.cfg, inp.strokes.shape[0]
         zero = inp.strokes.new_zeros(())
+        c = inp.conditions[:, : self.cond_dim]  # [B, C]: the drawing to make, not the source's
+        inp = inp.source if inp.source is not None else inp
         lengths = inp.enc_lengths if inp.enc_lengths is not None else inp.lengths
-        c = inp.conditions[:, : self.cond_dim]  # [B, C]
         if cfg.encoder == "none":  # nothing to encode: the decoder reads the condition alone
             return Latents(c, zero, zero, None)
         if cfg.needs_raster and inp.raster is None:
@@ -367,8 +371,9 @@ class SketchModel(nn.Module):
             params, inp.strokes[:, 1:], inp.lengths, cfg.max_seq_len, mask_pen
         )
         l_kl = lat.l_z + cfg.influence_kl_weight * lat.l_a  # l_kl = l_z + beta * l_a
+        seen = inp.source if inp.source is not None else inp  # what the raster encoder read
         l_img = (
-            losses.raster_loss(lat.raster_logits, inp.raster)
+            losses.raster_loss(lat.raster_logits, seen.raster)
             if lat.raster_logits is not None
             else l_r.new_zeros(())
         )

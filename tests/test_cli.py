@@ -95,6 +95,11 @@ CASES = {
             ("--data", "{tiny}", "--out", f"{NOT_A_FOLDER}/run"),
             ["cannot write", "README.md is a file"],
         ),
+        (
+            "no people",
+            ("--data", "{tiny}", "--out", "{root}/run", "--set", "cross_reconstruction=0.5"),
+            ["needs data that records who each drawing is"],
+        ),
     ],
     "lab.evaluate": [
         (
