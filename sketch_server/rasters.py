@@ -7,7 +7,7 @@ import dataclasses
 import multiprocessing
 import os
 import resource
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -186,26 +186,16 @@ async def from_raster(
     if not isinstance(msg, (Suggest, Guide)) or msg.strokes or msg.raster is None:
         return msg
     try:
-        lines = await traces.trace(msg.raster.png, msg.raster.box, account)
-    except TooMuchToTrace as e:
-        raise ProtocolError("too_large", str(e), msg.id) from None
-    except VectoriseError as e:
-        raise ProtocolError("bad_request", str(e), msg.id) from None
-    if not lines:
-        raise ProtocolError(
-            "bad_request",
-            "the raster has no lines in it, so the layer looks empty (or its marks are too "
+        lines = await _traced(
+            traces.trace(msg.raster.png, msg.raster.box, account),
+            empty="the raster has no lines in it, so the layer looks empty (or its marks are too "
             "faint or too small); draw on the layer first, or pick the layer you drew on",
-            msg.id,
+            too_many="the raster traces to {strokes} strokes with {points} points; a request "
+            "may carry {max_strokes} strokes and {max_points} points; select a smaller area",
         )
-    points = sum(len(line) for line in lines)
-    if len(lines) > MAX_STROKES or points > MAX_POINTS:
-        raise ProtocolError(
-            "too_large",
-            f"the raster traces to {len(lines)} strokes with {points} points; a request may "
-            f"carry {MAX_STROKES} strokes and {MAX_POINTS} points; select a smaller area",
-            msg.id,
-        )
+    except ProtocolError as e:
+        e.id = msg.id
+        raise
     return dataclasses.replace(msg, strokes=tuple(tuple(line) for line in lines), raster=None)
 
 
@@ -217,23 +207,35 @@ async def line_drawing(
 ) -> list[Polyline]:
     """A photo's or painting's line drawing as strokes (model.lineart, in the trace workers,
     charged to the connection's `account`); a ProtocolError says why there is none."""
+    return await _traced(
+        traces.trace(image, box, account, tracer=trace_image),
+        empty="the image has no lines to trace (it is blank, or too faint or too smooth); "
+        "pick an image with visible shapes",
+        too_many="the image traces to {strokes} strokes with {points} points; a drawing may "
+        "have {max_strokes} strokes and {max_points} points; pick a smaller area",
+    )
+
+
+async def _traced(trace: Awaitable[list[Polyline]], empty: str, too_many: str) -> list[Polyline]:
+    """A trace's strokes, or the ProtocolError a client gets: the tracer's own refusal, `empty`
+    when it found no lines, `too_many` (formatted) when a message could not carry them."""
     try:
-        lines = await traces.trace(image, box, account, tracer=trace_image)
+        lines = await trace
     except TooMuchToTrace as e:
         raise ProtocolError("too_large", str(e)) from None
     except VectoriseError as e:
         raise ProtocolError("bad_request", str(e)) from None
     if not lines:
-        raise ProtocolError(
-            "bad_request",
-            "the image has no lines to trace (it is blank, or too faint or too smooth); "
-            "pick an image with visible shapes",
-        )
+        raise ProtocolError("bad_request", empty)
     points = sum(len(line) for line in lines)
     if len(lines) > MAX_STROKES or points > MAX_POINTS:
         raise ProtocolError(
             "too_large",
-            f"the image traces to {len(lines)} strokes with {points} points; a drawing may "
-            f"have {MAX_STROKES} strokes and {MAX_POINTS} points; pick a smaller area",
+            too_many.format(
+                strokes=len(lines),
+                points=points,
+                max_strokes=MAX_STROKES,
+                max_points=MAX_POINTS,
+            ),
         )
     return lines
