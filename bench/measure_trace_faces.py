@@ -72,6 +72,7 @@ from model.checkpoint import Checkpoint, load  # noqa: E402
 from model.library import SketchLibrary, open_library  # noqa: E402
 from model.raster import rasterize_all  # noqa: E402
 from model.sample import SketchRequest, sample  # noqa: E402
+from model.vectorise import length  # noqa: E402
 
 STRENGTHS = (0.0, 0.5, 1.0)
 SEEDS = 10
@@ -144,7 +145,7 @@ def fit_rows(lines: list[np.ndarray], max_rows: int) -> tuple[list[np.ndarray], 
     a drawing has at most max_rows points, so the shortest strokes go until it fits. Returns the
     kept strokes (as given, unsimplified) and how many went."""
     sizes = [len(p) for p in S.simplify(lines, SIMPLIFY)]
-    order = sorted(range(len(lines)), key=lambda i: -_length(lines[i]))
+    order = sorted(range(len(lines)), key=lambda i: -length(lines[i]))
     keep, rows = [], 0
     for i in order:
         if rows + sizes[i] <= max_rows:
@@ -152,10 +153,6 @@ def fit_rows(lines: list[np.ndarray], max_rows: int) -> tuple[list[np.ndarray], 
             rows += sizes[i]
     kept = sorted(keep)  # in the trace's own order
     return [lines[i] for i in kept], len(lines) - len(kept)
-
-
-def _length(line: np.ndarray) -> float:
-    return float(np.hypot(*np.diff(line, axis=0).T).sum()) if len(line) > 1 else 0.0
 
 
 def read(judge: SketchClassifier, sketches: Sequence[Sequence[np.ndarray]]) -> list[str]:

@@ -43,7 +43,9 @@ from model.vectorise import (
     Polyline,
     TooMuchToTrace,
     VectoriseError,
+    length,
     no_addresses,
+    to_box,
     trace_ink,
 )
 
@@ -231,7 +233,7 @@ def line_strokes(grey: np.ndarray, extractor: str = DEFAULT_EXTRACTOR) -> list[P
             f"the image's lines are more than {MAX_SKELETON} pixels long, so it looks like noise "
             "or texture; send a picture of things with outlines, or crop to one"
         ) from None
-    return sorted((x for x in lines if _length(x) >= MIN_STROKE_PX), key=_length, reverse=True)
+    return sorted((x for x in lines if length(x) >= MIN_STROKE_PX), key=length, reverse=True)
 
 
 def trace_grey(grey: np.ndarray, extractor: str = DEFAULT_EXTRACTOR) -> list[Polyline]:
@@ -239,7 +241,7 @@ def trace_grey(grey: np.ndarray, extractor: str = DEFAULT_EXTRACTOR) -> list[Pol
     first: line_strokes, refused where they are mostly short marks (texture, noise), and at most
     MAX_OUT_STROKES strokes with MAX_OUT_POINTS points."""
     lines = line_strokes(grey, extractor)
-    lengths = np.array([_length(x) for x in lines])
+    lengths = np.array([length(x) for x in lines])
     total = float(lengths.sum())
     if total > BUSY_PX and float(lengths[lengths >= LONG_PX].sum()) < TEXTURE_LONG_SHARE * total:
         raise TooMuchToTrace(
@@ -264,17 +266,3 @@ def trace_image(
     the area the image covers."""
     grey = decode(data)
     return to_box(trace_grey(grey, extractor), grey.shape, box)
-
-
-def to_box(
-    lines: list[Polyline], shape: tuple[int, ...], box: tuple[float, float, float, float]
-) -> list[Polyline]:
-    """(row, column) pixel polylines of an image of `shape` mapped onto document `box`."""
-    x0, y0, x1, y1 = box
-    sx, sy = (x1 - x0) / shape[1], (y1 - y0) / shape[0]
-    return [[(x0 + (c + 0.5) * sx, y0 + (r + 0.5) * sy) for r, c in line] for line in lines]
-
-
-def _length(line: Polyline) -> float:
-    pts = np.asarray(line, dtype=float)
-    return float(np.hypot(*np.diff(pts, axis=0).T).sum()) if len(pts) > 1 else 0.0

@@ -110,12 +110,17 @@ def vectorise(png: bytes, box: tuple[float, float, float, float]) -> list[Polyli
             f"{MAX_INK_SHARE:.0%}), so this looks like a filled area or a photo; select the lines"
         )
     rows, cols = full.shape
-    height, width = rows / k, cols / k
+    return to_box(trace_ink(ink), (rows / k, cols / k), box)
+
+
+def to_box(
+    lines: list[Polyline], shape: tuple[float, ...], box: tuple[float, float, float, float]
+) -> list[Polyline]:
+    """(row, column) pixel polylines of an image of `shape` (rows, columns) mapped onto document
+    `box` (x0, y0, x1, y1), each pixel by its centre."""
     x0, y0, x1, y1 = box
-    sx, sy = (x1 - x0) / width, (y1 - y0) / height
-    return [
-        [(x0 + (c + 0.5) * sx, y0 + (r + 0.5) * sy) for r, c in line] for line in trace_ink(ink)
-    ]
+    sx, sy = (x1 - x0) / shape[1], (y1 - y0) / shape[0]
+    return [[(x0 + (c + 0.5) * sx, y0 + (r + 0.5) * sy) for r, c in line] for line in lines]
 
 
 def trace_ink(ink: np.ndarray) -> list[list[tuple[float, float]]]:
@@ -133,7 +138,7 @@ def trace_ink(ink: np.ndarray) -> list[list[tuple[float, float]]]:
     lines = _join(_segments(skeleton), spur=max(2.0, width), cluster=max(2.0, width))
     out = []
     for line in lines:
-        if _length(line) < MIN_LENGTH_PX:
+        if length(line) < MIN_LENGTH_PX:
             continue
         simple = list(LineString(line).simplify(SIMPLIFY_PX).coords)
         out.append([(float(r), float(c)) for r, c in simple])
@@ -197,7 +202,8 @@ def _segments(skeleton: np.ndarray) -> list[list[Pixel]]:
     return segments
 
 
-def _length(line: Iterable[tuple[float, float]]) -> float:
+def length(line: Iterable[tuple[float, float]]) -> float:
+    """A polyline's length, in its own units."""
     pts = np.asarray(list(line), dtype=float)
     return float(np.hypot(*np.diff(pts, axis=0).T).sum()) if len(pts) > 1 else 0.0
 
@@ -226,7 +232,7 @@ def _join(segments: list[list[Pixel]], spur: float, cluster: float) -> list[list
         if not (
             ((s[0] in junctions) != (s[-1] in junctions))
             and degree.get(s[0] if s[0] not in junctions else s[-1], 0) == 1
-            and _length(s) < spur
+            and length(s) < spur
         )
     ]
     # junction pixels joined by a short segment are one crossing (a thick cross has two)
@@ -260,7 +266,7 @@ def _join(segments: list[list[Pixel]], spur: float, cluster: float) -> list[list
             s[0] in junctions
             and s[-1] in junctions
             and s[0] != s[-1]
-            and (_length(s) < cluster or shared(i))
+            and (length(s) < cluster or shared(i))
         ):
             parent[find(s[0])] = find(s[-1])  # one crossing; its lines jump straight across
         else:

@@ -426,7 +426,8 @@ def image_bytes(image: Any) -> tuple[bytes, int, int]:
         except OSError:
             data = b""
     kind_ok = data[:8] == protocol.PNG_MAGIC or data[:3] == protocol.JPEG_MAGIC
-    if kind_ok and len(data) <= protocol.MAX_RASTER_BYTES and max(width, height) <= 4096:
+    fits = len(data) <= protocol.MAX_RASTER_BYTES and max(width, height) <= protocol.MAX_RASTER_SIDE
+    if kind_ok and fits:
         return data, width, height
     pixels = np.empty(width * height * 4, np.float32)
     image.pixels.foreach_get(pixels)
