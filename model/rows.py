@@ -41,6 +41,7 @@ class DoneEvent:
     strokes: list[np.ndarray]
     source: str = "model"  # a library drawing's id, "projection:ids", or "model"
     note: str = ""  # why the alternative has no strokes, when it has none
+    character: str = ""  # who it draws (model.character), "" when the model keeps none
 
 
 @dataclass
@@ -56,6 +57,7 @@ class RowInfo:
     # it is dropped and ends the alternative.
     reach: tuple[float, float, float, float] | None = None
     note: str = ""
+    character: str = ""  # who it draws (model.character)
 
 
 @dataclass
@@ -230,7 +232,9 @@ class Rows:
                     info.strokes.append(points)
             if ends:
                 events.append(
-                    DoneEvent(info.tag, info.sample, info.strokes, info.source, info.note)
+                    DoneEvent(
+                        info.tag, info.sample, info.strokes, info.source, info.note, info.character
+                    )
                 )
                 finished.append(int(i))
         for i in sorted(finished, reverse=True):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ import torch
 
 from wire.protocol import DEFAULT_MAX_POINTS, DEFAULT_STRENGTH, MAX_NAME_LEN, MODES
 
+from . import character as C
 from . import strokes as S
 from .checkpoint import Checkpoint
 from .config import DEFAULT_TEMPERATURE
@@ -79,6 +80,9 @@ class SketchRequest:
     sample_latent: bool = False  # refine draws z from the posterior instead of its mean
     use_library: bool = True  # build alternatives from the library's real drawings, if any
     strength: float = DEFAULT_STRENGTH  # refine: 0 the model's own redraw .. 1 the projection
+    # Draw this person (model.character): its latent replaces the one the model would draw
+    # from, and its conditions fill in those left out; the network draws every alternative.
+    character: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,12 @@ class DecodeBatch:
         placement = Placement.for_request(req, polylines)
         seed = secrets.randbits(64) if req.seed is None else req.seed
         library = self.library if req.use_library else None
+        identity = None
+        if req.character is not None:
+            identity, kept = C.decode(self.ckpt, req.character)
+            req = replace(req, conditions=C.conditions_with(kept, req.conditions))
+            cond = self.ckpt.vocab.encode(req.conditions)
+            library = None  # the library's drawings are other people
         drawn: list[Drawn] = []
         if library is not None and req.mode == "generate":
             drawn = [
@@ -182,10 +192,14 @@ class DecodeBatch:
             strokes = _limit(d.strokes, req.max_points)
             for j, stroke in enumerate(strokes):
                 self._ready.append(StrokeEvent(tag, i, j, stroke))
-            self._ready.append(DoneEvent(tag, i, strokes, d.source))
+            who = ""
+            if d.latent is not None and d.conditions is not None:
+                c = self.ckpt.vocab.encode(d.conditions)[: self.model.cond_dim]
+                who = C.encode(self.ckpt, np.concatenate([d.latent, c]))
+            self._ready.append(DoneEvent(tag, i, strokes, d.source, character=who))
         samples = list(range(len(drawn), req.n))
         if samples:
-            self._add_rows(req, tag, polylines, cond, placement, seed, samples, library)
+            self._add_rows(req, tag, polylines, cond, placement, seed, samples, library, identity)
 
     def _add_rows(
         self,
@@ -197,8 +211,10 @@ class DecodeBatch:
         seed: int,
         samples: list[int],
         library: SketchLibrary | None,
+        identity: np.ndarray | None = None,
     ) -> None:
-        """Start the network on the given alternatives of a request."""
+        """Start the network on the given alternatives of a request (of a character's
+        `identity`, its latent without c, when one is given)."""
         cfg, n = self.model.cfg, len(samples)
         asked = dict(req.conditions)  # the first alternative's conditions, filled in if drawn
         if cfg.use_condition and (req.mode == "generate" or self.model.bank):
@@ -211,7 +227,7 @@ class DecodeBatch:
         if len(set(decoders)) > 1:  # alternatives of several categories: each on its decoder
             for k in sorted(set(decoders)):
                 mine = [i for i, d in zip(samples, decoders) if d == k]
-                self._add_rows(req, tag, polylines, cond, placement, seed, mine, library)
+                self._add_rows(req, tag, polylines, cond, placement, seed, mine, library, identity)
             return
         decoder = self.model.decoder_for(decoders[0])
         rngs = [np.random.default_rng([seed % 2**64, i]) for i in samples]
@@ -223,8 +239,11 @@ class DecodeBatch:
         start = torch.tensor(S.START_TOKEN, device=self.device)
         box = placement.to_box(polylines)
         source = "model"
+        if identity is not None:
+            person = torch.tensor(identity, device=self.device).expand(n, -1)
+            z = torch.cat([person, conditions[:, : self.model.cond_dim]], 1)
         if req.mode == "generate":
-            z = self.model.prior_z(conditions, noise)
+            z = self.model.prior_z(conditions, noise) if identity is None else z
             h, c = decoder.initial_state(z)
             prev = start.expand(n, 5)
             pos = self._first_position(asked)
@@ -255,7 +274,8 @@ class DecodeBatch:
             lengths = torch.full((n,), len(s3), dtype=torch.long)
             inp = Inputs(seq, lengths.to(self.device), conditions, raster)
             stochastic = req.mode == "complete" or req.sample_latent
-            z = self.model.encode(inp, sample=stochastic, noise=noise).z
+            if identity is None:
+                z = self.model.encode(inp, sample=stochastic, noise=noise).z
             if req.mode == "refine" and library is not None and req.strength > 0:
                 z, source = self._project(z, library, req)
             h, c = decoder.initial_state(z)
@@ -283,7 +303,7 @@ class DecodeBatch:
         for j, (i, rng) in enumerate(zip(samples, rngs)):
             noise = np.concatenate([rng.random((steps, 2)), rng.standard_normal((steps, 2))], 1)
             self.rows.add(
-                RowInfo(tag, i, source, reach=reach),
+                RowInfo(tag, i, source, reach=reach, character=C.encode(self.ckpt, z_np[j])),
                 x=np.concatenate([prev_np[j], h_np[j]]),
                 c=c_np[j],
                 const=const[j],

@@ -500,6 +500,13 @@ class Connection:
                 f"model {name!r} cannot {msg.mode}; it offers {', '.join(info.modes)}",
                 rid,
             )
+        if msg.character is not None and not info.characters:
+            raise ProtocolError(
+                "bad_request",
+                f"model {name!r} keeps no characters (it has no latent beyond its conditions); "
+                "leave character out",
+                rid,
+            )
         check_extent(msg.strokes, msg.bounds, rid)
         try:
             job = self.engine.submit(

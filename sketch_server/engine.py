@@ -70,6 +70,7 @@ class Job:
     samples: list[list[np.ndarray]] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    characters: list[str] = field(default_factory=list)
     remaining: int = 0
     ended: bool = False  # its done or error has been emitted; touched by the worker only
 
@@ -324,6 +325,7 @@ class Engine:
             job.samples = [[] for _ in range(job.request.n)]
             job.sources = ["model"] * job.request.n
             job.notes = [""] * job.request.n
+            job.characters = [""] * job.request.n
             job.remaining = job.request.n
             active.add(job)
             rows[job.owner] = rows.get(job.owner, 0) + n
@@ -393,6 +395,7 @@ class Engine:
             elif isinstance(event, DoneEvent):
                 job.sources[event.sample] = event.source
                 job.notes[event.sample] = event.note
+                job.characters[event.sample] = event.character
                 job.remaining -= 1
                 if job.remaining == 0:
                     active.discard(job)
@@ -413,6 +416,7 @@ class Engine:
                 cancelled=cancelled,
                 sources=tuple(job.sources or ["model"] * n),
                 notes=tuple(job.notes) if any(job.notes) else None,
+                characters=tuple(job.characters) if any(job.characters) else None,
             )
         except ProtocolError as e:
             if e.code == "too_large":

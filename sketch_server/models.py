@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from model.character import has_characters
 from model.checkpoint import SHIPPED_MODELS, Checkpoint, CheckpointError, load, shipped
 from model.device import DeviceError, device_label
 from model.device import resolve_device as _resolve
@@ -91,7 +92,8 @@ def model_infos(
 def describe(
     models: Mapping[str, Checkpoint], libraries: Mapping[str, SketchLibrary] | None = None
 ) -> list[dict[str, Any]]:
-    """Name, description, conditions, modes and library of each model, as the welcome lists them."""
+    """Name, description, conditions, modes, characters and library of each model, as the
+    welcome lists them."""
     libraries = libraries or {}
     return [
         {
@@ -102,6 +104,7 @@ def describe(
             else {},
             "modes": list(runnable_modes(ckpt)),
             "temperature": ckpt.sample.temperature,
+            "characters": has_characters(ckpt),
             **({"provenance": str(ckpt.meta["provenance"])} if ckpt.meta.get("provenance") else {}),
             **(
                 {

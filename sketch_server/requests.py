@@ -26,6 +26,7 @@ def sketch_request(msg: Suggest) -> SketchRequest:
         bounds=msg.bounds,  # None: the model draws in its own box
         use_library=msg.use_library,
         strength=msg.strength,
+        character=msg.character,
     )
 
 

@@ -69,6 +69,7 @@ def test_to_wire_uses_plain_lists_and_dicts() -> None:
         "conditions": {"category": ["cat", "dog"], "style": []},
         "modes": ["complete", "generate"],
         "temperature": 0.5,
+        "characters": False,
     }
     assert "id" not in Error(code="busy", message="try again").to_wire()
 
@@ -479,7 +480,7 @@ def test_docs_examples_are_valid_messages() -> None:
     doc = (Path(p.__file__).parents[1] / "docs" / "protocol.md").read_text()
     examples = [block.strip() for block in re.findall(r"```json\n(.*?)```", doc, re.S)]
     session = re.search(r"## Example session.*?```\n(.*?)```", doc, re.S)
-    assert session and len(examples) == 11
+    assert session and len(examples) == 14
     lines = re.split(r"\n(?=[→←] )", session.group(1).strip())
     examples += [line[2:].replace("\n", " ") for line in lines[:-2]]
     for frame in examples:

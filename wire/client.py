@@ -158,11 +158,13 @@ class SuggestClient:
         strength: float | None = None,
         use_library: bool | None = None,
         raster: tuple[bytes, Sequence[float]] | None = None,
+        character: str | None = None,
     ) -> str:
         """Queue a request and return its job id; raises protocol.ProtocolError if it is invalid.
 
         Options left as None take the protocol's defaults. `raster` is (PNG bytes, document box
-        [x0, y0, x1, y1]) of a paint layer, traced by the server when `strokes` is empty."""
+        [x0, y0, x1, y1]) of a paint layer, traced by the server when `strokes` is empty.
+        `character` (from a Done's characters) draws that person again."""
         job = f"j{next(self._ids)}"
         given: dict[str, Any] = {
             "max_points": max_points,
@@ -180,6 +182,7 @@ class SuggestClient:
             seed=seed,
             bounds=None if bounds is None else _box(bounds),
             raster=_raster(raster),
+            character=character,
             **{k: v for k, v in given.items() if v is not None},
         )
         self._outbox.put(msg)

@@ -50,6 +50,8 @@ __all__ = [  # what the add-ons, the server and the tests use
     "MAX_NAME_LEN",
     "MAX_TOKEN_LEN",
     "MAX_CONDITIONS",
+    "MAX_CHARACTER_LEN",
+    "CHARACTER_FORMAT",
     "MAX_CONTAINERS",
     "INT_MIN",
     "INT_MAX",
@@ -62,6 +64,8 @@ __all__ = [  # what the add-ons, the server and the tests use
     "ProtocolError",
     "Error",
     "png_size",
+    "character_text",
+    "character_parts",
     "readable_id",
     "Hello",
     "ModelInfo",
@@ -115,6 +119,8 @@ MAX_ID_LEN = 64
 MAX_NAME_LEN = 128  # client, model and condition names and values
 MAX_TOKEN_LEN = 1024
 MAX_CONDITIONS = 32
+MAX_CHARACTER_LEN = 4096  # base64 characters of a `character`: about 1,500 numbers
+CHARACTER_FORMAT = 1  # a character's first byte; then 4 bytes naming its model, then fp16s
 # Lists + maps one frame may hold; caps how far a small hostile frame can inflate in memory.
 MAX_CONTAINERS = 2 * (MAX_POINTS + MAX_STROKES)
 INT_MIN, INT_MAX = -(1 << 63), (1 << 64) - 1  # what msgpack can carry; bounds ids and seeds
@@ -363,6 +369,41 @@ def _photo(v: Any, path: str) -> bytes:
     if data[:8] == PNG_MAGIC:
         return _png(data, path)
     raise _bad(f"{path} is not a PNG or JPEG image (it must start with either's signature)")
+
+
+def _character(v: Any, path: str) -> str:
+    """A character as the server made it: base64 of the format byte, the 4-byte id of the model
+    that made it, and its numbers as little-endian float16, every one finite. Whether it fits
+    the model a request names is the server's check (it knows the models)."""
+    if not isinstance(v, str):
+        raise _bad(f"{path} must be a string (a character from a done message), not {_kind(v)}")
+    if len(v) > MAX_CHARACTER_LEN:
+        raise _bad(f"{path} is {len(v)} characters long; the limit is {MAX_CHARACTER_LEN}")
+    try:
+        raw = base64.b64decode(v, validate=True)
+    except (binascii.Error, ValueError):
+        raise _bad(
+            f"{path} is not valid base64; send back a character exactly as done gave it"
+        ) from None
+    if len(raw) < 7 or raw[0] != CHARACTER_FORMAT or (len(raw) - 5) % 2:
+        raise _bad(f"{path} is not a character (send back one exactly as done gave it)")
+    for (h,) in struct.iter_unpack("<H", raw[5:]):
+        if h & 0x7C00 == 0x7C00:  # all exponent bits set: infinity or NaN
+            raise _bad(f"{path} holds a number that is not finite; it was damaged on the way")
+    return v
+
+
+def character_parts(text: str) -> tuple[bytes, bytes]:
+    """A checked character's (model id, float16 bytes)."""
+    raw = base64.b64decode(text)
+    return raw[1:5], raw[5:]
+
+
+def character_text(model_id: bytes, halves: bytes) -> str:
+    """The character of a model (its 4-byte id) and numbers (little-endian float16 bytes)."""
+    if len(model_id) != 4 or not halves or len(halves) % 2:
+        raise ValueError("a character needs a 4-byte model id and at least one float16")
+    return base64.b64encode(bytes([CHARACTER_FORMAT]) + model_id + halves).decode("ascii")
 
 
 def png_size(png: bytes) -> tuple[int, int]:
@@ -681,9 +722,11 @@ class ModelInfo(_Message):
     library: Mapping[str, Any] | None = None  # {size, licence, source} of its real drawings
     temperature: float = DEFAULT_TEMPERATURE  # its measured best Variety, where clients start
     provenance: str | None = None  # where its weights and their training data came from
+    characters: bool = False  # its done carries a character per sample; suggest takes one
 
     def _check(self) -> None:
         _text(self.name, "name", MAX_NAME_LEN)
+        _bool(self.characters, "characters")
         if self.provenance is not None:
             _text(self.provenance, "provenance")
         _set(
@@ -790,10 +833,13 @@ class Suggest(_Message):
     use_library: bool = True  # False: the network alone, without the model's real drawings
     strength: float = DEFAULT_STRENGTH  # refine: 0 the model's redraw .. 1 the projection
     raster: Raster | None = None  # a paint layer's pixels; used only when strokes is empty
+    character: str | None = None  # draw this person (a character from an earlier done)
 
     def _check(self) -> None:
         if self.model is not None:
             _text(self.model, "model", MAX_NAME_LEN)
+        if self.character is not None:
+            _character(self.character, "character")
         if self.raster is not None:
             _set(self, "raster", _raster(self.raster))
         _bool(self.use_library, "use_library")
@@ -864,8 +910,20 @@ class Done(_Message):
     sources: tuple[str, ...] | None = None
     # Per sample, why it has no strokes ("" for one that has strokes); absent when all have.
     notes: tuple[str, ...] | None = None
+    # Per sample, who it draws, to send back as suggest.character ("" for none); absent when
+    # no sample has one.
+    characters: tuple[str, ...] | None = None
 
     def _check(self) -> None:
+        if self.characters is not None:
+            _set(
+                self,
+                "characters",
+                tuple(
+                    x if x == "" else _character(x, f"characters[{i}]")
+                    for i, x in enumerate(_list(self.characters, "characters", "strings"))
+                ),
+            )
         if self.notes is not None:
             notes = _list(self.notes, "notes", "strings")
             for i, x in enumerate(notes):

@@ -35,6 +35,7 @@ class Job:
     clear: bool = False  # the layer's frame must be emptied before drawing
     taken: dict[int, int] = field(default_factory=dict)  # sample -> strokes handed to take_new
     error: str | None = None
+    characters: dict[int, str] = field(default_factory=dict)  # sample -> who it draws
 
     def strokes(self, sample: int) -> list[Stroke2]:
         """The alternative's strokes received so far, in order, up to the first gap."""
@@ -96,11 +97,18 @@ class Session:
         job.samples.setdefault(sample, {})[index] = points
         return True
 
-    def done(self, job_id: Any, samples: Sequence[Sequence[Stroke2]]) -> bool:
-        """Record a job's `done`: it carries every stroke, streamed or not."""
+    def done(
+        self,
+        job_id: Any,
+        samples: Sequence[Sequence[Stroke2]],
+        characters: Sequence[str] | None = None,
+    ) -> bool:
+        """Record a job's `done`: it carries every stroke, streamed or not, and the character
+        of each alternative when the model keeps them."""
         job = self.job(job_id)
         if job is None or job.finished:
             return False
+        job.characters = {i: c for i, c in enumerate(characters or ()) if c}
         for i, sample in enumerate(samples):
             known = job.samples.setdefault(i, {})
             for j, points in enumerate(sample):
@@ -117,6 +125,14 @@ class Session:
             return False
         self.failed(job, message)
         return True
+
+    def character(self) -> str | None:
+        """The character of the alternative on show (its first job's that has one), to keep."""
+        for job in self.jobs:
+            found = job.characters.get(self.current)
+            if found:
+                return found
+        return None
 
     def current_is_empty(self) -> bool:
         return not any(job.strokes(self.current) for job in self.jobs)

@@ -40,6 +40,9 @@ class Drawn:
 
     strokes: list[np.ndarray]
     source: str
+    # A whole library drawing's latent z (no c) and conditions, who it draws; None for a part.
+    latent: np.ndarray | None = None
+    conditions: Mapping[str, str] | None = None
 
 
 class SketchLibrary:
@@ -157,7 +160,14 @@ class SketchLibrary:
                 temperature,
                 whole=True,
             )
-            out.append(Drawn(varied, self.library.ids[int(d)]))
+            out.append(
+                Drawn(
+                    varied,
+                    self.library.ids[int(d)],
+                    self.latents[int(d)],
+                    self.library.conditions(int(d)),
+                )
+            )
         return out
 
     def project(
