@@ -11,8 +11,8 @@ back identity attributes from a drawing: hair style (14 classes, 7 per gender), 
 (round/oval/long: the third of the style's aspect range) and beard (yes/no, on male faces; "line"
 and "stubble" are yes). It is trained ONLY on generator faces of --seed (3: the faces model was
 trained on seed 0, its attribute judges on seed 1), and its accuracy is measured on faces of
-identities it never saw (the ceiling of everything below). Its gender and view heads say whether
-the conditions are still followed.
+identities it never saw (the ceiling of everything below). Its gender, emotion, style and view
+heads say whether the conditions are still followed.
 
 Agreement: a character is a gender and a style; its 21 faces are its 7 emotions x 3 views. Each
 identity attribute is read back on every face and compared with the reading on its first face
@@ -21,9 +21,13 @@ identity attribute is read back on every face and compared with the reading on i
   - the generator drawing one identity in all 21: the data's own ceiling;
   - the generator drawing a new identity for each face: the floor of a judge's agreement;
   - the shipped faces model from conditions alone at temperature 0.02, the network alone
-    (use_library=False) and with its library, with the SAME seed for all 21 faces and with a
-    DIFFERENT seed for each.
-"follows" columns: how often the gender and view judges read the requested gender and view.
+    (use_library=False) and with its library, with the SAME seed for all 21 faces (a generated
+    face's `character` is its seed's z, so this is also a kept character) and with a DIFFERENT
+    seed for each;
+  - the network alone drawing each character's first face ENCODED as its character (a refine
+    of that drawing answers with it: how a drawing becomes a character).
+"follows" columns: how often the condition judges read back the requested gender, emotion, style
+and view.
 AI_SKETCHER_DOCS_QUICK=1 (model.cli.quick) shrinks the judges' data and steps and the characters.
 
     python bench/measure_identity.py --checkpoint model/weights/faces
@@ -73,7 +77,7 @@ IDENTITY_JUDGES: dict[str, tuple[tuple[str, ...], Callable[[Identity], str | Non
         lambda p: None if p.female else ("no", "yes")[p.features.beard != "none"],
     ),
 }
-CONDITION_JUDGES = ("gender", "view")
+CONDITION_JUDGES = ("gender", "emotion", "style", "view")
 LOOKS = tuple(itertools.product(ATTRIBUTES["emotion"], ATTRIBUTES["view"]))  # neutral frontal 1st
 CELLS = tuple(itertools.product(ATTRIBUTES["gender"], ATTRIBUTES["style"]))
 
@@ -158,9 +162,11 @@ def model_faces(
     library: SketchLibrary | None,
     characters: Sequence[tuple[str, str]],
     seed_of: Callable[[int, int], int],
+    kept: Sequence[str] | None = None,
 ) -> list[list[Sketch]]:
     """The model's 21 faces per character (its gender and style, each emotion and view), with
-    seed_of(character, face) as the seed, all decoded in one batch."""
+    seed_of(character, face) as the seed and kept[character] as the `character` if given, all
+    decoded in one batch."""
     batch = DecodeBatch(ckpt, library)
     for c, (gender, style) in enumerate(characters):
         for k, (emotion, view) in enumerate(LOOKS):
@@ -170,15 +176,41 @@ def model_faces(
                 seed=seed_of(c, k),
                 temperature=TEMPERATURE,
                 use_library=library is not None,
+                character=None if kept is None else kept[c],
             )
             batch.add(req, tag=(c, k))
-    out: list[list[Sketch]] = [[[] for _ in LOOKS] for _ in characters]
+    return _drawn(batch, len(characters), len(LOOKS))
+
+
+def _drawn(batch: DecodeBatch, characters: int, faces: int) -> list[list[Sketch]]:
+    """Every face of a batch tagged (character, face), decoded to the end."""
+    out: list[list[Sketch]] = [[[] for _ in range(faces)] for _ in range(characters)]
     while len(batch):
         for event in batch.step():
             if isinstance(event, DoneEvent):
                 c, k = event.tag
                 out[c][k] = event.strokes
     return out
+
+
+def encoded_characters(
+    ckpt: Checkpoint, characters: Sequence[tuple[str, str]], first: list[list[Sketch]]
+) -> list[str]:
+    """Each character's first face (neutral, frontal) as a drawing made a character: the
+    `character` a refine of that drawing answers with (its encoded latent)."""
+    batch = DecodeBatch(ckpt)
+    for c, (gender, style) in enumerate(characters):
+        emotion, view = LOOKS[0]
+        conditions = {"gender": gender, "emotion": emotion, "style": style, "view": view}
+        strokes = [p.tolist() for p in first[c][0] if len(p) >= 2]
+        req = SketchRequest(mode="refine", strokes=strokes, conditions=conditions, max_points=1)
+        batch.add(req, tag=c)
+    kept = [""] * len(characters)
+    while len(batch):
+        for event in batch.step():
+            if isinstance(event, DoneEvent):
+                kept[event.tag] = event.character
+    return kept
 
 
 def share(hits: Sequence[bool]) -> str:
@@ -189,7 +221,7 @@ def agreement_row(
     judges: Judges, characters: Sequence[tuple[str, str]], faces: list[list[Sketch]]
 ) -> list[str]:
     """Per identity attribute, the share of faces 2..21 read as face 1 is; then the share of all
-    faces whose gender and view read back as asked."""
+    faces whose gender, emotion, style and view read back as asked."""
     readings = [judges.read(drawn) for drawn in faces]
     cells = []
     for name in IDENTITY_JUDGES:
@@ -200,8 +232,9 @@ def agreement_row(
         cells.append(share(hits))
     for name in CONDITION_JUDGES:
         hits = []
-        for (gender, _), got in zip(characters, readings):
-            asked = [gender if name == "gender" else view for _, view in LOOKS]
+        for (gender, style), got in zip(characters, readings):
+            own = {"gender": gender, "style": style}
+            asked = [own.get(name) or dict(emotion=e, view=v)[name] for e, v in LOOKS]
             hits += [ATTRIBUTES[name][g] == a for g, a in zip(got[name], asked)]
         cells.append(share(hits))
     return cells
@@ -263,6 +296,14 @@ def main(argv: list[str] | None = None) -> None:
         same = model_faces(ckpt, lib, characters, lambda c, k: base + c)
         other = model_faces(ckpt, lib, characters, lambda c, k: base + len(LOOKS) * c + k + 10_000)
         rows.append((f"faces model ({lib_name}), same seed", same))
+        if lib is None:  # a drawing made a character: its first face, encoded
+            encoded = encoded_characters(ckpt, characters, same)
+            rows.append(
+                (
+                    "faces model (network), the first face encoded as its character",
+                    model_faces(ckpt, None, characters, lambda c, k: base + c, encoded),
+                )
+            )
         rows.append((f"faces model ({lib_name}), a seed per face", other))
 
     names = list(IDENTITY_JUDGES)
