@@ -182,7 +182,7 @@ class DecodeBatch:
         drawn: list[Drawn] = []
         if library is not None and req.mode == "generate":
             drawn = [
-                Drawn([placement.to_doc(p) for p in d.strokes], d.source)
+                replace(d, strokes=[placement.to_doc(p) for p in d.strokes])
                 for d in library.drawings(req.conditions, req.n, req.temperature, seed)
             ]
         elif library is not None and req.mode == "complete":

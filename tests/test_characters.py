@@ -14,6 +14,7 @@ import pytest
 
 from model import character as C
 from model.checkpoint import Checkpoint, load, shipped
+from model.library import open_library
 from model.sample import DoneEvent, SketchRequest, stream
 from sketch_server.config import ServerConfig
 from sketch_server.server import run_server
@@ -326,3 +327,17 @@ async def test_the_protocol_docs_character_exchange_runs(
             "emotion": "sad",
             "view": "mid-profile left",
         }
+
+
+def test_library_samples_carry_their_drawings_character(faces: Checkpoint) -> None:
+    library = open_library(shipped("faces"), faces)
+    assert library is not None
+    req = SketchRequest(n=2, conditions={"gender": "male", "emotion": "happy"}, seed=3)
+    done = [e for e in stream(faces, req, library) if isinstance(e, DoneEvent)]
+    drawn = [e for e in done if e.source != "model"]
+    assert drawn, [e.source for e in done]
+    for event in drawn:
+        person, kept = C.decode(faces, event.character)
+        index = library.library.ids.index(event.source)
+        assert kept == library.library.conditions(index)
+        assert np.allclose(person, library.latents[index], atol=2e-3 * np.abs(person).max())
