@@ -19,7 +19,7 @@ from model.sample import DoneEvent, SketchRequest, stream
 from sketch_server.config import ServerConfig
 from sketch_server.server import run_server
 from tests.conftest import Client
-from wire.character import SHEET_GAP, conditions_in_text, sheet_cells
+from wire.character import SHEET_GAP, character_conditions, conditions_in_text, sheet_cells
 from wire.protocol import (
     CHARACTER_FORMAT,
     MAX_CHARACTER_LEN,
@@ -341,3 +341,17 @@ def test_library_samples_carry_their_drawings_character(faces: Checkpoint) -> No
         index = library.library.ids.index(event.source)
         assert kept == library.library.conditions(index)
         assert np.allclose(person, library.latents[index], atol=2e-3 * np.abs(person).max())
+
+
+def test_a_client_reads_who_a_character_is(faces: Checkpoint) -> None:
+    """wire.character reads the conditions the model's own decode reads, from the welcome's
+    conditions alone; a string that is not a character of that model reads as nothing."""
+    welcome = {a: list(faces.vocab.values[a]) for a in faces.vocab.attributes}
+    generated = draw(faces, conditions={"gender": "male", "style": "abstract"}, seed=2)[0]
+    drawing = [p.tolist() for p in generated.strokes]
+    refined = draw(faces, mode="refine", strokes=drawing, conditions={"gender": "male"}, seed=2)
+    for character in (generated.character, refined[0].character):
+        assert character_conditions(character, welcome) == C.decode(faces, character)[1]
+    assert character_conditions(refined[0].character, welcome) == {"gender": "male"}
+    assert character_conditions("%%%", welcome) == {}
+    assert character_conditions(character_text(b"abcd", b"\0\0"), welcome) == {}

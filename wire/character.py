@@ -2,16 +2,20 @@
 view a name asks for (a Blender timeline marker "sad, mid-profile left", a Krita layer "panel 3
 happy").
 
-A character itself is opaque to a client: a string from done.characters, sent back as
-suggest.character (docs/protocol.md, Characters). What a host needs around it is here, so that
-Krita, Blender and the tests share it.
+A character is a string from done.characters, sent back as suggest.character (docs/protocol.md,
+Characters); a client reads only the conditions it was drawn under, to say who it keeps. What a
+host needs around it is here, so that Krita, Blender and the tests share it (the page mirrors
+it in static/character.js).
 """
 
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+from .protocol import ProtocolError, Suggest, character_parts
 
 # The conditions a sheet varies, in its columns and rows; the rest are the character's own.
 SHEET_COLUMNS = "emotion"
@@ -71,3 +75,30 @@ def conditions_in_text(text: str, conditions: Mapping[str, Sequence[str]]) -> di
                 found[key] = (m.start(), value)
             break
     return {key: value for key, (_, value) in found.items()}
+
+
+ONE = 0x3C00  # 1.0 as float16
+
+
+def character_conditions(character: str, conditions: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """The conditions a character was drawn under, read from its last numbers: the model's
+    condition vector, a block per condition of the model's welcome `conditions` in order, 1.0
+    for the value and 0 for the rest. A block that is not that (a condition left unset) is left
+    out, and so is everything for a string that is not a character of that length."""
+    try:
+        Suggest(id=0, mode="generate", character=character)  # the wire's own check
+    except ProtocolError:
+        return {}
+    halves = character_parts(character)[1]
+    width = sum(len(values) for values in conditions.values())
+    count = len(halves) // 2
+    if count <= width:
+        return {}
+    numbers = struct.unpack(f"<{width}H", halves[2 * (count - width) :])
+    found, at = {}, 0
+    for name, values in conditions.items():
+        block = numbers[at : at + len(values)]
+        at += len(values)
+        if block.count(ONE) == 1 and all(v in (ONE, 0) for v in block):
+            found[name] = values[block.index(ONE)]
+    return found
