@@ -1,11 +1,16 @@
 // The page: wires the controls, keys and status line to the stroke model (strokes.js), the
-// canvas (canvas.js), the wire (client.js), the shadow guide (guide.js) and export (export.js).
+// canvas (canvas.js), the wire (client.js), the shadow guide (guide.js), characters and their
+// sheet (character.js) and export (export.js).
 
 import { CanvasView } from "./canvas.js";
+import {
+  KeptCharacters, SheetRun, characterConditions, identityConditions, sheetCells, sheetPlace,
+  sheetShape, whoText,
+} from "./character.js";
 import { SketchClient, serverUrl } from "./client.js";
 import { download, toPng, toSvg } from "./export.js";
 import { GuideFeed } from "./guide.js";
-import { Sketch, copyStroke, makeStroke } from "./strokes.js";
+import { Sketch, bounds, copyStroke, makeStroke } from "./strokes.js";
 import { WIRE } from "./wire.js";
 
 const $ = (id) => document.getElementById(id);
@@ -14,6 +19,7 @@ const ui = {
   conditionsBox: $("conditions-box"),
   variety: $("variety"), alternatives: $("alternatives"), strength: $("strength"),
   guide: $("guide"), tokenForm: $("token-form"), token: $("token"), image: $("image"),
+  characterBox: $("character-box"), characterWho: $("character-who"),
 };
 const buttons = {};
 for (const b of document.querySelectorAll("button[data-action]")) buttons[b.dataset.action] = b;
@@ -23,6 +29,9 @@ const sketch = new Sketch();
 const client = new SketchClient(serverUrl(window.location));
 let guideDrawings = null; // [{strokes, weight, source}] under the pen, or null
 let guideSaidEmpty = false;
+const kept = new KeptCharacters(); // each model's kept character, in localStorage
+let asked = { id: null, conditions: {} }; // the last suggestion's request: who, where unread
+let sheet = null; // the character sheet being drawn: {run, model, seen, streaming, who, paused}
 const view = new CanvasView($("paper"), {
   onStroke: ({ points, pressure }) => {
     if (!points.length) return;
@@ -30,7 +39,8 @@ const view = new CanvasView($("paper"), {
     drawingChanged();
   },
   scene: () => ({
-    strokes: sketch.strokes, suggestion: sketch.shownStrokes(), guide: guideDrawings,
+    strokes: sketch.strokes, guide: guideDrawings,
+    suggestion: sheet ? sheetStrokes() : sketch.shownStrokes(),
   }),
 });
 
@@ -48,6 +58,20 @@ function conditions() {
   for (const el of ui.conditions.querySelectorAll("[data-condition]")) {
     if (el.value.trim()) chosen[el.dataset.condition] = el.value.trim();
   }
+  return chosen;
+}
+
+/** The kept character of the chosen model, or null: {character, who}. */
+function keptCharacter() {
+  const m = model();
+  return m?.characters ? kept.get(m.name) : null;
+}
+
+/** The conditions a request sends: with a character kept, those that say who it is (gender,
+ * style) are left out, so the character's own are drawn; emotion and view change the look. */
+function requestConditions() {
+  const chosen = conditions();
+  if (keptCharacter()) for (const name of identityConditions(model().conditions)) delete chosen[name];
   return chosen;
 }
 
@@ -77,6 +101,7 @@ client.on("status", (state, d) => {
     say(`Lost the connection to the server at ${where}.${again}`, "error");
   }
   if (state !== "ready" && sketch.suggestion && !sketch.suggestion.done) sketch.reject();
+  if (state !== "ready" && sheet) sheet = null; // its requests ended with the connection
   refresh();
 });
 
@@ -149,13 +174,19 @@ function showing(mode) {
       refresh();
     },
     onDone: (msg) => {
-      if (sketch.finished(msg.id, msg.samples, msg.sources, msg.cancelled)) describe();
+      if (sketch.finished(msg.id, msg.samples, msg.sources, msg.cancelled, msg.characters)) {
+        describe();
+      }
+      pumpSheet();
       view.update();
       refresh();
     },
     onError: (msg) => {
       if (sketch.suggestion?.id === msg.id) sketch.reject();
-      if (msg.code === "busy") {
+      pumpSheet();
+      if (refusedCharacter(msg)) {
+        // the status line says so
+      } else if (msg.code === "busy") {
         say(`The server is busy: ${msg.message} Try again in a moment.`, "busy");
       } else if (msg.code !== "disconnected") {
         say(`The server refused the request: ${msg.message}`, "error");
@@ -170,9 +201,11 @@ function ask(mode) {
   const m = model();
   const view0 = view.view();
   const n = Number(ui.alternatives.value);
-  const fields = { model: m.name, mode, strokes: sketch.wire(), conditions: conditions(), n,
-    temperature: Number(ui.variety.value) };  // max_points: the server's default
+  const fields = { model: m.name, mode, strokes: sketch.wire(), conditions: requestConditions(),
+    n, temperature: Number(ui.variety.value) };  // max_points: the server's default
   if (mode === "refine") fields.strength = Number(ui.strength.value);
+  const who = keptCharacter();
+  if (who) fields.character = who.character; // the kept person, under the request's conditions
   if (!sketch.strokes.length) {
     const side = Math.min(view0[2], view0[3]) * 0.6;
     const x = (view0[2] - side) / 2, y = (view0[3] - side) / 2;
@@ -181,6 +214,7 @@ function ask(mode) {
   if (sketch.suggestion && !sketch.suggestion.done) client.cancel(sketch.suggestion.id);
   const id = client.suggest(fields, showing(mode));
   sketch.suggest(id, mode, n);
+  asked = { id, conditions: conditions() };
   say(`${VERBS[mode]}…`, "busy");
   view.update();
 }
@@ -268,11 +302,190 @@ function stopSuggestion() {
   if (sketch.suggestion && !sketch.suggestion.done) client.cancel(sketch.suggestion.id);
 }
 
+// --- characters and the character sheet ------------------------------------------------------
+
+/** Say who is kept for the chosen model, and give the pickers that say who (gender, style) the
+ * kept character's values, locked until Forget. Part of refresh(). */
+function showKept() {
+  const m = model();
+  ui.characterBox.hidden = !m?.characters;
+  if (!m) return;
+  const who = keptCharacter();
+  const locked = new Set(who ? identityConditions(m.conditions) : []);
+  for (const el of ui.conditions.querySelectorAll("[data-condition]")) {
+    const name = el.dataset.condition;
+    if (locked.has(name)) el.value = who.who?.[name] ?? "";
+    el.disabled = locked.has(name);
+    el.title = locked.has(name) ? "The kept character's own: Forget it to choose again." : "";
+  }
+  let note = "None kept: keep the person of an alternative on show to draw them again.";
+  if (who) {
+    note = `Kept: ${whoText(who.who || {}, m.conditions)}. Suggest, Draw and Optimize draw ` +
+      "this person; emotion and view change only the look.";
+  } else if (sketch.suggestion?.done && !sketch.shownCharacter()) {
+    note = "This alternative has no character (a library continuation): flip to another, or " +
+      "press Character sheet for a new person.";
+  }
+  if (ui.characterWho.textContent !== note) ui.characterWho.textContent = note;
+}
+
+/** A request that carried the kept character was refused for it (a character of another
+ * version of the model, say): forget it and say so. */
+function refusedCharacter(msg) {
+  const m = model();
+  if (msg.code !== "bad_request" || !/\bcharacter\b/.test(msg.message) || !keptCharacter()) {
+    return false;
+  }
+  kept.forget(m.name);
+  say(`The server refused the kept character, so the page forgot it: keep a new one from ` +
+    `${m.name}'s drawings (it said: ${msg.message}).`, "error");
+  return true;
+}
+
+function keep() {
+  const m = model();
+  const character = sketch.shownCharacter();
+  const fallback = asked.id === sketch.suggestion?.id ? asked.conditions : {};
+  const who = { ...fallback, ...characterConditions(character, m.conditions) };
+  kept.keep(m.name, character, who);
+  say(`Kept ${whoText(who, m.conditions)}: Suggest, Draw, Optimize and Character sheet now ` +
+    "draw this person.", "ok");
+}
+
+/** The sheet's strokes so far: finished faces and those streaming in. */
+function sheetStrokes() {
+  return [...sheet.run.strokes(), ...[...sheet.streaming.values()].flat().filter(Boolean)];
+}
+
+/** Draw the kept character (or, with none, a new one: the first face's) in every emotion and
+ * view, beside or below the drawing; the faces join the drawing together once all are in. */
+function startSheet() {
+  const m = model();
+  stopSuggestion();
+  sketch.reject();
+  const place = sheetPlace(m.conditions, bounds(sketch.strokes), view.view());
+  const cells = sheetCells(m.conditions, place.origin, place.cell);
+  const run = new SheetRun(cells, keptCharacter()?.character || null);
+  sheet = { run, model: m.name, seen: place.seen, streaming: new Map(),
+    who: { ...conditions() } }; // for a new character: the pickers' gender and style
+  pumpSheet();
+  sayProgress();
+}
+
+function sayProgress() {
+  const { run } = sheet;
+  const who = keptCharacter() ? whoText(keptCharacter().who || {}, model().conditions)
+    : "a new character";
+  say(`Character sheet of ${who}: ${run.drawn} of ${run.cells.length} faces… (Esc stops)`, "busy");
+}
+
+/** Ask for the sheet's next faces, within the connection's limit of open requests. */
+function pumpSheet() {
+  if (!sheet || sheet.paused || client.state !== "ready") return;
+  const { run } = sheet;
+  const mine = sheet;
+  run.pump(client.requests.size - run.open.size, (cell, character) => {
+    const fields = { model: mine.model, mode: "generate", strokes: [], n: 1,
+      temperature: Number(ui.variety.value), bounds: cell.bounds };
+    if (character) {
+      fields.character = character;
+      fields.conditions = { ...cell.conditions };
+    } else { // the network draws the first face, so that it has a character
+      fields.conditions = { ...mine.who, ...cell.conditions };
+      fields.use_library = false;
+    }
+    return client.suggest(fields, sheetFace(mine));
+  });
+}
+
+/** The handlers of one face of `mine`, a sheet that may have been stopped since. */
+function sheetFace(mine) {
+  const current = () => sheet === mine;
+  return {
+    onStroke: (msg) => {
+      if (!current() || msg.sample !== 0) return;
+      if (!mine.streaming.has(msg.id)) mine.streaming.set(msg.id, []);
+      mine.streaming.get(msg.id)[msg.index] = makeStroke(msg.points, null, "model");
+      view.update();
+    },
+    onDone: (msg) => {
+      if (!current()) return pumpSheet();
+      mine.streaming.delete(msg.id);
+      const strokes = (msg.samples[0] || []).map((p) => makeStroke(p, null, "model"));
+      const first = !mine.run.character;
+      mine.run.finished(msg.id, strokes, msg.characters?.[0] || "");
+      if (first && mine.run.character) {
+        const m = model();
+        const who = { ...mine.who, ...characterConditions(mine.run.character, m.conditions) };
+        kept.keep(mine.model, mine.run.character, who);
+      }
+      sheetStep();
+    },
+    onError: (msg) => {
+      if (!current()) return pumpSheet();
+      mine.streaming.delete(msg.id);
+      if (msg.code === "disconnected") return; // the status line says the connection is lost
+      if (refusedCharacter(msg)) {
+        for (const id of mine.run.stop()) client.cancel(id);
+        sheet = null;
+        refresh();
+        return;
+      }
+      const busy = msg.code === "busy";
+      mine.run.failedWith(msg.id, msg.message, busy);
+      if (busy) { // the server is busy with others: wait a moment, then ask again
+        mine.paused = true;
+        setTimeout(() => { mine.paused = false; pumpSheet(); }, 1000);
+      }
+      sheetStep();
+    },
+  };
+}
+
+/** After a face: ask for more, or add the finished sheet to the drawing as one change. */
+function sheetStep() {
+  const { run, seen } = sheet;
+  pumpSheet();
+  if (!run.done) {
+    sayProgress();
+    view.update();
+    refresh();
+    return;
+  }
+  sheet = null;
+  if (!run.character) {
+    say("The model drew the first face without a character, so the sheet stopped: press " +
+      "Character sheet again.", "error");
+  } else {
+    sketch.append(run.strokes());
+    const where = run.cells.length === run.drawn ? "" : ` (${run.cells.length - run.drawn} ` +
+      `failed: ${run.failed[0]?.[1] || "no answer"})`;
+    const off = seen ? "" : " Part of it lies past the canvas's edge: export to see it all.";
+    say(`Added a character sheet of ${run.drawn} faces${where}; Ctrl+Z takes it back.${off}`,
+      "ok");
+  }
+  drawingChanged();
+}
+
+function stopSheet() {
+  if (!sheet) return false;
+  for (const id of sheet.run.stop()) client.cancel(id);
+  sheet = null;
+  say("Character sheet stopped; your drawing is as it was.", "ok");
+  return true;
+}
+
 const actions = {
   suggest: () => ask("complete"),
   draw: () => ask("generate"),
   optimize: () => ask("refine"),
   trace: () => ui.image.click(),
+  keep,
+  forget: () => {
+    kept.forget(model().name);
+    say("Forgot the character: the pickers choose who is drawn again.", "ok");
+  },
+  sheet: startSheet,
   next: () => sketch.flip(1) && describe(),
   prev: () => sketch.flip(-1) && describe(),
   accept: () => {
@@ -282,16 +495,19 @@ const actions = {
     drawingChanged();
   },
   reject: () => {
+    if (stopSheet()) return;
     stopSuggestion();
     sketch.reject();
     say("Rejected; your drawing is as it was.", "ok");
   },
   undo: () => {
+    if (stopSheet()) return;
     stopSuggestion();
     sketch.undo();
     drawingChanged();
   },
   clear: () => {
+    stopSheet();
     stopSuggestion();
     sketch.reject();
     sketch.clear();
@@ -320,15 +536,22 @@ function refresh() {
   const offers = (mode) => Boolean(m?.modes.includes(mode));
   const has = sketch.strokes.length > 0;
   const s = sketch.suggestion;
+  const free = !sheet; // while a sheet is drawn, its faces have the connection's requests
+  const [columns, rows] = m ? sheetShape(m.conditions) : [1, 1];
   const enabled = {
-    suggest: offers("complete") && has, draw: offers("generate"), optimize: offers("refine") && has,
+    suggest: free && offers("complete") && has, draw: free && offers("generate"),
+    optimize: free && offers("refine") && has,
+    keep: free && Boolean(m?.characters && sketch.shownCharacter()),
+    forget: free && Boolean(keptCharacter()),
+    sheet: free && Boolean(m?.characters && offers("generate") && columns * rows > 1),
     next: Boolean(s && s.n > 1), prev: Boolean(s && s.n > 1),
     accept: Boolean(s && sketch.shownStrokes().length && (s.done || s.mode !== "refine")),
-    reject: Boolean(s), undo: Boolean(s || sketch.history.length), clear: has,
-    "export-svg": has, "export-png": has, trace: Boolean(m && client.welcome?.trace),
+    reject: Boolean(s || sheet), undo: Boolean(s || sheet || sketch.history.length), clear: has,
+    "export-svg": has, "export-png": has, trace: free && Boolean(m && client.welcome?.trace),
   };
   for (const [name, b] of Object.entries(buttons)) b.disabled = !enabled[name];
-  ui.model.disabled = !m;
+  ui.model.disabled = !m || !free;
+  showKept();
   ui.strength.disabled = !offers("refine");
 }
 
@@ -384,7 +607,7 @@ function drawingChanged() {
   refresh();
 }
 
-const KEYS = { s: "suggest", d: "draw", o: "optimize", t: "trace", ArrowRight: "next",
+const KEYS = { s: "suggest", d: "draw", o: "optimize", t: "trace", k: "keep", ArrowRight: "next",
   ArrowLeft: "prev", Enter: "accept", Escape: "reject", Delete: "clear" };
 
 document.addEventListener("keydown", (e) => {
@@ -420,6 +643,9 @@ window.sketcher = Object.freeze({
   guide: () => guideDrawings && guideDrawings.map((g) => ({ weight: g.weight, source: g.source,
     strokes: g.strokes.map(copyStroke) })),
   models: () => structuredClone(client.welcome?.models ?? []),
+  character: () => structuredClone(keptCharacter()),
+  sheet: () => sheet && { cells: sheet.run.cells.map((c) => structuredClone(c)),
+    drawn: sheet.run.drawn, open: sheet.run.open.size, character: sheet.run.character },
   state: () => client.state,
   status: () => ui.status.textContent,
   timing: () => ({ ...timing }),

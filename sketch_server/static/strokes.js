@@ -55,6 +55,11 @@ export class Sketch {
     this._change([...this.strokes, stroke]);
   }
 
+  /** Add strokes after the others, as one change (one undo takes them all back). */
+  append(strokes) {
+    if (strokes.length) this._change([...this.strokes, ...strokes]);
+  }
+
   /** Remove every stroke (undoable). */
   clear() {
     if (this.strokes.length) this._change([]);
@@ -85,7 +90,7 @@ export class Sketch {
   /** Open a new suggestion for request `id`, replacing any other. */
   suggest(id, mode, n) {
     this.suggestion = {
-      id, mode, n, shown: 0, done: false, cancelled: false, sources: null,
+      id, mode, n, shown: 0, done: false, cancelled: false, sources: null, characters: null,
       samples: Array.from({ length: n }, () => []),
       given: this.strokes, // what the request was made from: refine replaces exactly these
     };
@@ -100,13 +105,15 @@ export class Sketch {
     return true;
   }
 
-  /** The request's end: `done.samples` is the whole truth, `sources` where each came from. */
-  finished(id, samples, sources, cancelled) {
+  /** The request's end: `done.samples` is the whole truth, `sources` where each came from,
+   * `characters` who each draws ("" for none; docs/protocol.md, Characters). */
+  finished(id, samples, sources, cancelled, characters = null) {
     const s = this.suggestion;
     if (!s || s.id !== id) return false;
     const made = (i) => (samples[i] || []).map((p) => makeStroke(p, null, "model"));
     s.samples = s.samples.map((_, i) => made(i));
     s.sources = Array.isArray(sources) ? sources.slice() : null;
+    s.characters = Array.isArray(characters) ? characters.slice() : null;
     s.cancelled = Boolean(cancelled);
     s.done = true;
     return true;
@@ -116,6 +123,12 @@ export class Sketch {
   shownStrokes() {
     const s = this.suggestion;
     return s ? s.samples[s.shown].filter(Boolean) : [];
+  }
+
+  /** The character of the alternative on show, or null when it has none. */
+  shownCharacter() {
+    const s = this.suggestion;
+    return (s && s.done && s.characters?.[s.shown]) || null;
   }
 
   /** Show the next (+1) or previous (-1) alternative, wrapping around. */

@@ -142,12 +142,21 @@ class Tab:
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         self.frames: list[dict[str, Any]] = []  # what the server sent, in order
-        self.page.on(
-            "websocket",
-            lambda ws: ws.on(
-                "framereceived", lambda payload: self.frames.append(json.loads(payload))
-            ),
-        )
+        self.sent: list[dict[str, Any]] = []  # what the page sent, in order
+        self.wire: list[tuple[str, dict[str, Any]]] = []  # both, ("sent" or "received", msg)
+        self.page.on("websocket", self._socket)
+
+    def _socket(self, ws: Any) -> None:
+        def received(payload: str | bytes) -> None:
+            self.frames.append(json.loads(payload))
+            self.wire.append(("received", self.frames[-1]))
+
+        def sent(payload: str | bytes) -> None:
+            self.sent.append(json.loads(payload))
+            self.wire.append(("sent", self.sent[-1]))
+
+        ws.on("framereceived", received)
+        ws.on("framesent", sent)
 
     def open(self, url: str, state: str = "ready") -> None:
         self.page.goto(url)
@@ -225,10 +234,16 @@ UNKNOWN_GUIDE = {
 class MockServer:
     """Answers hello with a welcome and keeps every other message for the test to answer."""
 
-    def __init__(self, page: Any, guide_reply: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        page: Any,
+        guide_reply: dict[str, Any] | None = None,
+        models: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.asked: list[dict[str, Any]] = []
         self.route: Any = None
         self.guide_reply = guide_reply  # answer every guide at once with this, else hold it
+        self.models = models or [MOCK_MODEL]
         page.route_web_socket(re.compile(r".*/ws$"), self._connect)
 
     def _connect(self, route: Any) -> None:
@@ -244,7 +259,7 @@ class MockServer:
                     "protocol": 1,
                     "server": "mock/1",
                     "device": "cpu",
-                    "models": [MOCK_MODEL],
+                    "models": self.models,
                 }
             )
         elif msg["type"] == "guide" and self.guide_reply is not None:
@@ -257,6 +272,36 @@ class MockServer:
 
     def questions(self, kind: str) -> list[dict[str, Any]]:
         return [m for m in self.asked if m["type"] == kind]
+
+
+class WireLog:
+    """The real server, through a Playwright WebSocket route that keeps what each side sent, in
+    order (the page's own frames, untouched)."""
+
+    def __init__(self, page: Any) -> None:
+        self.wire: list[tuple[str, dict[str, Any]]] = []
+        page.route_web_socket(re.compile(r".*/ws$"), self._connect)
+
+    def _connect(self, route: Any) -> None:
+        server = route.connect_to_server()
+
+        def up(frame: str | bytes) -> None:
+            msg = json.loads(frame)
+            self.wire.append(("sent", msg))
+            server.send(frame)
+
+        def down(frame: str | bytes) -> None:
+            self.wire.append(("received", json.loads(frame)))
+            route.send(frame)
+
+        route.on_message(up)
+        server.on_message(down)
+
+    def sent(self, kind: str) -> list[dict[str, Any]]:
+        return [m for d, m in self.wire if d == "sent" and m["type"] == kind]
+
+    def received(self, kind: str) -> list[dict[str, Any]]:
+        return [m for d, m in self.wire if d == "received" and m["type"] == kind]
 
 
 LAYOUT = """() => {
