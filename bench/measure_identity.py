@@ -82,6 +82,35 @@ LOOKS = tuple(itertools.product(ATTRIBUTES["emotion"], ATTRIBUTES["view"]))  # n
 CELLS = tuple(itertools.product(ATTRIBUTES["gender"], ATTRIBUTES["style"]))
 
 
+def train_heads(
+    net: SketchClassifier,
+    slices: dict[str, slice],
+    images: np.ndarray,
+    labels: dict[str, np.ndarray],
+    seed: int,
+) -> None:
+    """Train a CNN whose logits hold a head per name (its slice) on rasters and each head's
+    class indices (-1: not labelled, no loss)."""
+    cfg = net.cfg
+    rng = np.random.default_rng(seed)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.learning_rate, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.learning_rate, total_steps=cfg.steps)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1, ignore_index=-1)
+    net.train()
+    for _ in range(cfg.steps):
+        pick = rng.integers(0, len(images), cfg.batch_size)
+        logits = net(torch.tensor(images[pick])[:, None])
+        loss = sum(
+            loss_fn(logits[:, cut], torch.tensor(labels[name][pick]))
+            for name, cut in slices.items()
+        )
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+    net.eval()
+
+
 class Judges:
     """One CNN (lab.classifier's SketchClassifier) with a head per judge: the judges share their
     features, so training them together costs one network's steps."""
@@ -98,24 +127,7 @@ class Judges:
 
     def train(self, images: np.ndarray, labels: dict[str, np.ndarray]) -> None:
         """Train on rasters and each judge's class indices (-1: not labelled, no loss)."""
-        cfg = self.net.cfg
-        rng = np.random.default_rng(self.seed)
-        opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.learning_rate, weight_decay=1e-4)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.learning_rate, total_steps=cfg.steps)
-        loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1, ignore_index=-1)
-        self.net.train()
-        for _ in range(cfg.steps):
-            pick = rng.integers(0, len(images), cfg.batch_size)
-            logits = self.net(torch.tensor(images[pick])[:, None])
-            loss = sum(
-                loss_fn(logits[:, cut], torch.tensor(labels[name][pick]))
-                for name, cut in self.slices.items()
-            )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-        self.net.eval()
+        train_heads(self.net, self.slices, images, labels, self.seed)
 
     @torch.no_grad()
     def predict(self, images: np.ndarray) -> dict[str, np.ndarray]:
@@ -141,7 +153,90 @@ def generator_data(seed: int, start: int, n: int) -> tuple[np.ndarray, dict[str,
             labels[name].append(-1 if value is None else classes.index(value))
         for name in CONDITION_JUDGES:
             labels[name].append(ATTRIBUTES[name].index(s.attributes[name]))
+        labels.setdefault("person", []).append(s.identity)
     return rasterize_all(sketches, RASTER), {k: np.array(v) for k, v in labels.items()}
+
+
+class Verifier:
+    """Same person or not: a CNN (lab.classifier's SketchClassifier) trained to name the
+    generator's training identities, whose pooled features, unit length, embed a face; two faces
+    are one person when their cosine passes a threshold set on faces of unseen identities."""
+
+    def __init__(self, people: int, steps: int, seed: int = 0) -> None:
+        torch.manual_seed(seed)
+        classes = tuple(str(i) for i in range(people))
+        cfg = ClassifierConfig(
+            attribute="person", classes=classes, raster_size=RASTER, channels=(32, 64, 128),
+            steps=steps,
+        )  # fmt: skip
+        self.net, self.seed, self.threshold = SketchClassifier(cfg), seed, 0.5
+
+    def train(self, images: np.ndarray, people: np.ndarray) -> None:
+        train_heads(self.net, {"person": slice(None)}, images, {"person": people}, self.seed)
+
+    @torch.no_grad()
+    def embed(self, images: np.ndarray) -> np.ndarray:
+        x = torch.tensor(np.asarray(images, dtype=np.float32))[:, None]
+        f = torch.cat([self.net.features(chunk).mean(dim=(2, 3)) for chunk in x.split(256)])
+        return torch.nn.functional.normalize(f, dim=1).numpy()
+
+    def calibrate(self, images: np.ndarray, people: np.ndarray, cells: np.ndarray) -> float:
+        """Set the threshold on half the unseen identities (balanced accuracy on same-person
+        pairs against pairs of different people of one gender and style); return the balanced
+        accuracy on the other half."""
+        e = self.embed(images)
+        ids = np.unique(people)
+        halves = ids[::2], ids[1::2]
+        scores = []
+        for part in halves:
+            keep = np.isin(people, part)
+            same, diff = pairs(people[keep], cells[keep])
+            idx = np.flatnonzero(keep)
+            scores.append((cosines(e, idx[same]), cosines(e, idx[diff])))
+        (s0, d0), (s1, d1) = scores
+        candidates = np.unique(np.concatenate([s0, d0]))
+        accuracy = [balanced(s0, d0, t) for t in candidates]
+        self.threshold = float(candidates[int(np.argmax(accuracy))])
+        return balanced(s1, d1, self.threshold)
+
+    def verify(self, faces: list[list[Sketch]], characters: Sequence[tuple[str, str]]) -> float:
+        """Balanced accuracy over characters' faces: face 1 against faces 2..21 of the same
+        character (same person) and against the same look of another character of its gender
+        and style (different people)."""
+        e = [self.embed(rasterize_all(drawn, RASTER)) for drawn in faces]
+        same = [float(e[c][0] @ e[c][k]) for c in range(len(faces)) for k in range(1, len(LOOKS))]
+        diff = [
+            float(e[c][k] @ e[d][k])
+            for c in range(len(faces))
+            for d in range(c + 1, len(faces))
+            if characters[c] == characters[d]
+            for k in range(len(LOOKS))
+        ]
+        return balanced(np.array(same), np.array(diff), self.threshold)
+
+
+def pairs(people: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs [P, 2] of the same person, and as many of different people in one cell."""
+    same = np.array(
+        [(i, j) for i in range(len(people)) for j in range(i + 1, len(people))
+         if people[i] == people[j]]
+    )  # fmt: skip
+    rng = np.random.default_rng(0)
+    diff: list[tuple[int, int]] = []
+    while len(diff) < len(same):
+        i, j = rng.integers(0, len(people), 2)
+        if people[i] != people[j] and cells[i] == cells[j]:
+            diff.append((int(i), int(j)))
+    return same, np.array(diff)
+
+
+def cosines(e: np.ndarray, index_pairs: np.ndarray) -> np.ndarray:
+    return (e[index_pairs[:, 0]] * e[index_pairs[:, 1]]).sum(1)
+
+
+def balanced(same: np.ndarray, diff: np.ndarray, threshold: float) -> float:
+    """(share of same pairs at or above the threshold + share of different ones below) / 2."""
+    return float(((same >= threshold).mean() + (diff < threshold).mean()) / 2)
 
 
 def character_faces(seed: int, c: int, gender: str, style: str, same: bool) -> list[Sketch]:
@@ -258,7 +353,7 @@ def main(argv: list[str] | None = None) -> None:
     train_n = cli.quick(args.train, 252, "--train")
     held_n = cli.quick(args.held_out, 126, "--held-out")
     steps = cli.quick(args.steps, 40, "--steps")
-    n_chars = cli.quick(args.characters, 6, "--characters")
+    n_chars = cli.quick(args.characters, 12, "--characters")  # two a cell: pairs to verify
     # whole blocks of 126 faces, so held-out faces are of identities the judges never saw
     train_n = -(-train_n // 126) * 126
     started = time.perf_counter()
@@ -277,6 +372,17 @@ def main(argv: list[str] | None = None) -> None:
         acc = float((got[name][keep] == y_test[name][keep]).mean())
         majority = np.bincount(y_test[name][keep], minlength=len(values)).max() / keep.sum()
         print(f"| {name} | {len(values)} | {keep.sum()} | {acc:.1%} | {majority:.1%} |")
+
+    people = y_train["person"] - y_train["person"].min()
+    verifier = Verifier(int(people.max()) + 1, steps)
+    verifier.train(x_train, people)
+    cells = y_test["gender"] * 10 + y_test["style"]
+    ceiling = verifier.calibrate(x_test, y_test["person"], cells)
+    print(
+        f"\nVerifier (same person or not; {people.max() + 1} identities, {steps} steps): "
+        f"{ceiling:.1%} balanced accuracy on pairs of faces of identities it never saw, "
+        f"threshold {verifier.threshold:.3f} set on another half of them (chance 50%)."
+    )
 
     characters = [CELLS[c % len(CELLS)] for c in range(n_chars)]
     ckpt = load(args.checkpoint)
@@ -312,12 +418,18 @@ def main(argv: list[str] | None = None) -> None:
         f"temperature {TEMPERATURE})\n"
     )
     head = " | ".join(
-        [*(f"{n} agrees" for n in names), *(f"{n} follows" for n in CONDITION_JUDGES)]
+        [
+            *(f"{n} agrees" for n in names),
+            "verified",
+            *(f"{n} follows" for n in CONDITION_JUDGES),
+        ]
     )
     print(f"| drawn by | {head} |")
-    print("|---|" + "---|" * (len(names) + len(CONDITION_JUDGES)))
+    print("|---|" + "---|" * (len(names) + 1 + len(CONDITION_JUDGES)))
     for title, faces in rows:
-        print(f"| {title} | " + " | ".join(agreement_row(judges, characters, faces)) + " |")
+        cells_ = agreement_row(judges, characters, faces)
+        cells_.insert(len(names), f"{verifier.verify(faces, characters):.0%}")
+        print(f"| {title} | " + " | ".join(cells_) + " |")
     print(f"\n({time.perf_counter() - started:.0f} s)")
 
 
