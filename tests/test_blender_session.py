@@ -128,3 +128,122 @@ def test_the_pickers_follow_the_welcome_and_keep_earlier_choices() -> None:
     assert not s.add_pickers(settings, names)
     assert [c.name for c in settings.conditions] == ["category", "pose", *names[1:]]
     assert settings.conditions[1].value == "sitting"
+
+
+# --- characters ------------------------------------------------------------------------------
+
+FACES = {
+    "category": ("face",),
+    "gender": ("female", "male"),
+    "emotion": ("angry", "happy", "neutral", "sad"),
+    "style": ("cartoon", "realistic"),
+    "view": ("frontal", "mid-profile left", "mid-profile right"),
+}
+
+
+@pytest.mark.parametrize(
+    ("marker", "chosen", "wanted"),
+    [
+        ("happy", {}, {"category": "face", "emotion": "happy"}),
+        (
+            "Shot 4: sad, mid-profile left",
+            {"emotion": "angry", "view": "frontal"},
+            {"category": "face", "emotion": "sad", "view": "mid-profile left"},
+        ),
+        ("", {"emotion": "angry", "view": ANY}, {"category": "face", "emotion": "angry"}),
+        ("left", {"view": "frontal"}, {"category": "face", "view": "frontal"}),  # not a view
+        # gender and style are the character's: neither the panel's nor the marker's are sent
+        (
+            "male cartoon happy",
+            {"gender": "female", "style": "realistic"},
+            {"category": "face", "emotion": "happy"},
+        ),
+    ],
+)
+def test_a_kept_characters_shot_looks_as_its_marker_says(marker, chosen, wanted):
+    """With a kept character, each frame asks for the emotion and view its marker names, else
+    the panel's; the rest is left to the character."""
+    assert s.look_conditions(FACES, chosen, marker) == wanted
+
+
+def test_look_conditions_of_a_model_without_emotion_or_view():
+    assert s.look_conditions(OBJECTS_MODEL, {"category": "cat"}, "sad") == {"category": "face"}
+    assert s.look_conditions({}, {}, "sad") == {}
+
+
+def test_traits_are_who_a_face_is():
+    asked = {"category": "face", "gender": "male", "emotion": "sad", "style": "ink", "view": "x"}
+    assert s.traits(asked) == {"gender": "male", "style": "ink"}
+    assert s.traits(None) == {}
+
+
+@pytest.mark.parametrize(
+    ("known", "line"),
+    [
+        ({"gender": "female", "style": "cartoon"}, "A face from 'faces': female, cartoon."),
+        ({"gender": "male"}, "A face from 'faces': male, style as 'faces' drew it."),
+        ({}, "A face from 'faces': gender and style as 'faces' drew them."),
+    ],
+)
+def test_the_kept_character_is_described_by_what_was_asked(known, line):
+    assert s.describe_character(known, FACES, "faces") == line
+
+
+def test_describe_a_character_of_a_model_without_traits():
+    assert s.describe_character({}, OBJECTS_MODEL, "objects") == "A face from 'objects'."
+
+
+def test_a_sheet_of_a_kept_character_is_a_face_per_emotion_and_view():
+    """Every face draws the kept character under its cell's emotion and view only, in its cell
+    of a grid centred on the object's origin, each cell a unit square."""
+    requests = s.sheet_requests(FACES, {"gender": "male", "emotion": "sad"}, "CHAR")
+    assert len(requests) == 4 * 3
+    assert [r.conditions for r in requests[:5]] == [
+        {"category": "face", "emotion": e, "view": v}
+        for v, e in [(v, e) for v in FACES["view"] for e in FACES["emotion"]][:5]
+    ]
+    assert all(r.character == "CHAR" and not r.after_first for r in requests)
+    assert all(r.mode == "generate" and r.use_library is None for r in requests)
+    boxes = [r.bounds for r in requests]
+    assert all(b[2] - b[0] == pytest.approx(1.0) == b[3] - b[1] for b in boxes)
+    assert min(b[0] for b in boxes) == pytest.approx(-max(b[2] for b in boxes))
+    assert min(b[1] for b in boxes) == pytest.approx(-max(b[3] for b in boxes))
+    assert boxes[0][1] < boxes[4][1]  # the first row (frontal) on top: y points down
+    assert all(r.radius == pytest.approx(1.0 / 250) for r in requests)
+
+
+def test_a_sheet_of_a_new_character_starts_from_the_panels_face():
+    """Without a kept character, the first face is the network's, drawn as the panel says; the
+    others wait for its character and ask only for their emotion and view."""
+    requests = s.sheet_requests(FACES, {"gender": "female", "style": "cartoon"}, None)
+    first, *others = requests
+    assert first.conditions == {
+        "category": "face",
+        "gender": "female",
+        "style": "cartoon",
+        "emotion": "angry",
+        "view": "frontal",
+    }
+    assert first.character is None and not first.after_first and first.use_library is False
+    assert all(r.after_first and r.character is None and r.use_library is None for r in others)
+    assert others[0].conditions == {"category": "face", "emotion": "happy", "view": "frontal"}
+
+
+def test_a_sheet_of_a_model_without_emotion_or_view_is_one_face():
+    (only,) = s.sheet_requests(OBJECTS_MODEL, {}, "CHAR")
+    assert only.conditions == {"category": "face"}
+    assert only.bounds == pytest.approx((-0.5, -0.5, 0.5, 0.5))
+
+
+def test_the_sheet_summary_counts_faces():
+    jobs = [Job(Target("Sheet", "Faces", 1), Request(mode="generate")) for _ in range(3)]
+    session = Session("sheet", jobs, 1)
+    for i, job in enumerate(jobs):
+        session.submitted(job, f"j{i}")
+    session.done("j0", [[A]], ["X"])
+    assert s.sheet_summary(session) == "Drawing the character sheet... 1 of 3 faces done."
+    session.done("j1", [[A, A]], ["X"])
+    session.error("j2", "the server is shutting down")
+    assert s.sheet_summary(session) == (
+        "The character sheet has 2 of 3 faces. 1 face failed: the server is shutting down."
+    )

@@ -11,14 +11,24 @@ import logging
 import os
 import random
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import bpy
 
 from . import gpencil
-from .session import Job, Session, add_pickers, condition_names, preferred_model, summary
+from .session import (
+    MAX_IN_FLIGHT,
+    Job,
+    Session,
+    add_pickers,
+    condition_names,
+    preferred_model,
+    sheet_summary,
+    summary,
+    traits,
+)
 from .wire import client as client_module
 from .wire.client import sentence
 from .wire.guide import GuideState, opacities
@@ -37,7 +47,18 @@ class Tracing:
     size: tuple[int, int]
 
 
+@dataclass(frozen=True)
+class Character:
+    """A character on show (or just accepted), to keep: the server's string, what the add-on
+    asked of it (gender, style), and the model that drew it."""
+
+    text: str
+    model: str
+    traits: Mapping[str, str] = field(default_factory=dict)
+
+
 protocol = client_module.protocol
+SHEET = "sheet"  # the kind of a character sheet's session: its faces go straight to its object
 
 CLIENT_NAME = f"blender-ai-sketcher/{protocol.VERSION}"
 SERVER_ENV = "AI_SKETCHER_SERVER"  # overrides the server address in the preferences
@@ -45,6 +66,7 @@ TOKEN_ENV = "AI_SKETCHER_TOKEN"
 BUSY_INTERVAL = 0.05  # seconds between timer ticks while strokes stream in
 IDLE_INTERVAL = 0.5  # otherwise: connection changes are not urgent
 GUIDE_K = protocol.DEFAULT_GUIDE_K  # real drawings in the shadow guide
+CANCEL_WAIT = 30.0  # seconds a cancelled job may stay open on the server before it is forgotten
 
 
 class Controller:
@@ -62,6 +84,11 @@ class Controller:
         self.guide = GuideState()
         self._guide_for: tuple[str, str, int, Any] | None = None  # object, layer, frame, request
         self.tracing: Tracing | None = None  # the image being traced, while it is
+        self.accepted: Character | None = None  # the character of the last accepted suggestion
+        self._traits: dict[str, str] = {}  # what is known of the session's kept character
+        # Cancelled jobs the server has not ended yet (id -> when): they still count against
+        # its limit of open requests per connection until their done arrives.
+        self._cancelled: dict[str, float] = {}
 
     # --- what the panel shows -------------------------------------------------------------
 
@@ -121,43 +148,129 @@ class Controller:
         settings: Any,
         conditions: dict[str, str],
         model: str | None,
+        kept: Mapping[str, str] | None = None,
     ) -> None:
-        """Replace any suggestion on show with a new session and send its first jobs."""
+        """Replace any suggestion on show with a new session and send its first jobs. `kept`:
+        what is known of the kept character the jobs draw (Request.character), if any."""
         self.end(remove=True, objects={job.target.object_name for job in jobs})
         for job in jobs:
             gpencil.prepare(bpy.data.objects[job.target.object_name], job.target.frame)
-        self.session = Session(kind, jobs, settings.alternatives)
+        self._begin(kind, jobs, settings, conditions, model, settings.alternatives, kept)
         self.layer_names = {j.target.object_name: j.target.layer_name for j in jobs}
+
+    def start_sheet(
+        self,
+        jobs: Sequence[Job],
+        settings: Any,
+        conditions: dict[str, str],
+        model: str | None,
+        kept: Mapping[str, str] | None = None,
+    ) -> None:
+        """Draw a character sheet: one alternative per face, straight onto the jobs' layer of a
+        new object. A suggestion on show stays on its layer (Accept and Reject still act on
+        it); the caller makes sure none is still drawing."""
+        self.end(remove=False)
+        self._begin(SHEET, jobs, settings, conditions, model, 1, kept)
+
+    def _begin(
+        self,
+        kind: str,
+        jobs: Sequence[Job],
+        settings: Any,
+        conditions: dict[str, str],
+        model: str | None,
+        n: int,
+        kept: Mapping[str, str] | None,
+    ) -> None:
+        self.session = Session(kind, jobs, n)
+        self.layer_names = {}
+        self._traits = dict(kept or {})
         self._options = dict(
             conditions=conditions,
-            n=settings.alternatives,
+            n=n,
             temperature=settings.variety,
             model=model,
             strength=settings.strength if kind == "refine" else None,
         )
         self._submit()
-        self.message = summary(self.session)
+        self.message = self._summary()
+
+    def _summary(self) -> str:
+        s = self.session
+        assert s is not None
+        return sheet_summary(s) if s.kind == SHEET else summary(s)
 
     def base_seed(self, settings: Any) -> int:
         """The panel's seed, or a fresh random one when it is 0."""
         return settings.seed or random.getrandbits(31)
 
+    def _still_open(self) -> int:
+        """How many cancelled jobs the server may still count as open."""
+        now = time.monotonic()
+        if not self.connected:
+            self._cancelled.clear()  # a new connection starts with none open
+        for job_id, when in list(self._cancelled.items()):
+            if now - when > CANCEL_WAIT:
+                del self._cancelled[job_id]
+        return len(self._cancelled)
+
     def _submit(self) -> None:
         s = self.session
-        for job in s.to_submit() if s is not None else ():
+        if s is None:
+            return
+        room = MAX_IN_FLIGHT - sum(job.running for job in s.jobs) - self._still_open()
+        for job in s.to_submit()[: max(0, room)]:
             r = job.request
+            if r.after_first and r.character is None:
+                first = s.jobs[0]
+                if not first.finished:
+                    continue  # a sheet's other faces wait for its first face's character
+                r.character = first.characters.get(0)
+                if r.character is None:
+                    s.failed(
+                        job,
+                        "The first face came back without a character to draw the others "
+                        "from; press Character sheet again.",
+                    )
+                    continue
+            options = dict(self._options)
+            if r.conditions is not None:
+                options["conditions"] = r.conditions
+            if r.use_library is not None:
+                options["use_library"] = r.use_library
             try:
                 job_id = self.client.suggest(
                     r.mode,
                     client_module.recent_strokes(r.strokes),
                     seed=r.seed,
                     bounds=r.bounds,
-                    **self._options,
+                    character=r.character,
+                    **options,
                 )
             except protocol.ProtocolError as e:
                 s.failed(job, f"cannot ask for this suggestion ({e.message})")
                 continue
             s.submitted(job, job_id)
+
+    def shown_character(self, object_name: str | None, frame: int) -> Character | None:
+        """The character of the alternative on show (of the job on `object_name` at `frame`
+        first), else of the suggestion accepted last; None when there is none."""
+        s = self.session
+        if s is None:
+            return self.accepted
+        jobs = sorted(
+            s.jobs,
+            key=lambda j: (j.target.object_name, j.target.frame) != (object_name, frame),
+        )
+        job = next((j for j in jobs if j.characters.get(s.current)), None)
+        if job is None:
+            return None
+        asked = traits(job.request.conditions or self._options.get("conditions"))
+        return Character(
+            job.characters[s.current],
+            self._options.get("model") or "",
+            {**self._traits, **asked},
+        )
 
     def end(self, remove: bool, objects: set[str] = frozenset()) -> int:
         """Stop the session; with `remove`, drop the suggestion layers of its objects and of
@@ -167,6 +280,7 @@ class Controller:
             for job in s.jobs:
                 if job.running and job.id is not None:
                     self.client.cancel(job.id)
+                    self._cancelled[job.id] = time.monotonic()
             names |= {job.target.object_name for job in s.jobs}
         self.session, self._undo_pending = None, False
         removed = 0
@@ -193,6 +307,8 @@ class Controller:
         was_running = s is not None and s.running
         for msg in self.client.poll():
             changed = True
+            if isinstance(msg, (protocol.Done, protocol.Error)):
+                self._cancelled.pop(getattr(msg, "id", None), None)
             if self.tracing is not None and getattr(msg, "id", None) == self.tracing.job:
                 if isinstance(msg, (protocol.Done, protocol.Error)):
                     self._traced(msg)  # its strokes come whole in the done
@@ -205,7 +321,7 @@ class Controller:
             elif isinstance(msg, protocol.StrokeChunk) and s is not None:
                 s.stroke(msg.id, msg.sample, msg.index, msg.points)
             elif isinstance(msg, protocol.Done) and s is not None:
-                s.done(msg.id, msg.samples)
+                s.done(msg.id, msg.samples, msg.characters)
             elif isinstance(msg, protocol.Error):
                 if s is None or msg.id is None or not s.error(msg.id, sentence(msg.message)):
                     self.message = "The server said: " + sentence(msg.message)
@@ -332,16 +448,26 @@ class Controller:
         for draw in draws:
             t = draw.job.target
             ob = bpy.data.objects.get(t.object_name)
-            if not gpencil.is_gp(ob) or gpencil.suggestion_layer(ob) is None:
+            if s.kind == SHEET:
+                if not gpencil.is_gp(ob) or ob.data.layers.get(t.layer_name) is None:
+                    self.end(remove=False)
+                    self.message = (
+                        f"The character sheet '{t.object_name}' was removed (or undone), so "
+                        "its drawing stopped; press Character sheet again."
+                    )
+                    return True
+                gpencil.draw_on(ob, t.layer_name, t.frame, draw.strokes, draw.job.request)
+            elif not gpencil.is_gp(ob) or gpencil.suggestion_layer(ob) is None:
                 self.end(remove=False)
                 self.message = (
                     f"The '{gpencil.SUGGESTION_LAYER}' layer of '{t.object_name}' was removed "
                     "(or undone), so the suggestion was stopped."
                 )
                 return True
-            gpencil.draw(ob, t.frame, draw.strokes, draw.job.request, clear=draw.clear)
+            else:
+                gpencil.draw(ob, t.frame, draw.strokes, draw.job.request, clear=draw.clear)
             s.drawn(draw)
-        self.message = summary(s)
+        self.message = self._summary()
         return bool(draws)
 
     def close(self) -> None:
@@ -408,6 +534,7 @@ def _on_load(*_args: Any) -> None:
     """A new file has other objects: forget the suggestion of the old one."""
     if _controller is not None:
         _controller.end(remove=False)
+        _controller.accepted = None  # a face of the old file; the new file keeps its own
 
 
 def register() -> None:

@@ -25,6 +25,9 @@ SUGGESTION_LAYER = "AI Sketcher"  # the suggestion layer's name
 GUIDE_LAYER = "AI Guide"  # the shadow guide's layer, just below the artist's
 GUIDE_OPACITY = 0.25  # the guide layer's opacity: a shadow to draw over, not a drawing
 TRACE_LAYER = "Trace of {}"  # the layer Trace image makes, by the image's name
+SHEET_NAME = "Character sheet"  # the object Character sheet makes (Blender numbers repeats)
+SHEET_LAYER = "Faces"  # its layer
+SHEET_INK = (0.05, 0.05, 0.08, 1.0)  # its material's line colour
 CAMERA_MARGIN = 0.1  # of the camera frame left free on each side when autodrawing
 DEFAULT_RADIUS = 0.01  # Blender's own default point radius
 
@@ -214,6 +217,26 @@ def draw(
     drawing = _exact_frame(suggestion_layer(ob, create=True), frame, create=True).drawing
     if clear and len(drawing.strokes):
         drawing.remove_strokes()
+    strokes = [s for s in strokes if len(s) >= 2]
+    _append(
+        drawing,
+        [geometry.from_protocol(s, depth=request.depth) for s in strokes],
+        [[request.radius] * len(s) for s in strokes],
+        [[1.0] * len(s) for s in strokes],
+        [request.material_index] * len(strokes),
+    )
+
+
+def draw_on(
+    ob: Any,
+    layer_name: str,
+    frame: int,
+    strokes: Sequence[Sequence[Sequence[float]]],
+    request: Request,
+) -> None:
+    """Append protocol strokes to the keyframe at `frame` of layer `layer_name` of `ob` (a
+    character sheet's own object: nothing of the artist's)."""
+    drawing = _exact_frame(_layer(ob, layer_name), frame, create=True).drawing
     strokes = [s for s in strokes if len(s) >= 2]
     _append(
         drawing,
@@ -471,3 +494,36 @@ def add_trace(
         [ob.active_material_index] * len(strokes3),
     )
     return layer
+
+
+# --- a character sheet -----------------------------------------------------------------------
+
+
+def _gp_data() -> Any:
+    """Where Grease Pencil v3 data lives: grease_pencils_v3 on 4.3-4.5, grease_pencils on 5.0
+    (where 4.x keeps the legacy type)."""
+    if hasattr(bpy.data, "grease_pencils_v3"):
+        return bpy.data.grease_pencils_v3
+    return bpy.data.grease_pencils
+
+
+def new_sheet(context: Any, frame: int) -> Any:
+    """A new Grease Pencil object for a character sheet, at the 3D cursor in the active
+    collection, with one empty layer keyed at `frame` and a dark line material of its own; it
+    becomes the active and only selected object, as Blender's Add menu does. No existing
+    object, layer or material is changed."""
+    gp = _gp_data().new(SHEET_NAME)
+    ob = bpy.data.objects.new(SHEET_NAME, gp)
+    (context.collection or context.scene.collection).objects.link(ob)
+    ob.location = context.scene.cursor.location
+    material = bpy.data.materials.new(SHEET_NAME)
+    bpy.data.materials.create_gpencil_data(material)
+    material.grease_pencil.color = SHEET_INK
+    gp.materials.append(material)
+    layer = gp.layers.new(SHEET_LAYER, set_active=True)
+    layer.frames.new(frame)
+    for other in context.selected_objects:
+        other.select_set(False)
+    context.view_layer.objects.active = ob
+    ob.select_set(True)
+    return ob

@@ -1,19 +1,32 @@
 """The add-on's operators: Suggest, Optimize my drawing, Autodraw face, Autodraw all,
-Next/Previous, Accept, Reject, Trace image.
+Next/Previous, Accept, Reject, Trace image, and the character's: Keep character, Forget,
+Character sheet.
 
 Each one is undoable, greys itself out without a Grease Pencil object, and reports problems
 with self.report. They only start or end sessions; the timer in controller.py draws the strokes.
 """
 
 # No `from __future__ import annotations`: Blender reads property annotations as objects.
+import json
 from typing import Any
 
 import bpy
 from bpy.props import EnumProperty
 
 from . import controller, geometry, gpencil
-from .properties import model_name, offered
-from .session import Job, Target, conditions_for, face_problem, plural, seed_for
+from .properties import keeps_characters, kept_traits, model_name, offered
+from .session import (
+    Job,
+    Target,
+    conditions_for,
+    describe_character,
+    face_problem,
+    look_conditions,
+    plural,
+    seed_for,
+    sheet_requests,
+    traits,
+)
 from .wire import protocol
 from .wire.client import sentence
 
@@ -98,6 +111,37 @@ def _face_conditions(op: Any, settings: Any) -> dict[str, str] | None:
     return conditions_for(offered(settings), settings.chosen(), face=True)
 
 
+def _kept_character(op: Any, settings: Any, same: bool = True) -> Any:
+    """The kept character to draw (None: draw without one, as when none is kept, "Same
+    character" is off, or the model keeps none); False after reporting why it cannot be."""
+    if not same or not settings.character or not keeps_characters(settings):
+        return None
+    model = model_name(settings)
+    if settings.character_model and settings.character_model != model:
+        op.report(
+            {"ERROR"},
+            f"The kept character was drawn by the '{settings.character_model}' model; choose "
+            "that model, or Forget the character.",
+        )
+        return False
+    return settings.character
+
+
+def marker_text(scene: Any, frame: int) -> str:
+    """The names of the timeline markers on `frame` ("sad, mid-profile left"), for the emotion
+    and view of a kept character's face there."""
+    return " ".join(m.name for m in scene.timeline_markers if m.frame == frame)
+
+
+def _with_character(request: Any, character: Any, settings: Any, scene: Any, frame: int) -> None:
+    """Make a face request draw `character` (if any), looking as the frame's marker says."""
+    if character:
+        request.character = character
+        request.conditions = look_conditions(
+            offered(settings), settings.chosen(), marker_text(scene, frame)
+        )
+
+
 class SKETCH_OT_autodraw(_NeedsGreasePencil, bpy.types.Operator):
     """Draw a face on the current frame, inside the camera's view (or the object's bounds)"""
 
@@ -110,7 +154,8 @@ class SKETCH_OT_autodraw(_NeedsGreasePencil, bpy.types.Operator):
         ob, scene = context.active_object, context.scene
         settings, frame = scene.ai_sketcher, scene.frame_current
         conditions = _face_conditions(self, settings) if c is not None else None
-        if conditions is None:
+        character = _kept_character(self, settings, settings.same_character) if conditions else None
+        if conditions is None or character is False:
             return {"CANCELLED"}
         try:
             layer = gpencil.artist_layer(ob)
@@ -119,14 +164,17 @@ class SKETCH_OT_autodraw(_NeedsGreasePencil, bpy.types.Operator):
             self.report({"WARNING"}, sentence(str(e)))
             return {"CANCELLED"}
         request.seed = seed_for(c.base_seed(settings), ob.name, frame)
+        _with_character(request, character, settings, scene, frame)
         c.start(
             "autodraw",
             [Job(Target(ob.name, layer.name, frame), request)],
             settings,
             conditions,
             model_name(settings),
+            kept_traits(settings) if character else None,
         )
-        self.report({"INFO"}, f"Drawing a face in the {where}.")
+        who = "the kept character" if character else "a face"
+        self.report({"INFO"}, f"Drawing {who} in the {where}.")
         return {"FINISHED"}
 
 
@@ -150,7 +198,8 @@ class SKETCH_OT_autodraw_all(bpy.types.Operator):
         scene = context.scene
         settings = scene.ai_sketcher
         conditions = _face_conditions(self, settings) if c is not None else None
-        if conditions is None:
+        character = _kept_character(self, settings, settings.same_character) if conditions else None
+        if conditions is None or character is False:
             return {"CANCELLED"}
         base, jobs, skipped = c.base_seed(settings), [], []
         for ob in gpencil.selected_gp_objects(context):
@@ -164,6 +213,7 @@ class SKETCH_OT_autodraw_all(bpy.types.Operator):
                 for frame in frames:
                     request, _ = gpencil.autodraw_request(scene, ob, frame)
                     request.seed = seed_for(base, ob.name, frame)
+                    _with_character(request, character, settings, scene, frame)
                     jobs.append(Job(Target(ob.name, layer.name, frame), request))
             except (gpencil.GPencilError, geometry.GeometryError) as e:
                 skipped.append(f"{ob.name}: {e}")
@@ -178,9 +228,17 @@ class SKETCH_OT_autodraw_all(bpy.types.Operator):
             )
             self.report({"WARNING"}, sentence(f"Nothing to autodraw: {why}"))
             return {"CANCELLED"}
-        c.start("autodraw_all", jobs, settings, conditions, model_name(settings))
+        c.start(
+            "autodraw_all",
+            jobs,
+            settings,
+            conditions,
+            model_name(settings),
+            kept_traits(settings) if character else None,
+        )
         note = f" Skipped {'; '.join(skipped)}." if skipped else ""
-        self.report({"INFO"}, f"Drawing {plural(len(jobs), 'face')}.{note}")
+        who = " of the kept character" if character else ""
+        self.report({"INFO"}, f"Drawing {plural(len(jobs), 'face')}{who}.{note}")
         return {"FINISHED"}
 
 
@@ -254,6 +312,8 @@ class SKETCH_OT_accept(_HasSuggestion, bpy.types.Operator):
                 "them, or reject the suggestion.",
             )
             return {"CANCELLED"}
+        if c.session is not None and c.session.kind != controller.SHEET:
+            c.accepted = shown_character(context)  # to keep after the session ends
         c.end(remove=False)
         copied, into = 0, []
         for ob, layer in plans:
@@ -270,7 +330,8 @@ class SKETCH_OT_accept(_HasSuggestion, bpy.types.Operator):
 
 
 class SKETCH_OT_reject(_HasSuggestion, bpy.types.Operator):
-    """Stop the suggestion and remove the AI Sketcher layer; your layers stay as they were"""
+    """Stop the suggestion and remove the AI Sketcher layer (or stop a character sheet); your
+    layers stay as they were"""
 
     bl_idname = "ai_sketcher.reject"
     bl_label = "Reject"
@@ -278,6 +339,12 @@ class SKETCH_OT_reject(_HasSuggestion, bpy.types.Operator):
 
     def execute(self, context: Any) -> set[str]:
         c = controller.get()
+        s = c.session
+        if s is not None and s.kind == controller.SHEET and s.running:
+            c.end(remove=False)
+            c.message = "Stopped the character sheet; the faces drawn so far stay on it."
+            self.report({"INFO"}, c.message)
+            return {"FINISHED"}
         removed = c.end(
             remove=True, objects={ob.name for ob in gpencil.selected_gp_objects(context)}
         )
@@ -328,6 +395,128 @@ class SKETCH_OT_trace_image(bpy.types.Operator):
         return {"FINISHED"}
 
 
+def shown_character(context: Any) -> Any:
+    """The character of the face on show (on the active object's current frame first), or of
+    the one accepted last; None when there is none (controller.Character)."""
+    active = context.active_object
+    return controller.get().shown_character(
+        active.name if active else None, context.scene.frame_current
+    )
+
+
+class SKETCH_OT_keep_character(bpy.types.Operator):
+    """Keep the character of the face on show (or accepted last): Autodraw face, Autodraw all
+    and Character sheet then draw this same person; it is saved with the file"""
+
+    bl_idname = "ai_sketcher.keep_character"
+    bl_label = "Keep character"
+    bl_options = UNDO
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        if shown_character(context) is not None:
+            return True
+        if controller.get().session is not None:
+            cls.poll_message_set(
+                "The suggestion on show has no character to keep; flip to another "
+                "alternative, or draw a Character sheet"
+            )
+        else:
+            cls.poll_message_set("Autodraw a face with a model that keeps characters first")
+        return False
+
+    def execute(self, context: Any) -> set[str]:
+        found = shown_character(context)
+        settings = context.scene.ai_sketcher
+        settings.character = found.text
+        settings.character_model = found.model
+        settings.character_traits = json.dumps(dict(found.traits), sort_keys=True)
+        c = controller.get()
+        c.message = "Kept this character. " + describe_character(
+            found.traits, offered(settings), found.model
+        )
+        self.report({"INFO"}, c.message)
+        return {"FINISHED"}
+
+
+class SKETCH_OT_forget_character(bpy.types.Operator):
+    """Forget the kept character: the autodraws draw new people again"""
+
+    bl_idname = "ai_sketcher.forget_character"
+    bl_label = "Forget"
+    bl_options = UNDO
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        if context.scene.ai_sketcher.character:
+            return True
+        cls.poll_message_set("No character is kept")
+        return False
+
+    def execute(self, context: Any) -> set[str]:
+        settings = context.scene.ai_sketcher
+        settings.character = settings.character_model = settings.character_traits = ""
+        c = controller.get()
+        c.message = "Forgot the character; the autodraws draw new people again."
+        self.report({"INFO"}, c.message)
+        return {"FINISHED"}
+
+
+class SKETCH_OT_character_sheet(bpy.types.Operator):
+    """Draw the kept character (or, with none kept, a new one) once per emotion and view, each
+    face in a cell of its own, on a new Grease Pencil object at the 3D cursor; nothing else in
+    the scene is changed"""
+
+    bl_idname = "ai_sketcher.character_sheet"
+    bl_label = "Character sheet"
+    bl_options = UNDO
+
+    def execute(self, context: Any) -> set[str]:
+        c = _connected(self)
+        if c is None:
+            return {"CANCELLED"}
+        scene = context.scene
+        settings = scene.ai_sketcher
+        if not keeps_characters(settings):
+            self.report(
+                {"ERROR"},
+                f"The model '{model_name(settings)}' keeps no characters, so it cannot draw a "
+                "character sheet; choose one that does, such as 'faces'.",
+            )
+            return {"CANCELLED"}
+        if c.session is not None and c.session.running:
+            self.report(
+                {"WARNING"},
+                "A suggestion is still being drawn; wait for it to finish (or Reject it), "
+                "then press Character sheet again.",
+            )
+            return {"CANCELLED"}
+        character = _kept_character(self, settings)
+        if character is False or _face_conditions(self, settings) is None:
+            return {"CANCELLED"}
+        requests = sheet_requests(offered(settings), settings.chosen(), character)
+        frame = min(scene.frame_start, scene.frame_current)
+        ob = gpencil.new_sheet(context, frame)
+        base = c.base_seed(settings)
+        jobs = []
+        for i, request in enumerate(requests):
+            request.seed = seed_for(base, gpencil.SHEET_NAME, i)
+            jobs.append(Job(Target(ob.name, gpencil.SHEET_LAYER, frame), request))
+        kept = kept_traits(settings) if character else traits(requests[0].conditions)
+        common = conditions_for(offered(settings), {}, face=True)
+        c.start_sheet(jobs, settings, common, model_name(settings), kept)
+        who = (
+            "the kept character"
+            if character
+            else "a new character (the first face, then the others from its character)"
+        )
+        self.report(
+            {"INFO"},
+            f"Drawing {plural(len(jobs), 'face')} of {who} on the new object '{ob.name}'.",
+        )
+        return {"FINISHED"}
+
+
 classes = (
     SKETCH_OT_suggest,
     SKETCH_OT_refine,
@@ -337,5 +526,8 @@ classes = (
     SKETCH_OT_accept,
     SKETCH_OT_reject,
     SKETCH_OT_trace_image,
+    SKETCH_OT_keep_character,
+    SKETCH_OT_forget_character,
+    SKETCH_OT_character_sheet,
 )
 register, unregister = bpy.utils.register_classes_factory(classes)

@@ -1,4 +1,5 @@
-"""Per-scene settings (Scene.ai_sketcher): model, conditions, variety, alternatives, seed.
+"""Per-scene settings (Scene.ai_sketcher): model, conditions, variety, alternatives, seed, and
+the kept character.
 
 The model menu and the condition pickers come from the server's welcome: one picker for each
 condition a model of the server takes (the controller adds them when the welcome arrives; the
@@ -171,6 +172,31 @@ class SketchSettings(bpy.types.PropertyGroup):
         ],
     )
 
+    character: StringProperty(
+        name="Character",
+        default="",
+        options={"HIDDEN"},
+        description="The kept character, as the server gave it (saved with the file)",
+    )
+    character_model: StringProperty(
+        name="Character's model",
+        default="",
+        options={"HIDDEN"},
+        description="The model that drew the kept character (only it can draw it again)",
+    )
+    character_traits: StringProperty(
+        name="Character's traits",
+        default="",
+        options={"HIDDEN"},
+        description="JSON: the conditions the kept character was asked for (gender, style)",
+    )
+    same_character: BoolProperty(
+        name="Same character",
+        default=True,
+        description="Autodraw face and Autodraw all draw the kept character, with the emotion "
+        "and view of a timeline marker on each frame (else the panel's)",
+    )
+
     def picker(self, name: str) -> Any:
         """The ConditionChoice for condition `name`, or None before the welcome listed it."""
         return next((c for c in self.conditions if c.name == name), None)
@@ -178,6 +204,23 @@ class SketchSettings(bpy.types.PropertyGroup):
     def chosen(self) -> dict[str, str]:
         """The panel's condition choices, by condition name."""
         return {c.name: c.value for c in self.conditions}
+
+
+def kept_traits(settings: Any) -> dict[str, str]:
+    """What the add-on asked of the kept character (gender, style), from the scene."""
+    try:
+        saved = json.loads(settings.character_traits or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(saved, dict):
+        return {}
+    return {str(k): v for k, v in saved.items() if isinstance(v, str)}
+
+
+def keeps_characters(settings: Any) -> bool:
+    """Whether the chosen model keeps characters (its welcome entry says so)."""
+    info = _chosen(settings)
+    return bool(info is not None and info.characters)
 
 
 classes = (ConditionChoice, SketchSettings)

@@ -1,5 +1,5 @@
 """The operators' Blender-specific bookkeeping, in pure Python (no bpy): targets, seeds,
-conditions.
+conditions, and the conditions and cells of a kept character.
 
 The suggestion state itself (jobs, alternatives, flip) is wire/suggestion.py, shared with
 Krita. Blender's jobs target an object's frame by names and frame numbers only, never Blender
@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import geometry
+from .wire.character import SHEET_COLUMNS, SHEET_ROWS, conditions_in_text, sheet_cells
 from .wire.suggestion import MAX_IN_FLIGHT, Draw, Job, Session, plural, summary, variety_for
 
 __all__ = ["MAX_IN_FLIGHT", "Draw", "Job", "Session", "plural", "summary", "variety_for"]
@@ -20,6 +22,10 @@ __all__ = ["MAX_IN_FLIGHT", "Draw", "Job", "Session", "plural", "summary", "vari
 ANY = "__any__"  # the enum item meaning "leave this condition to the model"
 # What makes a model a face model for Autodraw face (the pickers come from the welcome).
 FACE_CONDITIONS = ("gender", "emotion", "style", "view")
+# What changes from shot to shot (a marker names them); the other conditions but the category
+# (gender, style) are who a kept character is, and come from the character.
+LOOK = (SHEET_COLUMNS, SHEET_ROWS)
+SHEET_CELL = 1.0  # a character sheet's cell, in the new object's local units
 
 Stroke2 = Sequence[Sequence[float]]
 
@@ -44,6 +50,10 @@ class Request:
     depth: float = 0.0  # local y of the plane the results are drawn on
     radius: float = 0.01  # line radius of the drawn strokes
     material_index: int = 0
+    conditions: dict[str, str] | None = None  # this job's own conditions (None: the session's)
+    character: str | None = None  # draw this person again (a kept character)
+    after_first: bool = False  # a sheet's face that waits for the first face's character
+    use_library: bool | None = None  # False: the network alone (None: the protocol's default)
 
 
 def seed_for(base: int, object_name: str, frame: int) -> int:
@@ -128,3 +138,91 @@ def wrap(text: str, width: int) -> Iterable[str]:
             line = f"{line} {word}" if line else word
     if line:
         yield line
+
+
+# --- characters ------------------------------------------------------------------------------
+
+
+def look_conditions(
+    offered: Mapping[str, Sequence[str]], chosen: Mapping[str, str], text: str = ""
+) -> dict[str, str]:
+    """The conditions of one shot of a kept character: category=face where the model has
+    categories, and the emotion and view that `text` (a timeline marker's name) mentions, else
+    the panel's. Gender and style are left out: they are the character's own."""
+    base = conditions_for(offered, {k: v for k, v in chosen.items() if k in LOOK}, face=True)
+    named = conditions_in_text(text, {k: offered[k] for k in LOOK if k in offered})
+    return {**base, **named}
+
+
+def traits(conditions: Mapping[str, str] | None) -> dict[str, str]:
+    """Who a face is, of the conditions it was asked for: all but its category, emotion and
+    view."""
+    return {k: v for k, v in (conditions or {}).items() if k not in LOOK and k != "category"}
+
+
+def describe_character(
+    known: Mapping[str, str], offered: Mapping[str, Sequence[str]], model: str
+) -> str:
+    """A line for the panel about a kept character: the traits it was asked for, and which
+    the model chose itself (the character is opaque: the add-on knows only what it asked)."""
+    names = [n for n in offered if n not in LOOK and n != "category"]
+    parts = [known[n] for n in names if known.get(n)]
+    parts += [known[n] for n in known if n not in names and known[n]]  # of another server
+    chosen = [n for n in names if not known.get(n)]
+    if chosen:
+        parts.append(
+            f"{' and '.join(chosen)} as '{model}' drew {'them' if len(chosen) > 1 else 'it'}"
+        )
+    return f"A face from '{model}': {', '.join(parts)}." if parts else f"A face from '{model}'."
+
+
+def sheet_requests(
+    offered: Mapping[str, Sequence[str]],
+    chosen: Mapping[str, str],
+    character: str | None,
+    cell: float = SHEET_CELL,
+) -> list[Request]:
+    """A character sheet's faces, centred on (0, 0): a "generate" request per emotion x view
+    the model offers (wire/character.py sheet_cells), row by row. Each draws `character`;
+    without one, the first face is drawn from the panel's conditions and the others wait for
+    its character (`after_first`)."""
+    cells = sheet_cells(offered, (0.0, 0.0), cell)
+    box = geometry.bounds([[c.bounds[:2], c.bounds[2:]] for c in cells])
+    assert box is not None
+    dx, dy = -(box[0] + box[2]) / 2, -(box[1] + box[3]) / 2
+    first = conditions_for(offered, chosen, face=True)
+    common = conditions_for(offered, {}, face=True)  # the category only
+    out = []
+    for i, c in enumerate(cells):
+        x0, y0, x1, y1 = c.bounds
+        bounds = (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
+        asked = dict(first if i == 0 and character is None else common)
+        asked.update(c.conditions)
+        out.append(
+            Request(
+                mode="generate",
+                bounds=bounds,
+                radius=geometry.stroke_radius(bounds),
+                conditions=asked,
+                character=character,
+                after_first=character is None and i > 0,
+                # a new character's first face: the network's, whose done carries a character
+                use_library=False if character is None and i == 0 else None,
+            )
+        )
+    return out
+
+
+def sheet_summary(session: Session) -> str:
+    """A sentence for the panel about a character sheet in progress or done."""
+    total = len(session.jobs)
+    drawn = sum(1 for job in session.jobs if job.strokes(0))
+    errors = session.errors()
+    failed = ""
+    if errors:
+        why = errors[0] if errors[0].endswith(".") else errors[0] + "."
+        failed = f" {plural(len(errors), 'face')} failed: {why}"
+    if session.running:
+        done = sum(job.finished for job in session.jobs)
+        return f"Drawing the character sheet... {done} of {total} faces done.{failed}"
+    return f"The character sheet has {drawn} of {plural(total, 'face')}.{failed}"

@@ -191,8 +191,8 @@ def replay(url: str, job: dict[str, Any], options: dict[str, Any]) -> list[list[
 
 def render(out: Path, python: str | None = None, script: str = "render_faces.py") -> dict[str, Any]:
     """Run a render script in real Blender (render_faces.py: faces autodrawn on three storyboard
-    keyframes; render_guide.py: the shadow guide) and put its Workbench renders side by side in
-    `out` (a PNG)."""
+    keyframes; render_guide.py: the shadow guide; render_sheet.py: a character sheet) and put
+    its Workbench renders side by side in `out` (a PNG)."""
     import tempfile
 
     from PIL import Image, ImageOps

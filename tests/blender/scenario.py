@@ -122,10 +122,13 @@ class Layout:
         return call
 
 
-def panel_calls(context: Any) -> dict:
+def panel_calls(context: Any, panel: Any = None) -> dict:
+    """What a panel's draw() asks for (the sidebar's by default), and the icons and operators
+    it names that do not exist."""
     panels = importlib.import_module(MODULE + ".panels")
     calls = []
-    panels.SKETCH_PT_sidebar.draw(type("Panel", (), {"layout": Layout(calls)})(), context)
+    panel = panel or panels.SKETCH_PT_sidebar
+    panel.draw(type("Panel", (), {"layout": Layout(calls)})(), context)
     icons = set(bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items.keys())
     return {
         "calls": calls,
