@@ -2,8 +2,8 @@
 
 Nothing here is Krita-specific beyond the command line: it installs the plugin with install.py,
 starts a real server and an X server, runs `krita --nosplash` with the plugin's self-test hook
-(AI_SKETCHER_SELFTEST_SCRIPT: selftest.py beside this file; AI_SKETCHER_SELFTEST: its report)
-and returns the JSON report the self-test wrote.
+(AI_SKETCHER_SELFTEST_SCRIPT: a driver beside this file, selftest.py or characters.py;
+AI_SKETCHER_SELFTEST: its report) and returns the JSON report the driver wrote.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ SYSTEM_PYQT = Path("/usr/lib/python3/dist-packages/PyQt5")
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 SERVER_START_TIMEOUT = 120.0  # seconds: importing torch on a busy 2-core box is slow
 KRITA_TIMEOUT = 180.0  # the first start builds Krita's resource database (about 20 s)
+SELFTEST = Path(__file__).with_name("selftest.py")
 
 
 class HarnessError(Exception):
@@ -75,8 +77,12 @@ def _stop(proc: subprocess.Popen[Any] | None) -> None:
             proc.wait(10)
 
 
-def run_krita(work: Path, model_dir: Path, screenshot: Path) -> Run:
-    """Install into work/home, start server, Xvfb and Krita, and return the plugin's report."""
+def run_krita(
+    work: Path, models: Path | Sequence[Path], screenshot: Path, script: Path = SELFTEST
+) -> Run:
+    """Install into work/home, start a server with `models` (the first is the default), Xvfb
+    and Krita with the driver `script`, and return the report it wrote."""
+    models = [models] if isinstance(models, Path) else list(models)
     home, tmp, runtime = work / "home", work / "tmp", work / "runtime"
     for d in (home, tmp, runtime):
         d.mkdir(parents=True, exist_ok=True)
@@ -101,7 +107,7 @@ def run_krita(work: Path, model_dir: Path, screenshot: Path) -> Run:
     if installed.returncode:
         raise HarnessError(f"install.py failed:\n{installed.stdout}{installed.stderr}")
     with contextlib.ExitStack() as stack:
-        url = _start_server(work, model_dir, stack)
+        url = _start_server(work, models, stack)
         display = _start_xvfb(stack)
         report_path = work / "report.json"
         env = {
@@ -109,7 +115,7 @@ def run_krita(work: Path, model_dir: Path, screenshot: Path) -> Run:
             "DISPLAY": f":{display}",
             "QT_QPA_PLATFORM": "xcb",
             "AI_SKETCHER_SELFTEST": str(report_path),
-            "AI_SKETCHER_SELFTEST_SCRIPT": str(Path(__file__).with_name("selftest.py")),
+            "AI_SKETCHER_SELFTEST_SCRIPT": str(script),
             "AI_SKETCHER_SCREENSHOT": str(screenshot),
             "AI_SKETCHER_SERVER": url,
         }
@@ -124,12 +130,13 @@ def run_krita(work: Path, model_dir: Path, screenshot: Path) -> Run:
         return Run(report, installed.stdout, screenshot, home)
 
 
-def _start_server(work: Path, model_dir: Path, stack: contextlib.ExitStack) -> str:
+def _start_server(work: Path, models: Sequence[Path], stack: contextlib.ExitStack) -> str:
     """`python -m sketch_server --port 0`, stopped when `stack` closes; returns its address."""
     log_path = work / "server.log"
     log = stack.enter_context(open(log_path, "w"))  # closed by the stack
+    served = [arg for model in models for arg in ("--model", str(model))]
     server = subprocess.Popen(
-        [sys.executable, "-m", "sketch_server", "--port", "0", "--model", str(model_dir)],
+        [sys.executable, "-m", "sketch_server", "--port", "0", *served],
         cwd=REPO,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,

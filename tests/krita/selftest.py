@@ -53,8 +53,18 @@ _running: list[Any] = []  # keeps the driving timer alive
 
 def run(controller: Controller, report_path: str) -> None:
     """Start the session; it writes the report and ends Krita (0 if it ran, 1 if it crashed)."""
+    drive(controller, report_path, _session)
+
+
+def drive(
+    controller: Controller,
+    report_path: str,
+    session: Callable[[Controller, dict[str, Any]], Iterator[Wait]],
+) -> None:
+    """Run a session generator on a QTimer, then write its report and end Krita (0 if it
+    ran, 1 if it crashed); tests/krita/characters.py drives its own session this way."""
     report: dict[str, Any] = {"krita": canvas.app().version(), "python": sys.version.split()[0]}
-    steps = _session(controller, report)
+    steps = session(controller, report)
     state: dict[str, Any] = {"until": None, "deadline": 0.0}
     timer = QTimer()
     _running.append(timer)
@@ -276,6 +286,7 @@ def refine(c: Controller, r: dict[str, Any], sketch: Any, original_svg: str) -> 
         yield until(is_active(doc, sketch), 30.0)
         canvas.app().action("ai_sketcher_refine").trigger()
         yield until(lambda: c.suggestion is not None and not c.running, SUGGEST_TIMEOUT)
+        yield pause(0.3)  # Krita runs its events while it adds shapes: let the last ones land
         s = c.suggestion
         out[str(strength)] = {
             "kind": s.session.kind if s else None,

@@ -207,6 +207,37 @@ def set_pixels(layer: Any, image: QImage) -> None:
     layer.setPixelData(data, 0, 0, image.width(), image.height())
 
 
+def document_target() -> Target:
+    """The active document with its pen, for what draws on a layer of its own (a character
+    sheet); `layer` is the active node, which may be None."""
+    doc = app().activeDocument()
+    if doc is None:
+        raise CanvasError("Open or create a document first, then try again.")
+    return Target(doc, doc.activeNode(), _pen(doc), _size_pt(doc))
+
+
+def active_document() -> Any:
+    """The document in the active view, or None."""
+    return app().activeDocument()
+
+
+def read_annotation(doc: Any, name: str) -> bytes | None:
+    """A document annotation's bytes (saved in the .kra with it), or None if it has none."""
+    if doc is None or name not in doc.annotationTypes():
+        return None
+    return bytes(doc.annotation(name))
+
+
+def write_annotation(doc: Any, name: str, description: str, data: bytes) -> None:
+    """Store bytes in the document; Krita saves them in the .kra and marks it modified."""
+    doc.setAnnotation(name, description, data)
+
+
+def remove_annotation(doc: Any, name: str) -> None:
+    if doc is not None and name in doc.annotationTypes():
+        doc.removeAnnotation(name)
+
+
 def guide_target() -> Target | None:
     """The active layer the guide follows, or None when the artist is elsewhere."""
     try:
@@ -270,6 +301,27 @@ def add_trace_layer(target: Target, strokes: Sequence[Sequence[Sequence[float]]]
     target.layer.parentNode().addChildNode(layer, target.layer)
     add_strokes(target, layer, strokes)
     return layer
+
+
+def add_top_layer(target: Target, name: str) -> Any:
+    """A new vector layer on top of the document's layer stack; no other layer changes."""
+    layer = target.document.createVectorLayer(name)
+    target.document.rootNode().addChildNode(layer, None)
+    return layer
+
+
+def add_svg(target: Target, layer: Any, body: str) -> list[Any]:
+    """Add SVG elements (groups, paths, text) to a vector layer on top of its shapes, as one
+    undo step; returns the top-level shapes Krita made."""
+    if not body:
+        return []
+    before = [shape.zIndex() for shape in layer.shapes()]
+    shapes = list(layer.addShapesFromSvg(svg.svg_document(body, *target.size)))
+    top = max(before, default=0)
+    for i, shape in enumerate(shapes):  # over what is there, in SVG order
+        shape.setZIndex(top + 1 + i)
+        shape.update()
+    return shapes
 
 
 def add_guide_layer(target: Target) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 
 from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 
-from . import canvas, svg
+from . import canvas, characters, svg
 from .wire import client as client_module
 from .wire import guide as guide_module
 from .wire import suggestion as suggestion_module
@@ -28,6 +28,12 @@ protocol = client_module.protocol
 CLIENT_NAME = f"krita-ai-sketcher/{protocol.VERSION}"
 DEFAULT_ALTERNATIVES = protocol.DEFAULT_ALTERNATIVES
 GUIDE_K = protocol.DEFAULT_GUIDE_K  # real drawings in the shadow guide
+MAX_IN_FLIGHT = suggestion_module.MAX_IN_FLIGHT  # suggest requests (and traces) open at once
+SERVER_OPEN = MAX_IN_FLIGHT + 1  # what the server allows per connection, guides apart
+BUSY = (
+    "The character sheet is using all the server's open requests; wait a moment for its "
+    "faces, then try again."
+)
 
 
 @dataclass
@@ -42,6 +48,9 @@ class Suggestion:
     visible: int = 0  # the alternative whose shapes are visible
     finished: bool = False  # the end of the session has been seen
     refocus: int = 0  # timer ticks left in which to give the artist's layer back the focus
+    model: str | None = None  # the model asked
+    asked: dict[str, str] = field(default_factory=dict)  # the conditions asked for
+    sent: characters.Kept | None = None  # the kept character the request drew, if any
 
     @property
     def job(self) -> Any:
@@ -86,6 +95,14 @@ class Controller(QObject):
         self.guide_target: canvas.Target | None = None  # where the guide in flight goes
         self.guide_refocus = 0  # ticks left in which to give the artist's layer back the focus
         self.tracing: tuple[str, canvas.Target] | None = None  # the trace in flight: (id, layer)
+        self.same_character = canvas.read_setting("same_character", "") == "true"
+        # The last accepted alternative's character, with its document: Keep character after
+        # Accept keeps it.
+        self.accepted: tuple[Any, characters.Kept] | None = None
+        self.sheet: characters.Sheet | None = None  # the character sheet being drawn
+        self.sheet_target: canvas.Target | None = None  # its document and pen
+        self.sheet_layer: Any = None  # its layer, made when the first face arrives
+        self._kept_read: tuple[bytes | None, characters.Kept | None] = (None, None)
         self.client = self._new_client()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.tick)
@@ -221,8 +238,17 @@ class Controller(QObject):
             )
         if self.client.state != "connected":
             return self._say(self.connection_text)
-        self.reject(quiet=True)
         info = self.model_info()
+        kept = self.kept(target.document)
+        try:
+            character = characters.request_character(
+                kept, info.name if info else None, self.same_character
+            )
+        except characters.CharacterError as e:
+            return self._say(str(e))
+        if self.open_requests() >= SERVER_OPEN:
+            return self._say(BUSY)
+        self.reject(quiet=True)
         drawn = bool(strokes) or raster is not None
         mode = "refine" if kind == "refine" else "complete" if drawn else "generate"
         try:
@@ -236,6 +262,7 @@ class Controller(QObject):
                 bounds=None if drawn else (0.0, 0.0, *target.size),
                 strength=self.strength if mode == "refine" else None,
                 raster=raster,
+                character=character,
             )
         except client_module.protocol.ProtocolError as e:
             return self._say(f"Cannot ask for this suggestion: {e.message}.")
@@ -243,14 +270,22 @@ class Controller(QObject):
             kind, [suggestion_module.Job(target.layer.name())], self.alternatives
         )
         session.submitted(session.jobs[0], job)
-        self.suggestion, self.painted = Suggestion(session, target), None
+        self.suggestion = Suggestion(
+            session,
+            target,
+            model=info.name if info else None,
+            asked=self.chosen_conditions(),
+            sent=kept if character else None,
+        )
+        self.painted = self.accepted = None
         self.timer.setInterval(BUSY_TICK_MS)
+        who = " as the kept character" if character else ""
         self._say(
-            "Redrawing your strokes..."
+            f"Redrawing your strokes{who}..."
             if mode == "refine"
-            else "Drawing..."
+            else f"Drawing{who}..."
             if drawn
-            else "Your layer is empty, so the model draws something new..."
+            else f"Your layer is empty, so the model draws something new{who}..."
         )
 
     def stop(self) -> None:
@@ -300,7 +335,9 @@ class Controller(QObject):
         for job_id in s.session.open_ids():
             self.client.cancel(job_id)
         if s.target.paint:
+            self.accepted = self._kept_of(s)
             return self._paint(s, len(strokes))
+        self.accepted = self._kept_of(s)
         # Removing first leaves "Create shape" on top of the undo stack: one Ctrl+Z undoes Accept.
         canvas.remove_layer(s.layer)
         canvas.add_strokes(s.target, s.target.layer, strokes)
@@ -351,7 +388,11 @@ class Controller(QObject):
 
     def _end(self) -> None:
         self.suggestion = None
-        self.timer.setInterval(IDLE_TICK_MS)
+        self._idle()
+
+    def _idle(self) -> None:
+        """Back to the slow tick, unless a character sheet is still being drawn."""
+        self.timer.setInterval(BUSY_TICK_MS if self.sheet is not None else IDLE_TICK_MS)
 
     def trace_layer(self) -> None:
         """Trace the active paint layer (a photo, a painting) into a line drawing, drawn on a
@@ -374,6 +415,8 @@ class Controller(QObject):
                     if welcome is not None
                     else "Not connected to the AI-Sketcher server yet; start it, then trace."
                 )
+            if self.open_requests() >= SERVER_OPEN:
+                raise canvas.CanvasError(BUSY)
             raster = canvas.layer_raster(target)
             if raster is None:
                 raise canvas.CanvasError(
@@ -424,13 +467,18 @@ class Controller(QObject):
             if self.tracing is not None and msg_id == self.tracing[0]:
                 if isinstance(msg, (protocol.Done, protocol.Error)):
                     self._traced(msg)  # its strokes come whole in the done
+            elif self.sheet is not None and self.sheet.session.job(msg_id) is not None:
+                if isinstance(msg, protocol.Done):  # a face comes whole in its done
+                    self.sheet.done(msg_id, msg.samples, msg.characters, msg.cancelled)
+                elif isinstance(msg, protocol.Error):
+                    self.sheet.error(msg_id, client_module.sentence(msg.message))
             elif isinstance(msg, protocol.GuideResult):
                 if self.guide.answered(msg_id):
                     self._show_guide(msg.drawings)
             elif isinstance(msg, protocol.StrokeChunk) and s is not None:
                 s.session.stroke(msg_id, msg.sample, msg.index, msg.points)
             elif isinstance(msg, protocol.Done) and s is not None:
-                s.session.done(msg_id, msg.samples)
+                s.session.done(msg_id, msg.samples, msg.characters)
             elif isinstance(msg, protocol.Error):
                 why = client_module.sentence(msg.message)
                 if self.guide.is_ours(msg_id):
@@ -445,6 +493,7 @@ class Controller(QObject):
             canvas.keep_artist_layer_active(s.target, s.layer)
             s.refocus -= 1
         changed |= self._guide_tick()
+        changed |= self._sheet_tick()
         if (
             self.guide_refocus > 0
             and self.guide_layer is not None
@@ -470,14 +519,22 @@ class Controller(QObject):
             s.layer = canvas.add_suggestion_layer(s.target)
             s.refocus = 20
         for sample, strokes in new.items():
+            if self.suggestion is not s or not canvas.attached(s.layer):
+                break
             shapes = canvas.add_strokes(
                 s.target, s.layer, strokes, hidden=sample != s.session.current
             )
             s.shapes.setdefault(sample, []).extend(shapes)
+        if self.suggestion is not s:
+            # Krita runs its event loop while it adds a layer or shapes, and the artist
+            # rejected, accepted or replaced this suggestion meanwhile: leave no layer behind.
+            if self.painted is not s:
+                canvas.remove_layer(s.layer)
+            return True
         self._show_current(s)
         if not s.session.running and not s.finished:
             s.finished = True
-            self.timer.setInterval(IDLE_TICK_MS)
+            self._idle()
             if not any(s.session.counts()):
                 canvas.remove_layer(s.layer)
                 self._end()
@@ -486,6 +543,204 @@ class Controller(QObject):
         if new:
             self.message = suggestion_module.summary(s.session)
         return bool(new)
+
+    # --- characters -----------------------------------------------------------------------
+
+    def open_requests(self) -> int:
+        """Suggest requests and traces this plugin has open at the server (guides count apart)."""
+        s, sheet = self.suggestion, self.sheet
+        return (
+            (len(s.session.open_ids()) if s is not None else 0)
+            + (len(sheet.session.open_ids()) if sheet is not None else 0)
+            + (self.tracing is not None)
+        )
+
+    def kept(self, doc: Any = None) -> characters.Kept | None:
+        """The character a document keeps (the active one by default), saved in it."""
+        doc = canvas.active_document() if doc is None else doc
+        data = canvas.read_annotation(doc, characters.ANNOTATION)
+        if data != self._kept_read[0]:  # the docker asks on every change: parse only news
+            self._kept_read = (data, characters.Kept.from_bytes(data))
+        return self._kept_read[1]
+
+    def _keep(self, doc: Any, kept: characters.Kept) -> None:
+        canvas.write_annotation(
+            doc, characters.ANNOTATION, characters.ANNOTATION_TEXT, kept.to_bytes()
+        )
+
+    def _kept_of(self, s: Suggestion) -> tuple[Any, characters.Kept] | None:
+        """The character of the alternative on show, as the document would keep it."""
+        character = s.session.character()
+        if not character or not s.model:
+            return None
+        source = f"alternative {s.session.current + 1} on '{s.target.layer.name()}'"
+        kept = characters.kept_from(
+            s.model, character, s.asked, s.sent, source, s.session.shown_strokes()
+        )
+        return s.target.document, kept
+
+    def keep_character(self) -> None:
+        """Keep the character of the suggestion on show (or of the one just accepted) in its
+        document, for Same character and the Character sheet."""
+        s = self.suggestion
+        if s is not None and s.session.running:
+            return self._say(
+                "The character comes with the finished drawing; press Keep character once "
+                "it is done."
+            )
+        if s is not None:
+            found = self._kept_of(s)
+            if found is None:
+                return self._say(
+                    f"This alternative carries no character ('{s.model}' keeps none, or it "
+                    "is empty); suggest with a model that keeps characters, such as 'faces', "
+                    "and keep one of its faces."
+                )
+        elif self.accepted is not None and canvas.is_active(self.accepted[0]):
+            found = self.accepted
+        else:
+            return self._say(
+                "Suggest with a model that keeps characters, such as 'faces', then press "
+                "Keep character while its face is on show or right after Accept."
+            )
+        doc, kept = found
+        self._keep(doc, kept)
+        self._say(
+            f"Kept {kept.describe()}; tick Same character to draw this person again, or "
+            "make a Character sheet."
+        )
+
+    def forget_character(self) -> None:
+        """Forget the active document's kept character."""
+        doc = canvas.active_document()
+        if self.kept(doc) is None:
+            return self._say("This document keeps no character.")
+        canvas.remove_annotation(doc, characters.ANNOTATION)
+        self.accepted = None
+        self._say("Character forgotten; suggestions draw anyone again.")
+
+    def set_same_character(self, on: bool) -> None:
+        """Same character on: Suggest and Optimize draw the kept character (when one is kept)."""
+        if on == self.same_character:
+            return
+        self.same_character = on
+        canvas.write_setting("same_character", "true" if on else "false")
+        kept = self.kept()
+        if not on:
+            self._say("Same character off: suggestions draw anyone.")
+        elif kept is None:
+            self._say(
+                "Same character on; keep a character first (Keep character while a face "
+                "is on show)."
+            )
+        else:
+            self._say(f"Same character on: suggestions draw {kept.describe()}.")
+
+    def character_sheet_or_stop(self) -> None:
+        """Draw a character sheet (a face per emotion and view) of the kept character, or of a
+        new one, on a new layer; or stop the one being drawn."""
+        if self.sheet is not None:
+            for job_id in self.sheet.stop():
+                self.client.cancel(job_id)
+            return self._say(self.sheet.summary())
+        try:
+            target = canvas.document_target()
+            if self.client.state != "connected":
+                raise characters.CharacterError(self.connection_text)
+            kept = self.kept(target.document)
+            info = characters.sheet_model(self.models, self.model_info(), kept)
+            layout = characters.sheet_layout(info.conditions, *target.size)
+        except (canvas.CanvasError, characters.CharacterError) as e:
+            return self._say(str(e))
+        except ValueError:
+            width, height = target.size
+            return self._say(
+                f"A {width:g} x {height:g} point canvas is too small for a character sheet; "
+                "make it bigger with Image > Resize Canvas and try again."
+            )
+        chosen = self.chosen_conditions() if info is self.model_info() else {}
+        self.sheet = characters.Sheet(layout, info.name, kept, chosen)
+        self.sheet_target, self.sheet_layer = target, None
+        self.timer.setInterval(BUSY_TICK_MS)
+        who = kept.describe() if kept is not None else "a new character"
+        self._say(f"Drawing a character sheet of {who}...")
+
+    def _sheet_tick(self) -> bool:
+        """Ask for the sheet's next faces, draw the finished ones; True if anything changed."""
+        sheet, target = self.sheet, self.sheet_target
+        if sheet is None or target is None:
+            return False
+        changed = False
+        if sheet.new and sheet.character and sheet.kept is None:  # the first face made one
+            first = sheet.session.jobs[0]
+            sheet.kept = characters.Kept(
+                sheet.model,
+                sheet.character,
+                {**sheet.own, **first.target.conditions},
+                "the first face of a character sheet",
+                first.strokes(0),
+            )
+            self._keep(target.document, sheet.kept)
+        s = self.suggestion
+        others = (len(s.session.open_ids()) if s is not None else 0) + (self.tracing is not None)
+        room = MAX_IN_FLIGHT - others - len(sheet.session.open_ids())
+        info = next((m for m in self.models if m.name == sheet.model), None)
+        for job in sheet.to_submit(room):
+            try:
+                job_id = self.client.suggest(
+                    n=1,
+                    temperature=suggestion_module.variety_for(
+                        info, self.varieties, protocol.DEFAULT_TEMPERATURE
+                    ),
+                    model=sheet.model,
+                    **sheet.request(job),
+                )
+            except client_module.protocol.ProtocolError as e:
+                sheet.session.failed(job, e.message)
+                continue
+            sheet.session.submitted(job, job_id)
+        if self.sheet_layer is not None and not canvas.attached(self.sheet_layer):
+            for job_id in sheet.stop():
+                self.client.cancel(job_id)
+            self._end_sheet("The character sheet's layer went away, so the sheet was stopped.")
+            return True
+        if canvas.is_active(target.document):  # Krita adds shapes through the active document
+            for index, cell, strokes in sheet.to_draw():
+                self._draw_face(target, index, cell, strokes)
+                sheet.drawn.add(index)
+                changed = True
+        else:
+            return changed
+        if not sheet.running and not sheet.to_draw():
+            self._end_sheet(sheet.summary())
+            return True
+        if changed:
+            self.message = sheet.summary()
+        return changed
+
+    def _draw_face(self, target: canvas.Target, index: int, cell: Any, strokes: Any) -> None:
+        """One face onto the sheet layer as a group named for its cell; the layer and its
+        titles come with the first."""
+        if self.sheet_layer is None:
+            layer = self.sheet_layer = canvas.add_top_layer(target, characters.SHEET_LAYER)
+            assert self.sheet is not None
+            layout = self.sheet.layout
+            titles = "".join(
+                svg.text_svg(t.text, t.x, t.y, layout.font, "#555555", t.anchor)
+                for t in layout.labels
+            )
+            if titles:
+                canvas.add_svg(target, layer, svg.group_svg(titles, "titles"))
+        body = svg.paths_svg(strokes, target.pen.colour, target.pen.width)
+        canvas.add_svg(
+            target, self.sheet_layer, svg.group_svg(body, characters.face_name(cell, index))
+        )
+
+    def _end_sheet(self, message: str) -> None:
+        self.sheet = self.sheet_target = self.sheet_layer = None
+        if not self.running:
+            self.timer.setInterval(IDLE_TICK_MS)
+        self.message = message
 
     # --- the shadow guide -----------------------------------------------------------------
 

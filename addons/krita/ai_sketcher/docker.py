@@ -1,5 +1,6 @@
 """The AI Sketcher docker: connection status, model and conditions, variety and alternatives,
-and the Suggest / Previous / Next / Accept / Reject buttons. It only talks to the Controller.
+the Suggest / Previous / Next / Accept / Reject buttons, and the kept character (Keep character,
+Forget, Same character, Character sheet). It only talks to the Controller.
 """
 
 from __future__ import annotations
@@ -7,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PyQt5.QtCore import Qt
+from PyQt5.QtCore import QPointF, Qt, QTimer
+from PyQt5.QtGui import QColor, QPainter, QPen, QPixmap
 from PyQt5.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,6 +33,14 @@ from .controller import Controller, client_module
 TITLE = "AI Sketcher"
 ANY = "(any)"  # a condition left to the model
 SEARCHABLE = 12  # condition lists longer than this get a type-to-search box
+THUMBNAIL = 56  # pixels, the kept character's picture
+KEEP_TIP = (
+    "Keep the person of the suggestion on show (or of the one just accepted) with this document"
+)
+SHEET_TIP = (
+    "Draw the kept character (or a new one) once per emotion and view on a new layer; "
+    "your layers stay as they are"
+)
 STATE_COLOURS = {
     "connected": "#3a9d4f",
     "connecting": "#c9a227",
@@ -48,6 +58,7 @@ class SketcherDocker(DockWidget):
         self.controller = controller
         self._built_for: Any = None  # the ModelInfo the condition rows were made for
         self._condition_boxes: dict[str, QComboBox] = {}
+        self._thumbnail_of: Any = None  # the kept character the thumbnail shows
 
         root = QWidget(self)
         layout = QVBoxLayout(root)
@@ -138,6 +149,7 @@ class SketcherDocker(DockWidget):
         decide.addWidget(self.accept)
         decide.addWidget(self.reject)
         layout.addLayout(decide)
+        layout.addWidget(self._character_box(controller))
         self.message = QLabel(wordWrap=True)
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
         layout.addWidget(self.message)
@@ -165,8 +177,41 @@ class SketcherDocker(DockWidget):
         controller.changed.connect(self.refresh)
         self.refresh()
 
+    def _character_box(self, controller: Controller) -> QGroupBox:
+        """Who the document keeps, Keep character / Forget, Same character, Character sheet."""
+        box = QGroupBox("Character")
+        rows = QVBoxLayout(box)
+        who = QHBoxLayout()
+        self.thumbnail = QLabel()
+        self.thumbnail.setFixedSize(THUMBNAIL, THUMBNAIL)
+        self.kept = QLabel(wordWrap=True)
+        self.kept.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+        who.addWidget(self.thumbnail)
+        who.addWidget(self.kept)
+        rows.addLayout(who)
+        keep = QHBoxLayout()
+        self.keep = QPushButton("Keep character", clicked=controller.keep_character)
+        self.forget = QPushButton(
+            "Forget", clicked=controller.forget_character, toolTip="Forget the kept character"
+        )
+        keep.addWidget(self.keep)
+        keep.addWidget(self.forget)
+        rows.addLayout(keep)
+        self.same = QCheckBox(
+            "Same character",
+            toggled=controller.set_same_character,
+            toolTip="Suggest and Optimize draw the kept character, under the conditions "
+            f"chosen above ({ANY} keeps the character's own)",
+        )
+        rows.addWidget(self.same)
+        self.sheet = QPushButton("Character sheet", clicked=controller.character_sheet_or_stop)
+        rows.addWidget(self.sheet)
+        return box
+
     def canvasChanged(self, canvas: Any) -> None:  # Krita's name
-        """Krita calls this when the active view changes; the docker shows no per-view state."""
+        """Krita calls this when the active view changes: the kept character shown is the
+        document's (read once Krita has finished switching)."""
+        QTimer.singleShot(0, self.refresh)
 
     # --- from the controller to the widgets ------------------------------------------------
 
@@ -202,7 +247,31 @@ class SketcherDocker(DockWidget):
         for button in (self.accept, self.reject):
             button.setEnabled(total > 0)
         self.trace.setEnabled(c.tracing is None)
+        self._show_kept()
         self.message.setText(c.message)
+
+    def _show_kept(self) -> None:
+        c = self.controller
+        kept = c.kept()
+        self.kept.setText(
+            f"Kept: {_escape(kept.describe())}"
+            if kept is not None
+            else "No character kept: show a face, then Keep character."
+        )
+        self.kept.setToolTip(
+            "Saved with the document; Same character and Character sheet draw this person"
+            if kept is not None
+            else "Faces from a model that keeps characters, such as 'faces', can be kept"
+        )
+        if (kept and kept.character) != self._thumbnail_of:
+            self._thumbnail_of = kept and kept.character
+            self.thumbnail.setPixmap(_thumbnail(kept.strokes if kept else (), THUMBNAIL))
+        self.forget.setEnabled(kept is not None)
+        _quietly(self.same.setChecked, c.same_character)
+        drawing = c.sheet is not None
+        self.sheet.setText("Stop sheet" if drawing else "Character sheet")
+        self.sheet.setToolTip(_tip(SHEET_TIP, c.shortcuts.get("ai_sketcher_character_sheet")))
+        self.keep.setToolTip(_tip(KEEP_TIP, c.shortcuts.get("ai_sketcher_keep_character")))
 
     def _fill_models(self) -> None:
         c = self.controller
@@ -293,6 +362,33 @@ def _slider_row(
     row.addWidget(label)
     form.addRow(name, row)
     return slider, label
+
+
+def _tip(text: str, shortcut: str | None) -> str:
+    return f"{text} ({shortcut})" if shortcut else text
+
+
+def _thumbnail(strokes: Any, size: int) -> QPixmap:
+    """The strokes drawn small, fitted into a `size`-pixel square on white."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor("#ffffff"))
+    points = [p for s in strokes for p in s]
+    if not points:
+        return pixmap
+    x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
+    y0, y1 = min(p[1] for p in points), max(p[1] for p in points)
+    scale = (size - 6) / max(x1 - x0, y1 - y0, 1e-9)
+    dx = (size - (x1 - x0) * scale) / 2 - x0 * scale
+    dy = (size - (y1 - y0) * scale) / 2 - y0 * scale
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.Antialiasing)
+    painter.setPen(QPen(QColor("#202020"), 1.2))
+    for stroke in strokes:
+        line = [QPointF(x * scale + dx, y * scale + dy) for x, y in stroke]
+        for a, b in zip(line, line[1:]):
+            painter.drawLine(a, b)
+    painter.end()
+    return pixmap
 
 
 def _quietly(setter: Any, value: Any) -> None:

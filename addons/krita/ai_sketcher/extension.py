@@ -36,6 +36,18 @@ ACTIONS: tuple[tuple[str, str, Any], ...] = (
         lambda c: c.set_guide(not c.guide.enabled),
     ),
     ("ai_sketcher_trace", "AI Sketcher: Trace Layer", Controller.trace_layer),
+    ("ai_sketcher_keep_character", "AI Sketcher: Keep Character", Controller.keep_character),
+    ("ai_sketcher_forget_character", "AI Sketcher: Forget Character", Controller.forget_character),
+    (
+        "ai_sketcher_same_character",
+        "AI Sketcher: Same Character On/Off",
+        lambda c: c.set_same_character(not c.same_character),
+    ),
+    (
+        "ai_sketcher_character_sheet",
+        "AI Sketcher: Character Sheet",
+        Controller.character_sheet_or_stop,
+    ),
 )
 
 _kept: list[Any] = []  # Python owns these; Krita only borrows them

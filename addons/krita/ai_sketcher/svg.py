@@ -13,6 +13,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
+from xml.sax.saxutils import escape, quoteattr
 
 Point = tuple[float, float]
 Stroke = list[Point]
@@ -456,6 +457,22 @@ def paths_svg(
     if hidden:
         style += ' visibility="hidden"'
     return "".join(f'<path {style} d="{path_data(s)}"/>' for s in strokes if len(s) >= 1)
+
+
+def group_svg(body: str, name: str) -> str:
+    """`body` as one `<g>`, which Krita makes one group shape named `name` (its SVG id)."""
+    return f"<g id={quoteattr(name)}>{body}</g>"
+
+
+def text_svg(
+    text: str, x: float, y: float, size: float, colour: str = "#000000", anchor: str = "start"
+) -> str:
+    """A line of text with its `anchor` ("start", "middle" or "end") at (x, y) on the baseline,
+    `size` user units tall: Krita makes it a text shape."""
+    return (
+        f'<text x="{_num(x)}" y="{_num(y)}" font-family="sans-serif" '
+        f'font-size="{_num(size)}" fill="{colour}" text-anchor="{anchor}">{escape(text)}</text>'
+    )
 
 
 def svg_document(body: str, width: float, height: float) -> str:
