@@ -30,6 +30,7 @@ from .session import (
     traits,
 )
 from .wire import client as client_module
+from .wire.character import character_conditions
 from .wire.client import sentence
 from .wire.guide import GuideState, opacities
 
@@ -265,12 +266,11 @@ class Controller:
         job = next((j for j in jobs if j.characters.get(s.current)), None)
         if job is None:
             return None
+        character, model = job.characters[s.current], self._options.get("model") or ""
         asked = traits(job.request.conditions or self._options.get("conditions"))
-        return Character(
-            job.characters[s.current],
-            self._options.get("model") or "",
-            {**self._traits, **asked},
-        )
+        info = self.model_info(model)
+        drawn = traits(character_conditions(character, info.conditions)) if info else {}
+        return Character(character, model, {**self._traits, **asked, **drawn})
 
     def end(self, remove: bool, objects: set[str] = frozenset()) -> int:
         """Stop the session; with `remove`, drop the suggestion layers of its objects and of

@@ -164,7 +164,7 @@ def describe_character(
     known: Mapping[str, str], offered: Mapping[str, Sequence[str]], model: str
 ) -> str:
     """A line for the panel about a kept character: the traits it was asked for, and which
-    the model chose itself (the character is opaque: the add-on knows only what it asked)."""
+    the model chose itself (those the character does not say and the add-on did not ask)."""
     names = [n for n in offered if n not in LOOK and n != "category"]
     parts = [known[n] for n in names if known.get(n)]
     parts += [known[n] for n in known if n not in names and known[n]]  # of another server
