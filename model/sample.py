@@ -136,6 +136,9 @@ class DecodeBatch:
             hidden, self.model.z_dim, 4 * hidden, ckpt.scale_factor, self.model.decoder_for(0).point
         )
         self._ready: list[StrokeEvent | DoneEvent] = []  # library alternatives, sent next step
+        # Network alternatives whose finished drawing becomes their character, by (id(tag),
+        # sample): their condition vector [1, C], placement and the given strokes (box units).
+        self._to_encode: dict[tuple[int, int], tuple[torch.Tensor, Placement, list]] = {}
 
     def __len__(self) -> int:
         return len(self.rows) + bool(self._ready)
@@ -254,25 +257,15 @@ class DecodeBatch:
             if req.mode == "complete":  # the model reads the most recent strokes that fit
                 while len(seen) > 1 and sum(map(len, seen)) > cfg.max_seq_len:
                     seen = seen[1:]
-            # Row 0 as in the training data: from the box origin, or (0, 0) for "start" data.
-            origin = seen[0][0] if self.ckpt.starts_at_origin else (0.0, 0.0)
-            s3 = S.polylines_to_stroke3(seen, origin)
-            if len(s3) > cfg.max_seq_len:
+            inp = self._inputs(seen, conditions)
+            if inp is None:
+                points = len(S.polylines_to_stroke3(seen, (0.0, 0.0)))
                 raise ValueError(
-                    f"the strokes have {len(s3)} points after simplification"
+                    f"the strokes have {points} points after simplification"
                     f"{' (the last stroke alone)' if req.mode == 'complete' else ''}"
                     f"; the model reads at most {cfg.max_seq_len}"
                 )
-            s5 = torch.tensor(
-                S.stroke3_to_stroke5(S.normalize(s3, self.ckpt.scale_factor)), device=self.device
-            )
-            seq = torch.cat([start[None], s5]).expand(n, -1, -1)  # [n, P+1, 5]
-            raster = None
-            if cfg.needs_raster:
-                img = rasterize(seen, size=cfg.raster_size)
-                raster = torch.tensor(img, device=self.device).expand(n, 1, -1, -1)
-            lengths = torch.full((n,), len(s3), dtype=torch.long)
-            inp = Inputs(seq, lengths.to(self.device), conditions, raster)
+            seq, s3 = inp.strokes, inp.strokes[0, 1:]
             stochastic = req.mode == "complete" or req.sample_latent
             if identity is None:
                 z = self.model.encode(inp, sample=stochastic, noise=noise).z
@@ -297,6 +290,13 @@ class DecodeBatch:
             if self.fast
             else np.zeros((n, self.rows.const_dim), np.float32)
         )
+        if identity is None and req.mode != "refine" and C.has_characters(self.ckpt):
+            # Who a drawn sample is: its own drawing encoded when it ends (what the artist
+            # sees is who is kept), not the seed's z that started it. A refine's is the
+            # artist's drawing encoded already.
+            given = box if req.mode == "complete" else []
+            for j, i in enumerate(samples):
+                self._to_encode[id(tag), i] = (conditions[j : j + 1], placement, given)
         steps = int(req.max_points) + 1
         # A completion's new strokes stay near the artist's drawing (model.strokes.REACH).
         reach = S.reach_box(polylines) if req.mode == "complete" else None
@@ -316,6 +316,27 @@ class DecodeBatch:
                 limit=int(req.max_points),
                 decoder=decoders[0],
             )
+
+    def _inputs(self, seen: list[np.ndarray], conditions: torch.Tensor) -> Inputs | None:
+        """What the encoder reads of simplified polylines in the model's box, once per row of
+        `conditions` [n, C]; None when they have more points than the model reads."""
+        cfg, n = self.model.cfg, conditions.shape[0]
+        # Row 0 as in the training data: from the box origin, or (0, 0) for "start" data.
+        origin = seen[0][0] if self.ckpt.starts_at_origin else (0.0, 0.0)
+        s3 = S.polylines_to_stroke3(seen, origin)
+        if len(s3) > cfg.max_seq_len:
+            return None
+        s5 = torch.tensor(
+            S.stroke3_to_stroke5(S.normalize(s3, self.ckpt.scale_factor)), device=self.device
+        )
+        start = torch.tensor(S.START_TOKEN, device=self.device)
+        seq = torch.cat([start[None], s5]).expand(n, -1, -1)  # [n, P+1, 5]
+        raster = None
+        if cfg.needs_raster:
+            img = rasterize(seen, size=cfg.raster_size)
+            raster = torch.tensor(img, device=self.device).expand(n, 1, -1, -1)
+        lengths = torch.full((n,), len(s3), dtype=torch.long, device=self.device)
+        return Inputs(seq, lengths, conditions, raster)
 
     def _first_position(self, conditions: Mapping[str, str]) -> np.ndarray:
         """Where `generate` puts the pen before the first row: the box origin, whose offset the
@@ -359,13 +380,35 @@ class DecodeBatch:
         index = rows.arrays.decoder[stepped]
         decoders = np.unique(index).tolist() if self.model.bank else [0]
         if part is None and len(decoders) == 1:  # every row on one decoder: stepped in place
-            return events + rows.advance(self._step_rows(decoders[0], slice(0, n)))
-        # One step a decoder, each over its own rows (gathered, stepped, written back).
-        row5 = np.empty((len(stepped), 5), np.float32)
-        for k in decoders:
-            mine = np.flatnonzero(index == k)
-            row5[mine] = self._step_rows(k, stepped[mine])
-        return events + rows.advance(row5, None if part is None else stepped)
+            events += rows.advance(self._step_rows(decoders[0], slice(0, n)))
+        else:
+            # One step a decoder, each over its own rows (gathered, stepped, written back).
+            row5 = np.empty((len(stepped), 5), np.float32)
+            for k in decoders:
+                mine = np.flatnonzero(index == k)
+                row5[mine] = self._step_rows(k, stepped[mine])
+            events += rows.advance(row5, None if part is None else stepped)
+        for event in events:
+            if isinstance(event, DoneEvent):
+                todo = self._to_encode.pop((id(event.tag), event.sample), None)
+                if todo is not None and event.strokes:
+                    event.character = self._character_of(event.strokes, *todo) or event.character
+        return events
+
+    def _character_of(
+        self,
+        strokes: list[np.ndarray],
+        conditions: torch.Tensor,
+        placement: Placement,
+        given: list[np.ndarray],
+    ) -> str:
+        """The character of a finished drawing (document units; a completion's given strokes
+        in box units before it): its encoded latent's mean, or "" when it is too long to read."""
+        seen = [p for p in S.simplify([*given, *placement.to_box(strokes)], 2.0) if len(p)]
+        inp = self._inputs(seen, conditions) if seen else None
+        if inp is None:
+            return ""
+        return C.encode(self.ckpt, self.model.encode(inp, sample=False).z[0].float().cpu().numpy())
 
     def _step_rows(self, k: int, part: slice | np.ndarray) -> np.ndarray:
         """Step decoder k on some rows (a slice steps them in place; an index array on copies,
@@ -412,6 +455,8 @@ class DecodeBatch:
         """Drop every sketch of a request from the batch."""
         self._ready = [e for e in self._ready if e.tag != tag]
         self.rows.remove_tag(tag)
+        for key in [k for k in self._to_encode if k[0] == id(tag)]:
+            del self._to_encode[key]
 
 
 def projection_source(ids: Sequence[str]) -> str:
