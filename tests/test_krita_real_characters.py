@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from model.checkpoint import shipped
+from model.checkpoint import read_config, shipped
+from wire.character import character_conditions
 from wire.protocol import character_parts
 from wire.suggestion import MAX_IN_FLIGHT
 
@@ -95,7 +96,10 @@ def test_same_character_sends_the_kept_character_and_the_server_draws_that_perso
     assert same["characters"] and all(same_person(c, kept) for c in same["characters"].values())
     assert "as the kept character" not in same["message"]  # the summary replaced it once done
     again = report["keep_while_shown"]["kept"]
-    assert same_person(again["character"], kept) and again["character"] != kept
+    assert same_person(again["character"], kept)
+    vocab = read_config(shipped("faces"))["conditions"]  # the welcome's order: its attributes
+    offered = {name: vocab["values"][name] for name in vocab["attributes"]}
+    assert character_conditions(again["character"], offered)["emotion"] == "happy"
     assert again["conditions"] == {"style": "cartoon", "emotion": "happy"}
     assert again["source"].endswith("on 'Faces 2'")
     assert report["same_off"] is False
