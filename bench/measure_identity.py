@@ -21,11 +21,10 @@ identity attribute is read back on every face and compared with the reading on i
   - the generator drawing one identity in all 21: the data's own ceiling;
   - the generator drawing a new identity for each face: the floor of a judge's agreement;
   - the shipped faces model from conditions alone at temperature 0.02, the network alone
-    (use_library=False) and with its library, with the SAME seed for all 21 faces (a generated
-    face's `character` is its seed's z, so this is also a kept character) and with a DIFFERENT
-    seed for each;
-  - the network alone drawing each character's first face ENCODED as its character (a refine
-    of that drawing answers with it: how a drawing becomes a character).
+    (use_library=False) and with its library, with the SAME seed for all 21 faces (the seed's
+    z) and with a DIFFERENT seed for each;
+  - the network alone drawing each character's first face and KEEPING its character (what Keep
+    character keeps: that drawing, encoded), then the other 20 faces with it, as a sheet does.
 "follows" columns: how often the condition judges read back the requested gender, emotion, style
 and view.
 AI_SKETCHER_DOCS_QUICK=1 (model.cli.quick) shrinks the judges' data and steps and the characters.
@@ -288,17 +287,16 @@ def _drawn(batch: DecodeBatch, characters: int, faces: int) -> list[list[Sketch]
     return out
 
 
-def encoded_characters(
-    ckpt: Checkpoint, characters: Sequence[tuple[str, str]], first: list[list[Sketch]]
+def kept_characters(
+    ckpt: Checkpoint, characters: Sequence[tuple[str, str]], seed_of: Callable[[int], int]
 ) -> list[str]:
-    """Each character's first face (neutral, frontal) as a drawing made a character: the
-    `character` a refine of that drawing answers with (its encoded latent)."""
+    """Each character's first face (neutral, frontal), drawn from seed_of(character), and the
+    `character` its done carries: what Keep character keeps (the drawing, encoded)."""
     batch = DecodeBatch(ckpt)
     for c, (gender, style) in enumerate(characters):
         emotion, view = LOOKS[0]
         conditions = {"gender": gender, "emotion": emotion, "style": style, "view": view}
-        strokes = [p.tolist() for p in first[c][0] if len(p) >= 2]
-        req = SketchRequest(mode="refine", strokes=strokes, conditions=conditions, max_points=1)
+        req = SketchRequest(conditions=conditions, seed=seed_of(c), temperature=TEMPERATURE)
         batch.add(req, tag=c)
     kept = [""] * len(characters)
     while len(batch):
@@ -402,12 +400,12 @@ def main(argv: list[str] | None = None) -> None:
         same = model_faces(ckpt, lib, characters, lambda c, k: base + c)
         other = model_faces(ckpt, lib, characters, lambda c, k: base + len(LOOKS) * c + k + 10_000)
         rows.append((f"faces model ({lib_name}), same seed", same))
-        if lib is None:  # a drawing made a character: its first face, encoded
-            encoded = encoded_characters(ckpt, characters, same)
+        if lib is None:  # Keep character on the first face, then the other 20 with it
+            kept = kept_characters(ckpt, characters, lambda c: base + c)
             rows.append(
                 (
-                    "faces model (network), the first face encoded as its character",
-                    model_faces(ckpt, None, characters, lambda c, k: base + c, encoded),
+                    "faces model (network), the first face kept as its character",
+                    model_faces(ckpt, None, characters, lambda c, k: base + c, kept),
                 )
             )
         rows.append((f"faces model ({lib_name}), a seed per face", other))
