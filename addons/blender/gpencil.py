@@ -217,14 +217,7 @@ def draw(
     drawing = _exact_frame(suggestion_layer(ob, create=True), frame, create=True).drawing
     if clear and len(drawing.strokes):
         drawing.remove_strokes()
-    strokes = [s for s in strokes if len(s) >= 2]
-    _append(
-        drawing,
-        [geometry.from_protocol(s, depth=request.depth) for s in strokes],
-        [[request.radius] * len(s) for s in strokes],
-        [[1.0] * len(s) for s in strokes],
-        [request.material_index] * len(strokes),
-    )
+    _append_protocol(drawing, strokes, request)
 
 
 def draw_on(
@@ -237,6 +230,14 @@ def draw_on(
     """Append protocol strokes to the keyframe at `frame` of layer `layer_name` of `ob` (a
     character sheet's own object: nothing of the artist's)."""
     drawing = _exact_frame(_layer(ob, layer_name), frame, create=True).drawing
+    _append_protocol(drawing, strokes, request)
+
+
+def _append_protocol(
+    drawing: Any, strokes: Sequence[Sequence[Sequence[float]]], request: Request
+) -> None:
+    """Append protocol strokes (those of 2 points or more) as the request asks them drawn:
+    on its depth, with its radius and material."""
     strokes = [s for s in strokes if len(s) >= 2]
     _append(
         drawing,
