@@ -295,11 +295,14 @@ class SketchModel(nn.Module):
         order = torch.cat([rows for rows, _ in parts]).argsort()
         return MixtureParams(*(torch.cat(ts)[order] for ts in zip(*(p for _, p in parts))))
 
-    def encode(self, inp: Inputs, sample: bool, noise: Tensor | None = None) -> Latents:
+    def encode(
+        self, inp: Inputs, sample: bool, noise: Tensor | None = None, reconstruct: bool = False
+    ) -> Latents:
         """Encode sketches to the decoder's z = [z_s; z_r; ad; c].
 
         sample False uses the means (deterministic refine); noise [B, z_size + influence_size]
-        lets the sampler supply per-sketch random numbers.
+        lets the sampler supply per-sketch random numbers; reconstruct adds the CNN
+        autoencoder's reconstruction of the raster (for its loss: drawing never needs it).
         """
         cfg, batch = self.cfg, inp.strokes.shape[0]
         zero = inp.strokes.new_zeros(())
@@ -338,7 +341,8 @@ class SketchModel(nn.Module):
         parts.append(z_s)
         raster_logits = None
         if cfg.use_raster:
-            raster_logits = self.raster_decoder(f_r)
+            if reconstruct:
+                raster_logits = self.raster_decoder(f_r)
             parts.append(f_r if keep is None else f_r * keep)  # z_r
         if cfg.use_influence:
             mu_a, logvar_a = self.influence(states, lengths, h_c)
@@ -365,7 +369,7 @@ class SketchModel(nn.Module):
     def forward(self, inp: Inputs, alpha: float, mask_pen: bool = False) -> LossTerms:
         """Teacher-forced pass; returns every loss term (alpha is the annealed KL weight)."""
         cfg = self.cfg
-        lat = self.encode(inp, sample=self.training)
+        lat = self.encode(inp, sample=self.training, reconstruct=True)
         params = self.teacher_force(inp.strokes[:, :-1], lat.z, inp.conditions)  # [B, T, ...]
         l_r = losses.reconstruction_loss(
             params, inp.strokes[:, 1:], inp.lengths, cfg.max_seq_len, mask_pen

@@ -26,16 +26,17 @@ from model.library import SketchLibrary
 from model.sample import ConditionError, DecodeBatch, DoneEvent, SketchRequest, StrokeEvent
 from wire.protocol import Done, Error, ProtocolError, Stroke
 
+from .fairness import Fairness
+
 log = logging.getLogger(__name__)
 
 
 # Fair turns (Engine._fair_split): an owner with at most this many sketches drawing is light and
-# steps every turn (the add-ons and the page ask for 3 alternatives by default); while a light
-# one waits, the heavy owners' rows share this many a turn, in at most this share of the time
-# the light rows took.
+# steps every turn (the add-ons and the page ask for 3 alternatives by default); while light work
+# is in flight (here or a guide's: sketch_server.fairness), the heavy owners' rows share this many
+# a turn, paced.
 LIGHT_ROWS = 4
 HEAVY_ROWS_PER_TURN = 4
-HEAVY_SHARE = 0.25
 
 
 class EngineBusy(Exception):
@@ -114,6 +115,7 @@ class Engine:
         threads: int = 1,
         libraries: Mapping[str, SketchLibrary] | None = None,
         reference_decoder: bool = False,
+        fairness: Fairness | None = None,
     ) -> None:
         if not models:
             raise ValueError("the engine needs at least one model")
@@ -135,7 +137,12 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._outbox = Outbox()  # touched by the worker only
         self._cursor = 0  # the heavy owner whose rows step first next turn (worker only)
-        self._light_time = self._heavy_time = 0.0  # seconds stepping each, while both wait
+        # Shared with the guide threads (the server's): light rows here hold heavy guides back,
+        # and a light guide holds heavy rows back.
+        self.fairness = fairness if fairness is not None else Fairness()
+        self.fairness.on_light_ended(lambda: self._intake.put(None))  # wake to run heavy rows
+        self._light_here = False  # this worker has light rows, counted in fairness (worker only)
+        self._rest = 0.0  # seconds the worker may wait for new jobs next turn (worker only)
 
     @property
     def open_jobs(self) -> int:
@@ -223,6 +230,7 @@ class Engine:
                 active.clear()
                 batches = self._batches()
             self._outbox.flush()
+        self._mark_light(False)
         for job in [*waiting, *active]:
             self._fail(job, "busy", "the server is shutting down; try again when it is back")
         while True:  # jobs submitted while the worker was stopping
@@ -243,8 +251,9 @@ class Engine:
     def _turn(self, batches: dict[str, DecodeBatch], waiting: deque[Job], active: set[Job]) -> None:
         """Take in new jobs, drop cancelled ones, start waiting ones, then step every batch."""
         idle = not active and not waiting
+        rest, self._rest = (0.5 if idle else self._rest), 0.0
         try:
-            item = self._intake.get(timeout=0.5) if idle else self._intake.get_nowait()
+            item = self._intake.get(timeout=rest) if rest else self._intake.get_nowait()
             while True:
                 if item is not None:
                     waiting.append(item)
@@ -256,23 +265,33 @@ class Engine:
             active.discard(job)
             self._finish(job, self._done(job, cancelled=True))
         self._admit(waiting, active, batches)
-        light, heavy = self._fair_split(batches)
-        if light is None:  # no one light: every row steps every turn, at full speed
+        light, window = self._fair_split(batches)
+        self._mark_light(bool(light))
+        if not window or not self.fairness.light:  # all light, or none anywhere: every row steps
             for batch in batches.values():
                 if len(batch):
                     self._step(batch, active)
             return
-        # Light owners' rows step every turn; heavy owners' rows get a window of rows, and at
-        # most HEAVY_SHARE of the time the light rows had, so a light owner's steps wait little
-        # for theirs (bench/bench_hostile.py). The share is small because the heavy rows' cost
-        # goes on after their step: the event loop sends every stroke they finish.
-        started = time.perf_counter()
-        self._step_infos(batches, active, light)
-        self._light_time += time.perf_counter() - started
-        if self._heavy_time <= HEAVY_SHARE * self._light_time:
+        # Light work is in flight: light rows step every turn, heavy rows a window at a time
+        # while heavy work has used at most its share of the time (sketch_server.fairness).
+        if light:
+            self._step_infos(batches, active, light)
+        wait = self.fairness.delay()
+        if wait == 0.0:
             started = time.perf_counter()
-            self._step_infos(batches, active, heavy)
-            self._heavy_time += time.perf_counter() - started
+            self._step_infos(batches, active, window)
+            self.fairness.charge(time.perf_counter() - started)
+        elif not light:  # nothing to step: rest until heavy rows may, or a job comes
+            self._rest = min(wait, 0.05)
+
+    def _mark_light(self, light: bool) -> None:
+        """Count this worker's light rows as light work in flight, or stop counting them."""
+        if light != self._light_here:
+            self._light_here = light
+            if light:
+                self.fairness.enter_light()
+            else:
+                self.fairness.leave_light()
 
     def _admit(
         self, waiting: deque[Job], active: set[Job], batches: dict[str, DecodeBatch]
@@ -331,42 +350,37 @@ class Engine:
             rows[job.owner] = rows.get(job.owner, 0) + n
             queue.sort(key=fewest)  # an owner's count changed: the order may too
 
-    def _fair_split(
-        self, batches: dict[str, DecodeBatch]
-    ) -> tuple[set[int], set[int]] | tuple[None, None]:
-        """The rows (their RowInfo ids) to step this turn: those of light owners, and a turning
-        window of HEAVY_ROWS_PER_TURN of the heavy owners' rows, owner by owner; (None, None)
-        when no owner is light or every owner is (every row then steps). An owner (connection)
-        with at most LIGHT_ROWS sketches drawing is light."""
+    def _fair_split(self, batches: dict[str, DecodeBatch]) -> tuple[set[int], set[int]]:
+        """The rows (their RowInfo ids) of light owners, and a turning window of
+        HEAVY_ROWS_PER_TURN of the heavy owners' rows, owner by owner (empty with no heavy
+        owner). An owner (connection) with at most LIGHT_ROWS sketches drawing is light."""
         infos = [info for batch in batches.values() for info in batch.rows.info]
         counts = Counter(info.tag.owner for info in infos)
         light_owners = {o for o, k in counts.items() if k <= LIGHT_ROWS}
-        if not light_owners or len(light_owners) == len(counts):
-            self._light_time = self._heavy_time = 0.0  # no debt carried into the next contest
-            return None, None
         heavy_owners = sorted((o for o in counts if o not in light_owners), key=id)
-        self._cursor += 1
-        start = self._cursor % len(heavy_owners)
-        quota = max(1, -(-HEAVY_ROWS_PER_TURN // len(heavy_owners)))
         taken: dict[Any, set[int]] = {}
-        left = HEAVY_ROWS_PER_TURN
-        for o in heavy_owners[start:] + heavy_owners[:start]:
-            if left <= 0:
-                break
-            k = min(quota, left)
-            first = (self._cursor // len(heavy_owners)) * k
-            taken[o] = {(first + j) % counts[o] for j in range(k)}
-            left -= k
-        light, heavy = set(), set()
+        if heavy_owners:
+            self._cursor += 1
+            start = self._cursor % len(heavy_owners)
+            quota = max(1, -(-HEAVY_ROWS_PER_TURN // len(heavy_owners)))
+            left = HEAVY_ROWS_PER_TURN
+            for o in heavy_owners[start:] + heavy_owners[:start]:
+                if left <= 0:
+                    break
+                k = min(quota, left)
+                first = (self._cursor // len(heavy_owners)) * k
+                taken[o] = {(first + j) % counts[o] for j in range(k)}
+                left -= k
+        light, window = set(), set()
         seen: Counter[Any] = Counter()
         for info in infos:
             o = info.tag.owner
             if o in light_owners:
                 light.add(id(info))
             elif seen[o] in taken.get(o, ()):
-                heavy.add(id(info))
+                window.add(id(info))
             seen[o] += 1
-        return light, heavy
+        return light, window
 
     def _step_infos(
         self, batches: dict[str, DecodeBatch], active: set[Job], chosen: set[int]

@@ -30,6 +30,7 @@ from . import web
 from .config import ConfigError, ServerConfig
 from .connection import Connection
 from .engine import Engine
+from .fairness import Fairness
 from .guides import GuideQueue
 from .models import (
     device_label,
@@ -98,6 +99,9 @@ class SketchServer:
             True: encode(welcome, binary=True),
             False: encode(welcome, binary=False),
         }
+        # One rule for the engine and the guides: an artist's light work goes first, whichever
+        # lane it is in, and greedy clients' heavy work gets a share of the time meanwhile.
+        self.fairness = Fairness()
         self.engine = Engine(
             self.models,
             max_jobs=config.max_jobs,
@@ -105,10 +109,11 @@ class SketchServer:
             threads=config.torch_threads,
             libraries=self.libraries,
             reference_decoder=config.reference_decoder,
+            fairness=self.fairness,
         )
-        # Guides run one at a time beside the engine (each is a few milliseconds of search),
-        # the connection that has used the least guide time first.
-        self.guides = GuideQueue()
+        # Guides run beside the engine on two threads: one for artists' guides, one for the
+        # rest (paced), the connection that has used the least guide time first.
+        self.guides = GuideQueue(self.fairness)
         # Rasters are traced in worker processes of their own (each connection traces one at a
         # time), so tracing never holds up parsing, guides or the engine.
         self.traces = TracePool()
@@ -191,6 +196,7 @@ class SketchServer:
         if self.ws is not None:
             self.ws.close()
             await self.ws.wait_closed()
+        self.fairness.close()  # nothing heavy waits for its turn any more
         await asyncio.to_thread(self.engine.close)
         self.guides.close()
         self.traces.close()

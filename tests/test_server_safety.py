@@ -222,7 +222,7 @@ async def test_the_guide_queue_answers_the_owner_who_used_it_least_first() -> No
     order: list[str] = []
     lock = threading.Lock()
 
-    def job(name: str, seconds: float) -> str:
+    def job(name: str, seconds: float, pause: object) -> str:
         time.sleep(seconds)
         with lock:
             order.append(name)
@@ -235,6 +235,6 @@ async def test_the_guide_queue_answers_the_owner_who_used_it_least_first() -> No
         assert order.index("n") <= 2, order
         assert await asyncio.gather(*greedy) == [f"g{i}" for i in range(6)]
         with pytest.raises(ZeroDivisionError):  # a failing guide hands its error to its caller
-            await queue.run("x", lambda: 1 / 0)
+            await queue.run("x", lambda pause: 1 / 0)
     finally:
         queue.close()

@@ -7,7 +7,7 @@ Everything here works in document coordinates: neighbours are fitted onto the ar
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,10 +74,13 @@ class SketchLibrary:
         conditions: Mapping[str, str],
         k: int,
         unfinished: bool = False,
+        pause: Callable[[], None] | None = None,
     ) -> list[Neighbour]:
         """The k library drawings that best fit the artist's strokes, best first.
 
-        `unfinished` keeps only stages that leave strokes to add (for completion).
+        `unfinished` keeps only stages that leave strokes to add (for completion); `pause`, if
+        given, is called before each fit (a few milliseconds each), so a server can let other
+        work go first.
         """
         lib = self.library
         query = query_polylines(polylines)
@@ -93,18 +96,24 @@ class SketchLibrary:
             if len(seen) >= max(k, CANDIDATES):
                 break
         target = [np.asarray(p, dtype=np.float64) for p in polylines if len(p)]
-        found = [
-            Neighbour(d, shown, fit(lib.polylines(d, shown), target), lib.ids[d])
-            for d, shown in seen.items()
-        ]
+        found = []
+        for d, shown in seen.items():
+            if pause is not None:
+                pause()
+            found.append(Neighbour(d, shown, fit(lib.polylines(d, shown), target), lib.ids[d]))
         found.sort(key=lambda n: n.fit.error)
         return found[:k]
 
     def guide(
-        self, polylines: Sequence[np.ndarray], conditions: Mapping[str, str], k: int
+        self,
+        polylines: Sequence[np.ndarray],
+        conditions: Mapping[str, str],
+        k: int,
+        pause: Callable[[], None] | None = None,
     ) -> list[tuple[list[np.ndarray], float, str]]:
-        """The k best-fitting whole drawings in document coordinates, with blend weights."""
-        found = self.neighbours(polylines, conditions, k)
+        """The k best-fitting whole drawings in document coordinates, with blend weights
+        (`pause` as for neighbours)."""
+        found = self.neighbours(polylines, conditions, k, pause=pause)
         if not found:
             return []
         errors = np.array([n.fit.error for n in found])
