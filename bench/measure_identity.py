@@ -24,12 +24,14 @@ identity attribute is read back on every face and compared with the reading on i
     (use_library=False) and with its library, with the SAME seed for all 21 faces (the seed's
     z) and with a DIFFERENT seed for each;
   - the network alone drawing each character's first face and KEEPING its character (what Keep
-    character keeps: that drawing, encoded), then the other 20 faces with it, as a sheet does.
+    character keeps: that drawing, encoded), then the other 20 faces with it, as a sheet does;
+    and the same with z_s alone (the drawing's z_r and ad zeroed).
+Several --checkpoint models are measured one after another by the same judges.
 "follows" columns: how often the condition judges read back the requested gender, emotion, style
 and view.
 AI_SKETCHER_DOCS_QUICK=1 (model.cli.quick) shrinks the judges' data and steps and the characters.
 
-    python bench/measure_identity.py --checkpoint model/weights/faces
+    python bench/measure_identity.py --checkpoint model/weights/faces [runs/faces-ident ...]
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ from lab.datasets.face_identity import (  # noqa: E402
 )
 from lab.datasets.faces import ATTRIBUTES, face_identity, face_sketch, generate_face  # noqa: E402
 from lab.sources import to_box  # noqa: E402
-from model import cli  # noqa: E402
+from model import character, cli  # noqa: E402
 from model.checkpoint import Checkpoint, load  # noqa: E402
 from model.library import SketchLibrary, open_library  # noqa: E402
 from model.raster import rasterize_all  # noqa: E402
@@ -333,12 +335,55 @@ def agreement_row(
     return cells
 
 
+def model_rows(
+    path: str, characters: Sequence[tuple[str, str]], base: int, with_library: bool, named: bool
+) -> list[tuple[str, list[list[Sketch]]]]:
+    """The rows of one faces model: the same seed and a seed per face (network alone, and with
+    its library), and its first face kept as the character of the other 20, with its whole
+    latent and with z_s alone."""
+    ckpt = load(path)
+    library = open_library(path, ckpt) if with_library else None
+    model = f"faces model {path}" if named else "faces model"
+    rows = []
+    for lib_name, lib in [("network", None), *([("library", library)] if library else [])]:
+        same = model_faces(ckpt, lib, characters, lambda c, k: base + c)
+        other = model_faces(ckpt, lib, characters, lambda c, k: base + len(LOOKS) * c + k + 10_000)
+        rows.append((f"{model} ({lib_name}), same seed", same))
+        if lib is None:  # Keep character on the first face, then the other 20 with it
+            kept = kept_characters(ckpt, characters, lambda c: base + c)
+            for title, chars in [
+                ("the first face kept as its character", kept),
+                ("kept, z_s alone (z_r and ad zeroed)", [z_s_alone(ckpt, k) for k in kept]),
+            ]:
+                rows.append(
+                    (
+                        f"{model} (network), {title}",
+                        model_faces(ckpt, None, characters, lambda c, k: base + c, chars),
+                    )
+                )
+        rows.append((f"{model} ({lib_name}), a seed per face", other))
+    return rows
+
+
+def z_s_alone(ckpt: Checkpoint, kept: str) -> str:
+    """A character with its drawing's z_r and ad zeroed: does z_s alone say who?"""
+    identity, conditions = character.decode(ckpt, kept)
+    identity[ckpt.model.cfg.z_size :] = 0.0
+    c = ckpt.vocab.encode(conditions)[: ckpt.model.cond_dim]
+    return character.encode(ckpt, np.concatenate([identity, c]))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = cli.parser(
         "python bench/measure_identity.py",
         "Measure how well a drawn character keeps one person across its emotions and views.",
     )
-    ap.add_argument("--checkpoint", default="model/weights/faces", help="the faces model")
+    ap.add_argument(
+        "--checkpoint",
+        nargs="+",
+        default=["model/weights/faces"],
+        help="faces models, measured one after another by the same judges",
+    )
     ap.add_argument("--seed", type=int, default=3, help="generator seed of the judges' faces")
     ap.add_argument("--train", type=int, default=6000, help="generator faces the judges learn")
     ap.add_argument("--held-out", type=int, default=1260, help="faces of unseen identities")
@@ -383,8 +428,6 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     characters = [CELLS[c % len(CELLS)] for c in range(n_chars)]
-    ckpt = load(args.checkpoint)
-    library = None if args.no_library else open_library(args.checkpoint, ckpt)
     base = 1000  # seeds of the model's characters; the generator's characters use seed 1000 too
     rows: list[tuple[str, list[list[Sketch]]]] = [
         (
@@ -396,19 +439,8 @@ def main(argv: list[str] | None = None) -> None:
             [character_faces(base, c, *ch, False) for c, ch in enumerate(characters)],
         ),
     ]
-    for lib_name, lib in [("network", None), *([("library", library)] if library else [])]:
-        same = model_faces(ckpt, lib, characters, lambda c, k: base + c)
-        other = model_faces(ckpt, lib, characters, lambda c, k: base + len(LOOKS) * c + k + 10_000)
-        rows.append((f"faces model ({lib_name}), same seed", same))
-        if lib is None:  # Keep character on the first face, then the other 20 with it
-            kept = kept_characters(ckpt, characters, lambda c: base + c)
-            rows.append(
-                (
-                    "faces model (network), the first face kept as its character",
-                    model_faces(ckpt, None, characters, lambda c, k: base + c, kept),
-                )
-            )
-        rows.append((f"faces model ({lib_name}), a seed per face", other))
+    for path in args.checkpoint:
+        rows += model_rows(path, characters, base, not args.no_library, len(args.checkpoint) > 1)
 
     names = list(IDENTITY_JUDGES)
     print(
