@@ -40,6 +40,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.served import launch, stop  # noqa: E402
 from wire.protocol import decode, encode  # noqa: E402
 
 FACE = [[[10, 10], [60, 12], [62, 58]], [[20, 30], [40, 31]]]
@@ -80,17 +81,6 @@ class Conn:
         if end["type"] == "error":
             raise RuntimeError(f"{msg['type']} failed: {end}")
         return time.perf_counter() - started
-
-
-async def start(*args: str) -> tuple[asyncio.subprocess.Process, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sketch_server", "--port", "0", "--log-level", "error", *args,
-        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    line = (await asyncio.wait_for(proc.stdout.readline(), 120)).decode()  # type: ignore[union-attr]
-    if not line.startswith("ready "):
-        raise RuntimeError(f"the server did not start: {line!r}")
-    return proc, line.split()[1]
 
 
 async def normal_latencies(url: str, count: int) -> tuple[list[float], list[float]]:
@@ -145,7 +135,7 @@ async def greedy_clients(url: str, count: int, seconds: float) -> None:
 
 
 async def fairness(greedy_count: int, seconds: float, nice: int) -> None:
-    proc, url = await start()
+    proc, url = await asyncio.to_thread(launch, log_level="error")
     try:
         await normal_latencies(url, 3)  # warm up
         quiet = await normal_latencies(url, 15)
@@ -159,8 +149,7 @@ async def fairness(greedy_count: int, seconds: float, nice: int) -> None:
         loud.terminate()
         loud.wait()
     finally:
-        proc.terminate()
-        await proc.wait()
+        await asyncio.to_thread(stop, proc)
     where = "at nice 19, as if from another machine" if nice else "on this machine"
     print(f"\n### Fairness: a normal client beside {greedy_count} greedy connections ({where})\n")
     print(
@@ -221,7 +210,9 @@ def hostile_rasters(folder: Path) -> None:
 async def shutdown() -> None:
     from tests.test_server_command import _dots_png
 
-    proc, url = await start("--model", str(REPO / "model/weights/objects"))
+    proc, url = await asyncio.to_thread(
+        launch, "--model", str(REPO / "model/weights/objects"), log_level="error"
+    )
     conns = [await Conn.open(url) for _ in range(5)]
     raster = {"png": _dots_png(), "box": [0, 0, 100, 100]}
     kinds = [
@@ -246,7 +237,7 @@ async def shutdown() -> None:
                     answered += 1
         except Exception:
             pass
-    await proc.wait()
+    await asyncio.to_thread(proc.wait)
     took = time.perf_counter() - signalled
     print("\n### Shutdown with 30 open requests of every kind\n")
     print(f"| answered | exit after SIGTERM |\n|---|---|\n| {answered} of 30 | {took:.2f} s |")
@@ -285,7 +276,9 @@ def hostile_frame(rng: np.random.Generator, rid: str) -> tuple[bytes | str, bool
 
 
 async def hostile_frames(total: int) -> None:
-    proc, url = await start("--model", str(REPO / "model/weights/objects"))
+    proc, url = await asyncio.to_thread(
+        launch, "--model", str(REPO / "model/weights/objects"), log_level="error"
+    )
     rng = np.random.default_rng(0)
     stats = {"sent": 0, "answers": 0, "internal": 0, "lost": 0, "hangs": 0}
 
@@ -326,8 +319,7 @@ async def hostile_frames(total: int) -> None:
     await asyncio.gather(*(one(k) for k in range(8)))
     after = await Conn.open(url)
     normal = await after.timed({**NORMAL, "model": "objects", "id": "after"})
-    proc.terminate()
-    await proc.wait()
+    await asyncio.to_thread(stop, proc)
     print(f"\n### Hostile frames ({time.perf_counter() - started:.0f} s)\n")
     print("| frames | answers | internal | lost | hangs | a normal request afterwards |")
     print("|---|---|---|---|---|---|")
@@ -393,7 +385,9 @@ async def rasters_beside_normal(count: int) -> None:
             "type": "suggest", "mode": "complete", "raster": drawing, "max_points": 60,
             "use_library": False},
     }  # fmt: skip
-    proc, url = await start("--model", str(REPO / "model/weights/objects"))
+    proc, url = await asyncio.to_thread(
+        launch, "--model", str(REPO / "model/weights/objects"), log_level="error"
+    )
     try:
 
         async def timings(tag: str, n: int = count) -> list[list[float]]:
@@ -419,8 +413,7 @@ async def rasters_beside_normal(count: int) -> None:
         stop.set()
         await asyncio.wait(attackers, timeout=30)
     finally:
-        proc.terminate()
-        await proc.wait()
+        await asyncio.to_thread(stop, proc)
     print("\n### A normal client beside four connections sending hostile rasters\n")
     print(f"Hostile rasters answered meanwhile: {dict(sorted(counts.items()))}\n")
     print("| request | unloaded p50 | loaded p50 | p95 | p50 ratio |\n|---|---|---|---|---|")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.bench_server import commit, machine  # noqa: E402
+from bench.served import served  # noqa: E402
 from wire.character import sheet_cells  # noqa: E402
 from wire.protocol import decode, encode  # noqa: E402
 from wire.suggestion import MAX_IN_FLIGHT  # noqa: E402
@@ -77,15 +77,7 @@ def main() -> None:
     args = ap.parse_args()
     from websockets.sync.client import connect
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "sketch_server", "--port", "0", "--log-level", "warning"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        url = server.stdout.readline().split()[1]  # type: ignore[union-attr]
+    with served() as url:
         with connect(url, max_size=None) as ws:
             ws.send(encode({"type": "hello", "protocol": 1, "client": "bench-sheet/1"}))
             welcome = decode(ws.recv())
@@ -124,9 +116,6 @@ def main() -> None:
             f"| {len(walls)} | {len(cells)} | {statistics.median(points):.0f} | "
             f"{statistics.median(walls):.3f} | {p95:.3f} | < {TARGET_S:g} s: {met} |"
         )
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import io
 import multiprocessing
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.served import served  # noqa: E402
 from model import cli  # noqa: E402
 
 TARGET_S = 1.0  # a 1024 x 1024 photo, decode to strokes
@@ -151,15 +151,7 @@ def through_the_server(runs: int) -> None:
 
     from wire.protocol import Trace, decode, encode
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "sketch_server", "--port", "0", "--log-level", "warning"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        url = server.stdout.readline().split()[1]  # type: ignore[union-attr]
+    with served() as url:
         print("\nThrough a real server (python -m sketch_server, default models, CPU):\n")
         print("| image | round trips | p50 s | p95 s | strokes | target |")
         print("|---|---|---|---|---|---|")
@@ -188,9 +180,6 @@ def through_the_server(runs: int) -> None:
                     f"| {name} | {len(walls)} | {statistics.median(walls):.3f} | {p95:.3f} | "
                     f"{strokes} | < {TARGET_S:g} s: {met} |"
                 )
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 if __name__ == "__main__":
