@@ -296,7 +296,7 @@ class Connection:
         if cancelled and isinstance(traced, Suggest):
             done = Done(
                 id=msg.id,
-                samples=[[] for _ in range(traced.n)],
+                samples=tuple(() for _ in range(traced.n)),
                 elapsed_ms=int((time.perf_counter() - received) * 1000),
                 cancelled=True,
             )
@@ -335,7 +335,7 @@ class Connection:
             if msg.id not in self.answered:
                 await self._send_quietly(_shutting_down(msg.id), binary)
             return
-        strokes = () if cancelled else tuple(tuple(map(tuple, line)) for line in lines)
+        strokes = () if cancelled else tuple(wire_points(np.asarray(line)) for line in lines)
         try:
             for i, stroke in enumerate(strokes):
                 await self._send(StrokeChunk(id=msg.id, sample=0, index=i, points=stroke), binary)
@@ -464,7 +464,7 @@ class Connection:
             )
             drawings = tuple(
                 GuideDrawing(
-                    strokes=[wire_points(p) for p in strokes if len(p)],
+                    strokes=tuple(wire_points(p) for p in strokes if len(p)),
                     weight=min(max(weight, 0.0), 1.0),
                     source=source,
                 )

@@ -396,10 +396,10 @@ class Engine:
             events = batch.step(part)
         except Exception:
             log.exception("a sampling step failed; ending the jobs in that batch")
-            for job in {info.tag for info in batch.rows.info}:
-                batch.cancel(job)
-                active.discard(job)
-                self._fail(job, "internal", "sampling failed; see the server log")
+            for failed in {info.tag for info in batch.rows.info}:
+                batch.cancel(failed)
+                active.discard(failed)
+                self._fail(failed, "internal", "sampling failed; see the server log")
             return
         for event in events:
             job: Job = event.tag

@@ -21,6 +21,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.frames import CloseCode
 from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
+from websockets.typing import Origin
 
 from model.checkpoint import Checkpoint
 from model.library import SketchLibrary
@@ -122,7 +123,7 @@ class SketchServer:
         self.port = config.port
         self.allowed_origins = config.allowed_origins  # and the page's own, once port is known
         # websockets reads this list at every handshake, so the page's origins join it after bind
-        self.ws_origins: list[str | None] = [None, *config.allowed_origins]
+        self.ws_origins: list[Origin | None] = [None, *map(Origin, config.allowed_origins)]
         self.site = web.Site(web.load_assets(), web.content_security_policy(()))
         self.connections: set[Connection] = set()
         self.auth_failures: deque[float] = deque(maxlen=1024)  # times of hellos without the token
@@ -174,7 +175,7 @@ class SketchServer:
         self.port = sockets[0].getsockname()[1]
         own = web.page_origins(cfg.host, self.port)
         self.allowed_origins = (*cfg.allowed_origins, *own)
-        self.ws_origins.extend(own)
+        self.ws_origins.extend(map(Origin, own))
         self.site.csp = web.content_security_policy(own)
         if len({s.getsockname()[1] for s in sockets}) > 1:
             log.warning(
@@ -213,10 +214,10 @@ class SketchServer:
                 HTTPStatus.SERVICE_UNAVAILABLE, "the server is shutting down; try again later\n"
             )
         if web.is_upgrade(request):
-            refusal = self._too_many(connection)
-            if refusal:
-                log.warning("refused a connection from %s: %s", _host(connection), refusal)
-                return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, refusal + "\n")
+            crowded = self._too_many(connection)
+            if crowded:
+                log.warning("refused a connection from %s: %s", _host(connection), crowded)
+                return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, crowded + "\n")
         return None if web.is_upgrade(request) else self.site.respond(connection, request)
 
     def _too_many(self, connection: ServerConnection) -> str:
