@@ -40,7 +40,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.served import launch, stop  # noqa: E402
+from bench.served import launch, stop_server  # noqa: E402
 from wire.protocol import decode, encode  # noqa: E402
 
 FACE = [[[10, 10], [60, 12], [62, 58]], [[20, 30], [40, 31]]]
@@ -149,7 +149,7 @@ async def fairness(greedy_count: int, seconds: float, nice: int) -> None:
         loud.terminate()
         loud.wait()
     finally:
-        await asyncio.to_thread(stop, proc)
+        await asyncio.to_thread(stop_server, proc)
     where = "at nice 19, as if from another machine" if nice else "on this machine"
     print(f"\n### Fairness: a normal client beside {greedy_count} greedy connections ({where})\n")
     print(
@@ -319,7 +319,7 @@ async def hostile_frames(total: int) -> None:
     await asyncio.gather(*(one(k) for k in range(8)))
     after = await Conn.open(url)
     normal = await after.timed({**NORMAL, "model": "objects", "id": "after"})
-    await asyncio.to_thread(stop, proc)
+    await asyncio.to_thread(stop_server, proc)
     print(f"\n### Hostile frames ({time.perf_counter() - started:.0f} s)\n")
     print("| frames | answers | internal | lost | hangs | a normal request afterwards |")
     print("|---|---|---|---|---|---|")
@@ -413,7 +413,7 @@ async def rasters_beside_normal(count: int) -> None:
         stop.set()
         await asyncio.wait(attackers, timeout=30)
     finally:
-        await asyncio.to_thread(stop, proc)
+        await asyncio.to_thread(stop_server, proc)
     print("\n### A normal client beside four connections sending hostile rasters\n")
     print(f"Hostile rasters answered meanwhile: {dict(sorted(counts.items()))}\n")
     print("| request | unloaded p50 | loaded p50 | p95 | p50 ratio |\n|---|---|---|---|---|")

@@ -31,7 +31,7 @@ def launch(*args: str, log_level: str = "warning") -> tuple[subprocess.Popen[str
     return proc, line.split()[1]
 
 
-def stop(proc: subprocess.Popen[str]) -> None:
+def stop_server(proc: subprocess.Popen[str]) -> None:
     """SIGTERM, and SIGKILL if it has not exited within 10 s."""
     proc.terminate()
     try:
@@ -48,4 +48,4 @@ def served(*args: str, log_level: str = "warning") -> Iterator[str]:
     try:
         yield url
     finally:
-        stop(proc)
+        stop_server(proc)
