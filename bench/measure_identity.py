@@ -25,7 +25,9 @@ identity attribute is read back on every face and compared with the reading on i
     z) and with a DIFFERENT seed for each;
   - the network alone drawing each character's first face and KEEPING its character (what Keep
     character keeps: that drawing, encoded), then the other 20 faces with it, as a sheet does;
-    and the same with z_s alone (the drawing's z_r and ad zeroed).
+    and the same with z_s alone (the drawing's z_r and ad zeroed);
+  - the same with the library: the first face a library drawing, the other 20 the library's
+    drawings of that person (when it holds each in every look; else the network's).
 Several --checkpoint models are measured one after another by the same judges.
 "follows" columns: how often the condition judges read back the requested gender, emotion, style
 and view.
@@ -290,15 +292,24 @@ def _drawn(batch: DecodeBatch, characters: int, faces: int) -> list[list[Sketch]
 
 
 def kept_characters(
-    ckpt: Checkpoint, characters: Sequence[tuple[str, str]], seed_of: Callable[[int], int]
+    ckpt: Checkpoint,
+    characters: Sequence[tuple[str, str]],
+    seed_of: Callable[[int], int],
+    library: SketchLibrary | None = None,
 ) -> list[str]:
     """Each character's first face (neutral, frontal), drawn from seed_of(character), and the
-    `character` its done carries: what Keep character keeps (the drawing, encoded)."""
-    batch = DecodeBatch(ckpt)
+    `character` its done carries: what Keep character keeps (the drawing, encoded; with a
+    library, the library drawing's person)."""
+    batch = DecodeBatch(ckpt, library)
     for c, (gender, style) in enumerate(characters):
         emotion, view = LOOKS[0]
         conditions = {"gender": gender, "emotion": emotion, "style": style, "view": view}
-        req = SketchRequest(conditions=conditions, seed=seed_of(c), temperature=TEMPERATURE)
+        req = SketchRequest(
+            conditions=conditions,
+            seed=seed_of(c),
+            temperature=TEMPERATURE,
+            use_library=library is not None,
+        )
         batch.add(req, tag=c)
     kept = [""] * len(characters)
     while len(batch):
@@ -349,18 +360,20 @@ def model_rows(
         same = model_faces(ckpt, lib, characters, lambda c, k: base + c)
         other = model_faces(ckpt, lib, characters, lambda c, k: base + len(LOOKS) * c + k + 10_000)
         rows.append((f"{model} ({lib_name}), same seed", same))
-        if lib is None:  # Keep character on the first face, then the other 20 with it
-            kept = kept_characters(ckpt, characters, lambda c: base + c)
-            for title, chars in [
-                ("the first face kept as its character", kept),
-                ("kept, z_s alone (z_r and ad zeroed)", [z_s_alone(ckpt, k) for k in kept]),
-            ]:
-                rows.append(
-                    (
-                        f"{model} (network), {title}",
-                        model_faces(ckpt, None, characters, lambda c, k: base + c, chars),
-                    )
+        # Keep character on the first face, then the other 20 with it
+        kept = kept_characters(ckpt, characters, lambda c: base + c, lib)
+        chosen = [("the first face kept as its character", kept)]
+        if lib is None:
+            chosen.append(
+                ("kept, z_s alone (z_r and ad zeroed)", [z_s_alone(ckpt, k) for k in kept])
+            )
+        for title, chars in chosen:
+            rows.append(
+                (
+                    f"{model} ({lib_name}), {title}",
+                    model_faces(ckpt, lib, characters, lambda c, k: base + c, chars),
                 )
+            )
         rows.append((f"{model} ({lib_name}), a seed per face", other))
     return rows
 

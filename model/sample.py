@@ -176,17 +176,22 @@ class DecodeBatch:
         placement = Placement.for_request(req, polylines)
         seed = secrets.randbits(64) if req.seed is None else req.seed
         library = self.library if req.use_library else None
-        identity = None
+        identity, person = None, None
         if req.character is not None:
             identity, kept = C.decode(self.ckpt, req.character)
             req = replace(req, conditions=C.conditions_with(kept, req.conditions))
             cond = self.ckpt.vocab.encode(req.conditions)
-            library = None  # the library's drawings are other people
+            if library is not None and req.mode == "generate":
+                person = library.person_of(identity)
+            if person is None:
+                library = None  # the library's drawings are other people
         drawn: list[Drawn] = []
         if library is not None and req.mode == "generate":
+            # A library person has one drawing a look: that one, and the network the rest.
+            wanted = req.n if person is None else 1
             drawn = [
                 replace(d, strokes=[placement.to_doc(p) for p in d.strokes])
-                for d in library.drawings(req.conditions, req.n, req.temperature, seed)
+                for d in library.drawings(req.conditions, wanted, req.temperature, seed, person)
             ]
         elif library is not None and req.mode == "complete":
             wanted = req.n - 1 if req.n >= 3 else req.n  # leave one to the network's own idea
@@ -196,9 +201,10 @@ class DecodeBatch:
             for j, stroke in enumerate(strokes):
                 self._ready.append(StrokeEvent(tag, i, j, stroke))
             who = ""
-            if d.latent is not None and d.conditions is not None:
+            latent = d.latent if identity is None else identity  # a character stays itself
+            if latent is not None and d.conditions is not None:
                 c = self.ckpt.vocab.encode(d.conditions)[: self.model.cond_dim]
-                who = C.encode(self.ckpt, np.concatenate([d.latent, c]))
+                who = C.encode(self.ckpt, np.concatenate([latent, c]))
             self._ready.append(DoneEvent(tag, i, strokes, d.source, character=who))
         samples = list(range(len(drawn), req.n))
         if samples:

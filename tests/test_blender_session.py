@@ -203,7 +203,7 @@ def test_a_sheet_of_a_kept_character_is_a_face_per_emotion_and_view():
         for v, e in [(v, e) for v in FACES["view"] for e in FACES["emotion"]][:5]
     ]
     assert all(r.character == "CHAR" and not r.after_first for r in requests)
-    assert all(r.mode == "generate" and r.use_library is None for r in requests)
+    assert all(r.mode == "generate" for r in requests)
     boxes = [r.bounds for r in requests]
     assert all(b[2] - b[0] == pytest.approx(1.0) == b[3] - b[1] for b in boxes)
     assert min(b[0] for b in boxes) == pytest.approx(-max(b[2] for b in boxes))
@@ -213,8 +213,9 @@ def test_a_sheet_of_a_kept_character_is_a_face_per_emotion_and_view():
 
 
 def test_a_sheet_of_a_new_character_starts_from_the_panels_face():
-    """Without a kept character, the first face is the network's, drawn as the panel says; the
-    others wait for its character and ask only for their emotion and view."""
+    """Without a kept character, the first face is drawn as the panel says (by the library, where
+    the model has one); the others wait for its character and ask only for their emotion and
+    view."""
     requests = s.sheet_requests(FACES, {"gender": "female", "style": "cartoon"}, None)
     first, *others = requests
     assert first.conditions == {
@@ -224,8 +225,8 @@ def test_a_sheet_of_a_new_character_starts_from_the_panels_face():
         "emotion": "angry",
         "view": "frontal",
     }
-    assert first.character is None and not first.after_first and first.use_library is False
-    assert all(r.after_first and r.character is None and r.use_library is None for r in others)
+    assert first.character is None and not first.after_first
+    assert all(r.after_first and r.character is None for r in others)
     assert others[0].conditions == {"category": "face", "emotion": "happy", "view": "frontal"}
 
 

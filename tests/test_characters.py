@@ -344,6 +344,61 @@ def test_library_samples_carry_their_drawings_character(faces: Checkpoint) -> No
         assert np.allclose(person, library.latents[index], atol=2e-3 * np.abs(person).max())
 
 
+def test_a_library_character_is_drawn_again_from_the_library(faces: Checkpoint) -> None:
+    """A character kept from a library sample is that drawing's person: asked again in every
+    other look, the library answers with the same person's drawing of that look; a network
+    character (or another gender) goes to the network, as the library has no one for it."""
+    library = open_library(shipped("faces"), faces)
+    assert library is not None
+    people = library.library.people
+    assert people is not None
+
+    def person(source: str) -> int:
+        return int(people[library.library.ids.index(source)])
+
+    first = {"gender": "female", "style": "cartoon", "emotion": "neutral", "view": "frontal"}
+    first_look = {"category": "face", **first}
+    (kept,) = [
+        e
+        for e in stream(faces, SketchRequest(conditions=first, seed=5), library)
+        if isinstance(e, DoneEvent)
+    ]
+    assert kept.source != "model" and person(kept.source) >= 0
+    seen = set()
+    for emotion in FACES["emotion"]:
+        for view in FACES["view"]:
+            req = SketchRequest(
+                n=2,
+                seed=9,
+                character=kept.character,
+                conditions={"emotion": emotion, "view": view},
+            )
+            done = [e for e in stream(faces, req, library) if isinstance(e, DoneEvent)]
+            assert done[0].source != "model", (emotion, view)
+            assert person(done[0].source) == person(kept.source)
+            assert done[1].source == "model"  # the network's idea of the same person
+            index = library.library.ids.index(done[0].source)
+            assert library.library.conditions(index) == {
+                **first_look,
+                "emotion": emotion,
+                "view": view,
+            }
+            seen.add(done[0].source)
+            for event in done:  # every sample carries the kept person, as it was drawn
+                again, now = C.decode(faces, event.character)
+                assert np.array_equal(again, C.decode(faces, kept.character)[0])
+                assert now == {**first_look, "emotion": emotion, "view": view}
+    assert len(seen) == 21
+
+    male = SketchRequest(character=kept.character, conditions={"gender": "male"}, seed=9)
+    assert [e.source for e in stream(faces, male, library) if isinstance(e, DoneEvent)] == ["model"]
+    (network,) = draw(faces, conditions=first, seed=5)
+    again = SketchRequest(character=network.character, conditions={"emotion": "sad"}, seed=9)
+    assert [e.source for e in stream(faces, again, library) if isinstance(e, DoneEvent)] == [
+        "model"
+    ]
+
+
 def test_a_client_reads_who_a_character_is(faces: Checkpoint) -> None:
     """wire.character reads the conditions the model's own decode reads, from the welcome's
     conditions alone; a string that is not a character of that model reads as nothing."""

@@ -4,6 +4,7 @@ limits, CLI."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -266,6 +267,22 @@ def test_data_set_draws_each_identity_once_in_every_emotion() -> None:
         assert len({tuple(face_attributes(0, i).values()) for i in samples}) == 126
     assert face_sketch(0, 130).identity == face_identity_id(0, 130)
     assert face_identity(1, 0) != face_identity(0, 0)  # another seed, other people
+
+
+def test_character_set_draws_each_identity_in_every_look() -> None:
+    """--every-look: sample i is identity i // 21 in look i % 21, the gender and style cycling
+    through the 6 cells; its keys differ from a data set's of the same seed."""
+    made = list(faces_module.faces(126 * 2, 3, every_look=True))
+    looks = list(itertools.product(ATTRIBUTES["emotion"], ATTRIBUTES["view"]))
+    for j in range(12):
+        mine = made[21 * j : 21 * (j + 1)]
+        assert {s.identity for s in mine} == {j}
+        assert [(s.attributes["emotion"], s.attributes["view"]) for s in mine] == looks
+        assert len({(s.attributes["gender"], s.attributes["style"]) for s in mine}) == 1
+    cells = {(s.attributes["gender"], s.attributes["style"]) for s in made[:126]}
+    assert len(cells) == 6
+    assert made[5].stroke3.tolist() == faces_module.character_sketch(3, 5).stroke3.tolist()
+    assert made[5].key != face_sketch(3, 5).key
 
 
 def test_sample_depends_only_on_seed_and_index() -> None:

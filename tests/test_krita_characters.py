@@ -224,7 +224,7 @@ def test_a_sheet_draws_the_kept_character_in_every_cell_three_at_a_time() -> Non
     sent = run_sheet(sheet, face_for(sheet, A))
     assert len(sent) == 21 and max(n for _, n in sent) == MAX_IN_FLIGHT
     for (request, _), cell in zip(sent, layout.cells):
-        assert request["character"] == A and request["use_library"] is False
+        assert request["character"] == A and "use_library" not in request
         assert request["conditions"] == cell.conditions  # the rest is the character's own
         assert request["bounds"] == C.face_box(cell.bounds) and request["mode"] == "generate"
     faces = sheet.to_draw()
@@ -247,7 +247,6 @@ def test_a_new_sheet_draws_its_first_face_alone_and_that_character_for_the_rest(
         "strokes": [],
         "conditions": {"gender": "female", "emotion": "neutral", "view": "frontal"},
         "bounds": C.face_box(layout.cells[0].bounds),
-        "use_library": False,
         "character": None,
     }
     sheet.session.submitted(first[0], "first")

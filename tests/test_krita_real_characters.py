@@ -146,7 +146,7 @@ def test_character_sheet_draws_the_kept_character_on_a_new_layer_only(report):
     assert sheet["message"] == "Drew 21 faces of one character on 'Character sheet'."
     requests = sheet["requests"]
     assert len(requests) == 21 and all(r["sheet"] for r in requests)
-    assert all(r["character"] == kept and r["use_library"] is False for r in requests)
+    assert all(r["character"] == kept and r["use_library"] is None for r in requests)
     assert sorted(tuple(sorted(r["conditions"].items())) for r in requests) == sorted(
         (("emotion", label.split(", ")[0]), ("view", label.split(", ")[1])) for label in cells
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import zipfile
@@ -45,6 +46,35 @@ def test_faces_library_covers_every_attribute_combination() -> None:
     combos = {tuple(row[1:]) for row in lib.labels.tolist() if min(row) >= 0}
     sizes = [len(lib.vocab.values[a]) for a in lib.vocab.attributes[1:]]
     assert len(combos) == int(np.prod(sizes))
+
+
+def test_faces_library_holds_each_person_in_every_look() -> None:
+    """The faces library's procedural faces are people (a character set): each in all 21
+    emotions and views, in one gender and style; the real QuickDraw faces are no one."""
+    lib = Library.load(shipped("faces"))
+    assert lib.people is not None
+    procedural = [i for i, source in enumerate(lib.ids) if source.startswith("faces:")]
+    assert (lib.people[procedural] >= 0).all()
+    assert (np.delete(lib.people, procedural) == -1).all()
+    people = set(lib.people[procedural].tolist())
+    assert len(people) == 48
+    for person in people:
+        drawn = [lib.conditions(int(i)) for i in np.flatnonzero(lib.people == person)]
+        assert len({(d["emotion"], d["view"]) for d in drawn}) == len(drawn) == 21
+        assert len({(d["gender"], d["style"]) for d in drawn}) == 1
+
+
+def test_a_library_keeps_its_people_and_an_older_one_has_none(tmp_path: Path) -> None:
+    """people survives save and load; a library written before it (objects) loads as unknown."""
+    old = Library.load(shipped("objects"))
+    assert old.people is not None and (old.people == -1).all()
+    lib = Library.load(shipped("faces"))
+    lib.save(tmp_path)
+    again = Library.load(tmp_path)
+    assert again.people is not None and lib.people is not None
+    assert again.people.tolist() == lib.people.tolist()
+    with pytest.raises(LibraryError, match="people must be int32"):
+        dataclasses.replace(lib, people=lib.people[:-1])
 
 
 def test_library_arrays_load_without_pickle() -> None:

@@ -237,8 +237,6 @@ class Controller:
             options = dict(self._options)
             if r.conditions is not None:
                 options["conditions"] = r.conditions
-            if r.use_library is not None:
-                options["use_library"] = r.use_library
             try:
                 job_id = self.client.suggest(
                     r.mode,

@@ -53,7 +53,6 @@ class Request:
     conditions: dict[str, str] | None = None  # this job's own conditions (None: the session's)
     character: str | None = None  # draw this person again (a kept character)
     after_first: bool = False  # a sheet's face that waits for the first face's character
-    use_library: bool | None = None  # False: the network alone (None: the protocol's default)
 
 
 def seed_for(base: int, object_name: str, frame: int) -> int:
@@ -206,8 +205,6 @@ def sheet_requests(
                 conditions=asked,
                 character=character,
                 after_first=character is None and i > 0,
-                # a new character's first face: the network's, whose done carries a character
-                use_library=False if character is None and i == 0 else None,
             )
         )
     return out

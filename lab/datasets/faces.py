@@ -52,6 +52,8 @@ _COMBOS = tuple(itertools.product(*ATTRIBUTES.values()))
 _CELLS = tuple(itertools.product(ATTRIBUTES["gender"], ATTRIBUTES["style"]))
 IDENTITIES_PER_CELL = 3  # identities of each gender and style in a block of 126 samples
 IDENTITIES_PER_BLOCK = len(_CELLS) * IDENTITIES_PER_CELL  # 18, each drawn in all 7 emotions
+# Every emotion in every view: the 21 looks a character set draws each identity in.
+LOOKS = tuple(itertools.product(ATTRIBUTES["emotion"], ATTRIBUTES["view"]))
 
 __all__ = [
     "ATTRIBUTES",
@@ -59,6 +61,7 @@ __all__ = [
     "face_attributes",
     "face_identity",
     "face_identity_id",
+    "character_sketch",
     "face_sketch",
     "faces",
     "generate",
@@ -254,36 +257,59 @@ def face_sketch(seed: int, i: int) -> SourceDrawing:
     return SourceDrawing(to_box(strokes), CATEGORY, attrs, None, SOURCE, f"{seed}:{i}", identity=j)
 
 
+def character_sketch(seed: int, i: int) -> SourceDrawing:
+    """Sample i of a character set: identity i // 21 (gender and style cycling through the 6
+    cells) in look i % 21 of LOOKS, so a library built from it holds each person in every
+    emotion and view and can draw a kept character again in any of them."""
+    j, k = divmod(i, len(LOOKS))
+    gender, style = _CELLS[j % len(_CELLS)]
+    person = identity(np.random.SeedSequence(seed, spawn_key=(6, j)), gender, style)
+    emotion, view = LOOKS[k]
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7, i)))
+    strokes, attrs = generate_face(rng, {"emotion": emotion, "view": view}, person)
+    key = f"{seed}:c{i}"  # not a data set's f"{seed}:{i}": another face
+    return SourceDrawing(to_box(strokes), CATEGORY, attrs, None, SOURCE, key, identity=j)
+
+
 def _check_count(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"{name} must be a whole number >= 0; got {value!r}")
     return int(value)
 
 
-def faces(n: int, seed: int) -> Iterator[SourceDrawing]:
+def faces(n: int, seed: int, every_look: bool = False) -> Iterator[SourceDrawing]:
     """n face sketches (category "face", attributes set, split None); the same for the same
-    (n, seed), and sample i is the same whatever n is."""
+    (n, seed), and sample i is the same whatever n is. every_look: a character set
+    (character_sketch) rather than a data set (face_sketch)."""
     n, seed = _check_count(n, "n"), _check_count(seed, "seed")
+    sketch = character_sketch if every_look else face_sketch
     for i in range(n):
-        yield face_sketch(seed, i)
+        yield sketch(seed, i)
 
 
 def generate(
-    n: int, seed: int, workers: int = 1, progress: bool = False, min_parallel: int = 2000
+    n: int,
+    seed: int,
+    workers: int = 1,
+    progress: bool = False,
+    min_parallel: int = 2000,
+    every_look: bool = False,
 ) -> list[SourceDrawing]:
-    """faces(n, seed) as a list, made by `workers` processes (the same sketches in any case).
+    """faces(n, seed, every_look) as a list, made by `workers` processes (the same sketches in
+    any case).
 
     Fewer than min_parallel faces are made in this process: starting workers costs seconds.
     """
     n, seed = _check_count(n, "n"), _check_count(seed, "seed")
     bar = dict(total=n, desc="faces", unit="face", disable=not progress or None, mininterval=0.5)
     if workers <= 1 or n < min_parallel:
-        return list(tqdm(faces(n, seed), **bar))
+        return list(tqdm(faces(n, seed, every_look), **bar))
     import multiprocessing
 
+    sketch = character_sketch if every_look else face_sketch
     # spawn: a forked child of a process that already runs torch's threads can deadlock
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        made = pool.imap(functools.partial(face_sketch, seed), range(n), chunksize=256)
+        made = pool.imap(functools.partial(sketch, seed), range(n), chunksize=256)
         return list(tqdm(made, **bar))
 
 
@@ -442,6 +468,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="keep only the generated faces with this attribute value (repeatable); the others "
         "are made and dropped, so a face is the same as in the full set of that --n and --seed",
     )
+    parser.add_argument(
+        "--every-look",
+        action="store_true",
+        help="a character set: each identity drawn in all 21 emotions and views (6 identities, "
+        "one per gender and style, per 126 faces), for a library that keeps characters; by "
+        "default each identity is drawn once in each emotion, its views varying",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     args.keep = dict(_keep_pair(parser, pair) for pair in args.keep)
@@ -483,7 +516,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parse_args(argv)
     started = time.perf_counter()
-    made = generate(args.n, args.seed, args.workers, progress=not args.quiet)
+    made = generate(
+        args.n, args.seed, args.workers, progress=not args.quiet, every_look=args.every_look
+    )
     sketches = [s for s in made if all(s.attributes[k] == v for k, v in args.keep.items())]
     if not sketches:
         raise cli.CommandError(f"none of the {len(made)} faces has {args.keep}; raise --n")
@@ -505,6 +540,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "sketches": len(sketches),
             "licence": LICENCE,
             "seed": args.seed,
+            **({"layout": "every look"} if args.every_look else {}),
         }
     ]
     data = _reorder(build(sketches, splits, max_len=args.max_len, sources=sources, counts=counts))

@@ -164,4 +164,5 @@ def build(
             "part": list(sel.part),
             "per_combination": sel.per_combination,
         },
+        people=data.identity[chosen].astype(np.int32),
     )

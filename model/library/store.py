@@ -38,7 +38,8 @@ class Library:
     points (rows, 3) int16 and offsets (n+1,) int64 as in the prepared format; labels (n, A)
     int16 indexing vocab per attribute (-1 = absent); entry_drawing / entry_strokes (E,) say
     which drawing and how many of its strokes each embedding row shows; embeddings (E, d)
-    float16, unit length; latents (n, D) float16, the model's z of each whole drawing (no c).
+    float16, unit length; latents (n, D) float16, the model's z of each whole drawing (no c);
+    people (n,) int32, the person each drawing shows (a procedural face's identity), -1 unknown.
     """
 
     points: np.ndarray
@@ -53,9 +54,12 @@ class Library:
     licence: str
     source: str
     meta: dict[str, Any]
+    people: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n, e = len(self.offsets) - 1, len(self.entry_drawing)
+        if self.people is None:  # a library built before people were recorded
+            self.people = np.full(n, -1, dtype=np.int32)
         checks = (
             (
                 self.points.dtype == np.int16
@@ -84,6 +88,10 @@ class Library:
             (self.embeddings.ndim == 2 and len(self.embeddings) == e, "one embedding per entry"),
             (self.latents.ndim == 2 and len(self.latents) == n, "one latent per drawing"),
             (len(self.ids) == n, "one id per drawing"),
+            (
+                self.people.dtype == np.int32 and self.people.shape == (n,),
+                f"people must be int32 ({n},)",
+            ),
         )
         for ok, message in checks:
             if not ok:
@@ -143,6 +151,7 @@ class Library:
             entry_strokes=self.entry_strokes,
             embeddings=self.embeddings,
             latents=self.latents,
+            people=self.people,
         )
         meta = {
             "format": FORMAT,
@@ -172,6 +181,7 @@ class Library:
         try:
             with np.load(folder / ARRAYS, allow_pickle=False) as archive:
                 arrays = {k: archive[k] for k in _KEYS}
+                people = archive["people"] if "people" in archive.files else None
             vocab = ConditionVocab.from_json(meta["conditions"])
             return cls(
                 **arrays,
@@ -180,6 +190,7 @@ class Library:
                 licence=str(meta["licence"]),
                 source=str(meta["source"]),
                 meta=dict(meta.get("meta") or {}),
+                people=people,
             )
         except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as e:
             if isinstance(e, LibraryError):

@@ -151,12 +151,34 @@ class SketchLibrary:
                 break
         return out
 
+    def person_of(self, latent: np.ndarray) -> int | None:
+        """The person a character kept from a library sample shows: that of the drawing whose
+        latent it carries (equal after the wire's float16); None for any other latent."""
+        people = self.library.people
+        assert people is not None
+        known = np.flatnonzero(people >= 0)
+        if not len(known) or latent.shape != self.latents.shape[1:]:
+            return None
+        gap = np.abs(self.latents[known] - latent).max(1)
+        j = int(np.argmin(gap))
+        if gap[j] > 1e-3 * (1.0 + float(np.abs(latent).max())):
+            return None
+        return int(people[known[j]])
+
     def drawings(
-        self, conditions: Mapping[str, str], n: int, temperature: float, seed: int
+        self,
+        conditions: Mapping[str, str],
+        n: int,
+        temperature: float,
+        seed: int,
+        person: int | None = None,
     ) -> list[Drawn]:
         """n different library drawings of the conditions (box units), each varied; fewer when
-        the library holds fewer."""
-        matching = np.flatnonzero(self.library.matching(conditions))
+        the library holds fewer. With a person (person_of), only that person's drawings."""
+        keep = self.library.matching(conditions)
+        if person is not None:
+            keep &= self.library.people == person
+        matching = np.flatnonzero(keep)
         if not len(matching):
             return []
         rng = np.random.default_rng([seed % 2**64, 3])

@@ -390,9 +390,8 @@ function pumpSheet() {
     if (character) {
       fields.character = character;
       fields.conditions = { ...cell.conditions };
-    } else { // the network draws the first face, so that it has a character
+    } else { // the first face, alone: its character draws the rest
       fields.conditions = { ...mine.who, ...cell.conditions };
-      fields.use_library = false;
     }
     return client.suggest(fields, sheetFace(mine));
   });

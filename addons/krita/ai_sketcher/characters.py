@@ -289,7 +289,6 @@ class Sheet:
             "strokes": [],
             "conditions": conditions,
             "bounds": face_box(cell.bounds),
-            "use_library": False,  # the network draws the person; a library's are others
             "character": self.character,
         }
 
