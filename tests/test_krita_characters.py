@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import struct
 import xml.etree.ElementTree as ET
 from types import SimpleNamespace
 
@@ -89,6 +90,29 @@ def test_conditions_left_out_come_from_the_character_sent() -> None:
     assert kept.conditions == {"gender": "female", "emotion": "sad", "view": "frontal"}
     assert kept.character == B
     assert C.kept_from("faces", B, {}, None, "x", []).conditions == {}
+
+
+def test_a_kept_character_says_who_it_was_drawn_as() -> None:
+    """With the model's welcome conditions, the character's own numbers say who it is, what
+    the model chose included (a gender nobody asked for); one-value conditions say nothing."""
+    offered = {"category": ["face"], **FACES}
+    numbers = []
+    for name, values in offered.items():  # drawn as a sad cartoon woman, frontal
+        wanted = {"category": "face", "gender": "female", "emotion": "sad"}
+        wanted |= {"style": "cartoon", "view": "frontal"}
+        numbers += [0x3C00 if v == wanted[name] else 0 for v in values]  # 1.0 in float16
+    who = character_text(b"face", struct.pack(f"<{4 + len(numbers)}H", *[0x3555] * 4, *numbers))
+    kept = C.kept_from("faces", who, {"emotion": "sad"}, None, "x", FACE, offered)
+    assert kept.conditions == {
+        "gender": "female",
+        "emotion": "sad",
+        "style": "cartoon",
+        "view": "frontal",
+    }
+    assert kept.describe() == "female, sad, cartoon, frontal (faces), from x"
+    assert C.kept_from("faces", B, {"emotion": "sad"}, None, "x", FACE, offered).conditions == {
+        "emotion": "sad"
+    }  # a string too short to hold the conditions: what was asked
 
 
 def test_same_character_sends_the_kept_one_for_its_own_model_only() -> None:

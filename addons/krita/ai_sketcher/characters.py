@@ -126,11 +126,19 @@ def kept_from(
     sent: Kept | None,
     source: str,
     strokes: Sequence[Sequence[Sequence[float]]],
+    offered: Mapping[str, Sequence[str]] | None = None,
 ) -> Kept:
     """The Kept for a drawing the model made: what the request asked for over what the
-    character it was sent (if any) already was, since conditions left out come from it."""
+    character it was sent (if any) already was, since conditions left out come from it; with
+    the model's welcome conditions (`offered`), what the character itself says it was drawn
+    under wins (a gender the model chose is known too). Conditions with one value say nothing."""
     before = dict(sent.conditions) if sent is not None and sent.character else {}
-    return Kept(model, character, {**before, **asked}, source, strokes)
+    drawn = wire_character.character_conditions(character, offered) if offered else {}
+    known = {**before, **asked, **drawn}
+    if offered:  # in the model's order, then any it does not offer
+        order = [*offered, *(k for k in known if k not in offered)]
+        known = {k: known[k] for k in order if k in known and len(offered.get(k) or ()) != 1}
+    return Kept(model, character, known, source, strokes)
 
 
 def request_character(kept: Kept | None, model: str | None, same: bool) -> str | None:

@@ -574,8 +574,15 @@ class Controller(QObject):
         if not character or not s.model:
             return None
         source = f"alternative {s.session.current + 1} on '{s.target.layer.name()}'"
+        info = next((m for m in self.models if m.name == s.model), None)
         kept = characters.kept_from(
-            s.model, character, s.asked, s.sent, source, s.session.shown_strokes()
+            s.model,
+            character,
+            s.asked,
+            s.sent,
+            source,
+            s.session.shown_strokes(),
+            info.conditions if info is not None else None,
         )
         return s.target.document, kept
 
@@ -673,12 +680,15 @@ class Controller(QObject):
         changed = False
         if sheet.new and sheet.character and sheet.kept is None:  # the first face made one
             first = sheet.session.jobs[0]
-            sheet.kept = characters.Kept(
+            info = next((m for m in self.models if m.name == sheet.model), None)
+            sheet.kept = characters.kept_from(
                 sheet.model,
                 sheet.character,
                 {**sheet.own, **first.target.conditions},
+                None,
                 "the first face of a character sheet",
                 first.strokes(0),
+                info.conditions if info is not None else None,
             )
             self._keep(target.document, sheet.kept)
         s = self.suggestion
