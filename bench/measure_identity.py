@@ -347,7 +347,12 @@ def agreement_row(
 
 
 def model_rows(
-    path: str, characters: Sequence[tuple[str, str]], base: int, with_library: bool, named: bool
+    path: str,
+    characters: Sequence[tuple[str, str]],
+    base: int,
+    with_library: bool,
+    named: bool,
+    with_network: bool = True,
 ) -> list[tuple[str, list[list[Sketch]]]]:
     """The rows of one faces model: the same seed and a seed per face (network alone, and with
     its library), and its first face kept as the character of the other 20, with its whole
@@ -356,7 +361,10 @@ def model_rows(
     library = open_library(path, ckpt) if with_library else None
     model = f"faces model {path}" if named else "faces model"
     rows = []
-    for lib_name, lib in [("network", None), *([("library", library)] if library else [])]:
+    if with_library and library is None:
+        raise cli.CommandError(f"{path} has no library; add --no-library")
+    lanes = [("network", None)] if with_network else []
+    for lib_name, lib in [*lanes, *([("library", library)] if library else [])]:
         same = model_faces(ckpt, lib, characters, lambda c, k: base + c)
         other = model_faces(ckpt, lib, characters, lambda c, k: base + len(LOOKS) * c + k + 10_000)
         rows.append((f"{model} ({lib_name}), same seed", same))
@@ -404,7 +412,9 @@ def main(argv: list[str] | None = None) -> None:
         "--steps", type=int, default=1500, help="training steps of the judges (one network)"
     )
     ap.add_argument("--characters", type=int, default=24, help="characters (over 6 cells)")
-    ap.add_argument("--no-library", action="store_true", help="the network alone only")
+    only = ap.add_mutually_exclusive_group()
+    only.add_argument("--no-library", action="store_true", help="the network alone only")
+    only.add_argument("--no-network", action="store_true", help="the library's rows only")
     args = ap.parse_args(argv)
     train_n = cli.quick(args.train, 252, "--train")
     held_n = cli.quick(args.held_out, 126, "--held-out")
@@ -453,7 +463,14 @@ def main(argv: list[str] | None = None) -> None:
         ),
     ]
     for path in args.checkpoint:
-        rows += model_rows(path, characters, base, not args.no_library, len(args.checkpoint) > 1)
+        rows += model_rows(
+            path,
+            characters,
+            base,
+            not args.no_library,
+            len(args.checkpoint) > 1,
+            not args.no_network,
+        )
 
     names = list(IDENTITY_JUDGES)
     print(

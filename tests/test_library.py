@@ -57,7 +57,7 @@ def test_faces_library_holds_each_person_in_every_look() -> None:
     assert (lib.people[procedural] >= 0).all()
     assert (np.delete(lib.people, procedural) == -1).all()
     people = set(lib.people[procedural].tolist())
-    assert len(people) == 48
+    assert len(people) == 96
     for person in people:
         drawn = [lib.conditions(int(i)) for i in np.flatnonzero(lib.people == person)]
         assert len({(d["emotion"], d["view"]) for d in drawn}) == len(drawn) == 21
