@@ -118,15 +118,21 @@ async def test_a_light_guide_runs_beside_a_heavy_one_and_the_heavy_one_waits_for
 
 
 class StepRecorder:
-    """The engine's DecodeBatch, recording how many rows each step was asked to step."""
+    """The engine's DecodeBatch, recording how many rows each step was asked to step; with
+    `hold_at`, that step (counted from 1) waits for `go` once recorded, so a test can change
+    what the engine sees before its sketches run out."""
 
-    def __init__(self) -> None:
+    def __init__(self, hold_at: int | None = None) -> None:
         self.parts: list[int] = []
+        self.held, self.go = threading.Event(), threading.Event()
         recorder = self
 
         class Recording(DecodeBatch):
             def step(self, part: Any = None) -> list[Any]:
                 recorder.parts.append(len(self.rows) if part is None else len(part))
+                if len(recorder.parts) == hold_at:
+                    recorder.held.set()
+                    recorder.go.wait(TIMEOUT)
                 return super().step(part)
 
         self.batch_class = Recording
@@ -139,7 +145,7 @@ async def test_the_engine_steps_heavy_rows_a_window_at_a_time_and_waits_for_ligh
     light guide runs elsewhere, a window of them at a time, and only in heavy work's share of
     the time: on a clock that does not move, not again after the first window, until the light
     work ends."""
-    recorder = StepRecorder()
+    recorder = StepRecorder(hold_at=5)  # the sketches may end in a few steps on a fast machine
     monkeypatch.setattr(engine_module, "DecodeBatch", recorder.batch_class)
     fair = Fairness(share=0.1, clock=Clock())
     engine = Engine({model: checkpoint}, fairness=fair)
@@ -148,10 +154,10 @@ async def test_the_engine_steps_heavy_rows_a_window_at_a_time_and_waits_for_ligh
     request = SketchRequest(mode="complete", strokes=FACE, n=8, max_points=1000, seed=1)
     try:
         job = engine.submit(model, request, loop, owner="greedy")
-        while len(recorder.parts) < 5:
-            await asyncio.sleep(0.01)
+        assert await asyncio.to_thread(recorder.held.wait, TIMEOUT)
         assert max(recorder.parts) == 8  # no light work: every row, every step
         await asyncio.to_thread(fair.enter_light)  # an artist's guide begins
+        recorder.go.set()
         await asyncio.sleep(0.1)
         during = len(recorder.parts)
         await asyncio.sleep(0.3)

@@ -108,19 +108,24 @@ def run_krita(
         raise HarnessError(f"install.py failed:\n{installed.stdout}{installed.stderr}")
     with contextlib.ExitStack() as stack:
         url = _start_server(work, models, stack)
-        display = _start_xvfb(stack)
         report_path = work / "report.json"
-        env = {
-            **base,
-            "DISPLAY": f":{display}",
-            "QT_QPA_PLATFORM": "xcb",
-            "AI_SKETCHER_SELFTEST": str(report_path),
-            "AI_SKETCHER_SELFTEST_SCRIPT": str(script),
-            "AI_SKETCHER_SCREENSHOT": str(screenshot),
-            "AI_SKETCHER_SERVER": url,
-        }
-        started = time.monotonic()
-        code = _run_krita(env, work / "krita.log")
+        for _ in range(2):  # once more on a new X server if Krita could not reach this one
+            with contextlib.ExitStack() as x_server:
+                display = _start_xvfb(x_server)
+                env = {
+                    **base,
+                    "DISPLAY": f":{display}",
+                    "QT_QPA_PLATFORM": "xcb",
+                    "AI_SKETCHER_SELFTEST": str(report_path),
+                    "AI_SKETCHER_SELFTEST_SCRIPT": str(script),
+                    "AI_SKETCHER_SCREENSHOT": str(screenshot),
+                    "AI_SKETCHER_SERVER": url,
+                }
+                started = time.monotonic()
+                code = _run_krita(env, work / "krita.log")
+            log_text = (work / "krita.log").read_text(errors="replace")
+            if report_path.is_file() or "could not connect to display" not in log_text:
+                break
         if not report_path.is_file():
             tail = (work / "krita.log").read_text(errors="replace")[-4000:]
             raise HarnessError(f"Krita (exit {code}) wrote no report; its log ends:\n{tail}")
