@@ -127,7 +127,7 @@ def run_krita(
             if report_path.is_file() or "could not connect to display" not in log_text:
                 break
         if not report_path.is_file():
-            tail = (work / "krita.log").read_text(errors="replace")[-4000:]
+            tail = log_text[-4000:]
             raise HarnessError(f"Krita (exit {code}) wrote no report; its log ends:\n{tail}")
         report = json.loads(report_path.read_text())
         report["seconds"] = round(time.monotonic() - started, 1)

@@ -127,6 +127,10 @@ class Controller(QObject):
         models = self.models
         return next((m for m in models if m.name == self.model), models[0] if models else None)
 
+    def _info_of(self, name: str | None) -> Any:
+        """The welcome's entry (protocol.ModelInfo) of the model `name`, or None."""
+        return next((m for m in self.models if m.name == name), None)
+
     def chosen_conditions(self) -> dict[str, str]:
         info = self.model_info()
         if info is None:
@@ -574,7 +578,7 @@ class Controller(QObject):
         if not character or not s.model:
             return None
         source = f"alternative {s.session.current + 1} on '{s.target.layer.name()}'"
-        info = next((m for m in self.models if m.name == s.model), None)
+        info = self._info_of(s.model)
         kept = characters.kept_from(
             s.model,
             character,
@@ -678,9 +682,9 @@ class Controller(QObject):
         if sheet is None or target is None:
             return False
         changed = False
+        info = self._info_of(sheet.model)
         if sheet.new and sheet.character and sheet.kept is None:  # the first face made one
             first = sheet.session.jobs[0]
-            info = next((m for m in self.models if m.name == sheet.model), None)
             sheet.kept = characters.kept_from(
                 sheet.model,
                 sheet.character,
@@ -694,7 +698,6 @@ class Controller(QObject):
         s = self.suggestion
         others = (len(s.session.open_ids()) if s is not None else 0) + (self.tracing is not None)
         room = MAX_IN_FLIGHT - others - len(sheet.session.open_ids())
-        info = next((m for m in self.models if m.name == sheet.model), None)
         for job in sheet.to_submit(room):
             try:
                 job_id = self.client.suggest(
