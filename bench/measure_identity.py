@@ -8,8 +8,8 @@ the baseline that future work must beat.
 Judges: one small CNN (lab.classifier's SketchClassifier on 48 px rasters, a head per attribute,
 trained here on label arrays, since lab.classifier trains on a prepared file's conditions) reads
 back identity attributes from a drawing: hair style (14 classes, 7 per gender), head shape class
-(round/oval/long: the third of the style's aspect range) and beard (yes/no, on male faces; "line"
-and "stubble" are yes). It is trained ONLY on generator faces of --seed (3: the faces model was
+(round/oval/long: HEAD_ASPECTS) and beard (yes/no, on male faces; "line" and "stubble" are
+yes). It is trained ONLY on generator faces of --seed (3: the faces model was
 trained on seed 0, its attribute judges on seed 1), and its accuracy is measured on faces of
 identities it never saw (the ceiling of everything below). Its gender, emotion, style and view
 heads say whether the conditions are still followed.

@@ -13,7 +13,7 @@ import pytest
 from lab.data import PreparedData
 from lab.datasets import faces as faces_module
 from lab.datasets.face_hair import FEMALE_HAIR, MALE_HAIR
-from lab.datasets.face_identity import HEAD_SHAPES
+from lab.datasets.face_identity import HEAD_ASPECTS, HEAD_SHAPES
 from lab.datasets.faces import (
     ATTRIBUTES,
     Identity,
@@ -189,6 +189,25 @@ def test_identities_vary_as_much_as_faces_did() -> None:
         assert {p.features.nose for p in people if p.style == style} == noses
     assert len({p.drawer for p in people}) == len(people)
     assert len({p.proportions for p in people}) == len(people)
+
+
+@pytest.mark.parametrize("style", ["realistic", "cartoon"])
+def test_head_shapes_can_be_told_apart_in_the_drawing(style: str) -> None:
+    """A round, an oval and a long head are drawn apart: the drawn outline's height over width
+    of every round head is below every oval one's, and every oval one's below every long one's
+    (abstract heads are polygons whose corners move, so only their aspects are checked)."""
+    drawn: dict[str, list[float]] = {shape: [] for shape in HEAD_SHAPES}
+    for k in range(45):
+        person = identity([k, 9], "male", style)
+        centres, stray = HEAD_ASPECTS[style]
+        assert abs(person.head.aspect - centres[HEAD_SHAPES.index(person.head.shape)]) <= stray
+        rng = np.random.default_rng(k)
+        parts, _ = generate_face_parts(rng, {"emotion": "neutral", "view": "frontal"}, person)
+        width, height = np.ptp(np.concatenate([p for tag, p in parts if tag == "head"]), axis=0)
+        drawn[person.head.shape].append(height / width)
+    assert all(drawn.values())
+    for smaller, larger in itertools.pairwise(HEAD_SHAPES):
+        assert max(drawn[smaller]) < min(drawn[larger]), (smaller, larger, drawn)
 
 
 @pytest.mark.parametrize("style", ATTRIBUTES["style"])
