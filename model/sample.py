@@ -410,11 +410,21 @@ class DecodeBatch:
     ) -> str:
         """The character of a finished drawing (document units; a completion's given strokes
         in box units before it): its encoded latent's mean, or "" when it is too long to read."""
-        seen = [p for p in S.simplify([*given, *placement.to_box(strokes)], 2.0) if len(p)]
+        z = self.latent_of([*given, *placement.to_box(strokes)], conditions)
+        return "" if z is None else C.encode(self.ckpt, z)
+
+    @torch.no_grad()
+    def latent_of(
+        self, box_strokes: list[np.ndarray], conditions: torch.Tensor
+    ) -> np.ndarray | None:
+        """The encoder's mean latent z (z_dim,) of a drawing in the model's box under one row of
+        conditions [1, C], as a drawn sample's character holds it; None when it is empty or
+        longer than the model reads."""
+        seen = [p for p in S.simplify(box_strokes, 2.0) if len(p)]
         inp = self._inputs(seen, conditions) if seen else None
         if inp is None:
-            return ""
-        return C.encode(self.ckpt, self.model.encode(inp, sample=False).z[0].float().cpu().numpy())
+            return None
+        return self.model.encode(inp, sample=False).z[0].float().cpu().numpy()
 
     def _step_rows(self, k: int, part: slice | np.ndarray) -> np.ndarray:
         """Step decoder k on some rows (a slice steps them in place; an index array on copies,

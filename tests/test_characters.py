@@ -11,11 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from model import character as C
 from model.checkpoint import Checkpoint, load, shipped
 from model.library import open_library
-from model.sample import DoneEvent, SketchRequest, stream
+from model.sample import DecodeBatch, DoneEvent, SketchRequest, stream
 from sketch_server.config import ServerConfig
 from sketch_server.server import run_server
 from tests.conftest import Client
@@ -148,6 +149,23 @@ def test_a_drawing_becomes_a_character(faces: Checkpoint) -> None:
     done = draw(faces, mode="refine", strokes=drawing, conditions={"gender": "female"}, seed=1)[0]
     person, kept = C.decode(faces, done.character)
     assert kept == {"gender": "female"} and np.abs(person).sum() > 0
+
+
+def test_latent_of_is_what_a_drawn_sample_is_kept_as(faces: Checkpoint) -> None:
+    """DecodeBatch.latent_of encodes a finished drawing as a generated sample's character holds
+    it (the float16 of the wire apart), and reads nothing of an empty drawing."""
+    conditions = {"gender": "male", "emotion": "happy", "style": "cartoon", "view": "frontal"}
+    done = draw(faces, conditions=conditions, seed=3)[0]
+    conditions["category"] = "face"  # as the model fills in the one category it has
+    batch = DecodeBatch(faces)
+    code = torch.tensor(faces.vocab.encode(conditions)[: faces.model.cond_dim], dtype=torch.float32)
+    z = batch.latent_of(done.strokes, code[None])
+    assert z is not None and z.shape == (faces.model.z_dim,)
+    identity = C.decode(faces, done.character)[0]
+    assert np.allclose(z[: len(identity)], identity, atol=0.01)
+    other = draw(faces, conditions=conditions, seed=4)[0]
+    assert not np.allclose(z[: len(identity)], C.decode(faces, other.character)[0], atol=0.01)
+    assert batch.latent_of([], code[None]) is None
 
 
 def test_another_models_character_is_refused(faces: Checkpoint, checkpoint: Checkpoint) -> None:
