@@ -25,7 +25,10 @@ identity attribute is read back on every face and compared with the reading on i
     z) and with a DIFFERENT seed for each;
   - the network alone drawing each character's first face and KEEPING its character (what Keep
     character keeps: that drawing, encoded), then the other 20 faces with it, as a sheet does;
-    and the same with z_s alone (the drawing's z_r and ad zeroed);
+    and the same with z_s alone (the drawing's z_r and ad zeroed); with --best-of K, also each
+    of those 20 faces chosen from K drawn (seeds apart, half at the sheet's temperature and half
+    at 0.2) as the one whose own encoding lies nearest the kept latent: re-ranking by the
+    model's own encoder, which no judge sees;
   - the same with the library: the first face a library drawing, the other 20 the library's
     drawings of that person (when it holds each in every look; else the network's).
 Several --checkpoint models are measured one after another by the same judges.
@@ -319,6 +322,51 @@ def kept_characters(
     return kept
 
 
+def best_of(
+    ckpt: Checkpoint,
+    characters: Sequence[tuple[str, str]],
+    seed_of: Callable[[int], int],
+    kept: Sequence[str],
+    k: int,
+) -> list[list[Sketch]]:
+    """Each character's 21 faces drawn with its kept character, each the nearest of k
+    candidates (seeds apart; the first half at TEMPERATURE, the rest at 0.2) to the kept
+    latent by its own drawing's encoding, as the model encodes any finished drawing."""
+    temperatures = [TEMPERATURE] * max(1, k // 2) + [0.2] * (k - max(1, k // 2))
+    batch = DecodeBatch(ckpt, None)
+    for c, (gender, style) in enumerate(characters):
+        for f, (emotion, view) in enumerate(LOOKS):
+            conditions = {"gender": gender, "emotion": emotion, "style": style, "view": view}
+            for j, t in enumerate(temperatures):
+                req = SketchRequest(
+                    conditions=conditions, seed=seed_of(c) + 7919 * j, temperature=t,
+                    use_library=False, character=kept[c],
+                )  # fmt: skip
+                batch.add(req, tag=(c, f, j))
+    wanted = [character.decode(ckpt, who)[0] for who in kept]
+    drawn: dict[tuple[int, int], list[tuple[float, Sketch]]] = {}
+    while len(batch):
+        for event in batch.step():
+            if isinstance(event, DoneEvent):
+                c, f, _ = event.tag
+                emotion, view = LOOKS[f]
+                gender, style = characters[c]
+                # as drawn: the model fills in its one category
+                conditions = {"category": "face", "gender": gender, "emotion": emotion,
+                              "style": style, "view": view}  # fmt: skip
+                code = torch.tensor(
+                    ckpt.vocab.encode(conditions)[: ckpt.model.cond_dim], dtype=torch.float32
+                )
+                z = batch.latent_of(event.strokes, code[None])
+                own = wanted[c]
+                far = np.inf if z is None else float(np.linalg.norm(z[: len(own)] - own))
+                drawn.setdefault((c, f), []).append((far, event.strokes))
+    return [
+        [min(drawn[c, f], key=lambda d: d[0])[1] for f in range(len(LOOKS))]
+        for c in range(len(characters))
+    ]
+
+
 def share(hits: Sequence[bool]) -> str:
     return f"{np.mean(hits):.0%}" if len(hits) else "-"
 
@@ -353,6 +401,7 @@ def model_rows(
     with_library: bool,
     named: bool,
     with_network: bool = True,
+    best: int = 0,
 ) -> list[tuple[str, list[list[Sketch]]]]:
     """The rows of one faces model: the same seed and a seed per face (network alone, and with
     its library), and its first face kept as the character of the other 20, with its whole
@@ -380,6 +429,13 @@ def model_rows(
                 (
                     f"{model} ({lib_name}), {title}",
                     model_faces(ckpt, lib, characters, lambda c, k: base + c, chars),
+                )
+            )
+        if lib is None and best > 1:
+            rows.append(
+                (
+                    f"{model} ({lib_name}), kept, each face the best of {best} by its encoding",
+                    best_of(ckpt, characters, lambda c: base + c, kept, best),
                 )
             )
         rows.append((f"{model} ({lib_name}), a seed per face", other))
@@ -415,7 +471,13 @@ def main(argv: list[str] | None = None) -> None:
     only = ap.add_mutually_exclusive_group()
     only.add_argument("--no-library", action="store_true", help="the network alone only")
     only.add_argument("--no-network", action="store_true", help="the library's rows only")
+    ap.add_argument(
+        "--best-of", type=int, default=0, metavar="K",
+        help="also a kept network character's faces each chosen from K by its own encoding",
+    )  # fmt: skip
     args = ap.parse_args(argv)
+    if args.best_of < 0:
+        ap.error(f"--best-of must be 0 or more; got {args.best_of}")
     train_n = cli.quick(args.train, 252, "--train")
     held_n = cli.quick(args.held_out, 126, "--held-out")
     steps = cli.quick(args.steps, 40, "--steps")
@@ -470,6 +532,7 @@ def main(argv: list[str] | None = None) -> None:
             not args.no_library,
             len(args.checkpoint) > 1,
             not args.no_network,
+            args.best_of,
         )
 
     names = list(IDENTITY_JUDGES)
