@@ -61,7 +61,14 @@ from lab.datasets.face_identity import (  # noqa: E402
     Identity,
     identity,
 )
-from lab.datasets.faces import ATTRIBUTES, face_identity, face_sketch, generate_face  # noqa: E402
+from lab.datasets.faces import (  # noqa: E402
+    ATTRIBUTES,
+    CATEGORY,
+    LOOKS,  # neutral frontal first
+    face_identity,
+    face_sketch,
+    generate_face,
+)
 from lab.sources import to_box  # noqa: E402
 from model import character, cli  # noqa: E402
 from model.checkpoint import Checkpoint, load  # noqa: E402
@@ -84,7 +91,6 @@ IDENTITY_JUDGES: dict[str, tuple[tuple[str, ...], Callable[[Identity], str | Non
     ),
 }
 CONDITION_JUDGES = ("gender", "emotion", "style", "view")
-LOOKS = tuple(itertools.product(ATTRIBUTES["emotion"], ATTRIBUTES["view"]))  # neutral frontal 1st
 CELLS = tuple(itertools.product(ATTRIBUTES["gender"], ATTRIBUTES["style"]))
 
 
@@ -332,11 +338,15 @@ def best_of(
     """Each character's 21 faces drawn with its kept character, each the nearest of k
     candidates (seeds apart; the first half at TEMPERATURE, the rest at 0.2) to the kept
     latent by its own drawing's encoding, as the model encodes any finished drawing."""
-    temperatures = [TEMPERATURE] * max(1, k // 2) + [0.2] * (k - max(1, k // 2))
+    sharp = max(1, k // 2)
+    temperatures = [TEMPERATURE] * sharp + [0.2] * (k - sharp)
     batch = DecodeBatch(ckpt, None)
+    codes: dict[tuple[int, int], torch.Tensor] = {}  # conditions as drawn, category filled in
     for c, (gender, style) in enumerate(characters):
         for f, (emotion, view) in enumerate(LOOKS):
             conditions = {"gender": gender, "emotion": emotion, "style": style, "view": view}
+            code = ckpt.vocab.encode({"category": CATEGORY, **conditions})[: ckpt.model.cond_dim]
+            codes[c, f] = torch.tensor(code, dtype=torch.float32)[None]
             for j, t in enumerate(temperatures):
                 req = SketchRequest(
                     conditions=conditions, seed=seed_of(c) + 7919 * j, temperature=t,
@@ -349,15 +359,7 @@ def best_of(
         for event in batch.step():
             if isinstance(event, DoneEvent):
                 c, f, _ = event.tag
-                emotion, view = LOOKS[f]
-                gender, style = characters[c]
-                # as drawn: the model fills in its one category
-                conditions = {"category": "face", "gender": gender, "emotion": emotion,
-                              "style": style, "view": view}  # fmt: skip
-                code = torch.tensor(
-                    ckpt.vocab.encode(conditions)[: ckpt.model.cond_dim], dtype=torch.float32
-                )
-                z = batch.latent_of(event.strokes, code[None])
+                z = batch.latent_of(event.strokes, codes[c, f])
                 own = wanted[c]
                 far = np.inf if z is None else float(np.linalg.norm(z[: len(own)] - own))
                 drawn.setdefault((c, f), []).append((far, event.strokes))
