@@ -123,6 +123,9 @@ def main() -> None:
     ap.add_argument("--per-category", type=int, default=30)
     ap.add_argument("--temperature", type=float, default=0.4)
     ap.add_argument("--skip", default="", help="comma-separated tables to leave out: 1,2,3")
+    ap.add_argument(
+        "--categories", default="", help="tables 0, 1 and 3: only these teacher categories"
+    )
     ap.add_argument("--sweep", default="", help="table 0: the teacher at these temperatures")
     args = ap.parse_args()
     n = cli.quick(args.per_category, 2, "--per-category")
@@ -134,6 +137,12 @@ def main() -> None:
     served = load(args.served) if args.served else None
     students = {name: load(d) for name, _, d in (s.partition("=") for s in args.student)}
     categories = [c for c in judge.cfg.classes if c in teacher.vocab.values["category"]]
+    if args.categories:
+        wanted = args.categories.split(",")
+        unknown = [c for c in wanted if c not in categories]
+        if unknown:
+            ap.error(f"--categories: {unknown[0]!r} is not a category both judge and teacher know")
+        categories = [c for c in categories if c in wanted]
     t = args.temperature
     print(
         f"temperature {t}, {n} drawings a category, network alone; judges: teacher categories "

@@ -98,7 +98,7 @@ def teacher_set(
     sketches: list[SourceDrawing] = []
     dropped: Counter[str] = Counter()
     per_category = {}
-    for category in tqdm(categories, desc="categories", unit="cat", disable=not progress or None):
+    for category in tqdm(categories, desc="categories", unit="cat", disable=not progress):
         kept, lost = draw_category(ckpt, category, n, temperature, seed)
         dropped += lost
         per_category[category] = len(kept)
