@@ -52,15 +52,6 @@ def polylines(data: PreparedData, i: int) -> Drawing:
     return S.stroke3_to_polylines(data.sketch(int(i)))
 
 
-def of_category(data: PreparedData, name: str, held_out: bool) -> list[int]:
-    """A category's drawings: the held-out ones (valid and test splits) or the training ones."""
-    names = data.vocab.values["category"]
-    if name not in names:
-        return []
-    idx = np.flatnonzero(data.labels[:, 0] == names.index(name))
-    return [int(i) for i in idx if (data.split[i] != 0) == held_out]
-
-
 def generate(ckpt: Checkpoint, name: str, n: int, temperature: float, seed: int) -> list[Drawing]:
     """n drawings of a category from the category alone, network only."""
     req = SketchRequest(
@@ -106,7 +97,7 @@ def judge_accuracy(clf: SketchClassifier, data: PreparedData) -> float:
     hits = [
         hit
         for name in clf.cfg.classes
-        for hit in clf.recognised([polylines(data, i) for i in of_category(data, name, True)], name)
+        for hit in clf.recognised([polylines(data, i) for i in data.of_category(name, True)], name)
     ]
     return float(np.mean(hits))
 
@@ -168,7 +159,7 @@ def main() -> None:
         print("|---" * (len(sources) + 2) + "|")
         totals: dict[str, list[float]] = {k: [] for k in [*sources, "real"]}
         for k, name in enumerate(categories):
-            real = [polylines(data, i) for i in of_category(data, name, True)]
+            real = [polylines(data, i) for i in data.of_category(name, True)]
             row = []
             for label, ckpt in sources.items():
                 drawings = generate(ckpt, name, n, t, seed=k)
@@ -191,7 +182,7 @@ def main() -> None:
             gen, com = [], []
             for k, name in enumerate(SLIDE_CATEGORIES):
                 gen.append(share(slides, generate(ckpt, name, n, t, seed=k), name))
-                real = [polylines(data, i) for i in of_category(data, name, True)]
+                real = [polylines(data, i) for i in data.of_category(name, True)]
                 done = [complete(ckpt, name, first_half(d), t, j) for j, d in enumerate(real)]
                 com.append(share(slides, done, name))
             print(f"| {label} | {pct(float(np.mean(gen)))} | {pct(float(np.nanmean(com)))} |")
@@ -204,9 +195,9 @@ def main() -> None:
         )
         rows: dict[str, tuple[list[int], list[int]]] = {}
         for name in categories:
-            pool_t = hashes([polylines(taught, i) for i in of_category(taught, name, False)])
-            pool_r = hashes([polylines(data, i) for i in of_category(data, name, False)])
-            real = [polylines(data, i) for i in of_category(data, name, True)]
+            pool_t = hashes([polylines(taught, i) for i in taught.of_category(name, False)])
+            pool_r = hashes([polylines(data, i) for i in data.of_category(name, False)])
+            real = [polylines(data, i) for i in data.of_category(name, True)]
             for label, by_name in [("real held-out", {name: real}), *drawn.items()]:
                 h = hashes(by_name[name])
                 a, b = rows.setdefault(label, ([], []))

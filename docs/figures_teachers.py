@@ -11,8 +11,6 @@ judges them.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from figures import model_args  # docs/, this script's folder
 
 from lab.data import PreparedData
@@ -48,7 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     sources = [("teacher", load(args.teacher))]
     sources += [(name, load(path)) for name, path in model_args(ap, args.models)]
     names = data.vocab.values["category"]
-    wanted = args.categories.split(",")[: cli.quick(len(args.categories.split(",")), 1, "rows")]
+    rows = args.categories.split(",")
+    wanted = rows[: cli.quick(len(rows), 1, "rows")]
     for category in wanted:
         for label, ckpt in sources:
             if category not in ckpt.vocab.values.get("category", ()):
@@ -67,17 +66,13 @@ def main(argv: list[str] | None = None) -> None:
             )
             sketches += sample(ckpt, req)
             labels += [f"{category}: {label}"] * PER_CELL
-        held_out = [
-            int(i)
-            for i in (*data.indices("valid"), *data.indices("test"))
-            if names[data.labels[i, 0]] == category
-        ][:PER_CELL]
-        sketches += [S.stroke3_to_polylines(data.sketch(i)) for i in held_out]
+        held_out = data.of_category(category, held_out=True)[:PER_CELL]
+        sketches += [S.stroke3_to_polylines(data.sketch(int(i))) for i in held_out]
         labels += [f"{category}: real"] * len(held_out)
         sketches += [[]] * (PER_CELL - len(held_out))
         labels += [""] * (PER_CELL - len(held_out))
     folder.mkdir(parents=True, exist_ok=True)
-    out = Path(folder) / "teachers-students.png"
+    out = folder / "teachers-students.png"
     write_grid(out, sketches, labels, columns=PER_CELL * (len(sources) + 1))
     print(f"wrote {out}")
 

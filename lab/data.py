@@ -276,6 +276,15 @@ class PreparedData:
             raise ValueError(f"unknown split {split!r}; use one of {', '.join(SPLIT_CODES)}")
         return np.flatnonzero(self.split == SPLIT_CODES[split]).astype(np.int64)
 
+    def of_category(self, name: str, held_out: bool) -> np.ndarray:
+        """Indices (int64, in order) of a category's held-out (valid and test) or training
+        sketches; none for a category the data does not hold."""
+        names = self.vocab.values.get("category", ())
+        if name not in names:
+            return np.zeros(0, dtype=np.int64)
+        mine = self.labels[:, 0] == names.index(name)
+        return np.flatnonzero(mine & ((self.split != SPLIT_CODES["train"]) == held_out))
+
     @classmethod
     def load(cls, path: str | Path) -> PreparedData:
         """Read and validate a prepared .npz (never unpickles)."""

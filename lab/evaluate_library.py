@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from lab.classifier import load_classifier
-from lab.data import SPLIT_CODES, PreparedData
+from lab.data import PreparedData
 from model import strokes as S
 from model.checkpoint import Checkpoint
 from model.library.suggest import SketchLibrary, distance
@@ -26,15 +26,11 @@ COLUMNS = ("real", "generate library", "generate network", "complete library", "
 
 def _held_out(data: PreparedData, category: str, limit: int) -> list[int]:
     """Up to `limit` valid and test drawings of a category with at least two strokes."""
-    col = data.vocab.values["category"]
-    if category not in col:
-        return []
-    label = col.index(category)
-    idx = np.flatnonzero(
-        (data.labels[:, 0] == label)
-        & np.isin(data.split, [SPLIT_CODES["valid"], SPLIT_CODES["test"]])
-    )
-    keep = [int(i) for i in idx if (data.sketch(int(i))[:, 2] == 1).sum() >= 2]
+    keep = [
+        int(i)
+        for i in data.of_category(category, held_out=True)
+        if (data.sketch(int(i))[:, 2] == 1).sum() >= 2
+    ]
     return keep[:limit]
 
 

@@ -53,6 +53,22 @@ def data() -> PreparedData:
     return mixed_data()
 
 
+def test_of_category_picks_a_categorys_held_out_or_training_sketches_in_order() -> None:
+    data = make_data(
+        [
+            (5, "cat", "train", {}),
+            (6, "dog", "valid", {}),
+            (7, "cat", "test", {}),
+            (8, "cat", "valid", {}),
+            (9, "cat", "train", {}),
+        ]
+    )
+    assert data.of_category("cat", held_out=True).tolist() == [2, 3]
+    assert data.of_category("cat", held_out=False).tolist() == [0, 4]
+    assert data.of_category("dog", held_out=False).tolist() == []
+    assert data.of_category("owl", held_out=True).tolist() == []
+
+
 def test_save_load_round_trip(tmp_path: Path, data: PreparedData) -> None:
     path = tmp_path / "d.npz"
     data.save(path)
